@@ -1,0 +1,234 @@
+/**
+ * Candidate allocations of one server, one per accelerator configuration it may use
+ * (ALGORITHM.md section 4), each valued against the server's current allocation.
+ */
+import {
+  AnalyzerError,
+  buildReplicaModel,
+  evaluateAt,
+  sizeReplica,
+  type FlatTargetRule,
+  type ReplicaModel,
+  type Sizing,
+  type Targets,
+} from '../analyzer/index.js';
+import type {
+  AcceleratorSpec,
+  Allocation,
+  CurrentAllocation,
+  ModelProfile,
+  ServerSpec,
+  SystemSpec,
+} from './system.js';
+
+/** Waiting places per batch place: Q = 10 N. */
+export const QUEUE_TO_BATCH_RATIO = 10;
+/** Share of both costs charged when a server moves to another accelerator. */
+export const ACCELERATOR_CHANGE_PENALTY = 0.1;
+/**
+ * Demand within this relative distance above a whole number of replicas needs no extra
+ * replica: r* comes from a root search with ~1e-10 tolerance, and the reference computes in
+ * float32, so exact multiples must not round up on noise.
+ */
+const REPLICA_ROUNDING_SLACK = 1e-7;
+
+export interface RankedCandidate {
+  readonly allocation: Allocation;
+  /** accelerator type counted against capacity */
+  readonly type: string;
+  /** devices of that type one replica takes */
+  readonly unitsPerReplica: number;
+}
+
+/** Memory shared by the candidates of one solve: sizings depend only on profile, shape and targets. */
+interface SizedReplica {
+  readonly model: ReplicaModel;
+  readonly sizing: Sizing;
+}
+
+export interface SolveContext {
+  readonly flatTargetRule: FlatTargetRule;
+  readonly sizings: Map<string, SizedReplica | AnalyzerError>;
+  evaluations: number;
+}
+
+export function newSolveContext(flatTargetRule: FlatTargetRule): SolveContext {
+  return { flatTargetRule, sizings: new Map(), evaluations: 0 };
+}
+
+/** Value of moving from `current` to a candidate with this accelerator, replica count and cost. */
+export function transitionValue(
+  current: CurrentAllocation,
+  next: { accelerator: string; numReplicas: number; cost: number },
+): number {
+  if (current.accelerator === next.accelerator) {
+    return current.numReplicas === next.numReplicas ? 0 : next.cost - current.cost;
+  }
+  return ACCELERATOR_CHANGE_PENALTY * (current.cost + next.cost) + (next.cost - current.cost);
+}
+
+/** The effective batch limit N for a load with `avgOutTokens` output tokens. */
+export function effectiveBatchSize(profile: ModelProfile, server: ServerSpec, avgOutTokens: number): number {
+  if (server.maxBatchSize !== undefined && server.maxBatchSize > 0) return server.maxBatchSize;
+  return Math.max(Math.floor((profile.maxBatchSize * profile.atTokens) / avgOutTokens), 1);
+}
+
+function sizingKey(profile: ModelProfile, n: number, inTokens: number, outTokens: number, t: Targets): string {
+  return `${profile.alpha}|${profile.beta}|${profile.gamma}|${profile.delta}|${n}|${inTokens}|${outTokens}|${t.ttft}|${t.itl}|${t.tps}`;
+}
+
+function cachedSizing(
+  ctx: SolveContext,
+  profile: ModelProfile,
+  n: number,
+  inTokens: number,
+  outTokens: number,
+  targets: Targets,
+): SizedReplica | AnalyzerError {
+  const key = sizingKey(profile, n, inTokens, outTokens, targets);
+  let sized = ctx.sizings.get(key);
+  if (sized === undefined) {
+    try {
+      const model = buildReplicaModel(
+        profile,
+        { avgInputTokens: inTokens, avgOutputTokens: outTokens },
+        { maxBatchSize: n, maxQueueSize: n * QUEUE_TO_BATCH_RATIO },
+      );
+      const sizing = sizeReplica(model, targets, ctx.flatTargetRule);
+      ctx.evaluations += sizing.evaluations;
+      sized = { model, sizing };
+    } catch (err) {
+      if (!(err instanceof AnalyzerError)) throw err;
+      sized = err;
+    }
+    ctx.sizings.set(key, sized);
+  }
+  return sized;
+}
+
+function zeroLoadCandidate(
+  server: ServerSpec,
+  acc: AcceleratorSpec,
+  profile: ModelProfile,
+): Omit<Allocation, 'value'> {
+  const n = server.maxBatchSize !== undefined && server.maxBatchSize > 0 ? server.maxBatchSize : profile.maxBatchSize;
+  const prefill = profile.gamma + profile.delta;
+  // As the reference: single-request latencies, and a nominal rate at a full batch.
+  const fullBatchServiceTime = prefill + profile.alpha + profile.beta * n;
+  return {
+    accelerator: acc.name,
+    numReplicas: server.minReplicas,
+    maxBatch: n,
+    cost: acc.cost * profile.accCount * server.minReplicas,
+    itlAverage: profile.alpha + profile.beta,
+    ttftAverage: prefill,
+    rho: 0,
+    maxRatePerReplica: (n / fullBatchServiceTime) * 1000,
+  };
+}
+
+const EMPTY_ALLOCATION: Omit<Allocation, 'value'> = {
+  accelerator: '',
+  numReplicas: 0,
+  maxBatch: 0,
+  cost: 0,
+  itlAverage: 0,
+  ttftAverage: 0,
+  rho: 0,
+  maxRatePerReplica: 0,
+};
+
+/** Accelerators a server may use, in name order. */
+function eligibleAccelerators(system: SystemSpec, server: ServerSpec): AcceleratorSpec[] {
+  let accs = [...system.accelerators].sort((a, b) => compareNames(a.name, b.name));
+  if (server.keepAccelerator && server.current.accelerator !== '') {
+    accs = accs.filter((a) => a.name === server.current.accelerator);
+  }
+  if (server.allowedAccelerators) {
+    const allowed = new Set(server.allowedAccelerators);
+    accs = accs.filter((a) => allowed.has(a.name));
+  }
+  return accs;
+}
+
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export interface ServerCandidates {
+  /** sorted by value, then accelerator name */
+  readonly candidates: RankedCandidate[];
+  readonly notes: string[];
+}
+
+export function buildCandidates(system: SystemSpec, server: ServerSpec, ctx: SolveContext): ServerCandidates {
+  const notes: string[] = [];
+  const model = system.models.get(server.model);
+  const serviceClass = system.serviceClasses.get(server.serviceClass);
+  const targets = serviceClass?.targets.get(server.model);
+  if (!model) return { candidates: [], notes: [`model ${server.model} has no performance profile`] };
+  if (!serviceClass) return { candidates: [], notes: [`service class ${server.serviceClass} is not defined`] };
+  if (!targets) {
+    return { candidates: [], notes: [`service class ${server.serviceClass} has no targets for ${server.model}`] };
+  }
+  const { load } = server;
+  const idle = load.arrivalRate === 0 || load.avgOutTokens === 0;
+  const ranked: RankedCandidate[] = [];
+  const add = (acc: AcceleratorSpec, profile: ModelProfile, allocation: Omit<Allocation, 'value'>) => {
+    const value = transitionValue(server.current, allocation);
+    ranked.push({
+      allocation: { ...allocation, value },
+      type: acc.type,
+      unitsPerReplica: profile.accCount * acc.multiplicity,
+    });
+  };
+
+  for (const acc of eligibleAccelerators(system, server)) {
+    const profile = model.profiles.get(acc.name);
+    if (!profile) continue;
+    if (idle) {
+      if (server.minReplicas === 0) {
+        // One empty candidate, whatever the accelerator: an idle server with no minimum needs nothing.
+        add(acc, profile, EMPTY_ALLOCATION);
+        break;
+      }
+      add(acc, profile, zeroLoadCandidate(server, acc, profile));
+      continue;
+    }
+    const n = effectiveBatchSize(profile, server, load.avgOutTokens);
+    const sized = cachedSizing(ctx, profile, n, load.avgInTokens, load.avgOutTokens, targets);
+    if (sized instanceof AnalyzerError) {
+      notes.push(`${acc.name}: ${sized.message}`);
+      continue;
+    }
+    const { sizing } = sized;
+    if (!sizing.feasible) {
+      notes.push(`${acc.name}: ${sizing.reason}`);
+      continue;
+    }
+    const demand = targets.tps > 0 ? targets.tps / load.avgOutTokens : load.arrivalRate / 60;
+    const needed = Math.ceil((demand / sizing.maxRate) * (1 - REPLICA_ROUNDING_SLACK));
+    const replicas = Math.max(needed, server.minReplicas);
+    if (server.maxReplicas !== undefined && replicas > server.maxReplicas) {
+      notes.push(`${acc.name}: needs ${replicas} replicas, above the maximum ${server.maxReplicas}`);
+      continue;
+    }
+    ctx.evaluations++;
+    const perReplica = evaluateAt(sized.model, demand / replicas);
+    add(acc, profile, {
+      accelerator: acc.name,
+      numReplicas: replicas,
+      maxBatch: n,
+      cost: acc.cost * profile.accCount * replicas,
+      itlAverage: perReplica.itl,
+      ttftAverage: perReplica.ttft,
+      rho: perReplica.rho,
+      maxRatePerReplica: sizing.maxRate,
+    });
+  }
+  ranked.sort(
+    (a, b) =>
+      a.allocation.value - b.allocation.value || compareNames(a.allocation.accelerator, b.allocation.accelerator),
+  );
+  return { candidates: ranked, notes };
+}

@@ -1,0 +1,127 @@
+/**
+ * The sizing core's view of a fleet: what the optimizer needs and nothing else. Config files
+ * (ours or Inferno's) are translated into this shape by lib/config.
+ */
+import type { FlatTargetRule, ServiceProfile, Targets } from '../analyzer/index.js';
+
+export interface AcceleratorSpec {
+  /** configuration name, e.g. "4xA100" */
+  readonly name: string;
+  /** device type counted against capacity, e.g. "A100" */
+  readonly type: string;
+  /** devices of `type` in one unit of this configuration */
+  readonly multiplicity: number;
+  /** cost of one unit per hour (cents, or any consistent currency unit) */
+  readonly cost: number;
+}
+
+export interface ModelProfile extends ServiceProfile {
+  /** batch limit measured at `atTokens` output tokens */
+  readonly maxBatchSize: number;
+  readonly atTokens: number;
+  /** accelerator units one replica needs */
+  readonly accCount: number;
+}
+
+export interface ModelSpec {
+  readonly name: string;
+  /** performance profile per accelerator configuration name */
+  readonly profiles: ReadonlyMap<string, ModelProfile>;
+}
+
+export interface ServiceClassSpec {
+  readonly name: string;
+  /** 1 is the highest priority */
+  readonly priority: number;
+  /** targets per model name */
+  readonly targets: ReadonlyMap<string, Targets>;
+}
+
+export interface ServerLoad {
+  /** requests per minute, as in Inferno's input */
+  readonly arrivalRate: number;
+  readonly avgInTokens: number;
+  readonly avgOutTokens: number;
+}
+
+export interface CurrentAllocation {
+  /** accelerator configuration name; "" when the server has none */
+  readonly accelerator: string;
+  readonly numReplicas: number;
+  readonly cost: number;
+}
+
+/** A server (a variant): one model, one service class, one load. */
+export interface ServerSpec {
+  readonly name: string;
+  readonly model: string;
+  readonly serviceClass: string;
+  readonly load: ServerLoad;
+  readonly current: CurrentAllocation;
+  readonly minReplicas: number;
+  /** candidates needing more replicas than this are infeasible; undefined = no limit */
+  readonly maxReplicas?: number;
+  /** overrides the profile's batch limit when > 0 */
+  readonly maxBatchSize?: number;
+  /** restrict candidates to the current accelerator */
+  readonly keepAccelerator: boolean;
+  /** restrict candidates to these accelerator names; undefined = all */
+  readonly allowedAccelerators?: readonly string[];
+}
+
+export const SATURATION_POLICIES = ['None', 'PriorityExhaustive', 'PriorityRoundRobin', 'RoundRobin'] as const;
+export type SaturationPolicy = (typeof SATURATION_POLICIES)[number];
+
+export interface OptimizerSettings {
+  /** every server takes its best candidate, ignoring capacity */
+  readonly unlimited: boolean;
+  /** what servers whose targets cannot be met within capacity get */
+  readonly saturationPolicy: SaturationPolicy;
+  /** run best effort after all priority groups instead of after each */
+  readonly delayedBestEffort: boolean;
+  /** how a latency target is judged on a replica whose latency does not change with load */
+  readonly flatTargetRule: FlatTargetRule;
+}
+
+export interface SystemSpec {
+  readonly accelerators: readonly AcceleratorSpec[];
+  readonly models: ReadonlyMap<string, ModelSpec>;
+  readonly serviceClasses: ReadonlyMap<string, ServiceClassSpec>;
+  readonly servers: readonly ServerSpec[];
+  /** devices available per accelerator type (limited mode); a type absent here has none */
+  readonly capacity: ReadonlyMap<string, number>;
+  readonly optimizer: OptimizerSettings;
+}
+
+/** An allocation of one accelerator configuration to a server, with its predicted performance. */
+export interface Allocation {
+  /** "" for the empty allocation of an idle server with no minimum */
+  readonly accelerator: string;
+  readonly numReplicas: number;
+  readonly maxBatch: number;
+  readonly cost: number;
+  /** ranking key: cost plus the penalty of moving from the current allocation */
+  readonly value: number;
+  readonly itlAverage: number;
+  readonly ttftAverage: number;
+  readonly rho: number;
+  /** sustainable rate of one replica within the targets, r* (req/s) */
+  readonly maxRatePerReplica: number;
+}
+
+export interface Solution {
+  /** chosen allocation per server name; servers without one are absent */
+  readonly allocations: ReadonlyMap<string, Allocation>;
+  /** every feasible candidate per server, sorted by value then accelerator name */
+  readonly candidates: ReadonlyMap<string, readonly Allocation[]>;
+  /** why a server got no allocation, or why accelerators were not candidates */
+  readonly notes: ReadonlyMap<string, readonly string[]>;
+  readonly stats: SolveStats;
+}
+
+export interface SolveStats {
+  /** distinct replica sizings computed (cache misses) */
+  readonly sizings: number;
+  /** queue-model (birth-death chain) evaluations */
+  readonly evaluations: number;
+}
