@@ -1,0 +1,54 @@
+/** The `sva` command line: subcommands, and one clear line (never a stack trace) for a user's error. */
+import { ANALYZE_USAGE, analyzeCommand } from './analyzeCommand.js';
+import { isUserError, UsageError } from './errors.js';
+import { SOLVE_USAGE, solveCommand } from './solveCommand.js';
+
+type Command = (args: string[], out: (line: string) => void) => number | Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; usage: string }> = {
+  solve: { run: solveCommand, usage: SOLVE_USAGE },
+  analyze: { run: analyzeCommand, usage: ANALYZE_USAGE },
+};
+
+function usage(): string {
+  return [
+    'sva: serverless variant autoscaler for vLLM fleets',
+    '',
+    ...Object.values(COMMANDS).map((c) => c.usage),
+  ].join('\n');
+}
+
+export async function main(
+  argv: string[],
+  out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  err: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    out(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    err(`sva: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(args, out);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`sva ${name}: ${e.message}`);
+      return 2;
+    }
+    // parseArgs reports unknown options with a code; they are usage errors too.
+    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err(`sva ${name}: ${(e as Error).message}\n${command.usage}`);
+      return 2;
+    }
+    if (isUserError(e)) {
+      err(`sva ${name}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}

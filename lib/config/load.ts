@@ -1,0 +1,65 @@
+/** Reading configuration and system files (YAML or JSON) from disk. */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { SystemSpec } from '../optimizer/system.js';
+import { InputError, zodToInputError } from './errors.js';
+import { infernoToSystem, isInfernoDocument, parseInfernoSystem } from './inferno.js';
+import { configSchema, type Config } from './schema.js';
+import { configToSystem } from './toSystem.js';
+
+export function readDocument(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(
+      code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? err})`,
+    );
+  }
+  if (/\.json$/i.test(path)) {
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new InputError(`${path}: invalid JSON: ${(err as Error).message}`);
+    }
+  }
+  try {
+    // YAML is a superset of JSON, so this also reads JSON files with other names.
+    return parseYaml(text);
+  } catch (err) {
+    if (err instanceof YAMLParseError) {
+      const pos = err.linePos?.[0];
+      throw new InputError(
+        `${path}${pos ? `:${pos.line}:${pos.col}` : ''}: invalid YAML: ${err.message.split('\n')[0]}`,
+      );
+    }
+    throw err;
+  }
+}
+
+export function parseConfig(doc: unknown, source: string): Config {
+  const parsed = configSchema.safeParse(doc);
+  if (!parsed.success) throw zodToInputError(source, parsed.error);
+  return parsed.data;
+}
+
+export function loadConfig(path: string): Config {
+  return parseConfig(readDocument(path), path);
+}
+
+export type LoadedSystem =
+  | { readonly kind: 'inferno'; readonly system: SystemSpec }
+  | { readonly kind: 'config'; readonly system: SystemSpec; readonly config: Config };
+
+/** A file for `sva solve`: an Inferno SystemSpec or our config with a fixed load per variant. */
+export function loadSystem(path: string): LoadedSystem {
+  const doc = readDocument(path);
+  if (isInfernoDocument(doc))
+    return { kind: 'inferno', system: infernoToSystem(parseInfernoSystem(doc, path), path) };
+  const config = parseConfig(doc, path);
+  const missing = config.variants.findIndex((v) => v.load === undefined);
+  if (missing >= 0)
+    throw new InputError(`${path}: variants[${missing}].load: required to solve a fixed load`);
+  return { kind: 'config', system: configToSystem(config), config };
+}

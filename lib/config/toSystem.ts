@@ -1,0 +1,96 @@
+/** Our configuration as the optimizer's SystemSpec. */
+import type { ModelProfile, ServerLoad, SystemSpec } from '../optimizer/system.js';
+import type { Config } from './schema.js';
+
+export type VariantLoads = ReadonlyMap<string, ServerLoad>;
+
+/** `namespace/name`, the key of a variant everywhere outside the config file. */
+export function variantKey(v: { namespace: string; name: string }): string {
+  return `${v.namespace}/${v.name}`;
+}
+
+/**
+ * Builds the system for the optimizer. Loads come from `loads` (keyed by variantKey, in the
+ * optimizer's requests per minute) or, when absent there, from the variant's fixed `load`.
+ * A variant with neither is an error for the caller to have prevented.
+ */
+export function configToSystem(config: Config, loads: VariantLoads = new Map()): SystemSpec {
+  const accelerators = config.accelerators.map((a) => ({
+    name: a.name,
+    type: a.type ?? a.name,
+    multiplicity: a.multiplicity,
+    cost: a.costPerHour,
+  }));
+  const costOf = new Map(accelerators.map((a) => [a.name, a.cost]));
+  const models = new Map(
+    config.models.map((m) => [
+      m.name,
+      {
+        name: m.name,
+        profiles: new Map<string, ModelProfile>(
+          Object.entries(m.profiles).map(([acc, p]) => [
+            acc,
+            {
+              alpha: p.alpha,
+              beta: p.beta,
+              gamma: p.gamma,
+              delta: p.delta,
+              maxBatchSize: p.maxBatchSize,
+              atTokens: p.atTokens,
+              accCount: p.acceleratorCount,
+            },
+          ]),
+        ),
+      },
+    ]),
+  );
+  const serviceClasses = new Map(
+    config.serviceClasses.map((c) => [
+      c.name,
+      {
+        name: c.name,
+        priority: c.priority,
+        targets: new Map(
+          Object.entries(c.targets).map(([m, t]) => [m, { ttft: t.ttftMs, itl: t.itlMs, tps: t.tps }]),
+        ),
+      },
+    ]),
+  );
+  const servers = config.variants.map((v) => {
+    const key = variantKey(v);
+    const fixed = v.load;
+    const load = loads.get(key) ?? {
+      arrivalRate: (fixed?.arrivalRate ?? 0) * 60,
+      avgInTokens: fixed?.avgInputTokens ?? 0,
+      avgOutTokens: fixed?.avgOutputTokens ?? 0,
+    };
+    const currentAcc = v.current?.accelerator ?? '';
+    const currentReplicas = v.current?.replicas ?? 0;
+    const profile = models.get(v.model)?.profiles.get(currentAcc);
+    return {
+      name: key,
+      model: v.model,
+      serviceClass: v.serviceClass,
+      load,
+      current: {
+        accelerator: currentAcc,
+        numReplicas: currentReplicas,
+        cost: (costOf.get(currentAcc) ?? 0) * (profile?.accCount ?? 1) * currentReplicas,
+      },
+      minReplicas: v.minReplicas,
+      maxReplicas: v.maxReplicas,
+      maxBatchSize: v.maxBatchSize,
+      keepAccelerator: v.keepAccelerator,
+      allowedAccelerators: v.accelerator !== undefined ? [v.accelerator] : v.accelerators,
+    };
+  });
+  const unlimited = config.capacity === 'unlimited';
+  return {
+    accelerators,
+    models,
+    serviceClasses,
+    servers,
+    capacity: new Map(unlimited ? [] : Object.entries(config.capacity)),
+    optimizer: { ...config.optimizer, unlimited, flatTargetRule: 'strict' },
+  };
+}
