@@ -1,0 +1,139 @@
+/**
+ * Configuration of a simulated fleet, validated once at creation so that the event loop can
+ * trust its inputs.
+ */
+import { z } from 'zod';
+import type { ReplicaProfile } from './replica.js';
+
+export interface VariantConfig {
+  readonly name: string;
+  /** default "default" */
+  readonly namespace?: string;
+  /** the `model_name` label of the variant's metrics */
+  readonly model: string;
+  /** accelerator type of the initial replicas */
+  readonly accelerator: string;
+  readonly profileByAccelerator: Readonly<Record<string, ReplicaProfile>>;
+  /** replicas ready at time 0, placed on the initial nodes (any that do not fit wait for a node); default 0 */
+  readonly initialReplicas?: number;
+  /** requests held while the variant has no ready replica; arrivals beyond are dropped; default 10,000 */
+  readonly maxQueuedRequests?: number;
+}
+
+export interface NodeGroupConfig {
+  readonly name: string;
+  readonly acceleratorType: string;
+  readonly gpusPerNode: number;
+  /** default 0 */
+  readonly minNodes?: number;
+  readonly maxNodes: number;
+  /** nodes ready at time 0; default minNodes */
+  readonly initialNodes?: number;
+  /** delay from a scale-up to a ready node (s) */
+  readonly provisionSeconds: number;
+}
+
+export interface FleetSimConfig {
+  readonly variants: readonly VariantConfig[];
+  readonly nodeGroups: readonly NodeGroupConfig[];
+  /** default 1 */
+  readonly seed?: number;
+  /**
+   * Relative spread of node provisioning and model load delays: each delay is drawn uniformly
+   * from base * [1 - j, 1 + j] with the seeded generator. Default 0 keeps them exact.
+   */
+  readonly delayJitter?: number;
+}
+
+export type ParsedVariantConfig = Required<VariantConfig>;
+export type ParsedNodeGroupConfig = Required<NodeGroupConfig>;
+export interface ParsedFleetSimConfig {
+  readonly variants: readonly ParsedVariantConfig[];
+  readonly nodeGroups: readonly ParsedNodeGroupConfig[];
+  readonly seed: number;
+  readonly delayJitter: number;
+}
+
+const nonNegative = z.number().finite().nonnegative();
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+const replicaProfileSchema = z.object({
+  alpha: nonNegative,
+  beta: nonNegative,
+  gamma: nonNegative,
+  delta: nonNegative,
+  maxBatchSize: positiveInt,
+  kvCacheTokens: positiveInt,
+  gpusPerReplica: positiveInt,
+  loadSeconds: nonNegative,
+  blockSize: positiveInt.optional(),
+  maxModelLen: positiveInt.optional(),
+  maxPrefillTokens: positiveInt.optional(),
+});
+
+const variantSchema = z.object({
+  name: z.string().min(1),
+  namespace: z.string().min(1).default('default'),
+  model: z.string().min(1),
+  accelerator: z.string().min(1),
+  profileByAccelerator: z.record(z.string(), replicaProfileSchema),
+  initialReplicas: nonNegativeInt.default(0),
+  maxQueuedRequests: nonNegativeInt.default(10_000),
+});
+
+const nodeGroupSchema = z
+  .object({
+    name: z.string().min(1),
+    acceleratorType: z.string().min(1),
+    gpusPerNode: positiveInt,
+    minNodes: nonNegativeInt.default(0),
+    maxNodes: nonNegativeInt,
+    initialNodes: nonNegativeInt.optional(),
+    provisionSeconds: nonNegative,
+  })
+  .transform((group) => ({ ...group, initialNodes: group.initialNodes ?? group.minNodes }));
+
+const fleetSimConfigSchema = z
+  .object({
+    variants: z.array(variantSchema).min(1),
+    nodeGroups: z.array(nodeGroupSchema),
+    seed: z.number().int().default(1),
+    delayJitter: z.number().min(0).max(1).default(0),
+  })
+  .superRefine((config, ctx) => {
+    const issue = (message: string, path: (string | number)[]) =>
+      ctx.addIssue({ code: 'custom', message, path });
+    const variantNames = new Set<string>();
+    config.variants.forEach((variant, i) => {
+      if (variantNames.has(variant.name)) issue(`duplicate variant name "${variant.name}"`, ['variants', i]);
+      variantNames.add(variant.name);
+      if (!(variant.accelerator in variant.profileByAccelerator)) {
+        issue(`no profile for the initial accelerator "${variant.accelerator}"`, [
+          'variants',
+          i,
+          'accelerator',
+        ]);
+      }
+    });
+    const groupNames = new Set<string>();
+    config.nodeGroups.forEach((group, i) => {
+      if (groupNames.has(group.name)) issue(`duplicate node group name "${group.name}"`, ['nodeGroups', i]);
+      groupNames.add(group.name);
+      if (group.maxNodes < group.minNodes) issue('maxNodes is below minNodes', ['nodeGroups', i, 'maxNodes']);
+      if (group.initialNodes < group.minNodes || group.initialNodes > group.maxNodes) {
+        issue('initialNodes is outside [minNodes, maxNodes]', ['nodeGroups', i, 'initialNodes']);
+      }
+    });
+  }) satisfies z.ZodType<ParsedFleetSimConfig, FleetSimConfig>;
+
+export class SimError extends Error {
+  override name = 'SimError';
+}
+
+export function parseFleetSimConfig(config: FleetSimConfig): ParsedFleetSimConfig {
+  const result = fleetSimConfigSchema.safeParse(config);
+  if (!result.success)
+    throw new SimError(`invalid fleet simulation config:\n${z.prettifyError(result.error)}`);
+  return result.data;
+}

@@ -1,0 +1,589 @@
+/**
+ * Discrete-event simulation of a vLLM fleet: GPU node groups, replicas with lifecycles, a router
+ * per variant, and continuously batching engines (rules in replica.ts). Simulated time only, in
+ * seconds from 0; the same config, seed and calls give the same results.
+ *
+ * API (types and per-method contracts in fleetApi.ts):
+ *   const sim = createFleetSim(config)          // FleetSimConfig, see config.ts
+ *   sim.now                                     // current simulated time (s)
+ *   sim.addArrivals(variant, requests, offset?) // TraceRequest[]; arrival + offset >= now
+ *   sim.runUntil(t)                             // process every event at times <= t, then now = t
+ *   sim.setReplicas(variant, accelerator, n)    // desired non-draining replicas on that accelerator
+ *   sim.setNodeGroupSize(group, n)              // clamped to [min, max]; returns the new size
+ *   sim.state()                                 // FleetState: replicas, queues, nodes right now
+ *   sim.scrape(t?)                              // MetricSample[] of every replica serving /metrics
+ *   sim.results()                               // FleetResults: per-request records and stats
+ *   sim.usage()                                 // FleetUsage: node-, GPU- and replica-seconds
+ *
+ * Lifecycles. Replica: pending-node -> loading -> ready -> draining -> gone. A pending replica
+ * is placed (FIFO by creation) as soon as a ready node of its accelerator type has
+ * gpusPerReplica free GPUs, then loads for loadSeconds. Scaling down removes the newest
+ * non-ready replicas first (they hold no requests), then drains the newest ready ones: a
+ * draining replica takes no new requests, serves everything it already accepted (running and
+ * waiting), and is gone when empty, freeing its GPUs. Node: provisioning -> ready -> removed;
+ * only empty nodes are removed (provisioning ones first), so a scale-down may stop short.
+ *
+ * Routing. An arrival goes to the ready replica of its variant with the fewest outstanding
+ * requests (running + waiting), ties to the oldest replica. With no ready replica it waits in a
+ * variant queue (up to maxQueuedRequests, beyond which it is dropped) and is dispatched, in
+ * arrival order, when a replica becomes ready. A request whose input + output exceeds the
+ * chosen replica's KV cache or max model length is rejected, as vLLM rejects it up front.
+ *
+ * Metrics. Replicas in ready or draining state serve vLLM's metrics, labelled model_name,
+ * engine="0", pod (replica id) and namespace. Their latencies count from dispatch to the replica,
+ * as vLLM sees them; the request records count from arrival at the variant.
+ *
+ * Same-instant ordering: node ready, then replica loaded, then arrivals, then iteration
+ * boundaries, so that capacity appearing at t serves arrivals at t, and a request arriving at an
+ * iteration boundary joins the next iteration.
+ */
+import { SimError, parseFleetSimConfig, type FleetSimConfig, type ParsedVariantConfig } from './config.js';
+import { EventQueue } from './eventQueue.js';
+import type {
+  FleetResults,
+  FleetSim,
+  FleetState,
+  FleetUsage,
+  Lifecycle,
+  LifecycleCounts,
+  NodeGroupState,
+  ReplicaUsage,
+  VariantState,
+} from './fleetApi.js';
+import { NodeGroup, findNodeFor, type SimNode } from './nodes.js';
+import type { MetricSample } from './prometheusText.js';
+import { randomStream, type Random } from './random.js';
+import { ReplicaEngine } from './replica.js';
+import { requestStats, toRecord, type RequestStats, type SimRequest } from './results.js';
+import type { TraceRequest } from './traces.js';
+import { vllmSamples, type VllmScrapeTarget } from './vllmMetrics.js';
+
+const LIFECYCLES: readonly (Lifecycle | 'gone')[] = ['pending-node', 'loading', 'ready', 'draining', 'gone'];
+
+interface Replica {
+  readonly id: string;
+  readonly variant: Variant;
+  readonly accelerator: string;
+  readonly engine: ReplicaEngine;
+  lifecycle: Lifecycle | 'gone';
+  node: SimNode | null;
+  stepScheduled: boolean;
+  /** when each lifecycle state was entered */
+  readonly entered: Partial<Record<Lifecycle | 'gone', number>>;
+}
+
+interface Variant {
+  readonly config: ParsedVariantConfig;
+  /** live replicas in creation order (the router's tie-break order) */
+  replicas: Replica[];
+  readonly retired: Replica[];
+  nextReplicaIndex: number;
+  /** requests waiting for a ready replica, from `queueHead` on */
+  queue: SimRequest[];
+  queueHead: number;
+  /** requests not yet arrived, sorted by arrival, from `arrivalCursor` on */
+  upcoming: SimRequest[];
+  arrivalCursor: number;
+  /** bumped when `upcoming` changes, to ignore arrival events scheduled before */
+  arrivalVersion: number;
+  dropped: number;
+  rejected: number;
+}
+
+type SimEvent =
+  | { readonly kind: 'node-ready'; readonly node: SimNode }
+  | { readonly kind: 'loaded'; readonly replica: Replica }
+  | { readonly kind: 'arrival'; readonly variant: Variant; readonly version: number }
+  | { readonly kind: 'step'; readonly replica: Replica };
+
+const RANK: Record<SimEvent['kind'], number> = { 'node-ready': 0, loaded: 1, arrival: 2, step: 3 };
+
+export function createFleetSim(config: FleetSimConfig): FleetSim {
+  return new FleetSimulation(config);
+}
+
+class FleetSimulation implements FleetSim {
+  private time = 0;
+  private readonly events = new EventQueue<SimEvent>();
+  private readonly variants = new Map<string, Variant>();
+  private readonly groups: NodeGroup[];
+  /** replicas waiting for a node, in creation order */
+  private pendingPlacement: Replica[] = [];
+  private readonly arrived: SimRequest[] = [];
+  private nextRequestId = 0;
+  private readonly delayRandom: Random;
+  private readonly delayJitter: number;
+
+  constructor(input: FleetSimConfig) {
+    const config = parseFleetSimConfig(input);
+    this.delayRandom = randomStream(config.seed, 1);
+    this.delayJitter = config.delayJitter;
+    this.groups = config.nodeGroups.map((groupConfig) => {
+      const group = new NodeGroup(groupConfig);
+      for (let i = 0; i < groupConfig.initialNodes; i++) group.launch(0, true);
+      return group;
+    });
+    for (const variantConfig of config.variants) {
+      const variant: Variant = {
+        config: variantConfig,
+        replicas: [],
+        retired: [],
+        nextReplicaIndex: 0,
+        queue: [],
+        queueHead: 0,
+        upcoming: [],
+        arrivalCursor: 0,
+        arrivalVersion: 0,
+        dropped: 0,
+        rejected: 0,
+      };
+      this.variants.set(variantConfig.name, variant);
+      if (variantConfig.initialReplicas > 0) this.checkPlaceable(variant, variantConfig.accelerator);
+      for (let i = 0; i < variantConfig.initialReplicas; i++) {
+        const replica = this.createReplica(variant, variantConfig.accelerator);
+        // Initial replicas are warm: they skip loading when a node has room for them now.
+        const node = findNodeFor(this.groups, replica.accelerator, replica.engine.profile.gpusPerReplica);
+        if (node === null) {
+          this.pendingPlacement.push(replica);
+        } else {
+          this.bind(replica, node);
+          this.enter(replica, 'ready');
+        }
+      }
+    }
+  }
+
+  get now(): number {
+    return this.time;
+  }
+
+  // ---- control API ----
+
+  addArrivals(variantName: string, requests: readonly TraceRequest[], offset = 0): void {
+    const variant = this.variant(variantName);
+    if (!Number.isFinite(offset)) throw new SimError(`offset must be finite, got ${offset}`);
+    const sorted = requests
+      .map((request, index) => ({ request, index, arrival: request.arrival + offset }))
+      .sort((a, b) => a.arrival - b.arrival);
+    for (const { request, index, arrival } of sorted) {
+      if (!(arrival >= this.time) || !Number.isFinite(arrival)) {
+        throw new SimError(
+          `request ${index} of ${variantName}: arrival ${arrival} is before now (${this.time})`,
+        );
+      }
+      for (const field of ['inputTokens', 'outputTokens'] as const) {
+        const value = request[field];
+        if (!Number.isInteger(value) || value < 0) {
+          throw new SimError(
+            `request ${index} of ${variantName}: ${field} is not a non-negative integer: ${value}`,
+          );
+        }
+      }
+    }
+    const incoming = sorted.map(({ request, arrival }): SimRequest => ({
+      id: this.nextRequestId++,
+      variant: variantName,
+      arrival,
+      inputTokens: request.inputTokens,
+      outputTokens: Math.max(1, request.outputTokens),
+      status: 'queued',
+    }));
+    const merged = mergeByArrival(variant.upcoming.slice(variant.arrivalCursor), incoming);
+    variant.upcoming = merged;
+    variant.arrivalCursor = 0;
+    variant.arrivalVersion++;
+    this.scheduleNextArrival(variant);
+  }
+
+  runUntil(until: number): void {
+    if (!(until >= this.time)) throw new SimError(`cannot run back to ${until}: now is ${this.time}`);
+    for (;;) {
+      const next = this.events.peek();
+      if (next === undefined || next.time > until) break;
+      this.events.pop();
+      this.time = next.time;
+      this.handle(next.payload);
+    }
+    this.time = until;
+  }
+
+  setReplicas(variantName: string, accelerator: string, count: number): void {
+    const variant = this.variant(variantName);
+    if (!Number.isInteger(count) || count < 0)
+      throw new SimError(`replica count must be an integer >= 0, got ${count}`);
+    if (!(accelerator in variant.config.profileByAccelerator)) {
+      throw new SimError(`variant ${variantName} has no profile for accelerator "${accelerator}"`);
+    }
+    const active = variant.replicas.filter(
+      (r) => r.accelerator === accelerator && r.lifecycle !== 'draining',
+    );
+    if (count > active.length) {
+      this.checkPlaceable(variant, accelerator);
+      for (let i = active.length; i < count; i++)
+        this.pendingPlacement.push(this.createReplica(variant, accelerator));
+      this.placePending();
+      return;
+    }
+    const byRemovalOrder = [
+      ...active.filter((r) => r.lifecycle !== 'ready').reverse(),
+      ...active.filter((r) => r.lifecycle === 'ready').reverse(),
+    ];
+    for (const replica of byRemovalOrder.slice(0, active.length - count)) {
+      if (replica.lifecycle === 'ready') {
+        this.enter(replica, 'draining');
+        if (!replica.stepScheduled && replica.engine.outstanding === 0) this.retire(replica);
+      } else {
+        this.retire(replica);
+      }
+    }
+  }
+
+  setNodeGroupSize(name: string, desired: number): number {
+    const group = this.groups.find((g) => g.config.name === name);
+    if (group === undefined) throw new SimError(`unknown node group "${name}"`);
+    if (!Number.isInteger(desired)) throw new SimError(`node count must be an integer, got ${desired}`);
+    const target = Math.min(Math.max(desired, group.config.minNodes), group.config.maxNodes);
+    const live = group.live.length;
+    if (target > live) {
+      for (let i = live; i < target; i++) {
+        const node = group.launch(this.time, false);
+        this.schedule(this.time + this.delay(group.config.provisionSeconds), { kind: 'node-ready', node });
+      }
+      return target;
+    }
+    return live - group.removeEmpty(live - target, this.time);
+  }
+
+  state(): FleetState {
+    const variants = [...this.variants.values()].map((variant): VariantState => {
+      const byAccelerator: Record<string, LifecycleCounts> = {};
+      for (const replica of [...variant.retired, ...variant.replicas]) {
+        byAccelerator[replica.accelerator] ??= { 'pending-node': 0, loading: 0, ready: 0, draining: 0 };
+        if (replica.lifecycle !== 'gone') byAccelerator[replica.accelerator]![replica.lifecycle]++;
+      }
+      return {
+        name: variant.config.name,
+        namespace: variant.config.namespace,
+        model: variant.config.model,
+        queued: variant.queue.length - variant.queueHead,
+        dropped: variant.dropped,
+        rejected: variant.rejected,
+        replicas: variant.replicas.map((r) => ({
+          id: r.id,
+          accelerator: r.accelerator,
+          lifecycle: r.lifecycle as Lifecycle,
+          node: r.node?.id ?? null,
+          running: r.engine.running,
+          waiting: r.engine.waitingCount,
+        })),
+        byAccelerator,
+      };
+    });
+    const nodeGroups = this.groups.map((group): NodeGroupState => {
+      const live = group.live;
+      const ready = live.filter((n) => n.state === 'ready');
+      return {
+        name: group.config.name,
+        acceleratorType: group.config.acceleratorType,
+        gpusPerNode: group.config.gpusPerNode,
+        minNodes: group.config.minNodes,
+        maxNodes: group.config.maxNodes,
+        ready: ready.length,
+        provisioning: live.length - ready.length,
+        freeGpus: ready.reduce((sum, n) => sum + n.freeGpus, 0),
+        nodes: live.map((n) => ({
+          id: n.id,
+          state: n.state,
+          freeGpus: n.freeGpus,
+          replicas: [...n.replicas],
+        })),
+      };
+    });
+    return { time: this.time, variants, nodeGroups };
+  }
+
+  scrape(time?: number): MetricSample[] {
+    if (time !== undefined) this.runUntil(time);
+    const targets: VllmScrapeTarget[] = [];
+    for (const variant of this.variants.values()) {
+      for (const replica of variant.replicas) {
+        if (replica.lifecycle !== 'ready' && replica.lifecycle !== 'draining') continue;
+        const { engine } = replica;
+        const blockSize = engine.profile.blockSize ?? 16;
+        targets.push({
+          labels: { model_name: variant.config.model, pod: replica.id, namespace: variant.config.namespace },
+          metrics: engine.metrics,
+          running: engine.running,
+          waiting: engine.waitingCount,
+          kvCacheUsage: engine.kvCacheUsage,
+          blockSize,
+          numGpuBlocks: Math.floor(engine.profile.kvCacheTokens / blockSize),
+        });
+      }
+    }
+    return vllmSamples(targets);
+  }
+
+  results(): FleetResults {
+    const records = this.arrived.map(toRecord);
+    const byVariant: Record<string, RequestStats> = {};
+    for (const name of this.variants.keys()) {
+      byVariant[name] = requestStats(records.filter((r) => r.variant === name));
+    }
+    return { time: this.time, records, overall: requestStats(records), byVariant };
+  }
+
+  usage(): FleetUsage {
+    const nodeSeconds: Record<string, number> = {};
+    const gpuSeconds: Record<string, number> = {};
+    for (const group of this.groups) {
+      const seconds = group.nodeSeconds(this.time);
+      nodeSeconds[group.config.name] = seconds;
+      const type = group.config.acceleratorType;
+      gpuSeconds[type] = (gpuSeconds[type] ?? 0) + seconds * group.config.gpusPerNode;
+    }
+    const replicaSeconds: ReplicaUsage[] = [];
+    for (const variant of this.variants.values()) {
+      const byAccelerator = new Map<string, LifecycleCounts>();
+      for (const replica of [...variant.retired, ...variant.replicas]) {
+        let seconds = byAccelerator.get(replica.accelerator);
+        if (seconds === undefined) {
+          seconds = { 'pending-node': 0, loading: 0, ready: 0, draining: 0 };
+          byAccelerator.set(replica.accelerator, seconds);
+        }
+        addLifecycleSeconds(replica, this.time, seconds);
+      }
+      for (const [accelerator, seconds] of byAccelerator) {
+        replicaSeconds.push({ variant: variant.config.name, accelerator, seconds });
+      }
+    }
+    return { time: this.time, nodeSeconds, gpuSeconds, replicaSeconds };
+  }
+
+  // ---- events ----
+
+  private handle(event: SimEvent): void {
+    switch (event.kind) {
+      case 'node-ready':
+        if (event.node.state !== 'provisioning') return;
+        event.node.state = 'ready';
+        event.node.readyAt = this.time;
+        this.placePending();
+        return;
+      case 'loaded':
+        if (event.replica.lifecycle !== 'loading') return;
+        this.enter(event.replica, 'ready');
+        this.dispatchQueued(event.replica.variant);
+        return;
+      case 'arrival':
+        if (event.version === event.variant.arrivalVersion) this.arrive(event.variant);
+        return;
+      case 'step':
+        this.step(event.replica);
+        return;
+    }
+  }
+
+  private arrive(variant: Variant): void {
+    const { upcoming } = variant;
+    while (variant.arrivalCursor < upcoming.length && upcoming[variant.arrivalCursor]!.arrival <= this.time) {
+      const request = upcoming[variant.arrivalCursor++]!;
+      this.arrived.push(request);
+      const replica = this.route(variant);
+      if (replica !== null) {
+        this.dispatch(request, replica);
+      } else if (variant.queue.length - variant.queueHead < variant.config.maxQueuedRequests) {
+        variant.queue.push(request);
+      } else {
+        request.status = 'dropped';
+        variant.dropped++;
+      }
+    }
+    if (variant.arrivalCursor > 4096 && variant.arrivalCursor * 2 > upcoming.length) {
+      variant.upcoming = upcoming.slice(variant.arrivalCursor);
+      variant.arrivalCursor = 0;
+    }
+    this.scheduleNextArrival(variant);
+  }
+
+  private step(replica: Replica): void {
+    const end = replica.engine.step(this.time);
+    if (end !== null) {
+      this.schedule(end, { kind: 'step', replica });
+      return;
+    }
+    replica.stepScheduled = false;
+    if (replica.lifecycle === 'draining') this.retire(replica);
+  }
+
+  // ---- routing ----
+
+  private route(variant: Variant): Replica | null {
+    let best: Replica | null = null;
+    for (const replica of variant.replicas) {
+      if (replica.lifecycle !== 'ready') continue;
+      if (best === null || replica.engine.outstanding < best.engine.outstanding) best = replica;
+    }
+    return best;
+  }
+
+  private dispatch(request: SimRequest, replica: Replica): void {
+    if (!replica.engine.canServe(request)) {
+      request.status = 'rejected';
+      request.replica = replica.id;
+      request.accelerator = replica.accelerator;
+      replica.variant.rejected++;
+      return;
+    }
+    replica.engine.enqueue(request, this.time);
+    if (!replica.stepScheduled) {
+      replica.stepScheduled = true;
+      this.schedule(this.time, { kind: 'step', replica });
+    }
+  }
+
+  private dispatchQueued(variant: Variant): void {
+    while (variant.queueHead < variant.queue.length) {
+      const replica = this.route(variant);
+      if (replica === null) break;
+      this.dispatch(variant.queue[variant.queueHead++]!, replica);
+    }
+    if (variant.queueHead === variant.queue.length) {
+      variant.queue = [];
+      variant.queueHead = 0;
+    }
+  }
+
+  // ---- replicas and nodes ----
+
+  private createReplica(variant: Variant, accelerator: string): Replica {
+    const id = `${variant.config.name}-${variant.nextReplicaIndex++}`;
+    const profile = variant.config.profileByAccelerator[accelerator]!;
+    const replica: Replica = {
+      id,
+      variant,
+      accelerator,
+      engine: new ReplicaEngine(id, accelerator, profile),
+      lifecycle: 'pending-node',
+      node: null,
+      stepScheduled: false,
+      entered: {},
+    };
+    this.enter(replica, 'pending-node');
+    variant.replicas.push(replica);
+    return replica;
+  }
+
+  /** A replica that fits no node group would wait forever; that is a configuration error. */
+  private checkPlaceable(variant: Variant, accelerator: string): void {
+    const gpus = variant.config.profileByAccelerator[accelerator]!.gpusPerReplica;
+    const fits = this.groups.some(
+      (g) =>
+        g.config.acceleratorType === accelerator && g.config.gpusPerNode >= gpus && g.config.maxNodes > 0,
+    );
+    if (!fits) {
+      throw new SimError(
+        `no node group of accelerator type "${accelerator}" can hold a replica of ${variant.config.name} (${gpus} GPUs)`,
+      );
+    }
+  }
+
+  private placePending(): void {
+    if (this.pendingPlacement.length === 0) return;
+    const stillPending: Replica[] = [];
+    for (const replica of this.pendingPlacement) {
+      if (replica.lifecycle !== 'pending-node') continue;
+      const node = findNodeFor(this.groups, replica.accelerator, replica.engine.profile.gpusPerReplica);
+      if (node === null) {
+        stillPending.push(replica);
+        continue;
+      }
+      this.bind(replica, node);
+      this.enter(replica, 'loading');
+      this.schedule(this.time + this.delay(replica.engine.profile.loadSeconds), { kind: 'loaded', replica });
+    }
+    this.pendingPlacement = stillPending;
+  }
+
+  private bind(replica: Replica, node: SimNode): void {
+    node.freeGpus -= replica.engine.profile.gpusPerReplica;
+    node.replicas.add(replica.id);
+    replica.node = node;
+  }
+
+  private retire(replica: Replica): void {
+    const { variant, node } = replica;
+    this.enter(replica, 'gone');
+    variant.replicas = variant.replicas.filter((r) => r !== replica);
+    variant.retired.push(replica);
+    if (node !== null) {
+      node.freeGpus += replica.engine.profile.gpusPerReplica;
+      node.replicas.delete(replica.id);
+      replica.node = null;
+      this.placePending();
+    }
+  }
+
+  private enter(replica: Replica, lifecycle: Lifecycle | 'gone'): void {
+    replica.lifecycle = lifecycle;
+    replica.entered[lifecycle] = this.time;
+  }
+
+  // ---- helpers ----
+
+  private variant(name: string): Variant {
+    const variant = this.variants.get(name);
+    if (variant === undefined) throw new SimError(`unknown variant "${name}"`);
+    return variant;
+  }
+
+  private schedule(time: number, event: SimEvent): void {
+    this.events.push(time, RANK[event.kind], event);
+  }
+
+  private scheduleNextArrival(variant: Variant): void {
+    const next = variant.upcoming[variant.arrivalCursor];
+    if (next !== undefined) {
+      this.schedule(next.arrival, { kind: 'arrival', variant, version: variant.arrivalVersion });
+    }
+  }
+
+  private delay(base: number): number {
+    if (this.delayJitter === 0) return base;
+    return base * (1 + this.delayJitter * (2 * this.delayRandom() - 1));
+  }
+}
+
+/** Stable merge of two arrival-sorted lists; on equal arrivals `first` goes first. */
+function mergeByArrival(first: SimRequest[], second: SimRequest[]): SimRequest[] {
+  if (first.length === 0) return second;
+  if (second.length === 0) return first;
+  const merged: SimRequest[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < first.length && j < second.length) {
+    if (second[j]!.arrival < first[i]!.arrival) merged.push(second[j++]!);
+    else merged.push(first[i++]!);
+  }
+  while (i < first.length) merged.push(first[i++]!);
+  while (j < second.length) merged.push(second[j++]!);
+  return merged;
+}
+
+/** Adds the time the replica spent in each state; a state ends when any later one is entered. */
+function addLifecycleSeconds(replica: Replica, now: number, into: LifecycleCounts): void {
+  for (let i = 0; i < LIFECYCLES.length - 1; i++) {
+    const state = LIFECYCLES[i] as Lifecycle;
+    const start = replica.entered[state];
+    if (start === undefined) continue;
+    let end = now;
+    for (let k = i + 1; k < LIFECYCLES.length; k++) {
+      const later = replica.entered[LIFECYCLES[k]!];
+      if (later !== undefined) {
+        end = later;
+        break;
+      }
+    }
+    into[state] += end - start;
+  }
+}

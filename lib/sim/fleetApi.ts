@@ -1,0 +1,111 @@
+/**
+ * The public shape of the fleet simulator (implementation in fleet.ts): the control surface an
+ * autoscaler loop drives, and the plain snapshots it reads back.
+ */
+import type { MetricSample } from './prometheusText.js';
+import type { RequestRecord, RequestStats } from './results.js';
+import type { NodeState } from './nodes.js';
+import type { TraceRequest } from './traces.js';
+
+export type Lifecycle = 'pending-node' | 'loading' | 'ready' | 'draining';
+
+export interface ReplicaState {
+  readonly id: string;
+  readonly accelerator: string;
+  readonly lifecycle: Lifecycle;
+  readonly node: string | null;
+  readonly running: number;
+  readonly waiting: number;
+}
+
+export type LifecycleCounts = Record<Lifecycle, number>;
+
+export interface VariantState {
+  readonly name: string;
+  readonly namespace: string;
+  readonly model: string;
+  /** requests waiting for a ready replica */
+  readonly queued: number;
+  readonly dropped: number;
+  readonly rejected: number;
+  readonly replicas: readonly ReplicaState[];
+  /** replica counts per accelerator type that has or had replicas */
+  readonly byAccelerator: Readonly<Record<string, LifecycleCounts>>;
+}
+
+export interface NodeGroupState {
+  readonly name: string;
+  readonly acceleratorType: string;
+  readonly gpusPerNode: number;
+  readonly minNodes: number;
+  readonly maxNodes: number;
+  readonly ready: number;
+  readonly provisioning: number;
+  /** free GPUs on ready nodes */
+  readonly freeGpus: number;
+  readonly nodes: readonly { id: string; state: NodeState; freeGpus: number; replicas: string[] }[];
+}
+
+export interface FleetState {
+  readonly time: number;
+  readonly variants: readonly VariantState[];
+  readonly nodeGroups: readonly NodeGroupState[];
+}
+
+export interface FleetResults {
+  readonly time: number;
+  /** requests that have arrived, in arrival order */
+  readonly records: readonly RequestRecord[];
+  /** latency summaries cover completed requests only */
+  readonly overall: RequestStats;
+  readonly byVariant: Readonly<Record<string, RequestStats>>;
+}
+
+export interface ReplicaUsage {
+  readonly variant: string;
+  readonly accelerator: string;
+  /** replica-seconds spent in each lifecycle state, summed over the variant's replicas */
+  readonly seconds: LifecycleCounts;
+}
+
+export interface FleetUsage {
+  readonly time: number;
+  /** per node group, from each node's launch (provisioning included) to its removal or now */
+  readonly nodeSeconds: Readonly<Record<string, number>>;
+  /** per accelerator type: node-seconds times GPUs per node */
+  readonly gpuSeconds: Readonly<Record<string, number>>;
+  readonly replicaSeconds: readonly ReplicaUsage[];
+}
+
+export interface FleetSim {
+  /** current simulated time (s) */
+  readonly now: number;
+  /**
+   * Schedules requests of a variant; each arrives at `arrival + offset` (default 0), which must not
+   * be before `now`. May be called repeatedly, also while running (streams merge by arrival).
+   */
+  addArrivals(variant: string, requests: readonly TraceRequest[], offset?: number): void;
+  /** Processes every event at times <= `time`, then sets `now` to `time`. */
+  runUntil(time: number): void;
+  /**
+   * Sets the variant's replicas on `accelerator` (not counting draining ones) to `count`: more
+   * creates pending replicas; fewer removes the newest non-ready ones first, then drains the
+   * newest ready ones.
+   */
+  setReplicas(variant: string, accelerator: string, count: number): void;
+  /**
+   * Asks for `desired` nodes, clamped to [minNodes, maxNodes]. New nodes provision for
+   * provisionSeconds; only empty nodes are removed (provisioning ones first, then the newest), so
+   * the result may stay above the target. Returns the resulting node count (ready + provisioning).
+   */
+  setNodeGroupSize(group: string, desired: number): number;
+  state(): FleetState;
+  /**
+   * What a Prometheus scrape of every replica serving /metrics (ready or draining) returns now;
+   * with `time`, runs until then first.
+   */
+  scrape(time?: number): MetricSample[];
+  /** Records of every request arrived so far; O(requests), meant for the end of a run. */
+  results(): FleetResults;
+  usage(): FleetUsage;
+}

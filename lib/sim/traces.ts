@@ -1,0 +1,293 @@
+/**
+ * Request traces: readers for the three supported formats and time transformations.
+ *
+ * Formats, detected from the content (the file extension only sharpens error messages):
+ * - `azure`: Azure LLM inference trace CSV, header `TIMESTAMP,ContextTokens,GeneratedTokens`,
+ *   wall-clock timestamps such as `2023-11-16 18:15:46.6805900` (read as UTC). Arrivals are
+ *   seconds from the earliest timestamp, keeping every fractional digit.
+ * - `mooncake`: JSON lines `{"timestamp": ms, "input_length": n, "output_length": n, ...}`;
+ *   timestamps are already offsets from the trace start, so arrival = timestamp / 1000.
+ * - `csv`: header `timestamp_s,input_tokens,output_tokens`, arrival = timestamp_s.
+ * Columns are found by header name, so extra columns are ignored. Blank lines are skipped. Rows
+ * out of time order are sorted (stably), not rejected. A bad field fails the whole read with
+ * `FILE:LINE: FIELD is not ...: "VALUE"`.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+
+export interface TraceRequest {
+  /** seconds from the trace start */
+  readonly arrival: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
+export interface Trace {
+  readonly name: string;
+  /** sorted by arrival */
+  readonly requests: readonly TraceRequest[];
+  /**
+   * Length of the observation window when known (synthetic traces, cuts); otherwise the window
+   * is taken to end one mean inter-arrival gap after the last request (see traceDuration).
+   */
+  readonly duration?: number;
+}
+
+export type TraceFormat = 'azure' | 'mooncake' | 'csv';
+
+export class TraceError extends Error {
+  override name = 'TraceError';
+}
+
+const AZURE_COLUMNS = ['TIMESTAMP', 'ContextTokens', 'GeneratedTokens'] as const;
+const PLAIN_COLUMNS = ['timestamp_s', 'input_tokens', 'output_tokens'] as const;
+
+/** Reads a trace file; `format` overrides detection. */
+export async function readTrace(path: string, format?: TraceFormat): Promise<Trace> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new TraceError(`${path}: cannot read trace: ${(error as Error).message}`);
+  }
+  return parseTrace(text, path, format);
+}
+
+/** Parses trace text; `fileName` names the trace and prefixes error messages. */
+export function parseTrace(text: string, fileName: string, format?: TraceFormat): Trace {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const chosen = format ?? detectTraceFormat(lines, fileName);
+  const requests =
+    chosen === 'mooncake'
+      ? parseMooncake(lines, fileName)
+      : chosen === 'azure'
+        ? parseAzure(lines, fileName)
+        : parsePlainCsv(lines, fileName);
+  if (requests.length === 0) throw new TraceError(`${fileName}: trace has no requests`);
+  // Array.prototype.sort is stable, so requests with equal arrivals keep their file order.
+  requests.sort((a, b) => a.arrival - b.arrival);
+  return { name: basename(fileName, extname(fileName)), requests };
+}
+
+function detectTraceFormat(lines: readonly string[], fileName: string): TraceFormat {
+  const first = lines.find((line) => line.trim() !== '');
+  if (first === undefined) throw new TraceError(`${fileName}: trace has no requests`);
+  const firstLine = lines.indexOf(first) + 1;
+  if (first.trimStart().startsWith('{')) return 'mooncake';
+  const header = splitCsv(first);
+  if (AZURE_COLUMNS.every((c) => header.includes(c))) return 'azure';
+  if (PLAIN_COLUMNS.every((c) => header.includes(c))) return 'csv';
+  const extension = extname(fileName).toLowerCase();
+  const expected =
+    extension === '.jsonl' || extension === '.json'
+      ? 'JSON lines with timestamp, input_length, output_length'
+      : `a CSV header "${AZURE_COLUMNS.join(',')}" or "${PLAIN_COLUMNS.join(',')}"`;
+  throw new TraceError(
+    `${fileName}:${firstLine}: unrecognised trace format: expected ${expected}, got "${first}"`,
+  );
+}
+
+function splitCsv(line: string): string[] {
+  return line.split(',').map((field) => field.trim().replace(/^"(.*)"$/, '$1'));
+}
+
+const INTEGER = /^\d+$/;
+const DECIMAL = /^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function fail(fileName: string, line: number, message: string): never {
+  throw new TraceError(`${fileName}:${line}: ${message}`);
+}
+
+function tokenCount(value: unknown, fileName: string, line: number, field: string): number {
+  if (value === undefined) return fail(fileName, line, `${field} is missing`);
+  if (typeof value === 'number' ? Number.isSafeInteger(value) && value >= 0 : INTEGER.test(String(value))) {
+    const count = Number(value);
+    if (Number.isSafeInteger(count)) return count;
+  }
+  return fail(fileName, line, `${field} is not a non-negative integer: ${JSON.stringify(value)}`);
+}
+
+function seconds(value: unknown, fileName: string, line: number, field: string, scale: number): number {
+  if (value === undefined) return fail(fileName, line, `${field} is missing`);
+  const parsed =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && DECIMAL.test(value)
+        ? Number(value)
+        : NaN;
+  if (Number.isFinite(parsed) && parsed >= 0) return parsed / scale;
+  return fail(fileName, line, `${field} is not a non-negative number: ${JSON.stringify(value)}`);
+}
+
+/** Yields the data rows of a CSV with the given required columns, as field arrays. */
+function* csvRows(
+  lines: readonly string[],
+  fileName: string,
+  columns: readonly string[],
+): Generator<{ line: number; fields: Record<string, string> }> {
+  let headerLine = 0;
+  while (headerLine < lines.length && lines[headerLine]!.trim() === '') headerLine++;
+  const header = splitCsv(lines[headerLine] ?? '');
+  const indices = columns.map((column) => {
+    const index = header.indexOf(column);
+    if (index < 0)
+      fail(fileName, headerLine + 1, `header lacks column ${column}: "${lines[headerLine] ?? ''}"`);
+    return index;
+  });
+  for (let i = headerLine + 1; i < lines.length; i++) {
+    const text = lines[i]!;
+    if (text.trim() === '') continue;
+    const values = splitCsv(text);
+    if (values.length !== header.length) {
+      fail(fileName, i + 1, `expected ${header.length} fields, got ${values.length}: "${text}"`);
+    }
+    const fields: Record<string, string> = {};
+    columns.forEach((column, k) => (fields[column] = values[indices[k]!]!));
+    yield { line: i + 1, fields };
+  }
+}
+
+function parsePlainCsv(lines: readonly string[], fileName: string): TraceRequest[] {
+  const requests: TraceRequest[] = [];
+  for (const { line, fields } of csvRows(lines, fileName, PLAIN_COLUMNS)) {
+    requests.push({
+      arrival: seconds(fields.timestamp_s, fileName, line, 'timestamp_s', 1),
+      inputTokens: tokenCount(fields.input_tokens, fileName, line, 'input_tokens'),
+      outputTokens: tokenCount(fields.output_tokens, fileName, line, 'output_tokens'),
+    });
+  }
+  return requests;
+}
+
+type Six = [number, number, number, number, number, number];
+const AZURE_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?$/;
+
+/** Whole seconds since the epoch and the fraction apart, so no fractional digit is rounded away. */
+function azureTimestamp(value: string, fileName: string, line: number): { whole: number; fraction: number } {
+  const match = AZURE_TIMESTAMP.exec(value);
+  if (match !== null) {
+    const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as Six;
+    const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+    const date = new Date(ms);
+    // Date.UTC rolls over out-of-range parts (Feb 30 -> Mar 2); a round trip catches them.
+    if (
+      date.getUTCMonth() === month - 1 &&
+      date.getUTCDate() === day &&
+      hour < 24 &&
+      minute < 60 &&
+      second < 60
+    ) {
+      return { whole: ms / 1000, fraction: match[7] === undefined ? 0 : Number(`0${match[7]}`) };
+    }
+  }
+  return fail(
+    fileName,
+    line,
+    `TIMESTAMP is not a date-time like "2023-11-16 18:15:46.6805900": ${JSON.stringify(value)}`,
+  );
+}
+
+function parseAzure(lines: readonly string[], fileName: string): TraceRequest[] {
+  const rows: { whole: number; fraction: number; inputTokens: number; outputTokens: number }[] = [];
+  for (const { line, fields } of csvRows(lines, fileName, AZURE_COLUMNS)) {
+    rows.push({
+      ...azureTimestamp(fields.TIMESTAMP!, fileName, line),
+      inputTokens: tokenCount(fields.ContextTokens, fileName, line, 'ContextTokens'),
+      outputTokens: tokenCount(fields.GeneratedTokens, fileName, line, 'GeneratedTokens'),
+    });
+  }
+  if (rows.length === 0) return [];
+  let origin = rows[0]!;
+  for (const row of rows) {
+    if (row.whole < origin.whole || (row.whole === origin.whole && row.fraction < origin.fraction))
+      origin = row;
+  }
+  return rows.map((row) => ({
+    arrival: row.whole - origin.whole + (row.fraction - origin.fraction),
+    inputTokens: row.inputTokens,
+    outputTokens: row.outputTokens,
+  }));
+}
+
+function parseMooncake(lines: readonly string[], fileName: string): TraceRequest[] {
+  const requests: TraceRequest[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const text = lines[i]!;
+    if (text.trim() === '') continue;
+    let row: unknown;
+    try {
+      row = JSON.parse(text);
+    } catch (error) {
+      fail(fileName, i + 1, `not valid JSON: ${(error as Error).message}`);
+    }
+    if (typeof row !== 'object' || row === null || Array.isArray(row))
+      fail(fileName, i + 1, 'not a JSON object');
+    const record = row as Record<string, unknown>;
+    requests.push({
+      arrival: seconds(record.timestamp, fileName, i + 1, 'timestamp', 1000),
+      inputTokens: tokenCount(record.input_length, fileName, i + 1, 'input_length'),
+      outputTokens: tokenCount(record.output_length, fileName, i + 1, 'output_length'),
+    });
+  }
+  return requests;
+}
+
+// ---- transformations ----
+
+/**
+ * The observation window of a trace: its `duration` when set, else the last arrival plus the
+ * mean inter-arrival gap, so that a looped trace keeps its average rate at the seam.
+ */
+export function traceDuration(trace: Trace): number {
+  if (trace.duration !== undefined) return trace.duration;
+  const { requests } = trace;
+  if (requests.length === 0) return 0;
+  const first = requests[0]!.arrival;
+  const last = requests[requests.length - 1]!.arrival;
+  return requests.length > 1 ? last + (last - first) / (requests.length - 1) : last;
+}
+
+/** Plays the trace `factor` times faster (factor 2 doubles the request rate). */
+export function scaleRate(trace: Trace, factor: number): Trace {
+  if (!(factor > 0) || !Number.isFinite(factor))
+    throw new TraceError(`rate factor must be > 0, got ${factor}`);
+  return {
+    name: `${trace.name}@${factor}x`,
+    requests: trace.requests.map((r) => ({ ...r, arrival: r.arrival / factor })),
+    duration: trace.duration === undefined ? undefined : trace.duration / factor,
+  };
+}
+
+/** The requests in [start, start + duration), shifted to start at 0. */
+export function cut(trace: Trace, window: { start?: number; duration?: number }): Trace {
+  const start = window.start ?? 0;
+  const duration = window.duration ?? Math.max(traceDuration(trace) - start, 0);
+  if (!(start >= 0) || !(duration >= 0)) {
+    throw new TraceError(`cut window must have start >= 0 and duration >= 0, got ${start}, ${duration}`);
+  }
+  const end = start + duration;
+  return {
+    name: `${trace.name}[${start}+${duration}]`,
+    requests: trace.requests
+      .filter((r) => r.arrival >= start && r.arrival < end)
+      .map((r) => ({ ...r, arrival: r.arrival - start })),
+    duration,
+  };
+}
+
+/** Repeats the trace back to back (period traceDuration) until `duration` seconds are covered. */
+export function loop(trace: Trace, duration: number): Trace {
+  if (!(duration >= 0) || !Number.isFinite(duration))
+    throw new TraceError(`loop duration must be >= 0, got ${duration}`);
+  const period = traceDuration(trace);
+  if (!(period > 0)) throw new TraceError(`cannot loop trace ${trace.name}: its duration is ${period}`);
+  const requests: TraceRequest[] = [];
+  for (let offset = 0; offset < duration; offset += period) {
+    for (const r of trace.requests) {
+      const arrival = r.arrival + offset;
+      if (arrival >= duration) break;
+      requests.push({ ...r, arrival });
+    }
+  }
+  return { name: `${trace.name}~${duration}s`, requests, duration };
+}

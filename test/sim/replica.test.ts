@@ -1,0 +1,133 @@
+import { createFleetSim } from '../../lib/sim/index.js';
+import { ms, oneVariantConfig, requests, sampleSum } from './helpers.js';
+
+// Profile: alpha 10, beta 1, gamma 20, delta 0.1 (ms). Rule under test: an iteration lasts
+// (alpha + beta * d if d requests were already decoding) + (gamma + delta * admitted prompt tokens
+// if prompts were admitted); a prompt's first token ends the iteration that prefilled it.
+
+function run(specs: Parameters<typeof requests>, profile = {}, until = 10) {
+  const sim = createFleetSim(oneVariantConfig({ profile }));
+  sim.addArrivals('chat', requests(...specs));
+  sim.runUntil(until);
+  return { sim, records: sim.results().records };
+}
+
+describe('continuous batching on one replica', () => {
+  test('a request alone: TTFT = gamma + delta * I, ITL = alpha + beta', () => {
+    const { records } = run([[1, 100, 5]]);
+    const [r] = records;
+    expect(r!.status).toBe('completed');
+    expect(r!.ttft).toBeCloseTo(ms(20 + 0.1 * 100), 9); // 30 ms
+    expect(r!.itl).toBeCloseTo(ms(10 + 1), 9);
+    expect(r!.e2e).toBeCloseTo(ms(30 + 4 * 11), 9);
+    expect(r!.queueTime).toBeCloseTo(0, 12);
+  });
+
+  test('two simultaneous requests share the prefill iteration, then decode at alpha + 2 beta', () => {
+    const { records } = run([
+      [1, 100, 5],
+      [1, 100, 5],
+    ]);
+    for (const r of records) {
+      expect(r.ttft).toBeCloseTo(ms(20 + 0.1 * 200), 9); // one prefill pass for both prompts
+      expect(r.itl).toBeCloseTo(ms(10 + 2 * 1), 9);
+      expect(r.e2e).toBeCloseTo(ms(40 + 4 * 12), 9);
+    }
+  });
+
+  test('a request arriving mid-decode is prefilled alongside the running one', () => {
+    // A: prefill [1, 1.030], decodes of 11 ms end at 1.041, 1.052, ... B arrives at 1.035 and is
+    // admitted at the boundary 1.041, in an iteration of 11 ms (A's decode) + 30 ms (B's prefill).
+    const { records } = run([
+      [1, 100, 10],
+      [1.035, 100, 2],
+    ]);
+    const [a, b] = records;
+    expect(b!.queueTime).toBeCloseTo(ms(6), 9);
+    expect(b!.ttft).toBeCloseTo(ms(6 + 41), 9);
+    // B's second token: one decode iteration with both running, alpha + 2 beta
+    expect(b!.itl).toBeCloseTo(ms(12), 9);
+    // A: 9 gaps: 11 (alone), 41 (with B's prefill), 12 (with B), then 6 x 11
+    expect(a!.itl).toBeCloseTo(ms((11 + 41 + 12 + 6 * 11) / 9), 9);
+  });
+
+  test('outputTokens 0 counts as one token and has no ITL', () => {
+    const { records } = run([[0, 50, 0]]);
+    expect(records[0]!.outputTokens).toBe(1);
+    expect(records[0]!.e2e).toBeCloseTo(ms(25), 9);
+    expect(records[0]!.itl).toBeUndefined();
+  });
+
+  test('maxBatchSize makes requests wait, and the scrape shows them waiting', () => {
+    const sim = createFleetSim(oneVariantConfig({ profile: { maxBatchSize: 1 } }));
+    sim.addArrivals('chat', requests([1, 100, 5], [1, 100, 5], [1, 100, 5]));
+    const mid = sim.scrape(1.05);
+    expect(sampleSum(mid, 'vllm:num_requests_running')).toBe(1);
+    expect(sampleSum(mid, 'vllm:num_requests_waiting')).toBe(2);
+    sim.runUntil(10);
+    const [a, b, c] = sim.results().records;
+    expect(a!.queueTime).toBeCloseTo(0, 12);
+    expect(b!.queueTime).toBeCloseTo(ms(74), 9); // A's whole life: 30 + 4 x 11
+    expect(c!.queueTime).toBeCloseTo(ms(148), 9);
+    expect(b!.ttft).toBeCloseTo(ms(74 + 30), 9);
+  });
+
+  test('the KV cache limit admits only what fits in input + output tokens, FIFO', () => {
+    // 250 tokens of KV; each request reserves 100 + 5, so two run and the third waits.
+    const sim = createFleetSim(oneVariantConfig({ profile: { kvCacheTokens: 250 } }));
+    sim.addArrivals('chat', requests([1, 100, 5], [1, 100, 5], [1, 100, 5]));
+    const mid = sim.scrape(1.045);
+    expect(sampleSum(mid, 'vllm:num_requests_running')).toBe(2);
+    expect(sampleSum(mid, 'vllm:num_requests_waiting')).toBe(1);
+    // filled KV: 2 x (100 input + 1 first token) at the end of the prefill iteration (1.040)
+    expect(sampleSum(mid, 'vllm:kv_cache_usage_perc')).toBeCloseTo(202 / 250, 12);
+    sim.runUntil(10);
+    const third = sim.results().records[2]!;
+    expect(third.queueTime).toBeCloseTo(ms(40 + 4 * 12), 9);
+    expect(third.ttft).toBeCloseTo(ms(88 + 30), 9);
+  });
+
+  test('a head-of-line request that does not fit blocks smaller ones behind it', () => {
+    const sim = createFleetSim(oneVariantConfig({ profile: { kvCacheTokens: 1000 } }));
+    sim.addArrivals('chat', requests([1, 500, 5], [1.001, 600, 5], [1.002, 10, 5]));
+    sim.runUntil(10);
+    const [, big, small] = sim.results().records;
+    expect(big!.scheduled).toBeGreaterThan(1.05); // after the first one finished
+    expect(small!.scheduled).toBe(big!.scheduled);
+  });
+
+  test('maxPrefillTokens chunks prefill: a long prompt takes several iterations', () => {
+    // 1000 prompt tokens at 300 per iteration: 3 x (20 + 30) + (20 + 10) ms
+    const { records } = run([[1, 1000, 2]], { maxPrefillTokens: 300 });
+    expect(records[0]!.ttft).toBeCloseTo(ms(180), 9);
+    expect(records[0]!.itl).toBeCloseTo(ms(11), 9);
+  });
+
+  test('chunks of a new prompt interleave with the decoding of running requests', () => {
+    // Budget 150: iteration 1 prefills A (100) and half of B (50): 20 + 15 = 35 ms, A's first
+    // token. Iteration 2: A decodes (11) + B's last 50 tokens (20 + 5) = 36 ms, B's first token.
+    // Iteration 3: both decode, 12 ms (A done). Iteration 4: B alone, 11 ms.
+    const { records } = run(
+      [
+        [1, 100, 3],
+        [1, 100, 3],
+      ],
+      { maxPrefillTokens: 150 },
+    );
+    const [a, b] = records;
+    expect(a!.ttft).toBeCloseTo(ms(35), 9);
+    expect(b!.ttft).toBeCloseTo(ms(71), 9);
+    expect(a!.itl).toBeCloseTo(ms((36 + 12) / 2), 9);
+    expect(b!.itl).toBeCloseTo(ms((12 + 11) / 2), 9);
+    expect(b!.queueTime).toBeCloseTo(0, 12); // admitted at once; its prefill was just chunked
+  });
+
+  test('a request larger than the KV cache is rejected, not queued forever', () => {
+    const sim = createFleetSim(oneVariantConfig({ profile: { kvCacheTokens: 1000 } }));
+    sim.addArrivals('chat', requests([1, 999, 2], [1, 10, 2]));
+    sim.runUntil(5);
+    const { records, overall } = sim.results();
+    expect(records.map((r) => r.status)).toEqual(['rejected', 'completed']);
+    expect(overall.rejected).toBe(1);
+  });
+});

@@ -1,0 +1,122 @@
+import { fileURLToPath } from 'node:url';
+import {
+  cut,
+  loop,
+  parseTrace,
+  readTrace,
+  scaleRate,
+  traceDuration,
+  TraceError,
+} from '../../lib/sim/index.js';
+
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/traces/${name}`, import.meta.url));
+const DATA = '/work/shared/data/traces';
+
+describe('trace readers', () => {
+  test('Azure CSV: CRLF, 7 fractional digits kept, seconds from the earliest row, sorted', async () => {
+    const trace = await readTrace(fixture('azure-small.csv'));
+    expect(trace.name).toBe('azure-small');
+    const arrivals = trace.requests.map((r) => r.arrival);
+    expect(arrivals[0]).toBe(0);
+    expect(arrivals[1]).toBeCloseTo(1e-7, 12); // one unit of the 7th digit survives
+    expect(arrivals[2]).toBeCloseTo(0.21941, 12); // the out-of-order row, sorted into place
+    expect(arrivals[3]).toBeCloseTo(0.31941, 12);
+    expect(arrivals[4]).toBeCloseTo(13.4428667, 12);
+    expect(trace.requests[2]).toMatchObject({ inputTokens: 7433, outputTokens: 0 });
+  });
+
+  test('Mooncake JSON lines: ms timestamps, extra fields ignored, trailing blank line ok', async () => {
+    const trace = await readTrace(fixture('mooncake-small.jsonl'));
+    expect(trace.requests).toEqual([
+      { arrival: 0, inputTokens: 6758, outputTokens: 500 },
+      { arrival: 0, inputTokens: 7322, outputTokens: 490 },
+      { arrival: 1.2005, inputTokens: 100, outputTokens: 3 },
+      { arrival: 1.5, inputTokens: 2290, outputTokens: 316 },
+    ]);
+  });
+
+  test('plain CSV: sorted stably, blank trailing lines ok', async () => {
+    const trace = await readTrace(fixture('plain-small.csv'));
+    expect(trace.requests).toEqual([
+      { arrival: 0.25, inputTokens: 200, outputTokens: 10 },
+      { arrival: 0.5, inputTokens: 100, outputTokens: 20 },
+      { arrival: 2, inputTokens: 300, outputTokens: 0 },
+    ]);
+  });
+
+  test.each([
+    ['bad-output.csv', /bad-output\.csv:5: output_tokens is not a non-negative integer: "abc"$/],
+    ['bad-timestamp.csv', /bad-timestamp\.csv:3: timestamp_s is not a non-negative number: "-1"$/],
+    ['short-row.csv', /short-row\.csv:2: expected 3 fields, got 2/],
+    ['bad-azure-date.csv', /bad-azure-date\.csv:3: TIMESTAMP is not a date-time/],
+    ['bad-json.jsonl', /bad-json\.jsonl:3: not valid JSON/],
+    ['missing-field.jsonl', /missing-field\.jsonl:2: output_length is missing$/],
+    ['header-only.csv', /header-only\.csv: trace has no requests$/],
+    ['unknown-header.csv', /unknown-header\.csv:1: unrecognised trace format/],
+  ])('%s fails with the file, line and field', async (name, message) => {
+    await expect(readTrace(fixture(name))).rejects.toThrow(TraceError);
+    await expect(readTrace(fixture(name))).rejects.toThrow(message);
+  });
+
+  test('an empty file and a missing file are errors', async () => {
+    expect(() => parseTrace('\n\n', 'empty.csv')).toThrow('empty.csv: trace has no requests');
+    await expect(readTrace(fixture('does-not-exist.csv'))).rejects.toThrow(/cannot read trace/);
+  });
+
+  test('the real Azure trace: 8,819 requests over 57 minutes', async () => {
+    const trace = await readTrace(`${DATA}/azure-llm-2023-code.csv`);
+    expect(trace.requests).toHaveLength(8819);
+    expect(trace.requests[0]).toEqual({ arrival: 0, inputTokens: 4808, outputTokens: 10 });
+    expect(trace.requests[1]!.arrival).toBeCloseTo(0.052, 12);
+    const last = trace.requests.at(-1)!.arrival;
+    // last row 19:14:19.9280160, first 18:17:03.9799600
+    expect(last).toBeCloseTo(57 * 60 + 15.948056, 9);
+    const meanInput = trace.requests.reduce((s, r) => s + r.inputTokens, 0) / trace.requests.length;
+    expect(Math.round(meanInput)).toBe(2048);
+  });
+
+  test('the real Mooncake trace: 12,031 requests, read well under a second', async () => {
+    const start = performance.now();
+    const trace = await readTrace(`${DATA}/mooncake-conversation.jsonl`);
+    const elapsed = performance.now() - start;
+    expect(trace.requests).toHaveLength(12031);
+    expect(trace.requests.at(-1)!.arrival).toBeCloseTo(3536.999, 9);
+    expect(elapsed).toBeLessThan(1000);
+  });
+});
+
+describe('trace transformations', () => {
+  const trace = parseTrace(
+    'timestamp_s,input_tokens,output_tokens\n0,1,1\n1,2,2\n2,3,3\n3,4,4\n',
+    'four.csv',
+  );
+
+  test('traceDuration extends the last arrival by the mean gap', () => {
+    expect(traceDuration(trace)).toBe(4);
+  });
+
+  test('scaleRate compresses time', () => {
+    const fast = scaleRate(trace, 2);
+    expect(fast.requests.map((r) => r.arrival)).toEqual([0, 0.5, 1, 1.5]);
+    expect(() => scaleRate(trace, 0)).toThrow(TraceError);
+  });
+
+  test('cut keeps [start, start + duration) and shifts it to 0', () => {
+    const window = cut(trace, { start: 1, duration: 2 });
+    expect(window.requests).toEqual([
+      { arrival: 0, inputTokens: 2, outputTokens: 2 },
+      { arrival: 1, inputTokens: 3, outputTokens: 3 },
+    ]);
+    expect(window.duration).toBe(2);
+    expect(cut(trace, { start: 2 }).requests.map((r) => r.arrival)).toEqual([0, 1]);
+  });
+
+  test('loop repeats the trace with its duration as period', () => {
+    const looped = loop(trace, 10);
+    expect(looped.requests.map((r) => r.arrival)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(looped.requests[5]!.inputTokens).toBe(2);
+    expect(loop(cut(trace, { start: 0, duration: 3 }), 7).requests.map((r) => r.arrival)).toEqual([
+      0, 1, 2, 3, 4, 5, 6,
+    ]);
+  });
+});
