@@ -22,11 +22,22 @@ export interface RequestShape {
   readonly avgOutputTokens: number;
 }
 
+/**
+ * What the ITL prediction covers. 'decode' (the reference): one decode iteration at the
+ * effective concurrency, D(n). 'interleaved': the mean gap between a request's tokens, which
+ * also carries the prefills of the other requests in its batch, spread over its O - 1 gaps:
+ * D(n) + (P(n) - P(1)) / (O - 1). The queue's service time already includes that prefill; only
+ * the reference's ITL leaves it out, which under long prompts is far from what vLLM reports.
+ */
+export type ItlModel = 'decode' | 'interleaved';
+
 export interface ReplicaQueueConfig {
   /** N: requests decoded together */
   readonly maxBatchSize: number;
   /** Q: requests that may wait above the batch */
   readonly maxQueueSize: number;
+  /** default 'decode' */
+  readonly itlModel?: ItlModel;
 }
 
 /** Stable range of arrival rates (req/s): 0.1% of mu(1) up to 99.9% of mu(N). */
@@ -88,8 +99,10 @@ export function buildReplicaModel(
   config: ReplicaQueueConfig,
 ): ReplicaModel {
   const { maxBatchSize: n, maxQueueSize: q } = config;
-  if (!Number.isInteger(n) || n < 1) throw new AnalyzerError(`maxBatchSize must be an integer >= 1, got ${n}`);
-  if (!Number.isInteger(q) || q < 0) throw new AnalyzerError(`maxQueueSize must be an integer >= 0, got ${q}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new AnalyzerError(`maxBatchSize must be an integer >= 1, got ${n}`);
+  if (!Number.isInteger(q) || q < 0)
+    throw new AnalyzerError(`maxQueueSize must be an integer >= 0, got ${q}`);
   if (!(request.avgInputTokens >= 0)) throw new AnalyzerError('avgInputTokens must be >= 0');
   if (!(request.avgOutputTokens >= 1)) throw new AnalyzerError('avgOutputTokens must be >= 1');
   for (const key of ['alpha', 'beta', 'gamma', 'delta'] as const) {
@@ -138,14 +151,21 @@ export function evaluateAt(model: ReplicaModel, rate: number): ReplicaMetrics {
   const wait = Math.max(respTime - meanServiceTime, 0);
   const nEff = effectiveConcurrency(model, meanServiceTime);
   const rho = Math.min(Math.max(chain.numInService / model.config.maxBatchSize, 0), 1);
+  const { profile, request } = model;
+  let itl = decodeTime(profile, nEff);
+  if (model.config.itlModel === 'interleaved' && request.avgOutputTokens > 1) {
+    const others =
+      prefillTime(profile, request.avgInputTokens, nEff) - prefillTime(profile, request.avgInputTokens, 1);
+    itl += Math.max(others, 0) / (request.avgOutputTokens - 1);
+  }
   return {
     rate,
     throughput: throughputPerMs * 1000,
     respTime,
     wait,
     numInService: chain.numInService,
-    ttft: wait + prefillTime(model.profile, model.request.avgInputTokens, nEff),
-    itl: decodeTime(model.profile, nEff),
+    ttft: wait + prefillTime(profile, request.avgInputTokens, nEff),
+    itl,
     rho,
   };
 }
@@ -154,7 +174,9 @@ export function evaluateAt(model: ReplicaModel, rate: number): ReplicaMetrics {
 export function analyzeAt(model: ReplicaModel, rate: number): ReplicaMetrics {
   if (!(rate > 0)) throw new AnalyzerError(`rate must be > 0, got ${rate}`);
   if (rate > model.rateRange.max) {
-    throw new AnalyzerError(`rate ${rate} req/s is above the replica's stable maximum ${model.rateRange.max}`);
+    throw new AnalyzerError(
+      `rate ${rate} req/s is above the replica's stable maximum ${model.rateRange.max}`,
+    );
   }
   return evaluateAt(model, rate);
 }

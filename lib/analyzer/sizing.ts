@@ -92,21 +92,27 @@ function latencyBounds(targets: Targets): Bounded[] {
 function describeMiss(model: ReplicaModel, targets: Targets): string {
   const m = evaluateAt(model, model.rateRange.min);
   const missed: string[] = [];
-  if (targets.ttft > 0 && m.ttft > targets.ttft) missed.push(`TTFT ${m.ttft.toFixed(2)} > ${targets.ttft} ms`);
+  if (targets.ttft > 0 && m.ttft > targets.ttft)
+    missed.push(`TTFT ${m.ttft.toFixed(2)} > ${targets.ttft} ms`);
   if (targets.itl > 0 && m.itl > targets.itl) missed.push(`ITL ${m.itl.toFixed(2)} > ${targets.itl} ms`);
   if (missed.length === 0) return 'a latency target is not met in the stable range';
   return `targets missed even at the lowest load: ${missed.join(', ')}`;
 }
 
 /** Sizes a replica for all targets at once: the rate is the smallest of the per-target rates. */
-export function sizeReplica(model: ReplicaModel, targets: Targets, flatRule: FlatTargetRule = 'strict'): Sizing {
+export function sizeReplica(
+  model: ReplicaModel,
+  targets: Targets,
+  flatRule: FlatTargetRule = 'strict',
+): Sizing {
   let rate = model.rateRange.max;
   let evaluations = 0;
   const bounds = latencyBounds(targets);
   if (bounds.length > 0) {
     const found = maxRateWithin(model, bounds, flatRule);
     evaluations += found.evaluations;
-    if (found.rate === undefined) return { feasible: false, reason: describeMiss(model, targets), evaluations };
+    if (found.rate === undefined)
+      return { feasible: false, reason: describeMiss(model, targets), evaluations };
     rate = found.rate;
   }
   if (targets.tps > 0) rate = Math.min(rate, model.rateRange.max * (1 - TPS_SAFETY_FRACTION));

@@ -1,13 +1,19 @@
 /** The `sva` command line: subcommands, and one clear line (never a stack trace) for a user's error. */
 import { ANALYZE_USAGE, analyzeCommand } from './analyzeCommand.js';
 import { isUserError, UsageError } from './errors.js';
+import { SIMULATE_USAGE, simulateCommand } from './simulateCommand.js';
 import { SOLVE_USAGE, solveCommand } from './solveCommand.js';
 
-type Command = (args: string[], out: (line: string) => void) => number | Promise<number>;
+type Command = (
+  args: string[],
+  out: (line: string) => void,
+  err: (line: string) => void,
+) => number | Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
   solve: { run: solveCommand, usage: SOLVE_USAGE },
   analyze: { run: analyzeCommand, usage: ANALYZE_USAGE },
+  simulate: { run: simulateCommand, usage: SIMULATE_USAGE },
 };
 
 function usage(): string {
@@ -34,7 +40,7 @@ export async function main(
     return 2;
   }
   try {
-    return await command.run(args, out);
+    return await command.run(args, out, err);
   } catch (e) {
     if (e instanceof UsageError) {
       err(`sva ${name}: ${e.message}`);

@@ -1,5 +1,11 @@
 export * from './errors.js';
 export * from './schema.js';
 export * from './load.js';
-export { configToSystem, variantKey, type VariantLoads } from './toSystem.js';
+export {
+  configToSystem,
+  configCapacity,
+  variantKey,
+  type VariantLoads,
+  type SystemOverrides,
+} from './toSystem.js';
 export { infernoToSystem, parseInfernoSystem, isInfernoDocument } from './inferno.js';

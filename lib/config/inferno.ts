@@ -273,7 +273,7 @@ export function infernoToSystem(data: InfernoSystem, source: string): SystemSpec
     servers,
     capacity,
     // Inferno inputs are judged as the reference judges them (see FlatTargetRule).
-    optimizer: { ...s.optimizerData.optimizer, flatTargetRule: 'reference' },
+    optimizer: { ...s.optimizerData.optimizer, flatTargetRule: 'reference', itlModel: 'decode' },
   };
   return system;
 }

@@ -28,6 +28,14 @@ export const profileSchema = z
     maxBatchSize: positiveInt.describe('batch limit measured at `atTokens` output tokens'),
     atTokens: positiveInt.describe('output tokens at which maxBatchSize was measured'),
     acceleratorCount: positiveInt.default(1).describe('accelerator units one replica needs (e.g. 4 for TP4)'),
+    kvCacheTokens: positiveInt
+      .optional()
+      .describe("tokens the replica's KV cache holds (used by the simulation)"),
+    maxBatchedTokens: positiveInt
+      .optional()
+      .describe(
+        'prompt tokens prefilled per iteration, vLLM max_num_batched_tokens (used by the simulation; default 2048)',
+      ),
   })
   .strict();
 
@@ -84,13 +92,162 @@ export const variantSchema = z
       .strict()
       .optional()
       .describe('the allocation it has now, for `sva solve`'),
+    startupSeconds: nonNegative
+      .default(120)
+      .describe('time from a new pod on a ready node to a serving replica (image pull + weights load)'),
+    deployments: z
+      .record(z.string(), name)
+      .optional()
+      .describe(
+        'Deployment per accelerator; default: the variant name, or name-accelerator when several are allowed',
+      ),
+    metrics: z
+      .object({
+        modelName: name.optional().describe('the model_name label its servers report; default: model'),
+        podPattern: z
+          .string()
+          .optional()
+          .describe('regular expression on the pod label, to tell variants of one model apart'),
+        gateway: z
+          .boolean()
+          .default(false)
+          .describe('demand from the gateway request counter (needed to scale from zero)'),
+      })
+      .strict()
+      .default({ gateway: false }),
   })
   .strict();
 
+export const nodeGroupSchema = z
+  .object({
+    name,
+    acceleratorType: name.describe('device type its nodes carry'),
+    gpusPerNode: positiveInt,
+    minNodes: count.default(0),
+    maxNodes: count,
+    provisioningSeconds: nonNegative
+      .default(90)
+      .describe('time from a desired-size increase to a Ready GPU node'),
+    costPerNodeHour: nonNegative
+      .optional()
+      .describe('price of one node per hour; default: from the accelerators'),
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    intervalSeconds: z.number().positive().default(30).describe('time between evaluations'),
+    metricsWindowSeconds: z.number().positive().default(60).describe('window for rates'),
+    metricsMaxAgeSeconds: z
+      .number()
+      .positive()
+      .default(120)
+      .describe('older samples are stale: hold, never scale down blind'),
+    stabilizationWindowSeconds: nonNegative
+      .default(300)
+      .describe('scale down only to the highest recommendation of this window'),
+    scaleUpMaxStep: z
+      .object({ replicas: count.default(4), percent: nonNegative.default(100) })
+      .strict()
+      .default({ replicas: 4, percent: 100 })
+      .describe('most replicas added per evaluation: the larger of the two'),
+    scaleDownMaxStep: z
+      .object({ replicas: count.default(1), percent: nonNegative.default(50) })
+      .strict()
+      .default({ replicas: 1, percent: 50 })
+      .describe('most replicas removed per evaluation: the larger of the two'),
+    idleWindowSeconds: nonNegative
+      .default(600)
+      .describe('no arrivals for this long before scaling to zero (minReplicas 0 only)'),
+    targetMargin: z
+      .object({ ttft: z.number().gt(0).max(1).default(0.5), itl: z.number().gt(0).max(1).default(0.9) })
+      .strict()
+      .default({ ttft: 0.5, itl: 0.9 })
+      .describe(
+        'size for this fraction of each target: the model predicts means, targets are met per request',
+      ),
+    forecast: z
+      .object({
+        enabled: z.boolean().default(true),
+        horizonSeconds: z.number().positive().default(180).describe('history used for the trend'),
+        maxGrowth: z.number().min(1).default(1.5).describe('cap on forecast / current demand'),
+      })
+      .strict()
+      .default({ enabled: true, horizonSeconds: 180, maxGrowth: 1.5 }),
+    modelCorrection: z
+      .object({
+        enabled: z.boolean().default(true),
+        smoothing: z.number().gt(0).max(1).default(0.3),
+        min: z.number().positive().default(1),
+        max: z.number().positive().default(4),
+      })
+      .strict()
+      .default({ enabled: true, smoothing: 0.3, min: 1, max: 4 })
+      .describe(
+        'learn observed / predicted TTFT and ITL per variant, and size against targets divided by it',
+      ),
+    acceleratorSwitchSeconds: nonNegative
+      .default(300)
+      .describe('another accelerator must be recommended this long before a variant moves to it'),
+    maxDecisionAgeSeconds: z.number().positive().default(300).describe('the consumer drops older decisions'),
+  })
+  .strict();
+
+export const simulationSchema = z
+  .object({
+    seed: z.number().int().default(1),
+    durationSeconds: z.number().positive().optional().describe('default: the longest trace'),
+    scrapeIntervalSeconds: z.number().positive().default(15),
+    drainSeconds: nonNegative
+      .default(120)
+      .describe('simulated time after the last arrival, for requests to finish'),
+    delayJitter: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.1)
+      .describe('relative spread of node and model start-up delays'),
+    variants: z
+      .record(
+        z.string(),
+        z
+          .object({
+            trace: z
+              .string()
+              .optional()
+              .describe('request trace (Azure CSV, Mooncake JSONL or plain CSV), relative to this file'),
+            rateScale: z.number().positive().default(1),
+            initialReplicas: count
+              .optional()
+              .describe('default: what the optimizer picks for the first minutes of the trace'),
+          })
+          .strict(),
+      )
+      .default({})
+      .describe('per variant name'),
+    nodeGroups: z
+      .record(z.string(), z.object({ initialNodes: count }).strict())
+      .default({})
+      .describe('initial nodes per node group name; default: enough for the initial replicas'),
+  })
+  .strict();
+
+export type SimulationConfig = z.output<typeof simulationSchema>;
+export type PolicyConfig = z.output<typeof policySchema>;
+export type NodeGroupConfig = z.output<typeof nodeGroupSchema>;
+export type VariantConfig = z.output<typeof variantSchema>;
+
 export const optimizerSchema = z
   .object({
-    saturationPolicy: z.enum(SATURATION_POLICIES).default('None'),
+    // An autoscaler gives a variant whose targets do not fit what does fit, rather than nothing.
+    saturationPolicy: z.enum(SATURATION_POLICIES).default('PriorityExhaustive'),
     delayedBestEffort: z.boolean().default(false),
+    itlModel: z
+      .enum(['decode', 'interleaved'])
+      .default('interleaved')
+      .describe(
+        "ITL prediction: 'interleaved' counts other requests' prefills between tokens; 'decode' as Inferno",
+      ),
   })
   .strict();
 
@@ -102,9 +259,17 @@ const configObject = z
     variants: z.array(variantSchema),
     capacity: z
       .union([z.literal('unlimited'), z.record(z.string(), count)])
-      .default('unlimited')
-      .describe('"unlimited", or devices available per accelerator type'),
-    optimizer: optimizerSchema.default({ saturationPolicy: 'None', delayedBestEffort: false }),
+      .optional()
+      .describe(
+        '"unlimited", or devices available per accelerator type; default: the node groups\' maximum sizes, or unlimited without node groups',
+      ),
+    optimizer: optimizerSchema.default(optimizerSchema.parse({})),
+    nodeGroups: z
+      .array(nodeGroupSchema)
+      .default([])
+      .describe('GPU node groups; their maximum sizes bound capacity'),
+    policy: policySchema.default(policySchema.parse({})),
+    simulation: simulationSchema.optional().describe('the embedded simulation behind `sva simulate`'),
   })
   .strict();
 
@@ -182,7 +347,47 @@ function checkReferences(c: Config, ctx: RefineContext): void {
       at('maxReplicas', `must be >= minReplicas (${v.minReplicas})`);
     }
   });
-  if (c.capacity !== 'unlimited') {
+  duplicates(ctx, c.nodeGroups, 'nodeGroups');
+  const deviceTypes = new Set(c.accelerators.map((a) => a.type ?? a.name));
+  c.nodeGroups.forEach((g, i) => {
+    if (!deviceTypes.has(g.acceleratorType)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nodeGroups', i, 'acceleratorType'],
+        message: `unknown accelerator type ${g.acceleratorType}`,
+      });
+    }
+    if (g.maxNodes < g.minNodes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nodeGroups', i, 'maxNodes'],
+        message: `must be >= minNodes (${g.minNodes})`,
+      });
+    }
+  });
+  c.variants.forEach((v, i) => {
+    for (const acc of Object.keys(v.deployments ?? {})) {
+      if (!accelerators.has(acc)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['variants', i, 'deployments', acc],
+          message: `unknown accelerator ${acc}`,
+        });
+      }
+    }
+    if (v.metrics.podPattern !== undefined) {
+      try {
+        new RegExp(v.metrics.podPattern);
+      } catch {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['variants', i, 'metrics', 'podPattern'],
+          message: 'not a valid regular expression',
+        });
+      }
+    }
+  });
+  if (c.capacity !== undefined && c.capacity !== 'unlimited') {
     const types = new Set(c.accelerators.map((a) => a.type ?? a.name));
     for (const type of Object.keys(c.capacity)) {
       if (!types.has(type))

@@ -10,11 +10,33 @@ export function variantKey(v: { namespace: string; name: string }): string {
 }
 
 /**
- * Builds the system for the optimizer. Loads come from `loads` (keyed by variantKey, in the
- * optimizer's requests per minute) or, when absent there, from the variant's fixed `load`.
- * A variant with neither is an error for the caller to have prevented.
+ * Builds the system for the optimizer. Loads come from `overrides.loads` (keyed by variantKey,
+ * in the optimizer's requests per minute) or, when absent there, from the variant's fixed
+ * `load` (zero when it has none).
  */
-export function configToSystem(config: Config, loads: VariantLoads = new Map()): SystemSpec {
+/** Devices per accelerator type the optimizer may use, or undefined for unlimited. */
+export function configCapacity(config: Config): Map<string, number> | undefined {
+  if (config.capacity === 'unlimited') return undefined;
+  if (config.capacity !== undefined) return new Map(Object.entries(config.capacity));
+  if (config.nodeGroups.length === 0) return undefined;
+  const capacity = new Map<string, number>();
+  for (const g of config.nodeGroups) {
+    capacity.set(g.acceleratorType, (capacity.get(g.acceleratorType) ?? 0) + g.maxNodes * g.gpusPerNode);
+  }
+  return capacity;
+}
+
+export interface SystemOverrides {
+  /** loads per variant key, requests per minute */
+  readonly loads?: VariantLoads;
+  /** current allocation per variant key */
+  readonly current?: ReadonlyMap<string, { accelerator: string; replicas: number }>;
+  /** devices per type; undefined means the config's capacity */
+  readonly capacity?: ReadonlyMap<string, number> | 'unlimited';
+}
+
+export function configToSystem(config: Config, overrides: SystemOverrides = {}): SystemSpec {
+  const loads = overrides.loads ?? new Map();
   const accelerators = config.accelerators.map((a) => ({
     name: a.name,
     type: a.type ?? a.name,
@@ -64,8 +86,9 @@ export function configToSystem(config: Config, loads: VariantLoads = new Map()):
       avgInTokens: fixed?.avgInputTokens ?? 0,
       avgOutTokens: fixed?.avgOutputTokens ?? 0,
     };
-    const currentAcc = v.current?.accelerator ?? '';
-    const currentReplicas = v.current?.replicas ?? 0;
+    const current = overrides.current?.get(key) ?? v.current;
+    const currentAcc = current?.accelerator ?? '';
+    const currentReplicas = current?.replicas ?? 0;
     const profile = models.get(v.model)?.profiles.get(currentAcc);
     return {
       name: key,
@@ -84,13 +107,19 @@ export function configToSystem(config: Config, loads: VariantLoads = new Map()):
       allowedAccelerators: v.accelerator !== undefined ? [v.accelerator] : v.accelerators,
     };
   });
-  const unlimited = config.capacity === 'unlimited';
+  const capacity = overrides.capacity ?? configCapacity(config);
+  const unlimited = capacity === undefined || capacity === 'unlimited';
   return {
     accelerators,
     models,
     serviceClasses,
     servers,
-    capacity: new Map(unlimited ? [] : Object.entries(config.capacity)),
-    optimizer: { ...config.optimizer, unlimited, flatTargetRule: 'strict' },
+    capacity: new Map(unlimited ? [] : capacity),
+    optimizer: {
+      ...config.optimizer,
+      unlimited,
+      flatTargetRule: 'strict',
+      itlModel: config.optimizer.itlModel,
+    },
   };
 }

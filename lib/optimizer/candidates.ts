@@ -8,6 +8,7 @@ import {
   evaluateAt,
   sizeReplica,
   type FlatTargetRule,
+  type ItlModel,
   type ReplicaModel,
   type Sizing,
   type Targets,
@@ -17,6 +18,7 @@ import type {
   Allocation,
   CurrentAllocation,
   ModelProfile,
+  OptimizerSettings,
   ServerSpec,
   SystemSpec,
 } from './system.js';
@@ -48,12 +50,20 @@ interface SizedReplica {
 
 export interface SolveContext {
   readonly flatTargetRule: FlatTargetRule;
+  readonly itlModel: ItlModel;
   readonly sizings: Map<string, SizedReplica | AnalyzerError>;
   evaluations: number;
 }
 
-export function newSolveContext(flatTargetRule: FlatTargetRule): SolveContext {
-  return { flatTargetRule, sizings: new Map(), evaluations: 0 };
+export function newSolveContext(
+  settings: Pick<OptimizerSettings, 'flatTargetRule' | 'itlModel'>,
+): SolveContext {
+  return {
+    flatTargetRule: settings.flatTargetRule,
+    itlModel: settings.itlModel,
+    sizings: new Map(),
+    evaluations: 0,
+  };
 }
 
 /** Value of moving from `current` to a candidate with this accelerator, replica count and cost. */
@@ -68,12 +78,22 @@ export function transitionValue(
 }
 
 /** The effective batch limit N for a load with `avgOutTokens` output tokens. */
-export function effectiveBatchSize(profile: ModelProfile, server: ServerSpec, avgOutTokens: number): number {
-  if (server.maxBatchSize !== undefined && server.maxBatchSize > 0) return server.maxBatchSize;
+export function effectiveBatchSize(
+  profile: Pick<ModelProfile, 'maxBatchSize' | 'atTokens'>,
+  override: number | undefined,
+  avgOutTokens: number,
+): number {
+  if (override !== undefined && override > 0) return override;
   return Math.max(Math.floor((profile.maxBatchSize * profile.atTokens) / avgOutTokens), 1);
 }
 
-function sizingKey(profile: ModelProfile, n: number, inTokens: number, outTokens: number, t: Targets): string {
+function sizingKey(
+  profile: ModelProfile,
+  n: number,
+  inTokens: number,
+  outTokens: number,
+  t: Targets,
+): string {
   return `${profile.alpha}|${profile.beta}|${profile.gamma}|${profile.delta}|${n}|${inTokens}|${outTokens}|${t.ttft}|${t.itl}|${t.tps}`;
 }
 
@@ -92,7 +112,7 @@ function cachedSizing(
       const model = buildReplicaModel(
         profile,
         { avgInputTokens: inTokens, avgOutputTokens: outTokens },
-        { maxBatchSize: n, maxQueueSize: n * QUEUE_TO_BATCH_RATIO },
+        { maxBatchSize: n, maxQueueSize: n * QUEUE_TO_BATCH_RATIO, itlModel: ctx.itlModel },
       );
       const sizing = sizeReplica(model, targets, ctx.flatTargetRule);
       ctx.evaluations += sizing.evaluations;
@@ -111,7 +131,8 @@ function zeroLoadCandidate(
   acc: AcceleratorSpec,
   profile: ModelProfile,
 ): Omit<Allocation, 'value'> {
-  const n = server.maxBatchSize !== undefined && server.maxBatchSize > 0 ? server.maxBatchSize : profile.maxBatchSize;
+  const n =
+    server.maxBatchSize !== undefined && server.maxBatchSize > 0 ? server.maxBatchSize : profile.maxBatchSize;
   const prefill = profile.gamma + profile.delta;
   // As the reference: single-request latencies, and a nominal rate at a full batch.
   const fullBatchServiceTime = prefill + profile.alpha + profile.beta * n;
@@ -167,9 +188,13 @@ export function buildCandidates(system: SystemSpec, server: ServerSpec, ctx: Sol
   const serviceClass = system.serviceClasses.get(server.serviceClass);
   const targets = serviceClass?.targets.get(server.model);
   if (!model) return { candidates: [], notes: [`model ${server.model} has no performance profile`] };
-  if (!serviceClass) return { candidates: [], notes: [`service class ${server.serviceClass} is not defined`] };
+  if (!serviceClass)
+    return { candidates: [], notes: [`service class ${server.serviceClass} is not defined`] };
   if (!targets) {
-    return { candidates: [], notes: [`service class ${server.serviceClass} has no targets for ${server.model}`] };
+    return {
+      candidates: [],
+      notes: [`service class ${server.serviceClass} has no targets for ${server.model}`],
+    };
   }
   const { load } = server;
   const idle = load.arrivalRate === 0 || load.avgOutTokens === 0;
@@ -195,7 +220,7 @@ export function buildCandidates(system: SystemSpec, server: ServerSpec, ctx: Sol
       add(acc, profile, zeroLoadCandidate(server, acc, profile));
       continue;
     }
-    const n = effectiveBatchSize(profile, server, load.avgOutTokens);
+    const n = effectiveBatchSize(profile, server.maxBatchSize, load.avgOutTokens);
     const sized = cachedSizing(ctx, profile, n, load.avgInTokens, load.avgOutTokens, targets);
     if (sized instanceof AnalyzerError) {
       notes.push(`${acc.name}: ${sized.message}`);
@@ -228,7 +253,8 @@ export function buildCandidates(system: SystemSpec, server: ServerSpec, ctx: Sol
   }
   ranked.sort(
     (a, b) =>
-      a.allocation.value - b.allocation.value || compareNames(a.allocation.accelerator, b.allocation.accelerator),
+      a.allocation.value - b.allocation.value ||
+      compareNames(a.allocation.accelerator, b.allocation.accelerator),
   );
   return { candidates: ranked, notes };
 }

@@ -86,7 +86,10 @@ function allocateMaximally(entries: Entry[], available: Available, chosen: Map<s
   for (const entry of entries) {
     for (const candidate of entry.server.candidates) {
       const free = available.get(candidate.type) ?? 0;
-      const replicas = Math.min(Math.floor(free / candidate.unitsPerReplica), candidate.allocation.numReplicas);
+      const replicas = Math.min(
+        Math.floor(free / candidate.unitsPerReplica),
+        candidate.allocation.numReplicas,
+      );
       if (replicas > 0) {
         available.set(candidate.type, free - replicas * candidate.unitsPerReplica);
         chosen.set(entry.server.name, scaled(candidate.allocation, replicas));

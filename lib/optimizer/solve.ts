@@ -7,7 +7,7 @@ import { allocateLimited } from './greedy.js';
 import type { Allocation, Solution, SystemSpec } from './system.js';
 
 export function solve(system: SystemSpec): Solution {
-  const ctx = newSolveContext(system.optimizer.flatTargetRule);
+  const ctx = newSolveContext(system.optimizer);
   const servers = [...system.servers].sort((a, b) => compareNames(a.name, b.name));
   const ranked = new Map<string, RankedCandidate[]>();
   const notes = new Map<string, string[]>();
@@ -44,5 +44,10 @@ export function solve(system: SystemSpec): Solution {
     }
   }
   const candidates = new Map([...ranked].map(([name, list]) => [name, list.map((c) => c.allocation)]));
-  return { allocations, candidates, notes, stats: { sizings: ctx.sizings.size, evaluations: ctx.evaluations } };
+  return {
+    allocations,
+    candidates,
+    notes,
+    stats: { sizings: ctx.sizings.size, evaluations: ctx.evaluations },
+  };
 }

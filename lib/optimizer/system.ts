@@ -2,7 +2,7 @@
  * The sizing core's view of a fleet: what the optimizer needs and nothing else. Config files
  * (ours or Inferno's) are translated into this shape by lib/config.
  */
-import type { FlatTargetRule, ServiceProfile, Targets } from '../analyzer/index.js';
+import type { FlatTargetRule, ItlModel, ServiceProfile, Targets } from '../analyzer/index.js';
 
 export interface AcceleratorSpec {
   /** configuration name, e.g. "4xA100" */
@@ -69,7 +69,12 @@ export interface ServerSpec {
   readonly allowedAccelerators?: readonly string[];
 }
 
-export const SATURATION_POLICIES = ['None', 'PriorityExhaustive', 'PriorityRoundRobin', 'RoundRobin'] as const;
+export const SATURATION_POLICIES = [
+  'None',
+  'PriorityExhaustive',
+  'PriorityRoundRobin',
+  'RoundRobin',
+] as const;
 export type SaturationPolicy = (typeof SATURATION_POLICIES)[number];
 
 export interface OptimizerSettings {
@@ -81,6 +86,8 @@ export interface OptimizerSettings {
   readonly delayedBestEffort: boolean;
   /** how a latency target is judged on a replica whose latency does not change with load */
   readonly flatTargetRule: FlatTargetRule;
+  /** what an ITL prediction covers (see ItlModel); 'decode' as the reference */
+  readonly itlModel: ItlModel;
 }
 
 export interface SystemSpec {

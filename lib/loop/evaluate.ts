@@ -1,0 +1,98 @@
+/**
+ * One evaluation of a capacity pool: collect, decide, queue one decision per variant, publish
+ * the desired replicas. The Lambda handler, `sva invoke` and the simulation all run this.
+ */
+import type { Config } from '../config/schema.js';
+import { variantKey } from '../config/toSystem.js';
+import type { DecisionRecord } from '../policy/decisionRecord.js';
+import { decidePool } from '../policy/decide.js';
+import type {
+  Clock,
+  Cluster,
+  DecisionQueue,
+  DecisionState,
+  MetricsSource,
+  NodeGroups,
+  TelemetrySink,
+} from '../policy/ports.js';
+import { acceleratorType, allowedAccelerators, deploymentName, metricsQuery } from '../policy/variantPlan.js';
+import { desiredPoints } from './telemetry.js';
+
+export interface EvaluateDeps {
+  readonly metrics: MetricsSource;
+  readonly cluster: Cluster;
+  readonly nodeGroups: NodeGroups;
+  readonly queue: DecisionQueue;
+  readonly state: DecisionState;
+  readonly telemetry: TelemetrySink;
+  readonly clock: Clock;
+}
+
+export interface EvaluateResult {
+  readonly pool: string;
+  readonly poolSequence: number;
+  readonly decisions: DecisionRecord[];
+  /** variants held on stale or missing metrics */
+  readonly held: string[];
+  /** a failed publish of the desired metrics; the decisions were queued all the same */
+  readonly telemetryError?: string;
+}
+
+export async function evaluatePool(
+  deps: EvaluateDeps,
+  config: Config,
+  pool = 'default',
+): Promise<EvaluateResult> {
+  const now = deps.clock.now();
+  const targets = config.variants.flatMap((v) =>
+    allowedAccelerators(config, v).map((accelerator) => ({
+      variant: variantKey(v),
+      namespace: v.namespace,
+      accelerator,
+      deployment: deploymentName(config, v, accelerator),
+    })),
+  );
+  const [observations, deployments, nodeGroups, memory] = await Promise.all([
+    deps.metrics.collect(config.variants.map(metricsQuery), now),
+    deps.cluster.deployments(targets),
+    deps.nodeGroups.describe(config.nodeGroups.map((g) => g.name)),
+    deps.state.loadPolicy(pool),
+  ]);
+  const out = decidePool({
+    pool,
+    config,
+    observations: new Map(observations.map((o) => [o.variant, o])),
+    deployments,
+    nodeGroups,
+    memory,
+    now,
+  });
+  // Saved before sending: a lost send skips a sequence number, but never reuses one.
+  await deps.state.savePolicy(pool, out.memory);
+  await deps.queue.send(out.decisions);
+
+  let telemetryError: string | undefined;
+  try {
+    await deps.telemetry.publish(
+      out.decisions.flatMap((d) =>
+        desiredPoints({
+          variant: d.variant,
+          namespace: d.namespace,
+          acceleratorType: acceleratorType(config, d.accelerator) ?? d.accelerator,
+          replicas: d.targetReplicas,
+          current: d.currentReplicas,
+          timestampMs: now * 1000,
+        }),
+      ),
+    );
+  } catch (err) {
+    telemetryError = err instanceof Error ? err.message : String(err);
+  }
+  return {
+    pool,
+    poolSequence: out.memory.poolSequence,
+    decisions: out.decisions,
+    held: out.decisions.filter((d) => d.action === 'hold').map((d) => `${d.namespace}/${d.variant}`),
+    telemetryError,
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * What the evaluator knows about one variant's traffic: estimates with their source series and
+ * the time of their newest sample, plus the series that were stale or missing. A missing value
+ * is never replaced by a zero; an idle variant is a measured zero.
+ */
+
+export interface Estimate {
+  readonly value: number;
+  /** the series (or expression) the value came from */
+  readonly source: string;
+  /** newest sample behind the value, epoch seconds */
+  readonly timestamp: number;
+}
+
+export interface VariantObservation {
+  /** `namespace/name` */
+  readonly variant: string;
+  readonly model: string;
+  /** when the observation was taken, epoch seconds */
+  readonly at: number;
+  readonly windowSeconds: number;
+  /** requests arriving per second (not completions) */
+  readonly arrivalRate?: Estimate;
+  readonly completionRate?: Estimate;
+  /** mean tokens per request over the window; absent when nothing completed (idle) */
+  readonly avgInputTokens?: Estimate;
+  readonly avgOutputTokens?: Estimate;
+  readonly ttftMs?: Estimate;
+  readonly itlMs?: Estimate;
+  readonly waiting?: Estimate;
+  readonly running?: Estimate;
+  readonly kvCacheUsage?: Estimate;
+  readonly readyReplicas?: Estimate;
+  /** which naming the servers use ("vllm>=0.11", "vllm<0.11", "llm-d-sim", ...) when known */
+  readonly vllmNaming?: string;
+  /** series whose newest sample is older than the allowed age */
+  readonly stale: readonly string[];
+  /** series that were absent */
+  readonly missing: readonly string[];
+}
+
+/** Estimates the decision policy cannot size without. */
+export const REQUIRED_FOR_SIZING = ['arrivalRate'] as const;

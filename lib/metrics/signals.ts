@@ -1,0 +1,127 @@
+/**
+ * Raw windowed signals of one variant, as a metrics backend returns them (increases of
+ * counters over the window, gauges now and at the window's start), and the pure estimation
+ * that turns them into a VariantObservation. Prometheus and the embedded simulation both
+ * produce RawSignals, so both go through the same estimation code.
+ */
+import type { Estimate, VariantObservation } from './observation.js';
+
+export interface Signal {
+  readonly value: number;
+  /** newest sample behind the value, epoch seconds */
+  readonly timestamp: number;
+  readonly series: string;
+}
+
+export interface HistogramIncrease {
+  readonly sum: Signal;
+  readonly count: Signal;
+}
+
+export interface RawSignals {
+  readonly variant: string;
+  readonly model: string;
+  readonly windowSeconds: number;
+  /** increase of the success counter over the window */
+  readonly completions?: Signal;
+  /** increase of the gateway's request counter over the window, when a gateway is configured */
+  readonly gatewayRequests?: Signal;
+  /** running + waiting requests, summed over replicas, now and one window ago */
+  readonly inFlightNow?: Signal;
+  readonly inFlightBefore?: Signal;
+  readonly promptTokens?: HistogramIncrease;
+  readonly generationTokens?: HistogramIncrease;
+  readonly ttftSeconds?: HistogramIncrease;
+  readonly itlSeconds?: HistogramIncrease;
+  readonly running?: Signal;
+  readonly waiting?: Signal;
+  readonly kvCacheUsage?: Signal;
+  readonly readyReplicas?: Signal;
+  readonly vllmNaming?: string;
+  /** series asked for and not found at all */
+  readonly absent?: readonly string[];
+}
+
+export interface EstimationOptions {
+  /** epoch seconds */
+  readonly now: number;
+  /** a value whose newest sample is older than this is stale */
+  readonly maxAgeSeconds: number;
+}
+
+const estimate = (value: number, s: Signal, source = s.series): Estimate => ({
+  value,
+  source,
+  timestamp: s.timestamp,
+});
+
+/** Mean of a histogram over the window; undefined when nothing was observed (0/0 is idle, not NaN). */
+function histogramMean(h: HistogramIncrease | undefined, scale = 1): Estimate | undefined {
+  if (!h || !(h.count.value > 0) || !Number.isFinite(h.sum.value)) return undefined;
+  return {
+    value: (h.sum.value / h.count.value) * scale,
+    source: h.sum.series.replace(/_sum$/, ''),
+    timestamp: Math.min(h.sum.timestamp, h.count.timestamp),
+  };
+}
+
+export function estimateObservation(raw: RawSignals, opts: EstimationOptions): VariantObservation {
+  const w = raw.windowSeconds;
+  const missing = new Set(raw.absent ?? []);
+  const stale = new Set<string>();
+  const fresh = (s: Signal | undefined): Signal | undefined => {
+    if (!s) return undefined;
+    if (!Number.isFinite(s.value)) {
+      missing.add(s.series);
+      return undefined;
+    }
+    if (opts.now - s.timestamp > opts.maxAgeSeconds) {
+      stale.add(s.series);
+      return undefined;
+    }
+    return s;
+  };
+
+  const completions = fresh(raw.completions);
+  const gateway = fresh(raw.gatewayRequests);
+  const inNow = fresh(raw.inFlightNow);
+  const inBefore = fresh(raw.inFlightBefore);
+  let arrivalRate: Estimate | undefined;
+  if (gateway) {
+    arrivalRate = estimate(Math.max(gateway.value, 0) / w, gateway);
+  } else if (completions && inNow && inBefore) {
+    // Arrivals = completions + growth of what is in flight; completions alone under-count overload.
+    const value = Math.max(completions.value + inNow.value - inBefore.value, 0) / w;
+    arrivalRate = {
+      value,
+      source: `${completions.series} + d(${inNow.series})/dt`,
+      timestamp: Math.min(completions.timestamp, inNow.timestamp),
+    };
+  }
+  const running = fresh(raw.running);
+  const waiting = fresh(raw.waiting);
+  const kv = fresh(raw.kvCacheUsage);
+  const ready = fresh(raw.readyReplicas);
+  const histogram = (h: HistogramIncrease | undefined, scale = 1) =>
+    h && fresh(h.sum) && fresh(h.count) ? histogramMean(h, scale) : undefined;
+
+  return {
+    variant: raw.variant,
+    model: raw.model,
+    at: opts.now,
+    windowSeconds: w,
+    arrivalRate,
+    completionRate: completions ? estimate(Math.max(completions.value, 0) / w, completions) : undefined,
+    avgInputTokens: histogram(raw.promptTokens),
+    avgOutputTokens: histogram(raw.generationTokens),
+    ttftMs: histogram(raw.ttftSeconds, 1000),
+    itlMs: histogram(raw.itlSeconds, 1000),
+    waiting: waiting ? estimate(waiting.value, waiting) : undefined,
+    running: running ? estimate(running.value, running) : undefined,
+    kvCacheUsage: kv ? estimate(kv.value, kv) : undefined,
+    readyReplicas: ready ? estimate(ready.value, ready) : undefined,
+    vllmNaming: raw.vllmNaming,
+    stale: [...stale].sort(),
+    missing: [...missing].sort(),
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * The series names vLLM uses across versions (METRICS.md): ITL was renamed in 0.11, KV usage in
+ * 0.12, and llm-d's inference simulator labels completions `finish_reason` and has no `engine`.
+ * A collector looks for the newer name first and says which one it found.
+ */
+export const VLLM = {
+  running: 'vllm:num_requests_running',
+  waiting: 'vllm:num_requests_waiting',
+  success: 'vllm:request_success_total',
+  promptTokens: 'vllm:request_prompt_tokens',
+  generationTokens: 'vllm:request_generation_tokens',
+  ttft: 'vllm:time_to_first_token_seconds',
+  itl: ['vllm:inter_token_latency_seconds', 'vllm:time_per_output_token_seconds'],
+  kvUsage: ['vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc'],
+  cacheConfig: 'vllm:cache_config_info',
+} as const;
+
+export const GATEWAY_REQUESTS = 'inference_model_request_total';
+
+/** A short name for the naming generation, from which ITL and KV series exist. */
+export function describeNaming(itlSeries: string | undefined, kvSeries: string | undefined): string {
+  const newItl = itlSeries === VLLM.itl[0];
+  const newKv = kvSeries === VLLM.kvUsage[0];
+  if (newItl && newKv) return 'vllm>=0.11';
+  if (!newItl && !newKv) return itlSeries || kvSeries ? 'vllm<=0.10' : 'unknown';
+  return newItl ? 'vllm 0.11 (both names)' : 'mixed';
+}

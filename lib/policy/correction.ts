@@ -1,0 +1,50 @@
+/**
+ * Online correction of the queue model (ALGORITHM.md section 6): the ratio of observed to
+ * predicted TTFT and ITL at the load the replicas actually carry, smoothed and bounded. The
+ * policy sizes against targets divided by it, so a model that is optimistic for a workload
+ * (long prompts stretching decode iterations, say) is corrected from what the servers report.
+ */
+import type { VariantObservation } from '../metrics/observation.js';
+import type { Prediction } from './predict.js';
+
+export interface Correction {
+  readonly ttft: number;
+  readonly itl: number;
+}
+
+export interface CorrectionSettings {
+  readonly enabled: boolean;
+  /** weight of the newest ratio in the moving average */
+  readonly smoothing: number;
+  /** bounds of the factor: never trust the model more than `min` times, nor less than `max` */
+  readonly min: number;
+  readonly max: number;
+}
+
+export const NO_CORRECTION: Correction = { ttft: 1, itl: 1 };
+
+const clamp = (x: number, lo: number, hi: number) => Math.min(Math.max(x, lo), hi);
+
+/**
+ * The next correction, or the previous one when there is nothing to learn from: no completed
+ * requests, no prediction (no replicas ready, or a load beyond what they can take), or a
+ * prediction of zero.
+ */
+export function updateCorrection(
+  previous: Correction | undefined,
+  obs: VariantObservation,
+  predicted: Prediction | null,
+  settings: CorrectionSettings,
+): Correction {
+  const prev = previous ?? NO_CORRECTION;
+  if (!settings.enabled || !predicted) return prev;
+  const blend = (old: number, observed: number | undefined, model: number) => {
+    if (observed === undefined || !(model > 0) || !Number.isFinite(observed)) return old;
+    const ratio = clamp(observed / model, settings.min, settings.max);
+    return clamp(old + settings.smoothing * (ratio - old), settings.min, settings.max);
+  };
+  return {
+    ttft: blend(prev.ttft, obs.ttftMs?.value, predicted.ttftMs),
+    itl: blend(prev.itl, obs.itlMs?.value, predicted.itlMs),
+  };
+}

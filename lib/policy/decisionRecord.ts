@@ -1,0 +1,124 @@
+/**
+ * The decision message: a versioned, validated record of what to do to one variant and why,
+ * with what it was decided from. The consumer trusts nothing that does not parse.
+ */
+import { z } from 'zod';
+
+export const DECISION_VERSION = 1;
+
+const count = z.number().int().nonnegative();
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+
+export const SCALING_REASONS = [
+  'load', // the sizing for the measured (or forecast) demand
+  'backlog', // waiting requests to drain
+  'forecast', // rising demand ahead of the startup delay
+  'min-replicas',
+  'max-replicas',
+  'capacity', // limited by free devices
+  'idle', // scale to zero after the idle window
+  'stabilization', // scale-down held by the window or the step limit
+  'stale-metrics', // hold: metrics missing or too old
+  'migration', // moving to another accelerator
+  'steady',
+] as const;
+export type ScalingReason = (typeof SCALING_REASONS)[number];
+
+export const deploymentTargetSchema = z
+  .object({
+    accelerator: z.string().min(1),
+    deployment: z.string().min(1),
+    replicas: count,
+  })
+  .strict();
+
+export const nodeGroupTargetSchema = z
+  .object({
+    name: z.string().min(1),
+    acceleratorType: z.string().min(1),
+    desiredSize: count,
+    /** the pool evaluation that computed it: a node group only moves on newer evaluations */
+    poolSequence: count,
+  })
+  .strict();
+
+export const decisionSchema = z
+  .object({
+    version: z.literal(DECISION_VERSION),
+    id: z.string().min(1),
+    pool: z.string().min(1),
+    poolSequence: count,
+    variant: z.string().min(1),
+    namespace: z.string().min(1),
+    model: z.string().min(1),
+    /** per variant, increasing: the consumer applies only newer sequences */
+    sequence: z.number().int().positive(),
+    issuedAt: z.string().datetime(),
+    accelerator: z.string(),
+    targetReplicas: count,
+    currentReplicas: count,
+    action: z.enum(['scale-up', 'scale-down', 'hold', 'migrate', 'none']),
+    reason: z.enum(SCALING_REASONS),
+    message: z.string(),
+    deployments: z.array(deploymentTargetSchema),
+    nodeGroups: z.array(nodeGroupTargetSchema),
+    prediction: z
+      .object({ ttftMs: finite, itlMs: finite, utilization: finite, ratePerReplica: finite })
+      .strict()
+      .nullable(),
+    inputs: z
+      .object({
+        arrivalRate: finite.nullable(),
+        completionRate: finite.nullable(),
+        demandRate: finite.nullable(),
+        avgInputTokens: finite.nullable(),
+        avgOutputTokens: finite.nullable(),
+        waiting: finite.nullable(),
+        running: finite.nullable(),
+        readyReplicas: finite.nullable(),
+        modelCorrection: z.object({ ttft: finite, itl: finite }).strict().nullable(),
+        metricTimestamps: z.record(z.string(), finite),
+        stale: z.array(z.string()),
+        missing: z.array(z.string()),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type DecisionRecord = z.output<typeof decisionSchema>;
+
+export class InvalidDecisionError extends Error {
+  override readonly name = 'InvalidDecisionError';
+}
+
+/** Parses a message body; the error names the first bad field. */
+export function parseDecision(body: unknown): DecisionRecord {
+  let doc = body;
+  if (typeof body === 'string') {
+    try {
+      doc = JSON.parse(body);
+    } catch {
+      throw new InvalidDecisionError('decision is not JSON');
+    }
+  }
+  const parsed = decisionSchema.safeParse(doc);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+    throw new InvalidDecisionError(`decision${path}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** SQS FIFO deduplication id: the same variant and sequence is the same decision. */
+export function deduplicationId(d: Pick<DecisionRecord, 'namespace' | 'variant' | 'sequence'>): string {
+  return `${d.namespace}.${d.variant}.${d.sequence}`.replace(
+    /[^A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g,
+    '_',
+  );
+}
+
+/** SQS FIFO message group: decisions of one variant are delivered in order. */
+export function messageGroupId(d: Pick<DecisionRecord, 'namespace' | 'variant'>): string {
+  return `${d.namespace}/${d.variant}`;
+}

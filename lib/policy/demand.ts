@@ -1,0 +1,88 @@
+/**
+ * Demand to size for: measured arrivals, plus the backlog to drain, plus the rise expected
+ * before new capacity can be ready (ALGORITHM.md section 6).
+ */
+import type { VariantObservation } from '../metrics/observation.js';
+import type { VariantMemory } from './memory.js';
+
+export interface ForecastSettings {
+  readonly enabled: boolean;
+  readonly horizonSeconds: number;
+  readonly maxGrowth: number;
+}
+
+export interface DemandContext {
+  readonly now: number;
+  readonly ttftTargetMs: number;
+  readonly intervalSeconds: number;
+  /** time for new capacity to serve: replica startup, plus node provisioning when nodes are needed */
+  readonly leadSeconds: number;
+  readonly forecast: ForecastSettings;
+}
+
+export interface Demand {
+  /** req/s to size for */
+  readonly rate: number;
+  readonly measured: number;
+  readonly backlogRate: number;
+  readonly forecastRate: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** which term made the difference */
+  readonly driver: 'load' | 'backlog' | 'forecast';
+}
+
+/** Token sizes assumed before a variant has ever completed a request. */
+const DEFAULT_TOKENS = { input: 512, output: 128 };
+
+/** Least-squares slope of rate over time, req/s per second. */
+export function trendSlope(points: readonly { t: number; rate: number }[]): number {
+  if (points.length < 3) return 0;
+  const n = points.length;
+  const mt = points.reduce((a, p) => a + p.t, 0) / n;
+  const mr = points.reduce((a, p) => a + p.rate, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.t - mt) * (p.rate - mr);
+    den += (p.t - mt) ** 2;
+  }
+  return den > 0 ? num / den : 0;
+}
+
+/** Requires obs.arrivalRate (the caller holds the variant otherwise). */
+export function estimateDemand(obs: VariantObservation, memory: VariantMemory, ctx: DemandContext): Demand {
+  const measured = obs.arrivalRate!.value;
+  // Drain what waits within the TTFT target, but no faster than one evaluation can notice.
+  const drainSeconds = Math.max(ctx.ttftTargetMs / 1000, ctx.intervalSeconds);
+  const backlogRate = (obs.waiting?.value ?? 0) / drainSeconds;
+  let forecastRate = 0;
+  if (ctx.forecast.enabled) {
+    const recent = memory.demand.filter((p) => p.t >= ctx.now - ctx.forecast.horizonSeconds);
+    const slope = trendSlope([...recent, { t: ctx.now, rate: measured }]);
+    // Only rises are extrapolated: scaling down waits for the stabilisation window anyway.
+    const rise = Math.max(slope, 0) * ctx.leadSeconds;
+    forecastRate = Math.min(rise, measured * (ctx.forecast.maxGrowth - 1));
+  }
+  const tokens = {
+    input: obs.avgInputTokens?.value ?? memory.lastTokens?.input ?? DEFAULT_TOKENS.input,
+    output: obs.avgOutputTokens?.value ?? memory.lastTokens?.output ?? DEFAULT_TOKENS.output,
+  };
+  const driver =
+    backlogRate > forecastRate
+      ? backlogRate > 0
+        ? 'backlog'
+        : 'load'
+      : forecastRate > 0
+        ? 'forecast'
+        : 'load';
+  return {
+    rate: measured + backlogRate + forecastRate,
+    measured,
+    backlogRate,
+    forecastRate,
+    inputTokens: tokens.input,
+    outputTokens: Math.max(tokens.output, 1),
+    driver,
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * What the decision policy remembers between stateless invocations, per pool: sequences, the
+ * stabilisation window's recommendations, recent demand for the trend, and when each variant
+ * last saw an arrival. Plain JSON, so any state store can hold it.
+ */
+
+export interface Recommendation {
+  readonly t: number;
+  readonly accelerator: string;
+  readonly replicas: number;
+}
+
+export interface VariantMemory {
+  /** sequence of the last decision issued */
+  sequence: number;
+  /** first evaluation that recorded a recommendation, epoch seconds */
+  observedSince?: number;
+  recommendations: Recommendation[];
+  demand: { t: number; rate: number }[];
+  lastArrivalAt?: number;
+  lastTokens?: { input: number; output: number };
+  /** observed / predicted latency, learned online */
+  correction?: { ttft: number; itl: number };
+  /** since when the optimizer has preferred an accelerator other than the current one */
+  otherAccelerator?: { accelerator: string; since: number };
+}
+
+export interface PolicyMemory {
+  poolSequence: number;
+  variants: Record<string, VariantMemory>;
+}
+
+export function emptyMemory(): PolicyMemory {
+  return { poolSequence: 0, variants: {} };
+}
+
+export function variantMemory(memory: PolicyMemory, variant: string): VariantMemory {
+  return memory.variants[variant] ?? { sequence: 0, recommendations: [], demand: [] };
+}

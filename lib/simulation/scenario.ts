@@ -1,0 +1,195 @@
+/**
+ * A simulation scenario from our config: the fleet the simulator runs (the config's profiles
+ * are taken as the fleet's true behaviour) and the request trace of each variant.
+ */
+import { dirname, resolve } from 'node:path';
+import type { Config, VariantConfig } from '../config/schema.js';
+import { InputError } from '../config/errors.js';
+import { configToSystem, variantKey } from '../config/toSystem.js';
+import { solve } from '../optimizer/index.js';
+import { acceleratorType, allowedAccelerators, devicesPerReplica } from '../policy/variantPlan.js';
+import {
+  readTrace,
+  scaleRate,
+  TraceError,
+  type FleetSimConfig,
+  type ReplicaProfile,
+  type Trace,
+} from '../sim/index.js';
+
+/** vLLM's default max_num_seqs: the KV cache, not this, limits concurrency in practice. */
+const ENGINE_MAX_NUM_SEQS = 256;
+/** Prompt tokens per iteration (vLLM max_num_batched_tokens) when a profile does not say: long prompts are prefilled in chunks of this, which bounds how long one iteration stalls the decodes. */
+const ENGINE_MAX_BATCHED_TOKENS = 2048;
+const DEFAULT_KV_CACHE_TOKENS = 100_000;
+
+export interface Scenario {
+  readonly fleet: FleetSimConfig;
+  /** trace per variant name (variants without one get no traffic) */
+  readonly traces: ReadonlyMap<string, Trace>;
+  readonly durationSeconds: number;
+}
+
+export interface ScenarioOptions {
+  /** the config file's path: trace paths in it are relative to its folder */
+  readonly configPath: string;
+  /** traces from the command line: trace i drives variant i (overrides the config's) */
+  readonly traceFiles?: readonly string[];
+  readonly rateScale?: number;
+  readonly durationSeconds?: number;
+}
+
+/** How long after the start a trace's load is averaged to choose the starting fleet. */
+const WARM_START_SECONDS = 300;
+
+/**
+ * The fleet a continuously running autoscaler would have at the trace's start: the optimizer's
+ * choice for the first minutes' mean load, with the policy's margins. Without it every run would
+ * open with a cold start that says more about the initial guess than about the policy.
+ */
+function warmStart(
+  config: Config,
+  traces: ReadonlyMap<string, Trace>,
+): Map<string, { accelerator: string; replicas: number }> {
+  const loads = new Map<string, { arrivalRate: number; avgInTokens: number; avgOutTokens: number }>();
+  for (const v of config.variants) {
+    const early = (traces.get(v.name)?.requests ?? []).filter((r) => r.arrival < WARM_START_SECONDS);
+    const n = Math.max(early.length, 1);
+    loads.set(variantKey(v), {
+      arrivalRate: (early.length / WARM_START_SECONDS) * 60,
+      avgInTokens: early.reduce((a, r) => a + r.inputTokens, 0) / n,
+      avgOutTokens: Math.max(early.reduce((a, r) => a + r.outputTokens, 0) / n, 1),
+    });
+  }
+  const system = configToSystem(config, { loads });
+  const margin = config.policy.targetMargin;
+  const serviceClasses = new Map(
+    [...system.serviceClasses].map(([name, c]) => [
+      name,
+      {
+        ...c,
+        targets: new Map(
+          [...c.targets].map(([m, t]) => [m, { ...t, ttft: t.ttft * margin.ttft, itl: t.itl * margin.itl }]),
+        ),
+      },
+    ]),
+  );
+  const solution = solve({ ...system, serviceClasses });
+  const start = new Map<string, { accelerator: string; replicas: number }>();
+  for (const v of config.variants) {
+    const a = solution.allocations.get(variantKey(v));
+    const replicas = Math.min(
+      Math.max(a?.numReplicas ?? v.minReplicas, v.minReplicas, 1),
+      v.maxReplicas ?? Infinity,
+    );
+    start.set(v.name, { accelerator: a?.accelerator || allowedAccelerators(config, v)[0]!, replicas });
+  }
+  return start;
+}
+
+function simProfiles(config: Config, v: VariantConfig): Record<string, ReplicaProfile> {
+  const model = config.models.find((m) => m.name === v.model)!;
+  const profiles: Record<string, ReplicaProfile> = {};
+  for (const accelerator of allowedAccelerators(config, v)) {
+    const p = model.profiles[accelerator]!;
+    const type = acceleratorType(config, accelerator)!;
+    if (profiles[type]) {
+      throw new InputError(
+        `variant ${v.name}: the simulation tells accelerators apart by type, and two of its accelerators are ${type}`,
+      );
+    }
+    profiles[type] = {
+      alpha: p.alpha,
+      beta: p.beta,
+      gamma: p.gamma,
+      delta: p.delta,
+      maxBatchSize: ENGINE_MAX_NUM_SEQS,
+      kvCacheTokens: p.kvCacheTokens ?? DEFAULT_KV_CACHE_TOKENS,
+      gpusPerReplica: devicesPerReplica(config, v, accelerator),
+      loadSeconds: v.startupSeconds,
+      maxPrefillTokens: p.maxBatchedTokens ?? ENGINE_MAX_BATCHED_TOKENS,
+    };
+  }
+  return profiles;
+}
+
+async function loadTrace(path: string): Promise<Trace> {
+  try {
+    return await readTrace(path);
+  } catch (err) {
+    if (err instanceof TraceError) throw new InputError(err.message);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new InputError(`${path}: no such trace file`);
+    throw err;
+  }
+}
+
+export async function buildScenario(config: Config, options: ScenarioOptions): Promise<Scenario> {
+  const sim = config.simulation;
+  const baseDir = dirname(resolve(options.configPath));
+  const traces = new Map<string, Trace>();
+  for (const [i, v] of config.variants.entries()) {
+    const fromCli = options.traceFiles?.[i];
+    const configured = sim?.variants[v.name];
+    const path =
+      fromCli !== undefined
+        ? resolve(fromCli)
+        : configured?.trace
+          ? resolve(baseDir, configured.trace)
+          : undefined;
+    if (!path) continue;
+    const scale = (options.rateScale ?? 1) * (fromCli !== undefined ? 1 : (configured?.rateScale ?? 1));
+    const trace = await loadTrace(path);
+    traces.set(v.name, scale === 1 ? trace : scaleRate(trace, scale));
+  }
+  const longest = Math.max(0, ...[...traces.values()].map((t) => t.requests.at(-1)?.arrival ?? 0));
+  const durationSeconds = options.durationSeconds ?? sim?.durationSeconds ?? longest;
+  if (!(durationSeconds > 0))
+    throw new InputError('nothing to simulate: no variant has a trace (give --trace FILE)');
+
+  const start = warmStart(config, traces);
+  const variants = config.variants.map((v) => ({
+    name: v.name,
+    namespace: v.namespace,
+    model: v.metrics.modelName ?? v.model,
+    accelerator: acceleratorType(config, start.get(v.name)!.accelerator)!,
+    profileByAccelerator: simProfiles(config, v),
+    initialReplicas: Math.max(
+      sim?.variants[v.name]?.initialReplicas ?? start.get(v.name)!.replicas,
+      v.minReplicas,
+    ),
+  }));
+  // Enough initial nodes for the initial replicas, unless the config says otherwise.
+  const initialGpus = new Map<string, number>();
+  for (const [i, v] of config.variants.entries()) {
+    const acc = start.get(v.name)!.accelerator;
+    const type = acceleratorType(config, acc)!;
+    initialGpus.set(
+      type,
+      (initialGpus.get(type) ?? 0) + variants[i]!.initialReplicas * devicesPerReplica(config, v, acc),
+    );
+  }
+  const nodeGroups = config.nodeGroups.map((g) => {
+    const wanted = Math.ceil((initialGpus.get(g.acceleratorType) ?? 0) / g.gpusPerNode);
+    initialGpus.set(
+      g.acceleratorType,
+      Math.max((initialGpus.get(g.acceleratorType) ?? 0) - wanted * g.gpusPerNode, 0),
+    );
+    const initialNodes =
+      sim?.nodeGroups[g.name]?.initialNodes ?? Math.min(Math.max(wanted, g.minNodes), g.maxNodes);
+    return {
+      name: g.name,
+      acceleratorType: g.acceleratorType,
+      gpusPerNode: g.gpusPerNode,
+      minNodes: g.minNodes,
+      maxNodes: g.maxNodes,
+      initialNodes,
+      provisionSeconds: g.provisioningSeconds,
+    };
+  });
+  return {
+    fleet: { variants, nodeGroups, seed: sim?.seed ?? 1, delayJitter: sim?.delayJitter ?? 0.1 },
+    traces,
+    durationSeconds,
+  };
+}
