@@ -146,6 +146,11 @@ export const policySchema = z
     stabilizationWindowSeconds: nonNegative
       .default(300)
       .describe('scale down only to the highest recommendation of this window'),
+    windowPerStartup: nonNegative
+      .default(2)
+      .describe(
+        'the window is at least this many times the time new capacity takes (startup + node provisioning)',
+      ),
     scaleUpMaxStep: z
       .object({ replicas: count.default(4), percent: nonNegative.default(100) })
       .strict()

@@ -249,6 +249,22 @@ function estimates(obs: VariantObservation | undefined): Record<string, number> 
   return out;
 }
 
+/** Time from a decision to grow to a serving replica: node provisioning, then the replica's startup. */
+function leadSeconds(config: Config, v: VariantConfig, accelerator: string): number {
+  return v.startupSeconds + provisioningSeconds(config, accelerator);
+}
+
+/**
+ * Capacity released now must be recoverable in time for the next burst, so the window is never
+ * shorter than a few times the time new capacity takes to serve.
+ */
+function stabilizationWindow(config: Config, v: VariantConfig, accelerator: string): number {
+  return Math.max(
+    config.policy.stabilizationWindowSeconds,
+    config.policy.windowPerStartup * leadSeconds(config, v, accelerator),
+  );
+}
+
 export function decidePool(input: PoolInput): PoolOutput {
   const { config, now } = input;
   const policy = config.policy;
@@ -280,7 +296,7 @@ export function decidePool(input: PoolInput): PoolOutput {
         message: holdMessage(observation),
       } satisfies Plan;
     }
-    const lead = v.startupSeconds + provisioningSeconds(config, current.accelerator);
+    const lead = leadSeconds(config, v, current.accelerator);
     const demand = estimateDemand(observation, mem, {
       now,
       ttftTargetMs: targetsOf(config, v).ttftMs,
@@ -324,7 +340,9 @@ export function decidePool(input: PoolInput): PoolOutput {
       ...mem,
       correction: plan.demand ? { ...plan.correction } : mem.correction,
       sequence: mem.sequence + 1,
-      recommendations: mem.recommendations.filter((r) => r.t > now - policy.stabilizationWindowSeconds),
+      recommendations: mem.recommendations.filter(
+        (r) => r.t > now - stabilizationWindow(config, v, current.accelerator || r.accelerator),
+      ),
       demand: mem.demand.filter((p) => p.t > now - policy.forecast.horizonSeconds),
     };
     memory.variants[key] = next;
@@ -390,15 +408,17 @@ export function decidePool(input: PoolInput): PoolOutput {
       current: currentOnTarget,
       recommended,
       history: mem.recommendations.filter((r) => r.accelerator === rec.accelerator),
-      windowSeconds: policy.stabilizationWindowSeconds,
+      windowSeconds: stabilizationWindow(config, v, rec.accelerator),
       observedSince: mem.observedSince ?? now,
       up: policy.scaleUpMaxStep,
       down: policy.scaleDownMaxStep,
     });
     let target = stabilized.replicas;
+    // Forecast and backlog explain growth; a smaller target is the measured load's doing.
+    if (target < currentOnTarget && (reason === 'forecast' || reason === 'backlog')) reason = 'load';
     if (stabilized.limitedBy && reason !== 'idle') {
       reason = 'stabilization';
-      message = `${message}; ${stabilized.limitedBy === 'window' ? `held by the ${policy.stabilizationWindowSeconds} s window` : 'limited by the step size'} (recommended ${recommended})`;
+      message = `${message}; ${stabilized.limitedBy === 'window' ? `held by the ${stabilizationWindow(config, v, rec.accelerator)} s window` : 'limited by the step size'} (recommended ${recommended})`;
     }
     if (v.maxReplicas !== undefined) target = Math.min(target, v.maxReplicas);
     target = Math.max(target, v.minReplicas);

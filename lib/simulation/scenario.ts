@@ -39,13 +39,14 @@ export interface ScenarioOptions {
   readonly durationSeconds?: number;
 }
 
-/** How long after the start a trace's load is averaged to choose the starting fleet. */
-const WARM_START_SECONDS = 300;
+/** The opening of a trace whose busiest minute sizes the starting fleet. */
+const WARM_START_SECONDS = 600;
 
 /**
- * The fleet a continuously running autoscaler would have at the trace's start: the optimizer's
- * choice for the first minutes' mean load, with the policy's margins. Without it every run would
- * open with a cold start that says more about the initial guess than about the policy.
+ * The fleet a continuously running autoscaler would hold at the trace's start: the optimizer's
+ * choice, with the policy's margins, for the busiest minute of the opening (its stabilisation
+ * window keeps capacity for recent peaks). Without it every run would open with a cold start
+ * that says more about the initial guess than about the policy.
  */
 function warmStart(
   config: Config,
@@ -55,8 +56,11 @@ function warmStart(
   for (const v of config.variants) {
     const early = (traces.get(v.name)?.requests ?? []).filter((r) => r.arrival < WARM_START_SECONDS);
     const n = Math.max(early.length, 1);
+    const perMinute = new Map<number, number>();
+    for (const r of early)
+      perMinute.set(Math.floor(r.arrival / 60), (perMinute.get(Math.floor(r.arrival / 60)) ?? 0) + 1);
     loads.set(variantKey(v), {
-      arrivalRate: (early.length / WARM_START_SECONDS) * 60,
+      arrivalRate: Math.max(0, ...perMinute.values()),
       avgInTokens: early.reduce((a, r) => a + r.inputTokens, 0) / n,
       avgOutTokens: Math.max(early.reduce((a, r) => a + r.outputTokens, 0) / n, 1),
     });
