@@ -1,87 +1,46 @@
 /**
- * The whole loop on a simulated fleet: every scrape interval the fleet's metrics go into the
- * sample store; every evaluation interval the evaluate use case decides and queues, and the
- * apply use case drains the queue into the simulated cluster. The same code as on Lambda runs
- * here; only the adapters are simulated.
+ * The whole loop on a simulated fleet: every scrape interval the fleet's metrics (and the
+ * gateway's request counter) go into the sample store; every control interval the controller
+ * (by default the autoscaler's own evaluate → queue → apply) acts on the simulated cluster.
  */
 import type { Config } from '../config/schema.js';
-
-import {
-  ManualClock,
-  MemoryDecisionQueue,
-  MemoryDecisionState,
-  MemoryTelemetrySink,
-} from '../adapters/memory/index.js';
-import { applyDecision } from '../loop/apply.js';
-import { evaluatePool } from '../loop/evaluate.js';
-import type { DecisionRecord } from '../policy/decisionRecord.js';
-import { targetsOf } from '../policy/variantPlan.js';
-import { createFleetSim, type FleetSim } from '../sim/index.js';
+import { createFleetSim, type FleetSim, type RequestRecord } from '../sim/index.js';
+import { svaController, type Controller, type ScalingEvent } from './controller.js';
 import { nodePricePerHour } from './cost.js';
+import { summarizeRun, type SimulationSummary } from './outcomes.js';
 import type { Scenario } from './scenario.js';
 import { SimCluster, SimMetricsSource, SimNodeGroups } from './simAdapters.js';
-import { countRequest, emptySloCounts, percentile, type SloCounts } from './slo.js';
+import { percentile } from './slo.js';
+
+export type { SimulationSummary, VariantSummary } from './outcomes.js';
+
+export interface VariantPoint {
+  /** requests that arrived in the last interval, per second */
+  arrivalRate: number;
+  /** what the controller judged the demand to be (null when it held) */
+  estimatedRate: number | null;
+  desired: Record<string, number>;
+  ready: Record<string, number>;
+  /** over the requests that finished in the interval */
+  p95TtftMs: number | null;
+  p95ItlMs: number | null;
+}
 
 export interface TimelinePoint {
   readonly t: number;
   /** per variant name */
-  readonly variants: Record<
-    string,
-    {
-      /** requests that arrived in the last interval, per second */
-      arrivalRate: number;
-      /** what the evaluator estimated (null when it held) */
-      estimatedRate: number | null;
-      desired: Record<string, number>;
-      ready: Record<string, number>;
-      p95TtftMs: number | null;
-      p95ItlMs: number | null;
-    }
-  >;
+  readonly variants: Record<string, VariantPoint>;
   /** $/h of the nodes running (ready or provisioning) */
   readonly costPerHour: number;
   readonly nodes: Record<string, number>;
 }
 
-export interface SimulationEvent {
+export interface SimulationEvent extends ScalingEvent {
   readonly t: number;
-  readonly variant: string;
-  readonly action: string;
-  readonly accelerator: string;
-  readonly from: number;
-  readonly to: number;
-  readonly reason: string;
-  readonly message: string;
-}
-
-export interface VariantSummary {
-  readonly name: string;
-  readonly sloAttainment: number;
-  readonly ttftAttainment: number;
-  readonly itlAttainment: number;
-  readonly gpuHours: number;
-  readonly cost: number;
-  readonly scalingActions: number;
-  readonly requests: number;
-  readonly dropped: number;
-  readonly p95TtftMs: number | null;
-  readonly p95ItlMs: number | null;
-}
-
-export interface SimulationSummary {
-  readonly sloAttainment: number;
-  readonly ttftAttainment: number;
-  readonly itlAttainment: number;
-  readonly gpuHours: number;
-  readonly cost: number;
-  readonly scalingActions: number;
-  readonly requests: number;
-  readonly dropped: number;
-  readonly durationSeconds: number;
-  readonly variants: VariantSummary[];
 }
 
 export interface SimulationRun {
+  readonly controller: string;
   readonly summary: SimulationSummary;
   readonly timeline: TimelinePoint[];
   readonly events: SimulationEvent[];
@@ -91,11 +50,23 @@ export interface SimulationRun {
 }
 
 export interface RunOptions {
+  /** default: the autoscaler (svaController) */
+  readonly controller?: Controller;
   /** called now and then with the fraction of simulated time done */
   readonly onProgress?: (fraction: number, t: number) => void;
 }
 
-const ratio = (a: number, b: number) => (b > 0 ? a / b : 1);
+/** Number of sorted times at or before t. */
+function countUpTo(sorted: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 export async function runClosedLoop(
   config: Config,
@@ -103,52 +74,29 @@ export async function runClosedLoop(
   options: RunOptions = {},
 ): Promise<SimulationRun> {
   const started = performance.now();
+  const controller = options.controller ?? svaController(config);
   const sim: FleetSim = createFleetSim(scenario.fleet);
   for (const [name, trace] of scenario.traces) sim.addArrivals(name, trace.requests);
-
-  const policy = config.policy;
-  const scrapeEvery = config.simulation?.scrapeIntervalSeconds ?? 15;
-  const clock = new ManualClock(0);
   const metrics = new SimMetricsSource({
-    windowSeconds: policy.metricsWindowSeconds,
-    maxAgeSeconds: policy.metricsMaxAgeSeconds,
+    windowSeconds: config.policy.metricsWindowSeconds,
+    maxAgeSeconds: config.policy.metricsMaxAgeSeconds,
   });
   const cluster = new SimCluster(sim, config);
   const nodeGroups = new SimNodeGroups(sim);
-  const state = new MemoryDecisionState();
-  const telemetry = new MemoryTelemetrySink();
-  const queue = new MemoryDecisionQueue(() => clock.now());
-  const deps = { metrics, cluster, nodeGroups, queue, state, telemetry, clock };
-  const acceleratorTypes = new Map(config.accelerators.map((a) => [a.name, a.type ?? a.name]));
   const prices = new Map(config.nodeGroups.map((g) => [g.name, nodePricePerHour(config, g)]));
-
-  // Arrivals per variant so far, for the gateway counter and the timeline's true rate.
-  const arrivalTimes = new Map(
-    [...scenario.traces].map(([name, t]) => [name, t.requests.map((r) => r.arrival)]),
-  );
-  const arrivedBy = (name: string, t: number) => {
-    const times = arrivalTimes.get(name) ?? [];
-    let lo = 0;
-    let hi = times.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (times[mid]! <= t) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  const arrivals = new Map([...scenario.traces].map(([name, t]) => [name, t.requests.map((r) => r.arrival)]));
+  const arrivedBy = (name: string, t: number) => countUpTo(arrivals.get(name) ?? [], t);
 
   const timeline: TimelinePoint[] = [];
   const events: SimulationEvent[] = [];
   const scalingActions = new Map<string, number>();
-  let nextEvaluation = policy.intervalSeconds;
-  let lastTimelineT = 0;
+  const scrapeEvery = config.simulation?.scrapeIntervalSeconds ?? 15;
   const end = scenario.durationSeconds;
   const horizon = end + (config.simulation?.drainSeconds ?? 120);
+  let nextStep = controller.intervalSeconds;
 
   for (let t = scrapeEvery; t <= horizon + 1e-9; t += scrapeEvery) {
     sim.runUntil(t);
-    clock.set(t);
     const gateway = new Map(
       config.variants.map((v) => [
         v.name,
@@ -156,46 +104,32 @@ export async function runClosedLoop(
       ]),
     );
     metrics.scrape(t, sim.scrape(), gateway);
-    if (t + 1e-9 < nextEvaluation || t > end) continue;
-    nextEvaluation += policy.intervalSeconds;
-
-    const result = await evaluatePool(deps, config);
-    await queue.drain(async (body) => {
-      const outcome = await applyDecision({ cluster, nodeGroups, state, telemetry, clock }, body, {
-        maxAgeSeconds: policy.maxDecisionAgeSeconds,
-        acceleratorTypes,
-      });
-      const d = outcome.decision;
-      if (
-        outcome.status === 'applied' &&
-        (d.targetReplicas !== d.currentReplicas || d.action === 'migrate')
-      ) {
-        scalingActions.set(d.variant, (scalingActions.get(d.variant) ?? 0) + 1);
-        events.push({
-          t,
-          variant: d.variant,
-          action: d.action,
-          accelerator: d.accelerator,
-          from: d.currentReplicas,
-          to: d.targetReplicas,
-          reason: d.reason,
-          message: d.message,
-        });
-      }
+    if (t + 1e-9 < nextStep || t > end) continue;
+    nextStep += controller.intervalSeconds;
+    const step = await controller.step({
+      t,
+      config,
+      scenario,
+      sim,
+      metrics,
+      cluster,
+      nodeGroups,
+      record: (e) => {
+        scalingActions.set(e.variant, (scalingActions.get(e.variant) ?? 0) + 1);
+        events.push({ ...e, t });
+      },
     });
-    timeline.push(snapshot(t, lastTimelineT, result.decisions));
-    lastTimelineT = t;
+    timeline.push(snapshot(t, step.estimatedRates));
     options.onProgress?.(Math.min(t / end, 1), t);
   }
   sim.runUntil(horizon);
   options.onProgress?.(1, end);
+  addLatencies(timeline, sim.results().records);
 
-  function snapshot(t: number, since: number, decisions: readonly DecisionRecord[]): TimelinePoint {
+  function snapshot(t: number, estimated: Readonly<Record<string, number | null>>): TimelinePoint {
     const state = sim.state();
-    const recent = sim
-      .results()
-      .records.filter((r) => r.finished !== undefined && r.finished > since && r.finished <= t);
-    const variants: TimelinePoint['variants'] = {};
+    const since = timeline.at(-1)?.t ?? 0;
+    const variants: Record<string, VariantPoint> = {};
     for (const v of config.variants) {
       const s = state.variants.find((x) => x.name === v.name);
       const desired: Record<string, number> = {};
@@ -204,21 +138,13 @@ export async function runClosedLoop(
         desired[acc] = c['pending-node'] + c.loading + c.ready;
         ready[acc] = c.ready;
       }
-      const mine = recent.filter((r) => r.variant === v.name);
-      const decision = decisions.find((d) => d.variant === v.name && d.namespace === v.namespace);
       variants[v.name] = {
         arrivalRate: (arrivedBy(v.name, t) - arrivedBy(v.name, since)) / (t - since),
-        estimatedRate: decision?.inputs.arrivalRate ?? null,
+        estimatedRate: estimated[v.name] ?? null,
         desired,
         ready,
-        p95TtftMs: percentile(
-          mine.flatMap((r) => (r.ttft !== undefined ? [r.ttft * 1000] : [])),
-          95,
-        ),
-        p95ItlMs: percentile(
-          mine.flatMap((r) => (r.itl !== undefined ? [r.itl * 1000] : [])),
-          95,
-        ),
+        p95TtftMs: null,
+        p95ItlMs: null,
       };
     }
     const nodes: Record<string, number> = {};
@@ -230,89 +156,41 @@ export async function runClosedLoop(
     return { t, variants, costPerHour, nodes };
   }
 
-  // Outcomes: every request that arrived within the scenario counts, finished or not.
-  const records = sim.results().records.filter((r) => r.arrival <= end);
-  const usage = sim.usage();
-  const perVariant = new Map(config.variants.map((v) => [v.name, emptySloCounts()]));
-  for (const r of records) {
-    const v = config.variants.find((x) => x.name === r.variant);
-    if (v) countRequest(perVariant.get(v.name)!, r, targetsOf(config, v));
-  }
-  // Node cost is shared by the variants on a node group in proportion to their replica-seconds.
-  const replicaSeconds = new Map<string, number>();
-  const typeSeconds = new Map<string, number>();
-  for (const u of usage.replicaSeconds) {
-    const s = u.seconds['pending-node'] + u.seconds.loading + u.seconds.ready + u.seconds.draining;
-    replicaSeconds.set(
-      `${u.variant}|${u.accelerator}`,
-      (replicaSeconds.get(`${u.variant}|${u.accelerator}`) ?? 0) + s,
-    );
-    typeSeconds.set(u.accelerator, (typeSeconds.get(u.accelerator) ?? 0) + s);
-  }
-  let totalCost = 0;
-  let totalGpuHours = 0;
-  const costByType = new Map<string, { cost: number; gpuHours: number }>();
-  for (const g of config.nodeGroups) {
-    const seconds = usage.nodeSeconds[g.name] ?? 0;
-    const cost = (seconds / 3600) * (prices.get(g.name) ?? 0);
-    const gpuHours = (seconds * g.gpusPerNode) / 3600;
-    totalCost += cost;
-    totalGpuHours += gpuHours;
-    const c = costByType.get(g.acceleratorType) ?? { cost: 0, gpuHours: 0 };
-    costByType.set(g.acceleratorType, { cost: c.cost + cost, gpuHours: c.gpuHours + gpuHours });
-  }
-  const variantSummaries: VariantSummary[] = config.variants.map((v) => {
-    const c = perVariant.get(v.name)!;
-    let cost = 0;
-    let gpuHours = 0;
-    for (const [type, totals] of costByType) {
-      const share = ratio(replicaSeconds.get(`${v.name}|${type}`) ?? 0, typeSeconds.get(type) ?? 0);
-      if (!(typeSeconds.get(type) ?? 0)) continue;
-      cost += totals.cost * share;
-      gpuHours += totals.gpuHours * share;
-    }
-    return {
-      name: v.name,
-      ...attainment(c),
-      gpuHours,
-      cost,
-      scalingActions: scalingActions.get(v.name) ?? 0,
-      requests: c.requests,
-      dropped: c.dropped,
-      p95TtftMs: percentile(c.ttftMs, 95),
-      p95ItlMs: percentile(c.itlMs, 95),
-    };
-  });
-  const all = [...perVariant.values()].reduce<SloCounts>(
-    (acc, c) => ({
-      requests: acc.requests + c.requests,
-      ttftMet: acc.ttftMet + c.ttftMet,
-      itlMet: acc.itlMet + c.itlMet,
-      bothMet: acc.bothMet + c.bothMet,
-      dropped: acc.dropped + c.dropped,
-      ttftMs: [],
-      itlMs: [],
+  const targets = Object.fromEntries(
+    config.variants.map((v) => {
+      const cls = config.serviceClasses.find((c) => c.name === v.serviceClass);
+      const t = cls?.targets[v.model];
+      return [v.name, { ttftMs: t?.ttftMs ?? 0, itlMs: t?.itlMs ?? 0 }];
     }),
-    emptySloCounts(),
   );
-  const summary: SimulationSummary = {
-    ...attainment(all),
-    gpuHours: totalGpuHours,
-    cost: totalCost,
-    scalingActions: [...scalingActions.values()].reduce((a, b) => a + b, 0),
-    requests: all.requests,
-    dropped: all.dropped,
-    durationSeconds: end,
-    variants: variantSummaries,
+  return {
+    controller: controller.name,
+    summary: summarizeRun(config, sim, end, prices, scalingActions),
+    timeline,
+    events,
+    targets,
+    elapsedMs: performance.now() - started,
   };
-  const targets = Object.fromEntries(config.variants.map((v) => [v.name, targetsOf(config, v)]));
-  return { summary, timeline, events, targets, elapsedMs: performance.now() - started };
 }
 
-function attainment(c: SloCounts) {
-  return {
-    sloAttainment: ratio(c.bothMet, c.requests),
-    ttftAttainment: ratio(c.ttftMet, c.requests),
-    itlAttainment: ratio(c.itlMet, c.requests),
-  };
+/** p95 latencies of the requests that finished in each timeline interval, computed once at the end. */
+function addLatencies(timeline: TimelinePoint[], records: readonly RequestRecord[]): void {
+  const bins = timeline.map(() => new Map<string, { ttft: number[]; itl: number[] }>());
+  const times = timeline.map((p) => p.t);
+  for (const r of records) {
+    if (r.finished === undefined) continue;
+    const i = Math.min(countUpTo(times, r.finished - 1e-9), timeline.length - 1);
+    if (i < 0 || i >= bins.length) continue;
+    const bin = bins[i]!.get(r.variant) ?? { ttft: [], itl: [] };
+    if (r.ttft !== undefined) bin.ttft.push(r.ttft * 1000);
+    if (r.itl !== undefined) bin.itl.push(r.itl * 1000);
+    bins[i]!.set(r.variant, bin);
+  }
+  timeline.forEach((point, i) => {
+    for (const [name, v] of Object.entries(point.variants)) {
+      const bin = bins[i]!.get(name);
+      v.p95TtftMs = bin ? percentile(bin.ttft, 95) : null;
+      v.p95ItlMs = bin ? percentile(bin.itl, 95) : null;
+    }
+  });
 }

@@ -1,0 +1,97 @@
+/**
+ * Who scales the simulated fleet. The autoscaler (`svaController`) runs the production
+ * evaluate and apply use cases through the simulation's adapters; benchmarks plug in the
+ * policies users run today behind the same interface.
+ */
+import {
+  ManualClock,
+  MemoryDecisionQueue,
+  MemoryDecisionState,
+  MemoryTelemetrySink,
+} from '../adapters/memory/index.js';
+import type { Config } from '../config/schema.js';
+import { applyDecision } from '../loop/apply.js';
+import { evaluatePool } from '../loop/evaluate.js';
+import type { FleetSim } from '../sim/index.js';
+import type { Scenario } from './scenario.js';
+import type { SimCluster, SimMetricsSource, SimNodeGroups } from './simAdapters.js';
+
+export interface ScalingEvent {
+  readonly variant: string;
+  readonly action: string;
+  readonly accelerator: string;
+  readonly from: number;
+  readonly to: number;
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface ControlContext {
+  /** simulated seconds */
+  readonly t: number;
+  readonly config: Config;
+  readonly scenario: Scenario;
+  readonly sim: FleetSim;
+  /** the fleet's metrics as Prometheus would hold them */
+  readonly metrics: SimMetricsSource;
+  readonly cluster: SimCluster;
+  readonly nodeGroups: SimNodeGroups;
+  /** reports a scaling action taken, for the summary and the report */
+  record(event: ScalingEvent): void;
+}
+
+export interface ControlStep {
+  /** the demand each variant was judged to have (req/s), null when it held on missing metrics */
+  readonly estimatedRates: Readonly<Record<string, number | null>>;
+}
+
+export interface Controller {
+  readonly name: string;
+  readonly intervalSeconds: number;
+  step(ctx: ControlContext): Promise<ControlStep>;
+}
+
+/** The autoscaler itself: evaluate, queue, apply, exactly as on Lambda. */
+export function svaController(config: Config): Controller {
+  const clock = new ManualClock(0);
+  const state = new MemoryDecisionState();
+  const telemetry = new MemoryTelemetrySink();
+  const queue = new MemoryDecisionQueue(() => clock.now());
+  const acceleratorTypes = new Map(config.accelerators.map((a) => [a.name, a.type ?? a.name]));
+  return {
+    name: 'sva',
+    intervalSeconds: config.policy.intervalSeconds,
+    async step(ctx) {
+      clock.set(ctx.t);
+      const { metrics, cluster, nodeGroups } = ctx;
+      const result = await evaluatePool(
+        { metrics, cluster, nodeGroups, queue, state, telemetry, clock },
+        config,
+      );
+      await queue.drain(async (body) => {
+        const outcome = await applyDecision({ cluster, nodeGroups, state, telemetry, clock }, body, {
+          maxAgeSeconds: config.policy.maxDecisionAgeSeconds,
+          acceleratorTypes,
+        });
+        const d = outcome.decision;
+        if (
+          outcome.status === 'applied' &&
+          (d.targetReplicas !== d.currentReplicas || d.action === 'migrate')
+        ) {
+          ctx.record({
+            variant: d.variant,
+            action: d.action,
+            accelerator: d.accelerator,
+            from: d.currentReplicas,
+            to: d.targetReplicas,
+            reason: d.reason,
+            message: d.message,
+          });
+        }
+      });
+      return {
+        estimatedRates: Object.fromEntries(result.decisions.map((d) => [d.variant, d.inputs.arrivalRate])),
+      };
+    },
+  };
+}
