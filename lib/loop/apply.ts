@@ -65,10 +65,17 @@ export async function applyDecision(
     return outcome('superseded', `a newer decision for ${variant} was taken on concurrently`);
   }
 
-  const growing = decision.targetReplicas >= decision.currentReplicas;
+  // Nodes before pods when growing, pods before nodes when shrinking — per node group, since one
+  // decision can do both (finishing a move grows one accelerator and empties another).
+  const sizes = new Map(
+    (await deps.nodeGroups.describe(decision.nodeGroups.map((g) => g.name))).map((g) => [
+      g.name,
+      g.desiredSize,
+    ]),
+  );
   const changed: string[] = [];
-  const applyNodeGroups = async () => {
-    for (const g of decision.nodeGroups) {
+  const resize = async (groups: typeof decision.nodeGroups) => {
+    for (const g of groups) {
       // Sizes from older pool evaluations (another variant's late message) must not undo newer ones.
       if (await deps.state.claimNodeGroup(g.name, g.poolSequence)) {
         await deps.nodeGroups.setDesiredSize(g.name, g.desiredSize);
@@ -76,17 +83,11 @@ export async function applyDecision(
       }
     }
   };
-  const applyDeployments = async () => {
-    for (const d of decision.deployments)
-      await deps.cluster.scale(decision.namespace, d.deployment, d.replicas);
-  };
-  if (growing) {
-    await applyNodeGroups();
-    await applyDeployments();
-  } else {
-    await applyDeployments();
-    await applyNodeGroups();
-  }
+  const current = (name: string) => sizes.get(name) ?? 0;
+  await resize(decision.nodeGroups.filter((g) => g.desiredSize > current(g.name)));
+  for (const d of decision.deployments)
+    await deps.cluster.scale(decision.namespace, d.deployment, d.replicas);
+  await resize(decision.nodeGroups.filter((g) => g.desiredSize < current(g.name)));
   await deps.state.markApplied(variant, decision.sequence);
 
   let telemetryError: string | undefined;

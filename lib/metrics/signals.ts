@@ -102,8 +102,13 @@ export function estimateObservation(raw: RawSignals, opts: EstimationOptions): V
   const waiting = fresh(raw.waiting);
   const kv = fresh(raw.kvCacheUsage);
   const ready = fresh(raw.readyReplicas);
-  const histogram = (h: HistogramIncrease | undefined, scale = 1) =>
-    h && fresh(h.sum) && fresh(h.count) ? histogramMean(h, scale) : undefined;
+  const histogram = (h: HistogramIncrease | undefined, scale = 1) => {
+    if (!h) return undefined;
+    // Both parts are checked, so a stale histogram is reported as a whole.
+    const sum = fresh(h.sum);
+    const count = fresh(h.count);
+    return sum && count ? histogramMean(h, scale) : undefined;
+  };
 
   return {
     variant: raw.variant,

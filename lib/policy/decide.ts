@@ -77,8 +77,10 @@ function currentState(
   const key = variantKey(v);
   const mine = deployments.filter((d) => d.variant === key);
   const byAccelerator = new Map(mine.map((d) => [d.accelerator, d]));
+  // The accelerator serving now is the one with the most ready replicas: during a move the new
+  // Deployment may already ask for more, but the old one serves until the new one is ready.
   const serving = [...mine].sort(
-    (a, b) => b.desired - a.desired || (a.accelerator < b.accelerator ? -1 : 1),
+    (a, b) => b.ready - a.ready || b.desired - a.desired || (a.accelerator < b.accelerator ? -1 : 1),
   )[0];
   const accelerator =
     serving && serving.desired > 0
@@ -193,6 +195,15 @@ function recommend(
     reason: driver as ScalingReason,
     message,
   });
+  if (!allocation && plan.demand!.rate === 0) {
+    // Idle: limited mode leaves out an idle variant with no minimum; it needs nothing.
+    return {
+      accelerator: current.accelerator,
+      replicas: v.minReplicas,
+      reason: 'load',
+      message: 'no demand',
+    };
+  }
   if (!allocation) {
     // No candidate meets the targets within maxReplicas and capacity: run as many replicas as
     // allowed and free on the current accelerator, the best chance to serve meanwhile.
@@ -288,12 +299,15 @@ export function decidePool(input: PoolInput): PoolOutput {
       deployments: new Map<string, number>(),
     };
     if (!observation?.arrivalRate) {
+      // Hold what runs, within min and max: a new variant with no pods yet has no metrics either.
+      const held = Math.min(Math.max(current.desired, v.minReplicas), v.maxReplicas ?? Infinity);
       return {
         ...base,
         correction: mem.correction ?? NO_CORRECTION,
-        target: current.desired,
+        target: held,
         reason: 'stale-metrics',
-        message: holdMessage(observation),
+        message:
+          holdMessage(observation) + (held !== current.desired ? `; kept within min/max at ${held}` : ''),
       } satisfies Plan;
     }
     const lead = leadSeconds(config, v, current.accelerator);
@@ -302,6 +316,10 @@ export function decidePool(input: PoolInput): PoolOutput {
       ttftTargetMs: targetsOf(config, v).ttftMs,
       intervalSeconds: policy.intervalSeconds,
       leadSeconds: lead,
+      startingReplicas: [...current.byAccelerator.values()].reduce(
+        (a, d) => a + Math.max(d.desired - d.ready, 0),
+        0,
+      ),
       forecast: policy.forecast,
     });
     const predicted = predictAt(
@@ -348,6 +366,12 @@ export function decidePool(input: PoolInput): PoolOutput {
     memory.variants[key] = next;
     if (!plan.demand) {
       for (const [acc, d] of current.byAccelerator) plan.deployments.set(acc, d.desired);
+      if (current.accelerator) plan.deployments.set(current.accelerator, plan.target);
+      // A hold is a recommendation to keep what runs, so the window cannot forget it.
+      if (current.accelerator) {
+        next.recommendations.push({ t: now, accelerator: current.accelerator, replicas: plan.target });
+        next.observedSince ??= now;
+      }
       continue;
     }
     const demand = plan.demand;
@@ -427,16 +451,11 @@ export function decidePool(input: PoolInput): PoolOutput {
     plan.reason = reason;
     plan.message = message;
     plan.deployments.set(rec.accelerator, target);
-    if (!sameAccelerator) {
-      plan.migrating = current.desired > 0;
-      const newReady = current.byAccelerator.get(rec.accelerator)?.ready ?? 0;
-      // Make before break: the old accelerator keeps its replicas until the new ones are ready.
-      for (const [acc, d] of current.byAccelerator) {
-        if (acc !== rec.accelerator) plan.deployments.set(acc, newReady >= target ? 0 : d.desired);
-      }
-    } else {
-      for (const acc of current.byAccelerator.keys())
-        if (acc !== rec.accelerator) plan.deployments.set(acc, 0);
+    plan.migrating = !sameAccelerator && current.desired > 0;
+    // Make before break: other accelerators keep their replicas until the chosen one has enough ready.
+    const readyOnTarget = current.byAccelerator.get(rec.accelerator)?.ready ?? 0;
+    for (const [acc, d] of current.byAccelerator) {
+      if (acc !== rec.accelerator) plan.deployments.set(acc, readyOnTarget >= target ? 0 : d.desired);
     }
   }
 

@@ -17,6 +17,8 @@ export interface DemandContext {
   readonly intervalSeconds: number;
   /** time for new capacity to serve: replica startup, plus node provisioning when nodes are needed */
   readonly leadSeconds: number;
+  /** replicas asked for and not ready yet */
+  readonly startingReplicas: number;
   readonly forecast: ForecastSettings;
 }
 
@@ -53,9 +55,11 @@ export function trendSlope(points: readonly { t: number; rate: number }[]): numb
 /** Requires obs.arrivalRate (the caller holds the variant otherwise). */
 export function estimateDemand(obs: VariantObservation, memory: VariantMemory, ctx: DemandContext): Demand {
   const measured = obs.arrivalRate!.value;
-  // Drain what waits within the TTFT target, but no faster than one evaluation can notice.
+  // Drain what waits within the TTFT target, but no faster than one evaluation can notice. While
+  // replicas are starting, the backlog has already been answered: counting it again at every
+  // evaluation would pile up replicas for the same waiting requests.
   const drainSeconds = Math.max(ctx.ttftTargetMs / 1000, ctx.intervalSeconds);
-  const backlogRate = (obs.waiting?.value ?? 0) / drainSeconds;
+  const backlogRate = ctx.startingReplicas > 0 ? 0 : (obs.waiting?.value ?? 0) / drainSeconds;
   let forecastRate = 0;
   if (ctx.forecast.enabled) {
     const recent = memory.demand.filter((p) => p.t >= ctx.now - ctx.forecast.horizonSeconds);
