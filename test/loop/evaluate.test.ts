@@ -1,0 +1,223 @@
+/**
+ * evaluatePool end to end with in-memory adapters: collect, decide, save, queue, publish; then
+ * the queue drained into applyDecision, as the Lambda pair and the simulation run them.
+ */
+import {
+  ManualClock,
+  MemoryDecisionQueue,
+  MemoryDecisionState,
+  MemoryTelemetrySink,
+} from '../../lib/adapters/memory/index.js';
+import type { Config } from '../../lib/config/schema.js';
+import { applyDecision, type ApplyOutcome } from '../../lib/loop/apply.js';
+import { evaluatePool, type EvaluateDeps } from '../../lib/loop/evaluate.js';
+import { parseDecision } from '../../lib/policy/decisionRecord.js';
+import type { TelemetrySink } from '../../lib/policy/ports.js';
+import {
+  blindObservation,
+  CHAT,
+  deployment,
+  nodeGroupViews,
+  observation,
+  poolConfig,
+  ratePerReplica,
+} from '../policy/helpers.js';
+import { CallLog, FailingSink, FakeCluster, FakeMetrics, FakeNodeGroups } from './fakes.js';
+
+const START = 1_767_225_600;
+
+function world(config: Config, telemetry: TelemetrySink = new MemoryTelemetrySink()) {
+  const log = new CallLog();
+  const clock = new ManualClock(START);
+  const metrics = new FakeMetrics();
+  const cluster = new FakeCluster(log, [deployment('L4', 2), deployment('L4', 1, 1, 'llm/other')]);
+  const nodeGroups = new FakeNodeGroups(log, nodeGroupViews(config, { 'gpu-l4': 3 }));
+  const state = new MemoryDecisionState();
+  const queue = new MemoryDecisionQueue(() => clock.now());
+  const deps: EvaluateDeps = { metrics, cluster, nodeGroups, queue, state, telemetry, clock };
+  const outcomes: ApplyOutcome[] = [];
+  const drain = () =>
+    queue.drain(async (body) => {
+      outcomes.push(
+        await applyDecision({ cluster, nodeGroups, state, telemetry, clock }, body, {
+          maxAgeSeconds: config.policy.maxDecisionAgeSeconds,
+          acceleratorTypes: new Map(config.accelerators.map((a) => [a.name, a.type ?? a.name])),
+        }),
+      );
+    });
+  return { log, clock, metrics, cluster, nodeGroups, state, queue, deps, outcomes, drain };
+}
+
+describe('evaluatePool', () => {
+  const config = poolConfig();
+  const r = ratePerReplica(config);
+
+  it('decides, queues, and the applied decision reaches the cluster', async () => {
+    const w = world(config);
+    w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
+    const result = await evaluatePool(w.deps, config, 'pool-a');
+    expect(result.pool).toBe('pool-a');
+    expect(result.poolSequence).toBe(1);
+    expect(result.held).toEqual([]);
+    expect(result.decisions).toHaveLength(1);
+    const d = result.decisions[0]!;
+    expect(d).toMatchObject({ pool: 'pool-a', sequence: 1, targetReplicas: 4, currentReplicas: 2 });
+    expect(d.issuedAt).toBe(new Date(START * 1000).toISOString());
+    expect(w.queue.depth).toBe(1);
+    // saved before sending: the next evaluation continues the sequence
+    expect((await w.state.loadPolicy('pool-a')).poolSequence).toBe(1);
+    // nothing acted on yet
+    expect(w.log.lines).toEqual([]);
+
+    await w.drain();
+    expect(w.queue.depth).toBe(0);
+    expect(w.outcomes.map((o) => o.status)).toEqual(['applied']);
+    expect(w.log.lines).toEqual(['nodes gpu-l4 4', 'scale llm/chat 4']);
+    expect(w.cluster.replicas('llm', 'chat')).toBe(4);
+  });
+
+  it('asks the adapters for what the config names', async () => {
+    const two = poolConfig({
+      variants: [
+        { ...CHAT, accelerator: undefined, accelerators: ['H100', 'L4'] },
+        { ...CHAT, name: 'other', metrics: { modelName: 'llama', podPattern: '^other-', gateway: true } },
+      ],
+    });
+    const w = world(two);
+    await evaluatePool(w.deps, two);
+    expect(w.metrics.queries).toEqual([
+      [
+        { variant: 'llm/chat', namespace: 'llm', modelName: 'm8b', podPattern: undefined, gateway: false },
+        { variant: 'llm/other', namespace: 'llm', modelName: 'llama', podPattern: '^other-', gateway: true },
+      ],
+    ]);
+    expect(w.cluster.requested).toEqual([
+      [
+        { variant: 'llm/chat', namespace: 'llm', accelerator: 'H100', deployment: 'chat-h100' },
+        { variant: 'llm/chat', namespace: 'llm', accelerator: 'L4', deployment: 'chat-l4' },
+        { variant: 'llm/other', namespace: 'llm', accelerator: 'L4', deployment: 'other' },
+      ],
+    ]);
+  });
+
+  it('reports the variants it held on stale or missing metrics', async () => {
+    const w = world(config);
+    w.metrics.observations.set('llm/chat', (now) =>
+      blindObservation(now, { stale: ['vllm:request_success_total'] }),
+    );
+    const result = await evaluatePool(w.deps, config);
+    expect(result.held).toEqual(['llm/chat']);
+    expect(result.decisions[0]).toMatchObject({ action: 'hold', targetReplicas: 2 });
+    await w.drain();
+    // the hold is applied as what it is: the same size
+    expect(w.cluster.replicas('llm', 'chat')).toBe(2);
+  });
+
+  it('numbers successive evaluations, and an older decision delivered late changes nothing', async () => {
+    const w = world(config);
+    w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
+    const first = await evaluatePool(w.deps, config);
+    w.clock.set(START + 30);
+    w.metrics.observations.set('llm/chat', (now) => observation(5.5 * r, now));
+    const second = await evaluatePool(w.deps, config);
+    expect([first.poolSequence, second.poolSequence]).toEqual([1, 2]);
+    expect([first.decisions[0]!.sequence, second.decisions[0]!.sequence]).toEqual([1, 2]);
+    // delivered out of order: the newer first
+    const [older, newer] = [first.decisions[0]!, second.decisions[0]!];
+    const apply = (body: unknown) =>
+      applyDecision(w.deps, JSON.stringify(body), { maxAgeSeconds: config.policy.maxDecisionAgeSeconds });
+    expect((await apply(newer)).status).toBe('applied');
+    const replicas = w.cluster.replicas('llm', 'chat');
+    const sizes = w.nodeGroups.size('gpu-l4');
+    expect((await apply(older)).status).toBe('superseded');
+    expect(w.cluster.replicas('llm', 'chat')).toBe(replicas);
+    expect(w.nodeGroups.size('gpu-l4')).toBe(sizes);
+  });
+
+  it('a failing telemetry sink does not fail the evaluation: decisions queued, telemetryError set', async () => {
+    const w = world(config, new FailingSink());
+    w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
+    const result = await evaluatePool(w.deps, config);
+    expect(result.telemetryError).toBe('remote write refused: 503');
+    expect(result.decisions).toHaveLength(1);
+    expect(w.queue.depth).toBe(1);
+    expect((await w.state.loadPolicy('default')).poolSequence).toBe(1);
+    await w.drain();
+    expect(w.outcomes[0]).toMatchObject({ status: 'applied', telemetryError: 'remote write refused: 503' });
+    expect(w.cluster.replicas('llm', 'chat')).toBe(4);
+  });
+
+  it('publishes exactly the gauges inferno_desired_replicas, inferno_current_replicas, inferno_desired_ratio', async () => {
+    const sink = new MemoryTelemetrySink();
+    const two = poolConfig({ variants: [CHAT, { ...CHAT, name: 'other' }] });
+    const w = world(two, sink);
+    w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
+    w.metrics.observations.set('llm/other', (now) => observation(0.5 * r, now, { variant: 'llm/other' }));
+    await evaluatePool(w.deps, two);
+    const desired = sink.points.filter((p) => p.name === 'inferno_desired_replicas');
+    const ratio = sink.points.filter((p) => p.name === 'inferno_desired_ratio');
+    expect(desired.map((p) => [p.labels.variant_name, p.value])).toEqual([
+      ['chat', 4],
+      ['other', 1],
+    ]);
+    // desired / current
+    expect(ratio.map((p) => [p.labels.variant_name, p.value])).toEqual([
+      ['chat', 2],
+      ['other', 1],
+    ]);
+    expect(desired[0]!.timestamp).toBe(START * 1000);
+    await w.drain();
+    const gauges = sink.points.filter((p) => p.name !== 'inferno_replica_scaling_total');
+    expect(new Set(gauges.map((p) => p.name))).toEqual(
+      new Set(['inferno_desired_replicas', 'inferno_current_replicas', 'inferno_desired_ratio']),
+    );
+    for (const p of gauges) {
+      expect(Object.keys(p.labels).sort()).toEqual(['accelerator_type', 'namespace', 'variant_name']);
+      expect(p.labels.namespace).toBe('llm');
+      expect(p.labels.accelerator_type).toBe('L4');
+    }
+    const counters = sink.points.filter((p) => p.name === 'inferno_replica_scaling_total');
+    expect(counters.map((p) => [p.labels.variant_name, p.value, p.labels.direction])).toEqual([
+      ['chat', 1, 'up'],
+    ]);
+  });
+
+  it('the desired ratio is the desired count when nothing runs', async () => {
+    const sink = new MemoryTelemetrySink();
+    const w = world(config, sink);
+    await w.cluster.scale('llm', 'chat', 0);
+    w.metrics.observations.set('llm/chat', (now) => observation(1.5 * r, now));
+    await evaluatePool(w.deps, config);
+    const ratio = sink.points.find((p) => p.name === 'inferno_desired_ratio')!;
+    expect(ratio.value).toBe(2);
+  });
+
+  it('the scaling counter keeps counting across evaluations (1, 2, ...)', async () => {
+    const sink = new MemoryTelemetrySink();
+    const w = world(config, sink);
+    for (const [i, k] of [3, 5, 7].entries()) {
+      w.clock.set(START + 30 * i);
+      w.metrics.observations.set('llm/chat', (now) => observation((k - 0.5) * r, now));
+      await evaluatePool(w.deps, config);
+      await w.drain();
+    }
+    expect(w.outcomes.map((o) => [o.status, o.decision.targetReplicas])).toEqual([
+      ['applied', 3],
+      ['applied', 5],
+      ['applied', 7],
+    ]);
+    const counters = sink.points.filter((p) => p.name === 'inferno_replica_scaling_total');
+    expect(counters.map((p) => p.value)).toEqual([1, 2, 3]);
+  });
+
+  it('queues messages that parse as decisions', async () => {
+    const w = world(config);
+    w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
+    const result = await evaluatePool(w.deps, config);
+    const bodies: string[] = [];
+    await w.queue.drain(async (body) => {
+      bodies.push(body);
+    });
+    expect(bodies.map((b) => parseDecision(b))).toEqual(result.decisions);
+  });
+});

@@ -1,0 +1,118 @@
+/** The in-memory adapters: FIFO queue semantics (dedup, groups, dead letters) and decision state. */
+import { MemoryDecisionQueue, MemoryDecisionState } from '../../lib/adapters/memory/index.js';
+import { fixtureDecision } from './fakes.js';
+
+describe('MemoryDecisionQueue', () => {
+  let now = 0;
+  const clock = () => now;
+
+  beforeEach(() => {
+    now = 1000;
+  });
+
+  it('deduplicates by id within the window, and accepts the id again after it', async () => {
+    const q = new MemoryDecisionQueue(clock, 300, 3);
+    const d = fixtureDecision();
+    await q.send([d]);
+    await q.send([d]);
+    q.sendRaw('{}', 'llm/chat', 'llm.chat.1');
+    expect(q.depth).toBe(1);
+    now += 299;
+    await q.send([d]);
+    expect(q.depth).toBe(1);
+    now += 301;
+    await q.send([d]);
+    expect(q.depth).toBe(2);
+    // another sequence is another message
+    await q.send([fixtureDecision({ sequence: 2 })]);
+    expect(q.depth).toBe(3);
+  });
+
+  it('delivers in order and removes what was handled', async () => {
+    const q = new MemoryDecisionQueue(clock);
+    await q.send([fixtureDecision({ sequence: 1 }), fixtureDecision({ sequence: 2 })]);
+    await q.send([fixtureDecision({ variant: 'other', sequence: 1 })]);
+    const seen: string[] = [];
+    await q.drain(async (body) => {
+      const d = JSON.parse(body) as { id: string };
+      seen.push(d.id);
+    });
+    expect(seen).toEqual(['llm/chat#1', 'llm/chat#2', 'llm/other#1']);
+    expect(q.depth).toBe(0);
+  });
+
+  it('keeps a failing message, blocking its group but not others, then dead-letters it after maxReceives', async () => {
+    const q = new MemoryDecisionQueue(clock, 300, 3);
+    q.sendRaw('poison', 'llm/chat', 'p');
+    q.sendRaw('chat-2', 'llm/chat', 'c2');
+    q.sendRaw('other-1', 'llm/other', 'o1');
+    const handled: string[][] = [];
+    const drain = async () => {
+      const round: string[] = [];
+      await q.drain(async (body) => {
+        if (body === 'poison') throw new Error('bad message');
+        round.push(body);
+      });
+      handled.push(round);
+    };
+    await drain();
+    // chat-2 waits behind the poison message; the other group goes on
+    expect(handled[0]).toEqual(['other-1']);
+    expect(q.depth).toBe(2);
+    expect(q.deadLetters).toEqual([]);
+    await drain();
+    expect(handled[1]).toEqual([]);
+    expect(q.deadLetters).toEqual([]);
+    await drain();
+    // third receive: dead-lettered, and its group unblocked
+    expect(q.deadLetters.map((m) => [m.body, m.receiveCount, m.groupId])).toEqual([
+      ['poison', 3, 'llm/chat'],
+    ]);
+    expect(handled[2]).toEqual(['chat-2']);
+    expect(q.depth).toBe(0);
+  });
+});
+
+describe('MemoryDecisionState', () => {
+  it('claims a sequence once applied only once, and never an older one', async () => {
+    const s = new MemoryDecisionState();
+    expect(await s.lastApplied('llm/chat')).toEqual({ sequence: 0, applied: false });
+    expect(await s.claim('llm/chat', 3)).toBe(true);
+    // a retry after a crash before markApplied may claim it again
+    expect(await s.claim('llm/chat', 3)).toBe(true);
+    await s.markApplied('llm/chat', 3);
+    expect(await s.claim('llm/chat', 3)).toBe(false);
+    expect(await s.claim('llm/chat', 2)).toBe(false);
+    expect(await s.claim('llm/chat', 4)).toBe(true);
+    // marking an older sequence does not mark the newer one
+    await s.markApplied('llm/chat', 3);
+    expect(await s.lastApplied('llm/chat')).toEqual({ sequence: 4, applied: false });
+  });
+
+  it('takes node-group sizes only from the same or newer pool evaluations', async () => {
+    const s = new MemoryDecisionState();
+    expect(await s.claimNodeGroup('gpu-l4', 5)).toBe(true);
+    expect(await s.claimNodeGroup('gpu-l4', 5)).toBe(true);
+    expect(await s.claimNodeGroup('gpu-l4', 4)).toBe(false);
+    expect(await s.claimNodeGroup('gpu-l4', 6)).toBe(true);
+    expect(await s.claimNodeGroup('gpu-h100', 1)).toBe(true);
+  });
+
+  it('keeps a counter per label set, whatever the key order', async () => {
+    const s = new MemoryDecisionState();
+    expect(await s.incrementScalingCounter({ a: '1', b: '2' })).toBe(1);
+    expect(await s.incrementScalingCounter({ b: '2', a: '1' })).toBe(2);
+    expect(await s.incrementScalingCounter({ a: '1', b: '3' })).toBe(1);
+  });
+
+  it('hands out copies of the policy memory, never shared state', async () => {
+    const s = new MemoryDecisionState();
+    const m = await s.loadPolicy('p');
+    expect(m).toEqual({ poolSequence: 0, variants: {} });
+    m.poolSequence = 9;
+    expect((await s.loadPolicy('p')).poolSequence).toBe(0);
+    await s.savePolicy('p', m);
+    m.poolSequence = 10;
+    expect((await s.loadPolicy('p')).poolSequence).toBe(9);
+  });
+});

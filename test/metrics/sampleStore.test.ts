@@ -1,0 +1,241 @@
+/**
+ * SampleStore: windowed counter increases (resets, series born in the window), gauges of series
+ * that ended, and which vLLM naming generation the servers use.
+ */
+import { SampleStore, type Sample } from '../../lib/metrics/sampleStore.js';
+import { estimateObservation } from '../../lib/metrics/signals.js';
+import { describeNaming, GATEWAY_REQUESTS, VLLM } from '../../lib/metrics/vllmNaming.js';
+
+const SEL = { variant: 'llm/chat', model: 'm', namespace: 'llm' };
+const labels = (pod: string, extra: Record<string, string> = {}) => ({
+  model_name: 'm',
+  namespace: 'llm',
+  pod,
+  ...extra,
+});
+
+interface Pod {
+  readonly pod: string;
+  readonly success?: number;
+  readonly running?: number;
+  readonly waiting?: number;
+}
+
+/** One scrape: the series of each pod given (absent pods have ended). */
+function scrape(pods: readonly Pod[], extra: Sample[] = []): Sample[] {
+  return [
+    ...pods.flatMap((p) => [
+      ...(p.success !== undefined ? [{ name: VLLM.success, labels: labels(p.pod), value: p.success }] : []),
+      ...(p.running !== undefined ? [{ name: VLLM.running, labels: labels(p.pod), value: p.running }] : []),
+      ...(p.waiting !== undefined ? [{ name: VLLM.waiting, labels: labels(p.pod), value: p.waiting }] : []),
+    ]),
+    ...extra,
+  ];
+}
+
+describe('SampleStore counters', () => {
+  it('sums a counter increase over the window across a counter reset', () => {
+    const store = new SampleStore();
+    const values = [100, 110, 5, 15, 20];
+    values.forEach((v, i) => store.ingest(i * 15, scrape([{ pod: 'a', success: v }])));
+    // window (0, 60]: +10, reset to 5 counts 5, +10, +5
+    const signals = store.rawSignals(SEL, 60, 60);
+    expect(signals.completions).toEqual({ value: 30, timestamp: 60, series: VLLM.success });
+    // a shorter window (30, 60]: +10 (5 -> 15), +5
+    expect(store.rawSignals(SEL, 60, 30).completions!.value).toBe(15);
+  });
+
+  it('counts a series born inside the window from 0', () => {
+    const store = new SampleStore();
+    store.ingest(0, scrape([{ pod: 'a', success: 50 }]));
+    store.ingest(15, scrape([{ pod: 'a', success: 60 }]));
+    store.ingest(
+      30,
+      scrape([
+        { pod: 'a', success: 70 },
+        { pod: 'b', success: 7 },
+      ]),
+    );
+    store.ingest(
+      45,
+      scrape([
+        { pod: 'a', success: 80 },
+        { pod: 'b', success: 9 },
+      ]),
+    );
+    // a: +30 in (0, 45]; b born at 30 with 7 done, then +2
+    expect(store.rawSignals(SEL, 45, 45).completions!.value).toBe(39);
+  });
+
+  it('takes a window reaching before the origin as the time since the origin', () => {
+    const store = new SampleStore(3600, 0);
+    store.ingest(15, scrape([{ pod: 'a', success: 6, running: 0, waiting: 0 }]));
+    store.ingest(30, scrape([{ pod: 'a', success: 12, running: 0, waiting: 0 }]));
+    const signals = store.rawSignals(SEL, 30, 60);
+    expect(signals.windowSeconds).toBe(30);
+    const o = estimateObservation(signals, { now: 30, maxAgeSeconds: 120 });
+    expect(o.arrivalRate!.value).toBeCloseTo(12 / 30, 12);
+  });
+
+  it('selects by model, namespace and pod pattern', () => {
+    const store = new SampleStore();
+    const other = [
+      { name: VLLM.success, labels: { ...labels('x'), model_name: 'other' }, value: 1000 },
+      { name: VLLM.success, labels: { ...labels('y'), namespace: 'prod' }, value: 1000 },
+    ];
+    store.ingest(
+      0,
+      scrape(
+        [
+          { pod: 'chat-0', success: 0 },
+          { pod: 'code-0', success: 0 },
+        ],
+        other,
+      ),
+    );
+    store.ingest(
+      30,
+      scrape(
+        [
+          { pod: 'chat-0', success: 10 },
+          { pod: 'code-0', success: 100 },
+        ],
+        other.map((s) => ({ ...s, value: 5000 })),
+      ),
+    );
+    expect(store.rawSignals(SEL, 30, 30).completions!.value).toBe(110);
+    expect(store.rawSignals({ ...SEL, podPattern: /^chat-/ }, 30, 30).completions!.value).toBe(10);
+  });
+});
+
+describe('SampleStore gauges and ended series', () => {
+  it('does not count a series absent from a later scrape as a ready replica, nor its gauge', () => {
+    const store = new SampleStore();
+    store.ingest(
+      0,
+      scrape([
+        { pod: 'a', success: 0, running: 4, waiting: 1 },
+        { pod: 'b', success: 0, running: 6, waiting: 2 },
+      ]),
+    );
+    store.ingest(15, scrape([{ pod: 'a', success: 5, running: 3, waiting: 0 }]));
+    const s = store.rawSignals(SEL, 15, 15);
+    expect(s.readyReplicas!.value).toBe(1);
+    expect(s.running!.value).toBe(3);
+    expect(s.waiting!.value).toBe(0);
+    // in flight now counts only a; a window ago both
+    expect(s.inFlightNow!.value).toBe(3);
+    expect(s.inFlightBefore!.value).toBe(13);
+  });
+
+  it('counts a series again once it reappears', () => {
+    const store = new SampleStore();
+    store.ingest(
+      0,
+      scrape([
+        { pod: 'a', running: 1, waiting: 0 },
+        { pod: 'b', running: 1, waiting: 0 },
+      ]),
+    );
+    store.ingest(15, scrape([{ pod: 'a', running: 1, waiting: 0 }]));
+    store.ingest(
+      30,
+      scrape([
+        { pod: 'a', running: 1, waiting: 0 },
+        { pod: 'b', running: 2, waiting: 0 },
+      ]),
+    );
+    expect(store.rawSignals(SEL, 30, 30).readyReplicas!.value).toBe(2);
+  });
+
+  it('reads zero in flight (not unknown) when no replica exposed the gauges a window ago', () => {
+    const store = new SampleStore();
+    store.ingest(0, scrape([]));
+    store.ingest(60, scrape([{ pod: 'a', success: 5, running: 2, waiting: 1 }]));
+    const s = store.rawSignals(SEL, 60, 60);
+    expect(s.inFlightBefore!.value).toBe(0);
+    expect(s.inFlightNow!.value).toBe(3);
+  });
+
+  it('names the series that were never seen', () => {
+    const store = new SampleStore();
+    store.ingest(0, scrape([{ pod: 'a', running: 1 }]));
+    const s = store.rawSignals(SEL, 0, 60);
+    expect(s.completions).toBeUndefined();
+    expect(s.absent).toEqual(
+      expect.arrayContaining([VLLM.success, VLLM.waiting, VLLM.promptTokens, VLLM.ttft, VLLM.itl[0]]),
+    );
+    expect(s.absent).not.toContain(VLLM.running);
+    const o = estimateObservation(s, { now: 0, maxAgeSeconds: 120 });
+    expect(o.arrivalRate).toBeUndefined();
+    expect(o.missing).toContain(VLLM.success);
+  });
+
+  it('reads the gateway counter whatever the pod pattern', () => {
+    const store = new SampleStore();
+    const gw = (v: number) => [
+      { name: GATEWAY_REQUESTS, labels: { model_name: 'm', namespace: 'llm' }, value: v },
+    ];
+    store.ingest(0, gw(100));
+    store.ingest(30, gw(190));
+    const s = store.rawSignals({ ...SEL, podPattern: /^chat-/ }, 30, 30);
+    expect(s.gatewayRequests).toEqual({ value: 90, timestamp: 30, series: GATEWAY_REQUESTS });
+  });
+});
+
+describe('vLLM naming', () => {
+  const hist = (name: string, pod: string, sum: number, count: number): Sample[] => [
+    { name: `${name}_sum`, labels: labels(pod), value: sum },
+    { name: `${name}_count`, labels: labels(pod), value: count },
+  ];
+
+  it('finds the ITL and KV series under the old names (vLLM <= 0.10)', () => {
+    const store = new SampleStore();
+    const at = (n: number) => [
+      ...hist('vllm:time_per_output_token_seconds', 'a', 0.05 * n, n),
+      { name: 'vllm:gpu_cache_usage_perc', labels: labels('a'), value: 0.4 },
+    ];
+    store.ingest(0, at(0));
+    store.ingest(30, at(100));
+    const s = store.rawSignals(SEL, 30, 30);
+    expect(s.vllmNaming).toBe('vllm<=0.10');
+    expect(s.itlSeconds!.sum.series).toBe('vllm:time_per_output_token_seconds_sum');
+    expect(s.kvCacheUsage!.series).toBe('vllm:gpu_cache_usage_perc');
+    expect(s.kvCacheUsage!.value).toBeCloseTo(0.4, 12);
+    expect(s.absent).not.toContain(VLLM.itl[0]);
+    expect(estimateObservation(s, { now: 30, maxAgeSeconds: 120 }).itlMs!.value).toBeCloseTo(50, 9);
+  });
+
+  it('finds them under the new names (vLLM >= 0.11), and averages KV usage over replicas', () => {
+    const store = new SampleStore();
+    const at = (n: number) => [
+      ...hist('vllm:inter_token_latency_seconds', 'a', 0.03 * n, n),
+      { name: 'vllm:kv_cache_usage_perc', labels: labels('a'), value: 0.2 },
+      { name: 'vllm:kv_cache_usage_perc', labels: labels('b'), value: 0.6 },
+    ];
+    store.ingest(0, at(0));
+    store.ingest(30, at(100));
+    const s = store.rawSignals(SEL, 30, 30);
+    expect(s.vllmNaming).toBe('vllm>=0.11');
+    expect(s.itlSeconds!.sum.series).toBe('vllm:inter_token_latency_seconds_sum');
+    expect(s.kvCacheUsage!.value).toBeCloseTo(0.4, 12);
+  });
+
+  it('prefers the new ITL name when a server exposes both', () => {
+    const store = new SampleStore();
+    store.ingest(0, [
+      ...hist('vllm:inter_token_latency_seconds', 'a', 0, 0),
+      ...hist('vllm:time_per_output_token_seconds', 'a', 0, 0),
+    ]);
+    expect(store.rawSignals(SEL, 0, 30).itlSeconds!.sum.series).toBe('vllm:inter_token_latency_seconds_sum');
+  });
+
+  it('describeNaming names the generation from the series found', () => {
+    expect(describeNaming(VLLM.itl[0], VLLM.kvUsage[0])).toBe('vllm>=0.11');
+    expect(describeNaming(VLLM.itl[1], VLLM.kvUsage[1])).toBe('vllm<=0.10');
+    expect(describeNaming(VLLM.itl[0], VLLM.kvUsage[1])).toBe('vllm 0.11 (both names)');
+    expect(describeNaming(VLLM.itl[1], VLLM.kvUsage[0])).toBe('mixed');
+    expect(describeNaming(undefined, undefined)).toBe('unknown');
+    expect(describeNaming(VLLM.itl[1], undefined)).toBe('vllm<=0.10');
+  });
+});

@@ -1,0 +1,272 @@
+/**
+ * Builders for decision-policy tests: a small pool config from an object literal, observations,
+ * Deployment and node-group views written by hand, and a session that chains the policy memory
+ * from one evaluation to the next as the evaluate use case does.
+ */
+import { parseConfig } from '../../lib/config/load.js';
+import type { Config } from '../../lib/config/schema.js';
+import { configToSystem } from '../../lib/config/toSystem.js';
+import type { Estimate, VariantObservation } from '../../lib/metrics/observation.js';
+import { solve } from '../../lib/optimizer/index.js';
+import { decidePool, type PoolOutput } from '../../lib/policy/decide.js';
+import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
+import { emptyMemory, type PolicyMemory } from '../../lib/policy/memory.js';
+import type { DeploymentView, NodeGroupView } from '../../lib/policy/ports.js';
+
+export const KEY = 'llm/chat';
+export const T0 = 1_000_000;
+export const TOKENS = { input: 512, output: 128 };
+
+/** Profiles in ms, as in config/default.yaml. */
+export const PROFILES = {
+  L4: { alpha: 28, beta: 0.4, gamma: 20, delta: 0.2, maxBatchSize: 32, atTokens: 512 },
+  H100: { alpha: 6.5, beta: 0.05, gamma: 8, delta: 0.04, maxBatchSize: 256, atTokens: 512 },
+  '4xH100': { alpha: 28.3, beta: 0.35, gamma: 25, delta: 0.06, maxBatchSize: 192, atTokens: 512 },
+};
+
+export const CHAT = {
+  name: 'chat',
+  namespace: 'llm',
+  model: 'm8b',
+  serviceClass: 'interactive',
+  accelerator: 'L4',
+  minReplicas: 1,
+  maxReplicas: 10,
+  startupSeconds: 60,
+};
+
+export const BIG = {
+  name: 'big',
+  namespace: 'llm',
+  model: 'm70b',
+  serviceClass: 'interactive',
+  accelerator: '4xH100',
+  minReplicas: 1,
+  maxReplicas: 8,
+  startupSeconds: 150,
+};
+
+export const NODE_GROUPS = [
+  { name: 'gpu-l4', acceleratorType: 'L4', gpusPerNode: 1, maxNodes: 20, provisioningSeconds: 60 },
+  { name: 'gpu-h100', acceleratorType: 'H100', gpusPerNode: 8, maxNodes: 4, provisioningSeconds: 120 },
+];
+
+export interface ConfigOptions {
+  /** merged into the chat variant */
+  readonly chat?: Record<string, unknown>;
+  /** the variants, replacing [chat] */
+  readonly variants?: readonly Record<string, unknown>[];
+  /** merged into the policy section */
+  readonly policy?: Record<string, unknown>;
+  readonly nodeGroups?: readonly Record<string, unknown>[];
+}
+
+/**
+ * A one-variant pool by default (chat on L4, 1..10 replicas), with the policy's margins at 1,
+ * forecast and model correction off and the stabilisation window as configured, so that sizes
+ * follow from the queue model alone.
+ */
+export function poolConfig(options: ConfigOptions = {}): Config {
+  return parseConfig(
+    {
+      accelerators: [
+        { name: 'L4', costPerHour: 1 },
+        { name: 'H100', costPerHour: 5 },
+        { name: '4xH100', type: 'H100', multiplicity: 4, costPerHour: 20 },
+      ],
+      models: [
+        { name: 'm8b', profiles: { L4: PROFILES.L4, H100: PROFILES.H100 } },
+        { name: 'm70b', profiles: { '4xH100': PROFILES['4xH100'] } },
+      ],
+      serviceClasses: [
+        {
+          name: 'interactive',
+          priority: 1,
+          targets: { m8b: { ttftMs: 3000, itlMs: 60 }, m70b: { ttftMs: 4000, itlMs: 80 } },
+        },
+      ],
+      variants: options.variants ?? [{ ...CHAT, ...options.chat }],
+      nodeGroups: options.nodeGroups ?? NODE_GROUPS,
+      policy: {
+        // the window is the configured one (not stretched to twice the lead time) unless a test says so
+        windowPerStartup: 0,
+        targetMargin: { ttft: 1, itl: 1 },
+        forecast: { enabled: false },
+        modelCorrection: { enabled: false },
+        ...options.policy,
+      },
+    },
+    'test config',
+  );
+}
+
+/** r*: the rate one replica sustains within the targets (the optimizer's maxRatePerReplica). */
+export function ratePerReplica(config: Config, key = KEY, accelerator = 'L4', tokens = TOKENS): number {
+  const system = configToSystem(config, {
+    loads: new Map([[key, { arrivalRate: 60, avgInTokens: tokens.input, avgOutTokens: tokens.output }]]),
+    capacity: 'unlimited',
+  });
+  const candidate = solve(system)
+    .candidates.get(key)
+    ?.find((c) => c.accelerator === accelerator);
+  if (!candidate) throw new Error(`no candidate for ${key} on ${accelerator}`);
+  return candidate.maxRatePerReplica;
+}
+
+const est = (value: number, source: string, timestamp: number): Estimate => ({ value, source, timestamp });
+
+export interface ObservationOptions {
+  readonly variant?: string;
+  readonly model?: string;
+  readonly waiting?: number;
+  readonly running?: number;
+  readonly ready?: number;
+  readonly completionRate?: number;
+  readonly ttftMs?: number;
+  readonly itlMs?: number;
+  /** false: no token estimates (nothing completed in the window) */
+  readonly tokens?: { input: number; output: number } | false;
+}
+
+/** A fresh observation of `rate` arrivals per second at `now`. */
+export function observation(rate: number, now: number, o: ObservationOptions = {}): VariantObservation {
+  const tokens = o.tokens === undefined ? TOKENS : o.tokens;
+  return {
+    variant: o.variant ?? KEY,
+    model: o.model ?? 'm8b',
+    at: now,
+    windowSeconds: 60,
+    arrivalRate: est(rate, 'vllm:request_success_total + d(in flight)/dt', now - 5),
+    completionRate: est(o.completionRate ?? rate, 'vllm:request_success_total', now - 5),
+    avgInputTokens: tokens ? est(tokens.input, 'vllm:request_prompt_tokens', now - 5) : undefined,
+    avgOutputTokens: tokens ? est(tokens.output, 'vllm:request_generation_tokens', now - 5) : undefined,
+    ttftMs: o.ttftMs !== undefined ? est(o.ttftMs, 'vllm:time_to_first_token_seconds', now - 5) : undefined,
+    itlMs: o.itlMs !== undefined ? est(o.itlMs, 'vllm:inter_token_latency_seconds', now - 5) : undefined,
+    waiting: est(o.waiting ?? 0, 'vllm:num_requests_waiting', now - 5),
+    running: est(o.running ?? 0, 'vllm:num_requests_running', now - 5),
+    readyReplicas: o.ready !== undefined ? est(o.ready, 'vllm:num_requests_running', now - 5) : undefined,
+    stale: [],
+    missing: [],
+  };
+}
+
+/** An observation without an arrival estimate: the named series were stale or missing. */
+export function blindObservation(
+  now: number,
+  gaps: { stale?: string[]; missing?: string[] },
+  variant = KEY,
+): VariantObservation {
+  return {
+    variant,
+    model: 'm8b',
+    at: now,
+    windowSeconds: 60,
+    stale: gaps.stale ?? [],
+    missing: gaps.missing ?? [],
+  };
+}
+
+export function deployment(
+  accelerator: string,
+  desired: number,
+  ready = desired,
+  variant = KEY,
+  name?: string,
+): DeploymentView {
+  const [namespace, v] = variant.split('/') as [string, string];
+  return { variant, namespace, deployment: name ?? v, accelerator, desired, ready };
+}
+
+/** The config's node groups as the cluster would describe them, at the given sizes (default min). */
+export function nodeGroupViews(config: Config, sizes: Record<string, number> = {}): NodeGroupView[] {
+  return config.nodeGroups.map((g) => ({
+    name: g.name,
+    acceleratorType: g.acceleratorType,
+    gpusPerNode: g.gpusPerNode,
+    minSize: g.minNodes,
+    maxSize: g.maxNodes,
+    desiredSize: sizes[g.name] ?? g.minNodes,
+    readyNodes: sizes[g.name] ?? g.minNodes,
+  }));
+}
+
+export interface Step {
+  readonly now: number;
+  readonly out: PoolOutput;
+  readonly decision: DecisionRecord;
+}
+
+/**
+ * Successive evaluations of one pool: the memory of each is the input of the next, and the
+ * cluster can be made to follow the decisions (new replicas ready at once, or not yet).
+ */
+export class Session {
+  memory: PolicyMemory = emptyMemory();
+  readonly steps: Step[] = [];
+
+  constructor(
+    readonly config: Config,
+    public deployments: DeploymentView[],
+    public nodeGroups: NodeGroupView[] = nodeGroupViews(config),
+  ) {}
+
+  /** One evaluation; returns the decision of `variant` (default the first). */
+  decide(now: number, observations: readonly VariantObservation[], variant = KEY): DecisionRecord {
+    const out = decidePool({
+      pool: 'test',
+      config: this.config,
+      observations: new Map(observations.map((o) => [o.variant, o])),
+      deployments: this.deployments,
+      nodeGroups: this.nodeGroups,
+      memory: this.memory,
+      now,
+    });
+    this.memory = out.memory;
+    const decision = out.decisions.find((d) => `${d.namespace}/${d.variant}` === variant);
+    if (!decision) throw new Error(`no decision for ${variant}`);
+    this.steps.push({ now, out, decision });
+    return decision;
+  }
+
+  /**
+   * Sets spec.replicas of every Deployment to the last evaluation's targets. New replicas are
+   * ready at once unless `readyAtOnce` is false; removed ones go at once.
+   */
+  apply(readyAtOnce = true): void {
+    const last = this.steps.at(-1);
+    if (!last) return;
+    for (const d of last.out.decisions) {
+      const variant = `${d.namespace}/${d.variant}`;
+      for (const t of d.deployments) {
+        const i = this.deployments.findIndex((x) => x.variant === variant && x.accelerator === t.accelerator);
+        const prev = i >= 0 ? this.deployments[i]! : undefined;
+        const ready = readyAtOnce ? t.replicas : Math.min(prev?.ready ?? 0, t.replicas);
+        const next = { ...deployment(t.accelerator, t.replicas, ready, variant, t.deployment) };
+        if (i >= 0) this.deployments[i] = next;
+        else this.deployments.push(next);
+      }
+    }
+  }
+
+  /** Marks `ready` replicas of a variant's Deployment on an accelerator as ready. */
+  setReady(accelerator: string, ready: number, variant = KEY): void {
+    const i = this.deployments.findIndex((x) => x.variant === variant && x.accelerator === accelerator);
+    if (i < 0) throw new Error(`no deployment of ${variant} on ${accelerator}`);
+    this.deployments[i] = { ...this.deployments[i]!, ready };
+  }
+
+  /** Evaluates at `now` with a fresh observation of `rate` and applies the decision. */
+  run(now: number, rate: number, o: ObservationOptions = {}, readyAtOnce = true): DecisionRecord {
+    const d = this.decide(now, [observation(rate, now, o)]);
+    this.apply(readyAtOnce);
+    return d;
+  }
+}
+
+/** Replicas on one accelerator in a decision. */
+export const replicasOn = (d: DecisionRecord, accelerator: string): number | undefined =>
+  d.deployments.find((x) => x.accelerator === accelerator)?.replicas;
+
+/** Node-group sizes in a decision. */
+export const nodeSizes = (d: DecisionRecord): Record<string, number> =>
+  Object.fromEntries(d.nodeGroups.map((g) => [g.name, g.desiredSize]));
