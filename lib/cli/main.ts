@@ -39,16 +39,16 @@ export async function main(
     err(`sva: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
+  if (args.includes('--help') || args.includes('-h')) {
+    out(command.usage);
+    return 0;
+  }
   try {
     return await command.run(args, out, err);
   } catch (e) {
-    if (e instanceof UsageError) {
-      err(`sva ${name}: ${e.message}`);
-      return 2;
-    }
-    // parseArgs reports unknown options with a code; they are usage errors too.
-    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err(`sva ${name}: ${(e as Error).message}\n${command.usage}`);
+    // Wrong words on the command line: one line, and where to find the right ones.
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err(`sva ${name}: ${(e as Error).message.split('\n')[0]} (see: sva ${name} --help)`);
       return 2;
     }
     if (isUserError(e)) {

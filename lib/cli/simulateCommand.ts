@@ -78,8 +78,7 @@ export async function simulateCommand(
       json: { type: 'boolean', default: false },
     },
   });
-  if (positionals.length > 0)
-    throw new UsageError(`unexpected argument "${positionals[0]}"\n${SIMULATE_USAGE}`);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const configPath = values.config ?? DEFAULT_CONFIG;
   const config = loadConfig(configPath);
   const scenario = await buildScenario(config, {

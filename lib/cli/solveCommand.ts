@@ -18,7 +18,7 @@ export function solveCommand(args: string[], out: (line: string) => void): numbe
     allowPositionals: true,
     options: { table: { type: 'boolean', default: false }, candidates: { type: 'boolean', default: false } },
   });
-  if (positionals.length === 0) throw new UsageError(`solve needs a FILE\n${SOLVE_USAGE}`);
+  if (positionals.length === 0) throw new UsageError('solve needs a FILE');
   const solveFile = (file: string) => {
     const { system } = loadSystem(file);
     return { system, solution: solve(system) };

@@ -19,7 +19,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
 export function zodToInputError(source: string, error: z.ZodError): InputError {
   const [first, ...rest] = error.issues;
   if (!first) return new InputError(`${source}: invalid input`);
-  const where = formatPath(first.path) || '(top level)';
   const more = rest.length > 0 ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : '';
+  // A misspelt key is named itself, not its parent object.
+  if (first.code === 'unrecognized_keys') {
+    const [key, ...others] = first.keys;
+    const also = others.length > 0 ? ` (also ${others.join(', ')})` : '';
+    return new InputError(`${source}: ${formatPath([...first.path, key!])}: unknown field${also}${more}`);
+  }
+  const where = formatPath(first.path) || '(top level)';
   return new InputError(`${source}: ${where}: ${first.message}${more}`);
 }

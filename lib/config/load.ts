@@ -21,7 +21,9 @@ export function readDocument(path: string): unknown {
     try {
       return JSON.parse(text);
     } catch (err) {
-      throw new InputError(`${path}: invalid JSON: ${(err as Error).message}`);
+      throw new InputError(
+        `${path}${jsonErrorPosition(text, err as Error)}: invalid JSON: ${(err as Error).message.split('\n')[0]}`,
+      );
     }
   }
   try {
@@ -36,6 +38,35 @@ export function readDocument(path: string): unknown {
     }
     throw err;
   }
+}
+
+/**
+ * `:line:col` of the first character JSON.parse rejects. Node 20's messages do not always carry
+ * the position, but a prefix ending before the bad character fails only for ending early, so
+ * the position is found by bisecting on prefixes.
+ */
+function jsonErrorPosition(text: string): string {
+  const failsOnlyByEnding = (length: number) => {
+    try {
+      JSON.parse(text.slice(0, length));
+      return true;
+    } catch (err) {
+      // Either V8 says so, or it points at the very end of the prefix.
+      const message = (err as Error).message;
+      const at = /at position (\d+)/.exec(message);
+      return /end of JSON input/.test(message) || (at !== null && Number(at[1]) >= length);
+    }
+  };
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (failsOnlyByEnding(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  const before = text.slice(0, lo);
+  const line = before.split('\n').length;
+  return `:${line}:${lo - before.lastIndexOf('\n')}`;
 }
 
 export function parseConfig(doc: unknown, source: string): Config {

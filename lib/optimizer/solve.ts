@@ -38,8 +38,11 @@ export function solve(system: SystemSpec): Solution {
   for (const server of servers) {
     if (!allocations.has(server.name)) {
       const list = notes.get(server.name) ?? [];
-      const hadCandidates = (ranked.get(server.name) ?? []).length > 0;
-      list.push(hadCandidates ? 'no candidate fits the remaining capacity' : 'no feasible candidate');
+      const candidates = ranked.get(server.name) ?? [];
+      if (candidates.length === 0) list.push('no feasible candidate');
+      else if (candidates.every((c) => c.allocation.numReplicas === 0))
+        list.push('idle with no minimum: needs nothing');
+      else list.push('no candidate fits the remaining capacity');
       notes.set(server.name, list);
     }
   }
