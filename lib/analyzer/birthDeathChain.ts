@@ -25,9 +25,16 @@ export interface ChainSolution {
 const RESCALE_ABOVE = 1e200;
 const RESCALE_BY = 1e-200;
 
+/** A remainder below this share of the sums is dropped: past double precision, it cannot change them. */
+const NEGLIGIBLE = 1e-17;
+
 /**
  * Solves the chain for arrival rate `lambda` (requests per ms).
- * `maxQueue` is Q, the number of waiting places above the batch.
+ * `maxQueue` is Q, the number of waiting places above the batch. `invMu` must be
+ * non-increasing (a batch serves each request at least as fast per request as a smaller one
+ * serves it in total, which S(n)/n of our profiles always is): then once the ratio
+ * lambda/mu(k) is below 1, every later term shrinks at least geometrically, and the loop stops
+ * as soon as what is left is negligible — at light load after a handful of states.
  */
 export function solveChain(invMu: InverseServiceRates, maxQueue: number, lambda: number): ChainSolution {
   const batch = invMu.length;
@@ -36,6 +43,7 @@ export function solveChain(invMu: InverseServiceRates, maxQueue: number, lambda:
   let p0 = 1;
   let s0 = 1;
   let s1 = 0;
+  const maxState = batch + maxQueue;
   for (let k = 1; k <= batch; k++) {
     p *= lambda * invMu[k - 1]!;
     s0 += p;
@@ -46,11 +54,25 @@ export function solveChain(invMu: InverseServiceRates, maxQueue: number, lambda:
       s1 *= RESCALE_BY;
       p0 *= RESCALE_BY;
     }
+    const next = k < batch ? lambda * invMu[k]! : 1;
+    if (next < 1) {
+      const rest = (p * next) / (1 - next);
+      if (rest < NEGLIGIBLE * s0 && rest * maxState < NEGLIGIBLE * s1) {
+        return {
+          numInSystem: s1 / s0,
+          numInService: s1 / s0,
+          blockingProbability: 0,
+          idleProbability: p0 / s0,
+        };
+      }
+    }
   }
   const pN = p;
   const r = lambda * invMu[batch - 1]!;
-  const { sum: g0, weightedSum: g1, last: rQ } = geometricTail(r, maxQueue);
   // Tail k = N + j, j = 1..Q: p_k = pN r^j.
+  const g0 = geometricSum(r, maxQueue);
+  const g1 = geometricWeightedSum(r, maxQueue);
+  const rQ = Math.pow(r, maxQueue);
   const tail0 = pN * g0;
   const tail1 = pN * (batch * g0 + g1);
   const total = s0 + tail0;
@@ -63,27 +85,34 @@ export function solveChain(invMu: InverseServiceRates, maxQueue: number, lambda:
 }
 
 /**
- * sum_{j=1..q} r^j, sum_{j=1..q} j r^j and r^q, for 0 < r.
- * The closed forms lose precision when q * |ln r| is small (their numerators cancel), so
- * that case is summed term by term; it only arises for short queues or rates next to mu(N).
+ * sum_{j=1..q} r^j and sum_{j=1..q} j r^j, for 0 < r. The closed forms lose precision when
+ * q * |ln r| is small (their numerators cancel), so that case is summed term by term; it only
+ * arises for short queues or rates next to mu(N).
  */
-function geometricTail(r: number, q: number): { sum: number; weightedSum: number; last: number } {
-  if (q <= 0) return { sum: 0, weightedSum: 0, last: 1 };
-  const logR = Math.log(r);
-  if (q <= 64 || Math.abs(q * logR) < 4) {
+function closedFormUnsafe(r: number, q: number): boolean {
+  return q <= 64 || Math.abs(q * Math.log(r)) < 4;
+}
+
+function geometricSum(r: number, q: number): number {
+  if (q <= 0) return 0;
+  if (closedFormUnsafe(r, q)) {
     let term = 1;
     let sum = 0;
-    let weightedSum = 0;
-    for (let j = 1; j <= q; j++) {
-      term *= r;
-      sum += term;
-      weightedSum += j * term;
-    }
-    return { sum, weightedSum, last: term };
+    for (let j = 1; j <= q; j++) sum += term *= r;
+    return sum;
   }
-  const rQ = Math.exp(q * logR);
-  const oneMinusR = -Math.expm1(logR);
-  const sum = (r * (1 - rQ)) / oneMinusR;
-  const weightedSum = (r * (1 - (q + 1) * rQ + q * rQ * r)) / (oneMinusR * oneMinusR);
-  return { sum, weightedSum, last: rQ };
+  return (r * -Math.expm1(q * Math.log(r))) / -Math.expm1(Math.log(r));
+}
+
+function geometricWeightedSum(r: number, q: number): number {
+  if (q <= 0) return 0;
+  if (closedFormUnsafe(r, q)) {
+    let term = 1;
+    let sum = 0;
+    for (let j = 1; j <= q; j++) sum += j * (term *= r);
+    return sum;
+  }
+  const rQ = Math.pow(r, q);
+  const oneMinusR = -Math.expm1(Math.log(r));
+  return (r * (1 - (q + 1) * rQ + q * rQ * r)) / (oneMinusR * oneMinusR);
 }

@@ -93,10 +93,16 @@ export function serviceTime(profile: ServiceProfile, request: RequestShape, batc
   );
 }
 
+/**
+ * @param buffer reused for the service rates when it is long enough, so a caller building many
+ *   models one after another (the optimizer) allocates nothing per model; the model is then valid
+ *   only until the buffer is reused.
+ */
 export function buildReplicaModel(
   profile: ServiceProfile,
   request: RequestShape,
   config: ReplicaQueueConfig,
+  buffer?: Float64Array,
 ): ReplicaModel {
   const { maxBatchSize: n, maxQueueSize: q } = config;
   if (!Number.isInteger(n) || n < 1)
@@ -110,19 +116,24 @@ export function buildReplicaModel(
       throw new AnalyzerError(`profile.${key} must be a finite number >= 0, got ${profile[key]}`);
     }
   }
-  const invMu = new Float64Array(n);
-  for (let k = 1; k <= n; k++) {
-    const s = serviceTime(profile, request, k);
-    // A zero service time (no input tokens, one output token, or an all-zero profile) would
-    // make the replica infinitely fast; the reference optimizer loops forever on it.
-    if (!(s > 0)) {
-      throw new AnalyzerError(
-        `service time is zero at batch ${k} (avgInputTokens ${request.avgInputTokens}, ` +
-          `avgOutputTokens ${request.avgOutputTokens}): nothing to size`,
-      );
-    }
-    invMu[k - 1] = s / k;
+  // A zero service time (no input tokens, one output token, or an all-zero profile) would make
+  // the replica infinitely fast; the reference optimizer loops forever on it. S(n) grows with n,
+  // so checking n = 1 suffices.
+  if (!(serviceTime(profile, request, 1) > 0)) {
+    throw new AnalyzerError(
+      `service time is zero (avgInputTokens ${request.avgInputTokens}, ` +
+        `avgOutputTokens ${request.avgOutputTokens}): nothing to size`,
+    );
   }
+  const invMu = buffer && buffer.length >= n ? buffer.subarray(0, n) : new Float64Array(n);
+  // S(k) / k with S(k) = P(k) + (O - 1) D(k), written out: this loop runs once per sizing.
+  const { alpha, beta, gamma, delta } = profile;
+  const decodeSteps = request.avgOutputTokens - 1;
+  const prefillBase = request.avgInputTokens === 0 ? 0 : gamma;
+  const prefillPerRequest = request.avgInputTokens === 0 ? 0 : delta * request.avgInputTokens;
+  const fixed = prefillBase + decodeSteps * alpha;
+  const perRequest = prefillPerRequest + decodeSteps * beta;
+  for (let k = 1; k <= n; k++) invMu[k - 1] = fixed / k + perRequest;
   const muOne = 1 / invMu[0]!;
   const muN = 1 / invMu[n - 1]!;
   const rateRange = { min: muOne * RANGE_EPSILON * 1000, max: muN * (1 - RANGE_EPSILON) * 1000 };

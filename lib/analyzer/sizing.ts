@@ -75,7 +75,13 @@ function maxRateWithin(
     if (y1 > b.target) crossing.push(b);
   }
   if (crossing.length === 0) return { rate: max, evaluations: 2 };
-  const excess = (m: ReplicaMetrics) => Math.max(...crossing.map((b) => b.metric(m) / b.target)) - 1;
+  // Searched as 1 - target/metric rather than metric/target - 1: latency grows like 1/(capacity -
+  // rate) near saturation, so its reciprocal is nearly linear there and regula falsi needs a few
+  // steps instead of a few dozen. Same sign, same root.
+  const [first, second] = crossing as [Bounded, Bounded | undefined];
+  const excess = second
+    ? (m: ReplicaMetrics) => 1 - Math.min(first.target / first.metric(m), second.target / second.metric(m))
+    : (m: ReplicaMetrics) => 1 - first.target / first.metric(m);
   const gMin = excess(atMin);
   if (gMin === 0) return { rate: min, evaluations: 2 };
   const found = findCrossing((rate) => excess(evaluateAt(model, rate)), min, gMin, max, excess(atMax));

@@ -48,10 +48,20 @@ interface SizedReplica {
   readonly sizing: Sizing;
 }
 
+interface ReplicaKey {
+  readonly profile: ModelProfile;
+  readonly n: number;
+  readonly inTokens: number;
+  readonly outTokens: number;
+}
+
 export interface SolveContext {
   readonly flatTargetRule: FlatTargetRule;
   readonly itlModel: ItlModel;
-  readonly sizings: Map<string, SizedReplica | AnalyzerError>;
+  /** sizings by key; only the scalars are kept, the service rates are rebuilt when needed */
+  readonly sizings: Map<string, Sizing | AnalyzerError>;
+  /** service-rate buffer shared by the models of one solve, which are used one at a time */
+  scratch: Float64Array;
   evaluations: number;
 }
 
@@ -62,6 +72,7 @@ export function newSolveContext(
     flatTargetRule: settings.flatTargetRule,
     itlModel: settings.itlModel,
     sizings: new Map(),
+    scratch: new Float64Array(1024),
     evaluations: 0,
   };
 }
@@ -97,33 +108,33 @@ function sizingKey(
   return `${profile.alpha}|${profile.beta}|${profile.gamma}|${profile.delta}|${n}|${inTokens}|${outTokens}|${t.ttft}|${t.itl}|${t.tps}`;
 }
 
-function cachedSizing(
-  ctx: SolveContext,
-  profile: ModelProfile,
-  n: number,
-  inTokens: number,
-  outTokens: number,
-  targets: Targets,
-): SizedReplica | AnalyzerError {
-  const key = sizingKey(profile, n, inTokens, outTokens, targets);
-  let sized = ctx.sizings.get(key);
-  if (sized === undefined) {
-    try {
-      const model = buildReplicaModel(
-        profile,
-        { avgInputTokens: inTokens, avgOutputTokens: outTokens },
-        { maxBatchSize: n, maxQueueSize: n * QUEUE_TO_BATCH_RATIO, itlModel: ctx.itlModel },
-      );
-      const sizing = sizeReplica(model, targets, ctx.flatTargetRule);
-      ctx.evaluations += sizing.evaluations;
-      sized = { model, sizing };
-    } catch (err) {
-      if (!(err instanceof AnalyzerError)) throw err;
-      sized = err;
-    }
-    ctx.sizings.set(key, sized);
+function replicaModel(ctx: SolveContext, key: ReplicaKey): ReplicaModel {
+  if (ctx.scratch.length < key.n) ctx.scratch = new Float64Array(Math.max(key.n, 2 * ctx.scratch.length));
+  return buildReplicaModel(
+    key.profile,
+    { avgInputTokens: key.inTokens, avgOutputTokens: key.outTokens },
+    { maxBatchSize: key.n, maxQueueSize: key.n * QUEUE_TO_BATCH_RATIO, itlModel: ctx.itlModel },
+    ctx.scratch,
+  );
+}
+
+/** The sizing for a key, and the replica model in the scratch buffer, valid until the next call. */
+function cachedSizing(ctx: SolveContext, key: ReplicaKey, targets: Targets): SizedReplica | AnalyzerError {
+  const cacheKey = sizingKey(key.profile, key.n, key.inTokens, key.outTokens, targets);
+  const cached = ctx.sizings.get(cacheKey);
+  if (cached instanceof AnalyzerError) return cached;
+  try {
+    const model = replicaModel(ctx, key);
+    if (cached) return { model, sizing: cached };
+    const sizing = sizeReplica(model, targets, ctx.flatTargetRule);
+    ctx.evaluations += sizing.evaluations;
+    ctx.sizings.set(cacheKey, sizing);
+    return { model, sizing };
+  } catch (err) {
+    if (!(err instanceof AnalyzerError)) throw err;
+    ctx.sizings.set(cacheKey, err);
+    return err;
   }
-  return sized;
 }
 
 function zeroLoadCandidate(
@@ -221,7 +232,11 @@ export function buildCandidates(system: SystemSpec, server: ServerSpec, ctx: Sol
       continue;
     }
     const n = effectiveBatchSize(profile, server.maxBatchSize, load.avgOutTokens);
-    const sized = cachedSizing(ctx, profile, n, load.avgInTokens, load.avgOutTokens, targets);
+    const sized = cachedSizing(
+      ctx,
+      { profile, n, inTokens: load.avgInTokens, outTokens: load.avgOutTokens },
+      targets,
+    );
     if (sized instanceof AnalyzerError) {
       notes.push(`${acc.name}: ${sized.message}`);
       continue;

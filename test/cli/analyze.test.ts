@@ -152,7 +152,7 @@ describe('sva analyze FILE', () => {
     expect(result.code).toBe(1);
     expect(result.out).toEqual([]);
     expect(result.errLines).toEqual([
-      'sva analyze: test/fixtures/analyze/zero-service-time.json: service time is zero at batch 1 ' +
+      'sva analyze: test/fixtures/analyze/zero-service-time.json: service time is zero ' +
         '(avgInputTokens 0, avgOutputTokens 1): nothing to size',
     ]);
     expect(result.errLines.some((l) => STACK_LINE.test(l))).toBe(false);
@@ -167,7 +167,7 @@ describe('sva analyze FILE', () => {
     const result = await run('analyze', file);
     expect(result.code).toBe(1);
     expect(result.errLines).toEqual([
-      `sva analyze: ${file}: [1]: service time is zero at batch 1 (avgInputTokens 0, avgOutputTokens 1): nothing to size`,
+      `sva analyze: ${file}: [1]: service time is zero (avgInputTokens 0, avgOutputTokens 1): nothing to size`,
     ]);
   });
 });
