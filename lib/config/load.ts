@@ -22,7 +22,7 @@ export function readDocument(path: string): unknown {
       return JSON.parse(text);
     } catch (err) {
       throw new InputError(
-        `${path}${jsonErrorPosition(text, err as Error)}: invalid JSON: ${(err as Error).message.split('\n')[0]}`,
+        `${path}${jsonErrorPosition(text)}: invalid JSON: ${(err as Error).message.split('\n')[0]}`,
       );
     }
   }

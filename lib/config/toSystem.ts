@@ -1,5 +1,7 @@
 /** Our configuration as the optimizer's SystemSpec. */
+import { allocationCost } from '../optimizer/candidates.js';
 import type { ModelProfile, ServerLoad, SystemSpec } from '../optimizer/system.js';
+import { nodePricePerHour } from './nodePrice.js';
 import type { Config } from './schema.js';
 
 export type VariantLoads = ReadonlyMap<string, ServerLoad>;
@@ -37,13 +39,16 @@ export interface SystemOverrides {
 
 export function configToSystem(config: Config, overrides: SystemOverrides = {}): SystemSpec {
   const loads = overrides.loads ?? new Map();
-  const accelerators = config.accelerators.map((a) => ({
-    name: a.name,
-    type: a.type ?? a.name,
-    multiplicity: a.multiplicity,
-    cost: a.costPerHour,
-  }));
-  const costOf = new Map(accelerators.map((a) => [a.name, a.cost]));
+  const accelerators = config.accelerators.map((a) => {
+    const type = a.type ?? a.name;
+    // The node group of its type with the cheapest device, when devices come in nodes.
+    const node = config.nodeGroups
+      .filter((g) => g.acceleratorType === type)
+      .map((g) => ({ devices: g.gpusPerNode, cost: nodePricePerHour(config, g) }))
+      .sort((x, y) => x.cost / x.devices - y.cost / y.devices)[0];
+    return { name: a.name, type, multiplicity: a.multiplicity, cost: a.costPerHour, node };
+  });
+  const accelerator = (name: string) => accelerators.find((a) => a.name === name);
   const models = new Map(
     config.models.map((m) => [
       m.name,
@@ -98,7 +103,10 @@ export function configToSystem(config: Config, overrides: SystemOverrides = {}):
       current: {
         accelerator: currentAcc,
         numReplicas: currentReplicas,
-        cost: (costOf.get(currentAcc) ?? 0) * (profile?.accCount ?? 1) * currentReplicas,
+        cost:
+          accelerator(currentAcc) && profile
+            ? allocationCost(accelerator(currentAcc)!, profile, currentReplicas)
+            : 0,
       },
       minReplicas: v.minReplicas,
       maxReplicas: v.maxReplicas,

@@ -88,6 +88,17 @@ export function transitionValue(
   return ACCELERATOR_CHANGE_PENALTY * (current.cost + next.cost) + (next.cost - current.cost);
 }
 
+/** What `replicas` replicas of a model on an accelerator cost per hour. */
+export function allocationCost(
+  acc: AcceleratorSpec,
+  profile: Pick<ModelProfile, 'accCount'>,
+  replicas: number,
+): number {
+  if (!acc.node) return acc.cost * profile.accCount * replicas;
+  const devices = replicas * profile.accCount * acc.multiplicity;
+  return Math.ceil(devices / acc.node.devices) * acc.node.cost;
+}
+
 /** The effective batch limit N for a load with `avgOutTokens` output tokens. */
 export function effectiveBatchSize(
   profile: Pick<ModelProfile, 'maxBatchSize' | 'atTokens'>,
@@ -151,7 +162,7 @@ function zeroLoadCandidate(
     accelerator: acc.name,
     numReplicas: server.minReplicas,
     maxBatch: n,
-    cost: acc.cost * profile.accCount * server.minReplicas,
+    cost: allocationCost(acc, profile, server.minReplicas),
     itlAverage: profile.alpha + profile.beta,
     ttftAverage: prefill,
     rho: 0,
@@ -259,7 +270,7 @@ export function buildCandidates(system: SystemSpec, server: ServerSpec, ctx: Sol
       accelerator: acc.name,
       numReplicas: replicas,
       maxBatch: n,
-      cost: acc.cost * profile.accCount * replicas,
+      cost: allocationCost(acc, profile, replicas),
       itlAverage: perReplica.itl,
       ttftAverage: perReplica.ttft,
       rho: perReplica.rho,

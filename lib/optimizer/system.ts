@@ -13,6 +13,12 @@ export interface AcceleratorSpec {
   readonly multiplicity: number;
   /** cost of one unit per hour (cents, or any consistent currency unit) */
   readonly cost: number;
+  /**
+   * When devices of this type are bought in whole nodes (a GPU node group), a candidate costs
+   * the nodes its replicas need, not its devices: 4 replicas of one GPU on 8-GPU nodes pay for 8.
+   * Each variant is charged as if alone on its nodes (pessimistic when variants share them).
+   */
+  readonly node?: { readonly devices: number; readonly cost: number };
 }
 
 export interface ModelProfile extends ServiceProfile {

@@ -6,7 +6,7 @@
 import type { Config } from '../config/schema.js';
 import { createFleetSim, type FleetSim, type RequestRecord } from '../sim/index.js';
 import { svaController, type Controller, type ScalingEvent } from './controller.js';
-import { nodePricePerHour } from './cost.js';
+import { nodePricePerHour } from '../config/nodePrice.js';
 import { summarizeRun, type SimulationSummary } from './outcomes.js';
 import type { Scenario } from './scenario.js';
 import { SimCluster, SimMetricsSource, SimNodeGroups } from './simAdapters.js';

@@ -1,5 +1,5 @@
 /** Prices of GPU nodes, from the node group's own price or the accelerators' per-device price. */
-import type { Config, NodeGroupConfig } from '../config/schema.js';
+import type { Config, NodeGroupConfig } from './schema.js';
 
 export function nodePricePerHour(config: Config, group: NodeGroupConfig): number {
   if (group.costPerNodeHour !== undefined) return group.costPerNodeHour;
