@@ -14,7 +14,7 @@ export const SIMULATE_USAGE = `usage: sva simulate [--config FILE] [--trace FILE
   --config FILE     sva config with a simulation section (default: config/default.yaml)
   --trace FILE      request trace (Azure CSV, Mooncake JSONL, or CSV timestamp_s,input_tokens,output_tokens);
                     the i-th --trace drives the config's i-th variant (replacing its configured trace)
-  --rate-scale X    multiply every trace's request rate by X
+  --rate-scale X    multiply every trace's request rate by X (shifted copies overlaid: same length)
   --duration S      simulated seconds (default: the longest trace)
   --out DIR         where report.html and summary.json go (default: out)
   --json            print the summary as JSON on stdout`;

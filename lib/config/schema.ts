@@ -146,6 +146,13 @@ export const policySchema = z
     stabilizationWindowSeconds: nonNegative
       .default(300)
       .describe('scale down only to the highest recommendation of this window'),
+    adaptiveWindow: z
+      .object({ enabled: z.boolean().default(true), maxSeconds: z.number().positive().default(1800) })
+      .strict()
+      .default({ enabled: true, maxSeconds: 1800 })
+      .describe(
+        'double the window (up to maxSeconds) when capacity released is needed again within it; halve it back after two quiet windows',
+      ),
     windowPerStartup: nonNegative
       .default(2)
       .describe(

@@ -1,9 +1,12 @@
 /**
- * Online correction of the queue model (ALGORITHM.md section 6): the ratio of observed to
- * predicted TTFT and ITL at the load the replicas actually carry, smoothed and bounded. The
- * policy sizes against targets divided by it, so a model that is optimistic for a workload
- * (long prompts stretching decode iterations, say) is corrected from what the servers report.
+ * Online correction of the performance profile (ALGORITHM.md section 6): the ratio of observed
+ * to predicted TTFT and ITL at the load the replicas actually carry, smoothed and bounded, and
+ * learned against the configured profile. The policy sizes with prefill times (gamma, delta)
+ * scaled by the TTFT ratio and decode times (alpha, beta) by the ITL ratio, so a profile that is
+ * optimistic for a workload (chunked prefill of long prompts, say) costs capacity as well as
+ * latency, and every decision records the factors it used.
  */
+import type { ServiceProfile } from '../analyzer/index.js';
 import type { VariantObservation } from '../metrics/observation.js';
 import type { Prediction } from './predict.js';
 
@@ -22,6 +25,17 @@ export interface CorrectionSettings {
 }
 
 export const NO_CORRECTION: Correction = { ttft: 1, itl: 1 };
+
+/** The profile with the correction applied. */
+export function corrected<P extends ServiceProfile>(profile: P, c: Correction): P {
+  return {
+    ...profile,
+    alpha: profile.alpha * c.itl,
+    beta: profile.beta * c.itl,
+    gamma: profile.gamma * c.ttft,
+    delta: profile.delta * c.ttft,
+  };
+}
 
 const clamp = (x: number, lo: number, hi: number) => Math.min(Math.max(x, lo), hi);
 

@@ -10,8 +10,14 @@
 import type { Config, VariantConfig } from '../config/schema.js';
 import { configCapacity, configToSystem, variantKey } from '../config/toSystem.js';
 import type { VariantObservation } from '../metrics/observation.js';
-import { solve, type Allocation, type ServiceClassSpec, type SystemSpec } from '../optimizer/index.js';
-import { NO_CORRECTION, updateCorrection, type Correction } from './correction.js';
+import {
+  solve,
+  type Allocation,
+  type ModelSpec,
+  type ServiceClassSpec,
+  type SystemSpec,
+} from '../optimizer/index.js';
+import { corrected, NO_CORRECTION, updateCorrection, type Correction } from './correction.js';
 import { estimateDemand, type Demand } from './demand.js';
 import { DECISION_VERSION, type DecisionRecord, type ScalingReason } from './decisionRecord.js';
 import { variantMemory, type PolicyMemory, type VariantMemory } from './memory.js';
@@ -125,33 +131,36 @@ function sizingSystem(input: PoolInput, plans: readonly Plan[]): SystemSpec {
     }
   }
   const system = configToSystem(config, { loads, current, capacity });
-  // Each variant is sized against its own copy of its class's targets: the policy's margins,
-  // divided by what it has learned about the model's error for that variant.
+  // Each variant is sized with its own copy of its model, whose profile carries what the policy
+  // has learned about the model's error for that variant (prefill times scaled by the TTFT
+  // correction, decode times by the ITL one), against its class's targets times the margins.
   const margin = config.policy.targetMargin;
+  const models = new Map<string, ModelSpec>();
   const serviceClasses = new Map<string, ServiceClassSpec>();
   const servers = [];
   for (const p of plans.filter((q) => q.demand)) {
     const server = system.servers.find((s) => s.name === p.key)!;
     const base = system.serviceClasses.get(server.serviceClass)!;
     const t = base.targets.get(server.model)!;
-    const name = `${base.name}@${p.key}`;
-    serviceClasses.set(name, {
-      name,
-      priority: base.priority,
-      targets: new Map([
-        [
-          server.model,
-          {
-            ttft: (t.ttft * margin.ttft) / p.correction.ttft,
-            itl: (t.itl * margin.itl) / p.correction.itl,
-            tps: t.tps,
-          },
-        ],
-      ]),
+    const model = `${server.model}@${p.key}`;
+    models.set(model, {
+      name: model,
+      profiles: new Map(
+        [...system.models.get(server.model)!.profiles].map(([acc, profile]) => [
+          acc,
+          corrected(profile, p.correction),
+        ]),
+      ),
     });
-    servers.push({ ...server, serviceClass: name });
+    const serviceClass = `${base.name}@${p.key}`;
+    serviceClasses.set(serviceClass, {
+      name: serviceClass,
+      priority: base.priority,
+      targets: new Map([[model, { ttft: t.ttft * margin.ttft, itl: t.itl * margin.itl, tps: t.tps }]]),
+    });
+    servers.push({ ...server, model, serviceClass });
   }
-  return { ...system, serviceClasses, servers };
+  return { ...system, models, serviceClasses, servers };
 }
 
 /** Devices per type left after the optimizer's allocations and the held variants; undefined = unlimited. */
@@ -276,6 +285,54 @@ function stabilizationWindow(config: Config, v: VariantConfig, accelerator: stri
   );
 }
 
+/** The longest the window of a variant can grow to, for keeping its recommendations. */
+function longestWindow(config: Config, v: VariantConfig, accelerator: string): number {
+  const base = stabilizationWindow(config, v, accelerator);
+  return config.policy.adaptiveWindow.enabled
+    ? Math.max(base, config.policy.adaptiveWindow.maxSeconds)
+    : base;
+}
+
+/**
+ * Bursty demand punishes a fixed window: capacity released between bursts is missing when the
+ * next one comes, for a whole startup delay. So a scale-up that re-buys replicas released
+ * within the window (plus the startup delay) doubles the variant's window, up to a maximum;
+ * two windows without such a regret halve it back towards the configured one.
+ */
+function adaptWindow(
+  config: Config,
+  v: VariantConfig,
+  accelerator: string,
+  mem: VariantMemory,
+  step: { now: number; window: number; current: number; target: number },
+): { memory: Partial<VariantMemory>; note?: string } {
+  const settings = config.policy.adaptiveWindow;
+  const base = stabilizationWindow(config, v, accelerator);
+  const { now, window, current, target } = step;
+  if (!settings.enabled) return { memory: {} };
+  if (target < current) return { memory: { lastScaleDown: { t: now, from: current } } };
+  const lastDown = mem.lastScaleDown;
+  const regret =
+    target > current &&
+    lastDown !== undefined &&
+    now - lastDown.t <= window + leadSeconds(config, v, accelerator);
+  if (regret) {
+    const grown = Math.min(window * 2, Math.max(settings.maxSeconds, base));
+    return {
+      memory: { window: grown, calmSince: now, lastScaleDown: undefined },
+      note:
+        grown > window
+          ? `replicas released ${Math.round(now - lastDown.t)} s ago are needed again: window ${window} s -> ${grown} s`
+          : undefined,
+    };
+  }
+  const calmSince = mem.calmSince ?? mem.observedSince ?? now;
+  if ((mem.window ?? base) > base && now - calmSince >= 2 * window) {
+    return { memory: { window: Math.max(base, window / 2), calmSince: now } };
+  }
+  return { memory: {} };
+}
+
 export function decidePool(input: PoolInput): PoolOutput {
   const { config, now } = input;
   const policy = config.policy;
@@ -358,9 +415,7 @@ export function decidePool(input: PoolInput): PoolOutput {
       ...mem,
       correction: plan.demand ? { ...plan.correction } : mem.correction,
       sequence: mem.sequence + 1,
-      recommendations: mem.recommendations.filter(
-        (r) => r.t > now - stabilizationWindow(config, v, current.accelerator || r.accelerator),
-      ),
+      recommendations: mem.recommendations.filter((r) => r.t > now - longestWindow(config, v, r.accelerator)),
       demand: mem.demand.filter((p) => p.t > now - policy.forecast.horizonSeconds),
     };
     memory.variants[key] = next;
@@ -427,12 +482,13 @@ export function decidePool(input: PoolInput): PoolOutput {
 
     const sameAccelerator = rec.accelerator === current.accelerator;
     const currentOnTarget = current.byAccelerator.get(rec.accelerator)?.desired ?? 0;
+    const window = Math.max(stabilizationWindow(config, v, rec.accelerator), mem.window ?? 0);
     const stabilized = stabilize({
       now,
       current: currentOnTarget,
       recommended,
       history: mem.recommendations.filter((r) => r.accelerator === rec.accelerator),
-      windowSeconds: stabilizationWindow(config, v, rec.accelerator),
+      windowSeconds: window,
       observedSince: mem.observedSince ?? now,
       up: policy.scaleUpMaxStep,
       down: policy.scaleDownMaxStep,
@@ -442,8 +498,16 @@ export function decidePool(input: PoolInput): PoolOutput {
     if (target < currentOnTarget && (reason === 'forecast' || reason === 'backlog')) reason = 'load';
     if (stabilized.limitedBy && reason !== 'idle') {
       reason = 'stabilization';
-      message = `${message}; ${stabilized.limitedBy === 'window' ? `held by the ${stabilizationWindow(config, v, rec.accelerator)} s window` : 'limited by the step size'} (recommended ${recommended})`;
+      message = `${message}; ${stabilized.limitedBy === 'window' ? `held by the ${window} s window` : 'limited by the step size'} (recommended ${recommended})`;
     }
+    const adapted = adaptWindow(config, v, rec.accelerator, mem, {
+      now,
+      window,
+      current: currentOnTarget,
+      target,
+    });
+    Object.assign(next, adapted.memory);
+    if (adapted.note) message = `${message}; ${adapted.note}`;
     if (v.maxReplicas !== undefined) target = Math.min(target, v.maxReplicas);
     target = Math.max(target, v.minReplicas);
     plan.accelerator = rec.accelerator;
@@ -521,7 +585,9 @@ export function decidePool(input: PoolInput): PoolOutput {
           desiredSize: nodePlan.sizes.get(g.name)!,
           poolSequence: memory.poolSequence,
         })),
-      prediction: demand ? predictAt(config, v, plan.accelerator, demand, plan.target) : null,
+      prediction: demand
+        ? predictAt(config, v, plan.accelerator, demand, plan.target, plan.correction)
+        : null,
       inputs: {
         arrivalRate: obs?.arrivalRate?.value ?? null,
         completionRate: obs?.completionRate?.value ?? null,

@@ -19,6 +19,12 @@ export interface VariantMemory {
   demand: { t: number; rate: number }[];
   lastArrivalAt?: number;
   lastTokens?: { input: number; output: number };
+  /** the stabilisation window grown by regretted scale-downs (seconds), when above the configured one */
+  window?: number;
+  /** the last scale-down: when, and from how many replicas */
+  lastScaleDown?: { t: number; from: number };
+  /** since when no released capacity was needed again */
+  calmSince?: number;
   /** observed / predicted latency, learned online */
   correction?: { ttft: number; itl: number };
   /** since when the optimizer has preferred an accelerator other than the current one */

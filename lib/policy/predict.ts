@@ -2,6 +2,7 @@
 import { buildReplicaModel, evaluateAt } from '../analyzer/index.js';
 import type { Config, VariantConfig } from '../config/schema.js';
 import { effectiveBatchSize, QUEUE_TO_BATCH_RATIO } from '../optimizer/index.js';
+import { corrected, NO_CORRECTION, type Correction } from './correction.js';
 
 export interface Prediction {
   readonly ttftMs: number;
@@ -17,9 +18,11 @@ export function predictAt(
   accelerator: string,
   demand: { rate: number; inputTokens: number; outputTokens: number },
   replicas: number,
+  correction: Correction = NO_CORRECTION,
 ): Prediction | null {
-  const p = config.models.find((m) => m.name === v.model)?.profiles[accelerator];
-  if (!p || replicas <= 0 || !(demand.rate > 0)) return null;
+  const configured = config.models.find((m) => m.name === v.model)?.profiles[accelerator];
+  if (!configured || replicas <= 0 || !(demand.rate > 0)) return null;
+  const p = corrected(configured, correction);
   const n = effectiveBatchSize(p, v.maxBatchSize, demand.outputTokens);
   try {
     const model = buildReplicaModel(

@@ -15,6 +15,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 
+import { mulberry32 } from './random.js';
+
 export interface TraceRequest {
   /** seconds from the trace start */
   readonly arrival: number;
@@ -256,6 +258,33 @@ export function scaleRate(trace: Trace, factor: number): Trace {
     requests: trace.requests.map((r) => ({ ...r, arrival: r.arrival / factor })),
     duration: trace.duration === undefined ? undefined : trace.duration / factor,
   };
+}
+
+/**
+ * Multiplies the request rate by `factor` and keeps the trace's length and time scale: as many
+ * independent users more, rather than the same users going faster (scaleRate). The result is
+ * the trace overlaid with copies of itself shifted round its period by equal steps, the last one
+ * thinned to the fraction left over (factor 2.5: two whole copies and half of a third); a factor
+ * below 1 thins the trace itself. Thinning is seeded, so the same call gives the same trace.
+ */
+export function amplify(trace: Trace, factor: number, seed = 1): Trace {
+  if (!(factor > 0) || !Number.isFinite(factor))
+    throw new TraceError(`rate factor must be > 0, got ${factor}`);
+  const period = traceDuration(trace);
+  const copies = Math.ceil(factor);
+  const keepLast = factor - (copies - 1);
+  const random = mulberry32(seed);
+  const requests: TraceRequest[] = [];
+  for (let i = 0; i < copies; i++) {
+    const shift = (i * period) / copies;
+    for (const r of trace.requests) {
+      if (i === copies - 1 && keepLast < 1 && random() >= keepLast) continue;
+      const arrival = period > 0 ? (r.arrival + shift) % period : r.arrival;
+      requests.push({ ...r, arrival });
+    }
+  }
+  requests.sort((a, b) => a.arrival - b.arrival);
+  return { name: `${trace.name}x${factor}`, requests, duration: trace.duration };
 }
 
 /** The requests in [start, start + duration), shifted to start at 0. */

@@ -9,8 +9,8 @@ import { configToSystem, variantKey } from '../config/toSystem.js';
 import { solve } from '../optimizer/index.js';
 import { acceleratorType, allowedAccelerators, devicesPerReplica } from '../policy/variantPlan.js';
 import {
+  amplify,
   readTrace,
-  scaleRate,
   TraceError,
   type FleetSimConfig,
   type ReplicaProfile,
@@ -144,7 +144,7 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
     if (!path) continue;
     const scale = (options.rateScale ?? 1) * (fromCli !== undefined ? 1 : (configured?.rateScale ?? 1));
     const trace = await loadTrace(path);
-    traces.set(v.name, scale === 1 ? trace : scaleRate(trace, scale));
+    traces.set(v.name, scale === 1 ? trace : amplify(trace, scale, config.simulation?.seed ?? 1));
   }
   const longest = Math.max(0, ...[...traces.values()].map((t) => t.requests.at(-1)?.arrival ?? 0));
   const durationSeconds = options.durationSeconds ?? sim?.durationSeconds ?? longest;

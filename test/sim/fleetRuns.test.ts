@@ -1,7 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { createFleetSim, cut, readTrace, type Trace } from '../../lib/sim/index.js';
 import { demoConfig, runToyController } from './helpers.js';
 
-const DATA = '/work/shared/data/traces';
+// The copies in the repository (data/traces/), identical to ../shared/data/traces.
+const DATA = fileURLToPath(new URL('../../data/traces', import.meta.url));
 let mooncake: Trace;
 let azure: Trace;
 

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import {
+  amplify,
   cut,
   loop,
   parseTrace,
@@ -10,7 +11,8 @@ import {
 } from '../../lib/sim/index.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/traces/${name}`, import.meta.url));
-const DATA = '/work/shared/data/traces';
+// The copies in the repository (data/traces/), identical to ../shared/data/traces.
+const DATA = fileURLToPath(new URL('../../data/traces', import.meta.url));
 
 describe('trace readers', () => {
   test('Azure CSV: CRLF, 7 fractional digits kept, seconds from the earliest row, sorted', async () => {
@@ -118,5 +120,56 @@ describe('trace transformations', () => {
     expect(loop(cut(trace, { start: 0, duration: 3 }), 7).requests.map((r) => r.arrival)).toEqual([
       0, 1, 2, 3, 4, 5, 6,
     ]);
+  });
+});
+
+describe('amplify', () => {
+  const base = {
+    name: 'base',
+    duration: 100,
+    requests: [0, 10, 20, 50, 90].map((arrival, i) => ({ arrival, inputTokens: 100 + i, outputTokens: 10 })),
+  };
+
+  it('multiplies the rate by overlaying shifted copies and keeps the length', () => {
+    const x3 = amplify(base, 3);
+    expect(x3.requests).toHaveLength(15);
+    expect(x3.duration).toBe(100);
+    expect(Math.max(...x3.requests.map((r) => r.arrival))).toBeLessThan(100);
+    // the second copy is shifted by a third of the period, wrapping round
+    expect(x3.requests.map((r) => r.arrival)).toEqual(
+      expect.arrayContaining([
+        0,
+        10,
+        20,
+        50,
+        90,
+        100 / 3,
+        10 + 100 / 3,
+        20 + 100 / 3,
+        50 + 100 / 3,
+        90 + 100 / 3 - 100,
+      ]),
+    );
+    const arrivals = x3.requests.map((r) => r.arrival);
+    expect(arrivals).toEqual([...arrivals].sort((a, b) => a - b));
+  });
+
+  it('thins the last copy to the fraction left over, the same way for the same seed', () => {
+    const big = {
+      name: 'big',
+      duration: 1000,
+      requests: Array.from({ length: 2000 }, (_, i) => ({ arrival: i / 2, inputTokens: 1, outputTokens: 1 })),
+    };
+    const half = amplify(big, 1.5, 7);
+    expect(half.requests.length).toBeGreaterThan(2000 + 900);
+    expect(half.requests.length).toBeLessThan(2000 + 1100);
+    expect(amplify(big, 1.5, 7).requests).toEqual(half.requests);
+    const thin = amplify(big, 0.25, 7);
+    expect(thin.requests.length).toBeGreaterThan(400);
+    expect(thin.requests.length).toBeLessThan(600);
+  });
+
+  it('rejects a factor that is not positive', () => {
+    expect(() => amplify(base, 0)).toThrow(TraceError);
   });
 });
