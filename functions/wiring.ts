@@ -1,0 +1,221 @@
+/**
+ * Adapters for the handlers, from the environment (the same variables on Lambda, in `sva invoke`
+ * and in tests):
+ *
+ *   SVA_CONFIG            config file (YAML or JSON)                                   required
+ *   AWS_REGION            region of the queue, table and cluster                       required
+ *   AWS_ENDPOINT_URL      a local AWS endpoint (moto)                                  optional
+ *   SVA_STATE_TABLE       DynamoDB table of the decision state (key `pk`, string)       required
+ *   SVA_QUEUE_URL         SQS FIFO queue of decisions                                  evaluate
+ *   SVA_CLUSTER_NAME      EKS cluster: its node groups, and its API server when no kubeconfig
+ *   KUBECONFIG            kubeconfig for the Kubernetes API (local); else EKS DescribeCluster + token
+ *   SVA_POOL              capacity pool evaluated by default (default "default")
+ *   SVA_METRICS           prometheus (default when SVA_PROMETHEUS_URL is set) | config-load
+ *   SVA_TELEMETRY         remote-write (default when SVA_REMOTE_WRITE_URL is set) | log | none
+ *
+ * Metrics sources and telemetry sinks are picked by name from small registries, so the
+ * Prometheus adapters plug in with one registration each and the handlers never change.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { awsClientSettings } from '../lib/adapters/aws/clientConfig.js';
+import { DynamoDecisionState } from '../lib/adapters/dynamodb/index.js';
+import { describeClusterEndpoint, EksNodeGroups, EksTokenSource } from '../lib/adapters/eks/index.js';
+import {
+  appsApiFromKubeconfig,
+  appsApiFromToken,
+  KubernetesCluster,
+  type DeploymentsApiSource,
+} from '../lib/adapters/kubernetes/index.js';
+import { systemClock } from '../lib/adapters/memory/index.js';
+import { SqsDecisionQueue } from '../lib/adapters/sqs/index.js';
+import { loadConfig } from '../lib/config/load.js';
+import type { Config } from '../lib/config/schema.js';
+import type { ApplyDeps, ApplyOptions } from '../lib/loop/apply.js';
+import type { EvaluateDeps } from '../lib/loop/evaluate.js';
+import type { Cluster, MetricsSource, NodeGroups, TelemetrySink } from '../lib/policy/ports.js';
+import { ConfigLoadMetrics } from './configLoadMetrics.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export class WiringError extends Error {
+  override readonly name = 'WiringError';
+}
+
+export interface WiringContext {
+  readonly env: Env;
+  readonly config: Config;
+  readonly logger: Logger;
+}
+
+type Factory<T> = (ctx: WiringContext) => T | Promise<T>;
+
+const metricsSources = new Map<string, Factory<MetricsSource>>([
+  ['config-load', ({ config }) => new ConfigLoadMetrics(config)],
+]);
+
+const telemetrySinks = new Map<string, Factory<TelemetrySink>>([
+  ['none', () => ({ publish: async () => {} })],
+  [
+    'log',
+    ({ logger }) => ({
+      publish: async (points) =>
+        logger.debug('telemetry', { points: points.length, sample: points.slice(0, 4) }),
+    }),
+  ],
+]);
+
+/**
+ * How the Prometheus adapters (lib/adapters/prometheus) join, one call each, e.g.
+ * registerMetricsSource('prometheus', ({ env, config }) => new PrometheusMetricsSource({...}))
+ * and registerTelemetrySink('remote-write', ({ env }) => new RemoteWriteTelemetrySink({...})).
+ */
+export function registerMetricsSource(name: string, factory: Factory<MetricsSource>): void {
+  metricsSources.set(name, factory);
+}
+export function registerTelemetrySink(name: string, factory: Factory<TelemetrySink>): void {
+  telemetrySinks.set(name, factory);
+}
+
+function pick<T>(registry: Map<string, Factory<T>>, name: string, what: string, ctx: WiringContext) {
+  const factory = registry.get(name);
+  if (!factory) {
+    throw new WiringError(
+      `${what} "${name}" is not available in this build (known: ${[...registry.keys()].join(', ')})`,
+    );
+  }
+  return factory(ctx);
+}
+
+function required(env: Env, name: string, why: string): string {
+  const value = env[name];
+  if (!value) throw new WiringError(`${name} is not set (${why})`);
+  return value;
+}
+
+export function configFromEnv(env: Env): Config {
+  return loadConfig(required(env, 'SVA_CONFIG', 'the config file'));
+}
+
+function stateFromEnv(env: Env): DynamoDecisionState {
+  const table = required(env, 'SVA_STATE_TABLE', 'the DynamoDB table of the decision state');
+  const client = new DynamoDBClient(awsClientSettings(env));
+  return new DynamoDecisionState(DynamoDBDocumentClient.from(client), table);
+}
+
+/** EKS calls are not retried by the SDK: the adapter retries throttling itself, the rest waits for the next delivery. */
+const eksClient = (env: Env) => new EKSClient(awsClientSettings(env, { maxAttempts: 1 }));
+
+function nodeGroupsFromEnv(env: Env, config: Config): NodeGroups {
+  if (config.nodeGroups.length === 0) return { describe: async () => [], setDesiredSize: async () => {} };
+  const clusterName = required(env, 'SVA_CLUSTER_NAME', "the EKS cluster of the config's nodeGroups");
+  return new EksNodeGroups(eksClient(env), { clusterName, nodeGroups: config.nodeGroups });
+}
+
+function clusterFromEnv(env: Env): Cluster {
+  if (env.KUBECONFIG) return new KubernetesCluster(appsApiFromKubeconfig(env.KUBECONFIG));
+  const clusterName = env.SVA_CLUSTER_NAME;
+  if (!clusterName)
+    throw new WiringError('neither KUBECONFIG nor SVA_CLUSTER_NAME is set (the Kubernetes API)');
+  const { region } = awsClientSettings(env);
+  const tokens = new EksTokenSource({ clusterName, region, credentials: fromNodeProviderChain() });
+  const eks = eksClient(env);
+  let source: DeploymentsApiSource | undefined;
+  // Described on first use; a failure leaves the next use to try again.
+  return new KubernetesCluster(async () => {
+    source ??= appsApiFromToken({
+      ...(await describeClusterEndpoint(eks, clusterName)),
+      token: () => tokens.token(),
+    });
+    return source();
+  });
+}
+
+export interface EvaluateWiring {
+  readonly deps: EvaluateDeps;
+  readonly config: Config;
+  readonly pool: string;
+}
+
+export async function evaluateWiring(env: Env, logger: Logger): Promise<EvaluateWiring> {
+  const config = configFromEnv(env);
+  const ctx = { env, config, logger };
+  const metricsKind = env.SVA_METRICS ?? (env.SVA_PROMETHEUS_URL ? 'prometheus' : undefined);
+  if (!metricsKind)
+    throw new WiringError('set SVA_PROMETHEUS_URL (or SVA_METRICS=config-load for fixed loads)');
+  const queueUrl = required(env, 'SVA_QUEUE_URL', 'the SQS FIFO queue of decisions');
+  return {
+    config,
+    pool: env.SVA_POOL || 'default',
+    deps: {
+      metrics: await pick(metricsSources, metricsKind, 'metrics source', ctx),
+      cluster: clusterFromEnv(env),
+      nodeGroups: nodeGroupsFromEnv(env, config),
+      queue: new SqsDecisionQueue(new SQSClient(awsClientSettings(env)), queueUrl),
+      state: stateFromEnv(env),
+      telemetry: await telemetryFromEnv(ctx),
+      clock: systemClock,
+    },
+  };
+}
+
+export interface ApplyWiring {
+  readonly deps: ApplyDeps;
+  readonly options: ApplyOptions;
+  readonly config: Config;
+}
+
+export async function applyWiring(env: Env, logger: Logger): Promise<ApplyWiring> {
+  const config = configFromEnv(env);
+  return {
+    config,
+    options: {
+      maxAgeSeconds: config.policy.maxDecisionAgeSeconds,
+      acceleratorTypes: new Map(config.accelerators.map((a) => [a.name, a.type ?? a.name])),
+    },
+    deps: {
+      cluster: clusterFromEnv(env),
+      nodeGroups: nodeGroupsFromEnv(env, config),
+      state: stateFromEnv(env),
+      telemetry: await telemetryFromEnv({ env, config, logger }),
+      clock: systemClock,
+    },
+  };
+}
+
+const telemetryKind = (env: Env) => env.SVA_TELEMETRY ?? (env.SVA_REMOTE_WRITE_URL ? 'remote-write' : 'log');
+
+/**
+ * The telemetry sink, never fatal: scaling must go on without its metrics. A sink that is not
+ * available reports so on every publish, which the use cases log as a telemetry error.
+ */
+async function telemetryFromEnv(ctx: WiringContext): Promise<TelemetrySink> {
+  const kind = telemetryKind(ctx.env);
+  try {
+    return await pick(telemetrySinks, kind, 'telemetry sink', ctx);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    ctx.logger.warn('telemetry sink unavailable: metrics are not published', { reason });
+    return {
+      publish: async () => {
+        throw new WiringError(reason);
+      },
+    };
+  }
+}
+
+/** Builds once per process (a Lambda cold start); a failed build is tried again on the next call. */
+export function cached<T>(build: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => {
+    value ??= build().catch((err: unknown) => {
+      value = undefined;
+      throw err;
+    });
+    return value;
+  };
+}

@@ -1,0 +1,6 @@
+export {
+  DynamoDecisionState,
+  PolicyConflictError,
+  MAX_POLICY_BYTES,
+  type DocumentApi,
+} from './dynamoDecisionState.js';

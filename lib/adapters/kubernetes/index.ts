@@ -1,0 +1,9 @@
+export {
+  KubernetesCluster,
+  KubernetesError,
+  toKubernetesError,
+  type DeploymentsApi,
+  type DeploymentsApiSource,
+  type KubernetesClusterOptions,
+} from './kubernetesCluster.js';
+export { appsApiFromKubeconfig, appsApiFromToken, kubeConfigFor, type TokenEndpoint } from './kubeConfig.js';

@@ -1,0 +1,9 @@
+export { SqsDecisionQueue, SqsSendError, SQS_BATCH_SIZE, type SqsSender } from './sqsDecisionQueue.js';
+export {
+  drainQueue,
+  pollOnce,
+  toSqsRecord,
+  type LocalEventSourceOptions,
+  type PollResult,
+  type SqsBatchHandler,
+} from './localEventSource.js';

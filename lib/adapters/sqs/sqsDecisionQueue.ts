@@ -1,0 +1,107 @@
+/**
+ * The decision queue on SQS FIFO: one message per decision, MessageGroupId = namespace/variant
+ * (decisions of a variant are delivered in order), MessageDeduplicationId from variant and
+ * sequence (a re-sent decision is delivered once), sent with SendMessageBatch, 10 per call.
+ * Entries SQS reports as failed are re-sent with bounded backoff; what still fails is named in
+ * the error, so the evaluation fails loudly instead of silently losing a variant's decision.
+ */
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchCommandOutput,
+  type SendMessageBatchRequestEntry,
+} from '@aws-sdk/client-sqs';
+import { deduplicationId, messageGroupId, type DecisionRecord } from '../../policy/decisionRecord.js';
+import type { DecisionQueue } from '../../policy/ports.js';
+import {
+  backoffDelay,
+  DEFAULT_BACKOFF,
+  describeError,
+  isThrottling,
+  sleep,
+  type BackoffOptions,
+} from '../aws/retry.js';
+
+/** The part of SQSClient this adapter uses. */
+export interface SqsSender {
+  send(command: SendMessageBatchCommand): Promise<SendMessageBatchCommandOutput>;
+}
+
+export const SQS_BATCH_SIZE = 10;
+
+export class SqsSendError extends Error {
+  override readonly name = 'SqsSendError';
+  constructor(
+    message: string,
+    /** deduplication ids of the decisions not sent */
+    readonly failed: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+interface Pending {
+  readonly entry: SendMessageBatchRequestEntry;
+  lastError: string;
+}
+
+export class SqsDecisionQueue implements DecisionQueue {
+  constructor(
+    private readonly client: SqsSender,
+    private readonly queueUrl: string,
+    private readonly backoff: BackoffOptions = DEFAULT_BACKOFF,
+  ) {}
+
+  async send(decisions: readonly DecisionRecord[]): Promise<void> {
+    const failed: Pending[] = [];
+    for (let i = 0; i < decisions.length; i += SQS_BATCH_SIZE) {
+      failed.push(...(await this.sendBatch(decisions.slice(i, i + SQS_BATCH_SIZE).map(toEntry))));
+    }
+    if (failed.length > 0) {
+      const ids = failed.map((p) => p.entry.MessageDeduplicationId!);
+      throw new SqsSendError(
+        `${failed.length} of ${decisions.length} decisions not queued: ` +
+          failed.map((p) => `${p.entry.MessageDeduplicationId} (${p.lastError})`).join(', '),
+        ids,
+      );
+    }
+  }
+
+  /** Sends up to 10 entries; returns those that still failed after the allowed attempts. */
+  private async sendBatch(entries: SendMessageBatchRequestEntry[]): Promise<Pending[]> {
+    const givenUp: Pending[] = [];
+    let pending: Pending[] = entries.map((entry) => ({ entry, lastError: '' }));
+    for (let attempt = 1; ; attempt++) {
+      const byId = new Map(pending.map((p) => [p.entry.Id!, p]));
+      const retry: Pending[] = [];
+      try {
+        const out = await this.client.send(
+          new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending.map((p) => p.entry) }),
+        );
+        for (const f of out.Failed ?? []) {
+          const p = byId.get(f.Id ?? '');
+          if (!p) continue;
+          p.lastError = `${f.Code ?? 'error'}${f.Message ? `: ${f.Message}` : ''}`;
+          // A sender fault (bad parameter, too large) fails again however often it is sent.
+          (f.SenderFault ? givenUp : retry).push(p);
+        }
+      } catch (err) {
+        // The whole call failed: throttling, server faults and network errors are worth another try.
+        const fault = (err as { $fault?: string }).$fault;
+        for (const p of pending) p.lastError = describeError(err);
+        (isThrottling(err) || fault !== 'client' ? retry : givenUp).push(...pending);
+      }
+      if (retry.length === 0 || attempt >= Math.max(1, this.backoff.attempts)) return [...givenUp, ...retry];
+      pending = retry;
+      await (this.backoff.sleep ?? sleep)(backoffDelay(attempt - 1, this.backoff));
+    }
+  }
+}
+
+function toEntry(d: DecisionRecord, index: number): SendMessageBatchRequestEntry {
+  return {
+    Id: String(index),
+    MessageBody: JSON.stringify(d),
+    MessageGroupId: messageGroupId(d),
+    MessageDeduplicationId: deduplicationId(d),
+  };
+}

@@ -1,0 +1,123 @@
+/** KubernetesCluster with a scripted API: the patch it sends, its bounded conflict retry, its errors. */
+import { ApiException, type V1Scale } from '@kubernetes/client-node';
+import {
+  KubernetesCluster,
+  KubernetesError,
+  type DeploymentsApi,
+} from '../../../lib/adapters/kubernetes/index.js';
+
+const status = (code: number, message: string) =>
+  new ApiException(code, 'Unknown API Status Code!', JSON.stringify({ kind: 'Status', code, message }), {
+    'www-authenticate': 'Bearer realm="secret-realm"',
+  });
+
+type Patch = { name: string; namespace: string; body: unknown; contentType: string | undefined };
+
+function fakeApi(script: { reads?: (V1Scale | Error)[]; patches?: (Error | undefined)[] }) {
+  const patches: Patch[] = [];
+  let reads = 0;
+  const api = {
+    readNamespacedDeployment: async () => {
+      throw new Error('unused');
+    },
+    readNamespacedDeploymentScale: async () => {
+      const r = script.reads?.[Math.min(reads++, (script.reads?.length ?? 1) - 1)];
+      if (r instanceof Error) throw r;
+      return r ?? {};
+    },
+    patchNamespacedDeploymentScale: async (
+      p: { name: string; namespace: string; body: unknown },
+      options?: { middleware?: { pre: (r: unknown) => unknown }[] },
+    ) => {
+      // Run the options' middleware on a stand-in request to see the content type it sets.
+      let contentType: string | undefined;
+      for (const m of options?.middleware ?? []) {
+        m.pre({ setHeaderParam: (k: string, v: string) => void (k === 'Content-Type' && (contentType = v)) });
+      }
+      patches.push({ ...p, contentType });
+      const fault = script.patches?.[patches.length - 1];
+      if (fault) throw fault;
+      return {};
+    },
+  } as unknown as DeploymentsApi;
+  return { api, patches, reads: () => reads };
+}
+
+const scale = (replicas: number, resourceVersion: string): V1Scale => ({
+  metadata: { resourceVersion },
+  spec: { replicas },
+});
+const noSleep = { sleep: async () => {} };
+
+test('patches the scale subresource with a JSON merge patch carrying the resourceVersion read', async () => {
+  const { api, patches } = fakeApi({ reads: [scale(1, '41')] });
+  await new KubernetesCluster(api, noSleep).scale('llm', 'chat', 3);
+  expect(patches).toEqual([
+    {
+      name: 'chat',
+      namespace: 'llm',
+      body: { metadata: { resourceVersion: '41' }, spec: { replicas: 3 } },
+      contentType: 'application/merge-patch+json',
+    },
+  ]);
+});
+
+test('on 409 it re-reads and patches with the new resourceVersion; bounded', async () => {
+  const conflict = status(
+    409,
+    'the object has been modified; please apply your changes to the latest version',
+  );
+  const ok = fakeApi({ reads: [scale(1, '41'), scale(5, '42')], patches: [conflict] });
+  await new KubernetesCluster(ok.api, noSleep).scale('llm', 'chat', 3);
+  expect(
+    ok.patches.map((p) => (p.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion),
+  ).toEqual(['41', '42']);
+
+  const stuck = fakeApi({ reads: [scale(1, '41')], patches: [conflict, conflict, conflict, conflict] });
+  const err = await new KubernetesCluster(stuck.api, { ...noSleep, maxConflictAttempts: 4 })
+    .scale('llm', 'chat', 3)
+    .catch((e: unknown) => e);
+  expect(stuck.patches).toHaveLength(4);
+  expect(err).toMatchObject({ status: 409, retryable: true });
+  expect((err as Error).message).toBe(
+    'deployment llm/chat: scale to 3 (4 conflicts in a row): conflict: the object has been modified; please apply your changes to the latest version',
+  );
+});
+
+test.each([
+  [403, 'forbidden', false],
+  [404, 'not found', false],
+  [422, 'invalid', false],
+  [500, 'failed (HTTP 500)', true],
+])('HTTP %i is reported once, naming the object (%s), retryable %s', async (code, words, retryable) => {
+  const { api, patches, reads } = fakeApi({
+    reads: [scale(1, '7')],
+    patches: [status(code, 'server says no')],
+  });
+  const err = await new KubernetesCluster(api, noSleep).scale('team-a', 'chat', 2).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(KubernetesError);
+  expect(err).toMatchObject({ status: code, object: 'team-a/chat', retryable });
+  expect((err as Error).message).toContain(`deployment team-a/chat: scale to 2`);
+  expect((err as Error).message).toContain(words);
+  expect((err as Error).message).toContain('server says no');
+  // Only the server's explanation: no headers, no credentials.
+  expect((err as Error).message).not.toContain('secret-realm');
+  expect(patches).toHaveLength(1);
+  expect(reads()).toBe(1);
+});
+
+test('a Deployment already at the target is left alone', async () => {
+  const { api, patches } = fakeApi({ reads: [scale(3, '9')] });
+  await new KubernetesCluster(api, noSleep).scale('llm', 'chat', 3);
+  expect(patches).toEqual([]);
+});
+
+test('a network error is retryable and names the object', async () => {
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' });
+  const { api } = fakeApi({ reads: [refused] });
+  await expect(new KubernetesCluster(api, noSleep).scale('llm', 'chat', 3)).rejects.toMatchObject({
+    retryable: true,
+    object: 'llm/chat',
+    message: 'deployment llm/chat: scale to 3 failed: connect ECONNREFUSED 127.0.0.1:6443',
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * The shipped permissions hold what the functions call and nothing more (the Role itself is
+ * proven against a real API server in test/integration/kubernetes).
+ */
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+
+interface Statement {
+  Effect: string;
+  Action: string[];
+  Resource: string | string[];
+}
+
+const policy = (file: string) =>
+  JSON.parse(readFileSync(`deploy/${file}`, 'utf8')) as { Statement: Statement[] };
+const actions = (file: string) =>
+  policy(file)
+    .Statement.flatMap((s) => s.Action)
+    .sort();
+
+test('IAM: each function gets the calls its adapters make, on named resources only', () => {
+  // evaluate: SendMessageBatch, policy memory Get/Put, DescribeNodegroup, DescribeCluster (no kubeconfig on Lambda)
+  expect(actions('iam-evaluate-policy.json')).toEqual([
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'eks:DescribeCluster',
+    'eks:DescribeNodegroup',
+    'logs:CreateLogStream',
+    'logs:PutLogEvents',
+    'sqs:SendMessage',
+  ]);
+  // apply: the SQS event source, decision state Get/Update (conditional writes, counters), node groups
+  expect(actions('iam-apply-policy.json')).toEqual([
+    'dynamodb:GetItem',
+    'dynamodb:UpdateItem',
+    'eks:DescribeCluster',
+    'eks:DescribeNodegroup',
+    'eks:UpdateNodegroupConfig',
+    'logs:CreateLogStream',
+    'logs:PutLogEvents',
+    'sqs:DeleteMessage',
+    'sqs:GetQueueAttributes',
+    'sqs:ReceiveMessage',
+  ]);
+  for (const file of ['iam-evaluate-policy.json', 'iam-apply-policy.json']) {
+    for (const s of policy(file).Statement) {
+      expect(s.Effect).toBe('Allow');
+      for (const r of [s.Resource].flat())
+        expect(r).toMatch(/^arn:aws:(sqs|dynamodb|eks|logs):\$\{Region\}:\$\{AccountId\}:\S+$/);
+      for (const a of s.Action) expect(a).not.toContain('*');
+    }
+  }
+});
+
+test('RBAC: get on deployments, get/patch/update on deployments/scale, nothing else', () => {
+  const rules = [
+    { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
+    { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch', 'update'] },
+  ];
+  for (const file of ['rbac.yaml', 'rbac-cluster.yaml']) {
+    const docs = parseAllDocuments(readFileSync(`deploy/${file}`, 'utf8')).map((d) => d.toJSON());
+    const roles = docs.filter((d) => d.kind === 'Role' || d.kind === 'ClusterRole');
+    expect(roles).toHaveLength(1);
+    expect(roles[0].rules).toEqual(rules);
+    expect(docs.map((d) => d.kind)).not.toContain('ClusterRoleBinding');
+    const binding = docs.find((d) => d.kind === 'RoleBinding');
+    expect(binding.subjects).toEqual([
+      { apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'sva-scaler' },
+    ]);
+  }
+});

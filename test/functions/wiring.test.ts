@@ -1,0 +1,67 @@
+/** Wiring from the environment: what is required, what is picked, and what fails how (no network here). */
+import { Logger } from '@aws-lambda-powertools/logger';
+import {
+  applyWiring,
+  evaluateWiring,
+  registerMetricsSource,
+  WiringError,
+  type Env,
+} from '../../functions/wiring.js';
+import { captureLogs } from './logs.js';
+
+const logger = new Logger({ serviceName: 'sva-test' });
+const base: Env = {
+  AWS_REGION: 'us-east-1',
+  SVA_CONFIG: 'events/local-config.yaml',
+  SVA_STATE_TABLE: 'sva-state',
+  SVA_QUEUE_URL: 'http://127.0.0.1:9/000000000000/q.fifo',
+  SVA_CLUSTER_NAME: 'gpu-cluster',
+  SVA_METRICS: 'config-load',
+};
+const without = (...names: string[]) =>
+  Object.fromEntries(Object.entries(base).filter(([k]) => !names.includes(k)));
+
+test.each([
+  [without('SVA_CONFIG'), 'SVA_CONFIG is not set (the config file)'],
+  [without('SVA_STATE_TABLE'), 'SVA_STATE_TABLE is not set (the DynamoDB table of the decision state)'],
+  [without('SVA_QUEUE_URL'), 'SVA_QUEUE_URL is not set (the SQS FIFO queue of decisions)'],
+  [without('SVA_METRICS'), 'set SVA_PROMETHEUS_URL (or SVA_METRICS=config-load for fixed loads)'],
+  [without('SVA_CLUSTER_NAME'), 'neither KUBECONFIG nor SVA_CLUSTER_NAME is set (the Kubernetes API)'],
+  [without('AWS_REGION'), 'AWS_REGION is not set (the region of the queue, table and cluster)'],
+])('evaluate wiring refuses an incomplete environment (%#)', async (env, message) => {
+  await expect(evaluateWiring(env, logger)).rejects.toThrow(message);
+});
+
+test('a metrics source that is not in this build is named, with the ones that are', async () => {
+  const env = { ...without('SVA_METRICS'), SVA_PROMETHEUS_URL: 'http://127.0.0.1:9090' };
+  const err = await evaluateWiring(env, logger).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WiringError);
+  expect((err as Error).message).toMatch(
+    /^metrics source "prometheus" is not available in this build \(known: config-load/,
+  );
+  registerMetricsSource('prometheus', () => ({ collect: async () => [] }));
+  const wired = await captureLogs(() => evaluateWiring(env, logger));
+  expect(await wired.result.deps.metrics.collect([], 0)).toEqual([]);
+});
+
+test('a missing telemetry sink does not stop scaling: each publish reports it', async () => {
+  const env = { ...base, SVA_REMOTE_WRITE_URL: 'http://127.0.0.1:9090/api/v1/write' };
+  const { result, logs } = await captureLogs(() => applyWiring(env, logger));
+  await expect(result.deps.telemetry.publish([])).rejects.toThrow(
+    'telemetry sink "remote-write" is not available',
+  );
+  expect(
+    logs.find((l) => l.message === 'telemetry sink unavailable: metrics are not published'),
+  ).toMatchObject({
+    level: 'WARN',
+  });
+});
+
+test('apply options come from the config', async () => {
+  const { result } = await captureLogs(() => applyWiring({ ...base, KUBECONFIG: '' }, logger));
+  expect(result.options.maxAgeSeconds).toBe(300);
+  expect([...(result.options.acceleratorTypes ?? [])]).toEqual([
+    ['L4', 'L4'],
+    ['H100', 'H100'],
+  ]);
+});

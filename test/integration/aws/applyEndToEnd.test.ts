@@ -1,0 +1,210 @@
+/**
+ * Decisions end to end on real servers: SQS FIFO (moto) → apply handler (middy, Powertools
+ * batch and logger) → DynamoDB state, EKS node groups (moto) and Deployments (kube-apiserver
+ * with the shipped RBAC). The fault cases of the issue: duplicate delivery, an older decision
+ * after a newer one, a forbidden namespace, a malformed message, a busy node group.
+ */
+import { readFileSync } from 'node:fs';
+import { jest } from '@jest/globals';
+import { ResourceInUseException, UpdateNodegroupConfigCommand, type EKSClient } from '@aws-sdk/client-eks';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { AppsV1Api } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import { EksNodeGroups } from '../../../lib/adapters/eks/index.js';
+import { SqsDecisionQueue } from '../../../lib/adapters/sqs/index.js';
+import type { DecisionRecord } from '../../../lib/policy/decisionRecord.js';
+import { createApplyHandler, logger as applyLogger } from '../../../functions/apply/handler.js';
+import { createEvaluateHandler, logger as evaluateLogger } from '../../../functions/evaluate/handler.js';
+import { applyWiring, evaluateWiring } from '../../../functions/wiring.js';
+import { lambdaContext } from '../../../lib/cli/invokeCommand.js';
+import { decision } from '../../functions/decisions.js';
+import { replicasOf } from '../kubernetes/kubeApiServer.js';
+import { captureLogs, CLUSTER, startStack, type Stack } from './stack.js';
+
+jest.setTimeout(180_000);
+
+const MAX_RECEIVES = 3;
+let stack: Stack | undefined;
+const s = () => stack!;
+
+beforeAll(async () => {
+  stack = await startStack({
+    config: parse(readFileSync('events/local-config.yaml', 'utf8')),
+    maxReceiveCount: MAX_RECEIVES,
+    nodeGroups: [
+      { name: 'gpu-l4', minSize: 0, maxSize: 4, desiredSize: 1 },
+      { name: 'gpu-h100', minSize: 0, maxSize: 2, desiredSize: 0 },
+    ],
+    deployments: { llm: { chat: 1, summarize: 1, solo: 1 }, restricted: { chat: 1 } },
+  });
+  // The SDK's default credential chain reads these.
+  Object.assign(process.env, s().moto.env);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const applyHandler = () => createApplyHandler(() => applyWiring(s().env, applyLogger));
+const send = (...decisions: DecisionRecord[]) =>
+  new SqsDecisionQueue(s().moto.sqs, s().queues.queueUrl).send(decisions);
+const replicas = (ns: string, name: string) => replicasOf(s().kube.admin, ns, name);
+const messages = (logs: Record<string, unknown>[], text: string) =>
+  logs.filter((l) => String(l.message).includes(text));
+
+test('evaluate → queue → apply: Deployments and the node group take the decided sizes', async () => {
+  const evaluate = createEvaluateHandler(() => evaluateWiring(s().env, evaluateLogger));
+  const { result: summary } = await captureLogs(() =>
+    evaluate(
+      { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} },
+      lambdaContext('sva-evaluate', 60),
+    ),
+  );
+  expect(summary.variants.map((v) => v.variant).sort()).toEqual(['llm/chat', 'llm/summarize']);
+  const { result: totals, logs } = await captureLogs(() => s().drain(applyHandler()));
+  expect(totals).toMatchObject({ received: 2, deleted: 2, failed: 0 });
+  for (const v of summary.variants) {
+    expect(v.targetReplicas).toBeGreaterThan(1);
+    expect(await replicas('llm', v.variant.split('/')[1]!)).toBe(v.targetReplicas);
+  }
+  const applied = messages(logs, 'decision applied');
+  expect(applied).toHaveLength(2);
+  expect(applied[0]).toMatchObject({ level: 'INFO', service: 'sva-apply', status: 'applied' });
+  expect(applied.map((l) => l.decisionId).sort()).toEqual(['llm/chat#1', 'llm/summarize#1']);
+  // Nodes for every replica, grown past the EKS maxSize (4) as far as the config allows (12).
+  const group = await s().nodeGroup('gpu-l4');
+  const total = summary.variants.reduce((n, v) => n + v.targetReplicas, 0);
+  expect(group.desiredSize).toBe(total);
+  expect(group.maxSize).toBe(total);
+  expect(total).toBeGreaterThan(4);
+  expect(total).toBeLessThanOrEqual(12);
+});
+
+test('the same message delivered twice applies once', async () => {
+  const d = decision({ variant: 'solo', sequence: 1, current: 1, target: 3, nodes: 6, poolSequence: 100 });
+  await send(d);
+  await send(d); // a retried send: SQS FIFO deduplicates it
+  const handler = applyHandler();
+  const first = await captureLogs(() => s().drain(handler));
+  expect(first.result).toMatchObject({ received: 1, deleted: 1 });
+  const apps = s().kube.admin.makeApiClient(AppsV1Api);
+  const version = async () =>
+    (await apps.readNamespacedDeployment({ name: 'solo', namespace: 'llm' })).metadata?.resourceVersion;
+  const before = await version();
+  // At-least-once delivery: the same message again (a lost delete, a visibility timeout).
+  await s().moto.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: s().queues.queueUrl,
+      MessageBody: JSON.stringify(d),
+      MessageGroupId: 'llm/solo',
+      MessageDeduplicationId: 'llm.solo.1.redelivered',
+    }),
+  );
+  const second = await captureLogs(() => s().drain(handler));
+  expect(second.result).toMatchObject({ received: 1, deleted: 1, failed: 0 });
+  expect(messages(second.logs, 'decision dropped: duplicate')).toHaveLength(1);
+  expect(await replicas('llm', 'solo')).toBe(3);
+  expect(await version()).toBe(before);
+});
+
+test('an older decision arriving after a newer one is dropped', async () => {
+  await send(decision({ variant: 'solo', sequence: 10, current: 3, target: 2 }));
+  await send(decision({ variant: 'solo', sequence: 9, current: 3, target: 7 }));
+  const { result, logs } = await captureLogs(() => s().drain(applyHandler()));
+  expect(result).toMatchObject({ received: 2, deleted: 2, failed: 0 });
+  const dropped = messages(logs, 'decision dropped: superseded');
+  expect(dropped).toHaveLength(1);
+  expect(dropped[0]).toMatchObject({ decisionId: 'llm/solo#9', sequence: 9 });
+  expect(await replicas('llm', 'solo')).toBe(2);
+});
+
+test('a forbidden namespace fails clearly on every delivery, then the message is in the DLQ', async () => {
+  const d = decision({ namespace: 'restricted', variant: 'chat', sequence: 1, current: 1, target: 4 });
+  await send(d);
+  const { result, logs } = await captureLogs(() => s().drain(applyHandler()));
+  expect(result.failed).toBe(MAX_RECEIVES);
+  expect(result.deleted).toBe(0);
+  const failures = messages(logs, 'decision not applied');
+  expect(failures).toHaveLength(MAX_RECEIVES);
+  expect(failures.map((l) => l.receiveCount)).toEqual(['1', '2', '3']);
+  expect(failures[0]).toMatchObject({
+    level: 'ERROR',
+    decisionId: 'restricted/chat#1',
+    messageGroupId: 'restricted/chat',
+    errorName: 'KubernetesError',
+    retryable: false,
+  });
+  expect(String(failures[0]!.reason)).toMatch(
+    /^deployment restricted\/chat: read deployment|^deployment restricted\/chat: scale to 4: forbidden/,
+  );
+  expect(String(failures[0]!.reason)).toContain('forbidden');
+  expect((await s().dlqBodies()).map((b) => JSON.parse(b).id)).toEqual(['restricted/chat#1']);
+  expect(await replicas('restricted', 'chat')).toBe(1);
+});
+
+test('malformed messages are batch item failures with the reason logged, then in the DLQ', async () => {
+  const bad = { ...decision({ variant: 'solo', sequence: 20 }), targetReplicas: -1 };
+  for (const [body, dedup] of [
+    ['{"version": 1, "id": "llm/solo#21", truncated', 'bad-1'],
+    [JSON.stringify(bad), 'bad-2'],
+  ]) {
+    await s().moto.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: s().queues.queueUrl,
+        MessageBody: body,
+        MessageGroupId: `g-${dedup}`,
+        MessageDeduplicationId: dedup,
+      }),
+    );
+  }
+  const { result, logs } = await captureLogs(() => s().drain(applyHandler()));
+  expect(result).toMatchObject({ deleted: 0, failed: 2 * MAX_RECEIVES });
+  const reasons = new Set(messages(logs, 'malformed decision').map((l) => l.reason));
+  expect(reasons).toEqual(
+    new Set(['decision is not JSON', 'decision.targetReplicas: Too small: expected number to be >=0']),
+  );
+  const dead = await s().dlqBodies();
+  expect(dead).toHaveLength(2);
+  expect(await replicas('llm', 'solo')).toBe(2);
+});
+
+test('a busy node group (ResourceInUseException) fails the delivery, and the next delivery applies', async () => {
+  // moto's node groups are always ACTIVE, so EKS's answer to a node group in the middle of an
+  // update is simulated: the first UpdateNodegroupConfig throws ResourceInUseException.
+  let refusals = 0;
+  const busyOnce = {
+    send: ((command: unknown) => {
+      if (command instanceof UpdateNodegroupConfigCommand && refusals++ === 0) {
+        return Promise.reject(
+          new ResourceInUseException({
+            message: 'Nodegroup gpu-l4 is currently being updated',
+            $metadata: {},
+          }),
+        );
+      }
+      return s().moto.eks.send(command as UpdateNodegroupConfigCommand);
+    }) as EKSClient['send'],
+  };
+  const handler = createApplyHandler(async () => {
+    const w = await applyWiring(s().env, applyLogger);
+    const nodeGroups = new EksNodeGroups(busyOnce, { clusterName: CLUSTER, nodeGroups: w.config.nodeGroups });
+    return { ...w, deps: { ...w.deps, nodeGroups } };
+  });
+  await send(
+    decision({ variant: 'summarize', sequence: 50, poolSequence: 200, current: 2, target: 3, nodes: 11 }),
+  );
+  const { result, logs } = await captureLogs(() => s().drain(handler));
+  expect(result).toMatchObject({ received: 2, deleted: 1, failed: 1 });
+  const failure = messages(logs, 'decision not applied');
+  expect(failure).toHaveLength(1);
+  expect(failure[0]).toMatchObject({ errorName: 'NodeGroupBusyError', retryable: true, receiveCount: '1' });
+  expect(String(failure[0]!.reason)).toContain('retried on the next delivery');
+  expect(messages(logs, 'decision applied')[0]).toMatchObject({
+    receiveCount: '2',
+    nodeGroupsChanged: ['gpu-l4'],
+  });
+  expect((await s().nodeGroup('gpu-l4')).desiredSize).toBe(11);
+  expect(await replicas('llm', 'summarize')).toBe(3);
+  expect(refusals).toBe(2);
+  expect(await s().dlqBodies()).toEqual([]);
+});

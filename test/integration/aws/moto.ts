@@ -1,0 +1,131 @@
+/**
+ * A moto server (python3 -m moto.server) on loopback, and the AWS resources of the autoscaler
+ * in it: the SQS FIFO decision queue with its DLQ and redrive policy, the DynamoDB state table,
+ * an EKS cluster with GPU node groups.
+ */
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateClusterCommand, CreateNodegroupCommand, EKSClient } from '@aws-sdk/client-eks';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { freePort, requireCommand, ServerProcess } from './processes.js';
+
+export const MOTO_INSTALL = `pip install 'moto[server]==5.2.1'`;
+export const REGION = 'us-east-1';
+export const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+
+export interface Moto {
+  readonly endpoint: string;
+  readonly server: ServerProcess;
+  readonly sqs: SQSClient;
+  readonly eks: EKSClient;
+  readonly dynamo: DynamoDBClient;
+  readonly documents: DynamoDBDocumentClient;
+  /** variables for code that builds its own clients from the environment */
+  readonly env: Record<string, string>;
+}
+
+export async function startMoto(): Promise<Moto> {
+  requireCommand('python3', ['-c', 'import moto.server'], MOTO_INSTALL);
+  const port = await freePort();
+  const server = new ServerProcess('moto', 'python3', [
+    '-m',
+    'moto.server',
+    '-H',
+    '127.0.0.1',
+    '-p',
+    String(port),
+  ]);
+  const endpoint = `http://127.0.0.1:${port}`;
+  try {
+    await server.waitUntil(async () => (await fetch(`${endpoint}/moto-api/`)).ok, 30_000);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  const settings = { region: REGION, endpoint, credentials: CREDENTIALS };
+  const dynamo = new DynamoDBClient(settings);
+  return {
+    endpoint,
+    server,
+    sqs: new SQSClient(settings),
+    eks: new EKSClient({ ...settings, maxAttempts: 1 }),
+    dynamo,
+    documents: DynamoDBDocumentClient.from(dynamo),
+    env: {
+      AWS_REGION: REGION,
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
+  };
+}
+
+export interface DecisionQueues {
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly dlqUrl: string;
+}
+
+export async function createDecisionQueues(
+  sqs: SQSClient,
+  name: string,
+  maxReceiveCount: number,
+): Promise<DecisionQueues> {
+  const dlq = await sqs.send(
+    new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { FifoQueue: 'true' } }),
+  );
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }))
+  ).Attributes!.QueueArn!;
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${name}.fifo`,
+      Attributes: {
+        FifoQueue: 'true',
+        VisibilityTimeout: '30',
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
+      },
+    }),
+  );
+  const queueArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl!, AttributeNames: ['QueueArn'] }))
+  ).Attributes!.QueueArn!;
+  return { queueUrl: queue.QueueUrl!, queueArn, dlqUrl: dlq.QueueUrl! };
+}
+
+export async function createStateTable(dynamo: DynamoDBClient, name: string): Promise<void> {
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}
+
+export async function createCluster(
+  eks: EKSClient,
+  name: string,
+  nodeGroups: readonly { name: string; minSize: number; maxSize: number; desiredSize: number }[],
+): Promise<void> {
+  await eks.send(
+    new CreateClusterCommand({
+      name,
+      roleArn: 'arn:aws:iam::123456789012:role/eks-cluster',
+      resourcesVpcConfig: { subnetIds: ['subnet-0001', 'subnet-0002'] },
+    }),
+  );
+  for (const g of nodeGroups) {
+    await eks.send(
+      new CreateNodegroupCommand({
+        clusterName: name,
+        nodegroupName: g.name,
+        nodeRole: 'arn:aws:iam::123456789012:role/eks-nodes',
+        subnets: ['subnet-0001'],
+        scalingConfig: { minSize: g.minSize, maxSize: g.maxSize, desiredSize: g.desiredSize },
+      }),
+    );
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * SqsDecisionQueue against SQS FIFO (moto): batches of 10, a message group per variant in
+ * order, deduplication of a re-sent decision, and the local event source's redrive to the DLQ.
+ */
+import { jest } from '@jest/globals';
+import { ReceiveMessageCommand, type SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { drainQueue, SqsDecisionQueue } from '../../../lib/adapters/sqs/index.js';
+import type { DecisionRecord } from '../../../lib/policy/decisionRecord.js';
+import { lambdaContext } from '../../../lib/cli/invokeCommand.js';
+import { decision } from '../../functions/decisions.js';
+import { createDecisionQueues, REGION, startMoto, type Moto } from './moto.js';
+
+jest.setTimeout(60_000);
+
+let moto: Moto | undefined;
+let queues = 0;
+
+beforeAll(async () => {
+  moto = await startMoto();
+});
+
+afterAll(async () => {
+  await moto?.server.stop();
+});
+
+function countingClient() {
+  const calls: number[] = [];
+  const client = {
+    send: (command: SendMessageBatchCommand) => {
+      calls.push(command.input.Entries?.length ?? 0);
+      return moto!.sqs.send(command);
+    },
+  };
+  return { client, calls };
+}
+
+async function receiveAll(queueUrl: string, max = 200) {
+  const out: { body: DecisionRecord; group?: string; dedup?: string }[] = [];
+  for (let polls = 0; polls < 50 && out.length < max; polls++) {
+    const r = await moto!.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    if (!r.Messages?.length) break;
+    for (const m of r.Messages) {
+      out.push({
+        body: JSON.parse(m.Body!) as DecisionRecord,
+        group: m.Attributes?.MessageGroupId,
+        dedup: m.Attributes?.MessageDeduplicationId,
+      });
+    }
+  }
+  return out;
+}
+
+test('23 decisions go out in 3 batches, one message group per variant, deduplicated on re-send', async () => {
+  const { queueUrl } = await createDecisionQueues(moto!.sqs, `send-${++queues}`, 3);
+  const { client, calls } = countingClient();
+  const queue = new SqsDecisionQueue(client, queueUrl);
+  const decisions = Array.from({ length: 23 }, (_, i) => decision({ variant: `v${i}`, sequence: 4 }));
+  await queue.send(decisions);
+  expect(calls).toEqual([10, 10, 3]);
+  await queue.send(decisions.slice(0, 5)); // a retried evaluation re-sending: SQS drops the copies
+  const received = await receiveAll(queueUrl);
+  expect(received).toHaveLength(23);
+  expect(new Set(received.map((m) => m.group))).toEqual(new Set(decisions.map((d) => `llm/${d.variant}`)));
+  const v7 = received.find((m) => m.body.variant === 'v7')!;
+  expect(v7).toMatchObject({ group: 'llm/v7', dedup: 'llm.v7.4' });
+  expect(v7.body).toEqual(decisions[7]);
+});
+
+test('decisions of one variant are delivered in the order sent', async () => {
+  const { queueUrl } = await createDecisionQueues(moto!.sqs, `order-${++queues}`, 3);
+  const queue = new SqsDecisionQueue(moto!.sqs, queueUrl);
+  for (let sequence = 1; sequence <= 4; sequence++) {
+    await queue.send([decision({ variant: 'chat', sequence }), decision({ variant: 'code', sequence })]);
+  }
+  const received = await receiveAll(queueUrl);
+  const order = (variant: string) =>
+    received.filter((m) => m.body.variant === variant).map((m) => m.body.sequence);
+  expect(order('chat')).toEqual([1, 2, 3, 4]);
+  expect(order('code')).toEqual([1, 2, 3, 4]);
+});
+
+test('a message failed maxReceiveCount times moves to the DLQ; the rest of its group follows it', async () => {
+  const { queueUrl, queueArn, dlqUrl } = await createDecisionQueues(moto!.sqs, `redrive-${++queues}`, 2);
+  await new SqsDecisionQueue(moto!.sqs, queueUrl).send([decision({ variant: 'bad', sequence: 1 })]);
+  await new SqsDecisionQueue(moto!.sqs, queueUrl).send([decision({ variant: 'bad', sequence: 2 })]);
+  const seen: number[] = [];
+  const totals = await drainQueue(
+    moto!.sqs,
+    async (event) => {
+      // Fails sequence 1 always; FIFO order means sequence 2 waits behind it.
+      const failures = event.Records.filter((r) => {
+        const d = JSON.parse(r.body) as DecisionRecord;
+        seen.push(d.sequence);
+        return d.sequence === 1;
+      });
+      return { batchItemFailures: failures.map((r) => ({ itemIdentifier: r.messageId })) };
+    },
+    {
+      queueUrl,
+      queueArn,
+      region: REGION,
+      context: () => lambdaContext('sva-apply', 60),
+      failedVisibilitySeconds: 0,
+      batchSize: 1,
+      maxPolls: 20,
+      emptyPolls: 2,
+    },
+  );
+  expect(seen).toEqual([1, 1, 2]);
+  expect(totals.failed).toBe(2);
+  const dead = await receiveAll(dlqUrl);
+  expect(dead.map((m) => m.body.sequence)).toEqual([1]);
+});

@@ -1,0 +1,122 @@
+/**
+ * The local stack of the integration tests: moto (SQS FIFO queue + DLQ, DynamoDB table, EKS
+ * cluster with node groups) and etcd + kube-apiserver with the shipped RBAC, wired to the
+ * handlers through the same environment variables as on Lambda.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DescribeNodegroupCommand } from '@aws-sdk/client-eks';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { stringify } from 'yaml';
+import { lambdaContext } from '../../../lib/cli/invokeCommand.js';
+import { drainQueue, type SqsBatchHandler } from '../../../lib/adapters/sqs/index.js';
+import {
+  applyManifest,
+  createDeployment,
+  createNamespace,
+  SCALER_TOKEN,
+  startKubeApiServer,
+  type KubeServer,
+} from '../kubernetes/kubeApiServer.js';
+export { captureLogs } from '../../functions/logs.js';
+import {
+  createCluster,
+  createDecisionQueues,
+  createStateTable,
+  REGION,
+  startMoto,
+  type DecisionQueues,
+  type Moto,
+} from './moto.js';
+
+export const CLUSTER = 'gpu-cluster';
+export const TABLE = 'sva-state';
+
+export interface StackOptions {
+  /** the config document (written to a file for SVA_CONFIG) */
+  readonly config: unknown;
+  readonly maxReceiveCount: number;
+  readonly nodeGroups: readonly { name: string; minSize: number; maxSize: number; desiredSize: number }[];
+  /** namespace → Deployment name → replicas */
+  readonly deployments: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+export interface Stack {
+  readonly moto: Moto;
+  readonly kube: KubeServer;
+  readonly queues: DecisionQueues;
+  readonly env: Record<string, string>;
+  drain(handler: SqsBatchHandler, maxPolls?: number): ReturnType<typeof drainQueue>;
+  dlqBodies(): Promise<string[]>;
+  nodeGroup(name: string): Promise<{ desiredSize?: number; minSize?: number; maxSize?: number }>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  let moto: Moto | undefined;
+  let kube: KubeServer | undefined;
+  try {
+    [moto, kube] = await Promise.all([startMoto(), startKubeApiServer()]);
+    const queues = await createDecisionQueues(moto.sqs, 'sva-decisions', options.maxReceiveCount);
+    await createStateTable(moto.dynamo, TABLE);
+    await createCluster(moto.eks, CLUSTER, options.nodeGroups);
+    for (const [namespace, deployments] of Object.entries(options.deployments)) {
+      await createNamespace(kube.admin, namespace);
+      for (const [name, replicas] of Object.entries(deployments))
+        await createDeployment(kube.admin, namespace, name, replicas);
+    }
+    await applyManifest(kube.admin, resolve('deploy/rbac.yaml'));
+    const configPath = join(kube.dir, 'config.yaml');
+    writeFileSync(configPath, stringify(options.config));
+    const env = {
+      ...moto.env,
+      SVA_CONFIG: configPath,
+      SVA_STATE_TABLE: TABLE,
+      SVA_QUEUE_URL: queues.queueUrl,
+      SVA_CLUSTER_NAME: CLUSTER,
+      KUBECONFIG: kube.writeKubeconfig(SCALER_TOKEN),
+      SVA_METRICS: 'config-load',
+      SVA_TELEMETRY: 'none',
+    };
+    const m = moto;
+    return {
+      moto: m,
+      kube,
+      queues,
+      env,
+      drain: (handler, maxPolls = 50) =>
+        drainQueue(m.sqs, handler, {
+          queueUrl: queues.queueUrl,
+          queueArn: queues.queueArn,
+          region: REGION,
+          context: () => lambdaContext('sva-apply', 60),
+          failedVisibilitySeconds: 0,
+          maxPolls,
+          emptyPolls: 2,
+        }),
+      async dlqBodies() {
+        const bodies: string[] = [];
+        for (let polls = 0; polls < 20; polls++) {
+          const r = await m.sqs.send(
+            new ReceiveMessageCommand({ QueueUrl: queues.dlqUrl, MaxNumberOfMessages: 10 }),
+          );
+          if (!r.Messages?.length) break;
+          bodies.push(...r.Messages.map((x) => x.Body ?? ''));
+        }
+        return bodies;
+      },
+      async nodeGroup(name) {
+        const out = await m.eks.send(
+          new DescribeNodegroupCommand({ clusterName: CLUSTER, nodegroupName: name }),
+        );
+        return out.nodegroup?.scalingConfig ?? {};
+      },
+      async stop() {
+        await Promise.all([m.server.stop(), kube?.stop()]);
+      },
+    };
+  } catch (err) {
+    await Promise.all([moto?.server.stop(), kube?.stop()]);
+    throw err;
+  }
+}
