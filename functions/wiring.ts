@@ -12,9 +12,13 @@
  *   SVA_POOL              capacity pool evaluated by default (default "default")
  *   SVA_METRICS           prometheus (default when SVA_PROMETHEUS_URL is set) | config-load
  *   SVA_TELEMETRY         remote-write (default when SVA_REMOTE_WRITE_URL is set) | log | none
+ *   SVA_PROMETHEUS_URL    Prometheus (or Amazon Managed Prometheus workspace) query URL
+ *   SVA_REMOTE_WRITE_URL  where the inferno_* metrics are pushed (…/api/v1/write)
+ *   SVA_PROMETHEUS_BEARER_TOKEN  bearer token for both, when they need one          optional
+ *   SVA_PROMETHEUS_SIGV4_REGION  sign both for Amazon Managed Prometheus (service aps) optional
  *
- * Metrics sources and telemetry sinks are picked by name from small registries, so the
- * Prometheus adapters plug in with one registration each and the handlers never change.
+ * Metrics sources and telemetry sinks are picked by name from small registries, so another
+ * backend plugs in with one registration and the handlers never change.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EKSClient } from '@aws-sdk/client-eks';
@@ -32,6 +36,11 @@ import {
   type DeploymentsApiSource,
 } from '../lib/adapters/kubernetes/index.js';
 import { systemClock } from '../lib/adapters/memory/index.js';
+import {
+  PrometheusMetricsSource,
+  RemoteWriteTelemetrySink,
+  type PrometheusConnection,
+} from '../lib/adapters/prometheus/index.js';
 import { SqsDecisionQueue } from '../lib/adapters/sqs/index.js';
 import { loadConfig } from '../lib/config/load.js';
 import type { Config } from '../lib/config/schema.js';
@@ -54,12 +63,42 @@ export interface WiringContext {
 
 type Factory<T> = (ctx: WiringContext) => T | Promise<T>;
 
+/** The connection to a Prometheus endpoint, with the credentials the environment gives. */
+function prometheusConnection(env: Env, url: string): PrometheusConnection {
+  return {
+    url,
+    bearerToken: env.SVA_PROMETHEUS_BEARER_TOKEN || undefined,
+    sigv4: env.SVA_PROMETHEUS_SIGV4_REGION
+      ? { region: env.SVA_PROMETHEUS_SIGV4_REGION, service: 'aps' }
+      : undefined,
+  };
+}
+
 const metricsSources = new Map<string, Factory<MetricsSource>>([
   ['config-load', ({ config }) => new ConfigLoadMetrics(config)],
+  [
+    'prometheus',
+    ({ env, config }) =>
+      new PrometheusMetricsSource({
+        connection: prometheusConnection(
+          env,
+          required(env, 'SVA_PROMETHEUS_URL', 'the Prometheus query URL'),
+        ),
+        windowSeconds: config.policy.metricsWindowSeconds,
+        maxAgeSeconds: config.policy.metricsMaxAgeSeconds,
+      }),
+  ],
 ]);
 
 const telemetrySinks = new Map<string, Factory<TelemetrySink>>([
   ['none', () => ({ publish: async () => {} })],
+  [
+    'remote-write',
+    ({ env }) =>
+      new RemoteWriteTelemetrySink({
+        connection: prometheusConnection(env, required(env, 'SVA_REMOTE_WRITE_URL', 'the remote-write URL')),
+      }),
+  ],
   [
     'log',
     ({ logger }) => ({
@@ -69,11 +108,7 @@ const telemetrySinks = new Map<string, Factory<TelemetrySink>>([
   ],
 ]);
 
-/**
- * How the Prometheus adapters (lib/adapters/prometheus) join, one call each, e.g.
- * registerMetricsSource('prometheus', ({ env, config }) => new PrometheusMetricsSource({...}))
- * and registerTelemetrySink('remote-write', ({ env }) => new RemoteWriteTelemetrySink({...})).
- */
+/** Another metrics backend or telemetry sink joins with one call each. */
 export function registerMetricsSource(name: string, factory: Factory<MetricsSource>): void {
   metricsSources.set(name, factory);
 }

@@ -1,5 +1,6 @@
 /** The `sva` command line: subcommands, and one clear line (never a stack trace) for a user's error. */
 import { ANALYZE_USAGE, analyzeCommand } from './analyzeCommand.js';
+import { COLLECT_USAGE, collectCommand } from './collectCommand.js';
 import { isUserError, UsageError } from './errors.js';
 import { INVOKE_USAGE, invokeCommand } from './invokeCommand.js';
 import { SIMULATE_USAGE, simulateCommand } from './simulateCommand.js';
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   solve: { run: solveCommand, usage: SOLVE_USAGE },
   analyze: { run: analyzeCommand, usage: ANALYZE_USAGE },
   simulate: { run: simulateCommand, usage: SIMULATE_USAGE },
+  collect: { run: collectCommand, usage: COLLECT_USAGE },
   invoke: { run: invokeCommand, usage: INVOKE_USAGE },
 };
 

@@ -1,4 +1,5 @@
 /** Wiring from the environment: what is required, what is picked, and what fails how (no network here). */
+import { PrometheusMetricsSource, RemoteWriteTelemetrySink } from '../../lib/adapters/prometheus/index.js';
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
   applyWiring,
@@ -33,23 +34,33 @@ test.each([
 });
 
 test('a metrics source that is not in this build is named, with the ones that are', async () => {
-  const env = { ...without('SVA_METRICS'), SVA_PROMETHEUS_URL: 'http://127.0.0.1:9090' };
+  const env = { ...without('SVA_METRICS'), SVA_METRICS: 'graphite' };
   const err = await evaluateWiring(env, logger).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(WiringError);
   expect((err as Error).message).toMatch(
-    /^metrics source "prometheus" is not available in this build \(known: config-load/,
+    /^metrics source "graphite" is not available in this build \(known: config-load, prometheus/,
   );
-  registerMetricsSource('prometheus', () => ({ collect: async () => [] }));
+  registerMetricsSource('graphite', () => ({ collect: async () => [] }));
   const wired = await captureLogs(() => evaluateWiring(env, logger));
   expect(await wired.result.deps.metrics.collect([], 0)).toEqual([]);
 });
 
+test('SVA_PROMETHEUS_URL wires the Prometheus metrics source', async () => {
+  const env = { ...without('SVA_METRICS'), SVA_PROMETHEUS_URL: 'http://127.0.0.1:9' };
+  const { result } = await captureLogs(() => evaluateWiring(env, logger));
+  expect(result.deps.metrics).toBeInstanceOf(PrometheusMetricsSource);
+});
+
+test('SVA_REMOTE_WRITE_URL wires the remote-write telemetry sink', async () => {
+  const env = { ...base, SVA_REMOTE_WRITE_URL: 'http://127.0.0.1:9/api/v1/write' };
+  const { result } = await captureLogs(() => applyWiring(env, logger));
+  expect(result.deps.telemetry).toBeInstanceOf(RemoteWriteTelemetrySink);
+});
+
 test('a missing telemetry sink does not stop scaling: each publish reports it', async () => {
-  const env = { ...base, SVA_REMOTE_WRITE_URL: 'http://127.0.0.1:9090/api/v1/write' };
+  const env = { ...base, SVA_TELEMETRY: 'statsd' };
   const { result, logs } = await captureLogs(() => applyWiring(env, logger));
-  await expect(result.deps.telemetry.publish([])).rejects.toThrow(
-    'telemetry sink "remote-write" is not available',
-  );
+  await expect(result.deps.telemetry.publish([])).rejects.toThrow('telemetry sink "statsd" is not available');
   expect(
     logs.find((l) => l.message === 'telemetry sink unavailable: metrics are not published'),
   ).toMatchObject({

@@ -1,0 +1,217 @@
+/**
+ * The queries of one collection: one per signal, each covering every variant at once (grouped by
+ * `model_name, namespace`, and `pod` when some variant selects pods by pattern), so that 100
+ * variants cost the same ~17 requests as one. Windowed signals carry both windows (the rate
+ * window and its fallback), tagged, so that the parser picks per variant without a second round.
+ *
+ * Servers of different vLLM versions are read per series: `rate(new) or rate(old)` keeps the
+ * new name where a server exposes both (0.11) and the old where only it exists (<= 0.10), as `or`
+ * matches elements on their labels without the metric name.
+ */
+import { GATEWAY_REQUESTS, VLLM } from '../../metrics/vllmNaming.js';
+import { anyOf, by, duration, selector, TAG, tagged, union, type Matcher } from './promql.js';
+
+export const GATEWAY_POOL = {
+  averageQueueSize: 'inference_pool_average_queue_size',
+  averageKvCacheUtilization: 'inference_pool_average_kv_cache_utilization',
+  readyPods: 'inference_pool_ready_pods',
+} as const;
+
+export type PoolSignal = keyof typeof GATEWAY_POOL;
+
+/** Series whose newest sample time the inventory query reports (and whose presence names the vLLM version). */
+export const SERIES = {
+  running: VLLM.running,
+  waiting: VLLM.waiting,
+  success: VLLM.success,
+  promptTokens: `${VLLM.promptTokens}_count`,
+  generationTokens: `${VLLM.generationTokens}_count`,
+  ttft: `${VLLM.ttft}_count`,
+  itlNew: `${VLLM.itl[0]}_count`,
+  itlOld: `${VLLM.itl[1]}_count`,
+  kvNew: VLLM.kvUsage[0],
+  kvOld: VLLM.kvUsage[1],
+  cacheConfig: VLLM.cacheConfig,
+  gateway: GATEWAY_REQUESTS,
+  /** success counter labelled `finish_reason` (llm-d's simulator) rather than vLLM's `finished_reason` */
+  finishReasonLabel: `${VLLM.success}{finish_reason}`,
+  /** running gauge with an `engine` label (vLLM V1; absent on llm-d's simulator) */
+  engineLabel: `${VLLM.running}{engine}`,
+} as const;
+
+export type SignalName =
+  | 'inventory'
+  | 'completions'
+  | 'gatewayRequests'
+  | 'inFlightNow'
+  | 'inFlightBefore'
+  | 'running'
+  | 'waiting'
+  | 'readyReplicas'
+  | 'kvCacheUsage'
+  | 'promptTokens'
+  | 'generationTokens'
+  | 'ttft'
+  | 'itl'
+  | 'ttftBuckets'
+  | 'itlBuckets'
+  | 'cacheConfig'
+  | 'gatewayPool';
+
+export interface QueryScope {
+  /** model_name values of every variant */
+  readonly models: readonly string[];
+  readonly namespaces: readonly string[];
+  /** group by pod as well (some variant tells its servers apart by a pod pattern) */
+  readonly podLevel: boolean;
+  /** rate windows in seconds, preferred first (the rate window, then its fallback) */
+  readonly windows: readonly number[];
+  /** how far back a series that ended is still found (its newest sample then makes it stale, not missing) */
+  readonly lookbackSeconds: number;
+  readonly lookbackStepSeconds: number;
+  /** model_name values of the variants whose demand comes from the gateway */
+  readonly gatewayModels: readonly string[];
+  /** InferencePool names whose EPP gauges are wanted */
+  readonly pools: readonly string[];
+}
+
+export interface SignalQuery {
+  readonly signal: SignalName;
+  readonly text: string;
+}
+
+const SERVER_GROUP = ['model_name', 'namespace'] as const;
+
+export function signalQueries(scope: QueryScope): SignalQuery[] {
+  const group: readonly string[] = scope.podLevel ? [...SERVER_GROUP, 'pod'] : SERVER_GROUP;
+  const s = (name: string, extra: readonly Matcher[] = []) =>
+    selector(name, [
+      ['model_name', '=~', anyOf(scope.models)],
+      ['namespace', '=~', anyOf(scope.namespaces)],
+      ...extra,
+    ]);
+  const windowed = (expr: (w: string) => string) =>
+    union(scope.windows.map((w) => tagged(expr(duration(w)), TAG.window, String(w))));
+  const sumIncreaseOver = (
+    w: string,
+    names: readonly string[],
+    suffix: string,
+    extra: readonly string[] = [],
+  ) => `sum ${by(group, extra)} (${names.map((n) => `increase(${s(`${n}${suffix}`)}[${w}])`).join(' or ')})`;
+  const sumIncrease = (names: readonly string[], suffix: string) =>
+    windowed((w) => sumIncreaseOver(w, names, suffix));
+  // p95 per window: by Prometheus per group; with pods selected by pattern, as bucket increases
+  // per pod, which the parser sums per variant before taking the quantile (rows carry `le`).
+  const p95 = (names: readonly string[]) =>
+    windowed((w) =>
+      scope.podLevel
+        ? sumIncreaseOver(w, names, '_bucket', ['le'])
+        : `histogram_quantile(0.95, ${sumIncreaseOver(w, names, '_bucket', ['le'])})`,
+    );
+  const histogram = (names: readonly string[]) =>
+    union([
+      tagged(sumIncrease(names, '_sum'), TAG.part, 'sum'),
+      tagged(sumIncrease(names, '_count'), TAG.part, 'count'),
+    ]);
+  const inFlight = (offset: string) =>
+    `sum ${by(group)} (${s(VLLM.running)}${offset} + ${s(VLLM.waiting)}${offset})`;
+
+  const queries: SignalQuery[] = [
+    { signal: 'inventory', text: inventory(scope, group, s) },
+    { signal: 'completions', text: sumIncrease([VLLM.success], '') },
+    { signal: 'inFlightNow', text: inFlight('') },
+    { signal: 'inFlightBefore', text: windowed((w) => inFlight(` offset ${w}`)) },
+    { signal: 'running', text: `sum ${by(group)} (${s(VLLM.running)})` },
+    { signal: 'waiting', text: `sum ${by(group)} (${s(VLLM.waiting)})` },
+    {
+      signal: 'readyReplicas',
+      text: `count ${by(group)} (count ${by(group, ['instance', 'pod'])} (${s(VLLM.running)}))`,
+    },
+    {
+      signal: 'kvCacheUsage',
+      text: union([
+        tagged(`sum ${by(group)} (${VLLM.kvUsage.map((n) => s(n)).join(' or ')})`, TAG.part, 'sum'),
+        tagged(`count ${by(group)} (${VLLM.kvUsage.map((n) => s(n)).join(' or ')})`, TAG.part, 'count'),
+      ]),
+    },
+    { signal: 'promptTokens', text: histogram([VLLM.promptTokens]) },
+    { signal: 'generationTokens', text: histogram([VLLM.generationTokens]) },
+    { signal: 'ttft', text: histogram([VLLM.ttft]) },
+    { signal: 'itl', text: histogram(VLLM.itl) },
+    { signal: 'ttftBuckets', text: p95([VLLM.ttft]) },
+    { signal: 'itlBuckets', text: p95(VLLM.itl) },
+    {
+      signal: 'cacheConfig',
+      text: `max ${by(group, ['instance', 'pod', 'engine', 'block_size', 'num_gpu_blocks'])} (${s(VLLM.cacheConfig)})`,
+    },
+  ];
+  if (scope.gatewayModels.length > 0) {
+    queries.push({
+      signal: 'gatewayRequests',
+      text: windowed((w) => `sum ${by(SERVER_GROUP)} (increase(${gatewaySelector(scope)}[${w}]))`),
+    });
+  }
+  if (scope.pools.length > 0) queries.push({ signal: 'gatewayPool', text: poolQuery(scope) });
+  return queries;
+}
+
+/** The gateway's request counter of the models whose demand it measures (it has no pod label). */
+function gatewaySelector(scope: QueryScope): string {
+  return selector(GATEWAY_REQUESTS, [
+    ['model_name', '=~', anyOf(scope.gatewayModels)],
+    ['namespace', '=~', anyOf(scope.namespaces)],
+  ]);
+}
+
+/**
+ * Newest sample time per group of every series the collector reads: `timestamp()` of the live
+ * series, or, for a series that has ended (its target went away), the newest over a lookback,
+ * so that it is reported stale with its age rather than missing.
+ */
+function inventory(
+  scope: QueryScope,
+  group: readonly string[],
+  s: (name: string, extra?: readonly Matcher[]) => string,
+): string {
+  const lookback = `[${duration(scope.lookbackSeconds)}:${duration(scope.lookbackStepSeconds)}]`;
+  const entries: [string, string, readonly string[]][] = [
+    [SERIES.running, s(VLLM.running), group],
+    [SERIES.waiting, s(VLLM.waiting), group],
+    [SERIES.success, s(VLLM.success), group],
+    [SERIES.promptTokens, s(SERIES.promptTokens), group],
+    [SERIES.generationTokens, s(SERIES.generationTokens), group],
+    [SERIES.ttft, s(SERIES.ttft), group],
+    [SERIES.itlNew, s(SERIES.itlNew), group],
+    [SERIES.itlOld, s(SERIES.itlOld), group],
+    [SERIES.kvNew, s(SERIES.kvNew), group],
+    [SERIES.kvOld, s(SERIES.kvOld), group],
+    [SERIES.cacheConfig, s(SERIES.cacheConfig), group],
+  ];
+  // Label probes only name the servers' version: live series suffice.
+  const probes: [string, string][] = [
+    [SERIES.finishReasonLabel, s(VLLM.success, [['finish_reason', '!=', '']])],
+    [SERIES.engineLabel, s(VLLM.running, [['engine', '!=', '']])],
+  ];
+  if (scope.gatewayModels.length > 0) entries.push([SERIES.gateway, gatewaySelector(scope), SERVER_GROUP]);
+  return union([
+    ...entries.flatMap(([series, sel, g]) => [
+      tagged(`max ${by(g)} (timestamp(${sel}))`, TAG.series, series),
+      tagged(`max ${by(g)} (max_over_time(timestamp(${sel})${lookback}))`, TAG.series, series),
+    ]),
+    ...probes.map(([series, sel]) => tagged(`max ${by(group)} (timestamp(${sel}))`, TAG.series, series)),
+  ]);
+}
+
+/** The EPP's pool gauges and their newest sample times, grouped by pool name and namespace. */
+function poolQuery(scope: QueryScope): string {
+  const matchers: Matcher[] = [
+    ['name', '=~', anyOf(scope.pools)],
+    ['namespace', '=~', anyOf(scope.namespaces)],
+  ];
+  return union(
+    (Object.entries(GATEWAY_POOL) as [PoolSignal, string][]).flatMap(([key, name]) => [
+      tagged(`max by (name, namespace) (${selector(name, matchers)})`, TAG.part, key),
+      tagged(`max by (name, namespace) (timestamp(${selector(name, matchers)}))`, TAG.part, `${key}:ts`),
+    ]),
+  );
+}

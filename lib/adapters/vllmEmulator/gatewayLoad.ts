@@ -1,0 +1,60 @@
+/**
+ * The inference gateway's endpoint picker (EPP) at a known load: its per-model request counter
+ * (`inference_model_request_total`) growing at a fixed rate and its pool gauges. `namespace`
+ * stands in for the label a Kubernetes scrape adds to the EPP's series.
+ */
+import type { MetricSample } from '../../sim/prometheusText.js';
+
+export interface GatewayLoadOptions {
+  readonly model: string;
+  readonly namespace: string;
+  /** requests per second the gateway receives for the model */
+  readonly requestRate: number;
+  /** `target_model_name` (default: the model) */
+  readonly targetModel?: string;
+  readonly pool?: {
+    readonly name: string;
+    readonly averageQueueSize: number;
+    readonly averageKvCacheUtilization: number;
+    readonly readyPods: number;
+  };
+  /** epoch seconds the counter starts from (default: now) */
+  readonly startSeconds?: number;
+}
+
+export function gatewaySource(options: GatewayLoadOptions): (t: number) => MetricSample[] {
+  const start = options.startSeconds ?? Date.now() / 1000;
+  return (t) => {
+    const requests = Math.floor(Math.max(t - start, 0) * options.requestRate + 1e-9);
+    const samples: MetricSample[] = [
+      {
+        name: 'inference_model_request_total',
+        family: 'inference_model_request_total',
+        type: 'counter',
+        labels: {
+          model_name: options.model,
+          target_model_name: options.targetModel ?? options.model,
+          namespace: options.namespace,
+        },
+        value: requests,
+      },
+    ];
+    const pool = options.pool;
+    if (pool) {
+      const labels = { name: pool.name, namespace: options.namespace };
+      const gauge = (name: string, value: number): MetricSample => ({
+        name,
+        family: name,
+        type: 'gauge',
+        labels,
+        value,
+      });
+      samples.push(
+        gauge('inference_pool_average_queue_size', pool.averageQueueSize),
+        gauge('inference_pool_average_kv_cache_utilization', pool.averageKvCacheUtilization),
+        gauge('inference_pool_ready_pods', pool.readyPods),
+      );
+    }
+    return samples;
+  };
+}

@@ -1,0 +1,425 @@
+/**
+ * From Prometheus' JSON answers to RawSignals and observations: windows and their fallback,
+ * zero for a seen series without a value, stale and missing names, failures with their reason,
+ * NaN and Inf, pod patterns, p95 from buckets, the naming of the servers.
+ */
+import { QueryResult } from 'prometheus-query';
+import { histogramQuantile, parseLe } from '../../../lib/adapters/prometheus/histogramQuantile.js';
+import { toQueryError } from '../../../lib/adapters/prometheus/prometheusClient.js';
+import { CollectedResults, rowsOf, type QueryOutcome } from '../../../lib/adapters/prometheus/queryRows.js';
+import { describeServerNaming } from '../../../lib/adapters/prometheus/serverNaming.js';
+import type { SignalName } from '../../../lib/adapters/prometheus/signalQueries.js';
+import { variantSignals } from '../../../lib/adapters/prometheus/variantSignals.js';
+import { estimateObservation } from '../../../lib/metrics/signals.js';
+import type { MetricsQuery } from '../../../lib/policy/ports.js';
+
+const T = 1_800_000_000;
+const WINDOWS = [60, 300];
+const CHAT: MetricsQuery = { variant: 'llm/chat', namespace: 'llm', modelName: 'chat', gateway: false };
+
+/** An instant-query answer's `data` exactly as Prometheus sends it, parsed by prometheus-query. */
+const answer = (json: string) => QueryResult.fromJSON(JSON.parse(json));
+
+type Labels = Record<string, string>;
+const vector = (rows: [Labels, string][]) =>
+  QueryResult.fromJSON({
+    resultType: 'vector',
+    result: rows.map(([metric, value]) => ({ metric, value: [T, value] })),
+  });
+const at = (labels: Labels, value: number | string): [Labels, string] => [
+  { model_name: 'chat', namespace: 'llm', ...labels },
+  String(value),
+];
+const windowed = (values: Record<number, number>, labels: Labels = {}) =>
+  Object.entries(values).map(([w, v]) => at({ ...labels, sva_window: w }, v));
+const histogram = (values: Record<number, [number, number]>) =>
+  Object.entries(values).flatMap(([w, [sum, count]]) => [
+    at({ sva_window: w, sva_part: 'sum' }, sum),
+    at({ sva_window: w, sva_part: 'count' }, count),
+  ]);
+
+const FRESH_SERIES = [
+  'vllm:num_requests_running',
+  'vllm:num_requests_waiting',
+  'vllm:request_success_total',
+  'vllm:request_prompt_tokens_count',
+  'vllm:request_generation_tokens_count',
+  'vllm:time_to_first_token_seconds_count',
+  'vllm:inter_token_latency_seconds_count',
+  'vllm:kv_cache_usage_perc',
+  'vllm:cache_config_info',
+  'vllm:num_requests_running{engine}',
+];
+
+/** What Prometheus answers for a fresh variant of two vLLM 0.12 replicas at 10 req/s. */
+function freshAnswers(): Map<SignalName, QueryResult> {
+  return new Map<SignalName, QueryResult>([
+    ['inventory', vector(FRESH_SERIES.map((s) => at({ sva_series: s }, T - 1.5)))],
+    ['completions', vector(windowed({ 60: 600, 300: 2900 }))],
+    ['inFlightNow', vector([at({}, 12)])],
+    ['inFlightBefore', vector(windowed({ 60: 6, 300: 0 }))],
+    ['running', vector([at({}, 10)])],
+    ['waiting', vector([at({}, 2)])],
+    ['readyReplicas', vector([at({}, 2)])],
+    ['kvCacheUsage', vector([at({ sva_part: 'sum' }, 0.8), at({ sva_part: 'count' }, 2)])],
+    ['promptTokens', vector(histogram({ 60: [420_000, 600], 300: [2_030_000, 2900] }))],
+    ['generationTokens', vector(histogram({ 60: [60_000, 600], 300: [290_000, 2900] }))],
+    ['ttft', vector(histogram({ 60: [180, 600], 300: [870, 2900] }))],
+    ['itl', vector(histogram({ 60: [2376, 59_400], 300: [11_484, 287_100] }))],
+    [
+      'ttftBuckets',
+      vector([
+        at({ sva_window: '60', le: '0.25' }, 0),
+        at({ sva_window: '60', le: '0.5' }, 600),
+        at({ sva_window: '60', le: '+Inf' }, 600),
+      ]),
+    ],
+    [
+      'itlBuckets',
+      vector([
+        at({ sva_window: '60', le: '0.025' }, 0),
+        at({ sva_window: '60', le: '0.05' }, 59_400),
+        at({ sva_window: '60', le: '+Inf' }, 59_400),
+      ]),
+    ],
+    [
+      'cacheConfig',
+      vector([
+        at({ pod: 'a', engine: '0', block_size: '16', num_gpu_blocks: '1000' }, 1),
+        at({ pod: 'a', engine: '1', block_size: '16', num_gpu_blocks: '1000' }, 1),
+        at({ pod: 'b', engine: '0', block_size: '16', num_gpu_blocks: '1000' }, 1),
+      ]),
+    ],
+  ]);
+}
+
+function collected(
+  answers: Map<SignalName, QueryResult>,
+  failures: Partial<Record<SignalName, string>> = {},
+) {
+  const outcomes = new Map<SignalName, QueryOutcome>();
+  for (const [signal, result] of answers) outcomes.set(signal, { ok: true, rows: rowsOf(result) });
+  for (const [signal, error] of Object.entries(failures))
+    outcomes.set(signal as SignalName, { ok: false, error });
+  return new CollectedResults(outcomes);
+}
+
+const observe = (results: CollectedResults, q = CHAT, maxAgeSeconds = 10) =>
+  estimateObservation(variantSignals(q, results, WINDOWS).raw, { now: T, maxAgeSeconds });
+
+describe('rows', () => {
+  test('an answer as Prometheus sends it becomes labelled rows; NaN and Inf become NaN', () => {
+    const result = answer(`{
+      "resultType": "vector",
+      "result": [
+        { "metric": { "model_name": "chat", "namespace": "llm", "sva_part": "sum" }, "value": [${T}, "0.8"] },
+        { "metric": { "__name__": "up", "job": "vllm" }, "value": [${T}, "NaN"] },
+        { "metric": {}, "value": [${T}, "+Inf"] }
+      ]
+    }`);
+    const rows = rowsOf(result);
+    expect(rows[0]).toEqual({
+      labels: { model_name: 'chat', namespace: 'llm', sva_part: 'sum' },
+      value: 0.8,
+    });
+    expect(rows[1]!.labels).toEqual({ job: 'vllm' });
+    expect(rows[1]!.value).toBeNaN();
+    expect(rows[2]!.value).toBeNaN();
+    expect(rowsOf(answer(`{ "resultType": "scalar", "result": [${T}, "3"] }`))).toEqual([
+      { labels: {}, value: 3 },
+    ]);
+    expect(rowsOf(answer(`{ "resultType": "matrix", "result": [] }`))).toEqual([]);
+  });
+});
+
+describe('a variant from its rows', () => {
+  test('fresh servers: every estimate, from the rate window', () => {
+    const signals = variantSignals(CHAT, collected(freshAnswers()), WINDOWS);
+    const o = estimateObservation(signals.raw, { now: T, maxAgeSeconds: 10 });
+    expect(o.windowSeconds).toBe(60);
+    expect(o.arrivalRate).toEqual({
+      value: (600 + 12 - 6) / 60,
+      source: 'vllm:request_success_total + d(vllm:num_requests_running+vllm:num_requests_waiting)/dt',
+      timestamp: T - 1.5,
+    });
+    expect(o.completionRate?.value).toBe(10);
+    expect(o.avgInputTokens?.value).toBe(700);
+    expect(o.avgOutputTokens?.value).toBe(100);
+    expect(o.ttftMs?.value).toBeCloseTo(300, 9);
+    expect(o.itlMs).toEqual({ value: 40, source: 'vllm:inter_token_latency_seconds', timestamp: T - 1.5 });
+    expect(o.running?.value).toBe(10);
+    expect(o.waiting?.value).toBe(2);
+    expect(o.kvCacheUsage).toEqual({ value: 0.4, source: 'vllm:kv_cache_usage_perc', timestamp: T - 1.5 });
+    expect(o.readyReplicas?.value).toBe(2);
+    expect(o.vllmNaming).toBe('vllm>=0.12');
+    expect(o.stale).toEqual([]);
+    expect(o.missing).toEqual([]);
+    expect(signals.ttftP95Seconds?.value).toBeCloseTo(0.4875, 12);
+    expect(signals.itlP95Seconds?.value).toBeCloseTo(0.04875, 12);
+    expect(signals.kvCapacityTokens?.value).toBe((32_000 + 16_000) / 2);
+    expect(signals.errors).toEqual([]);
+  });
+
+  test('without data in the rate window, every windowed value comes from the fallback', () => {
+    const answers = freshAnswers();
+    answers.set('completions', vector(windowed({ 300: 2900 })));
+    const o = observe(collected(answers));
+    expect(o.windowSeconds).toBe(300);
+    expect(o.completionRate?.value).toBeCloseTo(2900 / 300, 12);
+    expect(o.arrivalRate?.value).toBeCloseTo((2900 + 12 - 0) / 300, 12);
+    expect(o.avgInputTokens?.value).toBe(700);
+  });
+
+  test('servers that went away: their values count as zero at their last sample, so they turn stale', () => {
+    const answers = new Map<SignalName, QueryResult>([
+      [
+        'inventory',
+        vector(
+          ['vllm:num_requests_running', 'vllm:num_requests_waiting', 'vllm:request_success_total'].map((s) =>
+            at({ sva_series: s }, T - 30),
+          ),
+        ),
+      ],
+      ['completions', vector(windowed({ 60: 120 }))],
+    ]);
+    const results = collected(answers);
+    const raw = variantSignals(CHAT, results, WINDOWS).raw;
+    expect(raw.running).toEqual({ value: 0, timestamp: T - 30, series: 'vllm:num_requests_running' });
+    expect(raw.completions).toEqual({ value: 120, timestamp: T - 30, series: 'vllm:request_success_total' });
+    const old = observe(results, CHAT, 10);
+    expect(old.arrivalRate).toBeUndefined();
+    expect(old.running).toBeUndefined();
+    expect(old.stale).toEqual([
+      'vllm:num_requests_running',
+      'vllm:num_requests_running+vllm:num_requests_waiting',
+      'vllm:num_requests_waiting',
+      'vllm:request_success_total',
+    ]);
+    // Within the allowed age the zero is a measurement (as in the simulation's sample store).
+    expect(observe(results, CHAT, 60).running?.value).toBe(0);
+  });
+
+  test('a series never seen is missing by name; a variant with nothing has no estimate and no naming', () => {
+    const answers = freshAnswers();
+    answers.set(
+      'inventory',
+      vector(
+        FRESH_SERIES.filter((s) => !s.startsWith('vllm:time_to_first')).map((s) =>
+          at({ sva_series: s }, T - 1),
+        ),
+      ),
+    );
+    expect(observe(collected(answers)).missing).toEqual(['vllm:time_to_first_token_seconds']);
+    const nobody = observe(collected(answers), { ...CHAT, modelName: 'other' });
+    expect(nobody.arrivalRate).toBeUndefined();
+    expect(nobody.vllmNaming).toBeUndefined();
+    expect(nobody.missing).toContain('vllm:request_success_total');
+    expect(nobody.missing).toContain('vllm:cache_config_info');
+  });
+
+  test('NaN and Inf values are reported missing, not used; a zero count is idle, not NaN', () => {
+    const answers = freshAnswers();
+    answers.set('kvCacheUsage', vector([at({ sva_part: 'sum' }, 'NaN'), at({ sva_part: 'count' }, 2)]));
+    answers.set('waiting', vector([at({}, '+Inf')]));
+    answers.set('ttft', vector(histogram({ 60: [0, 0] })));
+    answers.set(
+      'ttftBuckets',
+      vector([at({ sva_window: '60', le: '0.5' }, 0), at({ sva_window: '60', le: '+Inf' }, 0)]),
+    );
+    const signals = variantSignals(CHAT, collected(answers), WINDOWS);
+    const o = estimateObservation(signals.raw, { now: T, maxAgeSeconds: 10 });
+    expect(o.kvCacheUsage).toBeUndefined();
+    expect(o.waiting).toBeUndefined();
+    expect(o.missing).toEqual(['vllm:kv_cache_usage_perc', 'vllm:num_requests_waiting']);
+    expect(o.ttftMs).toBeUndefined();
+    expect(signals.ttftP95Seconds).toBeUndefined();
+    expect(o.arrivalRate?.value).toBeCloseTo(10.1, 12);
+  });
+
+  test('a failed query makes its series missing with the reason; a failed inventory, every series', () => {
+    const reason = 'prometheus at http://prom:9090 answered HTTP 503: overloaded';
+    const one = variantSignals(CHAT, collected(freshAnswers(), { completions: reason }), WINDOWS);
+    const o = estimateObservation(one.raw, { now: T, maxAgeSeconds: 10 });
+    expect(o.arrivalRate).toBeUndefined();
+    expect(o.completionRate).toBeUndefined();
+    expect(o.running?.value).toBe(10);
+    expect(o.missing).toEqual([`(${reason})`, 'vllm:request_success_total']);
+    expect(one.errors).toEqual([reason]);
+
+    const all = estimateObservation(
+      variantSignals(
+        CHAT,
+        collected(freshAnswers(), { inventory: 'prometheus unreachable at x: ECONNREFUSED' }),
+        WINDOWS,
+      ).raw,
+      { now: T, maxAgeSeconds: 10 },
+    );
+    expect(all.arrivalRate).toBeUndefined();
+    expect(all.running).toBeUndefined();
+    expect(all.missing[0]).toBe('(prometheus unreachable at x: ECONNREFUSED)');
+    expect(all.missing).toContain('vllm:num_requests_running');
+  });
+
+  test('pod patterns select rows by pod; the gateway counter belongs to the variant whatever its pods', () => {
+    const pods = (values: Record<string, number>, labels: Labels = {}) =>
+      Object.entries(values).map(([pod, v]) => at({ ...labels, pod }, v));
+    const answers = new Map<SignalName, QueryResult>([
+      [
+        'inventory',
+        vector([
+          ...['a-0', 'a-1', 'b-0'].flatMap((pod) =>
+            ['vllm:num_requests_running', 'vllm:num_requests_waiting', 'vllm:request_success_total'].map(
+              (s) => at({ pod, sva_series: s }, T - 1),
+            ),
+          ),
+          at({ sva_series: 'inference_model_request_total' }, T - 1),
+        ]),
+      ],
+      ['completions', vector(pods({ 'a-0': 60, 'a-1': 60, 'b-0': 300 }, { sva_window: '60' }))],
+      ['inFlightNow', vector(pods({ 'a-0': 1, 'a-1': 1, 'b-0': 5 }))],
+      ['inFlightBefore', vector(pods({ 'a-0': 1, 'a-1': 1, 'b-0': 5 }, { sva_window: '60' }))],
+      ['running', vector(pods({ 'a-0': 1, 'a-1': 1, 'b-0': 5 }))],
+      ['readyReplicas', vector(pods({ 'a-0': 1, 'a-1': 1, 'b-0': 1 }))],
+      ['gatewayRequests', vector(windowed({ 60: 900 }))],
+    ]);
+    const results = collected(answers);
+    const a = observe(results, { ...CHAT, variant: 'llm/a', podPattern: '^a-' });
+    const b = observe(results, { ...CHAT, variant: 'llm/b', podPattern: '^b-', gateway: true });
+    expect(a.arrivalRate?.value).toBe(2);
+    expect(a.readyReplicas?.value).toBe(2);
+    expect(a.running?.value).toBe(2);
+    expect(b.completionRate?.value).toBe(5);
+    expect(b.arrivalRate).toEqual({ value: 15, source: 'inference_model_request_total', timestamp: T - 1 });
+    expect(b.readyReplicas?.value).toBe(1);
+  });
+
+  test('gateway pool gauges are read by pool name, with their own sample times', () => {
+    const answers = freshAnswers();
+    answers.set(
+      'gatewayPool',
+      vector([
+        [{ name: 'chat', namespace: 'llm', sva_part: 'averageQueueSize' }, '4'],
+        [{ name: 'chat', namespace: 'llm', sva_part: 'averageQueueSize:ts' }, String(T - 2)],
+        [{ name: 'chat', namespace: 'llm', sva_part: 'readyPods' }, '3'],
+        [{ name: 'chat', namespace: 'llm', sva_part: 'readyPods:ts' }, String(T - 2)],
+      ]),
+    );
+    const signals = variantSignals(CHAT, collected(answers), WINDOWS, 'chat');
+    expect(signals.pool).toEqual({
+      averageQueueSize: { value: 4, timestamp: T - 2, series: 'inference_pool_average_queue_size' },
+      readyPods: { value: 3, timestamp: T - 2, series: 'inference_pool_ready_pods' },
+    });
+    expect(signals.raw.absent).toEqual(['inference_pool_average_kv_cache_utilization']);
+  });
+});
+
+describe('naming', () => {
+  const none = {
+    itlNew: false,
+    itlOld: false,
+    kvNew: false,
+    kvOld: false,
+    finishReason: false,
+    engine: true,
+    anyServer: true,
+  };
+  test.each([
+    [{ itlOld: true, kvOld: true }, 'vllm<=0.10'],
+    [{ itlNew: true, itlOld: true, kvNew: true }, 'vllm 0.11'],
+    [{ itlNew: true, kvNew: true }, 'vllm>=0.12'],
+    [{ itlNew: true, itlOld: true, kvNew: true, finishReason: true, engine: false }, 'llm-d-sim'],
+    [{ itlNew: true, itlOld: true, kvNew: true, kvOld: true }, 'mixed'],
+    [{ itlNew: true, kvNew: true, engine: false }, 'vllm>=0.12, no engine label'],
+    [{}, 'unknown'],
+  ])('%j is %s', (evidence, naming) => {
+    expect(describeServerNaming({ ...none, ...evidence })).toBe(naming);
+  });
+  test('no server, no naming', () => {
+    expect(describeServerNaming({ ...none, anyServer: false })).toBeUndefined();
+  });
+});
+
+describe('histogram quantile', () => {
+  test('interpolates within the bucket, as PromQL does', () => {
+    const buckets = [
+      { le: 0.1, count: 10 },
+      { le: 0.5, count: 30 },
+      { le: Infinity, count: 40 },
+    ];
+    expect(histogramQuantile(0.5, buckets)).toBeCloseTo(0.3, 12);
+    expect(histogramQuantile(0.1, buckets)).toBeCloseTo(0.04, 12);
+    expect(histogramQuantile(0.95, buckets)).toBe(0.5);
+    expect(histogramQuantile(0.5, [...buckets].reverse())).toBeCloseTo(0.3, 12);
+  });
+  test('NaN when nothing was observed or without a +Inf bucket', () => {
+    expect(
+      histogramQuantile(0.95, [
+        { le: 1, count: 0 },
+        { le: Infinity, count: 0 },
+      ]),
+    ).toBeNaN();
+    expect(
+      histogramQuantile(0.95, [
+        { le: 1, count: 3 },
+        { le: 2, count: 3 },
+      ]),
+    ).toBeNaN();
+    expect(histogramQuantile(2, [])).toBe(Infinity);
+  });
+  test('le labels', () => {
+    expect(parseLe('+Inf')).toBe(Infinity);
+    expect(parseLe('1.0')).toBe(1);
+    expect(parseLe('2.5e-05')).toBe(0.000025);
+  });
+});
+
+describe('query errors', () => {
+  const url = 'http://user:secret@prom:9090';
+  test.each([
+    [
+      {
+        status: 'error',
+        errorType: 'timeout_error',
+        error: 'timeout of 500ms exceeded',
+        code: 'ECONNABORTED',
+      },
+      'timeout',
+      'prometheus at http://prom:9090 did not answer within 500 ms',
+    ],
+    [
+      {
+        status: 'error',
+        errorType: 'network_error',
+        error: 'connect ECONNREFUSED 127.0.0.1:9',
+        code: 'ECONNREFUSED',
+      },
+      'unreachable',
+      'prometheus unreachable at http://prom:9090: connect ECONNREFUSED 127.0.0.1:9',
+    ],
+    [
+      { status: 'error', errorType: 'network_error', error: 'getaddrinfo failed', code: 'ENOTFOUND' },
+      'unreachable',
+      'prometheus unreachable at http://prom:9090: ENOTFOUND getaddrinfo failed',
+    ],
+    [
+      { status: 'error', errorType: 'http_error', httpStatus: 400, error: 'parse error at char 3' },
+      'http',
+      'prometheus at http://prom:9090 answered HTTP 400: parse error at char 3',
+    ],
+    [
+      { status: 'error', errorType: 'client_error', error: 'unexpected client error' },
+      'bad-response',
+      'unexpected answer from prometheus at http://prom:9090: unexpected client error',
+    ],
+    [
+      new Error('Unexpected resultType: foo'),
+      'bad-response',
+      'unexpected answer from prometheus at http://prom:9090: Unexpected resultType: foo',
+    ],
+  ])('%j', (thrown, kind, message) => {
+    const error = toQueryError(thrown, url, 500);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.kind).toBe(kind);
+    expect(error.message).toBe(message);
+  });
+});
