@@ -1,31 +1,50 @@
 /** The `sva` command line: subcommands, and one clear line (never a stack trace) for a user's error. */
-import { ANALYZE_USAGE, analyzeCommand } from './analyzeCommand.js';
-import { COLLECT_USAGE, collectCommand } from './collectCommand.js';
 import { isUserError, UsageError } from './errors.js';
-import { INVOKE_USAGE, invokeCommand } from './invokeCommand.js';
-import { SIMULATE_USAGE, simulateCommand } from './simulateCommand.js';
-import { SOLVE_USAGE, solveCommand } from './solveCommand.js';
 
-type Command = (
+type Run = (
   args: string[],
   out: (line: string) => void,
   err: (line: string) => void,
 ) => number | Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; usage: string }> = {
-  solve: { run: solveCommand, usage: SOLVE_USAGE },
-  analyze: { run: analyzeCommand, usage: ANALYZE_USAGE },
-  simulate: { run: simulateCommand, usage: SIMULATE_USAGE },
-  collect: { run: collectCommand, usage: COLLECT_USAGE },
-  invoke: { run: invokeCommand, usage: INVOKE_USAGE },
+interface Command {
+  readonly run: Run;
+  readonly usage: string;
+}
+
+// Each command is loaded when it runs, so `sva solve` does not start the AWS SDK and the
+// Kubernetes client that `sva invoke` needs.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  solve: async () => {
+    const m = await import('./solveCommand.js');
+    return { run: m.solveCommand, usage: m.SOLVE_USAGE };
+  },
+  analyze: async () => {
+    const m = await import('./analyzeCommand.js');
+    return { run: m.analyzeCommand, usage: m.ANALYZE_USAGE };
+  },
+  simulate: async () => {
+    const m = await import('./simulateCommand.js');
+    return { run: m.simulateCommand, usage: m.SIMULATE_USAGE };
+  },
+  collect: async () => {
+    const m = await import('./collectCommand.js');
+    return { run: m.collectCommand, usage: m.COLLECT_USAGE };
+  },
+  invoke: async () => {
+    const m = await import('./invokeCommand.js');
+    return { run: m.invokeCommand, usage: m.INVOKE_USAGE };
+  },
 };
 
-function usage(): string {
-  return [
-    'sva: serverless variant autoscaler for vLLM fleets',
-    '',
-    ...Object.values(COMMANDS).map((c) => c.usage),
-  ].join('\n');
+async function usage(): Promise<string> {
+  // One after another: concurrent dynamic imports of modules sharing dependencies trip jest's
+  // ESM loader, and `sva --help` is not in a hurry.
+  const commands: Command[] = [];
+  for (const load of Object.values(COMMANDS)) commands.push(await load());
+  return ['sva: serverless variant autoscaler for vLLM fleets', '', ...commands.map((c) => c.usage)].join(
+    '\n',
+  );
 }
 
 export async function main(
@@ -35,14 +54,15 @@ export async function main(
 ): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    out(usage());
+    out(await usage());
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
-  if (!command) {
-    err(`sva: unknown command "${name}"\n\n${usage()}`);
+  const load = COMMANDS[name];
+  if (!load) {
+    err(`sva: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}; see: sva --help)`);
     return 2;
   }
+  const command = await load();
   if (args.includes('--help') || args.includes('-h')) {
     out(command.usage);
     return 0;

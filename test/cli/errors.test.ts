@@ -187,7 +187,9 @@ describe('usage errors: exit 2, one line naming the problem and where the usage 
   it('unknown command', async () => {
     const result = await run('optimise', 'x.json');
     expect(result.code).toBe(2);
-    expect(result.errLines[0]).toBe('sva: unknown command "optimise"');
+    expect(result.errLines).toEqual([
+      'sva: unknown command "optimise" (commands: solve, analyze, simulate, collect, invoke; see: sva --help)',
+    ]);
     expectNoStack(result);
   });
 
