@@ -33,18 +33,15 @@ const DEFAULT_OUT = fileURLToPath(new URL('./out/', import.meta.url));
 
 /**
  * The default traces (copies of ../shared/data/traces) and the rate scale each runs at. A rate
- * scale plays the trace that many times faster (lib/sim scaleRate, as `sva simulate --rate-scale`):
- * the same requests in 1/x of the time.
+ * scale of x overlays x copies of the trace shifted round its length (lib/sim amplify, as
+ * `sva simulate --rate-scale`): x times the users, same hour, same burst shapes.
  *
- * Azure code (2k-token prompts, short answers) at x1 averages 2.6 req/s: the oracle's sizing needs
- * one replica in the median 30 s interval, so there is little to scale. At x4 it averages 10.3
- * req/s over 14.3 min: 3 L40S replicas in the median interval, 7 at the 90th percentile, up to 8,
- * and L4 or A10G in the quiet ones.
+ * Azure code (2k-token prompts, short answers) at x1 averages 2.6 req/s, a replica or two. At x4
+ * it averages 10.3 req/s over 57 min, in bursts of up to 40 req/s: several L40S replicas, up to
+ * the node group's 16 at the peaks.
  *
- * Mooncake conversation (12k-token prompts) fits the targets only on H100, 0.56 req/s per replica
- * with the margins, and H100 nodes hold 8 GPUs: at x1 (3.4 req/s, 7 replicas) every policy fits
- * in one node whatever it decides. At x2 it averages 6.8 req/s over 29.5 min: 13 replicas at the
- * mean, 15 for the busiest minute, up to 17 in a 30 s interval, two to three nodes.
+ * Mooncake conversation (12k-token prompts, up to 126k) at x1 (3.4 req/s) fits in one 8-GPU H100
+ * node whatever a policy decides. At x2 it averages 6.8 req/s over 59 min: two to three nodes.
  */
 export const DEFAULT_TRACES: readonly { path: string; rateScale: number; why: string; fleet: string }[] = [
   {
@@ -52,16 +49,16 @@ export const DEFAULT_TRACES: readonly { path: string; rateScale: number; why: st
     fleet: CODE_FLEET,
     rateScale: 4,
     why:
-      'x4 (the trace played 4 times faster: 10.3 req/s over 14.3 min), so that the load needs several replicas: ' +
-      '3 L40S in the median 30 s interval, up to 8; at x1 the median interval needs one',
+      'x4 (four shifted copies overlaid: 10.3 req/s over 57 min, bursts up to 40 req/s), so that the load needs ' +
+      'several replicas; at x1 it needs one or two',
   },
   {
     path: 'data/traces/mooncake-conversation.jsonl',
     fleet: CHAT_FLEET,
     rateScale: 2,
     why:
-      'x2 (6.8 req/s over 29.5 min), so that the load needs several H100 nodes of 8 GPUs: ' +
-      '13 replicas at the mean, up to 17 in a 30 s interval; at x1 (7 replicas) every policy fits one node',
+      'x2 (two shifted copies overlaid: 6.8 req/s over 59 min), so that the load needs two to three H100 nodes ' +
+      'of 8 GPUs; at x1 every policy fits in one node',
   },
 ];
 
@@ -156,7 +153,10 @@ async function main(argv: string[]): Promise<number> {
       durationSeconds,
     });
     const requests = [...scenario.traces.values()].reduce(
-      (a, t) => a + t.requests.filter((r) => r.arrival <= scenario.durationSeconds).length,
+      (a, t) =>
+        a +
+        t.requests.filter((r) => r.arrival >= scenario.measuredFrom && r.arrival <= scenario.durationSeconds)
+          .length,
       0,
     );
     const v = config.variants[0]!;
@@ -164,7 +164,7 @@ async function main(argv: string[]): Promise<number> {
     const startReplicas = scenario.fleet.variants[0]?.initialReplicas ?? 0;
     const peak = staticPeakSizing(config, v, scenario.traces.get(v.name));
     log(
-      `[${k + 1}/${traces.length}] ${trace.given} x${trace.rateScale}: ${requests} requests over ${(scenario.durationSeconds / 60).toFixed(1)} min, starting on ${startReplicas} ${start}; static-peak ${peak.replicas} ${peak.accelerator}`,
+      `[${k + 1}/${traces.length}] ${trace.given} x${trace.rateScale}: ${requests} requests over ${((scenario.durationSeconds - scenario.measuredFrom) / 60).toFixed(1)} min (after ${(scenario.measuredFrom / 60).toFixed(0)} min of warm-up), starting on ${startReplicas} ${start}; static-peak ${peak.replicas} ${peak.accelerator}`,
     );
     const runs: SimulationRun[] = [];
     for (const name of policies) {
@@ -186,11 +186,11 @@ async function main(argv: string[]): Promise<number> {
       trace: trace.given,
       rateScale: trace.rateScale,
       requests,
-      durationSeconds: scenario.durationSeconds,
+      durationSeconds: scenario.durationSeconds - scenario.measuredFrom,
       runs,
     });
     tables.push(
-      `${trace.given} (rate x${trace.rateScale}, ${requests} requests, ${(scenario.durationSeconds / 60).toFixed(1)} min)\n\n${formatTable(runs)}`,
+      `${trace.given} (rate x${trace.rateScale}, ${requests} requests, ${((scenario.durationSeconds - scenario.measuredFrom) / 60).toFixed(1)} min)\n\n${formatTable(runs)}`,
     );
   }
 

@@ -147,9 +147,15 @@ export const policySchema = z
       .default(300)
       .describe('scale down only to the highest recommendation of this window'),
     adaptiveWindow: z
-      .object({ enabled: z.boolean().default(true), maxSeconds: z.number().positive().default(1800) })
+      .object({
+        enabled: z.boolean().default(true),
+        initialSeconds: nonNegative
+          .default(900)
+          .describe('the window of a variant not seen yet: start cautious'),
+        maxSeconds: z.number().positive().default(1800),
+      })
       .strict()
-      .default({ enabled: true, maxSeconds: 1800 })
+      .default({ enabled: true, initialSeconds: 900, maxSeconds: 1800 })
       .describe(
         'double the window (up to maxSeconds) when capacity released is needed again within it; halve it back after two quiet windows',
       ),
@@ -209,6 +215,9 @@ export const simulationSchema = z
   .object({
     seed: z.number().int().default(1),
     durationSeconds: z.number().positive().optional().describe('default: the longest trace'),
+    warmupSeconds: nonNegative
+      .default(600)
+      .describe("replayed from the span's end before it, unmeasured, so the loop starts as in service"),
     scrapeIntervalSeconds: z.number().positive().default(15),
     drainSeconds: nonNegative
       .default(120)

@@ -327,7 +327,7 @@ function adaptWindow(
     };
   }
   const calmSince = mem.calmSince ?? mem.observedSince ?? now;
-  if ((mem.window ?? base) > base && now - calmSince >= 2 * window) {
+  if (window > base && now - calmSince >= 2 * window) {
     return { memory: { window: Math.max(base, window / 2), calmSince: now } };
   }
   return { memory: {} };
@@ -482,7 +482,10 @@ export function decidePool(input: PoolInput): PoolOutput {
 
     const sameAccelerator = rec.accelerator === current.accelerator;
     const currentOnTarget = current.byAccelerator.get(rec.accelerator)?.desired ?? 0;
-    const window = Math.max(stabilizationWindow(config, v, rec.accelerator), mem.window ?? 0);
+    const window = Math.max(
+      stabilizationWindow(config, v, rec.accelerator),
+      mem.window ?? (policy.adaptiveWindow.enabled ? policy.adaptiveWindow.initialSeconds : 0),
+    );
     const stabilized = stabilize({
       now,
       current: currentOnTarget,

@@ -92,11 +92,14 @@ export async function runClosedLoop(
   const scalingActions = new Map<string, number>();
   const scrapeEvery = config.simulation?.scrapeIntervalSeconds ?? 15;
   const end = scenario.durationSeconds;
+  const from = scenario.measuredFrom;
   const horizon = end + (config.simulation?.drainSeconds ?? 120);
+  let usageAtStart = from > 0 ? undefined : sim.usage();
   let nextStep = controller.intervalSeconds;
 
   for (let t = scrapeEvery; t <= horizon + 1e-9; t += scrapeEvery) {
     sim.runUntil(t);
+    if (!usageAtStart && t >= from) usageAtStart = sim.usage();
     const gateway = new Map(
       config.variants.map((v) => [
         v.name,
@@ -115,20 +118,21 @@ export async function runClosedLoop(
       cluster,
       nodeGroups,
       record: (e) => {
+        if (t <= from) return;
         scalingActions.set(e.variant, (scalingActions.get(e.variant) ?? 0) + 1);
-        events.push({ ...e, t });
+        events.push({ ...e, t: t - from });
       },
     });
-    timeline.push(snapshot(t, step.estimatedRates));
+    if (t > from) timeline.push(snapshot(t, step.estimatedRates));
     options.onProgress?.(Math.min(t / end, 1), t);
   }
   sim.runUntil(horizon);
   options.onProgress?.(1, end);
-  addLatencies(timeline, sim.results().records);
+  addLatencies(timeline, sim.results().records, from);
 
   function snapshot(t: number, estimated: Readonly<Record<string, number | null>>): TimelinePoint {
     const state = sim.state();
-    const since = timeline.at(-1)?.t ?? 0;
+    const since = (timeline.at(-1)?.t ?? 0) + from;
     const variants: Record<string, VariantPoint> = {};
     for (const v of config.variants) {
       const s = state.variants.find((x) => x.name === v.name);
@@ -153,7 +157,7 @@ export async function runClosedLoop(
       nodes[g.name] = g.ready + g.provisioning;
       costPerHour += (g.ready + g.provisioning) * (prices.get(g.name) ?? 0);
     }
-    return { t, variants, costPerHour, nodes };
+    return { t: t - from, variants, costPerHour, nodes };
   }
 
   const targets = Object.fromEntries(
@@ -165,7 +169,13 @@ export async function runClosedLoop(
   );
   return {
     controller: controller.name,
-    summary: summarizeRun(config, sim, end, prices, scalingActions),
+    summary: summarizeRun(
+      config,
+      sim,
+      { from, end, usageAtStart: usageAtStart ?? sim.usage() },
+      prices,
+      scalingActions,
+    ),
     timeline,
     events,
     targets,
@@ -174,12 +184,12 @@ export async function runClosedLoop(
 }
 
 /** p95 latencies of the requests that finished in each timeline interval, computed once at the end. */
-function addLatencies(timeline: TimelinePoint[], records: readonly RequestRecord[]): void {
+function addLatencies(timeline: TimelinePoint[], records: readonly RequestRecord[], from: number): void {
   const bins = timeline.map(() => new Map<string, { ttft: number[]; itl: number[] }>());
   const times = timeline.map((p) => p.t);
   for (const r of records) {
-    if (r.finished === undefined) continue;
-    const i = Math.min(countUpTo(times, r.finished - 1e-9), timeline.length - 1);
+    if (r.finished === undefined || r.finished <= from) continue;
+    const i = Math.min(countUpTo(times, r.finished - from - 1e-9), timeline.length - 1);
     if (i < 0 || i >= bins.length) continue;
     const bin = bins[i]!.get(r.variant) ?? { ttft: [], itl: [] };
     if (r.ttft !== undefined) bin.ttft.push(r.ttft * 1000);

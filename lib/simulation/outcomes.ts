@@ -1,7 +1,7 @@
 /** What a run achieved: SLO attainment per request, GPU-hours and cost from node lifetimes. */
 import type { Config } from '../config/schema.js';
 import { targetsOf } from '../policy/variantPlan.js';
-import type { FleetSim } from '../sim/index.js';
+import type { FleetSim, FleetUsage } from '../sim/index.js';
 import { countRequest, emptySloCounts, percentile, type SloCounts } from './slo.js';
 
 export interface Outcome {
@@ -49,33 +49,44 @@ const tails = (c: SloCounts) => ({
   p99ItlMs: percentile(c.itlMs, 99),
 });
 
+/** The measured span [from, end] of a run, and the fleet's usage counters when it began. */
+export interface MeasuredSpan {
+  readonly from: number;
+  readonly end: number;
+  readonly usageAtStart: FleetUsage;
+}
+
 export function summarizeRun(
   config: Config,
   sim: FleetSim,
-  end: number,
+  span: MeasuredSpan,
   prices: ReadonlyMap<string, number>,
   scalingActions: ReadonlyMap<string, number>,
 ): SimulationSummary {
-  // Every request that arrived within the scenario counts, finished or not.
+  const { from, end } = span;
+  // Every request that arrived within the measured span counts, finished or not.
   const perVariant = new Map(config.variants.map((v) => [v.name, emptySloCounts()]));
   const targets = new Map(config.variants.map((v) => [v.name, targetsOf(config, v)]));
   for (const r of sim.results().records) {
     const counts = perVariant.get(r.variant);
-    if (counts && r.arrival <= end) countRequest(counts, r, targets.get(r.variant)!);
+    if (counts && r.arrival >= from && r.arrival <= end) countRequest(counts, r, targets.get(r.variant)!);
   }
   // Node cost is shared by the variants on a node group's type in proportion to their replica-seconds.
   const usage = sim.usage();
+  const before = span.usageAtStart;
   const replicaSeconds = new Map<string, number>();
   const typeSeconds = new Map<string, number>();
-  for (const u of usage.replicaSeconds) {
-    const s = u.seconds['pending-node'] + u.seconds.loading + u.seconds.ready + u.seconds.draining;
+  const add = (u: FleetUsage['replicaSeconds'][number], sign: number) => {
+    const s = sign * (u.seconds['pending-node'] + u.seconds.loading + u.seconds.ready + u.seconds.draining);
     const key = `${u.variant}|${u.accelerator}`;
     replicaSeconds.set(key, (replicaSeconds.get(key) ?? 0) + s);
     typeSeconds.set(u.accelerator, (typeSeconds.get(u.accelerator) ?? 0) + s);
-  }
+  };
+  for (const u of usage.replicaSeconds) add(u, 1);
+  for (const u of before.replicaSeconds) add(u, -1);
   const byType = new Map<string, { cost: number; gpuHours: number }>();
   for (const g of config.nodeGroups) {
-    const seconds = usage.nodeSeconds[g.name] ?? 0;
+    const seconds = (usage.nodeSeconds[g.name] ?? 0) - (before.nodeSeconds[g.name] ?? 0);
     const c = byType.get(g.acceleratorType) ?? { cost: 0, gpuHours: 0 };
     byType.set(g.acceleratorType, {
       cost: c.cost + (seconds / 3600) * (prices.get(g.name) ?? 0),
@@ -127,7 +138,7 @@ export function summarizeRun(
     scalingActions: [...scalingActions.values()].reduce((a, b) => a + b, 0),
     requests: all.requests,
     dropped: all.dropped,
-    durationSeconds: end,
+    durationSeconds: end - from,
     ...tails(all),
     variants,
   };

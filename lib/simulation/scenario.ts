@@ -27,7 +27,10 @@ export interface Scenario {
   readonly fleet: FleetSimConfig;
   /** trace per variant name (variants without one get no traffic) */
   readonly traces: ReadonlyMap<string, Trace>;
+  /** simulated seconds, warm-up included */
   readonly durationSeconds: number;
+  /** outcomes count from here: before it, the loop warms up on the trace's last minutes */
+  readonly measuredFrom: number;
 }
 
 export interface ScenarioOptions {
@@ -37,6 +40,8 @@ export interface ScenarioOptions {
   readonly traceFiles?: readonly string[];
   readonly rateScale?: number;
   readonly durationSeconds?: number;
+  /** seconds of warm-up before the measured span (default: the config's, else 600) */
+  readonly warmupSeconds?: number;
 }
 
 /** The opening of a trace whose busiest minute sizes the starting fleet. */
@@ -147,9 +152,14 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
     traces.set(v.name, scale === 1 ? trace : amplify(trace, scale, config.simulation?.seed ?? 1));
   }
   const longest = Math.max(0, ...[...traces.values()].map((t) => t.requests.at(-1)?.arrival ?? 0));
-  const durationSeconds = options.durationSeconds ?? sim?.durationSeconds ?? longest;
-  if (!(durationSeconds > 0))
+  const measured = options.durationSeconds ?? sim?.durationSeconds ?? longest;
+  if (!(measured > 0))
     throw new InputError('nothing to simulate: no variant has a trace (give --trace FILE)');
+  // A running autoscaler has seen the minutes before the span measured: the loop first replays
+  // the span's last minutes, so every policy starts as it would in service, not from cold.
+  const warmup = Math.min(options.warmupSeconds ?? sim?.warmupSeconds ?? 600, measured / 2);
+  if (warmup > 0) for (const [name, trace] of traces) traces.set(name, withWarmup(trace, warmup, measured));
+  const durationSeconds = warmup + measured;
 
   const start = warmStart(config, traces);
   const variants = config.variants.map((v) => ({
@@ -195,5 +205,17 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
     fleet: { variants, nodeGroups, seed: sim?.seed ?? 1, delayJitter: sim?.delayJitter ?? 0.1 },
     traces,
     durationSeconds,
+    measuredFrom: warmup,
   };
+}
+
+/** The requests of [end - warmup, end) moved to the front, then the span [0, end) after them. */
+function withWarmup(trace: Trace, warmup: number, end: number): Trace {
+  const prefix = trace.requests
+    .filter((r) => r.arrival >= end - warmup && r.arrival < end)
+    .map((r) => ({ ...r, arrival: r.arrival - (end - warmup) }));
+  const body = trace.requests
+    .filter((r) => r.arrival < end)
+    .map((r) => ({ ...r, arrival: r.arrival + warmup }));
+  return { name: trace.name, requests: [...prefix, ...body], duration: warmup + end };
 }

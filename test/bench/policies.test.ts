@@ -115,6 +115,7 @@ function scenario(trace: Trace, replicas: number, accelerator: 'L4' | 'L40S' = '
     },
     traces: new Map([['chat', trace]]),
     durationSeconds: trace.duration!,
+    measuredFrom: 0,
   };
 }
 

@@ -48,12 +48,26 @@ describe('adaptive stabilisation window', () => {
   });
 
   it('never grows past maxSeconds', () => {
-    const config = poolConfig({ policy: { adaptiveWindow: { maxSeconds: 450 } } });
+    const config = poolConfig({ policy: { adaptiveWindow: { initialSeconds: 0, maxSeconds: 450 } } });
     const r = ratePerReplica(config);
     const s = new Session(config, [deployment('L4', 2)]);
     let i = spikeAndRelease(s, r);
     expect(s.run(at(i++), 5.5 * r).message).toMatch(/window 300 s -> 450 s/);
     expect(s.memory.variants[Object.keys(s.memory.variants)[0]!]!.window).toBe(450);
+  });
+
+  it('starts a variant not seen yet at the cautious initial window', () => {
+    const config = poolConfig({ policy: { adaptiveWindow: { initialSeconds: 900 } } });
+    const r = ratePerReplica(config);
+    const s = new Session(config, [deployment('L4', 2)]);
+    let i = 0;
+    // a whole (initial) window of steady load, so the partial-view rule is not what holds
+    for (; i <= 30; i++) s.run(at(i), 1.5 * r);
+    expect(s.run(at(i++), 5.5 * r).targetReplicas).toBe(6);
+    const held: number[] = [];
+    for (let k = 0; k < 31; k++) held.push(s.run(at(i++), 1.5 * r).targetReplicas);
+    expect(held.slice(0, 29)).toEqual(Array(29).fill(6));
+    expect(held[30]).toBeLessThan(6);
   });
 
   it('halves the window back after two quiet windows', () => {

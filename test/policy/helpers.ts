@@ -90,6 +90,8 @@ export function poolConfig(options: ConfigOptions = {}): Config {
       policy: {
         // the window is the configured one (not stretched to twice the lead time) unless a test says so
         windowPerStartup: 0,
+        // and starts at it (not at a cautious initial window), unless a test says so
+        adaptiveWindow: { initialSeconds: 0 },
         targetMargin: { ttft: 1, itl: 1 },
         forecast: { enabled: false },
         modelCorrection: { enabled: false },

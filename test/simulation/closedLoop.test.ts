@@ -144,6 +144,7 @@ function scenario(): Scenario {
       ],
     ]),
     durationSeconds: DURATION,
+    measuredFrom: 0,
   };
 }
 
