@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { infernoToSystem, parseInfernoSystem } from '../../lib/config/index.js';
 import { solve, type SaturationPolicy } from '../../lib/optimizer/index.js';
+import { mulberry32 } from '../../lib/sim/random.js';
 
 /** The reference sample the accelerators, models and classes are taken from. */
 export const LARGE_SAMPLE = new URL('../../test/fixtures/inferno/large.json', import.meta.url);
@@ -122,17 +123,8 @@ export interface GeneratedSystem {
   };
 }
 
-/** mulberry32, seeded; kept here so the benchmark does not move when the simulator's streams do. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform numbers in [0, 1): the simulator's generator. */
+export const seededRandom = (seed: number): (() => number) => mulberry32(seed);
 
 function logUniform(random: () => number, lo: number, hi: number): number {
   return Math.exp(Math.log(lo) + random() * (Math.log(hi) - Math.log(lo)));

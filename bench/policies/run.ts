@@ -25,6 +25,8 @@ import { createController, isPolicyName, POLICY_NAMES, type PolicyName } from '.
 import { writeBenchReport, type TraceReport } from './report.js';
 import { formatTable, traceResult, type TraceResult } from './results.js';
 import { staticPeakSizing } from './staticPeak.js';
+import { positiveNumber } from '../../lib/cli/args.js';
+import { UsageError } from '../../lib/cli/errors.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CODE_FLEET = fileURLToPath(new URL('./fleet-code.yaml', import.meta.url));
@@ -73,14 +75,6 @@ const USAGE = `usage: npm run bench -- [--trace FILE ...] [--rate-scale X] [--js
   --policy NAME     run only these policies (default: all: ${POLICY_NAMES.join(', ')})
   --duration S      simulate only the first S seconds of each trace`;
 
-class UsageError extends Error {}
-
-function positive(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const x = Number(value);
-  if (!Number.isFinite(x) || x <= 0) throw new UsageError(`${flag} needs a positive number, got "${value}"`);
-  return x;
-}
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -104,8 +98,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const rateScale = positive(values['rate-scale'], '--rate-scale');
-  const durationSeconds = positive(values.duration, '--duration');
+  const rateScale = positiveNumber(values['rate-scale'], '--rate-scale');
+  const durationSeconds = positiveNumber(values.duration, '--duration');
   const policies: PolicyName[] = [];
   for (const name of values.policy ?? POLICY_NAMES) {
     if (!isPolicyName(name))

@@ -16,6 +16,7 @@ import { loadConfig } from '../config/load.js';
 import type { Estimate } from '../metrics/observation.js';
 import { metricsQuery } from '../policy/variantPlan.js';
 import { UsageError } from './errors.js';
+import { positiveNumber } from './args.js';
 
 const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/default.yaml', import.meta.url));
 
@@ -49,13 +50,6 @@ const ESTIMATES = [
 ] as const satisfies readonly (readonly [keyof PrometheusObservation, string])[];
 
 const POOL = ['averageQueueSize', 'averageKvCacheUtilization', 'readyPods'] as const;
-
-function positive(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const x = Number(value);
-  if (!Number.isFinite(x) || x <= 0) throw new UsageError(`${flag} needs a positive number, got "${value}"`);
-  return x;
-}
 
 function connectionFrom(values: {
   prometheus?: string;
@@ -95,7 +89,7 @@ function connectionFrom(values: {
   }
   return {
     url: url.toString().replace(/\/$/, ''),
-    timeoutMs: positive(values.timeout, '--timeout'),
+    timeoutMs: positiveNumber(values.timeout, '--timeout'),
     headers,
     bearerToken,
     basicAuth,
@@ -204,8 +198,8 @@ export async function collectCommand(
   const config = loadConfig(values.config ?? DEFAULT_CONFIG);
   const source = new PrometheusMetricsSource({
     connection,
-    windowSeconds: positive(values.window, '--window') ?? config.policy.metricsWindowSeconds,
-    maxAgeSeconds: positive(values['max-age'], '--max-age') ?? config.policy.metricsMaxAgeSeconds,
+    windowSeconds: positiveNumber(values.window, '--window') ?? config.policy.metricsWindowSeconds,
+    maxAgeSeconds: positiveNumber(values['max-age'], '--max-age') ?? config.policy.metricsMaxAgeSeconds,
   });
   const now = Date.now() / 1000;
   const observations = await source.collect(config.variants.map(metricsQuery), now);

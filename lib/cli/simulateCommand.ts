@@ -7,6 +7,7 @@ import { writeReport } from '../simulation/report.js';
 import { buildScenario } from '../simulation/scenario.js';
 import { UsageError } from './errors.js';
 import { renderTable } from './solutionTable.js';
+import { positiveNumber } from './args.js';
 
 export const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/default.yaml', import.meta.url));
 
@@ -54,13 +55,6 @@ export function formatSummary(s: SimulationSummary): string {
   return `${table}\n\nsummary: SLO attainment ${pct(s.sloAttainment)} (TTFT ${pct(s.ttftAttainment)}, ITL ${pct(s.itlAttainment)}), ${s.gpuHours.toFixed(2)} GPU-hours, cost $${s.cost.toFixed(2)}, ${s.scalingActions} scaling actions, ${s.requests} requests, ${s.dropped} dropped, ${(s.durationSeconds / 60).toFixed(1)} simulated minutes`;
 }
 
-function number(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const x = Number(value);
-  if (!Number.isFinite(x) || x <= 0) throw new UsageError(`${flag} needs a positive number, got "${value}"`);
-  return x;
-}
-
 export async function simulateCommand(
   args: string[],
   out: (line: string) => void,
@@ -84,8 +78,8 @@ export async function simulateCommand(
   const scenario = await buildScenario(config, {
     configPath,
     traceFiles: values.trace,
-    rateScale: number(values['rate-scale'], '--rate-scale'),
-    durationSeconds: number(values.duration, '--duration'),
+    rateScale: positiveNumber(values['rate-scale'], '--rate-scale'),
+    durationSeconds: positiveNumber(values.duration, '--duration'),
   });
   const requests = [...scenario.traces.values()].reduce((a, t) => a + t.requests.length, 0);
   err(
