@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'out/', 'dist/', 'coverage/', '.serverless/', 'cdk.out/'] },
+  { ignores: ['node_modules/', 'out/', 'dist/', 'coverage/', '.serverless/', 'cdk.out/', '.esbuild/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -10,5 +10,14 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // CommonJS helpers the Serverless Framework loads with require() (deploy/*.cjs)
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

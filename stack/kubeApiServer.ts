@@ -19,8 +19,8 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { kubeConfigFor } from '../../../lib/adapters/kubernetes/index.js';
-import { freePort, requireCommand, ServerProcess, stopAll } from '../aws/processes.js';
+import { kubeConfigFor } from '../lib/adapters/kubernetes/index.js';
+import { freePort, requireCommand, ServerProcess, stopAll } from './processes.js';
 
 export const KUBE_VERSION = '1.20.5+really1.20.2';
 export const BUILD_COMMAND = 'bash .ci/build-kube-apiserver.sh';
@@ -48,6 +48,8 @@ export interface KubeServer {
   readonly dir: string;
   readonly admin: KubeConfig;
   readonly scaler: KubeConfig;
+  /** etcd's and kube-apiserver's process ids */
+  readonly pids: number[];
   kubeConfig(token: string): KubeConfig;
   /** a kubeconfig file for `token`, for code that reads KUBECONFIG */
   writeKubeconfig(token: string): string;
@@ -154,6 +156,7 @@ export async function startKubeApiServer(): Promise<KubeServer> {
       dir,
       admin: kubeConfig(ADMIN_TOKEN),
       scaler: kubeConfig(SCALER_TOKEN),
+      pids: started.flatMap((s) => (s.pid === undefined ? [] : [s.pid])),
       kubeConfig,
       writeKubeconfig(token: string) {
         const path = join(dir, `kubeconfig-${++files}.yaml`);

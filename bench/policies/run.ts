@@ -75,7 +75,6 @@ const USAGE = `usage: npm run bench -- [--trace FILE ...] [--rate-scale X] [--js
   --policy NAME     run only these policies (default: all: ${POLICY_NAMES.join(', ')})
   --duration S      simulate only the first S seconds of each trace`;
 
-
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(argv: string[]): Promise<number> {

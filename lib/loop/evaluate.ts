@@ -15,8 +15,14 @@ import type {
   NodeGroups,
   TelemetrySink,
 } from '../policy/ports.js';
-import { acceleratorType, allowedAccelerators, deploymentName, metricsQuery } from '../policy/variantPlan.js';
-import { desiredPoints } from './telemetry.js';
+import {
+  acceleratorType,
+  allowedAccelerators,
+  deploymentName,
+  metricsQuery,
+  targetsOf,
+} from '../policy/variantPlan.js';
+import { decisionOpsPoints, desiredPoints } from './telemetry.js';
 
 export interface EvaluateDeps {
   readonly metrics: MetricsSource;
@@ -74,16 +80,25 @@ export async function evaluatePool(
   let telemetryError: string | undefined;
   try {
     await deps.telemetry.publish(
-      out.decisions.flatMap((d) =>
-        desiredPoints({
+      out.decisions.flatMap((d) => {
+        const type = acceleratorType(config, d.accelerator) ?? d.accelerator;
+        const base = {
           variant: d.variant,
           namespace: d.namespace,
-          acceleratorType: acceleratorType(config, d.accelerator) ?? d.accelerator,
-          replicas: d.targetReplicas,
-          current: d.currentReplicas,
+          acceleratorType: type,
           timestampMs: now * 1000,
-        }),
-      ),
+        };
+        return [
+          ...desiredPoints({ ...base, replicas: d.targetReplicas, current: d.currentReplicas }),
+          ...decisionOpsPoints({
+            ...base,
+            stale: d.reason === 'stale-metrics' || d.inputs.stale.length > 0 || d.inputs.missing.length > 0,
+            prediction: d.prediction,
+            targets: targetsOfDecision(config, d),
+            replicaCostPerHour: replicaCost(config, d),
+          }),
+        ];
+      }),
     );
   } catch (err) {
     telemetryError = err instanceof Error ? err.message : String(err);
@@ -95,4 +110,22 @@ export async function evaluatePool(
     held: out.decisions.filter((d) => d.action === 'hold').map((d) => `${d.namespace}/${d.variant}`),
     telemetryError,
   };
+}
+
+function variantOf(config: Config, d: DecisionRecord) {
+  return config.variants.find((v) => v.name === d.variant && v.namespace === d.namespace);
+}
+
+function targetsOfDecision(config: Config, d: DecisionRecord): { ttftMs: number; itlMs: number } {
+  const v = variantOf(config, d);
+  return v ? targetsOf(config, v) : { ttftMs: 0, itlMs: 0 };
+}
+
+/** One replica's price per hour on the decision's accelerator: the unit's price times the units it takes. */
+function replicaCost(config: Config, d: DecisionRecord): number | undefined {
+  const v = variantOf(config, d);
+  const accelerator = config.accelerators.find((a) => a.name === d.accelerator);
+  if (!v || !accelerator) return undefined;
+  const units = config.models.find((m) => m.name === v.model)?.profiles[d.accelerator]?.acceleratorCount ?? 1;
+  return accelerator.costPerHour * units;
 }

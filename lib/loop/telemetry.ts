@@ -8,6 +8,60 @@ export const INFERNO = {
   ratio: 'inferno_desired_ratio',
 } as const;
 
+/**
+ * Beyond the original autoscaler's names, what the dashboard and the alert rules in
+ * observability/ need to watch the autoscaler itself; published by evaluate for every decision.
+ */
+export const SVA_OPS = {
+  /** epoch seconds of the variant's latest decision (a value, so that it survives Prometheus's lookback) */
+  lastDecision: 'inferno_last_decision_timestamp_seconds',
+  /** 1 when the decision was made on stale or missing metrics (and so held the size), else 0 */
+  metricsStale: 'inferno_metrics_stale',
+  /** the model's mean TTFT and ITL at the target size, corrected as learned (seconds) */
+  predictedTtft: 'inferno_predicted_ttft_seconds',
+  predictedItl: 'inferno_predicted_itl_seconds',
+  /** the variant's service-class targets (seconds); absent when the class sets none */
+  targetTtft: 'inferno_target_ttft_seconds',
+  targetItl: 'inferno_target_itl_seconds',
+  /** the price of one replica on the accelerator decided on, per hour */
+  replicaCost: 'inferno_replica_cost_per_hour',
+} as const;
+
+export interface DecisionOpsInput {
+  readonly variant: string;
+  readonly namespace: string;
+  readonly acceleratorType: string;
+  readonly timestampMs: number;
+  readonly stale: boolean;
+  readonly prediction: { readonly ttftMs: number; readonly itlMs: number } | null;
+  readonly targets: { readonly ttftMs: number; readonly itlMs: number };
+  readonly replicaCostPerHour: number | undefined;
+}
+
+/** The operations series of one decision (see SVA_OPS). */
+export function decisionOpsPoints(d: DecisionOpsInput): TelemetryPoint[] {
+  const variant = { variant_name: d.variant, namespace: d.namespace };
+  const at = (name: string, l: Record<string, string>, value: number): TelemetryPoint => ({
+    name,
+    labels: l,
+    value,
+    timestamp: d.timestampMs,
+  });
+  const points = [
+    at(SVA_OPS.lastDecision, variant, d.timestampMs / 1000),
+    at(SVA_OPS.metricsStale, variant, d.stale ? 1 : 0),
+  ];
+  if (d.prediction) {
+    points.push(at(SVA_OPS.predictedTtft, labels(d), d.prediction.ttftMs / 1000));
+    points.push(at(SVA_OPS.predictedItl, labels(d), d.prediction.itlMs / 1000));
+  }
+  if (d.targets.ttftMs > 0) points.push(at(SVA_OPS.targetTtft, variant, d.targets.ttftMs / 1000));
+  if (d.targets.itlMs > 0) points.push(at(SVA_OPS.targetItl, variant, d.targets.itlMs / 1000));
+  if (d.replicaCostPerHour !== undefined)
+    points.push(at(SVA_OPS.replicaCost, labels(d), d.replicaCostPerHour));
+  return points;
+}
+
 export interface ReplicaGaugeInput {
   readonly variant: string;
   readonly namespace: string;

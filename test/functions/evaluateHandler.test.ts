@@ -44,6 +44,17 @@ test('the event may name the pool', async () => {
   expect(direct.pool).toBe('gpu-c');
 });
 
+test('events/scheduled.json: what the deployed schedule sends (the pool as constant input)', async () => {
+  const { wiring, queue } = memoryEvaluateWiring();
+  const handler = createEvaluateHandler(async () => ({ ...wiring, pool: 'not-this-one' }));
+  const event = readEvent('events/scheduled.json') as Record<string, unknown>;
+  expect(event).toEqual({ pool: 'default' });
+  const { result } = await captureLogs(() => handler(event, context));
+  expect(result.pool).toBe('default');
+  expect(result.variants).toHaveLength(2);
+  expect(queue.depth).toBe(2);
+});
+
 test('events/evaluate-invalid-pool.json: refused before anything is decided or queued', async () => {
   const { wiring, queue } = memoryEvaluateWiring();
   const handler = createEvaluateHandler(async () => wiring);

@@ -11,6 +11,7 @@ import {
 import type { Config } from '../../lib/config/schema.js';
 import { applyDecision, type ApplyOutcome } from '../../lib/loop/apply.js';
 import { evaluatePool, type EvaluateDeps } from '../../lib/loop/evaluate.js';
+import { SVA_OPS } from '../../lib/loop/telemetry.js';
 import { parseDecision } from '../../lib/policy/decisionRecord.js';
 import type { TelemetrySink } from '../../lib/policy/ports.js';
 import {
@@ -167,7 +168,10 @@ describe('evaluatePool', () => {
     ]);
     expect(desired[0]!.timestamp).toBe(START * 1000);
     await w.drain();
-    const gauges = sink.points.filter((p) => p.name !== 'inferno_replica_scaling_total');
+    // The replica gauges of the original autoscaler (the operations series are tested on their own).
+    const gauges = sink.points.filter((p) =>
+      ['inferno_desired_replicas', 'inferno_current_replicas', 'inferno_desired_ratio'].includes(p.name),
+    );
     expect(new Set(gauges.map((p) => p.name))).toEqual(
       new Set(['inferno_desired_replicas', 'inferno_current_replicas', 'inferno_desired_ratio']),
     );
@@ -180,6 +184,48 @@ describe('evaluatePool', () => {
     expect(counters.map((p) => [p.labels.variant_name, p.value, p.labels.direction])).toEqual([
       ['chat', 1, 'up'],
     ]);
+    // and nothing else than the operations series (next test)
+    expect(new Set(sink.points.map((p) => p.name))).toEqual(
+      new Set([...gauges.map((p) => p.name), 'inferno_replica_scaling_total', ...Object.values(SVA_OPS)]),
+    );
+  });
+
+  it('publishes per decision its time, staleness, predicted and target latencies, and replica price', async () => {
+    const sink = new MemoryTelemetrySink();
+    const w = world(config, sink);
+    w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
+    const result = await evaluatePool(w.deps, config);
+    const d = result.decisions[0]!;
+    const byName = new Map(sink.points.map((p) => [p.name, p]));
+    expect(byName.get(SVA_OPS.lastDecision)).toMatchObject({
+      labels: { variant_name: 'chat', namespace: 'llm' },
+      value: START,
+      timestamp: START * 1000,
+    });
+    expect(byName.get(SVA_OPS.metricsStale)?.value).toBe(0);
+    const perAccelerator = { variant_name: 'chat', namespace: 'llm', accelerator_type: 'L4' };
+    expect(byName.get(SVA_OPS.predictedTtft)).toMatchObject({
+      labels: perAccelerator,
+      value: d.prediction!.ttftMs / 1000,
+    });
+    expect(byName.get(SVA_OPS.predictedItl)?.value).toBeCloseTo(d.prediction!.itlMs / 1000, 12);
+    expect(byName.get(SVA_OPS.targetTtft)).toMatchObject({
+      labels: { variant_name: 'chat', namespace: 'llm' },
+      value: 3,
+    });
+    expect(byName.get(SVA_OPS.targetItl)?.value).toBeCloseTo(0.06, 12);
+    // L4 costs 1 per hour in the test config, one unit per replica
+    expect(byName.get(SVA_OPS.replicaCost)).toMatchObject({ labels: perAccelerator, value: 1 });
+  });
+
+  it('marks a decision held on stale metrics with inferno_metrics_stale 1', async () => {
+    const sink = new MemoryTelemetrySink();
+    const w = world(config, sink);
+    w.metrics.observations.set('llm/chat', (now) =>
+      blindObservation(now, { stale: ['vllm:request_success_total'] }),
+    );
+    await evaluatePool(w.deps, config);
+    expect(sink.points.find((p) => p.name === SVA_OPS.metricsStale)?.value).toBe(1);
   });
 
   it('the desired ratio is the desired count when nothing runs', async () => {

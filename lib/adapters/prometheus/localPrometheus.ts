@@ -40,6 +40,10 @@ export interface LocalPrometheusOptions {
   readonly binary?: string;
   /** how long to wait for /-/ready (default 15 s) */
   readonly readyTimeoutMs?: number;
+  /** alerting and recording rule files to load (absolute paths) */
+  readonly ruleFiles?: readonly string[];
+  /** rule evaluation interval (default 15 s) */
+  readonly evaluationIntervalSeconds?: number;
 }
 
 /** The generated configuration: every job scraped on its interval, labels kept as the targets expose them. */
@@ -50,8 +54,9 @@ export function prometheusConfig(options: LocalPrometheusOptions): string {
     global: {
       scrape_interval: seconds(interval),
       scrape_timeout: seconds(interval),
-      evaluation_interval: '15s',
+      evaluation_interval: seconds(options.evaluationIntervalSeconds ?? 15),
     },
+    ...(options.ruleFiles?.length ? { rule_files: [...options.ruleFiles] } : {}),
     scrape_configs: options.jobs.map((j) => ({
       job_name: j.job,
       honor_labels: true,

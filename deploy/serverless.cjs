@@ -1,0 +1,40 @@
+/**
+ * Values for serverless.yml that YAML cannot compute: the functions' IAM statements, made from
+ * the policy documents in this folder (see permissions.cjs) with the stage's parameters.
+ *
+ *   ${file(deploy/serverless.cjs):evaluateStatements}
+ */
+'use strict';
+const { resolve } = require('node:path');
+const { configNodeGroups, policyStatements } = require('./permissions.cjs');
+
+const statementsFor =
+  (fn) =>
+  async ({ resolveVariable }) => {
+    const [configFile, clusterName, workspaceArn, service, stage] = await Promise.all([
+      resolveVariable('param:configFile'),
+      resolveVariable('param:clusterName'),
+      resolveVariable('param:prometheusWorkspaceArn'),
+      resolveVariable('self:service'),
+      resolveVariable('sls:stage'),
+    ]);
+    return policyStatements(fn, {
+      values: {
+        Region: { Ref: 'AWS::Region' },
+        AccountId: { Ref: 'AWS::AccountId' },
+        QueueName: { 'Fn::GetAtt': ['DecisionQueue', 'QueueName'] },
+        TableName: { Ref: 'StateTable' },
+        ClusterName: clusterName,
+        EvaluateFunctionName: `${service}-${stage}-evaluate`,
+        ApplyFunctionName: `${service}-${stage}-apply`,
+      },
+      nodeGroups: configNodeGroups(resolve(__dirname, '..', configFile)),
+      prometheusWorkspaceArn: workspaceArn || undefined,
+      join: (parts) => ({ 'Fn::Join': ['', parts] }),
+    });
+  };
+
+module.exports = {
+  evaluateStatements: statementsFor('evaluate'),
+  applyStatements: statementsFor('apply'),
+};

@@ -1,0 +1,165 @@
+/**
+ * The local real stack on loopback: a real Prometheus scraping the emulated vLLM fleet (the
+ * simulator replaying traces) with the alert rules of observability/ loaded, moto (the SQS FIFO
+ * decision queue with its DLQ, the DynamoDB state table, the EKS cluster with the config's node
+ * groups), and etcd + kube-apiserver with a Deployment per variant and accelerator and the
+ * shipped RBAC. `env` holds the variables that wire the handlers to it, exactly as on Lambda.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { LocalPrometheus } from '../lib/adapters/prometheus/index.js';
+import { loadConfig } from '../lib/config/load.js';
+import type { Config } from '../lib/config/schema.js';
+import { EmulatedFleet, type FleetStatus } from './fleet.js';
+import {
+  createDeployment,
+  createNamespace,
+  SCALER_TOKEN,
+  startKubeApiServer,
+  type KubeServer,
+} from './kubeApiServer.js';
+import {
+  createCluster,
+  createDecisionQueues,
+  createStateTable,
+  startMoto,
+  type DecisionQueues,
+  type Moto,
+} from './moto.js';
+
+export const CLUSTER = 'gpu-cluster';
+export const TABLE = 'sva-state';
+export const QUEUE = 'sva-decisions';
+export const ALERT_RULES = resolve('observability/alerts.yml');
+
+export interface LocalStackOptions {
+  readonly configPath: string;
+  readonly traceFiles?: readonly string[];
+  readonly rateScale?: number;
+  /** Prometheus scrape interval (default 2 s) */
+  readonly scrapeIntervalSeconds?: number;
+  /** receives before a decision goes to the DLQ (default 3) */
+  readonly maxReceiveCount?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface StartedProcess {
+  readonly name: string;
+  readonly pid: number | undefined;
+}
+
+export interface LocalStack {
+  readonly config: Config;
+  readonly configPath: string;
+  readonly fleet: EmulatedFleet;
+  readonly prometheus: LocalPrometheus;
+  readonly moto: Moto;
+  readonly kube: KubeServer;
+  readonly queues: DecisionQueues;
+  /** the handlers' environment */
+  readonly env: Record<string, string>;
+  readonly processes: StartedProcess[];
+  sync(): Promise<FleetStatus>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Role of deploy/rbac-cluster.yaml, bound in each namespace the config scales (the shipped
+ * rules, whatever the namespaces are called).
+ */
+async function applyRbac(kube: KubeServer, namespaces: readonly string[]): Promise<void> {
+  const api = KubernetesObjectApi.makeApiClient(kube.admin);
+  const docs = parseAllDocuments(readFileSync(resolve('deploy/rbac-cluster.yaml'), 'utf8'))
+    .map((d) => d.toJSON() as KubernetesObject | null)
+    .filter((d): d is KubernetesObject => Boolean(d?.kind));
+  for (const doc of docs.filter((d) => d.kind !== 'RoleBinding')) await api.create(doc);
+  const binding = docs.find((d) => d.kind === 'RoleBinding');
+  if (!binding) throw new Error('deploy/rbac-cluster.yaml has no RoleBinding');
+  for (const namespace of namespaces)
+    await api.create({ ...binding, metadata: { ...binding.metadata, namespace } } as KubernetesObject);
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const log = options.log ?? (() => {});
+  const configPath = resolve(options.configPath);
+  const config = loadConfig(configPath);
+  const fleet = await EmulatedFleet.create(config, {
+    configPath,
+    traceFiles: options.traceFiles,
+    rateScale: options.rateScale,
+  });
+  let moto: Moto | undefined;
+  let kube: KubeServer | undefined;
+  let prometheus: LocalPrometheus | undefined;
+  const stopAll = async () => {
+    await Promise.all([
+      prometheus?.stop(),
+      moto?.server.stop(),
+      kube?.stop(),
+      fleet.stop().catch(() => undefined),
+    ]);
+  };
+  try {
+    const target = await fleet.start();
+    log(`vLLM emulator   http://${target}/metrics (${fleet.deployments.length} Deployments' replicas)`);
+    [moto, kube, prometheus] = await Promise.all([
+      startMoto(),
+      startKubeApiServer(),
+      LocalPrometheus.start({
+        jobs: [{ job: 'vllm', targets: [target] }],
+        scrapeIntervalSeconds: options.scrapeIntervalSeconds ?? 2,
+        ruleFiles: [ALERT_RULES],
+        evaluationIntervalSeconds: 5,
+      }),
+    ]);
+    log(`Prometheus      ${prometheus.url} (pid ${prometheus.pid})`);
+    log(`moto            ${moto.endpoint} (pid ${moto.server.pid})`);
+    log(`kube-apiserver  ${kube.server} (pids ${kube.pids.join(', ')}: etcd, kube-apiserver)`);
+
+    const queues = await createDecisionQueues(moto.sqs, QUEUE, options.maxReceiveCount ?? 3);
+    await createStateTable(moto.dynamo, TABLE);
+    await createCluster(moto.eks, CLUSTER, fleet.initialNodes());
+    const namespaces = [...new Set(fleet.deployments.map((d) => d.namespace))];
+    for (const namespace of namespaces) await createNamespace(kube.admin, namespace);
+    const initial = fleet.initialReplicas();
+    for (const d of fleet.deployments)
+      await createDeployment(kube.admin, d.namespace, d.name, initial.get(`${d.namespace}/${d.name}`) ?? 0);
+    await applyRbac(kube, namespaces);
+
+    const env: Record<string, string> = {
+      ...moto.env,
+      SVA_CONFIG: configPath,
+      SVA_STATE_TABLE: TABLE,
+      SVA_QUEUE_URL: queues.queueUrl,
+      SVA_CLUSTER_NAME: CLUSTER,
+      KUBECONFIG: kube.writeKubeconfig(SCALER_TOKEN),
+      SVA_PROMETHEUS_URL: prometheus.url,
+      SVA_REMOTE_WRITE_URL: prometheus.remoteWriteUrl,
+    };
+    const m = moto;
+    const k = kube;
+    const p = prometheus;
+    return {
+      config,
+      configPath,
+      fleet,
+      prometheus: p,
+      moto: m,
+      kube: k,
+      queues,
+      env,
+      processes: [
+        { name: 'prometheus', pid: p.pid },
+        { name: 'moto', pid: m.server.pid },
+        ...k.pids.map((pid, i) => ({ name: i === 0 ? 'etcd' : 'kube-apiserver', pid })),
+      ],
+      sync: () => fleet.sync(k.admin, m.eks, CLUSTER),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * `osls package` (osls 4 with serverless-esbuild) offline: the CloudFormation template has the
+ * FIFO queue with its dead-letter queue, the schedule, the SQS event source with partial batch
+ * failures, nodejs22.x on arm64, IAM on named resources only; the zips hold the bundled handler,
+ * the config and package.json. And the template agrees with the CDK stack's resources.
+ */
+import { spawnSync } from 'node:child_process';
+import { jest } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { DEFAULT_SETTINGS } from '../../infra/settings.js';
+import { SvaStack } from '../../infra/svaStack.js';
+import {
+  deployActions,
+  isWildcard,
+  resourcesOf,
+  statementsOf,
+  zipEntries,
+  offlineEnv,
+  type CfnTemplate,
+} from './templates.js';
+
+jest.setTimeout(120_000);
+
+let dir: string;
+let template: CfnTemplate;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sva-osls-'));
+  const r = spawnSync(
+    process.execPath,
+    ['node_modules/osls/bin/serverless.js', 'package', '--stage', 'prod', '--package', dir],
+    { encoding: 'utf8', env: offlineEnv(), timeout: 110_000 },
+  );
+  if (r.status !== 0) throw new Error(`osls package failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const props = (type: string, name?: string) => {
+  const all = resourcesOf(template, type).filter(([id]) => name === undefined || id === name);
+  expect(all.length).toBeGreaterThan(0);
+  return all[0]![1].Properties!;
+};
+
+test('the queue: FIFO with content-based deduplication, redriven to a FIFO dead-letter queue', () => {
+  expect(props('AWS::SQS::Queue', 'DecisionQueue')).toMatchObject({
+    QueueName: 'sva-prod-decisions.fifo',
+    FifoQueue: true,
+    ContentBasedDeduplication: true,
+    VisibilityTimeout: 180,
+    RedrivePolicy: {
+      deadLetterTargetArn: { 'Fn::GetAtt': ['DecisionDeadLetterQueue', 'Arn'] },
+      maxReceiveCount: 3,
+    },
+  });
+  expect(props('AWS::SQS::Queue', 'DecisionDeadLetterQueue')).toMatchObject({ FifoQueue: true });
+  expect(props('AWS::DynamoDB::Table')).toMatchObject({
+    TableName: 'sva-prod-state',
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+  });
+});
+
+test('evaluate on the stage schedule with the pool as input; apply on the queue with partial failures', () => {
+  expect(props('AWS::Events::Rule')).toMatchObject({
+    ScheduleExpression: 'rate(1 minute)',
+    Targets: [expect.objectContaining({ Input: JSON.stringify({ pool: 'default' }) })],
+  });
+  expect(props('AWS::Lambda::EventSourceMapping')).toMatchObject({
+    BatchSize: 10,
+    FunctionResponseTypes: ['ReportBatchItemFailures'],
+    EventSourceArn: { 'Fn::GetAtt': ['DecisionQueue', 'Arn'] },
+  });
+  for (const [, fn] of resourcesOf(template, 'AWS::Lambda::Function')) {
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Environment: { Variables: expect.objectContaining({ SVA_CONFIG: 'config/default.yaml' }) },
+    });
+  }
+  expect(props('AWS::Lambda::Function', 'EvaluateLambdaFunction')).toMatchObject({
+    FunctionName: 'sva-prod-evaluate',
+    ReservedConcurrentExecutions: 1,
+    Environment: { Variables: expect.objectContaining({ SVA_QUEUE_URL: { Ref: 'DecisionQueue' } }) },
+  });
+});
+
+test('IAM: the statements of deploy/iam-*.json, named resources only, node groups from the config', () => {
+  const statements = statementsOf(template);
+  for (const s of statements)
+    expect({ sid: s.Sid, wildcard: isWildcard(s.Resource) }).toEqual({ sid: s.Sid, wildcard: false });
+  const actions = (role: string) =>
+    (props('AWS::IAM::Role', role).Policies as { PolicyDocument: { Statement: { Action: string[] }[] } }[])
+      .flatMap((p) => p.PolicyDocument.Statement)
+      .flatMap((s) => s.Action)
+      .sort();
+  expect(actions('EvaluateRole')).toEqual(deployActions('evaluate'));
+  expect(actions('ApplyRole')).toEqual(deployActions('apply'));
+  const nodeGroups = JSON.stringify(statements.filter((s) => s.Sid === 'ScaleNodeGroups'));
+  for (const g of ['gpu-l4', 'gpu-a10g', 'gpu-l40s', 'gpu-h100', 'gpu-a100'])
+    expect(nodeGroups).toContain(`:nodegroup/gpu-cluster/${g}/*`);
+});
+
+test('each zip holds the bundled handler (an ES module), the config and functions/package.json', () => {
+  for (const fn of ['evaluate', 'apply']) {
+    expect(zipEntries(join(dir, `${fn}.zip`)).sort()).toEqual(
+      [
+        `functions/${fn}/handler.js`,
+        `functions/${fn}/handler.js.map`,
+        'config/default.yaml',
+        'functions/package.json',
+      ].sort(),
+    );
+  }
+  expect(JSON.parse(readFileSync('functions/package.json', 'utf8')).type).toBe('module');
+});
+
+test('the same resources as the CDK stack', () => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const cdk = Template.fromStack(
+    new SvaStack(app, 'Same', { settings: { ...DEFAULT_SETTINGS, stage: 'prod' } }),
+  ).toJSON() as CfnTemplate;
+  const pick = (t: CfnTemplate, type: string, keys: string[]) =>
+    resourcesOf(t, type)
+      .map(([, r]) => Object.fromEntries(keys.map((k) => [k, r.Properties?.[k]])))
+      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  const queueKeys = [
+    'QueueName',
+    'FifoQueue',
+    'ContentBasedDeduplication',
+    'VisibilityTimeout',
+    'MessageRetentionPeriod',
+  ];
+  expect(pick(cdk, 'AWS::SQS::Queue', queueKeys)).toEqual(pick(template, 'AWS::SQS::Queue', queueKeys));
+  const fnKeys = [
+    'FunctionName',
+    'Runtime',
+    'Architectures',
+    'Timeout',
+    'MemorySize',
+    'ReservedConcurrentExecutions',
+  ];
+  expect(pick(cdk, 'AWS::Lambda::Function', fnKeys)).toEqual(pick(template, 'AWS::Lambda::Function', fnKeys));
+  const esmKeys = ['BatchSize', 'FunctionResponseTypes'];
+  expect(pick(cdk, 'AWS::Lambda::EventSourceMapping', esmKeys)).toEqual(
+    pick(template, 'AWS::Lambda::EventSourceMapping', esmKeys),
+  );
+  expect(pick(cdk, 'AWS::Events::Rule', ['ScheduleExpression'])).toEqual(
+    pick(template, 'AWS::Events::Rule', ['ScheduleExpression']),
+  );
+  const alarmKeys = [
+    'AlarmName',
+    'MetricName',
+    'Namespace',
+    'Threshold',
+    'ComparisonOperator',
+    'EvaluationPeriods',
+  ];
+  expect(pick(cdk, 'AWS::CloudWatch::Alarm', alarmKeys)).toEqual(
+    pick(template, 'AWS::CloudWatch::Alarm', alarmKeys),
+  );
+  expect(pick(cdk, 'AWS::DynamoDB::Table', ['TableName', 'KeySchema', 'BillingMode'])).toEqual(
+    pick(template, 'AWS::DynamoDB::Table', ['TableName', 'KeySchema', 'BillingMode']),
+  );
+});

@@ -1,0 +1,68 @@
+/**
+ * `npx osls invoke local -f evaluate -p events/scheduled.json` against the local stack (moto and
+ * kube-apiserver), with SVA_METRICS=config-load and events/local-config.yaml: serverless-esbuild
+ * bundles the handler, and deploy/serverless-invoke-local.cjs lets the shell's variables stand in
+ * for the CloudFormation references of serverless.yml.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { jest } from '@jest/globals';
+import { parse } from 'yaml';
+import { startStack, type Stack } from './stack.js';
+
+jest.setTimeout(180_000);
+
+let stack: Stack | undefined;
+
+beforeAll(async () => {
+  stack = await startStack({
+    config: parse(readFileSync('events/local-config.yaml', 'utf8')),
+    maxReceiveCount: 3,
+    nodeGroups: [
+      { name: 'gpu-l4', minSize: 0, maxSize: 12, desiredSize: 1 },
+      { name: 'gpu-h100', minSize: 0, maxSize: 2, desiredSize: 0 },
+    ],
+    deployments: { llm: { chat: 1, summarize: 1 } },
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** This process's environment without any stack's variables (another test file may have set them). */
+function shellEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (/^(SVA_|AWS_|KUBECONFIG$)/.test(k)) delete env[k];
+  return env;
+}
+
+function oslsInvokeLocal(fn: string, event: string, env: Record<string, string>) {
+  return spawnSync(
+    process.execPath,
+    ['node_modules/osls/bin/serverless.js', 'invoke', 'local', '-f', fn, '-p', event],
+    { encoding: 'utf8', env: { ...shellEnv(), ...env }, timeout: 150_000 },
+  );
+}
+
+test('evaluate: a decision per variant queued, the summary printed', () => {
+  const r = oslsInvokeLocal('evaluate', 'events/scheduled.json', {
+    ...stack!.env,
+    SVA_CONFIG: 'events/local-config.yaml',
+    SVA_METRICS: 'config-load',
+    SVA_TELEMETRY: 'none',
+  });
+  if (r.status !== 0) throw new Error(`osls invoke local failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  // the handler's log lines (one JSON object each), then the result, printed over several lines
+  const summary = JSON.parse(r.stdout.slice(r.stdout.search(/^\{\n/m)));
+  expect(summary).toMatchObject({ pool: 'default', held: [] });
+  expect(summary.variants.map((v: { variant: string }) => v.variant)).toEqual(['llm/chat', 'llm/summarize']);
+});
+
+test('without the stack in the shell, the handler names what is missing', () => {
+  const r = oslsInvokeLocal('evaluate', 'events/scheduled.json', {
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  expect(r.status).toBe(1);
+  expect(r.stdout).toContain('set SVA_PROMETHEUS_URL (or SVA_METRICS=config-load for fixed loads)');
+});

@@ -1,0 +1,2 @@
+/** etcd and kube-apiserver on loopback: see stack/kubeApiServer.ts. */
+export * from '../../../stack/kubeApiServer.js';
