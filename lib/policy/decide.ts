@@ -7,94 +7,23 @@
  * capacity; accelerator moves only after the optimizer has preferred the new one for a while,
  * make-before-break; idle and min/max; stabilisation; then the node groups for all of it.
  */
-import type { Config, VariantConfig } from '../config/schema.js';
-import { configCapacity, configToSystem, variantKey } from '../config/toSystem.js';
+import { variantKey } from '../config/toSystem.js';
 import type { VariantObservation } from '../metrics/observation.js';
-import {
-  solve,
-  type Allocation,
-  type ModelSpec,
-  type ServiceClassSpec,
-  type SystemSpec,
-} from '../optimizer/index.js';
-import { corrected, NO_CORRECTION, updateCorrection, type Correction } from './correction.js';
-import { estimateDemand, type Demand } from './demand.js';
-import { DECISION_VERSION, type DecisionRecord, type ScalingReason } from './decisionRecord.js';
+import { solve } from '../optimizer/index.js';
+import { NO_CORRECTION, updateCorrection } from './correction.js';
+import { estimateDemand } from './demand.js';
+import { DECISION_VERSION, type DecisionRecord } from './decisionRecord.js';
 import { variantMemory, type PolicyMemory, type VariantMemory } from './memory.js';
 import { planNodeGroups, type ReplicaDemand } from './nodePlan.js';
-import type { DeploymentView, NodeGroupView } from './ports.js';
+import { currentState, type Plan, type PoolInput, type PoolOutput } from './plan.js';
 import { predictAt } from './predict.js';
+import { recommend } from './recommend.js';
+import { freeDevices, sizingSystem } from './sizingSystem.js';
 import { stabilize } from './stabilize.js';
-import {
-  acceleratorType,
-  allowedAccelerators,
-  deploymentName,
-  devicesPerReplica,
-  provisioningSeconds,
-  targetsOf,
-} from './variantPlan.js';
+import { deploymentName, devicesPerReplica, acceleratorType, targetsOf } from './variantPlan.js';
+import { adaptWindow, leadSeconds, longestWindow, stabilizationWindow } from './window.js';
 
-export interface PoolInput {
-  readonly pool: string;
-  readonly config: Config;
-  /** by variant key (`namespace/name`) */
-  readonly observations: ReadonlyMap<string, VariantObservation>;
-  readonly deployments: readonly DeploymentView[];
-  readonly nodeGroups: readonly NodeGroupView[];
-  readonly memory: PolicyMemory;
-  /** epoch seconds */
-  readonly now: number;
-}
-
-export interface PoolOutput {
-  readonly decisions: DecisionRecord[];
-  readonly memory: PolicyMemory;
-}
-
-interface CurrentState {
-  /** the accelerator serving now ('' when none has replicas) */
-  readonly accelerator: string;
-  readonly desired: number;
-  readonly ready: number;
-  readonly byAccelerator: ReadonlyMap<string, DeploymentView>;
-}
-
-interface Plan {
-  readonly v: VariantConfig;
-  readonly key: string;
-  readonly current: CurrentState;
-  readonly observation?: VariantObservation;
-  readonly demand?: Demand;
-  readonly correction: Correction;
-  accelerator: string;
-  target: number;
-  reason: ScalingReason;
-  message: string;
-  migrating: boolean;
-  /** replicas per accelerator to ask for (includes an old accelerator kept during a move) */
-  readonly deployments: Map<string, number>;
-}
-
-function currentState(
-  config: Config,
-  v: VariantConfig,
-  deployments: readonly DeploymentView[],
-): CurrentState {
-  const key = variantKey(v);
-  const mine = deployments.filter((d) => d.variant === key);
-  const byAccelerator = new Map(mine.map((d) => [d.accelerator, d]));
-  // The accelerator serving now is the one with the most ready replicas: during a move the new
-  // Deployment may already ask for more, but the old one serves until the new one is ready.
-  const serving = [...mine].sort(
-    (a, b) => b.ready - a.ready || b.desired - a.desired || (a.accelerator < b.accelerator ? -1 : 1),
-  )[0];
-  const accelerator =
-    serving && serving.desired > 0
-      ? serving.accelerator
-      : (v.current?.accelerator ?? allowedAccelerators(config, v)[0] ?? '');
-  const d = byAccelerator.get(accelerator);
-  return { accelerator, desired: d?.desired ?? 0, ready: d?.ready ?? 0, byAccelerator };
-}
+export type { PoolInput, PoolOutput } from './plan.js';
 
 const holdMessage = (obs: VariantObservation | undefined) => {
   if (!obs) return 'hold: no observation for this variant';
@@ -103,154 +32,6 @@ const holdMessage = (obs: VariantObservation | undefined) => {
   if (obs.stale.length > 0) parts.push(`stale ${obs.stale.join(', ')}`);
   return `hold: cannot measure arrivals (${parts.join('; ') || 'no arrival estimate'})`;
 };
-
-/** The system the optimizer sees: sizing targets with the policy's margins, capacity less what held variants keep. */
-function sizingSystem(input: PoolInput, plans: readonly Plan[]): SystemSpec {
-  const { config } = input;
-  const loads = new Map<string, { arrivalRate: number; avgInTokens: number; avgOutTokens: number }>();
-  const current = new Map<string, { accelerator: string; replicas: number }>();
-  for (const p of plans) {
-    if (p.demand) {
-      loads.set(p.key, {
-        arrivalRate: p.demand.rate * 60,
-        avgInTokens: p.demand.inputTokens,
-        avgOutTokens: p.demand.outputTokens,
-      });
-    }
-    current.set(p.key, { accelerator: p.current.accelerator, replicas: p.current.desired });
-  }
-  let capacity: Map<string, number> | 'unlimited' = configCapacity(config) ?? 'unlimited';
-  if (capacity !== 'unlimited') {
-    capacity = new Map(capacity);
-    for (const p of plans.filter((q) => !q.demand)) {
-      for (const [acc, d] of p.current.byAccelerator) {
-        const type = acceleratorType(config, acc)!;
-        const used = d.desired * devicesPerReplica(config, p.v, acc);
-        capacity.set(type, Math.max((capacity.get(type) ?? 0) - used, 0));
-      }
-    }
-  }
-  const system = configToSystem(config, { loads, current, capacity });
-  // Each variant is sized with its own copy of its model, whose profile carries what the policy
-  // has learned about the model's error for that variant (prefill times scaled by the TTFT
-  // correction, decode times by the ITL one), against its class's targets times the margins.
-  const margin = config.policy.targetMargin;
-  const models = new Map<string, ModelSpec>();
-  const serviceClasses = new Map<string, ServiceClassSpec>();
-  const servers = [];
-  for (const p of plans.filter((q) => q.demand)) {
-    const server = system.servers.find((s) => s.name === p.key)!;
-    const base = system.serviceClasses.get(server.serviceClass)!;
-    const t = base.targets.get(server.model)!;
-    const model = `${server.model}@${p.key}`;
-    models.set(model, {
-      name: model,
-      profiles: new Map(
-        [...system.models.get(server.model)!.profiles].map(([acc, profile]) => [
-          acc,
-          corrected(profile, p.correction),
-        ]),
-      ),
-    });
-    const serviceClass = `${base.name}@${p.key}`;
-    serviceClasses.set(serviceClass, {
-      name: serviceClass,
-      priority: base.priority,
-      targets: new Map([[model, { ttft: t.ttft * margin.ttft, itl: t.itl * margin.itl, tps: t.tps }]]),
-    });
-    servers.push({ ...server, model, serviceClass });
-  }
-  return { ...system, models, serviceClasses, servers };
-}
-
-/** Devices per type left after the optimizer's allocations and the held variants; undefined = unlimited. */
-function freeDevices(
-  input: PoolInput,
-  plans: readonly Plan[],
-  allocations: ReadonlyMap<string, Allocation>,
-): Map<string, number> | undefined {
-  const { config } = input;
-  const capacity = configCapacity(config);
-  if (!capacity) return undefined;
-  const free = new Map(capacity);
-  const take = (acc: string, replicas: number, v: VariantConfig) => {
-    const type = acceleratorType(config, acc);
-    if (type) free.set(type, (free.get(type) ?? 0) - replicas * devicesPerReplica(config, v, acc));
-  };
-  for (const p of plans) {
-    if (!p.demand) for (const [acc, d] of p.current.byAccelerator) take(acc, d.desired, p.v);
-    const a = allocations.get(p.key);
-    if (a && a.accelerator) take(a.accelerator, a.numReplicas, p.v);
-  }
-  return free;
-}
-
-/** The optimizer's recommendation for a variant, kept on its current accelerator until a move is due. */
-function recommend(
-  plan: Plan,
-  memory: VariantMemory,
-  allocation: Allocation | undefined,
-  candidates: readonly Allocation[],
-  input: PoolInput,
-  free: Map<string, number> | undefined,
-): { accelerator: string; replicas: number; reason: ScalingReason; message: string } {
-  const { v, current } = plan;
-  const switchAfter = input.config.policy.acceleratorSwitchSeconds;
-  const onCurrent = candidates.find((c) => c.accelerator === current.accelerator);
-  const driver = plan.demand!.driver;
-  const sized = (a: Allocation, message: string) => ({
-    accelerator: a.accelerator || current.accelerator,
-    replicas: a.numReplicas,
-    reason: driver as ScalingReason,
-    message,
-  });
-  if (!allocation && plan.demand!.rate === 0) {
-    // Idle: limited mode leaves out an idle variant with no minimum; it needs nothing.
-    return {
-      accelerator: current.accelerator,
-      replicas: v.minReplicas,
-      reason: 'load',
-      message: 'no demand',
-    };
-  }
-  if (!allocation) {
-    // No candidate meets the targets within maxReplicas and capacity: run as many replicas as
-    // allowed and free on the current accelerator, the best chance to serve meanwhile.
-    const accelerator = (onCurrent ?? candidates[0])?.accelerator || current.accelerator;
-    const type = acceleratorType(input.config, accelerator);
-    const per = devicesPerReplica(input.config, v, accelerator);
-    const fits = free && type ? Math.max(Math.floor((free.get(type) ?? 0) / per), 0) : Infinity;
-    const limit = Math.min(v.maxReplicas ?? Infinity, fits);
-    const replicas = Number.isFinite(limit) ? limit : Math.max(current.desired, v.minReplicas);
-    if (free && type) free.set(type, (free.get(type) ?? 0) - replicas * per);
-    const bound = fits < (v.maxReplicas ?? Infinity) ? 'free capacity' : `maxReplicas ${v.maxReplicas}`;
-    return {
-      accelerator,
-      replicas,
-      reason: fits < (v.maxReplicas ?? Infinity) ? 'capacity' : 'max-replicas',
-      message: `targets cannot be met within ${bound}: running ${replicas} on ${accelerator}`,
-    };
-  }
-  const preferred = allocation.accelerator || current.accelerator;
-  if (current.accelerator === '' || preferred === current.accelerator || current.desired === 0) {
-    return sized(allocation, `sized for ${plan.demand!.rate.toFixed(3)} req/s on ${preferred}`);
-  }
-  const since =
-    memory.otherAccelerator?.accelerator === preferred ? memory.otherAccelerator.since : input.now;
-  if (input.now - since >= switchAfter || !onCurrent) {
-    return {
-      ...sized(
-        allocation,
-        `moving from ${current.accelerator} to ${preferred}: cheaper for ${plan.demand!.rate.toFixed(3)} req/s`,
-      ),
-      reason: 'migration',
-    };
-  }
-  return sized(
-    onCurrent,
-    `sized on ${current.accelerator}; ${preferred} preferred for ${Math.round(input.now - since)} s of ${switchAfter} s`,
-  );
-}
 
 function estimates(obs: VariantObservation | undefined): Record<string, number> {
   const out: Record<string, number> = {};
@@ -267,70 +48,6 @@ function estimates(obs: VariantObservation | undefined): Record<string, number> 
     if (e) out[e.source] = e.timestamp;
   }
   return out;
-}
-
-/** Time from a decision to grow to a serving replica: node provisioning, then the replica's startup. */
-function leadSeconds(config: Config, v: VariantConfig, accelerator: string): number {
-  return v.startupSeconds + provisioningSeconds(config, accelerator);
-}
-
-/**
- * Capacity released now must be recoverable in time for the next burst, so the window is never
- * shorter than a few times the time new capacity takes to serve.
- */
-function stabilizationWindow(config: Config, v: VariantConfig, accelerator: string): number {
-  return Math.max(
-    config.policy.stabilizationWindowSeconds,
-    config.policy.windowPerStartup * leadSeconds(config, v, accelerator),
-  );
-}
-
-/** The longest the window of a variant can grow to, for keeping its recommendations. */
-function longestWindow(config: Config, v: VariantConfig, accelerator: string): number {
-  const base = stabilizationWindow(config, v, accelerator);
-  return config.policy.adaptiveWindow.enabled
-    ? Math.max(base, config.policy.adaptiveWindow.maxSeconds)
-    : base;
-}
-
-/**
- * Bursty demand punishes a fixed window: capacity released between bursts is missing when the
- * next one comes, for a whole startup delay. So a scale-up that re-buys replicas released
- * within the window (plus the startup delay) doubles the variant's window, up to a maximum;
- * two windows without such a regret halve it back towards the configured one.
- */
-function adaptWindow(
-  config: Config,
-  v: VariantConfig,
-  accelerator: string,
-  mem: VariantMemory,
-  step: { now: number; window: number; current: number; target: number },
-): { memory: Partial<VariantMemory>; note?: string } {
-  const settings = config.policy.adaptiveWindow;
-  const base = stabilizationWindow(config, v, accelerator);
-  const { now, window, current, target } = step;
-  if (!settings.enabled) return { memory: {} };
-  if (target < current) return { memory: { lastScaleDown: { t: now, from: current } } };
-  const lastDown = mem.lastScaleDown;
-  const regret =
-    target > current &&
-    lastDown !== undefined &&
-    now - lastDown.t <= window + leadSeconds(config, v, accelerator);
-  if (regret) {
-    const grown = Math.min(window * 2, Math.max(settings.maxSeconds, base));
-    return {
-      memory: { window: grown, calmSince: now, lastScaleDown: undefined },
-      note:
-        grown > window
-          ? `replicas released ${Math.round(now - lastDown.t)} s ago are needed again: window ${window} s -> ${grown} s`
-          : undefined,
-    };
-  }
-  const calmSince = mem.calmSince ?? mem.observedSince ?? now;
-  if (window > base && now - calmSince >= 2 * window) {
-    return { memory: { window: Math.max(base, window / 2), calmSince: now } };
-  }
-  return { memory: {} };
 }
 
 export function decidePool(input: PoolInput): PoolOutput {

@@ -1,0 +1,88 @@
+/** What the optimizer sees of a pool, and what capacity its answer leaves. */
+import type { VariantConfig } from '../config/schema.js';
+import { configCapacity, configToSystem } from '../config/toSystem.js';
+import type { Allocation, ModelSpec, ServiceClassSpec, SystemSpec } from '../optimizer/index.js';
+import { corrected } from './correction.js';
+import type { Plan, PoolInput } from './plan.js';
+import { acceleratorType, devicesPerReplica } from './variantPlan.js';
+
+/** The system the optimizer sees: sizing targets with the policy's margins, capacity less what held variants keep. */
+export function sizingSystem(input: PoolInput, plans: readonly Plan[]): SystemSpec {
+  const { config } = input;
+  const loads = new Map<string, { arrivalRate: number; avgInTokens: number; avgOutTokens: number }>();
+  const current = new Map<string, { accelerator: string; replicas: number }>();
+  for (const p of plans) {
+    if (p.demand) {
+      loads.set(p.key, {
+        arrivalRate: p.demand.rate * 60,
+        avgInTokens: p.demand.inputTokens,
+        avgOutTokens: p.demand.outputTokens,
+      });
+    }
+    current.set(p.key, { accelerator: p.current.accelerator, replicas: p.current.desired });
+  }
+  let capacity: Map<string, number> | 'unlimited' = configCapacity(config) ?? 'unlimited';
+  if (capacity !== 'unlimited') {
+    capacity = new Map(capacity);
+    for (const p of plans.filter((q) => !q.demand)) {
+      for (const [acc, d] of p.current.byAccelerator) {
+        const type = acceleratorType(config, acc)!;
+        const used = d.desired * devicesPerReplica(config, p.v, acc);
+        capacity.set(type, Math.max((capacity.get(type) ?? 0) - used, 0));
+      }
+    }
+  }
+  const system = configToSystem(config, { loads, current, capacity });
+  // Each variant is sized with its own copy of its model, whose profile carries what the policy
+  // has learned about the model's error for that variant (prefill times scaled by the TTFT
+  // correction, decode times by the ITL one), against its class's targets times the margins.
+  const margin = config.policy.targetMargin;
+  const models = new Map<string, ModelSpec>();
+  const serviceClasses = new Map<string, ServiceClassSpec>();
+  const servers = [];
+  for (const p of plans.filter((q) => q.demand)) {
+    const server = system.servers.find((s) => s.name === p.key)!;
+    const base = system.serviceClasses.get(server.serviceClass)!;
+    const t = base.targets.get(server.model)!;
+    const model = `${server.model}@${p.key}`;
+    models.set(model, {
+      name: model,
+      profiles: new Map(
+        [...system.models.get(server.model)!.profiles].map(([acc, profile]) => [
+          acc,
+          corrected(profile, p.correction),
+        ]),
+      ),
+    });
+    const serviceClass = `${base.name}@${p.key}`;
+    serviceClasses.set(serviceClass, {
+      name: serviceClass,
+      priority: base.priority,
+      targets: new Map([[model, { ttft: t.ttft * margin.ttft, itl: t.itl * margin.itl, tps: t.tps }]]),
+    });
+    servers.push({ ...server, model, serviceClass });
+  }
+  return { ...system, models, serviceClasses, servers };
+}
+
+/** Devices per type left after the optimizer's allocations and the held variants; undefined = unlimited. */
+export function freeDevices(
+  input: PoolInput,
+  plans: readonly Plan[],
+  allocations: ReadonlyMap<string, Allocation>,
+): Map<string, number> | undefined {
+  const { config } = input;
+  const capacity = configCapacity(config);
+  if (!capacity) return undefined;
+  const free = new Map(capacity);
+  const take = (acc: string, replicas: number, v: VariantConfig) => {
+    const type = acceleratorType(config, acc);
+    if (type) free.set(type, (free.get(type) ?? 0) - replicas * devicesPerReplica(config, v, acc));
+  };
+  for (const p of plans) {
+    if (!p.demand) for (const [acc, d] of p.current.byAccelerator) take(acc, d.desired, p.v);
+    const a = allocations.get(p.key);
+    if (a && a.accelerator) take(a.accelerator, a.numReplicas, p.v);
+  }
+  return free;
+}
