@@ -14,7 +14,8 @@ export const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/default.yaml',
 export const SIMULATE_USAGE = `usage: sva simulate [--config FILE] [--trace FILE ...] [--rate-scale X] [--duration S] [--out DIR] [--json]
   --config FILE     sva config with a simulation section (default: config/default.yaml)
   --trace FILE      request trace (Azure CSV, Mooncake JSONL, or CSV timestamp_s,input_tokens,output_tokens);
-                    the i-th --trace drives the config's i-th variant (replacing its configured trace)
+                    the i-th --trace drives the config's i-th variant; with --trace, variants
+                    without one get no traffic (the config's traces are not used)
   --rate-scale X    multiply every trace's request rate by X (shifted copies overlaid: same length)
   --duration S      simulated seconds (default: the longest trace)
   --out DIR         where report.html and summary.json go (default: out)

@@ -36,7 +36,7 @@ export interface Scenario {
 export interface ScenarioOptions {
   /** the config file's path: trace paths in it are relative to its folder */
   readonly configPath: string;
-  /** traces from the command line: trace i drives variant i (overrides the config's) */
+  /** traces from the command line: trace i drives variant i, and the config's traces are not used */
   readonly traceFiles?: readonly string[];
   readonly rateScale?: number;
   readonly durationSeconds?: number;
@@ -139,7 +139,8 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
   const traces = new Map<string, Trace>();
   for (const [i, v] of config.variants.entries()) {
     const fromCli = options.traceFiles?.[i];
-    const configured = sim?.variants[v.name];
+    // Traces given on the command line replace the configured ones: the run is about them alone.
+    const configured = options.traceFiles?.length ? undefined : sim?.variants[v.name];
     const path =
       fromCli !== undefined
         ? resolve(fromCli)
@@ -209,13 +210,13 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
   };
 }
 
-/** The requests of [end - warmup, end) moved to the front, then the span [0, end) after them. */
+/** The requests of [end - warmup, end) moved to the front, then the span [0, end] after them. */
 function withWarmup(trace: Trace, warmup: number, end: number): Trace {
   const prefix = trace.requests
     .filter((r) => r.arrival >= end - warmup && r.arrival < end)
     .map((r) => ({ ...r, arrival: r.arrival - (end - warmup) }));
   const body = trace.requests
-    .filter((r) => r.arrival < end)
+    .filter((r) => r.arrival <= end)
     .map((r) => ({ ...r, arrival: r.arrival + warmup }));
   return { name: trace.name, requests: [...prefix, ...body], duration: warmup + end };
 }

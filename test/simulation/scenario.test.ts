@@ -1,0 +1,49 @@
+/** Which traces a scenario uses, and the warm-up replayed before the measured span. */
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../lib/config/load.js';
+import { buildScenario } from '../../lib/simulation/scenario.js';
+
+const CONFIG = 'config/default.yaml';
+
+function tinyTrace(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sva-scenario-'));
+  const file = join(dir, 'tiny.csv');
+  writeFileSync(
+    file,
+    'timestamp_s,input_tokens,output_tokens\n0,100,20\n0.5,200,10\n1.2,50,5\n3,1000,100\n8,40,4\n9.5,10,1\n',
+  );
+  return file;
+}
+
+describe('buildScenario', () => {
+  const config = loadConfig(CONFIG);
+
+  it("uses the config's traces when none is given on the command line", async () => {
+    const s = await buildScenario(config, { configPath: CONFIG, durationSeconds: 1200, warmupSeconds: 0 });
+    expect([...s.traces.keys()].sort()).toEqual(['chat-8b', 'code-70b']);
+  });
+
+  it('with --trace, drives only the variants given one, and keeps every request of the span', async () => {
+    const s = await buildScenario(config, { configPath: CONFIG, traceFiles: [tinyTrace()] });
+    expect([...s.traces.keys()]).toEqual(['chat-8b']);
+    // 9.5 s of trace: at most half of it replayed first as warm-up, then every request measured
+    expect(s.measuredFrom).toBeCloseTo(4.75, 9);
+    expect(s.durationSeconds).toBeCloseTo(14.25, 9);
+    const measured = s.traces.get('chat-8b')!.requests.filter((r) => r.arrival >= s.measuredFrom);
+    expect(measured.map((r) => r.arrival)).toEqual([0, 0.5, 1.2, 3, 8, 9.5].map((t) => t + 4.75));
+  });
+
+  it('replays the last minutes of the span before it, unmeasured', async () => {
+    const s = await buildScenario(config, {
+      configPath: CONFIG,
+      traceFiles: [tinyTrace()],
+      warmupSeconds: 4,
+    });
+    // the warm-up replays [5.5, 9.5) of the trace: the request at 8 s, 2.5 s into the run
+    const warm = s.traces.get('chat-8b')!.requests.filter((r) => r.arrival < s.measuredFrom);
+    expect(warm).toEqual([{ arrival: 2.5, inputTokens: 40, outputTokens: 4 }]);
+    expect(s.measuredFrom).toBe(4);
+  });
+});
