@@ -9,7 +9,7 @@ import { solve, type ServiceClassSpec } from '../../lib/optimizer/index.js';
 import { acceleratorType, allowedAccelerators } from '../../lib/policy/variantPlan.js';
 import type { ControlContext } from '../../lib/simulation/controller.js';
 import type { Scenario } from '../../lib/simulation/scenario.js';
-import type { TraceRequest } from '../../lib/sim/index.js';
+import type { LifecycleCounts, TraceRequest } from '../../lib/sim/index.js';
 
 /** The load a sizing is for: requests per second and mean tokens per request. */
 export interface Load {
@@ -135,11 +135,48 @@ export function startingAccelerator(config: Config, scenario: Scenario, v: Varia
   return allowed.find((a) => acceleratorType(config, a) === type) ?? allowed[0]!;
 }
 
-/** Replicas of a variant on an accelerator that a Deployment's spec.replicas counts (all but draining). */
-export function desiredReplicas(ctx: ControlContext, v: VariantConfig, accelerator: string): number {
+/** A variant's replicas on an accelerator, by lifecycle state, right now. */
+export function replicaCounts(ctx: ControlContext, v: VariantConfig, accelerator: string): LifecycleCounts {
   const type = acceleratorType(ctx.config, accelerator)!;
   const c = ctx.sim.state().variants.find((s) => s.name === v.name)?.byAccelerator[type];
-  return c ? c['pending-node'] + c.loading + c.ready : 0;
+  return c ?? { 'pending-node': 0, loading: 0, ready: 0, draining: 0 };
+}
+
+/** Replicas of a variant on an accelerator that a Deployment's spec.replicas counts (all but draining). */
+export function desiredReplicas(ctx: ControlContext, v: VariantConfig, accelerator: string): number {
+  const c = replicaCounts(ctx, v, accelerator);
+  return c['pending-node'] + c.loading + c.ready;
+}
+
+/**
+ * What a baseline remembers of each variant: the accelerator it stays on (the one the run starts
+ * on: these baselines scale one Deployment) and, for the HPA-style ones, the scale-down window,
+ * seeded with the starting size as if the fleet had run before the trace.
+ */
+export class BaselineMemory {
+  private readonly accelerators = new Map<string, string>();
+  private readonly windows = new Map<string, ScaleDownWindow>();
+
+  accelerator(ctx: ControlContext, v: VariantConfig): string {
+    const key = variantKey(v);
+    let accelerator = this.accelerators.get(key);
+    if (accelerator === undefined) {
+      accelerator = startingAccelerator(ctx.config, ctx.scenario, v);
+      this.accelerators.set(key, accelerator);
+    }
+    return accelerator;
+  }
+
+  window(v: VariantConfig, windowSeconds: number, current: number): ScaleDownWindow {
+    const key = variantKey(v);
+    let window = this.windows.get(key);
+    if (!window) {
+      window = new ScaleDownWindow(windowSeconds);
+      window.seed(0, current);
+      this.windows.set(key, window);
+    }
+    return window;
+  }
 }
 
 /** Scales the variant's Deployment on an accelerator, counting it as a scaling action when it changes. */

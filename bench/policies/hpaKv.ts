@@ -12,10 +12,9 @@
  * clusterAutoscaler.ts).
  */
 import type { VariantConfig } from '../../lib/config/schema.js';
-import { variantKey } from '../../lib/config/toSystem.js';
-import { acceleratorType, metricsQuery } from '../../lib/policy/variantPlan.js';
+import { metricsQuery } from '../../lib/policy/variantPlan.js';
 import type { Controller } from '../../lib/simulation/controller.js';
-import { clamp, scaleDeployment, ScaleDownWindow, startingAccelerator } from './common.js';
+import { BaselineMemory, clamp, replicaCounts, scaleDeployment } from './common.js';
 
 export const HPA_SYNC_SECONDS = 15;
 export const HPA_TOLERANCE = 0.1;
@@ -70,32 +69,18 @@ export function hpaKvRecommendation(
 }
 
 export function hpaKvController(): Controller {
-  const windows = new Map<string, ScaleDownWindow>();
-  const accelerators = new Map<string, string>();
+  const memory = new BaselineMemory();
   return {
     name: 'hpa-kv',
     intervalSeconds: HPA_SYNC_SECONDS,
     async step(ctx) {
       const { config } = ctx;
       const observations = await ctx.metrics.collect(config.variants.map(metricsQuery), ctx.t);
-      const state = ctx.sim.state();
       for (const [i, v] of config.variants.entries()) {
-        const key = variantKey(v);
-        let accelerator = accelerators.get(key);
-        if (accelerator === undefined) {
-          accelerator = startingAccelerator(config, ctx.scenario, v);
-          accelerators.set(key, accelerator);
-        }
-        const counts = state.variants.find((s) => s.name === v.name)?.byAccelerator[
-          acceleratorType(config, accelerator)!
-        ] ?? { 'pending-node': 0, loading: 0, ready: 0, draining: 0 };
+        const accelerator = memory.accelerator(ctx, v);
+        const counts = replicaCounts(ctx, v, accelerator);
         const current = counts['pending-node'] + counts.loading + counts.ready;
-        let window = windows.get(key);
-        if (!window) {
-          window = new ScaleDownWindow(HPA_SCALE_DOWN_WINDOW_SECONDS);
-          window.seed(0, current);
-          windows.set(key, window);
-        }
+        const window = memory.window(v, HPA_SCALE_DOWN_WINDOW_SECONDS, current);
         const obs = observations[i];
         const kvCacheUsage = obs?.kvCacheUsage?.value;
         const waiting = obs?.waiting?.value;

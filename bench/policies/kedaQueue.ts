@@ -8,10 +8,9 @@
  * clusterAutoscaler.ts).
  */
 import type { VariantConfig } from '../../lib/config/schema.js';
-import { variantKey } from '../../lib/config/toSystem.js';
 import { metricsQuery } from '../../lib/policy/variantPlan.js';
 import type { Controller } from '../../lib/simulation/controller.js';
-import { clamp, desiredReplicas, scaleDeployment, ScaleDownWindow, startingAccelerator } from './common.js';
+import { BaselineMemory, clamp, desiredReplicas, scaleDeployment } from './common.js';
 
 export const KEDA_POLLING_SECONDS = 15;
 export const KEDA_QUEUE_THRESHOLD = 5;
@@ -23,8 +22,7 @@ export function kedaReplicas(waiting: number, v: VariantConfig): number {
 }
 
 export function kedaQueueController(): Controller {
-  const windows = new Map<string, ScaleDownWindow>();
-  const accelerators = new Map<string, string>();
+  const memory = new BaselineMemory();
   return {
     name: 'keda-queue',
     intervalSeconds: KEDA_POLLING_SECONDS,
@@ -32,19 +30,9 @@ export function kedaQueueController(): Controller {
       const { config } = ctx;
       const observations = await ctx.metrics.collect(config.variants.map(metricsQuery), ctx.t);
       for (const [i, v] of config.variants.entries()) {
-        const key = variantKey(v);
-        let accelerator = accelerators.get(key);
-        if (accelerator === undefined) {
-          accelerator = startingAccelerator(config, ctx.scenario, v);
-          accelerators.set(key, accelerator);
-        }
+        const accelerator = memory.accelerator(ctx, v);
         const current = desiredReplicas(ctx, v, accelerator);
-        let window = windows.get(key);
-        if (!window) {
-          window = new ScaleDownWindow(KEDA_COOLDOWN_SECONDS);
-          window.seed(0, current);
-          windows.set(key, window);
-        }
+        const window = memory.window(v, KEDA_COOLDOWN_SECONDS, current);
         const waiting = observations[i]?.waiting?.value;
         // No replica reports the queue: the trigger has no value and KEDA leaves the size alone.
         if (waiting === undefined) continue;

@@ -4,9 +4,9 @@
  * policies' curves side by side: demand, replicas, cost per hour and p95 latencies per interval
  * against the targets.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chartJsSource, escapeHtml } from '../../lib/simulation/html.js';
 import type { SimulationRun } from '../../lib/simulation/closedLoop.js';
 import { TABLE_HEADER, tableRows, type TraceResult } from './results.js';
 
@@ -26,15 +26,6 @@ export interface ReportMeta {
   /** sentences printed above the results (how the policies and scales were set) */
   readonly notes: readonly string[];
 }
-
-function chartJsSource(): string {
-  const require = createRequire(import.meta.url);
-  // The package exports only its module entry points; the UMD build sits beside them.
-  return readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
-}
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** One colour per policy, the same on every chart. */
 const COLOURS: Record<string, string> = {

@@ -7,15 +7,14 @@
  * no account of replicas still starting or of the backlog. When no candidate meets the targets
  * within maxReplicas it runs maxReplicas. It scales no nodes (see clusterAutoscaler.ts).
  */
-import { variantKey } from '../../lib/config/toSystem.js';
 import { metricsQuery } from '../../lib/policy/variantPlan.js';
 import type { Controller } from '../../lib/simulation/controller.js';
-import { scaleDeployment, sizeWithOptimizer, startingAccelerator } from './common.js';
+import { BaselineMemory, scaleDeployment, sizeWithOptimizer } from './common.js';
 
 export const WVA_INTERVAL_SECONDS = 60;
 
 export function wvaController(): Controller {
-  const accelerators = new Map<string, string>();
+  const memory = new BaselineMemory();
   return {
     name: 'wva',
     intervalSeconds: WVA_INTERVAL_SECONDS,
@@ -24,12 +23,7 @@ export function wvaController(): Controller {
       const observations = await ctx.metrics.collect(config.variants.map(metricsQuery), ctx.t);
       const estimatedRates: Record<string, number | null> = {};
       for (const [i, v] of config.variants.entries()) {
-        const key = variantKey(v);
-        let accelerator = accelerators.get(key);
-        if (accelerator === undefined) {
-          accelerator = startingAccelerator(config, ctx.scenario, v);
-          accelerators.set(key, accelerator);
-        }
+        const accelerator = memory.accelerator(ctx, v);
         const obs = observations[i];
         const rate = obs?.completionRate?.value;
         estimatedRates[v.name] = rate ?? null;

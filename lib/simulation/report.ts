@@ -2,19 +2,10 @@
  * The simulation report: one self-contained HTML page (Chart.js inlined, so it opens offline)
  * with demand, replicas, latency against targets and cost over time, plus summary.json.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chartJsSource, escapeHtml } from './html.js';
 import type { SimulationRun } from './closedLoop.js';
-
-function chartJsSource(): string {
-  const require = createRequire(import.meta.url);
-  // The package exports only its module entry points; the UMD build sits beside them.
-  return readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
-}
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const num = (x: number | null, digits = 0) => (x === null ? '–' : x.toFixed(digits));
