@@ -9,9 +9,9 @@ import { DescribeNodegroupCommand, type EKSClient } from '@aws-sdk/client-eks';
 import { AppsV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { simSource, VllmEmulatorServer } from '../lib/adapters/vllmEmulator/index.js';
 import type { Config } from '../lib/config/schema.js';
-import { createFleetSim, type FleetSim, type Trace } from '../lib/sim/index.js';
-import { buildScenario, type Scenario } from '../lib/simulation/scenario.js';
-import { deploymentIndex } from '../lib/simulation/simAdapters.js';
+import { createFleetSim, type FleetSim, type Trace } from '../lib/fleetSimulator/index.js';
+import { buildScenario, type Scenario } from '../lib/closedLoop/scenario.js';
+import { deploymentIndex } from '../lib/closedLoop/simAdapters.js';
 
 export interface FleetDeployment {
   readonly namespace: string;

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { infernoToSystem, parseInfernoSystem } from '../../lib/config/index.js';
 import { solve, type SaturationPolicy } from '../../lib/optimizer/index.js';
-import { mulberry32 } from '../../lib/sim/random.js';
+import { mulberry32 } from '../../lib/fleetSimulator/random.js';
 
 /** The reference sample the accelerators, models and classes are taken from. */
 export const LARGE_SAMPLE = new URL('../../test/fixtures/inferno/large.json', import.meta.url);

@@ -12,7 +12,7 @@
  * provisioning (the simulator would cancel those first). `withClusterAutoscaler` runs it after
  * the policy on every step, every 15 s.
  */
-import type { Controller, ControlContext, ControlStep } from '../../lib/simulation/controller.js';
+import type { Controller, ControlContext, ControlStep } from '../../lib/closedLoop/controller.js';
 
 /** Kubernetes cluster-autoscaler's default --scale-down-unneeded-time. */
 export const SCALE_DOWN_UNNEEDED_SECONDS = 600;

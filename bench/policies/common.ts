@@ -7,9 +7,9 @@ import type { Config, VariantConfig } from '../../lib/config/schema.js';
 import { configToSystem, variantKey } from '../../lib/config/toSystem.js';
 import { solve, type ServiceClassSpec } from '../../lib/optimizer/index.js';
 import { acceleratorType, allowedAccelerators } from '../../lib/policy/variantPlan.js';
-import type { ControlContext } from '../../lib/simulation/controller.js';
-import type { Scenario } from '../../lib/simulation/scenario.js';
-import type { LifecycleCounts, TraceRequest } from '../../lib/sim/index.js';
+import type { ControlContext } from '../../lib/closedLoop/controller.js';
+import type { Scenario } from '../../lib/closedLoop/scenario.js';
+import type { LifecycleCounts, TraceRequest } from '../../lib/fleetSimulator/index.js';
 
 /** The load a sizing is for: requests per second and mean tokens per request. */
 export interface Load {

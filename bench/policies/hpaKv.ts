@@ -13,7 +13,7 @@
  */
 import type { VariantConfig } from '../../lib/config/schema.js';
 import { metricsQuery } from '../../lib/policy/variantPlan.js';
-import type { Controller } from '../../lib/simulation/controller.js';
+import type { Controller } from '../../lib/closedLoop/controller.js';
 import { BaselineMemory, clamp, replicaCounts, scaleDeployment } from './common.js';
 
 export const HPA_SYNC_SECONDS = 15;

@@ -9,7 +9,7 @@
  */
 import type { VariantConfig } from '../../lib/config/schema.js';
 import { metricsQuery } from '../../lib/policy/variantPlan.js';
-import type { Controller } from '../../lib/simulation/controller.js';
+import type { Controller } from '../../lib/closedLoop/controller.js';
 import { BaselineMemory, clamp, desiredReplicas, scaleDeployment } from './common.js';
 
 export const KEDA_POLLING_SECONDS = 15;

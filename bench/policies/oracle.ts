@@ -23,8 +23,8 @@ import {
   devicesPerReplica,
   provisioningSeconds,
 } from '../../lib/policy/variantPlan.js';
-import type { Controller } from '../../lib/simulation/controller.js';
-import type { Trace } from '../../lib/sim/index.js';
+import type { Controller } from '../../lib/closedLoop/controller.js';
+import type { Trace } from '../../lib/fleetSimulator/index.js';
 import { loadOf, scaleDeployment, sizeWithOptimizer, type Load, type Sizing } from './common.js';
 
 export interface IntervalNeed {

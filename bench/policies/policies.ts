@@ -1,6 +1,6 @@
 /** The policies the benchmark compares, by name, in the order it runs and prints them. */
 import type { Config } from '../../lib/config/schema.js';
-import { svaController, type Controller } from '../../lib/simulation/controller.js';
+import { svaController, type Controller } from '../../lib/closedLoop/controller.js';
 import { withClusterAutoscaler } from './clusterAutoscaler.js';
 import { hpaKvController } from './hpaKv.js';
 import { kedaQueueController } from './kedaQueue.js';

@@ -1,13 +1,13 @@
 /**
  * The benchmark's report: one self-contained HTML page (Chart.js inlined, as in
- * lib/simulation/report.ts, so it opens offline) with, per trace, the results table and the
+ * lib/closedLoop/report.ts, so it opens offline) with, per trace, the results table and the
  * policies' curves side by side: demand, replicas, cost per hour and p95 latencies per interval
  * against the targets.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chartJsSource, escapeHtml } from '../../lib/simulation/html.js';
-import type { SimulationRun } from '../../lib/simulation/closedLoop.js';
+import { chartJsSource, escapeHtml } from '../../lib/closedLoop/html.js';
+import type { SimulationRun } from '../../lib/closedLoop/closedLoop.js';
 import { TABLE_HEADER, tableRows, type TraceResult } from './results.js';
 
 export interface TraceReport {

@@ -1,6 +1,6 @@
 /** The benchmark's results: the JSON shape of issue 7 and the table printed per trace. */
 import { renderTable } from '../../lib/cli/solutionTable.js';
-import type { SimulationRun } from '../../lib/simulation/closedLoop.js';
+import type { SimulationRun } from '../../lib/closedLoop/closedLoop.js';
 
 export interface PolicyResult {
   readonly sloAttainment: number;

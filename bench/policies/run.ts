@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { InputError } from '../../lib/config/errors.js';
 import { loadConfig } from '../../lib/config/load.js';
-import { runClosedLoop, type SimulationRun } from '../../lib/simulation/closedLoop.js';
-import { buildScenario } from '../../lib/simulation/scenario.js';
+import { runClosedLoop, type SimulationRun } from '../../lib/closedLoop/closedLoop.js';
+import { buildScenario } from '../../lib/closedLoop/scenario.js';
 import { startingAccelerator } from './common.js';
 import { SCALE_DOWN_UNNEEDED_SECONDS } from './clusterAutoscaler.js';
 import { describeOracle } from './oracle.js';
@@ -35,7 +35,7 @@ const DEFAULT_OUT = fileURLToPath(new URL('./out/', import.meta.url));
 
 /**
  * The default traces (copies of ../shared/data/traces) and the rate scale each runs at. A rate
- * scale of x overlays x copies of the trace shifted round its length (lib/sim amplify, as
+ * scale of x overlays x copies of the trace shifted round its length (lib/fleetSimulator amplify, as
  * `sva simulate --rate-scale`): x times the users, same hour, same burst shapes.
  *
  * Azure code (2k-token prompts, short answers) at x1 averages 2.6 req/s, a replica or two. At x4

@@ -9,8 +9,8 @@
  */
 import type { Config, VariantConfig } from '../../lib/config/schema.js';
 import { acceleratorType, allowedAccelerators } from '../../lib/policy/variantPlan.js';
-import type { Controller } from '../../lib/simulation/controller.js';
-import type { Trace } from '../../lib/sim/index.js';
+import type { Controller } from '../../lib/closedLoop/controller.js';
+import type { Trace } from '../../lib/fleetSimulator/index.js';
 import { loadOf, scaleDeployment, sizeWithOptimizer, type Load, type Sizing } from './common.js';
 
 export const STATIC_PEAK_INTERVAL_SECONDS = 15;

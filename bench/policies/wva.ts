@@ -8,7 +8,7 @@
  * within maxReplicas it runs maxReplicas. It scales no nodes (see clusterAutoscaler.ts).
  */
 import { metricsQuery } from '../../lib/policy/variantPlan.js';
-import type { Controller } from '../../lib/simulation/controller.js';
+import type { Controller } from '../../lib/closedLoop/controller.js';
 import { BaselineMemory, scaleDeployment, sizeWithOptimizer } from './common.js';
 
 export const WVA_INTERVAL_SECONDS = 60;

@@ -2,9 +2,9 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import { runClosedLoop, type SimulationSummary } from '../simulation/closedLoop.js';
-import { writeReport } from '../simulation/report.js';
-import { buildScenario } from '../simulation/scenario.js';
+import { runClosedLoop, type SimulationSummary } from '../closedLoop/closedLoop.js';
+import { writeReport } from '../closedLoop/report.js';
+import { buildScenario } from '../closedLoop/scenario.js';
 import { UsageError } from './errors.js';
 import { renderTable } from './solutionTable.js';
 import { positiveNumber } from './args.js';

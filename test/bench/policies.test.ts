@@ -15,11 +15,11 @@ import { wvaController } from '../../bench/policies/wva.js';
 import { parseConfig } from '../../lib/config/load.js';
 import type { Config } from '../../lib/config/schema.js';
 import type { Estimate, VariantObservation } from '../../lib/metrics/observation.js';
-import { createFleetSim, poisson, step, type FleetSim, type Trace } from '../../lib/sim/index.js';
-import { runClosedLoop, type SimulationRun } from '../../lib/simulation/closedLoop.js';
-import type { Controller, ControlContext, ScalingEvent } from '../../lib/simulation/controller.js';
-import type { Scenario } from '../../lib/simulation/scenario.js';
-import { SimCluster, SimNodeGroups, type SimMetricsSource } from '../../lib/simulation/simAdapters.js';
+import { createFleetSim, poisson, step, type FleetSim, type Trace } from '../../lib/fleetSimulator/index.js';
+import { runClosedLoop, type SimulationRun } from '../../lib/closedLoop/closedLoop.js';
+import type { Controller, ControlContext, ScalingEvent } from '../../lib/closedLoop/controller.js';
+import type { Scenario } from '../../lib/closedLoop/scenario.js';
+import { SimCluster, SimNodeGroups, type SimMetricsSource } from '../../lib/closedLoop/simAdapters.js';
 
 const STARTUP = 45;
 const PROVISION = 60;

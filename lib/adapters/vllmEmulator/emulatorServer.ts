@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { MetricSample } from '../../sim/prometheusText.js';
+import type { MetricSample } from '../../fleetSimulator/prometheusText.js';
 import { EXPOSITION_CONTENT_TYPE, exposition } from './promClientText.js';
 
 /** Samples at epoch second `t`. */

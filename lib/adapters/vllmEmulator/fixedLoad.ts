@@ -4,8 +4,8 @@
  * implies over time (whole requests, as vLLM counts them) and a collector's estimates can be
  * checked against the load. Gauges (running, waiting, KV usage) are the given constants.
  */
-import type { MetricSample } from '../../sim/prometheusText.js';
-import { vllmSamples, VllmEngineMetrics, type VllmScrapeTarget } from '../../sim/vllmMetrics.js';
+import type { MetricSample } from '../../fleetSimulator/prometheusText.js';
+import { vllmSamples, VllmEngineMetrics, type VllmScrapeTarget } from '../../fleetSimulator/vllmMetrics.js';
 import { applyNaming, type EmulatedNaming } from './namings.js';
 
 export interface FixedLoad {

@@ -3,7 +3,7 @@
  * (`inference_model_request_total`) growing at a fixed rate and its pool gauges. `namespace`
  * stands in for the label a Kubernetes scrape adds to the EPP's series.
  */
-import type { MetricSample } from '../../sim/prometheusText.js';
+import type { MetricSample } from '../../fleetSimulator/prometheusText.js';
 
 export interface GatewayLoadOptions {
   readonly model: string;

@@ -4,7 +4,7 @@
  * the new KV name), 0.12 (new names only), and llm-d's inference simulator (`finish_reason`
  * instead of `finished_reason`, no `engine` label, both ITL names).
  */
-import type { MetricSample } from '../../sim/prometheusText.js';
+import type { MetricSample } from '../../fleetSimulator/prometheusText.js';
 
 export const EMULATED_NAMINGS = ['vllm-0.8', 'vllm-0.10', 'vllm-0.11', 'vllm-0.12', 'llm-d-sim'] as const;
 export type EmulatedNaming = (typeof EMULATED_NAMINGS)[number];

@@ -4,7 +4,7 @@
  * the text is prom-client's own exposition.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { MetricSample } from '../../sim/prometheusText.js';
+import type { MetricSample } from '../../fleetSimulator/prometheusText.js';
 
 type HistogramObject = Awaited<ReturnType<Histogram['get']>>;
 

@@ -3,8 +3,8 @@
  * simulated time matching the wall clock (at `speed` simulated seconds per second) and exposes
  * what `sim.scrape()` returns, renamed for the emulated vLLM version.
  */
-import type { FleetSim } from '../../sim/fleetApi.js';
-import type { MetricSample } from '../../sim/prometheusText.js';
+import type { FleetSim } from '../../fleetSimulator/fleetApi.js';
+import type { MetricSample } from '../../fleetSimulator/prometheusText.js';
 import { applyNaming, type EmulatedNaming } from './namings.js';
 
 export interface SimSourceOptions {

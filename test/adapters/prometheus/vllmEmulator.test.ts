@@ -11,8 +11,8 @@ import {
   VllmEmulatorServer,
   type FixedLoad,
 } from '../../../lib/adapters/vllmEmulator/index.js';
-import { createFleetSim, poisson, type MetricSample } from '../../../lib/sim/index.js';
-import { oneVariantConfig } from '../../sim/helpers.js';
+import { createFleetSim, poisson, type MetricSample } from '../../../lib/fleetSimulator/index.js';
+import { oneVariantConfig } from '../../fleetSimulator/helpers.js';
 
 const LOAD: FixedLoad = {
   requestRate: 3,

@@ -6,7 +6,7 @@ import {
   ITL_BUCKETS,
   TTFT_BUCKETS,
   type MetricSample,
-} from '../../lib/sim/index.js';
+} from '../../lib/fleetSimulator/index.js';
 import { ms, oneVariantConfig, sampleSum } from './helpers.js';
 
 const HISTOGRAMS = [

@@ -1,5 +1,5 @@
 /** Per-request SLO accounting over the simulator's request records. */
-import type { RequestRecord } from '../sim/index.js';
+import type { RequestRecord } from '../fleetSimulator/index.js';
 
 export interface SloTargets {
   readonly ttftMs: number;

@@ -1,4 +1,4 @@
-import { bursts, diurnal, mulberry32, poisson, step } from '../../lib/sim/index.js';
+import { bursts, diurnal, mulberry32, poisson, step } from '../../lib/fleetSimulator/index.js';
 
 const tokens = { inputTokens: 100, outputTokens: { mean: 50, dist: 'exp' as const } };
 

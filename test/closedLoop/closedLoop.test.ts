@@ -10,11 +10,11 @@ import { parseConfig } from '../../lib/config/load.js';
 import type { Config } from '../../lib/config/schema.js';
 import { configToSystem } from '../../lib/config/toSystem.js';
 import { solve } from '../../lib/optimizer/index.js';
-import { step, type FleetSim, type RequestRecord } from '../../lib/sim/index.js';
-import { runClosedLoop, type SimulationRun } from '../../lib/simulation/closedLoop.js';
-import { svaController, type Controller } from '../../lib/simulation/controller.js';
-import type { Scenario } from '../../lib/simulation/scenario.js';
-import { countRequest, emptySloCounts } from '../../lib/simulation/slo.js';
+import { step, type FleetSim, type RequestRecord } from '../../lib/fleetSimulator/index.js';
+import { runClosedLoop, type SimulationRun } from '../../lib/closedLoop/closedLoop.js';
+import { svaController, type Controller } from '../../lib/closedLoop/controller.js';
+import type { Scenario } from '../../lib/closedLoop/scenario.js';
+import { countRequest, emptySloCounts } from '../../lib/closedLoop/slo.js';
 
 const T = 300;
 const P = 75;

@@ -1,4 +1,4 @@
-import { createFleetSim } from '../../lib/sim/index.js';
+import { createFleetSim } from '../../lib/fleetSimulator/index.js';
 import { ms, oneVariantConfig, requests, sampleSum } from './helpers.js';
 
 // Profile: alpha 10, beta 1, gamma 20, delta 0.1 (ms). Rule under test: an iteration lasts

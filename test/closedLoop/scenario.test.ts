@@ -3,7 +3,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../lib/config/load.js';
-import { buildScenario } from '../../lib/simulation/scenario.js';
+import { buildScenario } from '../../lib/closedLoop/scenario.js';
 
 const CONFIG = 'config/default.yaml';
 

@@ -4,7 +4,7 @@
  * (by default the autoscaler's own evaluate → queue → apply) acts on the simulated cluster.
  */
 import type { Config } from '../config/schema.js';
-import { createFleetSim, type FleetSim, type RequestRecord } from '../sim/index.js';
+import { createFleetSim, type FleetSim, type RequestRecord } from '../fleetSimulator/index.js';
 import { svaController, type Controller, type ScalingEvent } from './controller.js';
 import { nodePricePerHour } from '../config/nodePrice.js';
 import { summarizeRun, type SimulationSummary } from './outcomes.js';

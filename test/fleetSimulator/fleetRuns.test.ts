@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { createFleetSim, cut, readTrace, type Trace } from '../../lib/sim/index.js';
+import { createFleetSim, cut, readTrace, type Trace } from '../../lib/fleetSimulator/index.js';
 import { demoConfig, runToyController } from './helpers.js';
 
 // The copies in the repository (data/traces/), identical to ../shared/data/traces.

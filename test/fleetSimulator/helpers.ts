@@ -4,7 +4,7 @@ import type {
   MetricSample,
   ReplicaProfile,
   TraceRequest,
-} from '../../lib/sim/index.js';
+} from '../../lib/fleetSimulator/index.js';
 
 /** Round numbers so that latencies can be computed by hand: TTFT alone = 20 + 0.1 I ms, ITL = 10 + n ms. */
 export const SIMPLE_PROFILE: ReplicaProfile = {

@@ -1,5 +1,5 @@
-import { EventQueue } from '../../lib/sim/eventQueue.js';
-import { mulberry32 } from '../../lib/sim/index.js';
+import { EventQueue } from '../../lib/fleetSimulator/eventQueue.js';
+import { mulberry32 } from '../../lib/fleetSimulator/index.js';
 
 describe('EventQueue', () => {
   test('pops by time, then rank, then insertion order', () => {

@@ -15,7 +15,7 @@ import {
   type FleetSimConfig,
   type ReplicaProfile,
   type Trace,
-} from '../sim/index.js';
+} from '../fleetSimulator/index.js';
 
 /** vLLM's default max_num_seqs: the KV cache, not this, limits concurrency in practice. */
 const ENGINE_MAX_NUM_SEQS = 256;

@@ -12,7 +12,7 @@ import {
 import type { Config } from '../config/schema.js';
 import { applyDecision } from '../loop/apply.js';
 import { evaluatePool } from '../loop/evaluate.js';
-import type { FleetSim } from '../sim/index.js';
+import type { FleetSim } from '../fleetSimulator/index.js';
 import type { Scenario } from './scenario.js';
 import type { SimCluster, SimMetricsSource, SimNodeGroups } from './simAdapters.js';
 

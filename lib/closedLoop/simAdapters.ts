@@ -17,7 +17,7 @@ import type {
   NodeGroupView,
 } from '../policy/ports.js';
 import { acceleratorType, allowedAccelerators, deploymentName } from '../policy/variantPlan.js';
-import type { FleetSim } from '../sim/index.js';
+import type { FleetSim } from '../fleetSimulator/index.js';
 import { GATEWAY_REQUESTS } from '../metrics/vllmNaming.js';
 
 /** Where a Deployment lives in the simulator: the sim knows variants by name and accelerators by type. */

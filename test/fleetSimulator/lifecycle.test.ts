@@ -1,4 +1,4 @@
-import { createFleetSim, SimError, type FleetSim } from '../../lib/sim/index.js';
+import { createFleetSim, SimError, type FleetSim } from '../../lib/fleetSimulator/index.js';
 import { ms, oneVariantConfig, requests, sampleSum } from './helpers.js';
 
 function lifecycleOf(sim: FleetSim, id: string) {

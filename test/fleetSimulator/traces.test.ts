@@ -8,7 +8,7 @@ import {
   scaleRate,
   traceDuration,
   TraceError,
-} from '../../lib/sim/index.js';
+} from '../../lib/fleetSimulator/index.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/traces/${name}`, import.meta.url));
 // The copies in the repository (data/traces/), identical to ../shared/data/traces.
