@@ -108,12 +108,9 @@ const telemetrySinks = new Map<string, Factory<TelemetrySink>>([
   ],
 ]);
 
-/** Another metrics backend or telemetry sink joins with one call each. */
+/** Another metrics backend joins with one call. */
 export function registerMetricsSource(name: string, factory: Factory<MetricsSource>): void {
   metricsSources.set(name, factory);
-}
-export function registerTelemetrySink(name: string, factory: Factory<TelemetrySink>): void {
-  telemetrySinks.set(name, factory);
 }
 
 function pick<T>(registry: Map<string, Factory<T>>, name: string, what: string, ctx: WiringContext) {

@@ -10,11 +10,6 @@ export type { NodeState } from './nodes.js';
 export { SimError, type FleetSimConfig, type VariantConfig, type NodeGroupConfig } from './config.js';
 export type { ReplicaProfile } from './replica.js';
 export type { RequestRecord, RequestStats, RequestStatus, Summary } from './results.js';
-export {
-  renderPrometheusText,
-  formatPrometheusNumber,
-  type MetricSample,
-  type MetricType,
-} from './prometheusText.js';
+export { formatPrometheusNumber, type MetricSample, type MetricType } from './prometheusText.js';
 export { TTFT_BUCKETS, ITL_BUCKETS, REQUEST_LATENCY_BUCKETS, oneTwoFiveBuckets } from './vllmMetrics.js';
 export { mulberry32, randomStream, type Random } from './random.js';

@@ -1,6 +1,6 @@
 /**
- * Scraped samples as plain data, and their rendering in the Prometheus text exposition format
- * (version 0.0.4), so that a later HTTP endpoint can serve what `FleetSim.scrape()` returns.
+ * Scraped samples as plain data, the form `FleetSim.scrape()` returns; the vLLM emulator turns
+ * them into text exposition with prom-client (lib/adapters/vllmEmulator/promClientText.ts).
  */
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
@@ -41,44 +41,6 @@ export function formatPrometheusNumber(value: number): string {
   if (value > 0 && dot > 6) {
     const mantissa = `${text[0]}.${text.slice(1, dot)}${text.slice(dot + 1)}`.replace(/[0.]+$/, '');
     return `${mantissa}e+0${dot - 1}`;
-  }
-  return text;
-}
-
-function escapeLabelValue(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
-/**
- * Renders samples as text exposition. Samples of a family must be contiguous in the output, so
- * families are written in order of first appearance with all of their samples together.
- */
-export function renderPrometheusText(samples: readonly MetricSample[]): string {
-  const families = new Map<string, { type: MetricType; lines: string[] }>();
-  for (const sample of samples) {
-    if (!METRIC_NAME.test(sample.name)) throw new Error(`invalid metric name "${sample.name}"`);
-    let family = families.get(sample.family);
-    if (family === undefined) {
-      family = { type: sample.type, lines: [] };
-      families.set(sample.family, family);
-    } else if (family.type !== sample.type) {
-      throw new Error(
-        `metric family ${sample.family} has samples of types ${family.type} and ${sample.type}`,
-      );
-    }
-    const labels = Object.entries(sample.labels).map(([name, value]) => {
-      if (!LABEL_NAME.test(name)) throw new Error(`invalid label name "${name}" on ${sample.name}`);
-      return `${name}="${escapeLabelValue(value)}"`;
-    });
-    const labelText = labels.length > 0 ? `{${labels.join(',')}}` : '';
-    family.lines.push(`${sample.name}${labelText} ${formatPrometheusNumber(sample.value)}`);
-  }
-  let text = '';
-  for (const [name, family] of families) {
-    text += `# TYPE ${name} ${family.type}\n${family.lines.join('\n')}\n`;
   }
   return text;
 }

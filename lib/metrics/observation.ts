@@ -38,6 +38,3 @@ export interface VariantObservation {
   /** series that were absent */
   readonly missing: readonly string[];
 }
-
-/** Estimates the decision policy cannot size without. */
-export const REQUIRED_FOR_SIZING = ['arrivalRate'] as const;

@@ -2,10 +2,8 @@ import {
   createFleetSim,
   formatPrometheusNumber,
   poisson,
-  renderPrometheusText,
   ITL_BUCKETS,
   TTFT_BUCKETS,
-  type MetricSample,
 } from '../../lib/fleetSimulator/index.js';
 import { ms, oneVariantConfig, sampleSum } from './helpers.js';
 
@@ -158,51 +156,43 @@ test('with chunked prefill the counters still match the records and the KV cache
   expect(overall.ttft.p50).toBeGreaterThan(ms(3 * (20 + 25.6)));
 });
 
-describe('Prometheus text exposition', () => {
-  test('renders one TYPE line per family, families contiguous, counters with _total', () => {
+describe('scrape samples, ready for text exposition', () => {
+  test('each family is contiguous, of one type, and its samples carry its name', () => {
     const { sim } = loadedSim();
-    const text = renderPrometheusText(sim.scrape(20));
-    const lines = text.trimEnd().split('\n');
-    const typeLines = lines.filter((l) => l.startsWith('# TYPE '));
-    expect(typeLines).toContain('# TYPE vllm:request_success_total counter');
-    expect(typeLines).toContain('# TYPE vllm:time_to_first_token_seconds histogram');
-    expect(typeLines).toContain('# TYPE vllm:num_requests_running gauge');
-    expect(new Set(typeLines).size).toBe(typeLines.length);
-    const sampleLine = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? (\S+)$/;
-    let family = '';
-    for (const line of lines) {
-      if (line.startsWith('# TYPE ')) {
-        family = line.split(' ')[2]!;
-        continue;
+    const samples = sim.scrape(20);
+    const seen = new Map<string, string>();
+    let previous = '';
+    for (const sample of samples) {
+      if (sample.family !== previous) {
+        expect(seen.has(sample.family)).toBe(false);
+        seen.set(sample.family, sample.type);
+        previous = sample.family;
       }
-      const match = sampleLine.exec(line);
-      expect(match).not.toBeNull();
-      const name = match![1]!;
-      expect([family, `${family}_bucket`, `${family}_sum`, `${family}_count`]).toContain(name);
-      expect(Number.isNaN(Number(match![5]!.replace('+Inf', 'Infinity')))).toBe(false);
+      expect(sample.type).toBe(seen.get(sample.family));
+      expect(sample.name).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/);
+      const f = sample.family;
+      expect([f, `${f}_bucket`, `${f}_sum`, `${f}_count`]).toContain(sample.name);
+      for (const label of Object.keys(sample.labels)) expect(label).toMatch(/^[a-zA-Z_][a-zA-Z0-9_]*$/);
     }
-    expect(text).toMatch(
-      /^vllm:time_to_first_token_seconds_bucket\{model_name="llama-8b",pod="chat-0",namespace="llm",engine="0",le="0\.001"\} \d+\.0$/m,
-    );
+    expect(seen.get('vllm:request_success_total')).toBe('counter');
+    expect(seen.get('vllm:time_to_first_token_seconds')).toBe('histogram');
+    expect(seen.get('vllm:num_requests_running')).toBe('gauge');
+    expect(
+      samples.some(
+        (s) =>
+          s.name === 'vllm:time_to_first_token_seconds_bucket' &&
+          s.labels['le'] === '0.001' &&
+          s.labels['pod'] === 'chat-0',
+      ),
+    ).toBe(true);
   });
 
-  test('escapes label values and formats numbers like prometheus_client', () => {
-    const sample: MetricSample = {
-      name: 'x_total',
-      labels: { path: 'a"b\\c\nd' },
-      value: 3,
-      family: 'x_total',
-      type: 'counter',
-    };
-    expect(renderPrometheusText([sample])).toBe(
-      '# TYPE x_total counter\nx_total{path="a\\"b\\\\c\\nd"} 3.0\n',
-    );
+  test('formats numbers like prometheus_client', () => {
     expect(formatPrometheusNumber(0.25)).toBe('0.25');
     expect(formatPrometheusNumber(2560)).toBe('2560.0');
     expect(formatPrometheusNumber(1_000_000)).toBe('1e+06');
     expect(formatPrometheusNumber(12_345_678)).toBe('1.2345678e+07');
     expect(formatPrometheusNumber(0.00005)).toBe('5e-05');
     expect(formatPrometheusNumber(Infinity)).toBe('+Inf');
-    expect(() => renderPrometheusText([{ ...sample, name: 'bad name' }])).toThrow(/invalid metric name/);
   });
 });
