@@ -1,10 +1,26 @@
-/** The first value that occurs twice, with the index of its second occurrence. */
-export function firstDuplicate(values: readonly string[]): { value: string; index: number } | undefined {
+/**
+ * The one check for names given twice, shared by the config schema and the Inferno importer so
+ * that both report a repeat the same way: the index of the repeat, and `duplicate <kind> <name>`.
+ */
+
+export interface Repeat {
+  readonly value: string;
+  /** index of an occurrence after the first */
+  readonly index: number;
+}
+
+/** Every occurrence of a value after its first, in order. */
+export function repeats(values: readonly string[]): Repeat[] {
   const seen = new Set<string>();
-  for (let index = 0; index < values.length; index++) {
-    const value = values[index]!;
-    if (seen.has(value)) return { value, index };
+  const found: Repeat[] = [];
+  values.forEach((value, index) => {
+    if (seen.has(value)) found.push({ value, index });
     seen.add(value);
-  }
-  return undefined;
+  });
+  return found;
+}
+
+/** The message for a repeated name, e.g. `duplicate accelerator L4`. */
+export function duplicateMessage(kind: string, value: string): string {
+  return `duplicate ${kind} ${value}`;
 }

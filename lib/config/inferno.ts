@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { SATURATION_POLICIES, type ServerLoad, type SystemSpec } from '../optimizer/system.js';
 import { InputError, zodToInputError } from './errors.js';
-import { firstDuplicate } from './duplicates.js';
+import { duplicateMessage, repeats } from './duplicates.js';
 
 const nonNegative = z.number().nonnegative();
 const count = z.number().int().nonnegative();
@@ -201,15 +201,15 @@ export function parseInfernoSystem(doc: unknown, source: string): InfernoSystem 
 /** Converts a parsed Inferno system into the optimizer's shape. */
 export function infernoToSystem(data: InfernoSystem, source: string): SystemSpec {
   const s = data.system;
-  const dupAcc = firstDuplicate(s.acceleratorData.accelerators.map((a) => a.name));
+  const [dupAcc] = repeats(s.acceleratorData.accelerators.map((a) => a.name));
   if (dupAcc)
     throw new InputError(
-      `${source}: system.acceleratorData.accelerators[${dupAcc.index}].name: duplicate accelerator ${dupAcc.value}`,
+      `${source}: system.acceleratorData.accelerators[${dupAcc.index}].name: ${duplicateMessage('accelerator', dupAcc.value)}`,
     );
-  const dupServer = firstDuplicate(s.serverData.servers.map((v) => v.name));
+  const [dupServer] = repeats(s.serverData.servers.map((v) => v.name));
   if (dupServer)
     throw new InputError(
-      `${source}: system.serverData.servers[${dupServer.index}].name: duplicate server ${dupServer.value}`,
+      `${source}: system.serverData.servers[${dupServer.index}].name: ${duplicateMessage('server', dupServer.value)}`,
     );
   const known = new Set(s.acceleratorData.accelerators.map((a) => a.name));
   s.modelData.models.forEach((m, i) => {

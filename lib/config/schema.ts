@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { SATURATION_POLICIES } from '../optimizer/system.js';
+import { duplicateMessage, repeats } from './duplicates.js';
 
 const name = z.string().min(1, 'must not be empty');
 const nonNegative = z.number().nonnegative();
@@ -300,20 +301,24 @@ export const configSchema = configObject.superRefine((config, ctx) => checkRefer
 
 type RefineContext = z.RefinementCtx<Config>;
 
-function duplicates(ctx: RefineContext, items: readonly { name: string }[], field: string): void {
-  const seen = new Set<string>();
-  items.forEach((item, i) => {
-    if (seen.has(item.name))
-      ctx.addIssue({ code: 'custom', path: [field, i, 'name'], message: `duplicate name ${item.name}` });
-    seen.add(item.name);
-  });
+function duplicates(
+  ctx: RefineContext,
+  items: readonly { name: string }[],
+  field: string,
+  kind: string,
+): void {
+  for (const { value, index } of repeats(items.map((item) => item.name))) {
+    ctx.addIssue({ code: 'custom', path: [field, index, 'name'], message: duplicateMessage(kind, value) });
+  }
 }
+
+const variantKey = (v: { namespace: string; name: string }) => `${v.namespace}/${v.name}`;
 
 /** Cross-references between sections: every name used must be defined, and usable. */
 function checkReferences(c: Config, ctx: RefineContext): void {
-  duplicates(ctx, c.accelerators, 'accelerators');
-  duplicates(ctx, c.models, 'models');
-  duplicates(ctx, c.serviceClasses, 'serviceClasses');
+  duplicates(ctx, c.accelerators, 'accelerators', 'accelerator');
+  duplicates(ctx, c.models, 'models', 'model');
+  duplicates(ctx, c.serviceClasses, 'serviceClasses', 'service class');
   const accelerators = new Map(c.accelerators.map((a) => [a.name, a]));
   const models = new Map(c.models.map((m) => [m.name, m]));
   const classes = new Map(c.serviceClasses.map((s) => [s.name, s]));
@@ -339,13 +344,11 @@ function checkReferences(c: Config, ctx: RefineContext): void {
       }
     }
   });
-  const seenVariants = new Set<string>();
+  const repeatedVariants = new Set(repeats(c.variants.map(variantKey)).map((r) => r.index));
   c.variants.forEach((v, i) => {
     const at = (field: string, message: string) =>
       ctx.addIssue({ code: 'custom', path: ['variants', i, field], message });
-    const key = `${v.namespace}/${v.name}`;
-    if (seenVariants.has(key)) at('name', `duplicate variant ${key}`);
-    seenVariants.add(key);
+    if (repeatedVariants.has(i)) at('name', duplicateMessage('variant', variantKey(v)));
     const model = models.get(v.model);
     if (!model) at('model', `unknown model ${v.model}`);
     const serviceClass = classes.get(v.serviceClass);
@@ -368,7 +371,7 @@ function checkReferences(c: Config, ctx: RefineContext): void {
       at('maxReplicas', `must be >= minReplicas (${v.minReplicas})`);
     }
   });
-  duplicates(ctx, c.nodeGroups, 'nodeGroups');
+  duplicates(ctx, c.nodeGroups, 'nodeGroups', 'node group');
   const deviceTypes = new Set(c.accelerators.map((a) => a.type ?? a.name));
   c.nodeGroups.forEach((g, i) => {
     if (!deviceTypes.has(g.acceleratorType)) {

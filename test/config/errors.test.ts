@@ -181,7 +181,7 @@ describe('config errors name the file and the field', () => {
     const err = errorFor('duplicate-accelerator', (d) => {
       d.accelerators[3].name = 'L4';
     });
-    expect(detail(err)).toMatch(/^accelerators\[3\]\.name: duplicate name L4/);
+    expect(detail(err)).toMatch(/^accelerators\[3\]\.name: duplicate accelerator L4/);
   });
 
   it('capacity for an unknown device type', () => {
