@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver from Debian's `kubernetes` source package, as described in
-# ../shared/docs/TESTING.md, and caches the binary under
+# docs/TESTING.md, and caches the binary under
 #   ${XDG_CACHE_HOME:-~/.cache}/sva/kube-apiserver-<version>/kube-apiserver
 # Idempotent: when the cached binary exists it only prints its path. The integration tests in
 # test/integration/kubernetes/ find it there (or through SVA_KUBE_APISERVER).

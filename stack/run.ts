@@ -16,7 +16,7 @@ import { startLocalStack, type LocalStack } from './localStack.js';
 import type { FleetStatus } from './fleet.js';
 
 // The AWS SDK warns that its releases from 2027 on need Node 22; the versions here are pinned
-// (shared/docs/TESTING.md), so that notice is left out of the stack's output. Other warnings show.
+// (docs/TESTING.md), so that notice is left out of the stack's output. Other warnings show.
 process.removeAllListeners('warning');
 process.on('warning', (w) => {
   if (!`${w.name} ${w.message}`.includes('NodeVersionSupportWarning'))

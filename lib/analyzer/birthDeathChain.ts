@@ -1,6 +1,6 @@
 /**
  * Stationary solution of one replica's birth-death chain on states 0..N+Q: arrivals at rate
- * lambda, service at rate mu(k) for k <= N and mu(N) above (ALGORITHM.md section 2).
+ * lambda, service at rate mu(k) for k <= N and mu(N) above (docs/SIZING.md section 2).
  *
  * States above N share one service rate, so their probabilities form a geometric series
  * p_N * r^j with r = lambda / mu(N). Summing that tail in closed form makes a solve cost O(N)

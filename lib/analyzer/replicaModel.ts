@@ -1,5 +1,5 @@
 /**
- * One vLLM replica as a queue (ALGORITHM.md sections 1-2): service times from the performance
+ * One vLLM replica as a queue (docs/SIZING.md sections 1-2): service times from the performance
  * profile, the birth-death chain, and the latency predictions derived from it.
  * Rates in this API are requests per second; times are milliseconds.
  */
@@ -144,7 +144,7 @@ export function buildReplicaModel(
 export function effectiveConcurrency(model: ReplicaModel, meanServiceTime: number): number {
   const { profile, request } = model;
   const tokens = request.avgOutputTokens - 1;
-  // The documented closed form (ALGORITHM.md section 2), kept as written for conformance with
+  // The documented closed form (docs/SIZING.md section 2), kept as written for conformance with
   // the reference, including its gamma term when there are no input tokens.
   const numerator = meanServiceTime - (profile.gamma + profile.alpha * tokens);
   const denominator = profile.delta * request.avgInputTokens + profile.beta * tokens;

@@ -1,5 +1,5 @@
 /**
- * Sizing one replica against latency and throughput targets (ALGORITHM.md section 3): the
+ * Sizing one replica against latency and throughput targets (docs/SIZING.md section 3): the
  * largest arrival rate at which the predictions still meet every target, and the replica's
  * sustainable throughput r* at that rate, which the optimizer divides demand by.
  */

@@ -16,7 +16,7 @@
  * - Duration of an iteration = decode part + prefill part. Decode part: alpha + beta * d when
  *   d > 0 requests were decoding at its start, else 0. Prefill part: gamma + delta * (prompt tokens
  *   prefilled in it) when it prefills anything, else 0 (one forward pass, so gamma once per
- *   iteration, like P(n) in ALGORITHM.md).
+ *   iteration, like P(n) in docs/SIZING.md).
  * - A prompt's first token is produced at the end of the iteration that prefills its last chunk,
  *   so TTFT = wait + the iterations of its prefill. Each later iteration produces one more token:
  *   a request with outputTokens = O finishes O - 1 iterations after its first token. Alone on an

@@ -1,4 +1,4 @@
-/** The autoscaler's own metrics (METRICS.md, "Out"), with the names and labels dashboards expect. */
+/** The autoscaler's own metrics (docs/METRICS.md, "Out"), with the names and labels dashboards expect. */
 import type { TelemetryPoint } from '../policy/ports.js';
 
 export const INFERNO = {
@@ -82,7 +82,7 @@ export function desiredPoints(g: ReplicaGaugeInput & { current: number }): Telem
     {
       name: INFERNO.ratio,
       labels: labels(g),
-      // desired / current, or desired when nothing runs (METRICS.md)
+      // desired / current, or desired when nothing runs (docs/METRICS.md)
       value: g.current > 0 ? g.replicas / g.current : g.replicas,
       timestamp: g.timestampMs,
     },

@@ -1,6 +1,6 @@
 /**
- * The series names vLLM uses across versions (METRICS.md): ITL was renamed in 0.11, KV usage in
- * 0.12, and llm-d's inference simulator labels completions `finish_reason` and has no `engine`.
+ * The series names vLLM uses across versions (docs/METRICS.md): ITL and KV usage were renamed in
+ * 0.11, and llm-d's inference simulator labels completions `finish_reason` and has no `engine`.
  * A collector looks for the newer name first and says which one it found.
  */
 export const VLLM = {

@@ -1,6 +1,6 @@
 /**
  * Candidate allocations of one server, one per accelerator configuration it may use
- * (ALGORITHM.md section 4), each valued against the server's current allocation.
+ * (docs/SIZING.md section 4), each valued against the server's current allocation.
  */
 import {
   AnalyzerError,

@@ -1,5 +1,5 @@
 /**
- * Limited capacity (ALGORITHM.md section 5): a greedy pass that gives each server, in order of
+ * Limited capacity (docs/SIZING.md section 5): a greedy pass that gives each server, in order of
  * priority and regret, its best candidate that still fits; then best effort for the servers
  * left out, by the saturation policy.
  */

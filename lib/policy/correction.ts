@@ -1,5 +1,5 @@
 /**
- * Online correction of the performance profile (ALGORITHM.md section 6): the ratio of observed
+ * Online correction of the performance profile (docs/SIZING.md section 6): the ratio of observed
  * to predicted TTFT and ITL at the load the replicas actually carry, smoothed and bounded, and
  * learned against the configured profile. The policy sizes with prefill times (gamma, delta)
  * scaled by the TTFT ratio and decode times (alpha, beta) by the ITL ratio, so a profile that is

@@ -1,6 +1,6 @@
 /**
  * Demand to size for: measured arrivals, plus the backlog to drain, plus the rise expected
- * before new capacity can be ready (ALGORITHM.md section 6).
+ * before new capacity can be ready (docs/SIZING.md section 6).
  */
 import type { VariantObservation } from '../metrics/observation.js';
 import type { VariantMemory } from './memory.js';

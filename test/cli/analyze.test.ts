@@ -57,7 +57,7 @@ describe('sva analyze FILE', () => {
     expect(result.errLines).toEqual([]);
     const a = json<Analysis>(result);
     expect(Object.keys(a)).toEqual(['rateRange', 'maxRate', 'rateTTFT', 'rateITL', 'rateTPS', 'at']);
-    // Stable range from the service times at batch 1 and N (ALGORITHM.md sections 1-2), in req/s.
+    // Stable range from the service times at batch 1 and N (docs/SIZING.md sections 1-2), in req/s.
     const { alpha, beta, gamma, delta } = single.profile;
     const { avgInputTokens: i, avgOutputTokens: o } = single.request;
     const n = single.maxBatchSize;

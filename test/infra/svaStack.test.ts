@@ -197,7 +197,7 @@ test('settings from CDK context: defaults, numbers parsed, bad numbers refused',
   );
 });
 
-test('infra/ imports nothing of lib/ (ARCHITECTURE.md): the handlers are bundled from their files', () => {
+test('infra/ imports nothing of lib/ (docs/ARCHITECTURE.md): the handlers are bundled from their files', () => {
   for (const file of readdirSync('infra').filter((f) => f.endsWith('.ts'))) {
     const text = readFileSync(`infra/${file}`, 'utf8');
     const specifiers = [...text.matchAll(/from\s+'([^']+)'/g)].map((m) => m[1]!);

@@ -1,5 +1,5 @@
 /**
- * Limited capacity (ALGORITHM.md section 5) on tiny systems whose answers follow by hand. A load
+ * Limited capacity (docs/SIZING.md section 5) on tiny systems whose answers follow by hand. A load
  * of k.5 needs k + 1 unit replicas (systemBuilder.ts); every accelerator here has multiplicity 1
  * and accCount 1 unless a test says otherwise, so a replica takes one device.
  */

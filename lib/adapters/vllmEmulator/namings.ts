@@ -1,5 +1,5 @@
 /**
- * The metric names and labels of the servers the emulator can pass for (METRICS.md): vLLM 0.8
+ * The metric names and labels of the servers the emulator can pass for (docs/METRICS.md): vLLM 0.8
  * and 0.10 (ITL as `time_per_output_token`, KV as `gpu_cache_usage_perc`), 0.11 (both ITL names,
  * the new KV name), 0.12 (new names only), and llm-d's inference simulator (`finish_reason`
  * instead of `finished_reason`, no `engine` label, both ITL names).
