@@ -102,7 +102,7 @@ const valueOf = (e: Estimate | undefined) => (e ? e.value : null);
 function sources(o: PrometheusObservation, now: number) {
   const out: Record<string, { series: string; ageSeconds: number }> = {};
   for (const [key] of ESTIMATES) {
-    const e = o[key] as Estimate | undefined;
+    const e = o[key];
     if (e) out[key] = { series: e.source, ageSeconds: Math.max(0, +(now - e.timestamp).toFixed(3)) };
   }
   return out;
@@ -161,7 +161,7 @@ export function formatObservation(o: PrometheusObservation, now: number): string
   const row = (name: string, unit: string, e: Estimate | undefined) => {
     if (e) rows.push([name, format(e.value), unit, (now - e.timestamp).toFixed(1), e.source]);
   };
-  for (const [key, unit] of ESTIMATES) row(key, unit, o[key] as Estimate | undefined);
+  for (const [key, unit] of ESTIMATES) row(key, unit, o[key]);
   for (const key of POOL) row(`pool.${key}`, '', o.gatewayPool?.[key]);
   const title = `${o.variant}  model ${o.model}, naming ${o.vllmNaming ?? 'unknown'}, window ${o.windowSeconds} s`;
   const estimates =

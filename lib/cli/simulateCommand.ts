@@ -97,7 +97,7 @@ export async function simulateCommand(
     },
   });
   const command = ['sva simulate', ...args].join(' ');
-  const files = writeReport(values.out!, run, {
+  const files = writeReport(values.out, run, {
     title: 'Serverless Variant Autoscaler: simulation report',
     command,
   });

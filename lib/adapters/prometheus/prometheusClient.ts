@@ -44,7 +44,7 @@ interface DriverFailure {
 export function toQueryError(thrown: unknown, url: string, timeoutMs: number): PrometheusQueryError {
   if (thrown instanceof PrometheusQueryError) return thrown;
   const where = displayUrl(url);
-  const f: DriverFailure = typeof thrown === 'object' && thrown !== null ? (thrown as DriverFailure) : {};
+  const f: DriverFailure = typeof thrown === 'object' && thrown !== null ? thrown : {};
   const detail = String(f.error ?? f.message ?? thrown);
   switch (f.errorType) {
     case 'timeout_error':

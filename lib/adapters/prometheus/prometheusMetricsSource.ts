@@ -127,7 +127,7 @@ export class PrometheusMetricsSource implements MetricsSource {
         return [sq.signal, outcome] as const;
       } catch (thrown) {
         const error = toQueryError(thrown, this.options.connection.url, this.client.timeoutMs).message;
-        return [sq.signal, { ok: false, error } as QueryOutcome] as const;
+        return [sq.signal, { ok: false, error }] as const;
       }
     });
     const failures = outcomes.flatMap(([, o]) => (o.ok ? [] : [o.error]));

@@ -13,12 +13,14 @@ export interface Row {
 
 /** The rows of an instant vector; a scalar becomes one unlabelled row. */
 export function rowsOf(result: QueryResult): Row[] {
-  if (result.resultType === 'vector') {
+  // prometheus-query's ResponseType enum holds the API's own strings
+  const type: string = result.resultType;
+  if (type === 'vector') {
     return (result.result as { metric: { labels?: Record<string, string> }; value: { value: number } }[]).map(
       (r) => ({ labels: { ...(r.metric?.labels ?? {}) }, value: r.value.value }),
     );
   }
-  if (result.resultType === 'scalar') {
+  if (type === 'scalar') {
     const [, value] = result.result as unknown as [number, string];
     return [{ labels: {}, value: parseFloat(value) }];
   }
@@ -40,7 +42,7 @@ export class CollectedResults {
       const byKey = new Map<string, Row[]>();
       const [first, second] = signal === 'gatewayPool' ? ['name', 'namespace'] : ['model_name', 'namespace'];
       for (const row of outcome.rows) {
-        const k = key(row.labels[first!], row.labels[second!]);
+        const k = key(row.labels[first], row.labels[second]);
         const list = byKey.get(k);
         if (list) list.push(row);
         else byKey.set(k, [row]);

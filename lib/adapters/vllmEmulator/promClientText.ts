@@ -10,7 +10,7 @@ type HistogramObject = Awaited<ReturnType<Histogram['get']>>;
 
 /** Histogram#getForPromString: what prom-client's Registry renders a histogram from (absent from its typings). */
 const baseGetForPromString = (
-  Histogram.prototype as unknown as { getForPromString(this: Histogram): Promise<HistogramObject> }
+  Histogram.prototype as unknown as { getForPromString: (this: Histogram) => Promise<HistogramObject> }
 ).getForPromString;
 
 /**
