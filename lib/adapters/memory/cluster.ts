@@ -2,10 +2,13 @@
  * Deployments in memory, keyed by `namespace/deployment`: scaling makes the new replicas ready
  * at once. Reads and writes go to the CallLog when one is given; a test can make the scaling of
  * one Deployment fail. Subclasses keep the Deployments elsewhere (the simulated fleet) by
- * overriding view() and resize().
+ * overriding views() and resize().
  */
 import type { Cluster, DeploymentView } from '../../policy/ports.js';
 import type { CallLog, DeploymentTarget } from './callLog.js';
+
+/** What names a Deployment; a read's targets also say which variant and accelerator they expect. */
+export type DeploymentName = Pick<DeploymentTarget, 'namespace' | 'deployment'>;
 
 export interface MemoryClusterOptions {
   readonly deployments?: readonly DeploymentView[];
@@ -24,10 +27,7 @@ export class MemoryCluster implements Cluster {
 
   async deployments(targets: readonly DeploymentTarget[]): Promise<DeploymentView[]> {
     this.log?.deploymentReads.push(targets.map((t) => ({ ...t })));
-    return targets.flatMap((t) => {
-      const v = this.view(t);
-      return v ? [v] : [];
-    });
+    return this.views(targets);
   }
 
   async scale(namespace: string, deployment: string, replicas: number): Promise<void> {
@@ -44,13 +44,15 @@ export class MemoryCluster implements Cluster {
 
   /** spec.replicas of a Deployment, undefined when it does not exist. */
   replicas(namespace: string, deployment: string): number | undefined {
-    return this.byName.get(`${namespace}/${deployment}`)?.desired;
+    return this.views([{ namespace, deployment }])[0]?.desired;
   }
 
-  /** The Deployment behind a target, undefined when it does not exist. */
-  protected view(target: { namespace: string; deployment: string }): DeploymentView | undefined {
-    const v = this.byName.get(`${target.namespace}/${target.deployment}`);
-    return v ? { ...v } : undefined;
+  /** The Deployments behind the targets that exist, in the targets' order. */
+  protected views(targets: readonly DeploymentName[]): DeploymentView[] {
+    return targets.flatMap((t) => {
+      const v = this.byName.get(`${t.namespace}/${t.deployment}`);
+      return v ? [{ ...v }] : [];
+    });
   }
 
   protected resize(namespace: string, deployment: string, replicas: number): void {

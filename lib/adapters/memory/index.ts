@@ -3,6 +3,6 @@ export { MemoryDecisionQueue, type QueuedMessage } from './decisionQueue.js';
 export { MemoryTelemetrySink } from './telemetrySink.js';
 export { ManualClock, systemClock } from './clock.js';
 export { CallLog, type Call, type DeploymentTarget } from './callLog.js';
-export { MemoryCluster, type MemoryClusterOptions } from './cluster.js';
+export { MemoryCluster, type DeploymentName, type MemoryClusterOptions } from './cluster.js';
 export { MemoryNodeGroups, type MemoryNodeGroupsOptions } from './nodeGroups.js';
 export { MemoryMetricsSource } from './metricsSource.js';

@@ -31,7 +31,7 @@ export class MemoryNodeGroups implements NodeGroups {
 
   /** desiredSize of a group, undefined when it does not exist. */
   size(name: string): number | undefined {
-    return this.groups.get(name)?.desiredSize;
+    return this.views([name])[0]?.desiredSize;
   }
 
   /** The groups of these names that exist. */
