@@ -84,8 +84,8 @@ export class SqsDecisionQueue implements DecisionQueue {
             (f.SenderFault ? givenUp : retry).push(p);
           }
         } catch (err) {
-          // The whole call failed after the SDK's own retries (clientConfig.ts): the next
-          // delivery of the message is the retry for what takes longer to clear.
+          // The whole call failed after the SDK's own retries (clientConfig.ts): the evaluation
+          // fails, naming these decisions, and the next scheduled one decides again.
           for (const p of pending) p.lastError = describeError(err);
           givenUp.push(...pending);
         }
