@@ -1,9 +1,9 @@
 /** The optimizer's answer for one variant, turned into an accelerator and a replica count. */
+import { acceleratorType, devicesPerReplica } from '../config/resolved.js';
 import type { Config } from '../config/schema.js';
 import type { Allocation } from '../optimizer/index.js';
 import type { ScalingReason } from './decisionRecord.js';
 import type { Measured } from './stages/demand.js';
-import { acceleratorType, devicesPerReplica } from './variantPlan.js';
 
 /** An accelerator and a replica count for a variant, and why. */
 export interface Recommendation {

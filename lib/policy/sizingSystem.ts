@@ -4,7 +4,7 @@ import { configCapacity, configToSystem } from '../config/toSystem.js';
 import type { Allocation, ModelSpec, ServiceClassSpec, SystemSpec } from '../optimizer/index.js';
 import { corrected } from './correction.js';
 import type { Assessed } from './stages/demand.js';
-import { acceleratorType, devicesPerReplica } from './variantPlan.js';
+import { acceleratorType, devicesPerReplica } from '../config/resolved.js';
 
 /** The system the optimizer sees: sizing targets with the policy's margins, capacity less what held variants keep. */
 export function sizingSystem(config: Config, plans: readonly Assessed[]): SystemSpec {

@@ -6,7 +6,7 @@
 import type { Config, VariantConfig } from '../../config/schema.js';
 import { planNodeGroups, type ReplicaDemand } from '../nodePlan.js';
 import type { NodeGroupView } from '../ports.js';
-import { acceleratorType, devicesPerReplica } from '../variantPlan.js';
+import { acceleratorType, devicesPerReplica } from '../../config/resolved.js';
 
 /** What capacity needs to know of a variant's decision. */
 export interface ReplicasAsked {

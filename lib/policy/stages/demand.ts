@@ -6,7 +6,7 @@ import type { Config } from '../../config/schema.js';
 import { NO_CORRECTION, updateCorrection, type Correction } from '../correction.js';
 import { estimateDemand, type Demand } from '../demand.js';
 import { predictAt } from '../predict.js';
-import { targetsOf } from '../variantPlan.js';
+import { targetsOf } from '../../config/resolved.js';
 import { leadSeconds } from '../window.js';
 import type { Observed } from './observe.js';
 

@@ -8,7 +8,7 @@ import type { VariantObservation } from '../../metrics/observation.js';
 import { variantMemory, type VariantMemory } from '../memory.js';
 import type { CurrentState, PoolInput } from '../plan.js';
 import type { DeploymentView } from '../ports.js';
-import { allowedAccelerators } from '../variantPlan.js';
+import { allowedAccelerators } from '../../config/resolved.js';
 
 export interface Observed {
   readonly v: VariantConfig;

@@ -7,7 +7,7 @@ import type { VariantObservation } from '../../metrics/observation.js';
 import { DECISION_VERSION, type DecisionRecord } from '../decisionRecord.js';
 import type { VariantMemory } from '../memory.js';
 import { predictAt } from '../predict.js';
-import { deploymentName } from '../variantPlan.js';
+import { deploymentName } from '../../config/resolved.js';
 import { longestWindow } from '../window.js';
 import type { CapacityTarget } from './capacity.js';
 import type { Guarded } from './guards.js';
