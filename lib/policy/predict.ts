@@ -3,11 +3,9 @@ import { buildReplicaModel, evaluateAt } from '../analyzer/index.js';
 import type { Config, VariantConfig } from '../config/schema.js';
 import { effectiveBatchSize, QUEUE_TO_BATCH_RATIO } from '../optimizer/index.js';
 import { profileOf } from '../config/resolved.js';
-import { corrected, NO_CORRECTION, type Correction } from './correction.js';
+import { corrected, NO_CORRECTION, type Correction, type PredictedLatency } from './correction.js';
 
-export interface Prediction {
-  readonly ttftMs: number;
-  readonly itlMs: number;
+export interface Prediction extends PredictedLatency {
   readonly utilization: number;
   readonly ratePerReplica: number;
 }
