@@ -16,7 +16,7 @@ import {
   type DeploymentName,
 } from '../adapters/memory/index.js';
 import type { DeploymentView, MetricsQuery, NodeGroupView } from '../policy/ports.js';
-import { acceleratorType, allowedAccelerators, deploymentName } from '../policy/variantPlan.js';
+import { acceleratorType, allowedAccelerators, deploymentName } from '../config/resolved.js';
 import type { FleetSim } from '../fleetSimulator/index.js';
 import { GATEWAY_REQUESTS } from '../metrics/vllmNaming.js';
 
