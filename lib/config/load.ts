@@ -14,7 +14,7 @@ export function readDocument(path: string): unknown {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(
-      code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? err})`,
+      code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? String(err)})`,
     );
   }
   if (/\.json$/i.test(path)) {

@@ -37,7 +37,7 @@ export interface SystemOverrides {
 }
 
 export function configToSystem(config: Config, overrides: SystemOverrides = {}): SystemSpec {
-  const loads = overrides.loads ?? new Map();
+  const loads: VariantLoads = overrides.loads ?? new Map<string, ServerLoad>();
   const accelerators = config.accelerators.map((a) => {
     const type = a.type ?? a.name;
     // The node group of its type with the cheapest device, when devices come in nodes.

@@ -102,7 +102,11 @@ function fail(fileName: string, line: number, message: string): never {
 
 function tokenCount(value: unknown, fileName: string, line: number, field: string): number {
   if (value === undefined) return fail(fileName, line, `${field} is missing`);
-  if (typeof value === 'number' ? Number.isSafeInteger(value) && value >= 0 : INTEGER.test(String(value))) {
+  if (
+    typeof value === 'number'
+      ? Number.isSafeInteger(value) && value >= 0
+      : typeof value === 'string' && INTEGER.test(value)
+  ) {
     const count = Number(value);
     if (Number.isSafeInteger(count)) return count;
   }
