@@ -19,6 +19,7 @@ export const SCALING_REASONS = [
   'idle', // scale to zero after the idle window
   'stabilization', // scale-down held by the window or the step limit
   'stale-metrics', // hold: metrics missing or too old
+  'partial-metrics', // a scale-down or move refused: the measurement may undercount the load
   'migration', // moving to another accelerator
   'steady',
 ] as const;

@@ -5,6 +5,7 @@
 import type { Config } from '../../config/schema.js';
 import { NO_CORRECTION, updateCorrection, type Correction } from '../correction.js';
 import { estimateDemand, type Demand } from '../demand.js';
+import { measurementGaps } from '../partialMeasurement.js';
 import { predictAt } from '../predict.js';
 import { targetsOf } from '../../config/resolved.js';
 import { leadSeconds } from '../window.js';
@@ -15,6 +16,8 @@ export interface Assessed extends Observed {
   readonly demand?: Demand;
   /** the latency model's correction to size with */
   readonly correction: Correction;
+  /** why the measurement may undercount the load (then the variant may grow, not shrink) */
+  readonly gaps: readonly string[];
 }
 
 /** A variant with a demand: the only kind that is sized. */
@@ -24,7 +27,7 @@ export const isMeasured = (a: Assessed): a is Measured => a.demand !== undefined
 
 export function assessDemand(o: Observed, config: Config, now: number): Assessed {
   const { v, current, observation, memory } = o;
-  if (!observation?.arrivalRate) return { ...o, correction: memory.correction ?? NO_CORRECTION };
+  if (!observation?.arrivalRate) return { ...o, correction: memory.correction ?? NO_CORRECTION, gaps: [] };
   const policy = config.policy;
   const demand = estimateDemand(observation, memory, {
     now,
@@ -53,5 +56,5 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
     inRegime ? predicted : null,
     policy.modelCorrection,
   );
-  return { ...o, demand, correction };
+  return { ...o, demand, correction, gaps: measurementGaps(observation, current, demand.measured) };
 }

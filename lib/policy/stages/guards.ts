@@ -61,14 +61,20 @@ function guardMeasured(s: Sized & Measured, config: Config, now: number): Guarde
   const { current } = s;
   const bounded = idleAndBounds(s, config, now);
   const stabilized = stabilizeTarget(s, bounded, config, now);
-  return {
-    ...s,
+  const decided = refuseShrinkOnGaps(s, {
     accelerator: bounded.accelerator,
-    target: stabilized.target,
+    replicas: stabilized.target,
     reason: stabilized.reason,
     message: stabilized.message,
-    migrating: bounded.accelerator !== current.accelerator && current.desired > 0,
-    deployments: makeBeforeBreak(current, bounded.accelerator, stabilized.target),
+  });
+  return {
+    ...s,
+    accelerator: decided.accelerator,
+    target: decided.replicas,
+    reason: decided.reason,
+    message: decided.message,
+    migrating: decided.accelerator !== current.accelerator && current.desired > 0,
+    deployments: makeBeforeBreak(current, decided.accelerator, decided.replicas),
     windowEntry: { t: now, accelerator: bounded.accelerator, replicas: bounded.replicas },
     windowMemory: stabilized.windowMemory,
   };
@@ -148,6 +154,35 @@ export function stabilizeTarget(
   });
   if (adapted.note) message = `${message}; ${adapted.note}`;
   return { target: withinBounds(v, target), reason, message, windowMemory: adapted.memory };
+}
+
+/**
+ * On a partial measurement the variant may grow but not shrink: a smaller target keeps what runs,
+ * and a move to another accelerator (which ends by removing the old replicas) waits. Max replicas
+ * still bound it: a lowered maximum is the operator's word, not the measurement's.
+ */
+export function refuseShrinkOnGaps(s: Measured, decided: Recommendation): Recommendation {
+  const { v, current, gaps } = s;
+  if (gaps.length === 0) return decided;
+  const why = `partial metrics (${gaps.join('; ')})`;
+  if (decided.accelerator !== current.accelerator && current.desired > 0) {
+    return {
+      accelerator: current.accelerator,
+      replicas: withinBounds(v, current.desired),
+      reason: 'partial-metrics',
+      message: `${decided.message}; ${why}: no move to ${decided.accelerator} (it would remove replicas)`,
+    };
+  }
+  const running = current.byAccelerator.get(decided.accelerator)?.desired ?? 0;
+  if (decided.replicas >= running) return decided;
+  const kept = withinBounds(v, running);
+  if (kept === decided.replicas) return decided;
+  return {
+    ...decided,
+    replicas: kept,
+    reason: 'partial-metrics',
+    message: `${decided.message}; ${why}: may scale up, not down (kept ${kept} instead of ${decided.replicas})`,
+  };
 }
 
 /** Make before break: other accelerators keep their replicas until the chosen one has enough ready. */
