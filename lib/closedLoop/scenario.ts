@@ -19,8 +19,6 @@ import {
 
 /** vLLM's default max_num_seqs: the KV cache, not this, limits concurrency in practice. */
 const ENGINE_MAX_NUM_SEQS = 256;
-/** Prompt tokens per iteration (vLLM max_num_batched_tokens) when a profile does not say: long prompts are prefilled in chunks of this, which bounds how long one iteration stalls the decodes. */
-const ENGINE_MAX_BATCHED_TOKENS = 2048;
 const DEFAULT_KV_CACHE_TOKENS = 100_000;
 
 export interface Scenario {
@@ -116,7 +114,10 @@ function simProfiles(config: Config, v: VariantConfig): Record<string, ReplicaPr
       kvCacheTokens: p.kvCacheTokens ?? DEFAULT_KV_CACHE_TOKENS,
       gpusPerReplica: devicesPerReplica(config, v, accelerator),
       loadSeconds: v.startupSeconds,
-      maxPrefillTokens: p.maxBatchedTokens ?? ENGINE_MAX_BATCHED_TOKENS,
+      // unset: the engine's vLLM defaults (2048-token steps, chunked prefill, KV on demand)
+      maxNumBatchedTokens: p.maxBatchedTokens,
+      chunkedPrefill: p.chunkedPrefill,
+      kvAllocation: p.kvAllocation,
     };
   }
   return profiles;

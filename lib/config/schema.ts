@@ -34,7 +34,19 @@ export const profileSchema = z
     maxBatchedTokens: positiveInt
       .optional()
       .describe(
-        'prompt tokens prefilled per iteration, vLLM max_num_batched_tokens (used by the simulation; default 2048)',
+        'tokens per engine step, decode and prefill chunks together: vLLM max_num_batched_tokens (used by the simulation; default 2048, or max(max model length, 2048) without chunked prefill)',
+      ),
+    chunkedPrefill: z
+      .boolean()
+      .optional()
+      .describe(
+        'prefill long prompts in chunks across steps, as vLLM V1 does (used by the simulation; default true)',
+      ),
+    kvAllocation: z
+      .enum(['on-demand', 'reserve'])
+      .optional()
+      .describe(
+        "'on-demand': KV blocks taken as tokens are computed, the newest request preempted (recomputed) when they run out, as vLLM V1; 'reserve': prompt + output reserved at admission, never preempted (legacy simulation). Used by the simulation; default on-demand",
       ),
   })
   .strict();

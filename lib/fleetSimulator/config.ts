@@ -3,7 +3,7 @@
  * trust its inputs.
  */
 import { z } from 'zod';
-import type { ReplicaProfile } from './replica.js';
+import { stepTokenBudget, type ReplicaProfile } from './replica.js';
 
 export interface VariantConfig {
   readonly name: string;
@@ -69,7 +69,9 @@ const replicaProfileSchema = z.object({
   loadSeconds: nonNegative,
   blockSize: positiveInt.optional(),
   maxModelLen: positiveInt.optional(),
-  maxPrefillTokens: positiveInt.optional(),
+  maxNumBatchedTokens: positiveInt.optional(),
+  chunkedPrefill: z.boolean().optional(),
+  kvAllocation: z.enum(['on-demand', 'reserve']).optional(),
 });
 
 const variantSchema = z.object({
@@ -77,7 +79,28 @@ const variantSchema = z.object({
   namespace: z.string().min(1).default('default'),
   model: z.string().min(1),
   accelerator: z.string().min(1),
-  profileByAccelerator: z.record(z.string(), replicaProfileSchema),
+  profileByAccelerator: z.record(
+    z.string(),
+    replicaProfileSchema.superRefine((profile, ctx) => {
+      // vLLM refuses both at start-up: decodes must always fit a step, and so must an unchunked prompt.
+      const budget = stepTokenBudget(profile);
+      if (budget < profile.maxBatchSize) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['maxNumBatchedTokens'],
+          message: `must be >= maxBatchSize (${profile.maxBatchSize})`,
+        });
+      }
+      const maxModelLen = profile.maxModelLen ?? profile.kvCacheTokens;
+      if (profile.chunkedPrefill === false && budget < maxModelLen) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['maxNumBatchedTokens'],
+          message: `must be >= maxModelLen (${maxModelLen}) without chunked prefill`,
+        });
+      }
+    }),
+  ),
   initialReplicas: nonNegativeInt.default(0),
   maxQueuedRequests: nonNegativeInt.default(10_000),
 });
