@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import type { Config, VariantConfig } from '../config/schema.js';
 import { InputError } from '../config/errors.js';
 import { configToSystem, variantKey } from '../config/toSystem.js';
+import { nodeStartup, replicaStartup } from '../config/startup.js';
 import { solve } from '../optimizer/index.js';
 import { acceleratorType, allowedAccelerators, devicesPerReplica } from '../policy/variantPlan.js';
 import {
@@ -97,6 +98,7 @@ function warmStart(
 function simProfiles(config: Config, v: VariantConfig): Record<string, ReplicaProfile> {
   const model = config.models.find((m) => m.name === v.model)!;
   const profiles: Record<string, ReplicaProfile> = {};
+  const startup = replicaStartup(config, v);
   for (const accelerator of allowedAccelerators(config, v)) {
     const p = model.profiles[accelerator]!;
     const type = acceleratorType(config, accelerator)!;
@@ -113,7 +115,8 @@ function simProfiles(config: Config, v: VariantConfig): Record<string, ReplicaPr
       maxBatchSize: ENGINE_MAX_NUM_SEQS,
       kvCacheTokens: p.kvCacheTokens ?? DEFAULT_KV_CACHE_TOKENS,
       gpusPerReplica: devicesPerReplica(config, v, accelerator),
-      loadSeconds: v.startupSeconds,
+      imagePullSeconds: startup.imagePullSeconds,
+      loadSeconds: startup.frameworkStartSeconds + startup.weightsLoadSeconds + startup.engineInitSeconds,
       // unset: the engine's vLLM defaults (2048-token steps, chunked prefill, KV on demand)
       maxNumBatchedTokens: p.maxBatchedTokens,
       chunkedPrefill: p.chunkedPrefill,
@@ -200,7 +203,8 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
       minNodes: g.minNodes,
       maxNodes: g.maxNodes,
       initialNodes,
-      provisionSeconds: g.provisioningSeconds,
+      provisionSeconds: nodeStartup(g).provisioningSeconds,
+      initSeconds: nodeStartup(g).nodeInitSeconds,
     };
   });
   return {

@@ -29,8 +29,10 @@ export interface NodeGroupConfig {
   readonly maxNodes: number;
   /** nodes ready at time 0; default minNodes */
   readonly initialNodes?: number;
-  /** delay from a scale-up to a ready node (s) */
+  /** delay from a scale-up to a running instance (s) */
   readonly provisionSeconds: number;
+  /** then node initialisation (driver, device plugin) until Ready (s); default 0 */
+  readonly initSeconds?: number;
 }
 
 export interface FleetSimConfig {
@@ -39,7 +41,7 @@ export interface FleetSimConfig {
   /** default 1 */
   readonly seed?: number;
   /**
-   * Relative spread of node provisioning and model load delays: each delay is drawn uniformly
+   * Relative spread of node and replica start-up phases: each phase is drawn uniformly
    * from base * [1 - j, 1 + j] with the seeded generator. Default 0 keeps them exact.
    */
   readonly delayJitter?: number;
@@ -67,6 +69,7 @@ const replicaProfileSchema = z.object({
   kvCacheTokens: positiveInt,
   gpusPerReplica: positiveInt,
   loadSeconds: nonNegative,
+  imagePullSeconds: nonNegative.optional(),
   blockSize: positiveInt.optional(),
   maxModelLen: positiveInt.optional(),
   maxNumBatchedTokens: positiveInt.optional(),
@@ -114,6 +117,7 @@ const nodeGroupSchema = z
     maxNodes: nonNegativeInt,
     initialNodes: nonNegativeInt.optional(),
     provisionSeconds: nonNegative,
+    initSeconds: nonNegative.default(0),
   })
   .transform((group) => ({ ...group, initialNodes: group.initialNodes ?? group.minNodes }));
 

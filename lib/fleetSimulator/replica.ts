@@ -55,8 +55,13 @@ export interface ReplicaProfile extends ServiceProfile {
   /** KV cache capacity in tokens */
   readonly kvCacheTokens: number;
   readonly gpusPerReplica: number;
-  /** delay from placement on a node to ready (s) */
+  /**
+   * delay from placement on a node (and any image pull) to ready (s): framework start, weights
+   * load, engine initialisation
+   */
   readonly loadSeconds: number;
+  /** pulling the image first, on a node that has not run this model before (s); default 0 */
+  readonly imagePullSeconds?: number;
   /** KV block size reported in vllm:cache_config_info; default 16 */
   readonly blockSize?: number;
   /** longest input + output served; default kvCacheTokens; sets the token histogram buckets */
