@@ -6,7 +6,7 @@
  * margins as the autoscaler (config.policy.targetMargin).
  *
  * Capacity is asked for early enough to be ready: an interval's replicas (and the nodes for them)
- * are requested one lead time ahead, lead = (startupSeconds + the node group's provisioning) *
+ * are requested one lead time ahead, lead = (a new node's and a replica's cold start) *
  * (1 + the simulation's delay jitter), and are not released while a later interval within that
  * lead (plus one control interval, as the oracle acts only at its steps) needs them. So at each
  * step the replicas per accelerator are the most any interval starting within the lead needs on
@@ -17,12 +17,8 @@
  */
 import type { Config, VariantConfig } from '../../lib/config/schema.js';
 import { planNodeGroups, type ReplicaDemand } from '../../lib/policy/nodePlan.js';
-import {
-  acceleratorType,
-  allowedAccelerators,
-  devicesPerReplica,
-  provisioningSeconds,
-} from '../../lib/config/resolved.js';
+import { acceleratorType, allowedAccelerators, devicesPerReplica } from '../../lib/config/resolved.js';
+import { expectedStartupSeconds } from '../../lib/config/startup.js';
 import type { Controller } from '../../lib/closedLoop/controller.js';
 import type { Trace } from '../../lib/fleetSimulator/index.js';
 import { loadOf, scaleDeployment, sizeWithOptimizer, type Load, type Sizing } from './common.js';
@@ -70,7 +66,7 @@ export function oracleLeadSeconds(
   accelerator: string,
   jitter: number,
 ): number {
-  return (v.startupSeconds + provisioningSeconds(config, accelerator)) * (1 + jitter);
+  return expectedStartupSeconds(config, v, accelerator, { newNode: true, imageCached: false }) * (1 + jitter);
 }
 
 /** Replicas per accelerator the oracle holds at time t: the most any interval within the lead needs. */

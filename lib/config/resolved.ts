@@ -6,6 +6,7 @@
  * The maps are built on the first question about a config object and kept with it: every
  * caller already holds the Config it was given, and a parsed config is never changed.
  */
+import { nodeStartupSeconds } from './startup.js';
 import type { Config, NodeGroupConfig, VariantConfig } from './schema.js';
 import { variantKey } from './variantKey.js';
 
@@ -130,10 +131,10 @@ export function nodeGroupsOfType(config: Config, type: string | undefined): read
   return (type !== undefined && resolveConfig(config).nodeGroupsByType.get(type)) || [];
 }
 
-/** Slowest node provisioning among the node groups of an accelerator's type (0 without node groups). */
+/** Slowest new node (provisioning and initialisation) among the node groups of an accelerator's type (0 without node groups). */
 export function provisioningSeconds(config: Config, accelerator: string): number {
   return nodeGroupsOfType(config, acceleratorType(config, accelerator)).reduce(
-    (m, g) => Math.max(m, g.provisioningSeconds),
+    (m, g) => Math.max(m, nodeStartupSeconds(g)),
     0,
   );
 }

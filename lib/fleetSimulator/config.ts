@@ -3,7 +3,7 @@
  * trust its inputs.
  */
 import { z } from 'zod';
-import type { ReplicaProfile } from './replica.js';
+import { stepTokenBudget, type ReplicaProfile } from './replica.js';
 
 export interface VariantConfig {
   readonly name: string;
@@ -29,8 +29,22 @@ export interface NodeGroupConfig {
   readonly maxNodes: number;
   /** nodes ready at time 0; default minNodes */
   readonly initialNodes?: number;
-  /** delay from a scale-up to a ready node (s) */
+  /** delay from a scale-up to a running instance (s) */
   readonly provisionSeconds: number;
+  /** then node initialisation (driver, device plugin) until Ready (s); default 0 */
+  readonly initSeconds?: number;
+}
+
+/** How results are kept (resultBook.ts): aggregates per variant and time bin. */
+export interface ResultsConfig {
+  /** bins are [origin + k w, origin + (k + 1) w); default 0 */
+  readonly origin?: number;
+  /** bin width w (s); default 60 */
+  readonly intervalSeconds?: number;
+  /** per variant name, the targets each request is checked against when it completes; default none */
+  readonly targets?: Readonly<Record<string, { readonly ttftMs?: number; readonly itlMs?: number }>>;
+  /** also keep every request's record (memory grows with requests: tests, short runs); default false */
+  readonly keepRecords?: boolean;
 }
 
 export interface FleetSimConfig {
@@ -39,10 +53,11 @@ export interface FleetSimConfig {
   /** default 1 */
   readonly seed?: number;
   /**
-   * Relative spread of node provisioning and model load delays: each delay is drawn uniformly
+   * Relative spread of node and replica start-up phases: each phase is drawn uniformly
    * from base * [1 - j, 1 + j] with the seeded generator. Default 0 keeps them exact.
    */
   readonly delayJitter?: number;
+  readonly results?: ResultsConfig;
 }
 
 export type ParsedVariantConfig = Required<VariantConfig>;
@@ -52,6 +67,12 @@ export interface ParsedFleetSimConfig {
   readonly nodeGroups: readonly ParsedNodeGroupConfig[];
   readonly seed: number;
   readonly delayJitter: number;
+  readonly results: {
+    readonly origin: number;
+    readonly intervalSeconds: number;
+    readonly targets: Readonly<Record<string, { readonly ttftMs: number; readonly itlMs: number }>>;
+    readonly keepRecords: boolean;
+  };
 }
 
 const nonNegative = z.number().finite().nonnegative();
@@ -67,9 +88,12 @@ const replicaProfileSchema = z.object({
   kvCacheTokens: positiveInt,
   gpusPerReplica: positiveInt,
   loadSeconds: nonNegative,
+  imagePullSeconds: nonNegative.optional(),
   blockSize: positiveInt.optional(),
   maxModelLen: positiveInt.optional(),
-  maxPrefillTokens: positiveInt.optional(),
+  maxNumBatchedTokens: positiveInt.optional(),
+  chunkedPrefill: z.boolean().optional(),
+  kvAllocation: z.enum(['on-demand', 'reserve']).optional(),
 });
 
 const variantSchema = z.object({
@@ -77,7 +101,28 @@ const variantSchema = z.object({
   namespace: z.string().min(1).default('default'),
   model: z.string().min(1),
   accelerator: z.string().min(1),
-  profileByAccelerator: z.record(z.string(), replicaProfileSchema),
+  profileByAccelerator: z.record(
+    z.string(),
+    replicaProfileSchema.superRefine((profile, ctx) => {
+      // vLLM refuses both at start-up: decodes must always fit a step, and so must an unchunked prompt.
+      const budget = stepTokenBudget(profile);
+      if (budget < profile.maxBatchSize) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['maxNumBatchedTokens'],
+          message: `must be >= maxBatchSize (${profile.maxBatchSize})`,
+        });
+      }
+      const maxModelLen = profile.maxModelLen ?? profile.kvCacheTokens;
+      if (profile.chunkedPrefill === false && budget < maxModelLen) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['maxNumBatchedTokens'],
+          message: `must be >= maxModelLen (${maxModelLen}) without chunked prefill`,
+        });
+      }
+    }),
+  ),
   initialReplicas: nonNegativeInt.default(0),
   maxQueuedRequests: nonNegativeInt.default(10_000),
 });
@@ -91,6 +136,7 @@ const nodeGroupSchema = z
     maxNodes: nonNegativeInt,
     initialNodes: nonNegativeInt.optional(),
     provisionSeconds: nonNegative,
+    initSeconds: nonNegative.default(0),
   })
   .transform((group) => ({ ...group, initialNodes: group.initialNodes ?? group.minNodes }));
 
@@ -100,6 +146,16 @@ const fleetSimConfigSchema = z
     nodeGroups: z.array(nodeGroupSchema),
     seed: z.number().int().default(1),
     delayJitter: z.number().min(0).max(1).default(0),
+    results: z
+      .object({
+        origin: z.number().finite().default(0),
+        intervalSeconds: z.number().finite().positive().default(60),
+        targets: z
+          .record(z.string(), z.object({ ttftMs: nonNegative.default(0), itlMs: nonNegative.default(0) }))
+          .default({}),
+        keepRecords: z.boolean().default(false),
+      })
+      .default({ origin: 0, intervalSeconds: 60, targets: {}, keepRecords: false }),
   })
   .superRefine((config, ctx) => {
     const issue = (message: string, path: (string | number)[]) =>
@@ -116,6 +172,9 @@ const fleetSimConfigSchema = z
         ]);
       }
     });
+    for (const name of Object.keys(config.results.targets)) {
+      if (!variantNames.has(name)) issue(`unknown variant "${name}"`, ['results', 'targets', name]);
+    }
     const groupNames = new Set<string>();
     config.nodeGroups.forEach((group, i) => {
       if (groupNames.has(group.name)) issue(`duplicate node group name "${group.name}"`, ['nodeGroups', i]);

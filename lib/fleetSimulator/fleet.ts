@@ -12,16 +12,20 @@
  *   sim.setNodeGroupSize(group, n)              // clamped to [min, max]; returns the new size
  *   sim.state()                                 // FleetState: replicas, queues, nodes right now
  *   sim.scrape(t?)                              // MetricSample[] of every replica serving /metrics
- *   sim.results()                               // FleetResults: per-request records and stats
+ *   sim.results()                               // FleetResults: counts and latency summaries
+ *   sim.window({ variant?, from?, to?, by? })   // WindowStats: outcomes of requests in a span
+ *   sim.fork()                                  // an independent copy of the whole simulation
  *   sim.usage()                                 // FleetUsage: node-, GPU- and replica-seconds
  *
  * Lifecycles. Replica: pending-node -> loading -> ready -> draining -> gone. A pending replica
  * is placed (FIFO by creation) as soon as a ready node of its accelerator type has
- * gpusPerReplica free GPUs, then loads for loadSeconds. Scaling down removes the newest
+ * gpusPerReplica free GPUs, then loads: imagePullSeconds unless the node has run the model
+ * before, then loadSeconds (framework start, weights, engine initialisation). Scaling down removes the newest
  * non-ready replicas first (they hold no requests), then drains the newest ready ones: a
  * draining replica takes no new requests, serves everything it already accepted (running and
  * waiting), and is gone when empty, freeing its GPUs. Node: provisioning -> ready -> removed;
- * only empty nodes are removed (provisioning ones first), so a scale-down may stop short.
+ * only empty nodes are removed (provisioning ones first), so a scale-down may stop short. A new
+ * node takes provisionSeconds + initSeconds. Every phase is jittered on its own (delayJitter).
  *
  * Routing. An arrival goes to the ready replica of its variant with the fewest outstanding
  * requests (running + waiting), ties to the oldest replica. With no ready replica it waits in a
@@ -31,7 +35,12 @@
  *
  * Metrics. Replicas in ready or draining state serve vLLM's metrics, labelled model_name,
  * engine="0", pod (replica id) and namespace. Their latencies count from dispatch to the replica,
- * as vLLM sees them; the request records count from arrival at the variant.
+ * as vLLM sees them; the results count from arrival at the variant.
+ *
+ * Results (resultBook.ts): per variant and time bin, exact counts (each request checked against
+ * its variant's targets as it completes) and 1%-accurate latency sketches, so that memory grows
+ * with the simulated span, not with the requests; per-request records only on request
+ * (results.keepRecords). fork() (fork.ts) copies the whole state; immutable parts are shared.
  *
  * Same-instant ordering: node ready, then replica loaded, then arrivals, then iteration
  * boundaries, so that capacity appearing at t serves arrivals at t, and a request arriving at an
@@ -41,6 +50,8 @@ import { SimError, parseFleetSimConfig, type FleetSimConfig, type ParsedVariantC
 import { EventQueue } from './eventQueue.js';
 import type {
   FleetResults,
+  ScrapeOptions,
+  WindowQuery,
   FleetSim,
   FleetState,
   FleetUsage,
@@ -52,9 +63,13 @@ import type {
 } from './fleetApi.js';
 import { NodeGroup, findNodeFor, type SimNode } from './nodes.js';
 import type { MetricSample } from './prometheusText.js';
-import { randomStream, type Random } from './random.js';
+import { SeededRandom } from './random.js';
+import { NO_UPCOMING, allocateUpcoming, mergeUpcoming, rest, type Upcoming } from './upcoming.js';
+import { deepFreeze, forkGraph } from './fork.js';
 import { ReplicaEngine } from './replica.js';
-import { requestStats, toRecord, type RequestStats, type SimRequest } from './results.js';
+import { toRecord, type RequestStats, type SimRequest } from './results.js';
+import { VariantBook, summaryOf, windowStats, type WindowStats } from './resultBook.js';
+import { QuantileSketch } from './sketch.js';
 import type { TraceRequest } from './traces.js';
 import { vllmSamples, type VllmScrapeTarget } from './vllmMetrics.js';
 
@@ -76,16 +91,19 @@ interface Variant {
   readonly config: ParsedVariantConfig;
   /** live replicas in creation order (the router's tie-break order) */
   replicas: Replica[];
-  readonly retired: Replica[];
+  /** lifecycle seconds of the replicas that are gone, per accelerator */
+  readonly retiredSeconds: Map<string, LifecycleCounts>;
   nextReplicaIndex: number;
   /** requests waiting for a ready replica, from `queueHead` on */
   queue: SimRequest[];
   queueHead: number;
-  /** requests not yet arrived, sorted by arrival, from `arrivalCursor` on */
-  upcoming: SimRequest[];
+  /** requests not yet arrived, sorted by arrival, from `arrivalCursor` on; frozen (shared by forks) */
+  upcoming: Upcoming;
   arrivalCursor: number;
   /** bumped when `upcoming` changes, to ignore arrival events scheduled before */
   arrivalVersion: number;
+  /** what its requests achieved, binned by time */
+  readonly book: VariantBook;
   dropped: number;
   rejected: number;
 }
@@ -109,15 +127,19 @@ class FleetSimulation implements FleetSim {
   private readonly groups: NodeGroup[];
   /** replicas waiting for a node, in creation order */
   private pendingPlacement: Replica[] = [];
-  private readonly arrived: SimRequest[] = [];
+  /** every arrived request, only with results.keepRecords (else results are aggregates only) */
+  private readonly records: SimRequest[] | null;
+  private readonly books: VariantBook[] = [];
   private nextRequestId = 0;
-  private readonly delayRandom: Random;
+  private readonly delayRandom: SeededRandom;
   private readonly delayJitter: number;
 
   constructor(input: FleetSimConfig) {
-    const config = parseFleetSimConfig(input);
-    this.delayRandom = randomStream(config.seed, 1);
+    // Frozen: the parsed config is never mutated, so forks share it instead of copying it.
+    const config = deepFreeze(parseFleetSimConfig(input));
+    this.delayRandom = SeededRandom.stream(config.seed, 1);
     this.delayJitter = config.delayJitter;
+    this.records = config.results.keepRecords ? [] : null;
     this.groups = config.nodeGroups.map((groupConfig) => {
       const group = new NodeGroup(groupConfig);
       for (let i = 0; i < groupConfig.initialNodes; i++) group.launch(0, true);
@@ -127,17 +149,23 @@ class FleetSimulation implements FleetSim {
       const variant: Variant = {
         config: variantConfig,
         replicas: [],
-        retired: [],
+        retiredSeconds: new Map(),
         nextReplicaIndex: 0,
         queue: [],
         queueHead: 0,
-        upcoming: [],
+        upcoming: NO_UPCOMING,
         arrivalCursor: 0,
         arrivalVersion: 0,
+        book: new VariantBook(
+          config.results.origin,
+          config.results.intervalSeconds,
+          config.results.targets[variantConfig.name] ?? { ttftMs: 0, itlMs: 0 },
+        ),
         dropped: 0,
         rejected: 0,
       };
       this.variants.set(variantConfig.name, variant);
+      this.books.push(variant.book);
       if (variantConfig.initialReplicas > 0) this.checkPlaceable(variant, variantConfig.accelerator);
       for (let i = 0; i < variantConfig.initialReplicas; i++) {
         const replica = this.createReplica(variant, variantConfig.accelerator);
@@ -157,15 +185,28 @@ class FleetSimulation implements FleetSim {
     return this.time;
   }
 
+  fork(): FleetSim {
+    return forkGraph(this);
+  }
+
   // ---- control API ----
 
   addArrivals(variantName: string, requests: readonly TraceRequest[], offset = 0): void {
     const variant = this.variant(variantName);
     if (!Number.isFinite(offset)) throw new SimError(`offset must be finite, got ${offset}`);
-    const sorted = requests
-      .map((request, index) => ({ request, index, arrival: request.arrival + offset }))
-      .sort((a, b) => a.arrival - b.arrival);
-    for (const { request, index, arrival } of sorted) {
+    // Traces come sorted; others are sorted (stably) by index, without copying the requests.
+    let order: number[] | null = null;
+    for (let i = 1; i < requests.length; i++) {
+      if (requests[i]!.arrival < requests[i - 1]!.arrival) {
+        order = requests.map((_, index) => index).sort((a, b) => requests[a]!.arrival - requests[b]!.arrival);
+        break;
+      }
+    }
+    const incoming = allocateUpcoming(requests.length);
+    for (let k = 0; k < requests.length; k++) {
+      const index = order === null ? k : order[k]!;
+      const request = requests[index]!;
+      const arrival = request.arrival + offset;
       if (!(arrival >= this.time) || !Number.isFinite(arrival)) {
         throw new SimError(
           `request ${index} of ${variantName}: arrival ${arrival} is before now (${this.time})`,
@@ -179,17 +220,13 @@ class FleetSimulation implements FleetSim {
           );
         }
       }
+      incoming.arrival[k] = arrival;
+      incoming.inputTokens[k] = request.inputTokens;
+      incoming.outputTokens[k] = Math.max(1, request.outputTokens);
     }
-    const incoming = sorted.map(({ request, arrival }): SimRequest => ({
-      id: this.nextRequestId++,
-      variant: variantName,
-      arrival,
-      inputTokens: request.inputTokens,
-      outputTokens: Math.max(1, request.outputTokens),
-      status: 'queued',
-    }));
-    const merged = mergeByArrival(variant.upcoming.slice(variant.arrivalCursor), incoming);
-    variant.upcoming = merged;
+    // ids in arrival order, assigned once the whole batch is valid
+    for (let k = 0; k < requests.length; k++) incoming.id[k] = this.nextRequestId++;
+    variant.upcoming = mergeUpcoming(variant.upcoming, variant.arrivalCursor, Object.freeze(incoming));
     variant.arrivalCursor = 0;
     variant.arrivalVersion++;
     this.scheduleNextArrival(variant);
@@ -205,6 +242,7 @@ class FleetSimulation implements FleetSim {
       this.handle(next.payload);
     }
     this.time = until;
+    for (const book of this.books) book.close(until);
   }
 
   setReplicas(variantName: string, accelerator: string, count: number): void {
@@ -247,7 +285,8 @@ class FleetSimulation implements FleetSim {
     if (target > live) {
       for (let i = live; i < target; i++) {
         const node = group.launch(this.time, false);
-        this.schedule(this.time + this.delay(group.config.provisionSeconds), { kind: 'node-ready', node });
+        const seconds = this.delay(group.config.provisionSeconds) + this.delay(group.config.initSeconds);
+        this.schedule(this.time + seconds, { kind: 'node-ready', node });
       }
       return target;
     }
@@ -257,8 +296,9 @@ class FleetSimulation implements FleetSim {
   state(): FleetState {
     const variants = [...this.variants.values()].map((variant): VariantState => {
       const byAccelerator: Record<string, LifecycleCounts> = {};
-      for (const replica of [...variant.retired, ...variant.replicas]) {
-        byAccelerator[replica.accelerator] ??= { 'pending-node': 0, loading: 0, ready: 0, draining: 0 };
+      for (const accelerator of variant.retiredSeconds.keys()) byAccelerator[accelerator] = zeroCounts();
+      for (const replica of variant.replicas) {
+        byAccelerator[replica.accelerator] ??= zeroCounts();
         if (replica.lifecycle !== 'gone') byAccelerator[replica.accelerator]![replica.lifecycle]++;
       }
       return {
@@ -302,7 +342,7 @@ class FleetSimulation implements FleetSim {
     return { time: this.time, variants, nodeGroups };
   }
 
-  scrape(time?: number): MetricSample[] {
+  scrape(time?: number, options: ScrapeOptions = {}): MetricSample[] {
     if (time !== undefined) this.runUntil(time);
     const targets: VllmScrapeTarget[] = [];
     for (const variant of this.variants.values()) {
@@ -321,16 +361,54 @@ class FleetSimulation implements FleetSim {
         });
       }
     }
-    return vllmSamples(targets);
+    return vllmSamples(targets, options.histogramBuckets ?? true);
   }
 
   results(): FleetResults {
-    const records = this.arrived.map(toRecord);
     const byVariant: Record<string, RequestStats> = {};
-    for (const name of this.variants.keys()) {
-      byVariant[name] = requestStats(records.filter((r) => r.variant === name));
+    for (const [name, variant] of this.variants) byVariant[name] = this.requestStats([variant]);
+    const overall = this.requestStats([...this.variants.values()]);
+    const records = this.records?.map(toRecord);
+    return { time: this.time, overall, byVariant, ...(records && { records }) };
+  }
+
+  window(query: WindowQuery = {}): WindowStats {
+    const variants =
+      query.variant === undefined ? [...this.variants.values()] : [this.variant(query.variant)];
+    const books = variants.map((v) => v.book);
+    return windowStats(books, query.by ?? 'arrival', query.from ?? -Infinity, query.to ?? Infinity);
+  }
+
+  private requestStats(variants: readonly Variant[]): RequestStats {
+    const w = windowStats(
+      variants.map((v) => v.book),
+      'arrival',
+      -Infinity,
+      Infinity,
+    );
+    let queued = 0;
+    const e2e = new QuantileSketch();
+    const queueTime = new QuantileSketch();
+    for (const v of variants) {
+      queued += v.queue.length - v.queueHead;
+      e2e.merge(v.book.e2e);
+      queueTime.merge(v.book.queueTime);
     }
-    return { time: this.time, records, overall: requestStats(records), byVariant };
+    return {
+      arrived: w.arrived,
+      completed: w.completed,
+      queued,
+      inFlight: w.arrived - w.completed - w.dropped - w.rejected - queued,
+      dropped: w.dropped,
+      rejected: w.rejected,
+      ttftMet: w.ttftMet,
+      itlMet: w.itlMet,
+      sloMet: w.sloMet,
+      ttft: w.ttft,
+      itl: w.itl,
+      e2e: summaryOf(e2e),
+      queueTime: summaryOf(queueTime),
+    };
   }
 
   usage(): FleetUsage {
@@ -345,10 +423,12 @@ class FleetSimulation implements FleetSim {
     const replicaSeconds: ReplicaUsage[] = [];
     for (const variant of this.variants.values()) {
       const byAccelerator = new Map<string, LifecycleCounts>();
-      for (const replica of [...variant.retired, ...variant.replicas]) {
+      for (const [accelerator, seconds] of variant.retiredSeconds)
+        byAccelerator.set(accelerator, { ...seconds });
+      for (const replica of variant.replicas) {
         let seconds = byAccelerator.get(replica.accelerator);
         if (seconds === undefined) {
-          seconds = { 'pending-node': 0, loading: 0, ready: 0, draining: 0 };
+          seconds = zeroCounts();
           byAccelerator.set(replica.accelerator, seconds);
         }
         addLifecycleSeconds(replica, this.time, seconds);
@@ -386,9 +466,30 @@ class FleetSimulation implements FleetSim {
 
   private arrive(variant: Variant): void {
     const { upcoming } = variant;
-    while (variant.arrivalCursor < upcoming.length && upcoming[variant.arrivalCursor]!.arrival <= this.time) {
-      const request = upcoming[variant.arrivalCursor++]!;
-      this.arrived.push(request);
+    while (variant.arrivalCursor < upcoming.length && upcoming.arrival[variant.arrivalCursor]! <= this.time) {
+      const row = variant.arrivalCursor++;
+      // every field set at once: one object shape for all requests keeps the engine's code fast
+      const request: SimRequest = {
+        id: upcoming.id[row]!,
+        variant: variant.config.name,
+        arrival: upcoming.arrival[row]!,
+        inputTokens: upcoming.inputTokens[row]!,
+        outputTokens: upcoming.outputTokens[row]!,
+        status: 'queued',
+        replica: undefined,
+        accelerator: undefined,
+        dispatched: undefined,
+        scheduled: undefined,
+        firstToken: undefined,
+        finished: undefined,
+        computedTokens: undefined,
+        generatedTokens: undefined,
+        decodeBase: undefined,
+        lastTokenAt: undefined,
+        nextFinishing: undefined,
+      };
+      this.records?.push(request);
+      variant.book.arrived(request);
       const replica = this.route(variant);
       if (replica !== null) {
         this.dispatch(request, replica);
@@ -397,10 +498,11 @@ class FleetSimulation implements FleetSim {
       } else {
         request.status = 'dropped';
         variant.dropped++;
+        variant.book.dropped(request);
       }
     }
     if (variant.arrivalCursor > 4096 && variant.arrivalCursor * 2 > upcoming.length) {
-      variant.upcoming = upcoming.slice(variant.arrivalCursor);
+      variant.upcoming = rest(upcoming, variant.arrivalCursor);
       variant.arrivalCursor = 0;
     }
     this.scheduleNextArrival(variant);
@@ -408,6 +510,8 @@ class FleetSimulation implements FleetSim {
 
   private step(replica: Replica): void {
     const end = replica.engine.step(this.time);
+    const { book } = replica.variant;
+    for (const request of replica.engine.takeCompleted()) book.completed(request);
     if (end !== null) {
       this.schedule(end, { kind: 'step', replica });
       return;
@@ -433,6 +537,7 @@ class FleetSimulation implements FleetSim {
       request.replica = replica.id;
       request.accelerator = replica.accelerator;
       replica.variant.rejected++;
+      replica.variant.book.rejected(request);
       return;
     }
     replica.engine.enqueue(request, this.time);
@@ -498,9 +603,12 @@ class FleetSimulation implements FleetSim {
         stillPending.push(replica);
         continue;
       }
+      const { profile } = replica.engine;
+      const pull = node.images.has(replica.variant.config.model) ? 0 : (profile.imagePullSeconds ?? 0);
       this.bind(replica, node);
       this.enter(replica, 'loading');
-      this.schedule(this.time + this.delay(replica.engine.profile.loadSeconds), { kind: 'loaded', replica });
+      const seconds = this.delay(pull) + this.delay(profile.loadSeconds);
+      this.schedule(this.time + seconds, { kind: 'loaded', replica });
     }
     this.pendingPlacement = stillPending;
   }
@@ -508,6 +616,7 @@ class FleetSimulation implements FleetSim {
   private bind(replica: Replica, node: SimNode): void {
     node.freeGpus -= replica.engine.profile.gpusPerReplica;
     node.replicas.add(replica.id);
+    node.images.add(replica.variant.config.model);
     replica.node = node;
   }
 
@@ -515,7 +624,14 @@ class FleetSimulation implements FleetSim {
     const { variant, node } = replica;
     this.enter(replica, 'gone');
     variant.replicas = variant.replicas.filter((r) => r !== replica);
-    variant.retired.push(replica);
+    // Only its lifecycle seconds outlive a gone replica: keeping whole replicas (engines and
+    // metrics) would make state, and so every fork, grow with the day's scaling.
+    let seconds = variant.retiredSeconds.get(replica.accelerator);
+    if (seconds === undefined) {
+      seconds = zeroCounts();
+      variant.retiredSeconds.set(replica.accelerator, seconds);
+    }
+    addLifecycleSeconds(replica, this.time, seconds);
     if (node !== null) {
       node.freeGpus += replica.engine.profile.gpusPerReplica;
       node.replicas.delete(replica.id);
@@ -542,33 +658,19 @@ class FleetSimulation implements FleetSim {
   }
 
   private scheduleNextArrival(variant: Variant): void {
-    const next = variant.upcoming[variant.arrivalCursor];
-    if (next !== undefined) {
-      this.schedule(next.arrival, { kind: 'arrival', variant, version: variant.arrivalVersion });
+    if (variant.arrivalCursor < variant.upcoming.length) {
+      const arrival = variant.upcoming.arrival[variant.arrivalCursor]!;
+      this.schedule(arrival, { kind: 'arrival', variant, version: variant.arrivalVersion });
     }
   }
 
   private delay(base: number): number {
-    if (this.delayJitter === 0) return base;
-    return base * (1 + this.delayJitter * (2 * this.delayRandom() - 1));
+    if (this.delayJitter === 0 || base === 0) return base;
+    return base * (1 + this.delayJitter * (2 * this.delayRandom.next() - 1));
   }
 }
 
-/** Stable merge of two arrival-sorted lists; on equal arrivals `first` goes first. */
-function mergeByArrival(first: SimRequest[], second: SimRequest[]): SimRequest[] {
-  if (first.length === 0) return second;
-  if (second.length === 0) return first;
-  const merged: SimRequest[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < first.length && j < second.length) {
-    if (second[j]!.arrival < first[i]!.arrival) merged.push(second[j++]!);
-    else merged.push(first[i++]!);
-  }
-  while (i < first.length) merged.push(first[i++]!);
-  while (j < second.length) merged.push(second[j++]!);
-  return merged;
-}
+const zeroCounts = (): LifecycleCounts => ({ 'pending-node': 0, loading: 0, ready: 0, draining: 0 });
 
 /** Adds the time the replica spent in each state; a state ends when any later one is entered. */
 function addLifecycleSeconds(replica: Replica, now: number, into: LifecycleCounts): void {

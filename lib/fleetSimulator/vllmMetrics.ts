@@ -6,16 +6,16 @@
 import type { MetricSample, MetricType } from './prometheusText.js';
 import { formatPrometheusNumber } from './prometheusText.js';
 
-export const TTFT_BUCKETS: readonly number[] = [
+export const TTFT_BUCKETS: readonly number[] = Object.freeze([
   0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640,
   2560,
-];
-export const ITL_BUCKETS: readonly number[] = [
+]);
+export const ITL_BUCKETS: readonly number[] = Object.freeze([
   0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80,
-];
-export const REQUEST_LATENCY_BUCKETS: readonly number[] = [
+]);
+export const REQUEST_LATENCY_BUCKETS: readonly number[] = Object.freeze([
   0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680,
-];
+]);
 
 /** vLLM's build_1_2_5_buckets: 1, 2, 5, 10, 20, 50, ... up to and including `max`. */
 export function oneTwoFiveBuckets(max: number): number[] {
@@ -70,7 +70,8 @@ export class VllmEngineMetrics {
   readonly decodeTime = new Histogram(REQUEST_LATENCY_BUCKETS);
 
   constructor(maxModelLen: number) {
-    const tokenBuckets = oneTwoFiveBuckets(maxModelLen);
+    // frozen: bounds never change, so forks of the simulation share them (fork.ts)
+    const tokenBuckets = Object.freeze(oneTwoFiveBuckets(maxModelLen));
     this.promptTokensPerRequest = new Histogram(tokenBuckets);
     this.generationTokensPerRequest = new Histogram(tokenBuckets);
   }
@@ -94,21 +95,28 @@ type Emit = (name: string, labels: Record<string, string>, value: number) => voi
 interface FamilySpec {
   readonly family: string;
   readonly type: MetricType;
-  readonly write: (target: VllmScrapeTarget, base: Record<string, string>, emit: Emit) => void;
+  readonly write: (
+    target: VllmScrapeTarget,
+    base: Record<string, string>,
+    emit: Emit,
+    buckets: boolean,
+  ) => void;
 }
 
 function histogram(family: string, pick: (m: VllmEngineMetrics) => Histogram): FamilySpec {
   return {
     family,
     type: 'histogram',
-    write: (target, base, emit) => {
+    write: (target, base, emit, buckets) => {
       const h = pick(target.metrics);
-      let cumulative = 0;
-      for (let i = 0; i < h.bounds.length; i++) {
-        cumulative += h.counts[i]!;
-        emit(`${family}_bucket`, { ...base, le: formatPrometheusNumber(h.bounds[i]!) }, cumulative);
+      if (buckets) {
+        let cumulative = 0;
+        for (let i = 0; i < h.bounds.length; i++) {
+          cumulative += h.counts[i]!;
+          emit(`${family}_bucket`, { ...base, le: formatPrometheusNumber(h.bounds[i]!) }, cumulative);
+        }
+        emit(`${family}_bucket`, { ...base, le: '+Inf' }, h.count);
       }
-      emit(`${family}_bucket`, { ...base, le: '+Inf' }, h.count);
       emit(`${family}_sum`, base, h.sum);
       emit(`${family}_count`, base, h.count);
     },
@@ -161,13 +169,16 @@ const FAMILIES: readonly FamilySpec[] = [
   },
 ];
 
-/** Samples of all targets, family by family (text exposition needs each family contiguous). */
-export function vllmSamples(targets: readonly VllmScrapeTarget[]): MetricSample[] {
+/**
+ * Samples of all targets, family by family (text exposition needs each family contiguous).
+ * Without `buckets`, histograms give only _sum and _count (most of a scrape's samples are buckets).
+ */
+export function vllmSamples(targets: readonly VllmScrapeTarget[], buckets = true): MetricSample[] {
   const samples: MetricSample[] = [];
   for (const spec of FAMILIES) {
     const emit: Emit = (name, labels, value) =>
       samples.push({ name, labels, value, family: spec.family, type: spec.type });
-    for (const target of targets) spec.write(target, { ...target.labels, engine: '0' }, emit);
+    for (const target of targets) spec.write(target, { ...target.labels, engine: '0' }, emit, buckets);
   }
   return samples;
 }

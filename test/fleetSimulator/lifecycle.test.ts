@@ -1,5 +1,5 @@
 import { createFleetSim, SimError, type FleetSim } from '../../lib/fleetSimulator/index.js';
-import { ms, oneVariantConfig, requests, sampleSum } from './helpers.js';
+import { ms, oneVariantConfig, requests, sampleSum, recordsOf } from './helpers.js';
 
 function lifecycleOf(sim: FleetSim, id: string) {
   return sim.state().variants[0]!.replicas.find((r) => r.id === id)?.lifecycle ?? 'gone';
@@ -26,10 +26,44 @@ describe('replica and node lifecycles', () => {
     expect(sim.scrape().some((s) => s.labels.pod === 'chat-1')).toBe(false); // not serving /metrics yet
     sim.runUntil(200);
     expect(lifecycleOf(sim, 'chat-1')).toBe('ready');
-    const [, second, third] = sim.results().records;
+    const [, second, third] = recordsOf(sim);
     expect(second!.replica).toBe('chat-0');
     expect(third!.replica).toBe('chat-1');
     expect(third!.ttft).toBeCloseTo(ms(30), 9);
+  });
+
+  test('start-up phases: node provisioning + initialisation, then image pull only where the model never ran', () => {
+    // 2 one-GPU nodes: node-0 runs the initial replica (its image is there), node-1 is new.
+    const config = oneVariantConfig({ gpusPerNode: 1, provisionSeconds: 284, maxNodes: 3 });
+    const group = { ...config.nodeGroups[0]!, initSeconds: 126 };
+    const profile = {
+      ...config.variants[0]!.profileByAccelerator.H100!,
+      imagePullSeconds: 101,
+      loadSeconds: 331,
+    };
+    const sim = createFleetSim({
+      ...config,
+      nodeGroups: [group],
+      variants: [{ ...config.variants[0]!, profileByAccelerator: { H100: profile } }],
+    });
+    sim.setNodeGroupSize('h100', 2);
+    sim.setReplicas('chat', 'H100', 2);
+    sim.runUntil(409.9);
+    expect(lifecycleOf(sim, 'chat-1')).toBe('pending-node');
+    sim.runUntil(410); // 284 + 126
+    expect(lifecycleOf(sim, 'chat-1')).toBe('loading');
+    sim.runUntil(410 + 101 + 331 - 0.01);
+    expect(lifecycleOf(sim, 'chat-1')).toBe('loading');
+    sim.runUntil(410 + 101 + 331);
+    expect(lifecycleOf(sim, 'chat-1')).toBe('ready');
+    // chat-1 drains; chat-2 takes its node, which pulled the image for chat-1: no pull.
+    sim.setReplicas('chat', 'H100', 1); // drains chat-1, the newest ready one
+    sim.runUntil(900);
+    sim.setReplicas('chat', 'H100', 2);
+    expect(lifecycleOf(sim, 'chat-2')).toBe('loading');
+    expect(sim.state().variants[0]!.replicas.find((r) => r.id === 'chat-2')!.node).toBe('h100-1');
+    sim.runUntil(900 + 331);
+    expect(lifecycleOf(sim, 'chat-2')).toBe('ready'); // node-1 had pulled the image for chat-1
   });
 
   test('requests wait in the variant queue until the first replica is ready', () => {
@@ -39,7 +73,7 @@ describe('replica and node lifecycles', () => {
     expect(sim.state().variants[0]!.queued).toBe(2);
     sim.setReplicas('chat', 'H100', 1); // a node with free GPUs exists: loads 30 s from t = 5
     sim.runUntil(100);
-    const [a, b] = sim.results().records;
+    const [a, b] = recordsOf(sim);
     expect(a!.dispatched).toBe(35);
     // Both were dispatched at 35 and share the prefill iteration.
     expect(a!.ttft).toBeCloseTo(34 + ms(40), 9);
@@ -53,7 +87,8 @@ describe('replica and node lifecycles', () => {
     const sim = createFleetSim(oneVariantConfig({ initialReplicas: 0, maxQueuedRequests: 2 }));
     sim.addArrivals('chat', requests([1, 10, 5], [1, 10, 5], [1, 10, 5], [2, 10, 5], [3, 10, 5]));
     sim.runUntil(4);
-    const { overall, records } = sim.results();
+    const { overall } = sim.results();
+    const records = recordsOf(sim);
     expect(overall).toMatchObject({ arrived: 5, queued: 2, dropped: 3 });
     expect(records.map((r) => r.status)).toEqual(['queued', 'queued', 'dropped', 'dropped', 'dropped']);
     expect(sim.state().variants[0]).toMatchObject({ queued: 2, dropped: 3 });
@@ -71,7 +106,7 @@ describe('replica and node lifecycles', () => {
     // still serving its running request, and still scraped
     expect(sim.scrape().some((s) => s.labels.pod === 'chat-1')).toBe(true);
     sim.runUntil(10);
-    const records = sim.results().records;
+    const records = recordsOf(sim);
     expect(records[1]!).toMatchObject({ replica: 'chat-1', status: 'completed' });
     expect(records.slice(2).every((r) => r.replica === 'chat-0' && r.status === 'completed')).toBe(true);
     expect(lifecycleOf(sim, 'chat-1')).toBe('gone');
