@@ -52,7 +52,8 @@ import type {
 } from './fleetApi.js';
 import { NodeGroup, findNodeFor, type SimNode } from './nodes.js';
 import type { MetricSample } from './prometheusText.js';
-import { randomStream, type Random } from './random.js';
+import { SeededRandom } from './random.js';
+import { deepFreeze, forkGraph } from './fork.js';
 import { ReplicaEngine } from './replica.js';
 import { requestStats, toRecord, type RequestStats, type SimRequest } from './results.js';
 import type { TraceRequest } from './traces.js';
@@ -72,17 +73,26 @@ interface Replica {
   readonly entered: Partial<Record<Lifecycle | 'gone', number>>;
 }
 
+/** A request not yet arrived: immutable, so that forks can share the list of them. */
+interface Upcoming {
+  readonly id: number;
+  readonly arrival: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
 interface Variant {
   readonly config: ParsedVariantConfig;
   /** live replicas in creation order (the router's tie-break order) */
   replicas: Replica[];
-  readonly retired: Replica[];
+  /** lifecycle seconds of the replicas that are gone, per accelerator */
+  readonly retiredSeconds: Map<string, LifecycleCounts>;
   nextReplicaIndex: number;
   /** requests waiting for a ready replica, from `queueHead` on */
   queue: SimRequest[];
   queueHead: number;
-  /** requests not yet arrived, sorted by arrival, from `arrivalCursor` on */
-  upcoming: SimRequest[];
+  /** requests not yet arrived, sorted by arrival, from `arrivalCursor` on; frozen (shared by forks) */
+  upcoming: readonly Upcoming[];
   arrivalCursor: number;
   /** bumped when `upcoming` changes, to ignore arrival events scheduled before */
   arrivalVersion: number;
@@ -111,12 +121,13 @@ class FleetSimulation implements FleetSim {
   private pendingPlacement: Replica[] = [];
   private readonly arrived: SimRequest[] = [];
   private nextRequestId = 0;
-  private readonly delayRandom: Random;
+  private readonly delayRandom: SeededRandom;
   private readonly delayJitter: number;
 
   constructor(input: FleetSimConfig) {
-    const config = parseFleetSimConfig(input);
-    this.delayRandom = randomStream(config.seed, 1);
+    // Frozen: the parsed config is never mutated, so forks share it instead of copying it.
+    const config = deepFreeze(parseFleetSimConfig(input));
+    this.delayRandom = SeededRandom.stream(config.seed, 1);
     this.delayJitter = config.delayJitter;
     this.groups = config.nodeGroups.map((groupConfig) => {
       const group = new NodeGroup(groupConfig);
@@ -127,7 +138,7 @@ class FleetSimulation implements FleetSim {
       const variant: Variant = {
         config: variantConfig,
         replicas: [],
-        retired: [],
+        retiredSeconds: new Map(),
         nextReplicaIndex: 0,
         queue: [],
         queueHead: 0,
@@ -157,6 +168,10 @@ class FleetSimulation implements FleetSim {
     return this.time;
   }
 
+  fork(): FleetSim {
+    return forkGraph(this);
+  }
+
   // ---- control API ----
 
   addArrivals(variantName: string, requests: readonly TraceRequest[], offset = 0): void {
@@ -180,16 +195,13 @@ class FleetSimulation implements FleetSim {
         }
       }
     }
-    const incoming = sorted.map(({ request, arrival }): SimRequest => ({
+    const incoming = sorted.map(({ request, arrival }): Upcoming => ({
       id: this.nextRequestId++,
-      variant: variantName,
       arrival,
       inputTokens: request.inputTokens,
       outputTokens: Math.max(1, request.outputTokens),
-      status: 'queued',
     }));
-    const merged = mergeByArrival(variant.upcoming.slice(variant.arrivalCursor), incoming);
-    variant.upcoming = merged;
+    variant.upcoming = Object.freeze(mergeByArrival(variant.upcoming.slice(variant.arrivalCursor), incoming));
     variant.arrivalCursor = 0;
     variant.arrivalVersion++;
     this.scheduleNextArrival(variant);
@@ -257,8 +269,9 @@ class FleetSimulation implements FleetSim {
   state(): FleetState {
     const variants = [...this.variants.values()].map((variant): VariantState => {
       const byAccelerator: Record<string, LifecycleCounts> = {};
-      for (const replica of [...variant.retired, ...variant.replicas]) {
-        byAccelerator[replica.accelerator] ??= { 'pending-node': 0, loading: 0, ready: 0, draining: 0 };
+      for (const accelerator of variant.retiredSeconds.keys()) byAccelerator[accelerator] = zeroCounts();
+      for (const replica of variant.replicas) {
+        byAccelerator[replica.accelerator] ??= zeroCounts();
         if (replica.lifecycle !== 'gone') byAccelerator[replica.accelerator]![replica.lifecycle]++;
       }
       return {
@@ -345,10 +358,12 @@ class FleetSimulation implements FleetSim {
     const replicaSeconds: ReplicaUsage[] = [];
     for (const variant of this.variants.values()) {
       const byAccelerator = new Map<string, LifecycleCounts>();
-      for (const replica of [...variant.retired, ...variant.replicas]) {
+      for (const [accelerator, seconds] of variant.retiredSeconds)
+        byAccelerator.set(accelerator, { ...seconds });
+      for (const replica of variant.replicas) {
         let seconds = byAccelerator.get(replica.accelerator);
         if (seconds === undefined) {
-          seconds = { 'pending-node': 0, loading: 0, ready: 0, draining: 0 };
+          seconds = zeroCounts();
           byAccelerator.set(replica.accelerator, seconds);
         }
         addLifecycleSeconds(replica, this.time, seconds);
@@ -387,7 +402,11 @@ class FleetSimulation implements FleetSim {
   private arrive(variant: Variant): void {
     const { upcoming } = variant;
     while (variant.arrivalCursor < upcoming.length && upcoming[variant.arrivalCursor]!.arrival <= this.time) {
-      const request = upcoming[variant.arrivalCursor++]!;
+      const request: SimRequest = {
+        ...upcoming[variant.arrivalCursor++]!,
+        variant: variant.config.name,
+        status: 'queued',
+      };
       this.arrived.push(request);
       const replica = this.route(variant);
       if (replica !== null) {
@@ -400,7 +419,7 @@ class FleetSimulation implements FleetSim {
       }
     }
     if (variant.arrivalCursor > 4096 && variant.arrivalCursor * 2 > upcoming.length) {
-      variant.upcoming = upcoming.slice(variant.arrivalCursor);
+      variant.upcoming = Object.freeze(upcoming.slice(variant.arrivalCursor));
       variant.arrivalCursor = 0;
     }
     this.scheduleNextArrival(variant);
@@ -515,7 +534,14 @@ class FleetSimulation implements FleetSim {
     const { variant, node } = replica;
     this.enter(replica, 'gone');
     variant.replicas = variant.replicas.filter((r) => r !== replica);
-    variant.retired.push(replica);
+    // Only its lifecycle seconds outlive a gone replica: keeping whole replicas (engines and
+    // metrics) would make state, and so every fork, grow with the day's scaling.
+    let seconds = variant.retiredSeconds.get(replica.accelerator);
+    if (seconds === undefined) {
+      seconds = zeroCounts();
+      variant.retiredSeconds.set(replica.accelerator, seconds);
+    }
+    addLifecycleSeconds(replica, this.time, seconds);
     if (node !== null) {
       node.freeGpus += replica.engine.profile.gpusPerReplica;
       node.replicas.delete(replica.id);
@@ -550,15 +576,17 @@ class FleetSimulation implements FleetSim {
 
   private delay(base: number): number {
     if (this.delayJitter === 0) return base;
-    return base * (1 + this.delayJitter * (2 * this.delayRandom() - 1));
+    return base * (1 + this.delayJitter * (2 * this.delayRandom.next() - 1));
   }
 }
 
+const zeroCounts = (): LifecycleCounts => ({ 'pending-node': 0, loading: 0, ready: 0, draining: 0 });
+
 /** Stable merge of two arrival-sorted lists; on equal arrivals `first` goes first. */
-function mergeByArrival(first: SimRequest[], second: SimRequest[]): SimRequest[] {
+function mergeByArrival(first: Upcoming[], second: Upcoming[]): Upcoming[] {
   if (first.length === 0) return second;
   if (second.length === 0) return first;
-  const merged: SimRequest[] = [];
+  const merged: Upcoming[] = [];
   let i = 0;
   let j = 0;
   while (i < first.length && j < second.length) {

@@ -108,4 +108,12 @@ export interface FleetSim {
   /** Records of every request arrived so far; O(requests), meant for the end of a run. */
   results(): FleetResults;
   usage(): FleetUsage;
+  /**
+   * An independent deep copy of the whole simulation (events, replicas' engines and queues, nodes,
+   * random state, metrics, results): the original and the fork, given the same calls, give the
+   * same results, and neither affects the other. Costs O(live state: in-flight requests, replicas,
+   * nodes), not O(requests served), as immutable parts (config, requests still to arrive) are
+   * shared.
+   */
+  fork(): FleetSim;
 }

@@ -6,16 +6,16 @@
 import type { MetricSample, MetricType } from './prometheusText.js';
 import { formatPrometheusNumber } from './prometheusText.js';
 
-export const TTFT_BUCKETS: readonly number[] = [
+export const TTFT_BUCKETS: readonly number[] = Object.freeze([
   0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640,
   2560,
-];
-export const ITL_BUCKETS: readonly number[] = [
+]);
+export const ITL_BUCKETS: readonly number[] = Object.freeze([
   0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80,
-];
-export const REQUEST_LATENCY_BUCKETS: readonly number[] = [
+]);
+export const REQUEST_LATENCY_BUCKETS: readonly number[] = Object.freeze([
   0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680,
-];
+]);
 
 /** vLLM's build_1_2_5_buckets: 1, 2, 5, 10, 20, 50, ... up to and including `max`. */
 export function oneTwoFiveBuckets(max: number): number[] {
@@ -70,7 +70,8 @@ export class VllmEngineMetrics {
   readonly decodeTime = new Histogram(REQUEST_LATENCY_BUCKETS);
 
   constructor(maxModelLen: number) {
-    const tokenBuckets = oneTwoFiveBuckets(maxModelLen);
+    // frozen: bounds never change, so forks of the simulation share them (fork.ts)
+    const tokenBuckets = Object.freeze(oneTwoFiveBuckets(maxModelLen));
     this.promptTokensPerRequest = new Histogram(tokenBuckets);
     this.generationTokensPerRequest = new Histogram(tokenBuckets);
   }

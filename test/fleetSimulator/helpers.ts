@@ -145,9 +145,15 @@ export function demoConfig(seed: number, delayJitter = 0.2): FleetSimConfig {
  * the variant queues and asks for one replica per `perReplica` outstanding requests, then sizes
  * the node groups to fit.
  */
-export function runToyController(sim: FleetSim, until: number, period = 15, perReplica = 24): number {
+export function runToyController(
+  sim: FleetSim,
+  until: number,
+  period = 15,
+  perReplica = 24,
+  from = 0,
+): number {
   let steps = 0;
-  for (let t = period; t <= until; t += period) {
+  for (let t = from + period; t <= until; t += period) {
     const samples = sim.scrape(t);
     const state = sim.state();
     const gpusWanted: Record<string, number> = {};
