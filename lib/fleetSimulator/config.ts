@@ -3,6 +3,7 @@
  * trust its inputs.
  */
 import { z } from 'zod';
+import { gatewaySchema, type GatewayConfig, type ParsedGatewayConfig } from './gateway.js';
 import type { ReplicaProfile } from './replica.js';
 
 export interface VariantConfig {
@@ -43,6 +44,8 @@ export interface FleetSimConfig {
    * from base * [1 - j, 1 + j] with the seeded generator. Default 0 keeps them exact.
    */
   readonly delayJitter?: number;
+  /** an endpoint picker with flow control in front of every variant (gateway.ts); default none */
+  readonly gateway?: GatewayConfig;
 }
 
 export type ParsedVariantConfig = Required<VariantConfig>;
@@ -52,6 +55,7 @@ export interface ParsedFleetSimConfig {
   readonly nodeGroups: readonly ParsedNodeGroupConfig[];
   readonly seed: number;
   readonly delayJitter: number;
+  readonly gateway?: ParsedGatewayConfig;
 }
 
 const nonNegative = z.number().finite().nonnegative();
@@ -100,6 +104,7 @@ const fleetSimConfigSchema = z
     nodeGroups: z.array(nodeGroupSchema),
     seed: z.number().int().default(1),
     delayJitter: z.number().min(0).max(1).default(0),
+    gateway: gatewaySchema.optional(),
   })
   .superRefine((config, ctx) => {
     const issue = (message: string, path: (string | number)[]) =>

@@ -23,7 +23,8 @@
  * waiting), and is gone when empty, freeing its GPUs. Node: provisioning -> ready -> removed;
  * only empty nodes are removed (provisioning ones first), so a scale-down may stop short.
  *
- * Routing. An arrival goes to the ready replica of its variant with the fewest outstanding
+ * Routing. With a gateway in the config, its endpoint picker routes and holds requests in its
+ * flow-control queue while every ready replica is saturated (gateway.ts). Otherwise an arrival goes to the ready replica of its variant with the fewest outstanding
  * requests (running + waiting), ties to the oldest replica. With no ready replica it waits in a
  * variant queue (up to maxQueuedRequests, beyond which it is dropped) and is dispatched, in
  * arrival order, when a replica becomes ready. A request whose input + output exceeds the
@@ -50,6 +51,7 @@ import type {
   ReplicaUsage,
   VariantState,
 } from './fleetApi.js';
+import { pickEndpoint, type ParsedGatewayConfig } from './gateway.js';
 import { NodeGroup, findNodeFor, type SimNode } from './nodes.js';
 import type { MetricSample } from './prometheusText.js';
 import { SeededRandom } from './random.js';
@@ -123,12 +125,15 @@ class FleetSimulation implements FleetSim {
   private nextRequestId = 0;
   private readonly delayRandom: SeededRandom;
   private readonly delayJitter: number;
+  /** the endpoint picker in front of the variants, if the fleet has one (gateway.ts) */
+  private readonly gateway: ParsedGatewayConfig | undefined;
 
   constructor(input: FleetSimConfig) {
     // Frozen: the parsed config is never mutated, so forks share it instead of copying it.
     const config = deepFreeze(parseFleetSimConfig(input));
     this.delayRandom = SeededRandom.stream(config.seed, 1);
     this.delayJitter = config.delayJitter;
+    this.gateway = config.gateway;
     this.groups = config.nodeGroups.map((groupConfig) => {
       const group = new NodeGroup(groupConfig);
       for (let i = 0; i < groupConfig.initialNodes; i++) group.launch(0, true);
@@ -408,7 +413,9 @@ class FleetSimulation implements FleetSim {
         status: 'queued',
       };
       this.arrived.push(request);
-      const replica = this.route(variant);
+      // Behind a gateway, an arrival joins its flow-control queue while that holds anything.
+      const held = this.gateway !== undefined && variant.queueHead < variant.queue.length;
+      const replica = held ? null : this.route(variant);
       if (replica !== null) {
         this.dispatch(request, replica);
       } else if (variant.queue.length - variant.queueHead < variant.config.maxQueuedRequests) {
@@ -429,15 +436,27 @@ class FleetSimulation implements FleetSim {
     const end = replica.engine.step(this.time);
     if (end !== null) {
       this.schedule(end, { kind: 'step', replica });
-      return;
+    } else {
+      replica.stepScheduled = false;
+      if (replica.lifecycle === 'draining') this.retire(replica);
     }
-    replica.stepScheduled = false;
-    if (replica.lifecycle === 'draining') this.retire(replica);
+    // An engine step may have freed a saturated replica: the gateway's queue moves on.
+    const { variant } = replica;
+    if (this.gateway !== undefined && variant.queueHead < variant.queue.length) this.dispatchQueued(variant);
   }
 
   // ---- routing ----
 
   private route(variant: Variant): Replica | null {
+    if (this.gateway !== undefined) {
+      const ready = variant.replicas.filter((r) => r.lifecycle === 'ready');
+      const loads = ready.map((r) => ({
+        waiting: r.engine.waitingCount,
+        running: r.engine.running,
+        kvCacheUsage: r.engine.kvCacheUsage,
+      }));
+      return ready[pickEndpoint(loads, this.gateway)] ?? null;
+    }
     let best: Replica | null = null;
     for (const replica of variant.replicas) {
       if (replica.lifecycle !== 'ready') continue;
