@@ -41,7 +41,12 @@ export function nodeShape(config: Config, v: VariantConfig, accelerator: string)
 }
 
 /** $/h of n replicas on an accelerator, as whole nodes are billed. */
-export function fleetCostPerHour(config: Config, v: VariantConfig, accelerator: string, replicas: number): number {
+export function fleetCostPerHour(
+  config: Config,
+  v: VariantConfig,
+  accelerator: string,
+  replicas: number,
+): number {
   const shape = nodeShape(config, v, accelerator);
   return Math.ceil(replicas / shape.replicasPerNode) * shape.pricePerNode;
 }

@@ -94,9 +94,17 @@ export interface StaticChoice {
 }
 
 /** The scenario's fleet with capacity that is ready the moment it is asked for, starting at `fleet`. */
-export function instantFleetConfig(config: Config, scenario: Scenario, v: VariantConfig, fleet: Fleet): FleetSimConfig {
+export function instantFleetConfig(
+  config: Config,
+  scenario: Scenario,
+  v: VariantConfig,
+  fleet: Fleet,
+): FleetSimConfig {
   const base = scenario.fleet;
-  const [startAcc, startReplicas] = [...fleet].find(([, n]) => n > 0) ?? [allowedAccelerators(config, v)[0]!, 0];
+  const [startAcc, startReplicas] = [...fleet].find(([, n]) => n > 0) ?? [
+    allowedAccelerators(config, v)[0]!,
+    0,
+  ];
   const shape = nodeShape(config, v, startAcc);
   return {
     ...base,
@@ -238,7 +246,29 @@ export function fewestPassing<T extends { pass: boolean }>(
   return { replicas: hi, result: results.get(hi)! };
 }
 
-function cacheKey(kind: string, config: Config, scenario: Scenario, v: VariantConfig, options: object): string {
+/**
+ * fewestPassing for an accelerator that must beat a fleet already found: it can only do so below
+ * `cap`, so `cap` is tried first and, when even that fails, the accelerator is done in one trial.
+ */
+export function fewestPassingBelow<T extends { pass: boolean }>(
+  min: number,
+  cap: number,
+  start: number,
+  trial: (n: number) => T,
+): { replicas: number; result: T } | null {
+  if (cap < min) return null;
+  const atCap = trial(cap);
+  if (!atCap.pass) return null;
+  return fewestPassing(min, cap, Math.min(start, cap), (n) => (n === cap ? atCap : trial(n)));
+}
+
+function cacheKey(
+  kind: string,
+  config: Config,
+  scenario: Scenario,
+  v: VariantConfig,
+  options: object,
+): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ kind, version: SEARCH_VERSION, options, fleet: scenario.fleet }));
   hash.update(
@@ -274,7 +304,11 @@ function writeCache(dir: string | undefined, key: string, value: unknown): void 
 }
 
 /** Allowed accelerators, cheapest first at the model's sizing for `load` (the likeliest winner first). */
-function byModelCost(config: Config, v: VariantConfig, load: ReturnType<typeof loadOf>): { acc: string; start: number }[] {
+function byModelCost(
+  config: Config,
+  v: VariantConfig,
+  load: ReturnType<typeof loadOf>,
+): { acc: string; start: number }[] {
   return allowedAccelerators(config, v)
     .map((acc) => {
       const start = sizeWithOptimizer(config, v, load, { accelerators: [acc] }).replicas;
@@ -282,6 +316,24 @@ function byModelCost(config: Config, v: VariantConfig, load: ReturnType<typeof l
     })
     .sort((a, b) => a.cost - b.cost)
     .map(({ acc, start }) => ({ acc, start }));
+}
+
+/**
+ * The accelerators in the order to search them, each with the count to start from: the previous
+ * interval's accelerator first, from its count scaled by the change in arrivals (the likeliest
+ * winner, and a close start), then the others cheapest first at the model's sizing.
+ */
+function searchOrder(
+  config: Config,
+  v: VariantConfig,
+  load: ReturnType<typeof loadOf>,
+  previous: IntervalChoice | undefined,
+): { acc: string; start: number }[] {
+  const order = byModelCost(config, v, load);
+  if (!previous || previous.requests === 0) return order;
+  const rate = previous.requests / Math.max(previous.end - previous.start, 1e-9);
+  const start = Math.max(1, Math.round((previous.replicas * load.rate) / rate));
+  return [{ acc: previous.accelerator, start }, ...order.filter((o) => o.acc !== previous.accelerator)];
 }
 
 /** Largest n whose fleet on `acc` costs strictly less than `cost` per hour. */
@@ -292,7 +344,11 @@ function cheaperThan(config: Config, v: VariantConfig, acc: string, cost: number
 }
 
 /** The per-interval schedule of `oracle` (see the file's comment); one variant per config. */
-export function searchOracle(config: Config, scenario: Scenario, options: SearchOptions = {}): OracleSchedule {
+export function searchOracle(
+  config: Config,
+  scenario: Scenario,
+  options: SearchOptions = {},
+): OracleSchedule {
   if (config.variants.length !== 1) throw new Error('the oracle search handles one variant per fleet');
   const v = config.variants[0]!;
   const interval = options.intervalSeconds ?? DEFAULT_ORACLE_INTERVAL_SECONDS;
@@ -316,25 +372,35 @@ export function searchOracle(config: Config, scenario: Scenario, options: Search
     const window = { from, to, requests: countArrivals(requests, from, to) };
     const load = loadOf(requests, from, to);
     const min = Math.max(v.minReplicas, window.requests > 0 ? 1 : 0);
-    const trialOf = (acc: string) => (n: number): Trial => {
-      trials++;
-      const fleet: Fleet = new Map([[acc, n]]);
-      let sim: FleetSim;
-      if (carried === null) sim = startSimulation(instantFleetConfig(config, scenario, v, fleet), scenario);
-      else {
-        sim = carried.fork();
-        holdFleet(sim, config, v, fleet, true);
-      }
-      const r = runTrial(sim, fleet, window, { config, v, targets, target, step }, to);
-      return { accelerator: acc, replicas: n, pass: r.pass, count: r.count, atEnd: r.pass ? r.atEnd : null };
-    };
+    const trialOf =
+      (acc: string) =>
+      (n: number): Trial => {
+        trials++;
+        const fleet: Fleet = new Map([[acc, n]]);
+        let sim: FleetSim;
+        if (carried === null) sim = startSimulation(instantFleetConfig(config, scenario, v, fleet), scenario);
+        else {
+          sim = carried.fork();
+          holdFleet(sim, config, v, fleet, true);
+        }
+        const r = runTrial(sim, fleet, window, { config, v, targets, target, step }, to);
+        return {
+          accelerator: acc,
+          replicas: n,
+          pass: r.pass,
+          count: r.count,
+          atEnd: r.pass ? r.atEnd : null,
+        };
+      };
     let best: { trial: Trial; cost: number } | null = null;
     let fallback: Trial | null = null;
-    for (const { acc, start } of byModelCost(config, v, load)) {
+    for (const { acc, start } of searchOrder(config, v, load, choices.at(-1))) {
       const max = maxReplicasOn(config, v, acc);
-      const cap = best ? cheaperThan(config, v, acc, best.cost, max) : max;
+      const cap: number = best ? cheaperThan(config, v, acc, best.cost, max) : max;
       if (cap < min) continue;
-      const found = fewestPassing(min, cap, start, trialOf(acc));
+      const found: { replicas: number; result: Trial } | null = best
+        ? fewestPassingBelow(min, cap, start, trialOf(acc))
+        : fewestPassing(min, cap, start, trialOf(acc));
       if (found) {
         const cost = fleetCostPerHour(config, v, acc, found.replicas);
         if (!best || cost < best.cost - 1e-9) best = { trial: found.result, cost };
@@ -379,7 +445,14 @@ export function searchOracle(config: Config, scenario: Scenario, options: Search
       );
     }
   }
-  const schedule: OracleSchedule = { intervalSeconds: interval, target, stepSeconds: step, choices, trials, fromCache: false };
+  const schedule: OracleSchedule = {
+    intervalSeconds: interval,
+    target,
+    stepSeconds: step,
+    choices,
+    trials,
+    fromCache: false,
+  };
   writeCache(options.cacheDir, key, { ...schedule, trials: 0 });
   return schedule;
 }
@@ -423,9 +496,11 @@ export function searchStatic(config: Config, scenario: Scenario, options: Search
   let closest: StaticChoice | null = null;
   for (const { acc, start } of byModelCost(config, v, busiest)) {
     const max = maxReplicasOn(config, v, acc);
-    const cap = best ? cheaperThan(config, v, acc, best.costPerHour, max) : max;
+    const cap: number = best ? cheaperThan(config, v, acc, best.costPerHour, max) : max;
     if (cap < min) continue;
-    const found = fewestPassing(min, cap, start, trialOf(acc));
+    const found: { replicas: number; result: { pass: boolean; count: WindowCount } } | null = best
+      ? fewestPassingBelow(min, cap, start, trialOf(acc))
+      : fewestPassing(min, cap, start, trialOf(acc));
     const choice = (replicas: number, count: WindowCount, feasible: boolean): StaticChoice => ({
       accelerator: acc,
       replicas,
