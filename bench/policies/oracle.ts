@@ -35,13 +35,15 @@ export function leadSeconds(config: Config, v: VariantConfig, accelerator: strin
 export function scheduledFleet(
   schedule: OracleSchedule,
   t: number,
-  lead: (accelerator: string) => number = () => 0,
+  lead?: (accelerator: string) => number,
 ): Map<string, number> {
   const { choices, intervalSeconds, stepSeconds } = schedule;
   const fleet = new Map<string, number>();
   const current = Math.min(Math.max(Math.floor(t / intervalSeconds + 1e-9), 0), choices.length - 1);
   const take = (acc: string, n: number) => fleet.set(acc, Math.max(fleet.get(acc) ?? 0, n));
   take(choices[current]!.accelerator, choices[current]!.replicas);
+  // Without a lead, exactly what the search ran: each interval's fleet from its first instant.
+  if (!lead) return fleet;
   for (let k = current + 1; k < choices.length; k++) {
     const c = choices[k]!;
     const horizon = t + stepSeconds + lead(c.accelerator);
