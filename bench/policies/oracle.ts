@@ -17,15 +17,18 @@
  * attain the target itself; the benchmark reports one that does not as an error, not as a row.
  */
 import type { Config, VariantConfig } from '../../lib/config/schema.js';
-import { provisioningSeconds } from '../../lib/policy/variantPlan.js';
+import { expectedStartupSeconds } from '../../lib/config/startup.js';
 import type { Controller } from '../../lib/closedLoop/controller.js';
 import type { Scenario } from '../../lib/closedLoop/scenario.js';
 import { holdFleet, type Fleet } from './fleetHold.js';
 import { instantFleetConfig, stepSecondsOf, type OracleSchedule, type StaticChoice } from './oracleSearch.js';
 
-/** Seconds from asking for a replica (and a node for it) to the replica serving, at the slowest jitter. */
+/**
+ * Seconds from asking for a replica on a new node to the replica serving (every phase of a cold
+ * start: node provisioning and initialisation, image pull, weights, engine), at the slowest jitter.
+ */
 export function leadSeconds(config: Config, v: VariantConfig, accelerator: string, jitter: number): number {
-  return (v.startupSeconds + provisioningSeconds(config, accelerator)) * (1 + jitter);
+  return expectedStartupSeconds(config, v, accelerator, { newNode: true, imageCached: false }) * (1 + jitter);
 }
 
 /**

@@ -117,13 +117,17 @@ export function instantFleetConfig(
             accelerator: acceleratorType(config, startAcc)!,
             initialReplicas: startReplicas,
             profileByAccelerator: Object.fromEntries(
-              Object.entries(f.profileByAccelerator).map(([type, p]) => [type, { ...p, loadSeconds: 0 }]),
+              Object.entries(f.profileByAccelerator).map(([type, p]) => [
+                type,
+                { ...p, loadSeconds: 0, imagePullSeconds: 0 },
+              ]),
             ),
           },
     ),
     nodeGroups: base.nodeGroups.map((g) => ({
       ...g,
       provisionSeconds: 0,
+      initSeconds: 0,
       initialNodes:
         g.name === shape.group
           ? Math.max(Math.ceil(startReplicas / shape.replicasPerNode), g.minNodes ?? 0)

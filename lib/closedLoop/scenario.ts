@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import type { Config, VariantConfig } from '../config/schema.js';
 import { InputError } from '../config/errors.js';
 import { configToSystem, variantKey } from '../config/toSystem.js';
+import { nodeStartup, replicaStartup } from '../config/startup.js';
 import { solve } from '../optimizer/index.js';
 import { acceleratorType, allowedAccelerators, devicesPerReplica } from '../policy/variantPlan.js';
 import {
@@ -19,8 +20,6 @@ import {
 
 /** vLLM's default max_num_seqs: the KV cache, not this, limits concurrency in practice. */
 const ENGINE_MAX_NUM_SEQS = 256;
-/** Prompt tokens per iteration (vLLM max_num_batched_tokens) when a profile does not say: long prompts are prefilled in chunks of this, which bounds how long one iteration stalls the decodes. */
-const ENGINE_MAX_BATCHED_TOKENS = 2048;
 const DEFAULT_KV_CACHE_TOKENS = 100_000;
 
 export interface Scenario {
@@ -99,6 +98,7 @@ function warmStart(
 function simProfiles(config: Config, v: VariantConfig): Record<string, ReplicaProfile> {
   const model = config.models.find((m) => m.name === v.model)!;
   const profiles: Record<string, ReplicaProfile> = {};
+  const startup = replicaStartup(config, v);
   for (const accelerator of allowedAccelerators(config, v)) {
     const p = model.profiles[accelerator]!;
     const type = acceleratorType(config, accelerator)!;
@@ -115,8 +115,12 @@ function simProfiles(config: Config, v: VariantConfig): Record<string, ReplicaPr
       maxBatchSize: ENGINE_MAX_NUM_SEQS,
       kvCacheTokens: p.kvCacheTokens ?? DEFAULT_KV_CACHE_TOKENS,
       gpusPerReplica: devicesPerReplica(config, v, accelerator),
-      loadSeconds: v.startupSeconds,
-      maxPrefillTokens: p.maxBatchedTokens ?? ENGINE_MAX_BATCHED_TOKENS,
+      imagePullSeconds: startup.imagePullSeconds,
+      loadSeconds: startup.frameworkStartSeconds + startup.weightsLoadSeconds + startup.engineInitSeconds,
+      // unset: the engine's vLLM defaults (2048-token steps, chunked prefill, KV on demand)
+      maxNumBatchedTokens: p.maxBatchedTokens,
+      chunkedPrefill: p.chunkedPrefill,
+      kvAllocation: p.kvAllocation,
     };
   }
   return profiles;
@@ -199,7 +203,8 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
       minNodes: g.minNodes,
       maxNodes: g.maxNodes,
       initialNodes,
-      provisionSeconds: g.provisioningSeconds,
+      provisionSeconds: nodeStartup(g).provisioningSeconds,
+      initSeconds: nodeStartup(g).nodeInitSeconds,
     };
   });
   return {

@@ -34,7 +34,19 @@ export const profileSchema = z
     maxBatchedTokens: positiveInt
       .optional()
       .describe(
-        'prompt tokens prefilled per iteration, vLLM max_num_batched_tokens (used by the simulation; default 2048)',
+        'tokens per engine step, decode and prefill chunks together: vLLM max_num_batched_tokens (used by the simulation; default 2048, or max(max model length, 2048) without chunked prefill)',
+      ),
+    chunkedPrefill: z
+      .boolean()
+      .optional()
+      .describe(
+        'prefill long prompts in chunks across steps, as vLLM V1 does (used by the simulation; default true)',
+      ),
+    kvAllocation: z
+      .enum(['on-demand', 'reserve'])
+      .optional()
+      .describe(
+        "'on-demand': KV blocks taken as tokens are computed, the newest request preempted (recomputed) when they run out, as vLLM V1; 'reserve': prompt + output reserved at admission, never preempted (legacy simulation). Used by the simulation; default on-demand",
       ),
   })
   .strict();
@@ -42,6 +54,13 @@ export const profileSchema = z
 export const modelSchema = z
   .object({
     name,
+    weightsGiB: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        "size of the model's weights (GiB): its load time is this over the variant's startup.weightsLoadGiBPerSecond; default: the measured 62 s load",
+      ),
     profiles: z.record(z.string(), profileSchema).describe('performance profile per accelerator name'),
   })
   .strict();
@@ -93,8 +112,31 @@ export const variantSchema = z
       .optional()
       .describe('the allocation it has now, for `sva solve`'),
     startupSeconds: nonNegative
-      .default(120)
-      .describe('time from a new pod on a ready node to a serving replica (image pull + weights load)'),
+      .optional()
+      .describe(
+        'shorthand for `startup`: the whole time from a new pod on a ready node to a serving replica, in one phase',
+      ),
+    startup: z
+      .object({
+        // defaults: kaito-project/kaito issue 2325 (lib/config/startup.ts)
+        imagePullSeconds: nonNegative
+          .default(101)
+          .describe('pulling the serving image; skipped on a node that already ran this model'),
+        frameworkStartSeconds: nonNegative.default(74).describe('container and serving framework start'),
+        weightsLoadGiBPerSecond: z
+          .number()
+          .positive()
+          .default(52 / 62)
+          .describe("weights load bandwidth: the model's weightsGiB over this is the load time"),
+        engineInitSeconds: nonNegative
+          .default(195)
+          .describe('engine initialisation: KV cache allocation, compile, CUDA graphs, warm-up'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'phases from a new pod on a ready node to a serving replica; default (also when absent and no startupSeconds): a measured cold start (kaito issue 2325)',
+      ),
     deployments: z
       .record(z.string(), name)
       .optional()
@@ -126,8 +168,21 @@ export const nodeGroupSchema = z
     minNodes: count.default(0),
     maxNodes: count,
     provisioningSeconds: nonNegative
-      .default(90)
-      .describe('time from a desired-size increase to a Ready GPU node'),
+      .optional()
+      .describe('shorthand for `startup`: the whole time from a desired-size increase to a Ready GPU node'),
+    startup: z
+      .object({
+        // defaults: kaito-project/kaito issue 2325 (lib/config/startup.ts)
+        provisioningSeconds: nonNegative.default(284).describe('launching the instance'),
+        nodeInitSeconds: nonNegative
+          .default(126)
+          .describe('node initialisation: GPU driver, device plugin, joining as Ready'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'phases from a desired-size increase to a Ready GPU node; default (also when absent and no provisioningSeconds): a measured cold start (kaito issue 2325)',
+      ),
     costPerNodeHour: nonNegative
       .optional()
       .describe('price of one node per hour; default: from the accelerators'),
@@ -367,6 +422,8 @@ function checkReferences(c: Config, ctx: RefineContext): void {
     if (v.maxReplicas !== undefined && v.maxReplicas < v.minReplicas) {
       at('maxReplicas', `must be >= minReplicas (${v.minReplicas})`);
     }
+    if (v.startupSeconds !== undefined && v.startup !== undefined)
+      at('startupSeconds', 'give either startupSeconds (one phase) or startup (phases), not both');
   });
   duplicates(ctx, c.nodeGroups, 'nodeGroups');
   const deviceTypes = new Set(c.accelerators.map((a) => a.type ?? a.name));
@@ -376,6 +433,13 @@ function checkReferences(c: Config, ctx: RefineContext): void {
         code: 'custom',
         path: ['nodeGroups', i, 'acceleratorType'],
         message: `unknown accelerator type ${g.acceleratorType}`,
+      });
+    }
+    if (g.provisioningSeconds !== undefined && g.startup !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nodeGroups', i, 'provisioningSeconds'],
+        message: 'give either provisioningSeconds (one phase) or startup (phases), not both',
       });
     }
     if (g.maxNodes < g.minNodes) {

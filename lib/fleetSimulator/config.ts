@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { gatewaySchema, type GatewayConfig, type ParsedGatewayConfig } from './gateway.js';
-import type { ReplicaProfile } from './replica.js';
+import { stepTokenBudget, type ReplicaProfile } from './replica.js';
 
 export interface VariantConfig {
   readonly name: string;
@@ -30,8 +30,10 @@ export interface NodeGroupConfig {
   readonly maxNodes: number;
   /** nodes ready at time 0; default minNodes */
   readonly initialNodes?: number;
-  /** delay from a scale-up to a ready node (s) */
+  /** delay from a scale-up to a running instance (s) */
   readonly provisionSeconds: number;
+  /** then node initialisation (driver, device plugin) until Ready (s); default 0 */
+  readonly initSeconds?: number;
 }
 
 export interface FleetSimConfig {
@@ -40,7 +42,7 @@ export interface FleetSimConfig {
   /** default 1 */
   readonly seed?: number;
   /**
-   * Relative spread of node provisioning and model load delays: each delay is drawn uniformly
+   * Relative spread of node and replica start-up phases: each phase is drawn uniformly
    * from base * [1 - j, 1 + j] with the seeded generator. Default 0 keeps them exact.
    */
   readonly delayJitter?: number;
@@ -71,9 +73,12 @@ const replicaProfileSchema = z.object({
   kvCacheTokens: positiveInt,
   gpusPerReplica: positiveInt,
   loadSeconds: nonNegative,
+  imagePullSeconds: nonNegative.optional(),
   blockSize: positiveInt.optional(),
   maxModelLen: positiveInt.optional(),
-  maxPrefillTokens: positiveInt.optional(),
+  maxNumBatchedTokens: positiveInt.optional(),
+  chunkedPrefill: z.boolean().optional(),
+  kvAllocation: z.enum(['on-demand', 'reserve']).optional(),
 });
 
 const variantSchema = z.object({
@@ -81,7 +86,28 @@ const variantSchema = z.object({
   namespace: z.string().min(1).default('default'),
   model: z.string().min(1),
   accelerator: z.string().min(1),
-  profileByAccelerator: z.record(z.string(), replicaProfileSchema),
+  profileByAccelerator: z.record(
+    z.string(),
+    replicaProfileSchema.superRefine((profile, ctx) => {
+      // vLLM refuses both at start-up: decodes must always fit a step, and so must an unchunked prompt.
+      const budget = stepTokenBudget(profile);
+      if (budget < profile.maxBatchSize) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['maxNumBatchedTokens'],
+          message: `must be >= maxBatchSize (${profile.maxBatchSize})`,
+        });
+      }
+      const maxModelLen = profile.maxModelLen ?? profile.kvCacheTokens;
+      if (profile.chunkedPrefill === false && budget < maxModelLen) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['maxNumBatchedTokens'],
+          message: `must be >= maxModelLen (${maxModelLen}) without chunked prefill`,
+        });
+      }
+    }),
+  ),
   initialReplicas: nonNegativeInt.default(0),
   maxQueuedRequests: nonNegativeInt.default(10_000),
 });
@@ -95,6 +121,7 @@ const nodeGroupSchema = z
     maxNodes: nonNegativeInt,
     initialNodes: nonNegativeInt.optional(),
     provisionSeconds: nonNegative,
+    initSeconds: nonNegative.default(0),
   })
   .transform((group) => ({ ...group, initialNodes: group.initialNodes ?? group.minNodes }));
 

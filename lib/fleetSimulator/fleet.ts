@@ -17,11 +17,13 @@
  *
  * Lifecycles. Replica: pending-node -> loading -> ready -> draining -> gone. A pending replica
  * is placed (FIFO by creation) as soon as a ready node of its accelerator type has
- * gpusPerReplica free GPUs, then loads for loadSeconds. Scaling down removes the newest
+ * gpusPerReplica free GPUs, then loads: imagePullSeconds unless the node has run the model
+ * before, then loadSeconds (framework start, weights, engine initialisation). Scaling down removes the newest
  * non-ready replicas first (they hold no requests), then drains the newest ready ones: a
  * draining replica takes no new requests, serves everything it already accepted (running and
  * waiting), and is gone when empty, freeing its GPUs. Node: provisioning -> ready -> removed;
- * only empty nodes are removed (provisioning ones first), so a scale-down may stop short.
+ * only empty nodes are removed (provisioning ones first), so a scale-down may stop short. A new
+ * node takes provisionSeconds + initSeconds. Every phase is jittered on its own (delayJitter).
  *
  * Routing. With a gateway in the config, its endpoint picker routes and holds requests in its
  * flow-control queue while every ready replica is saturated (gateway.ts). Otherwise an arrival goes to the ready replica of its variant with the fewest outstanding
@@ -264,7 +266,8 @@ class FleetSimulation implements FleetSim {
     if (target > live) {
       for (let i = live; i < target; i++) {
         const node = group.launch(this.time, false);
-        this.schedule(this.time + this.delay(group.config.provisionSeconds), { kind: 'node-ready', node });
+        const seconds = this.delay(group.config.provisionSeconds) + this.delay(group.config.initSeconds);
+        this.schedule(this.time + seconds, { kind: 'node-ready', node });
       }
       return target;
     }
@@ -536,9 +539,12 @@ class FleetSimulation implements FleetSim {
         stillPending.push(replica);
         continue;
       }
+      const { profile } = replica.engine;
+      const pull = node.images.has(replica.variant.config.model) ? 0 : (profile.imagePullSeconds ?? 0);
       this.bind(replica, node);
       this.enter(replica, 'loading');
-      this.schedule(this.time + this.delay(replica.engine.profile.loadSeconds), { kind: 'loaded', replica });
+      const seconds = this.delay(pull) + this.delay(profile.loadSeconds);
+      this.schedule(this.time + seconds, { kind: 'loaded', replica });
     }
     this.pendingPlacement = stillPending;
   }
@@ -546,6 +552,7 @@ class FleetSimulation implements FleetSim {
   private bind(replica: Replica, node: SimNode): void {
     node.freeGpus -= replica.engine.profile.gpusPerReplica;
     node.replicas.add(replica.id);
+    node.images.add(replica.variant.config.model);
     replica.node = node;
   }
 
@@ -594,7 +601,7 @@ class FleetSimulation implements FleetSim {
   }
 
   private delay(base: number): number {
-    if (this.delayJitter === 0) return base;
+    if (this.delayJitter === 0 || base === 0) return base;
     return base * (1 + this.delayJitter * (2 * this.delayRandom.next() - 1));
   }
 }

@@ -16,6 +16,8 @@ export interface SimNode {
   freeGpus: number;
   /** ids of the replicas holding GPUs here */
   readonly replicas: Set<string>;
+  /** models whose image this node has pulled (a replica of one skips the pull) */
+  readonly images: Set<string>;
 }
 
 export class NodeGroup {
@@ -38,6 +40,7 @@ export class NodeGroup {
       readyAt: ready ? now : undefined,
       freeGpus: this.config.gpusPerNode,
       replicas: new Set(),
+      images: new Set(),
     };
     this.nodes.push(node);
     return node;

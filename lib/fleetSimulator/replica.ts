@@ -1,30 +1,52 @@
 /**
- * One vLLM engine with continuous batching, simulated iteration by iteration.
+ * One vLLM engine with continuous batching, simulated step by step as vLLM's V1 scheduler runs it.
  *
  * Rules (times from the profile are milliseconds; simulated time is seconds):
- * - The engine runs iterations back to back while it has running requests.
- * - Scheduling at the start of an iteration, as vLLM V1 does: running requests first (every
- *   decoding request gets one token; partially prefilled prompts continue, oldest first), then
- *   waiting requests in strict FIFO order (a head that does not fit blocks those behind it) while
- *   running < maxBatchSize, the KV reservation fits, and prompt-token budget is left.
- * - Chunked prefill: at most maxPrefillTokens prompt tokens (vLLM max_num_batched_tokens, here
- *   counting prompt tokens only) are prefilled per iteration; a longer prompt continues in the
- *   next iterations. Unset means unlimited: every admitted prompt is prefilled whole at once.
- * - KV: admission reserves inputTokens + outputTokens of the cache for the request's lifetime, so
- *   nothing is ever preempted. The usage gauge reports what is actually filled (prompt tokens
- *   prefilled + tokens generated so far), as vLLM's block usage grows.
- * - Duration of an iteration = decode part + prefill part. Decode part: alpha + beta * d when
- *   d > 0 requests were decoding at its start, else 0. Prefill part: gamma + delta * (prompt tokens
- *   prefilled in it) when it prefills anything, else 0 (one forward pass, so gamma once per
- *   iteration, like P(n) in ALGORITHM.md).
- * - A prompt's first token is produced at the end of the iteration that prefills its last chunk,
- *   so TTFT = wait + the iterations of its prefill. Each later iteration produces one more token:
- *   a request with outputTokens = O finishes O - 1 iterations after its first token. Alone on an
- *   idle engine (no chunking): TTFT = gamma + delta * I, ITL = alpha + beta.
+ * - The engine runs steps back to back while it has running requests.
+ * - Token budget: each step schedules at most maxNumBatchedTokens tokens (vLLM
+ *   max_num_batched_tokens, default 2048), decode tokens and prefill chunks together. A request
+ *   needs (prompt + tokens generated so far) - (tokens already in its KV cache): 1 when decoding,
+ *   the rest of its prompt when prefilling.
+ * - Order within a step: every decoding request gets its one token first (vLLM requires
+ *   max_num_batched_tokens >= max_num_seqs, so they always fit), then partially prefilled requests
+ *   continue, oldest first, then waiting requests are admitted in strict FIFO order (a head that
+ *   does not fit blocks those behind it) while running < maxBatchSize and budget is left. (V1 walks
+ *   its running list in admission order; a request still prefilling is always the newest there,
+ *   so decodes-first is the same order.)
+ * - Chunked prefill (default on, as V1 always does): a prompt longer than the budget left is
+ *   prefilled in chunks over several steps. With chunkedPrefill: false a prompt is prefilled whole
+ *   or waits; the budget then defaults to max(maxModelLen, 2048) as in vLLM.
+ * - KV cache, kvAllocation 'on-demand' (default, vLLM V1): cache space is taken as tokens are
+ *   computed (a prefill chunk, one token per decode step) and freed when the request finishes.
+ *   Admitting a request needs room for its first chunk only. When the running requests' next step
+ *   does not fit, the newest running request is preempted (recompute): its KV is freed, it goes
+ *   back to the front of the waiting queue, and when admitted again it prefills its prompt and
+ *   the tokens it had generated (vllm:num_preemptions_total counts these). No waiting request is
+ *   admitted in a step that preempted, unless nothing is left running. KV is counted in tokens,
+ *   not rounded up to blocks (blocks waste under blockSize / 2 tokens per request).
+ *   kvAllocation 'reserve' (legacy): admission reserves prompt + output for the request's
+ *   lifetime, so nothing is ever preempted.
+ * - Duration of a step = decode part + prefill part. Decode part: alpha + beta * d when d
+ *   requests decode in it, else 0. Prefill part: gamma + delta * (prefill tokens in it) when it
+ *   prefills anything, else 0 (one forward pass, so gamma once per step, like P(n) in
+ *   ALGORITHM.md).
+ * - A request produces a token at the end of the step that computes its last known token: the
+ *   first token ends the step with its prompt's last chunk (TTFT = wait + the steps of its
+ *   prefill), then one token per step. A request with outputTokens = O finishes O - 1 steps after
+ *   its first token unless preempted. Alone on an idle engine (prompt within the budget):
+ *   TTFT = gamma + delta * I, ITL = alpha + beta.
+ *
+ * Decoding requests are handled in bulk (a count, and the step each one finishes in), so a step
+ * costs O(prefilling requests), not O(batch): that is what lets a day of traffic run in seconds.
  */
 import type { ServiceProfile } from '../analyzer/index.js';
 import type { SimRequest } from './results.js';
 import { VllmEngineMetrics } from './vllmMetrics.js';
+
+export type KvAllocation = 'on-demand' | 'reserve';
+
+/** vLLM's default max_num_batched_tokens with chunked prefill (V1) */
+export const DEFAULT_MAX_NUM_BATCHED_TOKENS = 2048;
 
 /** A model's behaviour on one accelerator type. */
 export interface ReplicaProfile extends ServiceProfile {
@@ -33,48 +55,64 @@ export interface ReplicaProfile extends ServiceProfile {
   /** KV cache capacity in tokens */
   readonly kvCacheTokens: number;
   readonly gpusPerReplica: number;
-  /** model load delay from placement on a node to ready (s) */
+  /**
+   * delay from placement on a node (and any image pull) to ready (s): framework start, weights
+   * load, engine initialisation
+   */
   readonly loadSeconds: number;
+  /** pulling the image first, on a node that has not run this model before (s); default 0 */
+  readonly imagePullSeconds?: number;
   /** KV block size reported in vllm:cache_config_info; default 16 */
   readonly blockSize?: number;
   /** longest input + output served; default kvCacheTokens; sets the token histogram buckets */
   readonly maxModelLen?: number;
-  /** prompt tokens prefilled per iteration (chunked prefill); default unlimited */
-  readonly maxPrefillTokens?: number;
+  /**
+   * tokens per engine step, decode and prefill together (vLLM max_num_batched_tokens); default
+   * 2048, or max(maxModelLen, 2048) when chunkedPrefill is false
+   */
+  readonly maxNumBatchedTokens?: number;
+  /** prefill long prompts in chunks across steps; default true (vLLM V1) */
+  readonly chunkedPrefill?: boolean;
+  /** default 'on-demand' (vLLM V1); 'reserve' holds prompt + output from admission, no preemption */
+  readonly kvAllocation?: KvAllocation;
 }
 
-/** Prefill work of the iteration being scheduled. */
-interface PrefillPlan {
-  /** prompt tokens the iteration may still prefill */
-  budget: number;
-  /** prompt tokens it prefills */
-  tokens: number;
-  /** requests whose last prompt chunk is in it */
-  readonly done: SimRequest[];
+/** The step budget a profile implies (see ReplicaProfile.maxNumBatchedTokens). */
+export function stepTokenBudget(profile: ReplicaProfile): number {
+  if (profile.maxNumBatchedTokens !== undefined) return profile.maxNumBatchedTokens;
+  if (profile.chunkedPrefill === false) {
+    return Math.max(profile.maxModelLen ?? profile.kvCacheTokens, DEFAULT_MAX_NUM_BATCHED_TOKENS);
+  }
+  return DEFAULT_MAX_NUM_BATCHED_TOKENS;
 }
 
-interface Iteration {
+interface Step {
   readonly start: number;
   readonly decoding: number;
-  /** requests whose prefill ends with this iteration: each gets its first token */
+  /** requests that compute their last known token in this step: each produces a token */
   readonly prefillDone: readonly SimRequest[];
 }
 
 export class ReplicaEngine {
   readonly metrics: VllmEngineMetrics;
   readonly maxModelLen: number;
-  private readonly waiting: SimRequest[] = [];
+  private readonly budget: number;
+  private readonly chunked: boolean;
+  private readonly reserve: boolean;
+  private waiting: SimRequest[] = [];
   private waitingHead = 0;
-  /** admitted requests whose prompt is not fully prefilled yet, oldest first */
+  /** admitted requests in admission order: the last is the first preempted */
+  private readonly runningList: SimRequest[] = [];
+  /** running requests whose prompt (or recompute) is not fully prefilled yet, oldest first */
   private prefilling: SimRequest[] = [];
-  private runningCount = 0;
   private decodingCount = 0;
   private reservedKv = 0;
+  /** KV tokens taken by running requests */
   private filledKv = 0;
-  /** index of the iteration in flight, or of the next one when idle */
-  private iterationIndex = 0;
-  private inFlight: Iteration | null = null;
-  /** requests by the index of the iteration that produces their last token */
+  /** index of the step in flight, or of the next one when idle */
+  private stepIndex = 0;
+  private inFlight: Step | null = null;
+  /** decoding requests by the index of the step that produces their last token */
   private readonly finishing = new Map<number, SimRequest[]>();
 
   constructor(
@@ -84,10 +122,13 @@ export class ReplicaEngine {
   ) {
     this.maxModelLen = profile.maxModelLen ?? profile.kvCacheTokens;
     this.metrics = new VllmEngineMetrics(this.maxModelLen);
+    this.budget = stepTokenBudget(profile);
+    this.chunked = profile.chunkedPrefill ?? true;
+    this.reserve = profile.kvAllocation === 'reserve';
   }
 
   get running(): number {
-    return this.runningCount;
+    return this.runningList.length;
   }
 
   get waitingCount(): number {
@@ -96,7 +137,7 @@ export class ReplicaEngine {
 
   /** requests accepted and not finished: what the router balances on */
   get outstanding(): number {
-    return this.runningCount + this.waiting.length - this.waitingHead;
+    return this.runningList.length + this.waiting.length - this.waitingHead;
   }
 
   get kvCacheUsage(): number {
@@ -106,7 +147,9 @@ export class ReplicaEngine {
   /** Whether the request can ever be served here (vLLM rejects such prompts up front). */
   canServe(request: SimRequest): boolean {
     const need = request.inputTokens + request.outputTokens;
-    return need <= this.profile.kvCacheTokens && need <= this.maxModelLen;
+    if (need > this.profile.kvCacheTokens || need > this.maxModelLen) return false;
+    // without chunking a prompt (or its recompute) must fit one step
+    return this.chunked || need - 1 <= this.budget;
   }
 
   /** Accepts a request into the waiting queue; the caller makes sure a step is scheduled. */
@@ -115,102 +158,184 @@ export class ReplicaEngine {
     request.replica = this.id;
     request.accelerator = this.accelerator;
     request.dispatched = now;
+    request.computedTokens = 0;
+    request.generatedTokens = 0;
     this.waiting.push(request);
   }
 
   /**
-   * Ends the iteration in flight (whose end the caller scheduled for `now`), then starts the
-   * next one. Returns the next iteration's end time, or null when the engine has gone idle.
+   * Ends the step in flight (whose end the caller scheduled for `now`), then starts the next one.
+   * Returns the next step's end time, or null when the engine has gone idle.
    */
   step(now: number): number | null {
-    if (this.inFlight !== null) this.finishIteration(now);
+    if (this.inFlight !== null) this.finishStep(now);
     const { profile, waiting } = this;
+    const capacity = profile.kvCacheTokens;
+
+    // Running requests first: preempt the newest while their step does not fit the cache.
+    let preempted = false;
+    for (;;) {
+      if (this.reserve || this.runningList.length === 0) break;
+      const need = this.decodingCount + this.chunkTokens(this.budget - this.decodingCount);
+      if (this.filledKv + need <= capacity) break;
+      this.preempt(this.runningList[this.runningList.length - 1]!, now);
+      preempted = true;
+    }
     const decoding = this.decodingCount;
-    const plan: PrefillPlan = { budget: profile.maxPrefillTokens ?? Infinity, tokens: 0, done: [] };
+    let budget = this.budget - decoding;
+    this.filledKv += decoding;
+    let prefillTokens = 0;
+    const done: SimRequest[] = [];
     const stillPrefilling: SimRequest[] = [];
     for (const request of this.prefilling) {
-      if (plan.budget > 0) this.prefillChunk(request, plan);
-      if (request.prefilledTokens! < request.inputTokens) stillPrefilling.push(request);
+      const chunk = Math.min(target(request) - request.computedTokens!, budget);
+      request.computedTokens! += chunk;
+      budget -= chunk;
+      prefillTokens += chunk;
+      if (request.computedTokens === target(request)) done.push(request);
+      else stillPrefilling.push(request);
     }
-    while (this.waitingHead < waiting.length && this.runningCount < profile.maxBatchSize) {
+    this.filledKv += prefillTokens;
+
+    // Then waiting requests, FIFO, unless this step preempted (vLLM V1 admits none then).
+    while (
+      (!preempted || this.runningList.length === 0) &&
+      this.waitingHead < waiting.length &&
+      this.runningList.length < profile.maxBatchSize
+    ) {
       const request = waiting[this.waitingHead]!;
-      const need = request.inputTokens + request.outputTokens;
-      if (this.reservedKv + need > profile.kvCacheTokens) break;
-      if (plan.budget <= 0 && request.inputTokens > 0) break;
+      const tokens = target(request);
+      if (budget <= 0 && tokens > 0) break;
+      if (!this.chunked && tokens > budget) break;
+      const chunk = Math.min(tokens, budget);
+      if (this.reserve) {
+        if (this.reservedKv + request.inputTokens + request.outputTokens > capacity) break;
+        this.reservedKv += request.inputTokens + request.outputTokens;
+      } else if (this.filledKv + chunk > capacity) break;
       this.waitingHead++;
-      this.runningCount++;
-      this.reservedKv += need;
+      this.runningList.push(request);
       request.status = 'running';
-      request.scheduled = now;
-      request.prefilledTokens = 0;
-      this.metrics.queueTime.observe(now - request.dispatched!);
-      this.prefillChunk(request, plan);
-      if (request.prefilledTokens < request.inputTokens) stillPrefilling.push(request);
+      if (request.scheduled === undefined) {
+        request.scheduled = now;
+        this.metrics.queueTime.observe(now - request.dispatched!);
+      }
+      request.computedTokens = chunk;
+      this.filledKv += chunk;
+      budget -= chunk;
+      prefillTokens += chunk;
+      if (chunk === tokens) done.push(request);
+      else stillPrefilling.push(request);
     }
     this.prefilling = stillPrefilling;
     this.compactWaiting();
-    if (this.runningCount === 0) {
+    if (this.runningList.length === 0) {
       this.inFlight = null;
       return null;
     }
     let ms = 0;
     if (decoding > 0) ms += profile.alpha + profile.beta * decoding;
-    if (plan.tokens > 0 || plan.done.length > 0) ms += profile.gamma + profile.delta * plan.tokens;
-    this.inFlight = { start: now, decoding, prefillDone: plan.done };
+    if (prefillTokens > 0 || done.length > 0) ms += profile.gamma + profile.delta * prefillTokens;
+    this.inFlight = { start: now, decoding, prefillDone: done };
     return now + ms / 1000;
   }
 
-  /** Schedules as much of the request's remaining prompt as the iteration's budget allows. */
-  private prefillChunk(request: SimRequest, plan: PrefillPlan): void {
-    const chunk = Math.min(request.inputTokens - request.prefilledTokens!, plan.budget);
-    request.prefilledTokens! += chunk;
-    plan.budget -= chunk;
-    plan.tokens += chunk;
-    this.filledKv += chunk;
-    if (request.prefilledTokens === request.inputTokens) plan.done.push(request);
+  /** Prefill tokens the partially prefilled requests would take from `budget` this step. */
+  private chunkTokens(budget: number): number {
+    let tokens = 0;
+    for (const request of this.prefilling) {
+      if (budget <= 0) break;
+      const chunk = Math.min(target(request) - request.computedTokens!, budget);
+      tokens += chunk;
+      budget -= chunk;
+    }
+    return tokens;
+  }
+
+  /** Recompute preemption: frees the request's KV and puts it back at the head of waiting. */
+  private preempt(request: SimRequest, now: number): void {
+    this.runningList.pop();
+    if (request.decodeBase !== undefined) {
+      // A decoding request: its progress follows from the step index (see finishStep).
+      request.generatedTokens = this.stepIndex - 1 - request.decodeBase;
+      // every token but the latest is in its KV (the latest is computed by the step being planned)
+      request.computedTokens = request.inputTokens + request.generatedTokens - 1;
+      const last = request.decodeBase + request.outputTokens;
+      const bucket = this.finishing.get(last)!;
+      bucket.splice(bucket.indexOf(request), 1);
+      if (bucket.length === 0) this.finishing.delete(last);
+      request.decodeBase = undefined;
+      request.lastTokenAt = now; // its latest token ended the previous step, i.e. now
+      this.decodingCount--;
+    } else {
+      this.prefilling = this.prefilling.filter((r) => r !== request);
+    }
+    this.filledKv -= request.computedTokens!;
+    request.computedTokens = 0;
+    request.status = 'waiting';
+    if (this.waitingHead > 0) this.waiting[--this.waitingHead] = request;
+    else this.waiting.unshift(request);
+    this.metrics.preemptions++;
   }
 
   private compactWaiting(): void {
     if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
-      this.waiting.splice(0, this.waitingHead);
+      this.waiting = this.waiting.slice(this.waitingHead);
       this.waitingHead = 0;
     }
   }
 
-  private finishIteration(now: number): void {
+  private finishStep(now: number): void {
     const { decoding, prefillDone, start } = this.inFlight!;
     const m = this.metrics;
-    const produced = decoding + prefillDone.length;
-    m.generationTokens += produced;
-    this.filledKv += produced;
-    // Every decoding request's previous token ended the previous iteration, so each token of
-    // this iteration's decode part came exactly one iteration duration after its predecessor.
+    m.generationTokens += decoding + prefillDone.length;
+    // Every decoding request's previous token ended the previous step (steps run back to back and
+    // decodes always fit), so each token of this step's decode part came one step after its
+    // predecessor.
     if (decoding > 0) m.interTokenLatency.observe(now - start, decoding);
     for (const request of prefillDone) {
-      request.firstToken = now;
-      m.promptTokens += request.inputTokens;
-      m.timeToFirstToken.observe(now - request.dispatched!);
+      request.generatedTokens!++;
+      if (request.generatedTokens === 1) {
+        request.firstToken = now;
+        m.promptTokens += request.inputTokens;
+        m.timeToFirstToken.observe(now - request.dispatched!);
+      } else {
+        // a recomputed request: this token's gap includes its time preempted
+        m.interTokenLatency.observe(now - request.lastTokenAt!);
+      }
+      if (request.generatedTokens === request.outputTokens) {
+        this.complete(request, now);
+        continue;
+      }
+      // From here on it produces one token per step: after step j it has j - decodeBase tokens.
       this.decodingCount++;
-      const last = this.iterationIndex + request.outputTokens - 1;
+      request.decodeBase = this.stepIndex - request.generatedTokens!;
+      const last = request.decodeBase + request.outputTokens;
       const bucket = this.finishing.get(last);
       if (bucket === undefined) this.finishing.set(last, [request]);
       else bucket.push(request);
     }
-    const done = this.finishing.get(this.iterationIndex);
-    if (done !== undefined) {
-      this.finishing.delete(this.iterationIndex);
-      for (const request of done) this.complete(request, now);
+    const finished = this.finishing.get(this.stepIndex);
+    if (finished !== undefined) {
+      this.finishing.delete(this.stepIndex);
+      for (const request of finished) {
+        this.decodingCount--;
+        request.decodeBase = undefined;
+        request.generatedTokens = request.outputTokens;
+        this.complete(request, now);
+      }
     }
-    this.iterationIndex++;
+    this.stepIndex++;
   }
 
   private complete(request: SimRequest, now: number): void {
     const m = this.metrics;
-    const tokens = request.inputTokens + request.outputTokens;
-    this.runningCount--;
-    this.decodingCount--;
-    this.reservedKv -= tokens;
-    this.filledKv -= tokens;
+    const list = this.runningList;
+    // usually among the oldest: search from the front
+    list.splice(list.indexOf(request), 1);
+    // KV held: prompt + every generated token but the last, which is never fed back
+    this.filledKv -= request.inputTokens + request.outputTokens - 1;
+    if (this.reserve) this.reservedKv -= request.inputTokens + request.outputTokens;
+    request.computedTokens = undefined;
     request.status = 'completed';
     request.finished = now;
     m.success.stop++;
@@ -221,4 +346,9 @@ export class ReplicaEngine {
     m.prefillTime.observe(request.firstToken! - request.scheduled!);
     m.decodeTime.observe(now - request.firstToken!);
   }
+}
+
+/** Tokens a request must have computed before it produces its next token. */
+function target(request: SimRequest): number {
+  return request.inputTokens + request.generatedTokens!;
 }

@@ -23,8 +23,14 @@ export interface SimRequest {
   scheduled?: number;
   firstToken?: number;
   finished?: number;
-  /** engine bookkeeping: prompt tokens scheduled for prefill so far (chunked prefill) */
-  prefilledTokens?: number;
+  /** engine bookkeeping: tokens in the replica's KV cache (computed) */
+  computedTokens?: number;
+  /** engine bookkeeping: output tokens produced, except while decoding (see decodeBase) */
+  generatedTokens?: number;
+  /** engine bookkeeping while decoding: after step j it has produced j - decodeBase tokens */
+  decodeBase?: number;
+  /** engine bookkeeping: when its latest token came, kept across a preemption */
+  lastTokenAt?: number;
 }
 
 export interface RequestRecord {

@@ -1,6 +1,7 @@
 /** Per-variant facts the policy derives from the config: deployments, devices, targets, lead times. */
 import type { Config, VariantConfig } from '../config/schema.js';
 import { variantKey } from '../config/toSystem.js';
+import { nodeStartupSeconds } from '../config/startup.js';
 import type { MetricsQuery } from './ports.js';
 
 /** Kubernetes names: lower case alphanumerics and '-'. */
@@ -46,7 +47,7 @@ export function provisioningSeconds(config: Config, accelerator: string): number
   const type = acceleratorType(config, accelerator);
   return config.nodeGroups
     .filter((g) => g.acceleratorType === type)
-    .reduce((m, g) => Math.max(m, g.provisioningSeconds), 0);
+    .reduce((m, g) => Math.max(m, nodeStartupSeconds(g)), 0);
 }
 
 export function metricsQuery(v: VariantConfig): MetricsQuery {

@@ -4,11 +4,11 @@
  */
 import type { Config, VariantConfig } from '../config/schema.js';
 import type { VariantMemory } from './memory.js';
-import { provisioningSeconds } from './variantPlan.js';
+import { expectedStartupSeconds } from '../config/startup.js';
 
-/** Time from a decision to grow to a serving replica: node provisioning, then the replica's startup. */
+/** Time from a decision to grow to a serving replica: a new node, then the replica's cold start. */
 export function leadSeconds(config: Config, v: VariantConfig, accelerator: string): number {
-  return v.startupSeconds + provisioningSeconds(config, accelerator);
+  return expectedStartupSeconds(config, v, accelerator, { newNode: true, imageCached: false });
 }
 
 /**

@@ -110,7 +110,7 @@ function scenario(): Scenario {
               kvCacheTokens: L4.kvCacheTokens,
               gpusPerReplica: 1,
               loadSeconds: S,
-              maxPrefillTokens: 2048,
+              maxNumBatchedTokens: 2048,
             },
           },
         },

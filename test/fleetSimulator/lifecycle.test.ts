@@ -32,6 +32,40 @@ describe('replica and node lifecycles', () => {
     expect(third!.ttft).toBeCloseTo(ms(30), 9);
   });
 
+  test('start-up phases: node provisioning + initialisation, then image pull only where the model never ran', () => {
+    // 2 one-GPU nodes: node-0 runs the initial replica (its image is there), node-1 is new.
+    const config = oneVariantConfig({ gpusPerNode: 1, provisionSeconds: 284, maxNodes: 3 });
+    const group = { ...config.nodeGroups[0]!, initSeconds: 126 };
+    const profile = {
+      ...config.variants[0]!.profileByAccelerator.H100!,
+      imagePullSeconds: 101,
+      loadSeconds: 331,
+    };
+    const sim = createFleetSim({
+      ...config,
+      nodeGroups: [group],
+      variants: [{ ...config.variants[0]!, profileByAccelerator: { H100: profile } }],
+    });
+    sim.setNodeGroupSize('h100', 2);
+    sim.setReplicas('chat', 'H100', 2);
+    sim.runUntil(409.9);
+    expect(lifecycleOf(sim, 'chat-1')).toBe('pending-node');
+    sim.runUntil(410); // 284 + 126
+    expect(lifecycleOf(sim, 'chat-1')).toBe('loading');
+    sim.runUntil(410 + 101 + 331 - 0.01);
+    expect(lifecycleOf(sim, 'chat-1')).toBe('loading');
+    sim.runUntil(410 + 101 + 331);
+    expect(lifecycleOf(sim, 'chat-1')).toBe('ready');
+    // chat-1 drains; chat-2 takes its node, which pulled the image for chat-1: no pull.
+    sim.setReplicas('chat', 'H100', 1); // drains chat-1, the newest ready one
+    sim.runUntil(900);
+    sim.setReplicas('chat', 'H100', 2);
+    expect(lifecycleOf(sim, 'chat-2')).toBe('loading');
+    expect(sim.state().variants[0]!.replicas.find((r) => r.id === 'chat-2')!.node).toBe('h100-1');
+    sim.runUntil(900 + 331);
+    expect(lifecycleOf(sim, 'chat-2')).toBe('ready'); // node-1 had pulled the image for chat-1
+  });
+
   test('requests wait in the variant queue until the first replica is ready', () => {
     const sim = createFleetSim(oneVariantConfig({ initialReplicas: 0, provisionSeconds: 60 }));
     sim.addArrivals('chat', requests([1, 100, 5], [2, 100, 5]));

@@ -21,11 +21,11 @@ const HISTOGRAMS = [
   'vllm:request_generation_tokens',
 ];
 
-function loadedSim(maxPrefillTokens?: number) {
+function loadedSim(maxNumBatchedTokens?: number) {
   const sim = createFleetSim(
     oneVariantConfig({
       initialReplicas: 3,
-      profile: { maxBatchSize: 16, kvCacheTokens: 40_000, maxPrefillTokens },
+      profile: { maxBatchSize: 16, kvCacheTokens: 40_000, maxNumBatchedTokens },
     }),
   );
   const trace = poisson({

@@ -1,9 +1,10 @@
 import { createFleetSim } from '../../lib/fleetSimulator/index.js';
 import { ms, oneVariantConfig, requests, sampleSum } from './helpers.js';
 
-// Profile: alpha 10, beta 1, gamma 20, delta 0.1 (ms). Rule under test: an iteration lasts
-// (alpha + beta * d if d requests were already decoding) + (gamma + delta * admitted prompt tokens
-// if prompts were admitted); a prompt's first token ends the iteration that prefilled it.
+// Profile: alpha 10, beta 1, gamma 20, delta 0.1 (ms). Rule under test: a step lasts
+// (alpha + beta * d if d requests decode in it) + (gamma + delta * prefill tokens if it prefills);
+// a prompt's first token ends the step that prefilled its last chunk. Steps take at most
+// maxNumBatchedTokens tokens, decodes and prefill chunks together (rules in replica.ts).
 
 function run(specs: Parameters<typeof requests>, profile = {}, until = 10) {
   const sim = createFleetSim(oneVariantConfig({ profile }));
@@ -72,9 +73,11 @@ describe('continuous batching on one replica', () => {
     expect(b!.ttft).toBeCloseTo(ms(74 + 30), 9);
   });
 
-  test('the KV cache limit admits only what fits in input + output tokens, FIFO', () => {
+  test('legacy reserve allocation admits only what fits in input + output tokens, FIFO', () => {
     // 250 tokens of KV; each request reserves 100 + 5, so two run and the third waits.
-    const sim = createFleetSim(oneVariantConfig({ profile: { kvCacheTokens: 250 } }));
+    const sim = createFleetSim(
+      oneVariantConfig({ profile: { kvCacheTokens: 250, kvAllocation: 'reserve' } }),
+    );
     sim.addArrivals('chat', requests([1, 100, 5], [1, 100, 5], [1, 100, 5]));
     const mid = sim.scrape(1.045);
     expect(sampleSum(mid, 'vllm:num_requests_running')).toBe(2);
@@ -88,7 +91,9 @@ describe('continuous batching on one replica', () => {
   });
 
   test('a head-of-line request that does not fit blocks smaller ones behind it', () => {
-    const sim = createFleetSim(oneVariantConfig({ profile: { kvCacheTokens: 1000 } }));
+    const sim = createFleetSim(
+      oneVariantConfig({ profile: { kvCacheTokens: 1000, kvAllocation: 'reserve' } }),
+    );
     sim.addArrivals('chat', requests([1, 500, 5], [1.001, 600, 5], [1.002, 10, 5]));
     sim.runUntil(10);
     const [, big, small] = sim.results().records;
@@ -96,9 +101,9 @@ describe('continuous batching on one replica', () => {
     expect(small!.scheduled).toBe(big!.scheduled);
   });
 
-  test('maxPrefillTokens chunks prefill: a long prompt takes several iterations', () => {
+  test('maxNumBatchedTokens chunks prefill: a long prompt takes several steps', () => {
     // 1000 prompt tokens at 300 per iteration: 3 x (20 + 30) + (20 + 10) ms
-    const { records } = run([[1, 1000, 2]], { maxPrefillTokens: 300 });
+    const { records } = run([[1, 1000, 2]], { maxNumBatchedTokens: 300 });
     expect(records[0]!.ttft).toBeCloseTo(ms(180), 9);
     expect(records[0]!.itl).toBeCloseTo(ms(11), 9);
   });
@@ -112,7 +117,7 @@ describe('continuous batching on one replica', () => {
         [1, 100, 3],
         [1, 100, 3],
       ],
-      { maxPrefillTokens: 150 },
+      { maxNumBatchedTokens: 150 },
     );
     const [a, b] = records;
     expect(a!.ttft).toBeCloseTo(ms(35), 9);
@@ -129,5 +134,95 @@ describe('continuous batching on one replica', () => {
     const { records, overall } = sim.results();
     expect(records.map((r) => r.status)).toEqual(['rejected', 'completed']);
     expect(overall.rejected).toBe(1);
+  });
+
+  test('decode tokens and prefill chunks share one budget per step', () => {
+    // Budget 100. A (50 prompt, 5 out): step 1 prefills it, 20 + 5 = 25 ms, first token 1.025.
+    // Step 2 (A decodes, 11 ms) ends 1.036; B (200 prompt) arrived at 1.030 meanwhile.
+    // Step 3: A's 1 token + 99 of B = 11 + 20 + 9.9 = 40.9 ms; step 4 the same: ends 1.1178.
+    // Step 5: A's token + B's last 2 = 11 + 20.2 = 31.2 ms: B's first token at 1.149, A done.
+    // (Counting prompt tokens only, B would have needed two chunks, not three.)
+    const { records } = run(
+      [
+        [1, 50, 5],
+        [1.03, 200, 2],
+      ],
+      { maxNumBatchedTokens: 100 },
+    );
+    const [a, b] = records;
+    expect(a!.ttft).toBeCloseTo(ms(25), 9);
+    expect(a!.e2e).toBeCloseTo(ms(149), 9);
+    expect(a!.itl).toBeCloseTo(ms((11 + 40.9 + 40.9 + 31.2) / 4), 9);
+    expect(b!.queueTime).toBeCloseTo(ms(6), 9); // admitted at the step boundary 1.036
+    expect(b!.ttft).toBeCloseTo(ms(119), 9);
+    expect(b!.itl).toBeCloseTo(ms(11), 9); // then alone
+  });
+
+  test('without chunked prefill a prompt longer than the budget left waits for a later step', () => {
+    // Same arrivals, budget 300 unchunked: at step 3 only 299 tokens are left after A's decode,
+    // and B's 200 fit whole: 11 + 20 + 20 = 51 ms, first token at 1.087.
+    const { records } = run(
+      [
+        [1, 50, 5],
+        [1.03, 200, 2],
+      ],
+      { maxNumBatchedTokens: 300, chunkedPrefill: false, maxModelLen: 300 },
+    );
+    expect(records[1]!.ttft).toBeCloseTo(ms(6 + 51), 9);
+    // and a profile whose budget could never hold a whole prompt is refused up front
+    expect(() =>
+      createFleetSim(oneVariantConfig({ profile: { maxNumBatchedTokens: 200, chunkedPrefill: false } })),
+    ).toThrow(
+      /must be >= maxModelLen \(10000\) without chunked prefill\n.*profileByAccelerator\.H100\.maxNumBatchedTokens/,
+    );
+    expect(() => createFleetSim(oneVariantConfig({ profile: { maxNumBatchedTokens: 4 } }))).toThrow(
+      /must be >= maxBatchSize \(8\)/,
+    );
+  });
+
+  test('when the KV cache runs out the newest request is preempted, then recomputed', () => {
+    // 120 tokens of KV, two requests of 50 + 40. Step 1 prefills both (100 tokens, 30 ms): first
+    // tokens at 1.030. Steps 2..11 (12 ms each, to 1.150) each add 2 tokens: 120 full. Step 12
+    // would need 122: B, the newest, is preempted with 11 tokens generated; its 60 tokens of KV
+    // are freed. A decodes alone (11 ms a step) to its 40th token at step 40, ending 1.469;
+    // until then B's recompute (50 + 11 = 61 tokens) does not fit. Step 41 recomputes B:
+    // 20 + 6.1 ms, its 12th token at 1.4951; 28 more steps of 11 ms end it at 1.8031.
+    const sim = createFleetSim(oneVariantConfig({ profile: { kvCacheTokens: 120 } }));
+    sim.addArrivals('chat', requests([1, 50, 40], [1, 50, 40]));
+    const full = sim.scrape(1.149);
+    expect(sampleSum(full, 'vllm:kv_cache_usage_perc')).toBeCloseTo(1, 12);
+    const preempted = sim.scrape(1.2);
+    expect(sampleSum(preempted, 'vllm:num_preemptions_total')).toBe(1);
+    expect(sampleSum(preempted, 'vllm:num_requests_running')).toBe(1);
+    expect(sampleSum(preempted, 'vllm:num_requests_waiting')).toBe(1);
+    sim.runUntil(10);
+    const [a, b] = sim.results().records;
+    expect(a!.ttft).toBeCloseTo(ms(30), 9);
+    expect(a!.e2e).toBeCloseTo(ms(469), 9);
+    expect(b!.status).toBe('completed');
+    expect(b!.ttft).toBeCloseTo(ms(30), 9); // the first token stays the first
+    expect(b!.e2e).toBeCloseTo(ms(803.1), 9);
+    const end = sim.scrape();
+    expect(sampleSum(end, 'vllm:num_preemptions_total')).toBe(1);
+    expect(sampleSum(end, 'vllm:generation_tokens_total')).toBe(80); // no token counted twice
+    expect(sampleSum(end, 'vllm:kv_cache_usage_perc')).toBe(0);
+    // B's 12th token came 345.1 ms after its 11th: the ITL histogram holds that gap
+    expect(sampleSum(end, 'vllm:inter_token_latency_seconds_count')).toBe(78);
+    const itlSum = sampleSum(end, 'vllm:inter_token_latency_seconds_sum');
+    const expected = 20 * 0.012 + (29 + 28) * 0.011 + 0.3451;
+    expect(itlSum).toBeCloseTo(expected, 9);
+  });
+
+  test('legacy reserve allocation never preempts the same load', () => {
+    const sim = createFleetSim(
+      oneVariantConfig({ profile: { kvCacheTokens: 120, kvAllocation: 'reserve' } }),
+    );
+    sim.addArrivals('chat', requests([1, 50, 40], [1, 50, 40]));
+    sim.runUntil(10);
+    const [a, b] = sim.results().records;
+    expect(sampleSum(sim.scrape(), 'vllm:num_preemptions_total')).toBe(0);
+    // B waits for A's reservation: admitted when A finishes (25 + 39 x 11 ms)
+    expect(b!.scheduled).toBeCloseTo(a!.finished!, 12);
+    expect(a!.e2e).toBeCloseTo(ms(25 + 39 * 11), 9);
   });
 });
