@@ -170,15 +170,17 @@ function runTrial(
   window: { from: number; to: number; requests: number },
   setup: { config: Config; v: VariantConfig; targets: WindowTargets; target: number; step: number },
   holdUntil: number,
+  checkEvery = CHECK_EVERY_SECONDS,
 ): { pass: boolean; count: WindowCount; atEnd: FleetSim } {
   const { config, v, targets, target, step } = setup;
+  sim.watchArrivals(window.from, window.to);
   const count = () => countWindow(sim, v.name, window.from, window.to, window.requests, targets);
-  let nextCheck = sim.now + CHECK_EVERY_SECONDS;
+  let nextCheck = sim.now + checkEvery;
   for (let t = sim.now + step; t <= holdUntil + 1e-9; t += step) {
     sim.runUntil(t);
     if (t + 1e-9 < holdUntil) holdFleet(sim, config, v, fleet, true);
     if (t + 1e-9 >= nextCheck) {
-      nextCheck += CHECK_EVERY_SECONDS;
+      nextCheck += checkEvery;
       const c = count();
       if (windowVerdict(c, target) === 'fail') return { pass: false, count: c, atEnd: sim };
     }
@@ -486,7 +488,9 @@ export function searchStatic(config: Config, scenario: Scenario, options: Search
     trials++;
     const fleet: Fleet = new Map([[acc, n]]);
     const sim = startSimulation(instantFleetConfig(config, scenario, v, fleet), scenario);
-    const r = runTrial(sim, fleet, window, { config, v, targets, target, step }, end);
+    // A check costs O(window): over a long span, a few dozen of them.
+    const checkEvery = Math.max(CHECK_EVERY_SECONDS, (end - from) / 48);
+    const r = runTrial(sim, fleet, window, { config, v, targets, target, step }, end, checkEvery);
     options.log?.(`static search: ${n} ${acc}: ${r.pass ? 'meets' : 'misses'} the target`);
     return { pass: r.pass, count: r.count };
   };

@@ -36,21 +36,10 @@ export interface WindowCount {
   readonly open: number;
 }
 
-/** Index of the first record arriving at or after t (records are in arrival order). */
-function firstRecordAt(records: readonly RequestRecord[], t: number): number {
-  let lo = 0;
-  let hi = records.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (records[mid]!.arrival < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
- * Counts the window [from, to)'s requests by verdict at the simulation's time; `requests` is how
- * many arrive in it in all (those not arrived yet are open).
+ * Counts the window [from, to)'s requests by verdict at the simulation's time, from the requests
+ * the simulation watches (`sim.watchArrivals(from, to)` before they arrive); `requests` is how many
+ * arrive in it in all (those not arrived yet are open).
  */
 export function countWindow(
   sim: FleetSim,
@@ -60,12 +49,10 @@ export function countWindow(
   requests: number,
   targets: WindowTargets,
 ): WindowCount {
-  const records = sim.results().records;
   let met = 0;
   let missed = 0;
-  for (let i = firstRecordAt(records, from); i < records.length && records[i]!.arrival < to; i++) {
-    const r = records[i]!;
-    if (r.variant !== variant) continue;
+  for (const r of sim.watched()) {
+    if (r.variant !== variant || r.arrival < from || r.arrival >= to) continue;
     const verdict = requestVerdict(r, targets, sim.now);
     if (verdict === 'met') met++;
     else if (verdict === 'missed') missed++;

@@ -59,7 +59,7 @@ import type { MetricSample } from './prometheusText.js';
 import { SeededRandom } from './random.js';
 import { deepFreeze, forkGraph } from './fork.js';
 import { ReplicaEngine } from './replica.js';
-import { requestStats, toRecord, type RequestStats, type SimRequest } from './results.js';
+import { requestStats, toRecord, type RequestRecord, type RequestStats, type SimRequest } from './results.js';
 import type { TraceRequest } from './traces.js';
 import { vllmSamples, type VllmScrapeTarget } from './vllmMetrics.js';
 
@@ -124,6 +124,8 @@ class FleetSimulation implements FleetSim {
   /** replicas waiting for a node, in creation order */
   private pendingPlacement: Replica[] = [];
   private readonly arrived: SimRequest[] = [];
+  /** the window of arrivals kept for watched() */
+  private watch: { from: number; to: number; requests: SimRequest[] } | null = null;
   private nextRequestId = 0;
   private readonly delayRandom: SeededRandom;
   private readonly delayJitter: number;
@@ -345,6 +347,14 @@ class FleetSimulation implements FleetSim {
     return vllmSamples(targets);
   }
 
+  watchArrivals(from: number, to: number): void {
+    this.watch = { from, to, requests: [] };
+  }
+
+  watched(): RequestRecord[] {
+    return (this.watch?.requests ?? []).map(toRecord);
+  }
+
   results(): FleetResults {
     const records = this.arrived.map(toRecord);
     const byVariant: Record<string, RequestStats> = {};
@@ -416,6 +426,9 @@ class FleetSimulation implements FleetSim {
         status: 'queued',
       };
       this.arrived.push(request);
+      if (this.watch !== null && request.arrival >= this.watch.from && request.arrival < this.watch.to) {
+        this.watch.requests.push(request);
+      }
       // Behind a gateway, an arrival joins its flow-control queue while that holds anything.
       const held = this.gateway !== undefined && variant.queueHead < variant.queue.length;
       const replica = held ? null : this.route(variant);
