@@ -10,7 +10,8 @@ import { nodePricePerHour } from '../config/nodePrice.js';
 import { summarizeRun, type SimulationSummary } from './outcomes.js';
 import type { Scenario } from './scenario.js';
 import { SimCluster, SimMetricsSource, SimNodeGroups } from './simAdapters.js';
-import { percentile } from './slo.js';
+import { metBoth, percentile } from './slo.js';
+import { hourBin, type HourOutcome } from './hourly.js';
 
 export type { SimulationSummary, VariantSummary } from './outcomes.js';
 
@@ -47,6 +48,8 @@ export interface SimulationRun {
   readonly targets: Record<string, { ttftMs: number; itlMs: number }>;
   /** wall-clock milliseconds the run took */
   readonly elapsedMs: number;
+  /** per hour of the measured span: requests arriving and how many met both targets (hourly.ts) */
+  readonly hourly?: readonly HourOutcome[];
 }
 
 export interface RunOptions {
@@ -167,8 +170,14 @@ export async function runClosedLoop(
       return [v.name, { ttftMs: t?.ttftMs ?? 0, itlMs: t?.itlMs ?? 0 }];
     }),
   );
+  const hourly: HourOutcome[] = [];
+  for (const r of sim.results().records) {
+    if (r.arrival < from || r.arrival > end) continue;
+    hourBin(hourly, r.arrival - from, metBoth(r, targets[r.variant] ?? { ttftMs: 0, itlMs: 0 }));
+  }
   return {
     controller: controller.name,
+    hourly,
     summary: summarizeRun(
       config,
       sim,

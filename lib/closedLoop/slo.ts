@@ -48,3 +48,11 @@ export function percentile(values: readonly number[], p: number): number | null 
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank]!;
 }
+
+/** Whether a request completed within both targets (as countRequest counts `bothMet`). */
+export function metBoth(r: RequestRecord, targets: SloTargets): boolean {
+  if (r.status !== 'completed' || r.ttft === undefined) return false;
+  const ttftOk = targets.ttftMs <= 0 || r.ttft * 1000 <= targets.ttftMs;
+  const itlOk = targets.itlMs <= 0 || r.itl === undefined || r.itl * 1000 <= targets.itlMs;
+  return ttftOk && itlOk;
+}
