@@ -104,5 +104,7 @@ export async function simulateCommand(
   if (values.json) out(JSON.stringify(run.summary, null, 2));
   else out(formatSummary(run.summary));
   err(`report: ${files.html}, ${files.summary} (${(run.elapsedMs / 1000).toFixed(1)} s)`);
+  const perSecond = requests / (run.elapsedMs / 1000);
+  err(`speed: ${Math.round(perSecond).toLocaleString('en-US')} simulated requests per second`);
   return 0;
 }

@@ -4,14 +4,13 @@
  * (by default the autoscaler's own evaluate → queue → apply) acts on the simulated cluster.
  */
 import type { Config } from '../config/schema.js';
-import { createFleetSim, type FleetSim, type RequestRecord } from '../fleetSimulator/index.js';
+import { createFleetSim, type FleetSim } from '../fleetSimulator/index.js';
 import { svaController, type Controller, type ScalingEvent } from './controller.js';
 import { nodePricePerHour } from '../config/nodePrice.js';
-import { summarizeRun, type SimulationSummary } from './outcomes.js';
+import { sloTargets, summarizeRun, type SimulationSummary } from './outcomes.js';
 import type { Scenario } from './scenario.js';
 import { SimCluster, SimMetricsSource, SimNodeGroups } from './simAdapters.js';
-import { metBoth, percentile } from './slo.js';
-import { hourBin, type HourOutcome } from './hourly.js';
+import { HOUR_SECONDS, type HourOutcome } from './hourly.js';
 
 export type { SimulationSummary, VariantSummary } from './outcomes.js';
 
@@ -78,7 +77,18 @@ export async function runClosedLoop(
 ): Promise<SimulationRun> {
   const started = performance.now();
   const controller = options.controller ?? svaController(config);
-  const sim: FleetSim = createFleetSim(scenario.fleet);
+  const from = scenario.measuredFrom;
+  // Results binned per control interval from the measured span's start, each request checked
+  // against its variant's targets as it completes: memory grows with the span, not the requests.
+  const sim: FleetSim = createFleetSim({
+    ...scenario.fleet,
+    results: {
+      ...scenario.fleet.results,
+      origin: from,
+      intervalSeconds: controller.intervalSeconds,
+      targets: sloTargets(config),
+    },
+  });
   for (const [name, trace] of scenario.traces) sim.addArrivals(name, trace.requests);
   const metrics = new SimMetricsSource({
     windowSeconds: config.policy.metricsWindowSeconds,
@@ -95,7 +105,6 @@ export async function runClosedLoop(
   const scalingActions = new Map<string, number>();
   const scrapeEvery = config.simulation?.scrapeIntervalSeconds ?? 15;
   const end = scenario.durationSeconds;
-  const from = scenario.measuredFrom;
   const horizon = end + (config.simulation?.drainSeconds ?? 120);
   let usageAtStart = from > 0 ? undefined : sim.usage();
   let nextStep = controller.intervalSeconds;
@@ -109,7 +118,9 @@ export async function runClosedLoop(
         { model: v.metrics.modelName ?? v.model, namespace: v.namespace, count: arrivedBy(v.name, t) },
       ]),
     );
-    metrics.scrape(t, sim.scrape(), gateway);
+    // The sample store reads histograms' _sum and _count only: their buckets would be most of
+    // every scrape, kept an hour for nothing.
+    metrics.scrape(t, sim.scrape(undefined, { histogramBuckets: false }), gateway);
     if (t + 1e-9 < nextStep || t > end) continue;
     nextStep += controller.intervalSeconds;
     const step = await controller.step({
@@ -131,7 +142,7 @@ export async function runClosedLoop(
   }
   sim.runUntil(horizon);
   options.onProgress?.(1, end);
-  addLatencies(timeline, sim.results().records, from);
+  addLatencies(timeline, sim, from);
 
   function snapshot(t: number, estimated: Readonly<Record<string, number | null>>): TimelinePoint {
     const state = sim.state();
@@ -170,10 +181,11 @@ export async function runClosedLoop(
       return [v.name, { ttftMs: t?.ttftMs ?? 0, itlMs: t?.itlMs ?? 0 }];
     }),
   );
+  // Hour by hour, by arrival: whole bins of the results (their width divides an hour).
   const hourly: HourOutcome[] = [];
-  for (const r of sim.results().records) {
-    if (r.arrival < from || r.arrival > end) continue;
-    hourBin(hourly, r.arrival - from, metBoth(r, targets[r.variant] ?? { ttftMs: 0, itlMs: 0 }));
+  for (let h = from; h < end; h += HOUR_SECONDS) {
+    const w = sim.window({ from: h, to: h + HOUR_SECONDS, by: 'arrival' });
+    hourly.push({ requests: w.arrived, met: w.sloMet });
   }
   return {
     controller: controller.name,
@@ -192,24 +204,20 @@ export async function runClosedLoop(
   };
 }
 
-/** p95 latencies of the requests that finished in each timeline interval, computed once at the end. */
-function addLatencies(timeline: TimelinePoint[], records: readonly RequestRecord[], from: number): void {
-  const bins = timeline.map(() => new Map<string, { ttft: number[]; itl: number[] }>());
-  const times = timeline.map((p) => p.t);
-  for (const r of records) {
-    if (r.finished === undefined || r.finished <= from) continue;
-    const i = Math.min(countUpTo(times, r.finished - from - 1e-9), timeline.length - 1);
-    if (i < 0 || i >= bins.length) continue;
-    const bin = bins[i]!.get(r.variant) ?? { ttft: [], itl: [] };
-    if (r.ttft !== undefined) bin.ttft.push(r.ttft * 1000);
-    if (r.itl !== undefined) bin.itl.push(r.itl * 1000);
-    bins[i]!.set(r.variant, bin);
-  }
-  timeline.forEach((point, i) => {
+/**
+ * p95 latencies of the requests that finished in each timeline interval (the simulator's bins by
+ * finish time, one per control interval from `from`; quantiles within 1%), read once at the end.
+ */
+function addLatencies(timeline: TimelinePoint[], sim: FleetSim, from: number): void {
+  const ms = (seconds: number) => (Number.isNaN(seconds) ? null : seconds * 1000);
+  let since = from;
+  for (const point of timeline) {
+    const to = from + point.t;
     for (const [name, v] of Object.entries(point.variants)) {
-      const bin = bins[i]!.get(name);
-      v.p95TtftMs = bin ? percentile(bin.ttft, 95) : null;
-      v.p95ItlMs = bin ? percentile(bin.itl, 95) : null;
+      const w = sim.window({ variant: name, from: since, to, by: 'finish' });
+      v.p95TtftMs = ms(w.ttft.p95);
+      v.p95ItlMs = ms(w.itl.p95);
     }
-  });
+    since = to;
+  }
 }

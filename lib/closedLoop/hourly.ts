@@ -29,15 +29,6 @@ export interface HourRow {
   readonly scalingActions: number;
 }
 
-/** Counts outcomes into hour bins by arrival time (relative to the measured span's start). */
-export function hourBin(bins: HourOutcome[], arrivalFromStart: number, met: boolean): void {
-  if (arrivalFromStart < 0) return;
-  const h = Math.floor(arrivalFromStart / HOUR_SECONDS);
-  while (bins.length <= h) bins.push({ requests: 0, met: 0 });
-  bins[h]!.requests++;
-  if (met) bins[h]!.met++;
-}
-
 export function hourlyRows(run: SimulationRun): HourRow[] {
   const span = run.summary.durationSeconds;
   const hours = Math.max(1, Math.ceil(span / HOUR_SECONDS - 1e-9));

@@ -1,8 +1,7 @@
 /** What a run achieved: SLO attainment per request, GPU-hours and cost from node lifetimes. */
 import type { Config } from '../config/schema.js';
 import { targetsOf } from '../policy/variantPlan.js';
-import type { FleetSim, FleetUsage } from '../fleetSimulator/index.js';
-import { countRequest, emptySloCounts, percentile, type SloCounts } from './slo.js';
+import type { FleetSim, FleetUsage, WindowStats } from '../fleetSimulator/index.js';
 
 export interface Outcome {
   readonly sloAttainment: number;
@@ -34,19 +33,23 @@ export interface SimulationSummary extends Outcome {
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : 1);
 
-function attainment(c: SloCounts) {
+/** Every request that arrived counts; one that never completed (or was dropped) missed. */
+function attainment(w: WindowStats) {
   return {
-    sloAttainment: ratio(c.bothMet, c.requests),
-    ttftAttainment: ratio(c.ttftMet, c.requests),
-    itlAttainment: ratio(c.itlMet, c.requests),
+    sloAttainment: ratio(w.sloMet, w.arrived),
+    ttftAttainment: ratio(w.ttftMet, w.arrived),
+    itlAttainment: ratio(w.itlMet, w.arrived),
   };
 }
 
-const tails = (c: SloCounts) => ({
-  p95TtftMs: percentile(c.ttftMs, 95),
-  p95ItlMs: percentile(c.itlMs, 95),
-  p99TtftMs: percentile(c.ttftMs, 99),
-  p99ItlMs: percentile(c.itlMs, 99),
+const ms = (seconds: number) => (Number.isNaN(seconds) ? null : seconds * 1000);
+
+/** Tail latencies of the completed requests, within the simulator's sketch accuracy (1%). */
+const tails = (w: WindowStats) => ({
+  p95TtftMs: ms(w.ttft.p95),
+  p95ItlMs: ms(w.itl.p95),
+  p99TtftMs: ms(w.ttft.p99),
+  p99ItlMs: ms(w.itl.p99),
 });
 
 /** The measured span [from, end] of a run, and the fleet's usage counters when it began. */
@@ -54,6 +57,16 @@ export interface MeasuredSpan {
   readonly from: number;
   readonly end: number;
   readonly usageAtStart: FleetUsage;
+}
+
+/** The per-request targets the simulator checks completions against: the variants' SLOs. */
+export function sloTargets(config: Config): Record<string, { ttftMs: number; itlMs: number }> {
+  return Object.fromEntries(
+    config.variants.map((v) => {
+      const t = targetsOf(config, v);
+      return [v.name, { ttftMs: t.ttftMs, itlMs: t.itlMs }];
+    }),
+  );
 }
 
 export function summarizeRun(
@@ -64,13 +77,10 @@ export function summarizeRun(
   scalingActions: ReadonlyMap<string, number>,
 ): SimulationSummary {
   const { from, end } = span;
-  // Every request that arrived within the measured span counts, finished or not.
-  const perVariant = new Map(config.variants.map((v) => [v.name, emptySloCounts()]));
-  const targets = new Map(config.variants.map((v) => [v.name, targetsOf(config, v)]));
-  for (const r of sim.results().records) {
-    const counts = perVariant.get(r.variant);
-    if (counts && r.arrival >= from && r.arrival <= end) countRequest(counts, r, targets.get(r.variant)!);
-  }
+  // Every request that arrived within the measured span counts, finished or not: the simulator
+  // checked each against its variant's targets (sloTargets) as it completed. Its bins start at
+  // `from`; no request arrives after `end` (the scenario's traces stop there).
+  const perVariant = new Map(config.variants.map((v) => [v.name, sim.window({ variant: v.name, from })]));
   // Node cost is shared by the variants on a node group's type in proportion to their replica-seconds.
   const usage = sim.usage();
   const before = span.usageAtStart;
@@ -94,7 +104,7 @@ export function summarizeRun(
     });
   }
   const variants: VariantSummary[] = config.variants.map((v) => {
-    const c = perVariant.get(v.name)!;
+    const w = perVariant.get(v.name)!;
     let cost = 0;
     let gpuHours = 0;
     for (const [type, totals] of byType) {
@@ -105,26 +115,16 @@ export function summarizeRun(
     }
     return {
       name: v.name,
-      ...attainment(c),
+      ...attainment(w),
       gpuHours,
       cost,
       scalingActions: scalingActions.get(v.name) ?? 0,
-      requests: c.requests,
-      dropped: c.dropped,
-      ...tails(c),
+      requests: w.arrived,
+      dropped: w.dropped + w.rejected,
+      ...tails(w),
     };
   });
-  const all = emptySloCounts();
-  for (const c of perVariant.values()) {
-    all.requests += c.requests;
-    all.ttftMet += c.ttftMet;
-    all.itlMet += c.itlMet;
-    all.bothMet += c.bothMet;
-    all.dropped += c.dropped;
-    // Concatenated in place: spreading a long trace's latencies as arguments would overflow the stack.
-    for (const x of c.ttftMs) all.ttftMs.push(x);
-    for (const x of c.itlMs) all.itlMs.push(x);
-  }
+  const all = sim.window({ from });
   const totals = [...byType.values()].reduce(
     (a, b) => ({ cost: a.cost + b.cost, gpuHours: a.gpuHours + b.gpuHours }),
     {
@@ -136,8 +136,8 @@ export function summarizeRun(
     ...attainment(all),
     ...totals,
     scalingActions: [...scalingActions.values()].reduce((a, b) => a + b, 0),
-    requests: all.requests,
-    dropped: all.dropped,
+    requests: all.arrived,
+    dropped: all.dropped + all.rejected,
     durationSeconds: end - from,
     ...tails(all),
     variants,

@@ -36,6 +36,18 @@ export interface NodeGroupConfig {
   readonly initSeconds?: number;
 }
 
+/** How results are kept (resultBook.ts): aggregates per variant and time bin. */
+export interface ResultsConfig {
+  /** bins are [origin + k w, origin + (k + 1) w); default 0 */
+  readonly origin?: number;
+  /** bin width w (s); default 60 */
+  readonly intervalSeconds?: number;
+  /** per variant name, the targets each request is checked against when it completes; default none */
+  readonly targets?: Readonly<Record<string, { readonly ttftMs?: number; readonly itlMs?: number }>>;
+  /** also keep every request's record (memory grows with requests: tests, short runs); default false */
+  readonly keepRecords?: boolean;
+}
+
 export interface FleetSimConfig {
   readonly variants: readonly VariantConfig[];
   readonly nodeGroups: readonly NodeGroupConfig[];
@@ -48,6 +60,7 @@ export interface FleetSimConfig {
   readonly delayJitter?: number;
   /** an endpoint picker with flow control in front of every variant (gateway.ts); default none */
   readonly gateway?: GatewayConfig;
+  readonly results?: ResultsConfig;
 }
 
 export type ParsedVariantConfig = Required<VariantConfig>;
@@ -58,6 +71,12 @@ export interface ParsedFleetSimConfig {
   readonly seed: number;
   readonly delayJitter: number;
   readonly gateway?: ParsedGatewayConfig;
+  readonly results: {
+    readonly origin: number;
+    readonly intervalSeconds: number;
+    readonly targets: Readonly<Record<string, { readonly ttftMs: number; readonly itlMs: number }>>;
+    readonly keepRecords: boolean;
+  };
 }
 
 const nonNegative = z.number().finite().nonnegative();
@@ -132,6 +151,16 @@ const fleetSimConfigSchema = z
     seed: z.number().int().default(1),
     delayJitter: z.number().min(0).max(1).default(0),
     gateway: gatewaySchema.optional(),
+    results: z
+      .object({
+        origin: z.number().finite().default(0),
+        intervalSeconds: z.number().finite().positive().default(60),
+        targets: z
+          .record(z.string(), z.object({ ttftMs: nonNegative.default(0), itlMs: nonNegative.default(0) }))
+          .default({}),
+        keepRecords: z.boolean().default(false),
+      })
+      .default({ origin: 0, intervalSeconds: 60, targets: {}, keepRecords: false }),
   })
   .superRefine((config, ctx) => {
     const issue = (message: string, path: (string | number)[]) =>
@@ -148,6 +177,9 @@ const fleetSimConfigSchema = z
         ]);
       }
     });
+    for (const name of Object.keys(config.results.targets)) {
+      if (!variantNames.has(name)) issue(`unknown variant "${name}"`, ['results', 'targets', name]);
+    }
     const groupNames = new Set<string>();
     config.nodeGroups.forEach((group, i) => {
       if (groupNames.has(group.name)) issue(`duplicate node group name "${group.name}"`, ['nodeGroups', i]);

@@ -12,7 +12,9 @@
  *   sim.setNodeGroupSize(group, n)              // clamped to [min, max]; returns the new size
  *   sim.state()                                 // FleetState: replicas, queues, nodes right now
  *   sim.scrape(t?)                              // MetricSample[] of every replica serving /metrics
- *   sim.results()                               // FleetResults: per-request records and stats
+ *   sim.results()                               // FleetResults: counts and latency summaries
+ *   sim.window({ variant?, from?, to?, by? })   // WindowStats: outcomes of requests in a span
+ *   sim.fork()                                  // an independent copy of the whole simulation
  *   sim.usage()                                 // FleetUsage: node-, GPU- and replica-seconds
  *
  * Lifecycles. Replica: pending-node -> loading -> ready -> draining -> gone. A pending replica
@@ -44,6 +46,8 @@ import { SimError, parseFleetSimConfig, type FleetSimConfig, type ParsedVariantC
 import { EventQueue } from './eventQueue.js';
 import type {
   FleetResults,
+  ScrapeOptions,
+  WindowQuery,
   FleetSim,
   FleetState,
   FleetUsage,
@@ -57,9 +61,12 @@ import { pickEndpoint, type ParsedGatewayConfig } from './gateway.js';
 import { NodeGroup, findNodeFor, type SimNode } from './nodes.js';
 import type { MetricSample } from './prometheusText.js';
 import { SeededRandom } from './random.js';
+import { NO_UPCOMING, allocateUpcoming, mergeUpcoming, rest, type Upcoming } from './upcoming.js';
 import { deepFreeze, forkGraph } from './fork.js';
 import { ReplicaEngine } from './replica.js';
-import { requestStats, toRecord, type RequestRecord, type RequestStats, type SimRequest } from './results.js';
+import { toRecord, type RequestRecord, type RequestStats, type SimRequest } from './results.js';
+import { VariantBook, summaryOf, windowStats, type WindowStats } from './resultBook.js';
+import { QuantileSketch } from './sketch.js';
 import type { TraceRequest } from './traces.js';
 import { vllmSamples, type VllmScrapeTarget } from './vllmMetrics.js';
 
@@ -77,14 +84,6 @@ interface Replica {
   readonly entered: Partial<Record<Lifecycle | 'gone', number>>;
 }
 
-/** A request not yet arrived: immutable, so that forks can share the list of them. */
-interface Upcoming {
-  readonly id: number;
-  readonly arrival: number;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-}
-
 interface Variant {
   readonly config: ParsedVariantConfig;
   /** live replicas in creation order (the router's tie-break order) */
@@ -96,10 +95,12 @@ interface Variant {
   queue: SimRequest[];
   queueHead: number;
   /** requests not yet arrived, sorted by arrival, from `arrivalCursor` on; frozen (shared by forks) */
-  upcoming: readonly Upcoming[];
+  upcoming: Upcoming;
   arrivalCursor: number;
   /** bumped when `upcoming` changes, to ignore arrival events scheduled before */
   arrivalVersion: number;
+  /** what its requests achieved, binned by time */
+  readonly book: VariantBook;
   dropped: number;
   rejected: number;
 }
@@ -123,7 +124,9 @@ class FleetSimulation implements FleetSim {
   private readonly groups: NodeGroup[];
   /** replicas waiting for a node, in creation order */
   private pendingPlacement: Replica[] = [];
-  private readonly arrived: SimRequest[] = [];
+  /** every arrived request, only with results.keepRecords (else results are aggregates only) */
+  private readonly records: SimRequest[] | null;
+  private readonly books: VariantBook[] = [];
   /** the window of arrivals kept for watched() */
   private watch: { from: number; to: number; requests: SimRequest[] } | null = null;
   private nextRequestId = 0;
@@ -138,6 +141,7 @@ class FleetSimulation implements FleetSim {
     this.delayRandom = SeededRandom.stream(config.seed, 1);
     this.delayJitter = config.delayJitter;
     this.gateway = config.gateway;
+    this.records = config.results.keepRecords ? [] : null;
     this.groups = config.nodeGroups.map((groupConfig) => {
       const group = new NodeGroup(groupConfig);
       for (let i = 0; i < groupConfig.initialNodes; i++) group.launch(0, true);
@@ -151,13 +155,19 @@ class FleetSimulation implements FleetSim {
         nextReplicaIndex: 0,
         queue: [],
         queueHead: 0,
-        upcoming: [],
+        upcoming: NO_UPCOMING,
         arrivalCursor: 0,
         arrivalVersion: 0,
+        book: new VariantBook(
+          config.results.origin,
+          config.results.intervalSeconds,
+          config.results.targets[variantConfig.name] ?? { ttftMs: 0, itlMs: 0 },
+        ),
         dropped: 0,
         rejected: 0,
       };
       this.variants.set(variantConfig.name, variant);
+      this.books.push(variant.book);
       if (variantConfig.initialReplicas > 0) this.checkPlaceable(variant, variantConfig.accelerator);
       for (let i = 0; i < variantConfig.initialReplicas; i++) {
         const replica = this.createReplica(variant, variantConfig.accelerator);
@@ -186,10 +196,19 @@ class FleetSimulation implements FleetSim {
   addArrivals(variantName: string, requests: readonly TraceRequest[], offset = 0): void {
     const variant = this.variant(variantName);
     if (!Number.isFinite(offset)) throw new SimError(`offset must be finite, got ${offset}`);
-    const sorted = requests
-      .map((request, index) => ({ request, index, arrival: request.arrival + offset }))
-      .sort((a, b) => a.arrival - b.arrival);
-    for (const { request, index, arrival } of sorted) {
+    // Traces come sorted; others are sorted (stably) by index, without copying the requests.
+    let order: number[] | null = null;
+    for (let i = 1; i < requests.length; i++) {
+      if (requests[i]!.arrival < requests[i - 1]!.arrival) {
+        order = requests.map((_, index) => index).sort((a, b) => requests[a]!.arrival - requests[b]!.arrival);
+        break;
+      }
+    }
+    const incoming = allocateUpcoming(requests.length);
+    for (let k = 0; k < requests.length; k++) {
+      const index = order === null ? k : order[k]!;
+      const request = requests[index]!;
+      const arrival = request.arrival + offset;
       if (!(arrival >= this.time) || !Number.isFinite(arrival)) {
         throw new SimError(
           `request ${index} of ${variantName}: arrival ${arrival} is before now (${this.time})`,
@@ -203,14 +222,13 @@ class FleetSimulation implements FleetSim {
           );
         }
       }
+      incoming.arrival[k] = arrival;
+      incoming.inputTokens[k] = request.inputTokens;
+      incoming.outputTokens[k] = Math.max(1, request.outputTokens);
     }
-    const incoming = sorted.map(({ request, arrival }): Upcoming => ({
-      id: this.nextRequestId++,
-      arrival,
-      inputTokens: request.inputTokens,
-      outputTokens: Math.max(1, request.outputTokens),
-    }));
-    variant.upcoming = Object.freeze(mergeByArrival(variant.upcoming.slice(variant.arrivalCursor), incoming));
+    // ids in arrival order, assigned once the whole batch is valid
+    for (let k = 0; k < requests.length; k++) incoming.id[k] = this.nextRequestId++;
+    variant.upcoming = mergeUpcoming(variant.upcoming, variant.arrivalCursor, Object.freeze(incoming));
     variant.arrivalCursor = 0;
     variant.arrivalVersion++;
     this.scheduleNextArrival(variant);
@@ -226,6 +244,7 @@ class FleetSimulation implements FleetSim {
       this.handle(next.payload);
     }
     this.time = until;
+    for (const book of this.books) book.close(until);
   }
 
   setReplicas(variantName: string, accelerator: string, count: number): void {
@@ -325,7 +344,7 @@ class FleetSimulation implements FleetSim {
     return { time: this.time, variants, nodeGroups };
   }
 
-  scrape(time?: number): MetricSample[] {
+  scrape(time?: number, options: ScrapeOptions = {}): MetricSample[] {
     if (time !== undefined) this.runUntil(time);
     const targets: VllmScrapeTarget[] = [];
     for (const variant of this.variants.values()) {
@@ -344,7 +363,7 @@ class FleetSimulation implements FleetSim {
         });
       }
     }
-    return vllmSamples(targets);
+    return vllmSamples(targets, options.histogramBuckets ?? true);
   }
 
   watchArrivals(from: number, to: number): void {
@@ -356,12 +375,50 @@ class FleetSimulation implements FleetSim {
   }
 
   results(): FleetResults {
-    const records = this.arrived.map(toRecord);
     const byVariant: Record<string, RequestStats> = {};
-    for (const name of this.variants.keys()) {
-      byVariant[name] = requestStats(records.filter((r) => r.variant === name));
+    for (const [name, variant] of this.variants) byVariant[name] = this.requestStats([variant]);
+    const overall = this.requestStats([...this.variants.values()]);
+    const records = this.records?.map(toRecord);
+    return { time: this.time, overall, byVariant, ...(records && { records }) };
+  }
+
+  window(query: WindowQuery = {}): WindowStats {
+    const variants =
+      query.variant === undefined ? [...this.variants.values()] : [this.variant(query.variant)];
+    const books = variants.map((v) => v.book);
+    return windowStats(books, query.by ?? 'arrival', query.from ?? -Infinity, query.to ?? Infinity);
+  }
+
+  private requestStats(variants: readonly Variant[]): RequestStats {
+    const w = windowStats(
+      variants.map((v) => v.book),
+      'arrival',
+      -Infinity,
+      Infinity,
+    );
+    let queued = 0;
+    const e2e = new QuantileSketch();
+    const queueTime = new QuantileSketch();
+    for (const v of variants) {
+      queued += v.queue.length - v.queueHead;
+      e2e.merge(v.book.e2e);
+      queueTime.merge(v.book.queueTime);
     }
-    return { time: this.time, records, overall: requestStats(records), byVariant };
+    return {
+      arrived: w.arrived,
+      completed: w.completed,
+      queued,
+      inFlight: w.arrived - w.completed - w.dropped - w.rejected - queued,
+      dropped: w.dropped,
+      rejected: w.rejected,
+      ttftMet: w.ttftMet,
+      itlMet: w.itlMet,
+      sloMet: w.sloMet,
+      ttft: w.ttft,
+      itl: w.itl,
+      e2e: summaryOf(e2e),
+      queueTime: summaryOf(queueTime),
+    };
   }
 
   usage(): FleetUsage {
@@ -419,13 +476,30 @@ class FleetSimulation implements FleetSim {
 
   private arrive(variant: Variant): void {
     const { upcoming } = variant;
-    while (variant.arrivalCursor < upcoming.length && upcoming[variant.arrivalCursor]!.arrival <= this.time) {
+    while (variant.arrivalCursor < upcoming.length && upcoming.arrival[variant.arrivalCursor]! <= this.time) {
+      const row = variant.arrivalCursor++;
+      // every field set at once: one object shape for all requests keeps the engine's code fast
       const request: SimRequest = {
-        ...upcoming[variant.arrivalCursor++]!,
+        id: upcoming.id[row]!,
         variant: variant.config.name,
+        arrival: upcoming.arrival[row]!,
+        inputTokens: upcoming.inputTokens[row]!,
+        outputTokens: upcoming.outputTokens[row]!,
         status: 'queued',
+        replica: undefined,
+        accelerator: undefined,
+        dispatched: undefined,
+        scheduled: undefined,
+        firstToken: undefined,
+        finished: undefined,
+        computedTokens: undefined,
+        generatedTokens: undefined,
+        decodeBase: undefined,
+        lastTokenAt: undefined,
+        nextFinishing: undefined,
       };
-      this.arrived.push(request);
+      this.records?.push(request);
+      variant.book.arrived(request);
       if (this.watch !== null && request.arrival >= this.watch.from && request.arrival < this.watch.to) {
         this.watch.requests.push(request);
       }
@@ -439,10 +513,11 @@ class FleetSimulation implements FleetSim {
       } else {
         request.status = 'dropped';
         variant.dropped++;
+        variant.book.dropped(request);
       }
     }
     if (variant.arrivalCursor > 4096 && variant.arrivalCursor * 2 > upcoming.length) {
-      variant.upcoming = Object.freeze(upcoming.slice(variant.arrivalCursor));
+      variant.upcoming = rest(upcoming, variant.arrivalCursor);
       variant.arrivalCursor = 0;
     }
     this.scheduleNextArrival(variant);
@@ -450,6 +525,8 @@ class FleetSimulation implements FleetSim {
 
   private step(replica: Replica): void {
     const end = replica.engine.step(this.time);
+    const { book } = replica.variant;
+    for (const request of replica.engine.takeCompleted()) book.completed(request);
     if (end !== null) {
       this.schedule(end, { kind: 'step', replica });
     } else {
@@ -487,6 +564,7 @@ class FleetSimulation implements FleetSim {
       request.replica = replica.id;
       request.accelerator = replica.accelerator;
       replica.variant.rejected++;
+      replica.variant.book.rejected(request);
       return;
     }
     replica.engine.enqueue(request, this.time);
@@ -607,9 +685,9 @@ class FleetSimulation implements FleetSim {
   }
 
   private scheduleNextArrival(variant: Variant): void {
-    const next = variant.upcoming[variant.arrivalCursor];
-    if (next !== undefined) {
-      this.schedule(next.arrival, { kind: 'arrival', variant, version: variant.arrivalVersion });
+    if (variant.arrivalCursor < variant.upcoming.length) {
+      const arrival = variant.upcoming.arrival[variant.arrivalCursor]!;
+      this.schedule(arrival, { kind: 'arrival', variant, version: variant.arrivalVersion });
     }
   }
 
@@ -620,22 +698,6 @@ class FleetSimulation implements FleetSim {
 }
 
 const zeroCounts = (): LifecycleCounts => ({ 'pending-node': 0, loading: 0, ready: 0, draining: 0 });
-
-/** Stable merge of two arrival-sorted lists; on equal arrivals `first` goes first. */
-function mergeByArrival(first: Upcoming[], second: Upcoming[]): Upcoming[] {
-  if (first.length === 0) return second;
-  if (second.length === 0) return first;
-  const merged: Upcoming[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < first.length && j < second.length) {
-    if (second[j]!.arrival < first[i]!.arrival) merged.push(second[j++]!);
-    else merged.push(first[i++]!);
-  }
-  while (i < first.length) merged.push(first[i++]!);
-  while (j < second.length) merged.push(second[j++]!);
-  return merged;
-}
 
 /** Adds the time the replica spent in each state; a state ends when any later one is entered. */
 function addLifecycleSeconds(replica: Replica, now: number, into: LifecycleCounts): void {

@@ -4,6 +4,7 @@
  */
 import type { MetricSample } from './prometheusText.js';
 import type { RequestRecord, RequestStats } from './results.js';
+import type { WindowBy, WindowStats } from './resultBook.js';
 import type { NodeState } from './nodes.js';
 import type { TraceRequest } from './traces.js';
 
@@ -54,11 +55,26 @@ export interface FleetState {
 
 export interface FleetResults {
   readonly time: number;
-  /** requests that have arrived, in arrival order */
-  readonly records: readonly RequestRecord[];
+  /** requests that have arrived, in arrival order: only with results.keepRecords */
+  readonly records?: readonly RequestRecord[];
   /** latency summaries cover completed requests only */
   readonly overall: RequestStats;
   readonly byVariant: Readonly<Record<string, RequestStats>>;
+}
+
+export interface ScrapeOptions {
+  /** include histograms' _bucket series (most of a scrape); default true */
+  readonly histogramBuckets?: boolean;
+}
+
+export interface WindowQuery {
+  /** default: every variant */
+  readonly variant?: string;
+  /** the bins (results.intervalSeconds wide, from results.origin) whose span starts in [from, to) */
+  readonly from?: number;
+  readonly to?: number;
+  /** count requests by when they arrived (default) or when they finished */
+  readonly by?: WindowBy;
 }
 
 export interface ReplicaUsage {
@@ -104,9 +120,15 @@ export interface FleetSim {
    * What a Prometheus scrape of every replica serving /metrics (ready or draining) returns now;
    * with `time`, runs until then first.
    */
-  scrape(time?: number): MetricSample[];
-  /** Records of every request arrived so far; O(requests), meant for the end of a run. */
+  scrape(time?: number, options?: ScrapeOptions): MetricSample[];
+  /** Counts and latency summaries of every request so far (and records with results.keepRecords). */
   results(): FleetResults;
+  /**
+   * Outcomes of the requests that arrived (or finished) in a span, counted per request against
+   * the variant's targets (results.targets): exact counts, latency quantiles within 1%. Spans are
+   * whole bins: align `from` and `to` with results.origin + k * results.intervalSeconds.
+   */
+  window(query?: WindowQuery): WindowStats;
   usage(): FleetUsage;
   /**
    * An independent deep copy of the whole simulation (events, replicas' engines and queues, nodes,

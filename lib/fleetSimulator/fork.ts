@@ -46,10 +46,20 @@ export function forkGraph<T extends object>(root: T): T {
       copies.set(value, out);
       return out;
     }
-    const out = Object.create(Object.getPrototypeOf(value) as object | null) as Record<string, unknown>;
-    copies.set(value, out);
+    // Copy every field at once (the engine's fast path for same-shaped objects), then replace the
+    // fields that reference other objects with their copies. (for-in also walks inherited
+    // enumerable properties; class methods and Object.prototype have none.)
+    const proto = Object.getPrototypeOf(value) as object | null;
     const source = value as Record<string, unknown>;
-    for (const key of Object.keys(source)) out[key] = copy(source[key]);
+    const out = (
+      proto === Object.prototype ? { ...source } : Object.assign(Object.create(proto) as object, source)
+    ) as Record<string, unknown>;
+    copies.set(value, out);
+    for (const key in out) {
+      const field = out[key];
+      if (typeof field === 'object' && field !== null) out[key] = copy(field);
+      else if (typeof field === 'function' && Object.hasOwn(out, key)) copy(field);
+    }
     return out;
   };
 

@@ -7,9 +7,17 @@ export * from './synthetic.js';
 export { createFleetSim } from './fleet.js';
 export type * from './fleetApi.js';
 export type { NodeState } from './nodes.js';
-export { SimError, type FleetSimConfig, type VariantConfig, type NodeGroupConfig } from './config.js';
+export {
+  SimError,
+  type FleetSimConfig,
+  type VariantConfig,
+  type NodeGroupConfig,
+  type ResultsConfig,
+} from './config.js';
 export type { ReplicaProfile } from './replica.js';
-export type { RequestRecord, RequestStats, RequestStatus, Summary } from './results.js';
+export type { RequestRecord, RequestStats, RequestStatus } from './results.js';
+export type { Summary, WindowStats, WindowBy } from './resultBook.js';
+export { SKETCH_RELATIVE_ACCURACY } from './sketch.js';
 export {
   renderPrometheusText,
   formatPrometheusNumber,

@@ -112,8 +112,14 @@ export class ReplicaEngine {
   /** index of the step in flight, or of the next one when idle */
   private stepIndex = 0;
   private inFlight: Step | null = null;
-  /** decoding requests by the index of the step that produces their last token */
-  private readonly finishing = new Map<number, SimRequest[]>();
+  /**
+   * decoding requests by the index of the step that produces their last token, each step's as a
+   * list linked through nextFinishing (no array per step: those would outlive young garbage
+   * collection and make memory grow with the day)
+   */
+  private readonly finishing = new Map<number, SimRequest>();
+  /** requests completed since the fleet last took them (takeCompleted) */
+  private completedOut: SimRequest[] = [];
 
   constructor(
     readonly id: string,
@@ -142,6 +148,13 @@ export class ReplicaEngine {
 
   get kvCacheUsage(): number {
     return this.filledKv / this.profile.kvCacheTokens;
+  }
+
+  /** The requests completed since the last call, in completion order. */
+  takeCompleted(): SimRequest[] {
+    const out = this.completedOut;
+    if (out.length > 0) this.completedOut = [];
+    return out;
   }
 
   /** Whether the request can ever be served here (vLLM rejects such prompts up front). */
@@ -259,10 +272,7 @@ export class ReplicaEngine {
       request.generatedTokens = this.stepIndex - 1 - request.decodeBase;
       // every token but the latest is in its KV (the latest is computed by the step being planned)
       request.computedTokens = request.inputTokens + request.generatedTokens - 1;
-      const last = request.decodeBase + request.outputTokens;
-      const bucket = this.finishing.get(last)!;
-      bucket.splice(bucket.indexOf(request), 1);
-      if (bucket.length === 0) this.finishing.delete(last);
+      this.unlinkFinishing(request, request.decodeBase + request.outputTokens);
       request.decodeBase = undefined;
       request.lastTokenAt = now; // its latest token ended the previous step, i.e. now
       this.decodingCount--;
@@ -310,21 +320,34 @@ export class ReplicaEngine {
       this.decodingCount++;
       request.decodeBase = this.stepIndex - request.generatedTokens!;
       const last = request.decodeBase + request.outputTokens;
-      const bucket = this.finishing.get(last);
-      if (bucket === undefined) this.finishing.set(last, [request]);
-      else bucket.push(request);
+      request.nextFinishing = this.finishing.get(last);
+      this.finishing.set(last, request);
     }
-    const finished = this.finishing.get(this.stepIndex);
-    if (finished !== undefined) {
-      this.finishing.delete(this.stepIndex);
-      for (const request of finished) {
-        this.decodingCount--;
-        request.decodeBase = undefined;
-        request.generatedTokens = request.outputTokens;
-        this.complete(request, now);
-      }
+    let request = this.finishing.get(this.stepIndex);
+    if (request !== undefined) this.finishing.delete(this.stepIndex);
+    while (request !== undefined) {
+      const next = request.nextFinishing;
+      request.nextFinishing = undefined;
+      this.decodingCount--;
+      request.decodeBase = undefined;
+      request.generatedTokens = request.outputTokens;
+      this.complete(request, now);
+      request = next;
     }
     this.stepIndex++;
+  }
+
+  private unlinkFinishing(request: SimRequest, step: number): void {
+    const head = this.finishing.get(step)!;
+    if (head === request) {
+      if (request.nextFinishing === undefined) this.finishing.delete(step);
+      else this.finishing.set(step, request.nextFinishing);
+    } else {
+      let previous = head;
+      while (previous.nextFinishing !== request) previous = previous.nextFinishing!;
+      previous.nextFinishing = request.nextFinishing;
+    }
+    request.nextFinishing = undefined;
   }
 
   private complete(request: SimRequest, now: number): void {
@@ -345,6 +368,7 @@ export class ReplicaEngine {
     m.inferenceTime.observe(now - request.scheduled!);
     m.prefillTime.observe(request.firstToken! - request.scheduled!);
     m.decodeTime.observe(now - request.firstToken!);
+    this.completedOut.push(request);
   }
 }
 

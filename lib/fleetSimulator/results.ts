@@ -3,6 +3,7 @@
  * it moves through the fleet; `RequestRecord` is the read-only view handed to callers, with the
  * derived latencies filled in.
  */
+import type { Summary } from './resultBook.js';
 
 export type RequestStatus = 'queued' | 'waiting' | 'running' | 'completed' | 'dropped' | 'rejected';
 
@@ -15,22 +16,24 @@ export interface SimRequest {
   /** at least 1: a request with no output still produces the token that ends its prefill */
   readonly outputTokens: number;
   status: RequestStatus;
-  replica?: string;
-  accelerator?: string;
+  replica: string | undefined;
+  accelerator: string | undefined;
   /** sent to a replica (after any wait in the variant queue) */
-  dispatched?: number;
+  dispatched: number | undefined;
   /** admitted into a replica's batch, i.e. its prefill started */
-  scheduled?: number;
-  firstToken?: number;
-  finished?: number;
+  scheduled: number | undefined;
+  firstToken: number | undefined;
+  finished: number | undefined;
   /** engine bookkeeping: tokens in the replica's KV cache (computed) */
-  computedTokens?: number;
+  computedTokens: number | undefined;
   /** engine bookkeeping: output tokens produced, except while decoding (see decodeBase) */
-  generatedTokens?: number;
+  generatedTokens: number | undefined;
   /** engine bookkeeping while decoding: after step j it has produced j - decodeBase tokens */
-  decodeBase?: number;
+  decodeBase: number | undefined;
   /** engine bookkeeping: when its latest token came, kept across a preemption */
-  lastTokenAt?: number;
+  lastTokenAt: number | undefined;
+  /** engine bookkeeping: the next request finishing in the same step (an intrusive list) */
+  nextFinishing: SimRequest | undefined;
 }
 
 export interface RequestRecord {
@@ -82,42 +85,6 @@ export function toRecord(request: SimRequest): RequestRecord {
   };
 }
 
-/** Distribution summary; every field but `count` is NaN when there are no values. */
-export interface Summary {
-  readonly count: number;
-  readonly mean: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p95: number;
-  readonly p99: number;
-  readonly max: number;
-}
-
-/** Quantile by linear interpolation between order statistics (R type 7) of sorted values. */
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const position = (sorted.length - 1) * q;
-  const low = Math.floor(position);
-  const high = Math.min(low + 1, sorted.length - 1);
-  return sorted[low]! + (sorted[high]! - sorted[low]!) * (position - low);
-}
-
-export function summarize(values: readonly number[]): Summary {
-  const sorted = Float64Array.from(values).sort();
-  const list = Array.from(sorted);
-  let total = 0;
-  for (const v of list) total += v;
-  return {
-    count: list.length,
-    mean: list.length === 0 ? NaN : total / list.length,
-    p50: quantile(list, 0.5),
-    p90: quantile(list, 0.9),
-    p95: quantile(list, 0.95),
-    p99: quantile(list, 0.99),
-    max: list.length === 0 ? NaN : list[list.length - 1]!,
-  };
-}
-
 export interface RequestStats {
   /** requests whose arrival time has passed */
   readonly arrived: number;
@@ -130,43 +97,13 @@ export interface RequestStats {
   readonly dropped: number;
   /** could never be served: input + output exceed the replica's KV cache or max model length */
   readonly rejected: number;
+  /** completed within the variant's TTFT target, ITL target, both (results.targets; none = met) */
+  readonly ttftMet: number;
+  readonly itlMet: number;
+  readonly sloMet: number;
+  /** latencies of the completed requests (s); quantiles within 1% (sketch.ts) */
   readonly ttft: Summary;
   readonly itl: Summary;
   readonly e2e: Summary;
   readonly queueTime: Summary;
-}
-
-export function requestStats(records: readonly RequestRecord[]): RequestStats {
-  const counts: Record<RequestStatus, number> = {
-    queued: 0,
-    waiting: 0,
-    running: 0,
-    completed: 0,
-    dropped: 0,
-    rejected: 0,
-  };
-  const ttft: number[] = [];
-  const itl: number[] = [];
-  const e2e: number[] = [];
-  const queueTime: number[] = [];
-  for (const r of records) {
-    counts[r.status]++;
-    if (r.status !== 'completed') continue;
-    ttft.push(r.ttft!);
-    e2e.push(r.e2e!);
-    queueTime.push(r.queueTime!);
-    if (r.itl !== undefined) itl.push(r.itl);
-  }
-  return {
-    arrived: records.length,
-    completed: counts.completed,
-    queued: counts.queued,
-    inFlight: counts.waiting + counts.running,
-    dropped: counts.dropped,
-    rejected: counts.rejected,
-    ttft: summarize(ttft),
-    itl: summarize(itl),
-    e2e: summarize(e2e),
-    queueTime: summarize(queueTime),
-  };
 }

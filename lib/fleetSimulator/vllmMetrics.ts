@@ -95,21 +95,28 @@ type Emit = (name: string, labels: Record<string, string>, value: number) => voi
 interface FamilySpec {
   readonly family: string;
   readonly type: MetricType;
-  readonly write: (target: VllmScrapeTarget, base: Record<string, string>, emit: Emit) => void;
+  readonly write: (
+    target: VllmScrapeTarget,
+    base: Record<string, string>,
+    emit: Emit,
+    buckets: boolean,
+  ) => void;
 }
 
 function histogram(family: string, pick: (m: VllmEngineMetrics) => Histogram): FamilySpec {
   return {
     family,
     type: 'histogram',
-    write: (target, base, emit) => {
+    write: (target, base, emit, buckets) => {
       const h = pick(target.metrics);
-      let cumulative = 0;
-      for (let i = 0; i < h.bounds.length; i++) {
-        cumulative += h.counts[i]!;
-        emit(`${family}_bucket`, { ...base, le: formatPrometheusNumber(h.bounds[i]!) }, cumulative);
+      if (buckets) {
+        let cumulative = 0;
+        for (let i = 0; i < h.bounds.length; i++) {
+          cumulative += h.counts[i]!;
+          emit(`${family}_bucket`, { ...base, le: formatPrometheusNumber(h.bounds[i]!) }, cumulative);
+        }
+        emit(`${family}_bucket`, { ...base, le: '+Inf' }, h.count);
       }
-      emit(`${family}_bucket`, { ...base, le: '+Inf' }, h.count);
       emit(`${family}_sum`, base, h.sum);
       emit(`${family}_count`, base, h.count);
     },
@@ -162,13 +169,16 @@ const FAMILIES: readonly FamilySpec[] = [
   },
 ];
 
-/** Samples of all targets, family by family (text exposition needs each family contiguous). */
-export function vllmSamples(targets: readonly VllmScrapeTarget[]): MetricSample[] {
+/**
+ * Samples of all targets, family by family (text exposition needs each family contiguous).
+ * Without `buckets`, histograms give only _sum and _count (most of a scrape's samples are buckets).
+ */
+export function vllmSamples(targets: readonly VllmScrapeTarget[], buckets = true): MetricSample[] {
   const samples: MetricSample[] = [];
   for (const spec of FAMILIES) {
     const emit: Emit = (name, labels, value) =>
       samples.push({ name, labels, value, family: spec.family, type: spec.type });
-    for (const target of targets) spec.write(target, { ...target.labels, engine: '0' }, emit);
+    for (const target of targets) spec.write(target, { ...target.labels, engine: '0' }, emit, buckets);
   }
   return samples;
 }

@@ -10,11 +10,10 @@ import { parseConfig } from '../../lib/config/load.js';
 import type { Config } from '../../lib/config/schema.js';
 import { configToSystem } from '../../lib/config/toSystem.js';
 import { solve } from '../../lib/optimizer/index.js';
-import { step, type FleetSim, type RequestRecord } from '../../lib/fleetSimulator/index.js';
+import { step, type FleetSim } from '../../lib/fleetSimulator/index.js';
 import { runClosedLoop, type SimulationRun } from '../../lib/closedLoop/closedLoop.js';
 import { svaController, type Controller } from '../../lib/closedLoop/controller.js';
 import type { Scenario } from '../../lib/closedLoop/scenario.js';
-import { countRequest, emptySloCounts } from '../../lib/closedLoop/slo.js';
 
 const T = 300;
 const P = 75;
@@ -149,10 +148,10 @@ function scenario(): Scenario {
 }
 
 let run: SimulationRun;
-let records: readonly RequestRecord[];
+let fleet: FleetSim;
 
 beforeAll(async () => {
-  // The autoscaler itself, wrapped only to keep a handle on the simulated fleet for its records.
+  // The autoscaler itself, wrapped only to keep a handle on the simulated fleet for its results.
   const sva = svaController(config);
   let sim: FleetSim | undefined;
   const controller: Controller = {
@@ -164,16 +163,16 @@ beforeAll(async () => {
     },
   };
   run = await runClosedLoop(config, scenario(), { controller });
-  records = sim!.results().records;
+  fleet = sim!;
 });
 
 const desiredAt = (p: SimulationRun['timeline'][number]) => p.variants.chat!.desired.L4 ?? 0;
 const readyAt = (p: SimulationRun['timeline'][number]) => p.variants.chat!.ready.L4 ?? 0;
 
+/** Requests arriving in [from, to) (whole control intervals: the simulator's result bins). */
 function attainment(from: number, to: number) {
-  const counts = emptySloCounts();
-  for (const r of records) if (r.arrival >= from && r.arrival < to) countRequest(counts, r, TARGETS);
-  return { requests: counts.requests, both: counts.bothMet / counts.requests, dropped: counts.dropped };
+  const w = fleet.window({ variant: 'chat', from, to });
+  return { requests: w.arrived, both: w.sloMet / w.arrived, dropped: w.dropped + w.rejected };
 }
 
 describe('closed loop: a step in load', () => {

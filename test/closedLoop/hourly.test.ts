@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { hourBin, hourlyRows, type HourOutcome } from '../../lib/closedLoop/hourly.js';
+import { hourlyRows } from '../../lib/closedLoop/hourly.js';
 import type { SimulationRun, TimelinePoint } from '../../lib/closedLoop/closedLoop.js';
 
 /** A two-hour run with a point every 30 min: 2 then 4 L4 replicas, $1/h per replica. */
@@ -19,9 +19,10 @@ function run(): SimulationRun {
     costPerHour: replicas,
     nodes: { 'gpu-l4': replicas },
   });
-  const hourly: HourOutcome[] = [];
-  for (let i = 0; i < 100; i++) hourBin(hourly, 10 + i, i < 99);
-  for (let i = 0; i < 10; i++) hourBin(hourly, 3700 + i, i < 5);
+  const hourly = [
+    { requests: 100, met: 99 },
+    { requests: 10, met: 5 },
+  ];
   return {
     controller: 'p',
     summary: { durationSeconds: 7200 } as SimulationRun['summary'],

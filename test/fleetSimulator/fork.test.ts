@@ -39,7 +39,10 @@ function everything(sim: FleetSim) {
  * so that the figure can be part of the test's name.
  */
 function measureForkCost() {
-  const sim = createFleetSim(oneVariantConfig({ initialReplicas: 2, profile: { maxBatchSize: 256 } }));
+  const sim = createFleetSim({
+    ...oneVariantConfig({ initialReplicas: 2, profile: { maxBatchSize: 256 } }),
+    results: { keepRecords: false },
+  });
   sim.addArrivals(
     'chat',
     poisson({ rate: 400, duration: 60, inputTokens: 500, outputTokens: 300, seed: 3 }).requests,

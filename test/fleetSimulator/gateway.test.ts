@@ -28,7 +28,7 @@ describe('the gateway (endpoint picker with flow control)', () => {
     // saturated), 9 wait at the gateway. The engine's first step at t = 0 admits those 5, which
     // frees it: 5 more come from the gateway's queue, 4 stay.
     const arrivals = requests(...Array.from({ length: 14 }, (): [number, number, number] => [0, 100, 10]));
-    const sim = createFleetSim({ ...oneVariantConfig({}), gateway: {} });
+    const sim = createFleetSim({ ...oneVariantConfig({}), gateway: {}, results: { keepRecords: true } });
     sim.addArrivals('chat', arrivals);
     sim.runUntil(0);
     const v = sim.state().variants[0]!;
@@ -36,7 +36,7 @@ describe('the gateway (endpoint picker with flow control)', () => {
     expect(v.replicas[0]).toMatchObject({ running: 5, waiting: 5 });
     // Every request is served in the end, in arrival order.
     sim.runUntil(60);
-    const records = sim.results().records;
+    const records = sim.results().records!;
     expect(records.every((r) => r.status === 'completed')).toBe(true);
     expect(sim.state().variants[0]!.queued).toBe(0);
     const dispatched = records.map((r) => r.dispatched!);
@@ -54,13 +54,17 @@ describe('the gateway (endpoint picker with flow control)', () => {
   });
 
   it('holds arrivals while no replica is ready, and later ones queue behind them', () => {
-    const sim = createFleetSim({ ...oneVariantConfig({ initialReplicas: 0 }), gateway: {} });
+    const sim = createFleetSim({
+      ...oneVariantConfig({ initialReplicas: 0 }),
+      gateway: {},
+      results: { keepRecords: true },
+    });
     sim.addArrivals('chat', requests([1, 100, 10], [2, 100, 10]));
     sim.runUntil(2);
     expect(sim.state().variants[0]!.queued).toBe(2);
     sim.setReplicas('chat', 'H100', 1);
     sim.runUntil(40); // loads in 30 s
-    expect(sim.results().records.map((r) => r.dispatched)).toEqual([32, 32]);
+    expect(sim.results().records!.map((r) => r.dispatched)).toEqual([32, 32]);
   });
 
   it('exports its queue and in-flight requests as llm-d names them', () => {

@@ -3,8 +3,16 @@ import type {
   FleetSimConfig,
   MetricSample,
   ReplicaProfile,
+  RequestRecord,
   TraceRequest,
 } from '../../lib/fleetSimulator/index.js';
+
+/** The per-request records of a simulation made with results.keepRecords (as the configs here are). */
+export function recordsOf(sim: FleetSim): readonly RequestRecord[] {
+  const { records } = sim.results();
+  if (records === undefined) throw new Error('this simulation keeps no records: set results.keepRecords');
+  return records;
+}
 
 /** Round numbers so that latencies can be computed by hand: TTFT alone = 20 + 0.1 I ms, ITL = 10 + n ms. */
 export const SIMPLE_PROFILE: ReplicaProfile = {
@@ -53,6 +61,7 @@ export function oneVariantConfig(options: {
     ],
     seed: options.seed,
     delayJitter: options.delayJitter,
+    results: { keepRecords: true },
   };
 }
 
@@ -92,6 +101,7 @@ export function demoConfig(seed: number, delayJitter = 0.2): FleetSimConfig {
   return {
     seed,
     delayJitter,
+    results: { keepRecords: true },
     variants: [
       {
         name: 'chat',

@@ -1,5 +1,5 @@
 import { createFleetSim, SimError, type FleetSim } from '../../lib/fleetSimulator/index.js';
-import { ms, oneVariantConfig, requests, sampleSum } from './helpers.js';
+import { ms, oneVariantConfig, requests, sampleSum, recordsOf } from './helpers.js';
 
 function lifecycleOf(sim: FleetSim, id: string) {
   return sim.state().variants[0]!.replicas.find((r) => r.id === id)?.lifecycle ?? 'gone';
@@ -26,7 +26,7 @@ describe('replica and node lifecycles', () => {
     expect(sim.scrape().some((s) => s.labels.pod === 'chat-1')).toBe(false); // not serving /metrics yet
     sim.runUntil(200);
     expect(lifecycleOf(sim, 'chat-1')).toBe('ready');
-    const [, second, third] = sim.results().records;
+    const [, second, third] = recordsOf(sim);
     expect(second!.replica).toBe('chat-0');
     expect(third!.replica).toBe('chat-1');
     expect(third!.ttft).toBeCloseTo(ms(30), 9);
@@ -73,7 +73,7 @@ describe('replica and node lifecycles', () => {
     expect(sim.state().variants[0]!.queued).toBe(2);
     sim.setReplicas('chat', 'H100', 1); // a node with free GPUs exists: loads 30 s from t = 5
     sim.runUntil(100);
-    const [a, b] = sim.results().records;
+    const [a, b] = recordsOf(sim);
     expect(a!.dispatched).toBe(35);
     // Both were dispatched at 35 and share the prefill iteration.
     expect(a!.ttft).toBeCloseTo(34 + ms(40), 9);
@@ -87,7 +87,8 @@ describe('replica and node lifecycles', () => {
     const sim = createFleetSim(oneVariantConfig({ initialReplicas: 0, maxQueuedRequests: 2 }));
     sim.addArrivals('chat', requests([1, 10, 5], [1, 10, 5], [1, 10, 5], [2, 10, 5], [3, 10, 5]));
     sim.runUntil(4);
-    const { overall, records } = sim.results();
+    const { overall } = sim.results();
+    const records = recordsOf(sim);
     expect(overall).toMatchObject({ arrived: 5, queued: 2, dropped: 3 });
     expect(records.map((r) => r.status)).toEqual(['queued', 'queued', 'dropped', 'dropped', 'dropped']);
     expect(sim.state().variants[0]).toMatchObject({ queued: 2, dropped: 3 });
@@ -105,7 +106,7 @@ describe('replica and node lifecycles', () => {
     // still serving its running request, and still scraped
     expect(sim.scrape().some((s) => s.labels.pod === 'chat-1')).toBe(true);
     sim.runUntil(10);
-    const records = sim.results().records;
+    const records = recordsOf(sim);
     expect(records[1]!).toMatchObject({ replica: 'chat-1', status: 'completed' });
     expect(records.slice(2).every((r) => r.replica === 'chat-0' && r.status === 'completed')).toBe(true);
     expect(lifecycleOf(sim, 'chat-1')).toBe('gone');

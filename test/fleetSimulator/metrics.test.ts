@@ -7,7 +7,7 @@ import {
   TTFT_BUCKETS,
   type MetricSample,
 } from '../../lib/fleetSimulator/index.js';
-import { ms, oneVariantConfig, sampleSum } from './helpers.js';
+import { ms, oneVariantConfig, sampleSum, recordsOf } from './helpers.js';
 
 const HISTOGRAMS = [
   'vllm:time_to_first_token_seconds',
@@ -43,7 +43,8 @@ describe('vLLM metrics of simulated replicas', () => {
   const { sim, trace } = loadedSim();
   sim.runUntil(600);
   const samples = sim.scrape();
-  const { records, overall } = sim.results();
+  const { overall } = sim.results();
+  const records = recordsOf(sim);
   const pods = [...new Set(samples.map((s) => s.labels.pod!))];
 
   test('every sample carries model_name, engine="0", pod and namespace', () => {
@@ -143,7 +144,8 @@ test('with chunked prefill the counters still match the records and the KV cache
   const { sim, trace } = loadedSim(256);
   sim.runUntil(600);
   const samples = sim.scrape();
-  const { records, overall } = sim.results();
+  const { overall } = sim.results();
+  const records = recordsOf(sim);
   expect(overall.completed).toBe(trace.requests.length);
   expect(sampleSum(samples, 'vllm:request_success_total')).toBe(overall.completed);
   expect(sampleSum(samples, 'vllm:prompt_tokens_total')).toBe(records.reduce((s, r) => s + r.inputTokens, 0));

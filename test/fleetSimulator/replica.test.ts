@@ -1,5 +1,5 @@
 import { createFleetSim } from '../../lib/fleetSimulator/index.js';
-import { ms, oneVariantConfig, requests, sampleSum } from './helpers.js';
+import { ms, oneVariantConfig, requests, sampleSum, recordsOf } from './helpers.js';
 
 // Profile: alpha 10, beta 1, gamma 20, delta 0.1 (ms). Rule under test: a step lasts
 // (alpha + beta * d if d requests decode in it) + (gamma + delta * prefill tokens if it prefills);
@@ -10,7 +10,7 @@ function run(specs: Parameters<typeof requests>, profile = {}, until = 10) {
   const sim = createFleetSim(oneVariantConfig({ profile }));
   sim.addArrivals('chat', requests(...specs));
   sim.runUntil(until);
-  return { sim, records: sim.results().records };
+  return { sim, records: recordsOf(sim) };
 }
 
 describe('continuous batching on one replica', () => {
@@ -66,7 +66,7 @@ describe('continuous batching on one replica', () => {
     expect(sampleSum(mid, 'vllm:num_requests_running')).toBe(1);
     expect(sampleSum(mid, 'vllm:num_requests_waiting')).toBe(2);
     sim.runUntil(10);
-    const [a, b, c] = sim.results().records;
+    const [a, b, c] = recordsOf(sim);
     expect(a!.queueTime).toBeCloseTo(0, 12);
     expect(b!.queueTime).toBeCloseTo(ms(74), 9); // A's whole life: 30 + 4 x 11
     expect(c!.queueTime).toBeCloseTo(ms(148), 9);
@@ -85,7 +85,7 @@ describe('continuous batching on one replica', () => {
     // filled KV: 2 x (100 input + 1 first token) at the end of the prefill iteration (1.040)
     expect(sampleSum(mid, 'vllm:kv_cache_usage_perc')).toBeCloseTo(202 / 250, 12);
     sim.runUntil(10);
-    const third = sim.results().records[2]!;
+    const third = recordsOf(sim)[2]!;
     expect(third.queueTime).toBeCloseTo(ms(40 + 4 * 12), 9);
     expect(third.ttft).toBeCloseTo(ms(88 + 30), 9);
   });
@@ -96,7 +96,7 @@ describe('continuous batching on one replica', () => {
     );
     sim.addArrivals('chat', requests([1, 500, 5], [1.001, 600, 5], [1.002, 10, 5]));
     sim.runUntil(10);
-    const [, big, small] = sim.results().records;
+    const [, big, small] = recordsOf(sim);
     expect(big!.scheduled).toBeGreaterThan(1.05); // after the first one finished
     expect(small!.scheduled).toBe(big!.scheduled);
   });
@@ -131,7 +131,8 @@ describe('continuous batching on one replica', () => {
     const sim = createFleetSim(oneVariantConfig({ profile: { kvCacheTokens: 1000 } }));
     sim.addArrivals('chat', requests([1, 999, 2], [1, 10, 2]));
     sim.runUntil(5);
-    const { records, overall } = sim.results();
+    const { overall } = sim.results();
+    const records = recordsOf(sim);
     expect(records.map((r) => r.status)).toEqual(['rejected', 'completed']);
     expect(overall.rejected).toBe(1);
   });
@@ -196,7 +197,7 @@ describe('continuous batching on one replica', () => {
     expect(sampleSum(preempted, 'vllm:num_requests_running')).toBe(1);
     expect(sampleSum(preempted, 'vllm:num_requests_waiting')).toBe(1);
     sim.runUntil(10);
-    const [a, b] = sim.results().records;
+    const [a, b] = recordsOf(sim);
     expect(a!.ttft).toBeCloseTo(ms(30), 9);
     expect(a!.e2e).toBeCloseTo(ms(469), 9);
     expect(b!.status).toBe('completed');
@@ -219,7 +220,7 @@ describe('continuous batching on one replica', () => {
     );
     sim.addArrivals('chat', requests([1, 50, 40], [1, 50, 40]));
     sim.runUntil(10);
-    const [a, b] = sim.results().records;
+    const [a, b] = recordsOf(sim);
     expect(sampleSum(sim.scrape(), 'vllm:num_preemptions_total')).toBe(0);
     // B waits for A's reservation: admitted when A finishes (25 + 39 x 11 ms)
     expect(b!.scheduled).toBeCloseTo(a!.finished!, 12);
