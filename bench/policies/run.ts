@@ -38,6 +38,7 @@ import {
   type Searches,
 } from './policies.js';
 import { writeBenchReport, type TraceReport } from './report.js';
+import { hourlyRows } from '../../lib/closedLoop/hourly.js';
 import { formatTable, traceResult, type TraceResult } from './results.js';
 import { staticPeakSizing } from './staticPeak.js';
 import { positiveNumber } from '../../lib/cli/args.js';
@@ -236,7 +237,14 @@ async function main(argv: string[]): Promise<number> {
       }
       runs.push(run);
     }
-    const result = traceResult(trace.given, runs, yardsticks, target);
+    const measured = scenario.durationSeconds - scenario.measuredFrom;
+    const result = {
+      ...traceResult(trace.given, runs, yardsticks, target),
+      // A run of two hours or more, hour by hour (the report's view of the day).
+      ...(measured >= 7200
+        ? { hourly: Object.fromEntries(runs.map((r) => [r.controller, hourlyRows(r)])) }
+        : {}),
+    };
     for (const e of result.errors) log(e);
     errors.push(...result.errors);
     results.push(result);
