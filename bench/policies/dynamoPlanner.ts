@@ -11,7 +11,8 @@
  * window). The per-replica throughput comes from the model (the configured profile, as Dynamo's
  * comes from its pre-deployment profiling): the optimizer's sizing of the predicted load, targets
  * as they are, on one accelerator (kedaEpp.ts baselineAccelerator, as keda-epp). Not modelled: Dynamo's
- * correction factors (observed / expected latency) and its ARIMA and Prophet predictors. It scales
+ * correction factors (observed / expected latency) and its ARIMA and Prophet predictors (which of
+ * its predictors is the default could not be confirmed, so the simplest is used). It scales
  * no nodes (see clusterAutoscaler.ts).
  */
 import type { Config } from '../../lib/config/schema.js';
