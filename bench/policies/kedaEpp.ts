@@ -136,6 +136,9 @@ export function kedaEppController(config: Config, accelerator: string): Controll
     intervalSeconds: KEDA_EPP_POLLING_SECONDS,
     async step(ctx) {
       const state = ctx.sim.state();
+      const epp = ctx.sim
+        .scrape(undefined, { histogramBuckets: false })
+        .filter((x) => x.name.startsWith('llm_d_epp_'));
       for (const v of config.variants) {
         const s = state.variants.find((x) => x.name === v.name);
         const current = desiredReplicas(ctx, v, accelerator);
@@ -145,9 +148,16 @@ export function kedaEppController(config: Config, accelerator: string): Controll
           window.seed(0, current);
           windows.set(v.name, window);
         }
-        // The EPP's series at the poll: its queue, and what it has dispatched that has not finished.
-        const queued = s?.queued ?? 0;
-        const inFlight = (s?.replicas ?? []).reduce((a, r) => a + r.running + r.waiting, 0);
+        // The EPP's series as KEDA's Prometheus query reads them at the poll.
+        const series = (name: string) =>
+          epp
+            .filter(
+              (x) => x.name === name && x.labels.model_name === model && x.labels.namespace === s?.namespace,
+            )
+            .reduce((a, x) => a + x.value, 0);
+        const model = s?.model ?? v.model;
+        const queued = series('llm_d_epp_flow_control_queue_size');
+        const inFlight = series('llm_d_epp_request_running');
         const target = inFlightTarget(config, v, accelerator);
         const recommended = kedaEppRecommendation({ current, queued, inFlight, inFlightTarget: target }, v);
         const size = window.apply(ctx.t, current, recommended);

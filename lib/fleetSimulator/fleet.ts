@@ -57,7 +57,7 @@ import type {
   ReplicaUsage,
   VariantState,
 } from './fleetApi.js';
-import { pickEndpoint, type ParsedGatewayConfig } from './gateway.js';
+import { eppSamples, pickEndpoint, type ParsedGatewayConfig } from './gateway.js';
 import { NodeGroup, findNodeFor, type SimNode } from './nodes.js';
 import type { MetricSample } from './prometheusText.js';
 import { SeededRandom } from './random.js';
@@ -363,7 +363,15 @@ class FleetSimulation implements FleetSim {
         });
       }
     }
-    return vllmSamples(targets, options.histogramBuckets ?? true);
+    const samples = vllmSamples(targets, options.histogramBuckets ?? true);
+    if (this.gateway === undefined) return samples;
+    // The gateway serves its own series: its flow-control queue and what it has in flight.
+    for (const variant of this.variants.values()) {
+      const inFlight = variant.replicas.reduce((n, r) => n + r.engine.outstanding, 0);
+      const labels = { model_name: variant.config.model, namespace: variant.config.namespace };
+      samples.push(...eppSamples(labels, variant.queue.length - variant.queueHead, inFlight));
+    }
+    return samples;
   }
 
   watchArrivals(from: number, to: number): void {

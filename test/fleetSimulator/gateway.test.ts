@@ -34,6 +34,12 @@ describe('the gateway (endpoint picker with flow control)', () => {
     const v = sim.state().variants[0]!;
     expect(v.queued).toBe(4);
     expect(v.replicas[0]).toMatchObject({ running: 5, waiting: 5 });
+    // Its scrape carries the gateway's series: 4 held, 10 dispatched and not finished.
+    const epp = sim.scrape().filter((x) => x.name.startsWith('llm_d_epp_'));
+    expect(epp.map((x) => [x.name, x.labels.model_name, x.value])).toEqual([
+      ['llm_d_epp_flow_control_queue_size', 'llama-8b', 4],
+      ['llm_d_epp_request_running', 'llama-8b', 10],
+    ]);
     // Every request is served in the end, in arrival order.
     sim.runUntil(60);
     const records = sim.results().records!;
