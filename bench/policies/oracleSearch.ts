@@ -14,8 +14,10 @@
  * jitter): that is what `oracle` is; `oracle-lead` asks for the same schedule a startup ahead.
  * Per accelerator the replica count is found by galloping from the model's sizing
  * (sizeWithOptimizer) then bisecting, assuming more replicas never do worse; an accelerator is
- * only tried at counts cheaper than the best found so far. The cheapest passing fleet's run is
- * carried into the next interval.
+ * only tried at counts cheaper than the best found so far. "Cheapest" is as billed over the
+ * interval: its node-seconds at their prices, the nodes still draining the previous fleet included,
+ * so a change of accelerator pays for the overlap. The cheapest passing fleet's run is carried
+ * into the next interval.
  *
  * These are the cheapest fleets FOUND, not proven lower bounds: the search is greedy interval by
  * interval (a fleet that costs more now but leaves less backlog is never preferred), it keeps one
@@ -28,9 +30,11 @@ import { join } from 'node:path';
 import type { Config, VariantConfig } from '../../lib/config/schema.js';
 import { acceleratorType, allowedAccelerators, targetsOf } from '../../lib/policy/variantPlan.js';
 import type { Scenario } from '../../lib/closedLoop/scenario.js';
+import { nodePricePerHour } from '../../lib/config/nodePrice.js';
 import {
   createFleetSim,
   type FleetSim,
+  type FleetUsage,
   type FleetSimConfig,
   type TraceRequest,
 } from '../../lib/fleetSimulator/index.js';
@@ -47,7 +51,7 @@ const SETTLE_STEP_SECONDS = 30;
 /** ...but not beyond this: a request still open then counts as missed. */
 const SETTLE_LIMIT_SECONDS = 1800;
 /** Bumped whenever the search's rules change, so that cached schedules are not reused. */
-const SEARCH_VERSION = 1;
+const SEARCH_VERSION = 2;
 
 export interface SearchOptions {
   /** length of the intervals searched one by one (s); default 300 */
@@ -158,6 +162,18 @@ interface Trial {
   readonly count: WindowCount;
   /** the run at the window's end (only kept for passing trials) */
   readonly atEnd: FleetSim | null;
+  /** $ the nodes cost over the window as billed (draining ones included); Infinity when it failed */
+  readonly billed: number;
+}
+
+/** $ of the node-seconds between two usage readings, at each node group's price. */
+function billedBetween(config: Config, before: FleetUsage | null, after: FleetUsage): number {
+  let cost = 0;
+  for (const g of config.nodeGroups) {
+    const seconds = (after.nodeSeconds[g.name] ?? 0) - (before?.nodeSeconds[g.name] ?? 0);
+    cost += (seconds / 3600) * nodePricePerHour(config, g);
+  }
+  return cost;
 }
 
 /**
@@ -384,9 +400,11 @@ export function searchOracle(
         trials++;
         const fleet: Fleet = new Map([[acc, n]]);
         let sim: FleetSim;
+        let before: FleetUsage | null = null;
         if (carried === null) sim = startSimulation(instantFleetConfig(config, scenario, v, fleet), scenario);
         else {
           sim = carried.fork();
+          before = sim.usage();
           holdFleet(sim, config, v, fleet, true);
         }
         const r = runTrial(sim, fleet, window, { config, v, targets, target, step }, to);
@@ -396,27 +414,32 @@ export function searchOracle(
           pass: r.pass,
           count: r.count,
           atEnd: r.pass ? r.atEnd : null,
+          billed: r.pass ? billedBetween(config, before, r.atEnd.usage()) : Infinity,
         };
       };
-    let best: { trial: Trial; cost: number } | null = null;
+    // Cheapest as billed: the interval's node-seconds at their prices, the nodes still draining
+    // the previous fleet included (so a change of accelerator pays for the overlap). A fleet's
+    // own nodes cost at least its nominal price, so only counts nominally cheaper than the best
+    // billed so far can beat it.
+    let best: Trial | null = null;
     let fallback: Trial | null = null;
+    const hours = (to - from) / 3600;
     for (const { acc, start } of searchOrder(config, v, load, choices.at(-1))) {
       const max = maxReplicasOn(config, v, acc);
-      const cap: number = best ? cheaperThan(config, v, acc, best.cost, max) : max;
+      const cap: number = best ? cheaperThan(config, v, acc, best.billed / hours, max) : max;
       if (cap < min) continue;
       const found: { replicas: number; result: Trial } | null = best
         ? fewestPassingBelow(min, cap, start, trialOf(acc))
         : fewestPassing(min, cap, start, trialOf(acc));
       if (found) {
-        const cost = fleetCostPerHour(config, v, acc, found.replicas);
-        if (!best || cost < best.cost - 1e-9) best = { trial: found.result, cost };
+        if (!best || found.result.billed < best.billed - 1e-9) best = found.result;
       } else if (!best && cap === max) {
         const top = trialOf(acc)(max);
         if (!fallback || top.count.met > fallback.count.met) fallback = { ...top, atEnd: null };
       }
     }
     let chosen: Trial;
-    if (best) chosen = best.trial;
+    if (best) chosen = best;
     else {
       // Nothing within the bounds meets the target: the fleet that came closest, run again to carry it.
       const f = fallback!;
