@@ -36,7 +36,12 @@
  *
  * Metrics. Replicas in ready or draining state serve vLLM's metrics, labelled model_name,
  * engine="0", pod (replica id) and namespace. Their latencies count from dispatch to the replica,
- * as vLLM sees them; the request records count from arrival at the variant.
+ * as vLLM sees them; the results count from arrival at the variant.
+ *
+ * Results (resultBook.ts): per variant and time bin, exact counts (each request checked against
+ * its variant's targets as it completes) and 1%-accurate latency sketches, so that memory grows
+ * with the simulated span, not with the requests; per-request records only on request
+ * (results.keepRecords). fork() (fork.ts) copies the whole state; immutable parts are shared.
  *
  * Same-instant ordering: node ready, then replica loaded, then arrivals, then iteration
  * boundaries, so that capacity appearing at t serves arrivals at t, and a request arriving at an

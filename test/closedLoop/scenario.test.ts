@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../lib/config/load.js';
 import { buildScenario } from '../../lib/closedLoop/scenario.js';
+import { leadSeconds } from '../../lib/policy/window.js';
 
 const CONFIG = 'config/default.yaml';
 
@@ -45,5 +46,36 @@ describe('buildScenario', () => {
     const warm = s.traces.get('chat-8b')!.requests.filter((r) => r.arrival < s.measuredFrom);
     expect(warm).toEqual([{ arrival: 2.5, inputTokens: 40, outputTokens: 4 }]);
     expect(s.measuredFrom).toBe(4);
+  });
+
+  it("starts capacity in the config's phases: nodes provision then initialise, replicas pull then load", async () => {
+    const s = await buildScenario(config, { configPath: CONFIG, durationSeconds: 1200, warmupSeconds: 0 });
+    // config/default.yaml: the field phases (kaito issue 2325), weights 15 GiB (8B) and 131 GiB (70B)
+    const chat = s.fleet.variants.find((v) => v.name === 'chat-8b')!;
+    for (const profile of Object.values(chat.profileByAccelerator)) {
+      expect(profile.imagePullSeconds).toBe(101);
+      expect(profile.loadSeconds).toBeCloseTo(74 + 15 / 0.84 + 195, 9);
+    }
+    const code = s.fleet.variants.find((v) => v.name === 'code-70b')!;
+    expect(Object.values(code.profileByAccelerator)[0]!.loadSeconds).toBeCloseTo(74 + 131 / 0.84 + 195, 9);
+    for (const group of s.fleet.nodeGroups) {
+      expect(group).toMatchObject({ provisionSeconds: 284, initSeconds: 126 });
+    }
+    // and the policy's lead time is the same arithmetic: a new node, then a cold replica
+    const v = config.variants.find((x) => x.name === 'chat-8b')!;
+    expect(leadSeconds(config, v, 'L4')).toBeCloseTo(284 + 126 + 101 + 74 + 15 / 0.84 + 195, 9);
+  });
+
+  it('keeps the one-phase shorthands: startupSeconds loads in one go, with no image pull', async () => {
+    const shorthand = loadConfig('test/fixtures/config/realistic.yaml');
+    const v = shorthand.variants[0]!;
+    const s = await buildScenario(
+      { ...shorthand, variants: [{ ...v, startupSeconds: 60, startup: undefined }] },
+      { configPath: CONFIG, traceFiles: [tinyTrace()] },
+    );
+    for (const profile of Object.values(s.fleet.variants[0]!.profileByAccelerator)) {
+      expect(profile.imagePullSeconds).toBe(0);
+      expect(profile.loadSeconds).toBe(60);
+    }
   });
 });
