@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chartJsSource, escapeHtml } from '../../lib/closedLoop/html.js';
 import type { SimulationRun } from '../../lib/closedLoop/closedLoop.js';
+import { hourlyRows, type HourRow } from '../../lib/closedLoop/hourly.js';
 import { TABLE_HEADER, tableRows, type TraceResult } from './results.js';
 
 export interface TraceReport {
@@ -35,6 +36,10 @@ const COLOURS: Record<string, string> = {
   'hpa-kv': '#ea580c',
   wva: '#16a34a',
   'static-peak': '#9333ea',
+  'oracle-lead': '#4b5563',
+  'static-best': '#9ca3af',
+  'keda-epp': '#be123c',
+  'dynamo-planner': '#65a30d',
 };
 const colour = (name: string, i: number) => COLOURS[name] ?? ['#0891b2', '#ca8a04', '#db2777'][i % 3]!;
 
@@ -62,6 +67,8 @@ interface ChartSpec {
   yLabel: string;
   datasets: Dataset[];
   logY?: boolean;
+  /** default 'simulated minutes' */
+  xLabel?: string;
 }
 
 const minutes = (t: number) => Math.round((t / 60) * 1000) / 1000;
@@ -184,6 +191,118 @@ function charts(prefix: string, report: TraceReport): ChartSpec[] {
   return specs;
 }
 
+/** The policy the hour-by-hour view follows against the oracle: sva when it ran, else the first. */
+function focus(runs: readonly SimulationRun[]): SimulationRun | undefined {
+  return runs.find((r) => r.controller === 'sva') ?? runs.find((r) => r.controller !== 'oracle');
+}
+
+/**
+ * The day hour by hour: demand, capacity per accelerator of the focus policy against the
+ * oracle's, cost, attainment and scaling actions per hour for every policy.
+ */
+function hourlyCharts(prefix: string, report: TraceReport): { specs: ChartSpec[]; table: string } {
+  const rows = new Map(report.runs.map((r) => [r.controller, hourlyRows(r)]));
+  const hours = (name: string, y: (row: HourRow) => number | null): Point[] =>
+    (rows.get(name) ?? []).map((row) => ({ x: row.hour + 0.5, y: y(row) }));
+  const oracle = report.runs.find((r) => r.controller === 'oracle');
+  const main = focus(report.runs);
+  const reference = oracle ?? main;
+  const specs: ChartSpec[] = [];
+  const perPolicy = (id: string, title: string, yLabel: string, y: (row: HourRow) => number | null) =>
+    specs.push({
+      id: `${prefix}-hourly-${id}`,
+      title,
+      yLabel,
+      xLabel: 'hour',
+      datasets: report.runs.map((run, i) =>
+        line(run.controller, hours(run.controller, y), colour(run.controller, i), {
+          hidden: ![main?.controller, 'oracle', 'oracle-lead', 'static-best', 'keda-epp'].includes(
+            run.controller,
+          ),
+        }),
+      ),
+    });
+  if (reference) {
+    specs.push({
+      id: `${prefix}-hourly-demand`,
+      title: 'By hour: demand (mean requests per second)',
+      yLabel: 'req/s',
+      xLabel: 'hour',
+      datasets: [
+        line(
+          'arrivals',
+          hours(reference.controller, (r) => r.demand),
+          '#6b7280',
+          { stepped: true },
+        ),
+      ],
+    });
+  }
+  const capacity: Dataset[] = [];
+  for (const [k, run] of [main, oracle].entries()) {
+    if (!run) continue;
+    const accelerators = [
+      ...new Set((rows.get(run.controller) ?? []).flatMap((r) => Object.keys(r.replicas))),
+    ];
+    for (const [j, acc] of accelerators.entries()) {
+      capacity.push(
+        line(
+          `${run.controller} ${acc}`,
+          hours(run.controller, (r) => r.replicas[acc] ?? 0),
+          ['#2563eb', '#0891b2', '#9333ea', '#16a34a'][j % 4]!,
+          k === 1 ? { borderDash: [6, 4] } : {},
+        ),
+      );
+    }
+  }
+  specs.push({
+    id: `${prefix}-hourly-capacity`,
+    title: `By hour: mean replicas per accelerator, ${main?.controller ?? '-'} (solid) against the oracle (dashed)`,
+    yLabel: 'replicas',
+    xLabel: 'hour',
+    datasets: capacity,
+  });
+  perPolicy('cost', 'By hour: cost of the GPU nodes ($ per hour)', '$', (r) => r.cost);
+  perPolicy('slo', 'By hour: share of the requests arriving that met both targets (%)', '%', (r) =>
+    r.sloAttainment === null ? null : r.sloAttainment * 100,
+  );
+  perPolicy('actions', 'By hour: scaling actions', 'actions', (r) => r.scalingActions);
+  const names = [main, oracle].filter((r): r is SimulationRun => r !== undefined).map((r) => r.controller);
+  const fmtReplicas = (r: HourRow | undefined) =>
+    r
+      ? Object.entries(r.replicas)
+          .filter(([, n]) => n >= 0.05)
+          .map(([acc, n]) => `${n.toFixed(1)} ${acc}`)
+          .join(' + ') || '0'
+      : '-';
+  const head = [
+    'hour',
+    'req/s',
+    ...names.flatMap((n) => [`${n} replicas`, `${n} $`, `${n} SLO`, `${n} actions`]),
+  ];
+  const body = (rows.get(reference?.controller ?? '') ?? []).map((row, h) =>
+    [
+      String(h),
+      row.demand.toFixed(2),
+      ...names.flatMap((n) => {
+        const r = rows.get(n)?.[h];
+        return [
+          fmtReplicas(r),
+          r ? r.cost.toFixed(2) : '-',
+          r?.sloAttainment == null ? '-' : `${(r.sloAttainment * 100).toFixed(2)}%`,
+          r ? String(r.scalingActions) : '-',
+        ];
+      }),
+    ]
+      .map((c) => `<td>${escapeHtml(c)}</td>`)
+      .join(''),
+  );
+  const table =
+    `<h3>By hour: ${escapeHtml(names.join(' against '))}</h3><table><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>` +
+    `<tbody>${body.map((r) => `<tr>${r}</tr>`).join('\n')}</tbody></table>`;
+  return { specs, table };
+}
+
 /** Accelerators a run used, with the most replicas it asked for on each. */
 function acceleratorsUsed(run: SimulationRun): string {
   const most = new Map<string, number>();
@@ -209,9 +328,14 @@ export function renderBenchReport(traces: readonly TraceReport[], meta: ReportMe
       `<table><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>` +
       rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n') +
       '</tbody></table>';
-    const canvases = specs
-      .map((c) => `<h3>${escapeHtml(c.title)}</h3><div class="chart"><canvas id="${c.id}"></canvas></div>`)
-      .join('\n');
+    // Runs of two hours or more are shown hour by hour as well (the day's shape).
+    const hourly = report.durationSeconds >= 7200 ? hourlyCharts(`t${k}`, report) : undefined;
+    if (hourly) specs.push(...hourly.specs);
+    allSpecs.push(...(hourly?.specs ?? []));
+    const canvases =
+      specs
+        .map((c) => `<h3>${escapeHtml(c.title)}</h3><div class="chart"><canvas id="${c.id}"></canvas></div>`)
+        .join('\n') + (hourly ? `\n${hourly.table}` : '');
     return (
       `<section><h2>${escapeHtml(report.trace)} (rate ×${report.rateScale})</h2>` +
       `<p>${report.requests} requests over ${(report.durationSeconds / 60).toFixed(1)} simulated minutes.</p>` +
@@ -242,7 +366,7 @@ for (const spec of specs) {
     options: {
       animation: false, maintainAspectRatio: false, parsing: true,
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
-      scales: { x: { type: 'linear', title: { display: true, text: 'simulated minutes' } },
+      scales: { x: { type: 'linear', title: { display: true, text: spec.xLabel || 'simulated minutes' } },
                 y: { type: spec.logY ? 'logarithmic' : 'linear', title: { display: true, text: spec.yLabel }, beginAtZero: !spec.logY } },
       plugins: { legend: { labels: { boxWidth: 12, font: { size: 11 } } } },
     },

@@ -1,9 +1,11 @@
 /**
- * Policy benchmark (issue 7): every policy on the same simulated fleet (bench/policies/fleet-code.yaml or fleet-chat.yaml, by trace),
- * one closed-loop run per policy per trace, side by side with a perfect-foresight oracle.
+ * Policy benchmark (issues 7 and 13): every policy on the same simulated fleet
+ * (bench/policies/fleet-code.yaml or fleet-chat.yaml, by trace), one closed-loop run per policy
+ * per trace, side by side with yardsticks found by searching the simulator (oracleSearch.ts):
+ * `oracle`, `oracle-lead` and `static-best`, each of which must attain the target itself.
  *
  *   npm run bench -- [--trace FILE ...] [--rate-scale X] [--json] [--out DIR]
- *                    [--policy NAME ...] [--duration S]
+ *                    [--policy NAME ...] [--duration S] [--interval S] [--target X] [--no-cache]
  *
  * Prints a table per trace (or, with --json, `{ trace, policies: { name: {...} } }`, an array of
  * them with several traces) and writes out/report.html and out/results.json under
@@ -21,9 +23,23 @@ import { runClosedLoop, type SimulationRun } from '../../lib/closedLoop/closedLo
 import { buildScenario } from '../../lib/closedLoop/scenario.js';
 import { startingAccelerator } from './common.js';
 import { SCALE_DOWN_UNNEEDED_SECONDS } from './clusterAutoscaler.js';
-import { describeOracle } from './oracle.js';
-import { createController, isPolicyName, POLICY_NAMES, type PolicyName } from './policies.js';
+import { describeYardsticks } from './oracle.js';
+import {
+  DEFAULT_ORACLE_INTERVAL_SECONDS,
+  DEFAULT_ORACLE_TARGET,
+  searchOracle,
+  searchStatic,
+} from './oracleSearch.js';
+import {
+  createPolicyRun,
+  isPolicyName,
+  POLICY_NAMES,
+  YARDSTICKS,
+  type PolicyName,
+  type Searches,
+} from './policies.js';
 import { writeBenchReport, type TraceReport } from './report.js';
+import { hourlyRows } from '../../lib/closedLoop/hourly.js';
 import { formatTable, traceResult, type TraceResult } from './results.js';
 import { staticPeakSizing } from './staticPeak.js';
 import { positiveNumber } from '../../lib/cli/args.js';
@@ -33,6 +49,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CODE_FLEET = fileURLToPath(new URL('./fleet-code.yaml', import.meta.url));
 const CHAT_FLEET = fileURLToPath(new URL('./fleet-chat.yaml', import.meta.url));
 const DEFAULT_OUT = fileURLToPath(new URL('./out/', import.meta.url));
+const CACHE_DIR = fileURLToPath(new URL('./.cache/', import.meta.url));
 
 /**
  * The default traces (copies of ../shared/data/traces) and the rate scale each runs at. A rate
@@ -63,6 +80,12 @@ export const DEFAULT_TRACES: readonly { path: string; rateScale: number; why: st
       'x2 (two shifted copies overlaid: 6.8 req/s over 59 min), so that the load needs two to three H100 nodes ' +
       'of 8 GPUs; at x1 every policy fits in one node',
   },
+  {
+    path: 'data/traces/servegen-mlarge-day6-24h.csv',
+    fleet: CHAT_FLEET,
+    rateScale: 1,
+    why: 'x1 (a production day as recorded, 5 req/s mean: night trough, morning ramp, afternoon bursts)',
+  },
 ];
 
 const USAGE = `usage: npm run bench -- [--trace FILE ...] [--rate-scale X] [--json] [--out DIR] [--policy NAME ...] [--duration S]
@@ -74,7 +97,10 @@ const USAGE = `usage: npm run bench -- [--trace FILE ...] [--rate-scale X] [--js
   --json            print { trace, policies: { name: {...} } } (an array with several traces) instead of tables
   --out DIR         where report.html and results.json go (default: bench/policies/out)
   --policy NAME     run only these policies (default: all: ${POLICY_NAMES.join(', ')})
-  --duration S      simulate only the first S seconds of each trace`;
+  --duration S      simulate only the first S seconds of each trace (a short slice: CI runs one)
+  --interval S      the oracle's interval (default ${DEFAULT_ORACLE_INTERVAL_SECONDS} s)
+  --target X        share of requests the yardsticks must serve within both targets (default ${DEFAULT_ORACLE_TARGET})
+  --no-cache        search the yardsticks again instead of reading bench/policies/.cache/`;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -90,6 +116,9 @@ async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
       policy: { type: 'string', multiple: true },
       duration: { type: 'string' },
+      interval: { type: 'string' },
+      target: { type: 'string' },
+      'no-cache': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -100,6 +129,11 @@ async function main(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const rateScale = positiveNumber(values['rate-scale'], '--rate-scale');
   const durationSeconds = positiveNumber(values.duration, '--duration');
+  const intervalSeconds = positiveNumber(values.interval, '--interval') ?? DEFAULT_ORACLE_INTERVAL_SECONDS;
+  const target = positiveNumber(values.target, '--target') ?? DEFAULT_ORACLE_TARGET;
+  if (target > 1) throw new UsageError('--target must be at most 1');
+  const cacheDir = values['no-cache'] ? undefined : CACHE_DIR;
+  const suiteStarted = performance.now();
   const policies: PolicyName[] = [];
   for (const name of values.policy ?? POLICY_NAMES) {
     if (!isPolicyName(name))
@@ -130,12 +164,13 @@ async function main(argv: string[]): Promise<number> {
       const targets = serviceClassOf(c, v)?.targets[v.model];
       return `${t.given}: rate ${t.why}; fleet ${relative(REPO_ROOT, t.fleet)} (${v.model} on ${c.accelerators.map((a) => a.name).join(', ')}; TTFT ${targets?.ttftMs} ms, ITL ${targets?.itlMs} ms)`;
     }),
-    describeOracle(fleets.values().next().value!),
-    `keda-queue, hpa-kv, wva and static-peak scale Deployments only; a cluster-autoscaler adds nodes for pending replicas at once and removes a node after ${SCALE_DOWN_UNNEEDED_SECONDS / 60} min empty; sva and oracle size node groups themselves`,
+    `keda-epp, dynamo-planner, keda-queue, hpa-kv, wva and static-peak scale Deployments only; a cluster-autoscaler adds nodes for pending replicas at once and removes a node after ${SCALE_DOWN_UNNEEDED_SECONDS / 60} min empty; sva and the yardsticks size node groups themselves`,
+    'keda-epp: KEDA on the gateway (llm-d EPP) flow-control queue (5 per replica) and in-flight requests (80% of the profiled batch per replica), 300 s scale-down stabilisation, behind the simulated gateway; keda-epp and dynamo-planner run on the accelerator of static-best (what a load test would settle on; the cheapest allowed one may not meet the targets at all); dynamo-planner: constant predictor, replicas = predicted rate / per-replica throughput at the targets (model), every 180 s',
     'static-peak: the optimizer for the busiest minute, with the same margins as the autoscaler; wva: completion rate, targets without margins, accelerator pinned to the one the run starts on',
   ];
 
   const results: TraceResult[] = [];
+  const errors: string[] = [];
   const reports: TraceReport[] = [];
   const tables: string[] = [];
   for (const [k, trace] of traces.entries()) {
@@ -160,22 +195,60 @@ async function main(argv: string[]): Promise<number> {
     log(
       `[${k + 1}/${traces.length}] ${trace.given} x${trace.rateScale}: ${requests} requests over ${((scenario.durationSeconds - scenario.measuredFrom) / 60).toFixed(1)} min (after ${(scenario.measuredFrom / 60).toFixed(0)} min of warm-up), starting on ${startReplicas} ${start}; static-peak ${peak.replicas} ${peak.accelerator}`,
     );
+    const searches: { schedule?: Searches['schedule']; staticChoice?: Searches['staticChoice'] } = {};
+    const needsSchedule = policies.some((p) => p === 'oracle' || p === 'oracle-lead');
+    if (needsSchedule || policies.includes('static-best')) {
+      const started = performance.now();
+      const options = { intervalSeconds, target, cacheDir, log: (line: string) => log(`  ${line}`) };
+      if (needsSchedule) {
+        const schedule = searchOracle(config, scenario, options);
+        searches.schedule = schedule;
+        log(
+          `  oracle schedule: ${schedule.choices.length} intervals${schedule.fromCache ? ' (cached)' : `, ${schedule.trials} trials`}; ${schedule.choices.filter((c) => !c.feasible).length} without a fleet meeting the target`,
+        );
+      }
+      if (policies.includes('static-best')) {
+        const choice = searchStatic(config, scenario, options);
+        searches.staticChoice = choice;
+        log(
+          `  static-best: ${choice.replicas} ${choice.accelerator}${choice.fromCache ? ' (cached)' : `, ${choice.trials} trials`}${choice.feasible ? '' : ' (no constant fleet meets the target)'}`,
+        );
+      }
+      log(`  searches: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      notes.push(`${trace.given}: ${describeYardsticks(searches.schedule, searches.staticChoice)}`);
+    }
     const runs: SimulationRun[] = [];
+    const yardsticks: SimulationRun[] = [];
     for (const name of policies) {
-      const label = `  ${name.padEnd(12)}`;
+      const label = `  ${name.padEnd(15)}`;
       let shown = 0;
       process.stderr.write(label);
-      const run = await runClosedLoop(config, scenario, {
-        controller: createController(name, config),
+      const setup = createPolicyRun(name, config, scenario, searches);
+      const run = await runClosedLoop(config, setup.scenario, {
+        controller: setup.controller,
         onProgress: (fraction) => {
           const quarter = Math.floor(fraction * 4 + 1e-9);
           while (shown < quarter) process.stderr.write(` ${++shown * 25}%`);
         },
       });
       process.stderr.write(`  (${(run.elapsedMs / 1000).toFixed(1)} s)\n`);
+      if (YARDSTICKS.includes(name)) {
+        yardsticks.push(run);
+        if (run.summary.sloAttainment < target - 1e-12) continue;
+      }
       runs.push(run);
     }
-    results.push(traceResult(trace.given, runs));
+    const measured = scenario.durationSeconds - scenario.measuredFrom;
+    const result = {
+      ...traceResult(trace.given, runs, yardsticks, target),
+      // A run of two hours or more, hour by hour (the report's view of the day).
+      ...(measured >= 7200
+        ? { hourly: Object.fromEntries(runs.map((r) => [r.controller, hourlyRows(r)])) }
+        : {}),
+    };
+    for (const e of result.errors) log(e);
+    errors.push(...result.errors);
+    results.push(result);
     reports.push({
       trace: trace.given,
       rateScale: trace.rateScale,
@@ -200,6 +273,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${notes.map((n) => `- ${n}`).join('\n')}\n\n${tables.join('\n\n')}\n`);
   }
   log(`report: ${files.html}, ${files.json}`);
+  log(`suite run time: ${((performance.now() - suiteStarted) / 1000).toFixed(1)} s`);
+  if (errors.length > 0) {
+    process.stdout.write(`\n${errors.join('\n')}\n`);
+    return 1;
+  }
   return 0;
 }
 

@@ -11,6 +11,7 @@ import { nodePricePerHour } from '../config/nodePrice.js';
 import { sloTargets, summarizeRun, type SimulationSummary } from './outcomes.js';
 import type { Scenario } from './scenario.js';
 import { SimCluster, SimMetricsSource, SimNodeGroups } from './simAdapters.js';
+import { HOUR_SECONDS, type HourOutcome } from './hourly.js';
 
 export type { SimulationSummary, VariantSummary } from './outcomes.js';
 
@@ -47,6 +48,8 @@ export interface SimulationRun {
   readonly targets: Record<string, { ttftMs: number; itlMs: number }>;
   /** wall-clock milliseconds the run took */
   readonly elapsedMs: number;
+  /** per hour of the measured span: requests arriving and how many met both targets (hourly.ts) */
+  readonly hourly?: readonly HourOutcome[];
 }
 
 export interface RunOptions {
@@ -178,8 +181,15 @@ export async function runClosedLoop(
       return [v.name, { ttftMs: t.ttftMs, itlMs: t.itlMs }];
     }),
   );
+  // Hour by hour, by arrival: whole bins of the results (their width divides an hour).
+  const hourly: HourOutcome[] = [];
+  for (let h = from; h < end; h += HOUR_SECONDS) {
+    const w = sim.window({ from: h, to: h + HOUR_SECONDS, by: 'arrival' });
+    hourly.push({ requests: w.arrived, met: w.sloMet });
+  }
   return {
     controller: controller.name,
+    hourly,
     summary: summarizeRun(
       config,
       sim,

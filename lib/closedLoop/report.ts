@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chartJsSource, escapeHtml } from './html.js';
 import type { SimulationRun } from './closedLoop.js';
+import { hourlyRows } from './hourly.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const num = (x: number | null, digits = 0) => (x === null ? '–' : x.toFixed(digits));
@@ -136,6 +137,26 @@ function charts(run: SimulationRun): ChartSpec[] {
   return specs;
 }
 
+/** The run hour by hour (runs of two hours or more): demand, capacity, cost, attainment, actions. */
+function hourlySection(run: SimulationRun): string {
+  if (run.summary.durationSeconds < 7200) return '';
+  const rows = hourlyRows(run)
+    .map((r) => {
+      const replicas =
+        Object.entries(r.replicas)
+          .filter(([, n]) => n >= 0.05)
+          .map(([acc, n]) => `${n.toFixed(1)} ${escapeHtml(acc)}`)
+          .join(' + ') || '0';
+      const slo = r.sloAttainment === null ? '–' : pct(r.sloAttainment);
+      return `<tr><td>${r.hour}</td><td>${r.demand.toFixed(2)}</td><td>${replicas}</td><td>$${r.cost.toFixed(2)}</td><td>${slo}</td><td>${r.requests}</td><td>${r.scalingActions}</td></tr>`;
+    })
+    .join('\n');
+  return (
+    '<section><h2>By hour</h2><table><thead><tr><th>hour</th><th>req/s</th><th>mean replicas per accelerator</th>' +
+    `<th>cost</th><th>SLO met</th><th>requests</th><th>actions</th></tr></thead><tbody>${rows}</tbody></table></section>`
+  );
+}
+
 export function renderReport(run: SimulationRun, meta: { title: string; command: string }): string {
   const s = run.summary;
   const labels = run.timeline.map((p) => (p.t / 60).toFixed(1));
@@ -187,6 +208,7 @@ td:first-child,th:first-child{text-align:left}.events td:last-child{text-align:l
 </div>
 <table><thead><tr><th>variant</th><th>SLO</th><th>TTFT met</th><th>ITL met</th><th>p95 TTFT ms</th><th>p95 ITL ms</th><th>GPU-h</th><th>cost</th><th>actions</th><th>requests</th><th>dropped</th></tr></thead>
 <tbody>${rows}</tbody></table>
+${hourlySection(run)}
 ${canvases}
 <section><h2>Scaling actions</h2><table class="events"><thead><tr><th>min</th><th>variant</th><th>action</th><th>accelerator</th><th>replicas</th><th>reason</th><th>why</th></tr></thead><tbody>${events}</tbody></table></section>
 <script>${chartJsSource()}</script>

@@ -3,6 +3,7 @@
  * trust its inputs.
  */
 import { z } from 'zod';
+import { gatewaySchema, type GatewayConfig, type ParsedGatewayConfig } from './gateway.js';
 import { stepTokenBudget, type ReplicaProfile } from './replica.js';
 
 export interface VariantConfig {
@@ -57,6 +58,8 @@ export interface FleetSimConfig {
    * from base * [1 - j, 1 + j] with the seeded generator. Default 0 keeps them exact.
    */
   readonly delayJitter?: number;
+  /** an endpoint picker with flow control in front of every variant (gateway.ts); default none */
+  readonly gateway?: GatewayConfig;
   readonly results?: ResultsConfig;
 }
 
@@ -67,6 +70,7 @@ export interface ParsedFleetSimConfig {
   readonly nodeGroups: readonly ParsedNodeGroupConfig[];
   readonly seed: number;
   readonly delayJitter: number;
+  readonly gateway?: ParsedGatewayConfig;
   readonly results: {
     readonly origin: number;
     readonly intervalSeconds: number;
@@ -146,6 +150,7 @@ const fleetSimConfigSchema = z
     nodeGroups: z.array(nodeGroupSchema),
     seed: z.number().int().default(1),
     delayJitter: z.number().min(0).max(1).default(0),
+    gateway: gatewaySchema.optional(),
     results: z
       .object({
         origin: z.number().finite().default(0),

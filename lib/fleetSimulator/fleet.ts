@@ -27,7 +27,8 @@
  * only empty nodes are removed (provisioning ones first), so a scale-down may stop short. A new
  * node takes provisionSeconds + initSeconds. Every phase is jittered on its own (delayJitter).
  *
- * Routing. An arrival goes to the ready replica of its variant with the fewest outstanding
+ * Routing. With a gateway in the config, its endpoint picker routes and holds requests in its
+ * flow-control queue while every ready replica is saturated (gateway.ts). Otherwise an arrival goes to the ready replica of its variant with the fewest outstanding
  * requests (running + waiting), ties to the oldest replica. With no ready replica it waits in a
  * variant queue (up to maxQueuedRequests, beyond which it is dropped) and is dispatched, in
  * arrival order, when a replica becomes ready. A request whose input + output exceeds the
@@ -61,13 +62,14 @@ import type {
   ReplicaUsage,
   VariantState,
 } from './fleetApi.js';
+import { eppSamples, pickEndpoint, type ParsedGatewayConfig } from './gateway.js';
 import { NodeGroup, findNodeFor, type SimNode } from './nodes.js';
 import type { MetricSample } from './prometheusText.js';
 import { SeededRandom } from './random.js';
 import { NO_UPCOMING, allocateUpcoming, mergeUpcoming, rest, type Upcoming } from './upcoming.js';
 import { deepFreeze, forkGraph } from './fork.js';
 import { ReplicaEngine } from './replica.js';
-import { toRecord, type RequestStats, type SimRequest } from './results.js';
+import { toRecord, type RequestRecord, type RequestStats, type SimRequest } from './results.js';
 import { VariantBook, summaryOf, windowStats, type WindowStats } from './resultBook.js';
 import { QuantileSketch } from './sketch.js';
 import type { TraceRequest } from './traces.js';
@@ -130,15 +132,20 @@ class FleetSimulation implements FleetSim {
   /** every arrived request, only with results.keepRecords (else results are aggregates only) */
   private readonly records: SimRequest[] | null;
   private readonly books: VariantBook[] = [];
+  /** the window of arrivals kept for watched() */
+  private watch: { from: number; to: number; requests: SimRequest[] } | null = null;
   private nextRequestId = 0;
   private readonly delayRandom: SeededRandom;
   private readonly delayJitter: number;
+  /** the endpoint picker in front of the variants, if the fleet has one (gateway.ts) */
+  private readonly gateway: ParsedGatewayConfig | undefined;
 
   constructor(input: FleetSimConfig) {
     // Frozen: the parsed config is never mutated, so forks share it instead of copying it.
     const config = deepFreeze(parseFleetSimConfig(input));
     this.delayRandom = SeededRandom.stream(config.seed, 1);
     this.delayJitter = config.delayJitter;
+    this.gateway = config.gateway;
     this.records = config.results.keepRecords ? [] : null;
     this.groups = config.nodeGroups.map((groupConfig) => {
       const group = new NodeGroup(groupConfig);
@@ -361,7 +368,23 @@ class FleetSimulation implements FleetSim {
         });
       }
     }
-    return vllmSamples(targets, options.histogramBuckets ?? true);
+    const samples = vllmSamples(targets, options.histogramBuckets ?? true);
+    if (this.gateway === undefined) return samples;
+    // The gateway serves its own series: its flow-control queue and what it has in flight.
+    for (const variant of this.variants.values()) {
+      const inFlight = variant.replicas.reduce((n, r) => n + r.engine.outstanding, 0);
+      const labels = { model_name: variant.config.model, namespace: variant.config.namespace };
+      samples.push(...eppSamples(labels, variant.queue.length - variant.queueHead, inFlight));
+    }
+    return samples;
+  }
+
+  watchArrivals(from: number, to: number): void {
+    this.watch = { from, to, requests: [] };
+  }
+
+  watched(): RequestRecord[] {
+    return (this.watch?.requests ?? []).map(toRecord);
   }
 
   results(): FleetResults {
@@ -490,7 +513,12 @@ class FleetSimulation implements FleetSim {
       };
       this.records?.push(request);
       variant.book.arrived(request);
-      const replica = this.route(variant);
+      if (this.watch !== null && request.arrival >= this.watch.from && request.arrival < this.watch.to) {
+        this.watch.requests.push(request);
+      }
+      // Behind a gateway, an arrival joins its flow-control queue while that holds anything.
+      const held = this.gateway !== undefined && variant.queueHead < variant.queue.length;
+      const replica = held ? null : this.route(variant);
       if (replica !== null) {
         this.dispatch(request, replica);
       } else if (variant.queue.length - variant.queueHead < variant.config.maxQueuedRequests) {
@@ -514,15 +542,27 @@ class FleetSimulation implements FleetSim {
     for (const request of replica.engine.takeCompleted()) book.completed(request);
     if (end !== null) {
       this.schedule(end, { kind: 'step', replica });
-      return;
+    } else {
+      replica.stepScheduled = false;
+      if (replica.lifecycle === 'draining') this.retire(replica);
     }
-    replica.stepScheduled = false;
-    if (replica.lifecycle === 'draining') this.retire(replica);
+    // An engine step may have freed a saturated replica: the gateway's queue moves on.
+    const { variant } = replica;
+    if (this.gateway !== undefined && variant.queueHead < variant.queue.length) this.dispatchQueued(variant);
   }
 
   // ---- routing ----
 
   private route(variant: Variant): Replica | null {
+    if (this.gateway !== undefined) {
+      const ready = variant.replicas.filter((r) => r.lifecycle === 'ready');
+      const loads = ready.map((r) => ({
+        waiting: r.engine.waitingCount,
+        running: r.engine.running,
+        kvCacheUsage: r.engine.kvCacheUsage,
+      }));
+      return ready[pickEndpoint(loads, this.gateway)] ?? null;
+    }
     let best: Replica | null = null;
     for (const replica of variant.replicas) {
       if (replica.lifecycle !== 'ready') continue;

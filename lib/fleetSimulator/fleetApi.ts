@@ -138,4 +138,11 @@ export interface FleetSim {
    * shared.
    */
   fork(): FleetSim;
+  /**
+   * From now on, keeps the requests arriving in [from, to) for `watched()` (replacing any earlier
+   * window): one window's outcomes at a cost that grows with the window, not with the run.
+   */
+  watchArrivals(from: number, to: number): void;
+  /** Records of the watched window's requests that have arrived so far, in arrival order. */
+  watched(): RequestRecord[];
 }

@@ -7,8 +7,8 @@ import { ClusterAutoscaler, withClusterAutoscaler } from '../../bench/policies/c
 import { sizeWithOptimizer, type Load } from '../../bench/policies/common.js';
 import { hpaKvController, hpaKvRecommendation, hpaProposal } from '../../bench/policies/hpaKv.js';
 import { kedaQueueController, kedaReplicas } from '../../bench/policies/kedaQueue.js';
-import { oracleController, oracleLeadSeconds, oracleNeeds } from '../../bench/policies/oracle.js';
-import { createController, POLICY_NAMES } from '../../bench/policies/policies.js';
+import { createPolicyRun, POLICY_NAMES } from '../../bench/policies/policies.js';
+import { searchOracle, searchStatic } from '../../bench/policies/oracleSearch.js';
 import { traceResult } from '../../bench/policies/results.js';
 import { staticPeakController, staticPeakSizing } from '../../bench/policies/staticPeak.js';
 import { wvaController } from '../../bench/policies/wva.js';
@@ -353,70 +353,6 @@ describe('static-peak', () => {
   });
 });
 
-describe('oracle', () => {
-  const T = 600;
-  const trace = step({ rateBefore: 1, rateAfter: 10, at: T, duration: 1200, seed: 9, ...tokens });
-  let run: SimulationRun;
-  const lead = oracleLeadSeconds(config, chat, 'L40S', 0);
-
-  beforeAll(async () => {
-    run = await runClosedLoop(config, scenario(trace, 1, 'L40S'), { controller: oracleController(config) });
-  });
-
-  it('sizes every interval with the policy margins', () => {
-    const needs = oracleNeeds(config, chat, trace, 30, 1200);
-    expect(needs).toHaveLength(40);
-    const after = needs[T / 30 + 1]!;
-    expect(after.sizing).toEqual(
-      sizeWithOptimizer(config, chat, after.load, { margin: config.policy.targetMargin }),
-    );
-    expect(after.sizing.replicas).toBeGreaterThan(needs[0]!.sizing.replicas);
-  });
-
-  it('asks for the capacity a lead time before the step, so it is ready when the load arrives', () => {
-    const needs = oracleNeeds(config, chat, trace, 30, 1200);
-    const needed = Math.max(...needs.slice(T / 30, T / 30 + 4).map((n) => n.sizing.replicas));
-    const acc = needs[T / 30]!.sizing.accelerator;
-    // The first request for the step's capacity (the hand-over from the starting fleet comes before).
-    const firstUp = run.events.find((e) => e.accelerator === acc && e.to >= needs[T / 30]!.sizing.replicas);
-    expect(firstUp).toBeDefined();
-    expect(firstUp!.t).toBeLessThanOrEqual(T - lead);
-    expect(firstUp!.t).toBeGreaterThanOrEqual(T - lead - 60);
-    const atStep = run.timeline.find((p) => p.t === T)!;
-    expect(ready(atStep, acc)).toBeGreaterThanOrEqual(needs[T / 30]!.sizing.replicas);
-    const soon = run.timeline.find((p) => p.t === T + 90)!;
-    expect(ready(soon, acc)).toBeGreaterThanOrEqual(needed);
-  });
-
-  it('does not scale up long before it needs to', () => {
-    const needs = oracleNeeds(config, chat, trace, 30, 1200);
-    const before = Math.max(...needs.slice(0, T / 30).map((n) => n.sizing.replicas));
-    const early = run.timeline.filter((p) => p.t < T - lead - 60);
-    for (const p of early) expect(desired(p, 'L40S') + desired(p, 'L4')).toBeLessThanOrEqual(before + 1);
-  });
-
-  it('hands over from the fleet it starts with only when its own replicas are ready', () => {
-    // The low load is cheapest on L4; the run starts on one L40S replica.
-    expect(oracleNeeds(config, chat, trace, 30, 1200)[1]!.sizing.accelerator).toBe('L4');
-    for (const p of run.timeline) expect(ready(p, 'L4') + ready(p, 'L40S')).toBeGreaterThanOrEqual(1);
-    const gone = run.events.find((e) => e.accelerator === 'L40S' && e.to === 0)!;
-    const l4Ready = run.timeline.find((p) => ready(p, 'L4') >= 1)!;
-    expect(gone.t).toBeGreaterThanOrEqual(l4Ready.t);
-  });
-
-  it('manages its own nodes: they follow the replicas', () => {
-    for (const p of run.timeline) {
-      const replicas = Object.values(p.variants.chat!.desired).reduce((a, b) => a + b, 0);
-      const nodes = Object.values(p.nodes).reduce((a, b) => a + b, 0);
-      expect(nodes).toBeGreaterThanOrEqual(replicas);
-    }
-    const last = run.timeline.at(-1)!;
-    expect(Object.values(last.nodes).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(
-      Object.values(last.variants.chat!.desired).reduce((a, b) => a + b, 0) + 1,
-    );
-  });
-});
-
 describe('cluster autoscaler', () => {
   function fleet(gpusPerNode: number, initialNodes: number, replicas: number) {
     const base = scenario(quiet(3600), replicas);
@@ -517,17 +453,23 @@ describe('cluster autoscaler', () => {
 });
 
 describe('the benchmark', () => {
-  it('runs every policy on a short trace and reports the JSON shape of issue 7', async () => {
-    const trace = poisson({ rate: 2, duration: 300, seed: 4, ...tokens });
+  it('runs every policy on a short trace and reports the JSON shape of issue 13', async () => {
+    const trace = poisson({ rate: 2, duration: 600, seed: 4, ...tokens });
+    const s = scenario(trace, 1);
+    const searches = { schedule: searchOracle(config, s), staticChoice: searchStatic(config, s) };
     const runs: SimulationRun[] = [];
     for (const name of POLICY_NAMES) {
-      runs.push(
-        await runClosedLoop(config, scenario(trace, 1), { controller: createController(name, config) }),
-      );
+      const setup = createPolicyRun(name, config, s, searches);
+      runs.push(await runClosedLoop(config, setup.scenario, { controller: setup.controller }));
     }
-    const result = traceResult('synthetic', runs);
+    const yardsticks = runs.filter((r) => ['oracle', 'oracle-lead', 'static-best'].includes(r.controller));
+    const result = traceResult('synthetic', runs, yardsticks, 0.99);
+    expect(result.errors).toEqual([]);
     expect(Object.keys(result.policies)).toEqual([...POLICY_NAMES]);
     expect(result.policies.oracle!.costVsOracle).toBe(1);
+    expect(result.policies['oracle-lead']!.costVsOracleLead).toBe(1);
+    expect(result.policies['static-best']!.costVsStatic).toBe(1);
+    for (const y of Object.values(result.yardsticks)) expect(y.sloAttainment).toBeGreaterThanOrEqual(0.99);
     for (const p of Object.values(result.policies)) {
       expect(Object.keys(p).sort()).toEqual(
         [
@@ -539,6 +481,8 @@ describe('the benchmark', () => {
           'gpuHours',
           'cost',
           'costVsOracle',
+          'costVsOracleLead',
+          'costVsStatic',
           'scalingActions',
           'dropped',
         ].sort(),
