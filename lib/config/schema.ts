@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { SATURATION_POLICIES } from '../optimizer/system.js';
 import { duplicateMessage, repeats } from './duplicates.js';
+import { deploymentName, derivedNameProblems, namespaceName, nodeGroupName } from './kubernetesNames.js';
+import { arrivalRate, costPerHour, milliseconds, tokens, zeroServiceTimeProblem } from './plausible.js';
 
 const name = z.string().min(1, 'must not be empty');
 const nonNegative = z.number().nonnegative();
@@ -16,16 +18,16 @@ export const acceleratorSchema = z
     name: name.describe('accelerator configuration name, e.g. "L4" or "4xH100"'),
     type: name.optional().describe('device type counted against capacity and node groups; default: name'),
     multiplicity: positiveInt.default(1).describe('devices of `type` in one unit of this configuration'),
-    costPerHour: nonNegative.describe('price of one unit per hour (any currency unit, used consistently)'),
+    costPerHour: costPerHour.describe('price of one unit per hour (any currency unit, used consistently)'),
   })
   .strict();
 
 export const profileSchema = z
   .object({
-    alpha: nonNegative.describe('decode iteration base time (ms)'),
-    beta: nonNegative.describe('decode iteration time per request in the batch (ms)'),
-    gamma: nonNegative.default(0).describe('prefill base time (ms)'),
-    delta: nonNegative.default(0).describe('prefill time per input token per request in the batch (ms)'),
+    alpha: milliseconds.describe('decode iteration base time (ms)'),
+    beta: milliseconds.describe('decode iteration time per request in the batch (ms)'),
+    gamma: milliseconds.default(0).describe('prefill base time (ms)'),
+    delta: milliseconds.default(0).describe('prefill time per input token per request in the batch (ms)'),
     maxBatchSize: positiveInt.describe('batch limit measured at `atTokens` output tokens'),
     atTokens: positiveInt.describe('output tokens at which maxBatchSize was measured'),
     acceleratorCount: positiveInt.default(1).describe('accelerator units one replica needs (e.g. 4 for TP4)'),
@@ -38,7 +40,11 @@ export const profileSchema = z
         'prompt tokens prefilled per iteration, vLLM max_num_batched_tokens (used by the simulation; default 2048)',
       ),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    const problem = zeroServiceTimeProblem(p);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['alpha'], message: problem });
+  });
 
 export const modelSchema = z
   .object({
@@ -65,8 +71,10 @@ export const serviceClassSchema = z
 
 export const variantSchema = z
   .object({
-    name,
-    namespace: name.default('default'),
+    name: deploymentName.describe(
+      'a Kubernetes name: the default Deployment name, and part of the SQS message group',
+    ),
+    namespace: namespaceName.default('default'),
     model: name,
     serviceClass: name,
     accelerators: z
@@ -81,9 +89,9 @@ export const variantSchema = z
     keepAccelerator: z.boolean().default(false).describe('never move off the current accelerator'),
     load: z
       .object({
-        arrivalRate: nonNegative.describe('requests per second'),
-        avgInputTokens: nonNegative,
-        avgOutputTokens: nonNegative,
+        arrivalRate: arrivalRate.describe('requests per second'),
+        avgInputTokens: tokens,
+        avgOutputTokens: tokens,
       })
       .strict()
       .optional()
@@ -97,7 +105,7 @@ export const variantSchema = z
       .default(120)
       .describe('time from a new pod on a ready node to a serving replica (image pull + weights load)'),
     deployments: z
-      .record(z.string(), name)
+      .record(z.string(), deploymentName)
       .optional()
       .describe(
         'Deployment per accelerator; default: the variant name, or name-accelerator when several are allowed',
@@ -121,7 +129,7 @@ export const variantSchema = z
 
 export const nodeGroupSchema = z
   .object({
-    name,
+    name: nodeGroupName.describe('the EKS managed node group name'),
     acceleratorType: name.describe('device type its nodes carry'),
     gpusPerNode: positiveInt,
     minNodes: count.default(0),
@@ -129,7 +137,7 @@ export const nodeGroupSchema = z
     provisioningSeconds: nonNegative
       .default(90)
       .describe('time from a desired-size increase to a Ready GPU node'),
-    costPerNodeHour: nonNegative
+    costPerNodeHour: costPerHour
       .optional()
       .describe('price of one node per hour; default: from the accelerators'),
   })
@@ -278,7 +286,7 @@ const configObject = z
     accelerators: z.array(acceleratorSchema).min(1),
     models: z.array(modelSchema).min(1),
     serviceClasses: z.array(serviceClassSchema).min(1),
-    variants: z.array(variantSchema),
+    variants: z.array(variantSchema).min(1, 'at least one variant: there is nothing to size without one'),
     capacity: z
       .union([z.literal('unlimited'), z.record(z.string(), count)])
       .optional()
@@ -370,6 +378,9 @@ function checkReferences(c: Config, ctx: RefineContext): void {
     if (v.maxReplicas !== undefined && v.maxReplicas < v.minReplicas) {
       at('maxReplicas', `must be >= minReplicas (${v.minReplicas})`);
     }
+    const allowed =
+      v.accelerator !== undefined ? [v.accelerator] : (v.accelerators ?? Object.keys(model?.profiles ?? {}));
+    for (const { field, message } of derivedNameProblems(v, allowed)) at(String(field[0]), message);
   });
   duplicates(ctx, c.nodeGroups, 'nodeGroups', 'node group');
   const deviceTypes = new Set(c.accelerators.map((a) => a.type ?? a.name));
