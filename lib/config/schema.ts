@@ -72,9 +72,9 @@ export const serviceClassSchema = z
 export const variantSchema = z
   .object({
     name: deploymentName.describe(
-      'a Kubernetes name: the default Deployment name, and part of the SQS message group',
+      'a DNS-1123 subdomain: the default Deployment name, and with the namespace the SQS message group (110 characters together)',
     ),
-    namespace: namespaceName.default('default'),
+    namespace: namespaceName.default('default').describe('Kubernetes namespace: a DNS-1123 label'),
     model: name,
     serviceClass: name,
     accelerators: z
