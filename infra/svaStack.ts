@@ -155,6 +155,18 @@ export class SvaStack extends Stack {
     };
 
     this.evaluate = fn('Evaluate', 'evaluate', 60, { SVA_QUEUE_URL: this.queue.queueUrl });
+    // Only evaluate's role may send decisions: anyone else who can call SQS in the account (an
+    // admin, another workload's role) is refused, so the queue carries only what evaluate decided.
+    this.queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyEvaluateSends',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': this.evaluate.role!.roleArn } },
+      }),
+    );
     // One evaluation of the pool at a time; a missed one is replaced by the next, not retried.
     (this.evaluate.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
     new lambda.EventInvokeConfig(this, 'EvaluateInvokeConfig', {

@@ -116,6 +116,26 @@ test('each zip holds the minified handler (an ES module), the config and functio
   expect(JSON.parse(readFileSync('functions/package.json', 'utf8')).type).toBe('module');
 });
 
+test('the decision queue accepts messages only from the evaluate role', () => {
+  expect(resourcesOf(template, 'AWS::SQS::QueuePolicy')).toHaveLength(1);
+  expect(props('AWS::SQS::QueuePolicy')).toEqual({
+    Queues: [{ Ref: 'DecisionQueue' }],
+    PolicyDocument: {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'OnlyEvaluateSends',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'sqs:SendMessage',
+          Resource: { 'Fn::GetAtt': ['DecisionQueue', 'Arn'] },
+          Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': ['EvaluateRole', 'Arn'] } } },
+        },
+      ],
+    },
+  });
+});
+
 test('the same resources as the CDK stack', () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const cdk = Template.fromStack(

@@ -208,3 +208,25 @@ test('infra/ imports nothing of lib/ (docs/ARCHITECTURE.md): the handlers are bu
   }
   expect(readFileSync('deploy/permissions.cjs', 'utf8')).not.toMatch(/require\(['"][./]*lib\//);
 });
+
+test('the decision queue accepts messages only from the evaluate role', () => {
+  template.resourceCountIs('AWS::SQS::QueuePolicy', 1);
+  const policy = Object.values(template.findResources('AWS::SQS::QueuePolicy'))[0] as {
+    Properties: { Queues: unknown[]; PolicyDocument: { Statement: Record<string, unknown>[] } };
+  };
+  expect(policy.Properties.Queues).toEqual([{ Ref: expect.stringMatching(/^DecisionQueue[0-9A-F]{8}$/) }]);
+  expect(policy.Properties.PolicyDocument.Statement).toEqual([
+    {
+      Sid: 'OnlyEvaluateSends',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DecisionQueue/), 'Arn'] },
+      Condition: {
+        ArnNotEquals: {
+          'aws:PrincipalArn': { 'Fn::GetAtt': [expect.stringMatching(/^EvaluateRole/), 'Arn'] },
+        },
+      },
+    },
+  ]);
+});
