@@ -81,6 +81,8 @@ export class SvaStack extends Stack {
       SVA_PROMETHEUS_URL: s.prometheusUrl,
       SVA_REMOTE_WRITE_URL: s.remoteWriteUrl,
       SVA_PROMETHEUS_SIGV4_REGION: s.prometheusSigv4Region,
+      SVA_PROMETHEUS_CREDENTIALS_SECRET: s.prometheusCredentialsSecretArn,
+      SVA_PROMETHEUS_CREDENTIALS_PARAMETER: s.prometheusCredentialsParameter,
     };
     const nodeGroups = configNodeGroups(resolve(ROOT, s.configFile));
     const fn = (id: string, which: FunctionName, timeoutSeconds: number, extra: Record<string, string>) => {
@@ -101,6 +103,8 @@ export class SvaStack extends Stack {
         },
         nodeGroups,
         prometheusWorkspaceArn: s.prometheusWorkspaceArn || undefined,
+        prometheusCredentialsSecretArn: s.prometheusCredentialsSecretArn || undefined,
+        prometheusCredentialsParameter: s.prometheusCredentialsParameter || undefined,
         // CDK tokens are strings: concatenating them is how CloudFormation values are joined
         join: (parts) => parts.join(''),
       });
