@@ -138,6 +138,8 @@ export class SvaStack extends Stack {
           // `npm run bench:apply` measures the zips and the import time).
           minify: true,
           sourceMap: false,
+          // whatwg-url is dead weight under node-fetch on Node (deploy/shims/whatwg-url.cjs)
+          esbuildArgs: { '--alias:whatwg-url': resolve(ROOT, 'deploy/shims/whatwg-url.cjs') },
           // every dependency is bundled (pinned versions, not the runtime's SDK)
           bundleAwsSDK: true,
           externalModules: [],
