@@ -25,6 +25,8 @@ function readPolicy(file) {
  *   values: Record<string, unknown>,
  *   nodeGroups: readonly string[],
  *   prometheusWorkspaceArn?: unknown,
+ *   prometheusCredentialsSecretArn?: string,
+ *   prometheusCredentialsParameter?: string,
  *   join: (parts: unknown[]) => unknown,
  * }} options
  */
@@ -33,7 +35,22 @@ function policyStatements(fn, options) {
   const documents = [readPolicy(`iam-${fn}-policy.json`)];
   // Amazon Managed Prometheus: only when a workspace is named (other stores need no IAM).
   if (options.prometheusWorkspaceArn) documents.push(readPolicy(`iam-${fn}-prometheus-policy.json`));
-  const values = { ...options.values, PrometheusWorkspaceArn: options.prometheusWorkspaceArn };
+  // Prometheus credentials in a secret store (functions/prometheusAccess.ts): both functions
+  // read them at start, so both may read that one secret or parameter, nothing else.
+  if (options.prometheusCredentialsSecretArn) {
+    if (!options.prometheusCredentialsSecretArn.startsWith('arn:'))
+      throw new Error('prometheusCredentialsSecretArn must be the secret ARN (IAM names the secret by it)');
+    documents.push(readPolicy('iam-prometheus-credentials-secret-policy.json'));
+  }
+  if (options.prometheusCredentialsParameter)
+    documents.push(readPolicy('iam-prometheus-credentials-parameter-policy.json'));
+  const values = {
+    ...options.values,
+    PrometheusWorkspaceArn: options.prometheusWorkspaceArn,
+    PrometheusCredentialsSecretArn: options.prometheusCredentialsSecretArn,
+    // the ARN of parameter "/a/b" is …:parameter/a/b, of "a" …:parameter/a
+    PrometheusCredentialsParameterPath: options.prometheusCredentialsParameter?.replace(/^\//, ''),
+  };
   const concrete = (resource) => {
     const parts = [];
     let last = 0;

@@ -16,6 +16,8 @@ export declare function policyStatements(
     readonly values: Record<string, unknown>;
     readonly nodeGroups: readonly string[];
     readonly prometheusWorkspaceArn?: unknown;
+    readonly prometheusCredentialsSecretArn?: string;
+    readonly prometheusCredentialsParameter?: string;
     readonly join: (parts: unknown[]) => unknown;
   },
 ): PolicyStatementJson[];

@@ -11,10 +11,12 @@ const { configNodeGroups, policyStatements } = require('./permissions.cjs');
 const statementsFor =
   (fn) =>
   async ({ resolveVariable }) => {
-    const [configFile, clusterName, workspaceArn, service, stage] = await Promise.all([
+    const [configFile, clusterName, workspaceArn, secretArn, parameter, service, stage] = await Promise.all([
       resolveVariable('param:configFile'),
       resolveVariable('param:clusterName'),
       resolveVariable('param:prometheusWorkspaceArn'),
+      resolveVariable('param:prometheusCredentialsSecretArn'),
+      resolveVariable('param:prometheusCredentialsParameter'),
       resolveVariable('self:service'),
       resolveVariable('sls:stage'),
     ]);
@@ -30,6 +32,8 @@ const statementsFor =
       },
       nodeGroups: configNodeGroups(resolve(__dirname, '..', configFile)),
       prometheusWorkspaceArn: workspaceArn || undefined,
+      prometheusCredentialsSecretArn: secretArn || undefined,
+      prometheusCredentialsParameter: parameter || undefined,
       join: (parts) => ({ 'Fn::Join': ['', parts] }),
     });
   };

@@ -14,8 +14,13 @@
  *   SVA_TELEMETRY         remote-write (default when SVA_REMOTE_WRITE_URL is set) | log | none
  *   SVA_PROMETHEUS_URL    Prometheus (or Amazon Managed Prometheus workspace) query URL
  *   SVA_REMOTE_WRITE_URL  where the inferno_* metrics are pushed (…/api/v1/write)
- *   SVA_PROMETHEUS_BEARER_TOKEN  bearer token for both, when they need one          optional
  *   SVA_PROMETHEUS_SIGV4_REGION  sign both for Amazon Managed Prometheus (service aps) optional
+ *   SVA_PROMETHEUS_CREDENTIALS_SECRET     Secrets Manager secret with their credentials optional
+ *   SVA_PROMETHEUS_CREDENTIALS_PARAMETER  SSM SecureString parameter, the same         optional
+ *   SVA_PROMETHEUS_BEARER_TOKEN  a plaintext token: loopback addresses only          optional
+ *
+ * Remote Prometheus URLs must be https with SigV4 or stored credentials (./prometheusAccess.ts),
+ * checked when the function starts; the secret is read then, once.
  *
  * Metrics sources and telemetry sinks are picked by name from small registries, so another
  * backend plugs in with one registration and the handlers never change.
@@ -27,6 +32,12 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { awsClientSettings } from '../lib/adapters/aws/clientConfig.js';
+import {
+  readStoredCredentials,
+  secretStoreClients,
+  type SecretStoreClients,
+  type StoredCredentials,
+} from '../lib/adapters/aws/secretStore.js';
 import { DynamoDecisionState } from '../lib/adapters/dynamodb/index.js';
 import { describeClusterEndpoint, EksNodeGroups, EksTokenSource } from '../lib/adapters/eks/index.js';
 import {
@@ -48,6 +59,7 @@ import type { ApplyDeps, ApplyOptions } from '../lib/loop/apply.js';
 import type { EvaluateDeps } from '../lib/loop/evaluate.js';
 import type { Cluster, MetricsSource, NodeGroups, TelemetrySink } from '../lib/policy/ports.js';
 import { ConfigLoadMetrics } from './configLoadMetrics.js';
+import { checkPrometheusAccess, credentialsFor, secretReference } from './prometheusAccess.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -59,15 +71,21 @@ export interface WiringContext {
   readonly env: Env;
   readonly config: Config;
   readonly logger: Logger;
+  /** Prometheus credentials read from the secret store at start, when a remote URL needs them */
+  readonly prometheusCredentials?: StoredCredentials;
 }
 
 type Factory<T> = (ctx: WiringContext) => T | Promise<T>;
 
 /** The connection to a Prometheus endpoint, with the credentials the environment gives. */
-function prometheusConnection(env: Env, url: string): PrometheusConnection {
+function prometheusConnection(
+  env: Env,
+  url: string,
+  stored: StoredCredentials | undefined,
+): PrometheusConnection {
   return {
     url,
-    bearerToken: env.SVA_PROMETHEUS_BEARER_TOKEN || undefined,
+    ...credentialsFor(env, url, stored),
     sigv4: env.SVA_PROMETHEUS_SIGV4_REGION
       ? { region: env.SVA_PROMETHEUS_SIGV4_REGION, service: 'aps' }
       : undefined,
@@ -78,11 +96,12 @@ const metricsSources = new Map<string, Factory<MetricsSource>>([
   ['config-load', ({ config }) => new ConfigLoadMetrics(config)],
   [
     'prometheus',
-    ({ env, config }) =>
+    ({ env, config, prometheusCredentials }) =>
       new PrometheusMetricsSource({
         connection: prometheusConnection(
           env,
           required(env, 'SVA_PROMETHEUS_URL', 'the Prometheus query URL'),
+          prometheusCredentials,
         ),
         windowSeconds: config.policy.metricsWindowSeconds,
         maxAgeSeconds: config.policy.metricsMaxAgeSeconds,
@@ -94,9 +113,13 @@ const telemetrySinks = new Map<string, Factory<TelemetrySink>>([
   ['none', () => ({ publish: async () => {} })],
   [
     'remote-write',
-    ({ env }) =>
+    ({ env, prometheusCredentials }) =>
       new RemoteWriteTelemetrySink({
-        connection: prometheusConnection(env, required(env, 'SVA_REMOTE_WRITE_URL', 'the remote-write URL')),
+        connection: prometheusConnection(
+          env,
+          required(env, 'SVA_REMOTE_WRITE_URL', 'the remote-write URL'),
+          prometheusCredentials,
+        ),
       }),
   ],
   [
@@ -172,9 +195,28 @@ export interface EvaluateWiring {
   readonly pool: string;
 }
 
+/**
+ * Checks the Prometheus URLs (fatal: a plaintext token or an http URL to a remote host is a
+ * deployment mistake, not an outage) and reads their credentials from the secret store.
+ */
+export async function prometheusCredentialsFromEnv(
+  env: Env,
+  clients: (env: Env) => SecretStoreClients = (e) => secretStoreClients(awsClientSettings(e)),
+): Promise<StoredCredentials | undefined> {
+  let reference;
+  try {
+    if (!checkPrometheusAccess(env).readStoredCredentials) return undefined;
+    reference = secretReference(env)!;
+  } catch (err) {
+    throw new WiringError((err as Error).message);
+  }
+  return readStoredCredentials(reference, clients(env));
+}
+
 export async function evaluateWiring(env: Env, logger: Logger): Promise<EvaluateWiring> {
   const config = configFromEnv(env);
-  const ctx = { env, config, logger };
+  const prometheusCredentials = await prometheusCredentialsFromEnv(env);
+  const ctx = { env, config, logger, prometheusCredentials };
   const metricsKind = env.SVA_METRICS ?? (env.SVA_PROMETHEUS_URL ? 'prometheus' : undefined);
   if (!metricsKind)
     throw new WiringError('set SVA_PROMETHEUS_URL (or SVA_METRICS=config-load for fixed loads)');
@@ -202,6 +244,7 @@ export interface ApplyWiring {
 
 export async function applyWiring(env: Env, logger: Logger): Promise<ApplyWiring> {
   const config = configFromEnv(env);
+  const prometheusCredentials = await prometheusCredentialsFromEnv(env);
   return {
     config,
     options: {
@@ -212,7 +255,7 @@ export async function applyWiring(env: Env, logger: Logger): Promise<ApplyWiring
       cluster: clusterFromEnv(env),
       nodeGroups: nodeGroupsFromEnv(env, config),
       state: stateFromEnv(env),
-      telemetry: await telemetryFromEnv({ env, config, logger }),
+      telemetry: await telemetryFromEnv({ env, config, logger, prometheusCredentials }),
       clock: systemClock,
     },
   };

@@ -15,6 +15,10 @@ export interface SvaSettings {
   readonly remoteWriteUrl: string;
   readonly prometheusSigv4Region: string;
   readonly prometheusWorkspaceArn: string;
+  /** Secrets Manager secret (ARN) with the credentials of a Prometheus that is not AMP */
+  readonly prometheusCredentialsSecretArn: string;
+  /** or an SSM SecureString parameter (name) with them */
+  readonly prometheusCredentialsParameter: string;
   readonly maxReceiveCount: number;
   readonly logLevel: string;
   /** an SNS topic the alarms notify (optional) */
@@ -33,6 +37,8 @@ export const DEFAULT_SETTINGS: SvaSettings = {
   remoteWriteUrl: '',
   prometheusSigv4Region: '',
   prometheusWorkspaceArn: '',
+  prometheusCredentialsSecretArn: '',
+  prometheusCredentialsParameter: '',
   maxReceiveCount: 3,
   logLevel: 'INFO',
   alarmTopicArn: '',

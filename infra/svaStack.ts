@@ -73,7 +73,6 @@ export class SvaStack extends Stack {
     });
 
     const environment: Record<string, string> = {
-      NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_LOG_LEVEL: s.logLevel,
       SVA_CONFIG: s.configFile,
       SVA_STATE_TABLE: this.table.tableName,
@@ -82,13 +81,15 @@ export class SvaStack extends Stack {
       SVA_PROMETHEUS_URL: s.prometheusUrl,
       SVA_REMOTE_WRITE_URL: s.remoteWriteUrl,
       SVA_PROMETHEUS_SIGV4_REGION: s.prometheusSigv4Region,
+      SVA_PROMETHEUS_CREDENTIALS_SECRET: s.prometheusCredentialsSecretArn,
+      SVA_PROMETHEUS_CREDENTIALS_PARAMETER: s.prometheusCredentialsParameter,
     };
     const nodeGroups = configNodeGroups(resolve(ROOT, s.configFile));
     const fn = (id: string, which: FunctionName, timeoutSeconds: number, extra: Record<string, string>) => {
       const functionName = name(which);
       const role = new iam.Role(this, `${id}Role`, {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: `sva ${which}: map it to the Kubernetes group sva-scaler (EKS access entry)`,
+        description: `sva ${which}: map it to the Kubernetes group ${which === 'evaluate' ? 'sva-reader' : 'sva-scaler'} (EKS access entry)`,
       });
       const statements = policyStatements(which, {
         values: {
@@ -102,6 +103,8 @@ export class SvaStack extends Stack {
         },
         nodeGroups,
         prometheusWorkspaceArn: s.prometheusWorkspaceArn || undefined,
+        prometheusCredentialsSecretArn: s.prometheusCredentialsSecretArn || undefined,
+        prometheusCredentialsParameter: s.prometheusCredentialsParameter || undefined,
         // CDK tokens are strings: concatenating them is how CloudFormation values are joined
         join: (parts) => parts.join(''),
       });
@@ -131,7 +134,12 @@ export class SvaStack extends Stack {
         bundling: {
           format: nodejs.OutputFormat.ESM,
           target: 'node22',
-          sourceMap: true,
+          // Cold start: minified and tree-shaken, no source map in the zip (serverless.yml alike;
+          // `npm run bench:apply` measures the zips and the import time).
+          minify: true,
+          sourceMap: false,
+          // whatwg-url is dead weight under node-fetch on Node (deploy/shims/whatwg-url.cjs)
+          esbuildArgs: { '--alias:whatwg-url': resolve(ROOT, 'deploy/shims/whatwg-url.cjs') },
           // every dependency is bundled (pinned versions, not the runtime's SDK)
           bundleAwsSDK: true,
           externalModules: [],
@@ -153,6 +161,18 @@ export class SvaStack extends Stack {
     };
 
     this.evaluate = fn('Evaluate', 'evaluate', 60, { SVA_QUEUE_URL: this.queue.queueUrl });
+    // Only evaluate's role may send decisions: anyone else who can call SQS in the account (an
+    // admin, another workload's role) is refused, so the queue carries only what evaluate decided.
+    this.queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyEvaluateSends',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': this.evaluate.role!.roleArn } },
+      }),
+    );
     // One evaluation of the pool at a time; a missed one is replaced by the next, not retried.
     (this.evaluate.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
     new lambda.EventInvokeConfig(this, 'EvaluateInvokeConfig', {

@@ -1,7 +1,7 @@
 /**
  * etcd and a real kube-apiserver 1.20 (built by .ci/build-kube-apiserver.sh) on loopback, with
- * RBAC on and static tokens: an admin (system:masters) and the scaler (group sva-scaler, the
- * subject of deploy/rbac.yaml). No controller manager runs: Deployments keep the replicas they
+ * RBAC on and static tokens: an admin (system:masters), apply's scaler (group sva-scaler) and
+ * evaluate's reader (group sva-reader), the subjects of deploy/rbac*.yaml. No controller manager runs: Deployments keep the replicas they
  * are given and get no pods; tests write status themselves where ready replicas matter.
  */
 import { generateKeyPairSync } from 'node:crypto';
@@ -27,6 +27,9 @@ export const BUILD_COMMAND = 'bash .ci/build-kube-apiserver.sh';
 export const ADMIN_TOKEN = 'admin-token-0123456789';
 export const SCALER_TOKEN = 'scaler-token-0123456789';
 export const SCALER_USER = 'sva-apply';
+/** evaluate's token: group sva-reader of deploy/rbac*.yaml */
+export const READER_TOKEN = 'reader-token-0123456789';
+export const READER_USER = 'sva-evaluate';
 
 export function kubeApiServerBinary(): string {
   const path =
@@ -48,6 +51,7 @@ export interface KubeServer {
   readonly dir: string;
   readonly admin: KubeConfig;
   readonly scaler: KubeConfig;
+  readonly reader: KubeConfig;
   /** etcd's and kube-apiserver's process ids */
   readonly pids: number[];
   kubeConfig(token: string): KubeConfig;
@@ -117,7 +121,12 @@ export async function startKubeApiServer(): Promise<KubeServer> {
     writeFileSync(join(dir, 'sa.key'), privateKey);
     writeFileSync(
       join(dir, 'tokens.csv'),
-      `${ADMIN_TOKEN},admin,uid-admin,"system:masters"\n${SCALER_TOKEN},${SCALER_USER},uid-scaler,"sva-scaler"\n`,
+      [
+        `${ADMIN_TOKEN},admin,uid-admin,"system:masters"`,
+        `${SCALER_TOKEN},${SCALER_USER},uid-scaler,"sva-scaler"`,
+        `${READER_TOKEN},${READER_USER},uid-reader,"sva-reader"`,
+        '',
+      ].join('\n'),
     );
     const certDir = join(dir, 'certs');
     const apiserver = new ServerProcess('kube-apiserver', binary, [
@@ -156,6 +165,7 @@ export async function startKubeApiServer(): Promise<KubeServer> {
       dir,
       admin: kubeConfig(ADMIN_TOKEN),
       scaler: kubeConfig(SCALER_TOKEN),
+      reader: kubeConfig(READER_TOKEN),
       pids: started.flatMap((s) => (s.pid === undefined ? [] : [s.pid])),
       kubeConfig,
       writeKubeconfig(token: string) {

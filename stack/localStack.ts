@@ -16,6 +16,7 @@ import { EmulatedFleet, type FleetStatus } from './fleet.js';
 import {
   createDeployment,
   createNamespace,
+  READER_TOKEN,
   SCALER_TOKEN,
   startKubeApiServer,
   type KubeServer,
@@ -58,16 +59,18 @@ export interface LocalStack {
   readonly moto: Moto;
   readonly kube: KubeServer;
   readonly queues: DecisionQueues;
-  /** the handlers' environment */
+  /** apply's environment (Kubernetes as the scaler: deploy/rbac*.yaml's group sva-scaler) */
   readonly env: Record<string, string>;
+  /** evaluate's: the same, but Kubernetes as the reader (group sva-reader), as on EKS */
+  readonly evaluateEnv: Record<string, string>;
   readonly processes: StartedProcess[];
   sync(): Promise<FleetStatus>;
   stop(): Promise<void>;
 }
 
 /**
- * The Role of deploy/rbac-cluster.yaml, bound in each namespace the config scales (the shipped
- * rules, whatever the namespaces are called).
+ * The ClusterRoles of deploy/rbac-cluster.yaml, bound in each namespace the config scales (the
+ * shipped rules, whatever the namespaces are called).
  */
 async function applyRbac(kube: KubeServer, namespaces: readonly string[]): Promise<void> {
   const api = KubernetesObjectApi.makeApiClient(kube.admin);
@@ -75,10 +78,11 @@ async function applyRbac(kube: KubeServer, namespaces: readonly string[]): Promi
     .map((d) => d.toJSON() as KubernetesObject | null)
     .filter((d): d is KubernetesObject => Boolean(d?.kind));
   for (const doc of docs.filter((d) => d.kind !== 'RoleBinding')) await api.create(doc);
-  const binding = docs.find((d) => d.kind === 'RoleBinding');
-  if (!binding) throw new Error('deploy/rbac-cluster.yaml has no RoleBinding');
+  const bindings = docs.filter((d) => d.kind === 'RoleBinding');
+  if (bindings.length === 0) throw new Error('deploy/rbac-cluster.yaml has no RoleBinding');
   for (const namespace of namespaces)
-    await api.create({ ...binding, metadata: { ...binding.metadata, namespace } } as KubernetesObject);
+    for (const binding of bindings)
+      await api.create({ ...binding, metadata: { ...binding.metadata, namespace } } as KubernetesObject);
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
@@ -138,6 +142,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       SVA_PROMETHEUS_URL: prometheus.url,
       SVA_REMOTE_WRITE_URL: prometheus.remoteWriteUrl,
     };
+    const evaluateEnv = { ...env, KUBECONFIG: kube.writeKubeconfig(READER_TOKEN) };
     const m = moto;
     const k = kube;
     const p = prometheus;
@@ -150,6 +155,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       kube: k,
       queues,
       env,
+      evaluateEnv,
       processes: [
         { name: 'prometheus', pid: p.pid },
         { name: 'moto', pid: m.server.pid },

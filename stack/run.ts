@@ -200,13 +200,20 @@ export async function runStack(
       values.interval === undefined ? stack.config.policy.intervalSeconds : Number(values.interval);
     if (!(intervalSeconds > 0)) throw new Error('--interval needs a positive number of seconds');
 
-    // The handlers read their wiring from the environment on first use, as on Lambda.
+    // The handlers read their wiring from the environment on first use, as on Lambda; each
+    // function has its own Kubernetes identity (evaluate reads, apply scales: deploy/rbac*.yaml).
     Object.assign(process.env, stack.env, { POWERTOOLS_LOG_LEVEL: values['log-level'] });
     out('');
     out('To invoke the functions by hand against this stack (sva invoke, or osls invoke local):');
     for (const [name, value] of Object.entries(stack.env)) out(`  export ${name}=${value}`);
+    out(`  # for evaluate, Kubernetes as the reader:`);
+    out(`  export KUBECONFIG=${stack.evaluateEnv.KUBECONFIG}`);
     out('');
-    const { handler: evaluate } = await import('../functions/evaluate/handler.js');
+    const { createEvaluateHandler, logger: evaluateLogger } =
+      await import('../functions/evaluate/handler.js');
+    const { evaluateWiring } = await import('../functions/wiring.js');
+    const evaluateEnv = { ...process.env, ...stack.evaluateEnv };
+    const evaluate = createEvaluateHandler(() => evaluateWiring(evaluateEnv, evaluateLogger));
     const { handler: apply } = await import('../functions/apply/handler.js');
 
     // Prometheus needs a few scrapes before rates mean anything.

@@ -27,8 +27,10 @@ export function readDocument(path: string): unknown {
     }
   }
   try {
-    // YAML is a superset of JSON, so this also reads JSON files with other names.
-    return parseYaml(text);
+    // YAML is a superset of JSON, so this also reads JSON files with other names. The alias
+    // limit is the library's default, said here because it is what stops a billion-laughs file
+    // from expanding into gigabytes.
+    return parseYaml(text, { maxAliasCount: MAX_YAML_ALIASES });
   } catch (err) {
     if (err instanceof YAMLParseError) {
       const pos = err.linePos?.[0];
@@ -36,9 +38,13 @@ export function readDocument(path: string): unknown {
         `${path}${pos ? `:${pos.line}:${pos.col}` : ''}: invalid YAML: ${err.message.split('\n')[0]}`,
       );
     }
-    throw err;
+    // Everything else the parser throws is about the text too (the alias limit is a
+    // ReferenceError, very deep nesting a RangeError): still the user's to fix.
+    throw new InputError(`${path}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
 }
+
+const MAX_YAML_ALIASES = 100;
 
 /**
  * `:line:col` of the first character JSON.parse rejects. Node 20's messages do not always carry

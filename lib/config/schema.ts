@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { SATURATION_POLICIES } from '../optimizer/system.js';
 import { duplicateMessage, repeats } from './duplicates.js';
+import { deploymentName, derivedNameProblems, namespaceName, nodeGroupName } from './kubernetesNames.js';
+import { arrivalRate, costPerHour, milliseconds, tokens, zeroServiceTimeProblem } from './plausible.js';
 
 const name = z.string().min(1, 'must not be empty');
 const nonNegative = z.number().nonnegative();
@@ -16,16 +18,16 @@ export const acceleratorSchema = z
     name: name.describe('accelerator configuration name, e.g. "L4" or "4xH100"'),
     type: name.optional().describe('device type counted against capacity and node groups; default: name'),
     multiplicity: positiveInt.default(1).describe('devices of `type` in one unit of this configuration'),
-    costPerHour: nonNegative.describe('price of one unit per hour (any currency unit, used consistently)'),
+    costPerHour: costPerHour.describe('price of one unit per hour (any currency unit, used consistently)'),
   })
   .strict();
 
 export const profileSchema = z
   .object({
-    alpha: nonNegative.describe('decode iteration base time (ms)'),
-    beta: nonNegative.describe('decode iteration time per request in the batch (ms)'),
-    gamma: nonNegative.default(0).describe('prefill base time (ms)'),
-    delta: nonNegative.default(0).describe('prefill time per input token per request in the batch (ms)'),
+    alpha: milliseconds.describe('decode iteration base time (ms)'),
+    beta: milliseconds.describe('decode iteration time per request in the batch (ms)'),
+    gamma: milliseconds.default(0).describe('prefill base time (ms)'),
+    delta: milliseconds.default(0).describe('prefill time per input token per request in the batch (ms)'),
     maxBatchSize: positiveInt.describe('batch limit measured at `atTokens` output tokens'),
     atTokens: positiveInt.describe('output tokens at which maxBatchSize was measured'),
     acceleratorCount: positiveInt.default(1).describe('accelerator units one replica needs (e.g. 4 for TP4)'),
@@ -50,7 +52,11 @@ export const profileSchema = z
         "'on-demand': KV blocks taken as tokens are computed, the newest request preempted (recomputed) when they run out, as vLLM V1; 'reserve': prompt + output reserved at admission, never preempted (legacy simulation). Used by the simulation; default on-demand",
       ),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    const problem = zeroServiceTimeProblem(p);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['alpha'], message: problem });
+  });
 
 export const modelSchema = z
   .object({
@@ -84,8 +90,10 @@ export const serviceClassSchema = z
 
 export const variantSchema = z
   .object({
-    name,
-    namespace: name.default('default'),
+    name: deploymentName.describe(
+      'a DNS-1123 subdomain: the default Deployment name, and with the namespace the SQS message group (110 characters together)',
+    ),
+    namespace: namespaceName.default('default').describe('Kubernetes namespace: a DNS-1123 label'),
     model: name,
     serviceClass: name,
     accelerators: z
@@ -100,9 +108,9 @@ export const variantSchema = z
     keepAccelerator: z.boolean().default(false).describe('never move off the current accelerator'),
     load: z
       .object({
-        arrivalRate: nonNegative.describe('requests per second'),
-        avgInputTokens: nonNegative,
-        avgOutputTokens: nonNegative,
+        arrivalRate: arrivalRate.describe('requests per second'),
+        avgInputTokens: tokens,
+        avgOutputTokens: tokens,
       })
       .strict()
       .optional()
@@ -139,7 +147,7 @@ export const variantSchema = z
         'phases from a new pod on a ready node to a serving replica; default (also when absent and no startupSeconds): a measured cold start (kaito issue 2325)',
       ),
     deployments: z
-      .record(z.string(), name)
+      .record(z.string(), deploymentName)
       .optional()
       .describe(
         'Deployment per accelerator; default: the variant name, or name-accelerator when several are allowed',
@@ -163,7 +171,7 @@ export const variantSchema = z
 
 export const nodeGroupSchema = z
   .object({
-    name,
+    name: nodeGroupName.describe('the EKS managed node group name'),
     acceleratorType: name.describe('device type its nodes carry'),
     gpusPerNode: positiveInt,
     minNodes: count.default(0),
@@ -184,7 +192,7 @@ export const nodeGroupSchema = z
       .describe(
         'phases from a desired-size increase to a Ready GPU node; default (also when absent and no provisioningSeconds): a measured cold start (kaito issue 2325)',
       ),
-    costPerNodeHour: nonNegative
+    costPerNodeHour: costPerHour
       .optional()
       .describe('price of one node per hour; default: from the accelerators'),
   })
@@ -333,7 +341,7 @@ const configObject = z
     accelerators: z.array(acceleratorSchema).min(1),
     models: z.array(modelSchema).min(1),
     serviceClasses: z.array(serviceClassSchema).min(1),
-    variants: z.array(variantSchema),
+    variants: z.array(variantSchema).min(1, 'at least one variant: there is nothing to size without one'),
     capacity: z
       .union([z.literal('unlimited'), z.record(z.string(), count)])
       .optional()
@@ -427,6 +435,9 @@ function checkReferences(c: Config, ctx: RefineContext): void {
     }
     if (v.startupSeconds !== undefined && v.startup !== undefined)
       at('startupSeconds', 'give either startupSeconds (one phase) or startup (phases), not both');
+    const allowed =
+      v.accelerator !== undefined ? [v.accelerator] : (v.accelerators ?? Object.keys(model?.profiles ?? {}));
+    for (const { field, message } of derivedNameProblems(v, allowed)) at(String(field[0]), message);
   });
   duplicates(ctx, c.nodeGroups, 'nodeGroups', 'node group');
   const deviceTypes = new Set(c.accelerators.map((a) => a.type ?? a.name));

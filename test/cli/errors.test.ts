@@ -137,6 +137,93 @@ describe('input errors: one line naming the field', () => {
   });
 });
 
+describe('configs that would give an empty or meaningless solution', () => {
+  const realistic = () =>
+    JSON.parse(readFileSync('test/fixtures/config/realistic.json', 'utf8')) as {
+      accelerators: { costPerHour: number }[];
+      models: { profiles: Record<string, Record<string, number>> }[];
+      variants: { load: { arrivalRate: number } }[];
+      capacity?: Record<string, number>;
+    };
+
+  it('a YAML alias bomb is the one-line error', async () => {
+    const lines = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (const [prev, next] of ['ab', 'bc', 'cd', 'de', 'ef', 'fg', 'gh', 'hi']) {
+      lines.push(`${next}: &${next} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+    }
+    const file = write('bomb.yaml', `${lines.join('\n')}\n`);
+    const result = await run('solve', file);
+    expectOneLine(
+      result,
+      `sva solve: ${file}: invalid YAML: Excessive alias count indicates a resource exhaustion attack`,
+    );
+    expectNoStack(result);
+  });
+
+  it('a profile whose times are all zero', async () => {
+    const config = realistic();
+    Object.assign(config.models[0]!.profiles.L4!, { alpha: 0, beta: 0, gamma: 0, delta: 0 });
+    const file = write('zero-times.json', config);
+    expectOneLine(
+      await run('solve', file),
+      new RegExp(`^sva solve: ${file}: models\\[0\\]\\.profiles\\.L4\\.alpha: alpha and beta are both 0`),
+    );
+  });
+
+  it('an arrival rate of 1e308', async () => {
+    const config = realistic();
+    config.variants[0]!.load.arrivalRate = 1e308;
+    const file = write('huge-rate.json', config);
+    expectOneLine(
+      await run('solve', file),
+      new RegExp(`^sva solve: ${file}: variants\\[0\\]\\.load\\.arrivalRate: must be at most 1000000`),
+    );
+  });
+
+  it('no variants', async () => {
+    const config = { ...realistic(), variants: [] };
+    const file = write('no-variants.json', config);
+    expectOneLine(
+      await run('solve', file),
+      `sva solve: ${file}: variants: at least one variant: there is nothing to size without one`,
+    );
+  });
+
+  it('no capacity for any variant: an error, not an empty solution', async () => {
+    const config = realistic();
+    config.capacity = { L4: 0, A10G: 0, L40S: 0, H100: 0, A100: 0 };
+    const file = write('no-capacity.json', config);
+    expectOneLine(
+      await run('solve', file),
+      `sva solve: ${file}: no allocation for any of the 3 variant(s): no accelerator meets their targets within the capacity`,
+    );
+  });
+
+  it('a variant left without an allocation is warned about', async () => {
+    const config = realistic();
+    config.capacity = { L4: 1, A10G: 0, L40S: 0, H100: 0, A100: 0 };
+    const file = write('some-capacity.json', config);
+    const result = await run('solve', file);
+    expect(result.code).toBe(0);
+    expect(result.errLines).toEqual([
+      `sva solve: ${file}: llm/chat-8b: warning: no allocation: no accelerator meets its targets within the capacity`,
+      `sva solve: ${file}: llm/chat-70b: warning: no allocation: no accelerator meets its targets within the capacity`,
+    ]);
+  });
+
+  it('costs of zero are legitimate: solved, with a warning naming the field', async () => {
+    const config = realistic();
+    config.accelerators[1]!.costPerHour = 0;
+    const file = write('free.json', config);
+    const result = await run('solve', file);
+    expect(result.code).toBe(0);
+    expect(result.errLines).toEqual([
+      `sva solve: ${file}: accelerators[1].costPerHour: warning: A10G costs 0: the optimizer cannot weigh its allocations by cost`,
+    ]);
+    expect(Object.keys((JSON.parse(result.out[0]!) as { allocations: object }).allocations)).toHaveLength(3);
+  });
+});
+
 describe('usage errors: exit 2, one line naming the problem and where the usage is', () => {
   it('unknown option', async () => {
     const result = await run('solve', 'test/fixtures/inferno/small.json', '--fast');

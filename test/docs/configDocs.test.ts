@@ -29,7 +29,7 @@ test('every field of every section, with its description, is in the reference', 
   expect(docs).toContain(
     '| `variants[].metrics.podPattern` | string | optional | regular expression on the pod label',
   );
-  expect(docs).toContain('| `accelerators[].costPerHour` | number (>= 0) | **required** |');
+  expect(docs).toContain('| `accelerators[].costPerHour` | number (>= 0, <= 1000000) | **required** |');
 });
 
 test('the README links to the reference', () => {

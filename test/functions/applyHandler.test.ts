@@ -43,17 +43,24 @@ test('events/apply-one-decision.json: node group grown, then the Deployment scal
   });
 });
 
-test('events/apply-several-decisions.json: in order; nodes first when growing, pods first when shrinking', async () => {
-  const { result, calls } = await run(readEvent('events/apply-several-decisions.json') as SQSEvent);
+test('events/apply-several-decisions.json: each variant in order; nodes first when growing, pods first when shrinking', async () => {
+  const { result, calls, nodeGroups, cluster } = await run(
+    readEvent('events/apply-several-decisions.json') as SQSEvent,
+  );
   expect(result).toEqual({ batchItemFailures: [] });
-  expect(calls).toEqual([
+  // chat's two decisions in order, nodes before pods going up and after them going down
+  expect(calls.filter((c) => !c.includes('summarize'))).toEqual([
     'nodes gpu-l4 6',
+    // summarize's decision, from the same evaluation, may grow the group to the same 6 at once
+    ...(calls.filter((c) => c === 'nodes gpu-l4 6').length === 2 ? ['nodes gpu-l4 6'] : []),
     'scale llm/chat 4',
-    // summarize's decision came from the same evaluation: the node group is already at 6
-    'scale llm/summarize 2',
     'scale llm/chat 3',
     'nodes gpu-l4 5',
   ]);
+  expect(calls.indexOf('scale llm/summarize 2')).toBeGreaterThan(calls.indexOf('nodes gpu-l4 6'));
+  expect(calls.indexOf('scale llm/summarize 2')).toBeLessThan(calls.indexOf('nodes gpu-l4 5'));
+  expect(nodeGroups.size('gpu-l4')).toBe(5);
+  expect([cluster.replicas('llm', 'chat'), cluster.replicas('llm', 'summarize')]).toEqual([3, 2]);
 });
 
 test('events/apply-malformed-decision.json: the bad message fails with its reason; the other applies', async () => {
@@ -130,4 +137,68 @@ test('a wiring failure fails the whole invocation, and is tried again on the nex
   await expect(captureLogs(() => handler(event, context))).rejects.toThrow('SVA_STATE_TABLE is not set');
   const { result } = await captureLogs(() => handler(event, context));
   expect(result).toEqual({ batchItemFailures: [] });
+});
+
+/** A cluster whose scale calls wait until released, to see which calls are in flight at once. */
+function gatedWiring() {
+  const setup = memoryApplyWiring();
+  const inFlight = new Set<string>();
+  let most = 0;
+  const gates: (() => void)[] = [];
+  const scale = setup.cluster.scale.bind(setup.cluster);
+  setup.cluster.scale = async (namespace: string, deployment: string, replicas: number) => {
+    const key = `${namespace}/${deployment} ${replicas}`;
+    inFlight.add(key);
+    most = Math.max(most, inFlight.size);
+    await new Promise<void>((release) => gates.push(release));
+    inFlight.delete(key);
+    return scale(namespace, deployment, replicas);
+  };
+  const releaseAll = async () => {
+    // release whatever is waiting until the batch is done
+    for (let i = 0; i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 1));
+      gates.splice(0).forEach((release) => release());
+    }
+  };
+  return { setup, inFlight, mostInFlight: () => most, releaseAll };
+}
+
+test('message groups of one batch are applied concurrently, each in its own order', async () => {
+  const { setup, mostInFlight, releaseAll } = gatedWiring();
+  const chat1 = sqsRecord(decision({ variant: 'chat', sequence: 1, target: 2 }));
+  const summarize = sqsRecord(decision({ variant: 'summarize', sequence: 1, target: 3 }));
+  const chat2 = sqsRecord(decision({ variant: 'chat', sequence: 2, target: 4 }));
+  const handler = createApplyHandler(async () => setup.wiring);
+  const [{ result }] = await Promise.all([
+    captureLogs(() => handler(sqsEvent(chat1, summarize, chat2), context)),
+    releaseAll(),
+  ]);
+  expect(result).toEqual({ batchItemFailures: [] });
+  // chat's first decision and summarize's were both waiting on the API at once; chat's second
+  // waited for its first
+  expect(mostInFlight()).toBe(2);
+  expect(setup.log.lines.filter((c) => c.includes('chat'))).toEqual(['scale llm/chat 2', 'scale llm/chat 4']);
+  expect([setup.cluster.replicas('llm', 'chat'), setup.cluster.replicas('llm', 'summarize')]).toEqual([4, 3]);
+});
+
+test('a failed group fails the rest of its own messages only, and its logs carry its own keys', async () => {
+  const setup = memoryApplyWiring();
+  setup.cluster.failScaling('llm/summarize', () => new Error('apiserver unavailable'));
+  const summarize1 = sqsRecord(decision({ variant: 'summarize', sequence: 1, target: 3 }));
+  const chat1 = sqsRecord(decision({ variant: 'chat', sequence: 1, target: 2 }));
+  const summarize2 = sqsRecord(decision({ variant: 'summarize', sequence: 2, target: 4 }));
+  const chat2 = sqsRecord(decision({ variant: 'chat', sequence: 2, target: 5 }));
+  const { result, calls, logs } = await run(sqsEvent(summarize1, chat1, summarize2, chat2), setup);
+  expect(result.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+    summarize1.messageId,
+    summarize2.messageId,
+  ]);
+  expect(calls).toContain('scale llm/chat 5');
+  expect(calls.filter((c) => c.includes('summarize'))).toEqual(['scale llm/summarize 3 (failed)']);
+  for (const line of byMessage(logs, 'decision applied'))
+    expect(line).toMatchObject({ messageGroupId: 'llm/chat', variant: 'llm/chat' });
+  expect(byMessage(logs, 'decision not applied')).toEqual([
+    expect.objectContaining({ messageGroupId: 'llm/summarize', decisionId: 'llm/summarize#1' }),
+  ]);
 });

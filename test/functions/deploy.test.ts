@@ -52,20 +52,22 @@ test('IAM: each function gets the calls its adapters make, on named resources on
   }
 });
 
-test('RBAC: get on deployments, get/patch/update on deployments/scale, nothing else', () => {
-  const rules = [
-    { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
-    { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch', 'update'] },
-  ];
+test('RBAC: evaluate (sva-reader) gets Deployments; apply (sva-scaler) gets and patches their scale; nothing else', () => {
+  const rules = {
+    'sva-reader': [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] }],
+    'sva-scaler': [{ apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] }],
+  };
   for (const file of ['rbac.yaml', 'rbac-cluster.yaml']) {
     const docs = parseAllDocuments(readFileSync(`deploy/${file}`, 'utf8')).map((d) => d.toJSON());
     const roles = docs.filter((d) => d.kind === 'Role' || d.kind === 'ClusterRole');
-    expect(roles).toHaveLength(1);
-    expect(roles[0].rules).toEqual(rules);
+    expect(Object.fromEntries(roles.map((r) => [r.metadata.name, r.rules]))).toEqual(rules);
     expect(docs.map((d) => d.kind)).not.toContain('ClusterRoleBinding');
-    const binding = docs.find((d) => d.kind === 'RoleBinding');
-    expect(binding.subjects).toEqual([
-      { apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'sva-scaler' },
-    ]);
+    const bindings = docs.filter((d) => d.kind === 'RoleBinding');
+    expect(bindings.map((b) => [b.roleRef.name, b.subjects])).toEqual(
+      Object.keys(rules).map((group) => [
+        group,
+        [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: group }],
+      ]),
+    );
   }
 });

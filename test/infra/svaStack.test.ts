@@ -184,6 +184,31 @@ test('Amazon Managed Prometheus: query and remote write on the named workspace, 
   ]);
 });
 
+test('Prometheus credentials in a secret store: each function may read that secret or parameter only, when one is given', () => {
+  const reads = (j: typeof json) =>
+    statementsOf(j)
+      .flatMap((s) => [s.Action].flat())
+      .filter((a) => a.startsWith('secretsmanager:') || a.startsWith('ssm:'));
+  expect(reads(json)).toEqual([]);
+  const secret = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:sva-prometheus-AbCdEf';
+  const withSecret = synth({ prometheusCredentialsSecretArn: secret });
+  expect(
+    statementsOf(withSecret.json)
+      .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
+      .map((s) => s.Resource),
+  ).toEqual([secret, secret]);
+  withSecret.template.hasResourceProperties('AWS::Lambda::Function', {
+    Environment: { Variables: Match.objectLike({ SVA_PROMETHEUS_CREDENTIALS_SECRET: secret }) },
+  });
+  const withParameter = synth({ prometheusCredentialsParameter: '/sva/prometheus' });
+  const parameterStatements = statementsOf(withParameter.json).filter((s) =>
+    [s.Action].flat().includes('ssm:GetParameter'),
+  );
+  expect(parameterStatements).toHaveLength(2);
+  expect(JSON.stringify(parameterStatements[0]!.Resource)).toContain(':parameter/sva/prometheus');
+  expect(() => synth({ prometheusCredentialsSecretArn: 'sva-prometheus' })).toThrow(/must be the secret ARN/);
+});
+
 test('settings from CDK context: defaults, numbers parsed, bad numbers refused', () => {
   expect(settingsFrom(() => undefined)).toEqual(DEFAULT_SETTINGS);
   const context: Record<string, string> = { stage: 'prod', scheduleMinutes: '2', clusterName: 'c' };
@@ -207,4 +232,26 @@ test('infra/ imports nothing of lib/ (docs/ARCHITECTURE.md): the handlers are bu
       });
   }
   expect(readFileSync('deploy/permissions.cjs', 'utf8')).not.toMatch(/require\(['"][./]*lib\//);
+});
+
+test('the decision queue accepts messages only from the evaluate role', () => {
+  template.resourceCountIs('AWS::SQS::QueuePolicy', 1);
+  const policy = Object.values(template.findResources('AWS::SQS::QueuePolicy'))[0] as {
+    Properties: { Queues: unknown[]; PolicyDocument: { Statement: Record<string, unknown>[] } };
+  };
+  expect(policy.Properties.Queues).toEqual([{ Ref: expect.stringMatching(/^DecisionQueue[0-9A-F]{8}$/) }]);
+  expect(policy.Properties.PolicyDocument.Statement).toEqual([
+    {
+      Sid: 'OnlyEvaluateSends',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DecisionQueue/), 'Arn'] },
+      Condition: {
+        ArnNotEquals: {
+          'aws:PrincipalArn': { 'Fn::GetAtt': [expect.stringMatching(/^EvaluateRole/), 'Arn'] },
+        },
+      },
+    },
+  ]);
 });

@@ -64,26 +64,54 @@ export function toSqsRecord(
   };
 }
 
-/** One receive → invoke → delete round. */
-export async function pollOnce(
+/** Receives up to a batch of messages, as records. */
+async function receive(
   client: Pick<SQSClient, 'send'>,
-  handler: SqsBatchHandler,
   opts: LocalEventSourceOptions,
-): Promise<PollResult> {
+  max = opts.batchSize ?? 10,
+): Promise<SQSRecord[]> {
   const received = await client.send(
     new ReceiveMessageCommand({
       QueueUrl: opts.queueUrl,
-      MaxNumberOfMessages: Math.min(Math.max(opts.batchSize ?? 10, 1), 10),
+      MaxNumberOfMessages: Math.min(Math.max(max, 1), 10),
       WaitTimeSeconds: opts.waitTimeSeconds ?? 0,
       MessageSystemAttributeNames: ['All'],
     }),
   );
-  const messages = received.Messages ?? [];
-  if (messages.length === 0) return { received: 0, deleted: 0, failed: [] };
-  const records = messages.map((m) => toSqsRecord(m, opts));
+  return (received.Messages ?? []).map((m) => toSqsRecord(m, opts));
+}
+
+/** Gives received messages the visibility of failed ones (when the options say), so they come back. */
+async function release(
+  client: Pick<SQSClient, 'send'>,
+  records: readonly SQSRecord[],
+  opts: LocalEventSourceOptions,
+): Promise<void> {
+  if (records.length === 0 || opts.failedVisibilitySeconds === undefined) return;
+  for (let i = 0; i < records.length; i += 10) {
+    await client.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: opts.queueUrl,
+        Entries: records.slice(i, i + 10).map((r, j) => ({
+          Id: String(j),
+          ReceiptHandle: r.receiptHandle,
+          VisibilityTimeout: opts.failedVisibilitySeconds,
+        })),
+      }),
+    );
+  }
+}
+
+/** Invokes the handler with received records, deletes what it did not report failed. */
+async function invoke(
+  client: Pick<SQSClient, 'send'>,
+  handler: SqsBatchHandler,
+  opts: LocalEventSourceOptions,
+  records: readonly SQSRecord[],
+): Promise<PollResult> {
   let failedIds: Set<string>;
   try {
-    const response = await handler({ Records: records }, opts.context());
+    const response = await handler({ Records: [...records] }, opts.context());
     failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
   } catch {
     // A thrown invocation fails the whole batch, as on Lambda.
@@ -99,39 +127,107 @@ export async function pollOnce(
       }),
     );
   }
-  if (failed.length > 0 && opts.failedVisibilitySeconds !== undefined) {
-    await client.send(
-      new ChangeMessageVisibilityBatchCommand({
-        QueueUrl: opts.queueUrl,
-        Entries: failed.map((r, i) => ({
-          Id: String(i),
-          ReceiptHandle: r.receiptHandle,
-          VisibilityTimeout: opts.failedVisibilitySeconds,
-        })),
-      }),
-    );
-  }
+  await release(client, failed, opts);
   return { received: records.length, deleted: done.length, failed: failed.map((r) => r.messageId) };
 }
 
+/** One receive → invoke → delete round. */
+export async function pollOnce(
+  client: Pick<SQSClient, 'send'>,
+  handler: SqsBatchHandler,
+  opts: LocalEventSourceOptions,
+): Promise<PollResult> {
+  const records = await receive(client, opts);
+  if (records.length === 0) return { received: 0, deleted: 0, failed: [] };
+  return invoke(client, handler, opts, records);
+}
+
+/** Invocations drainQueue runs at once, as Lambda's SQS event source starts with five. */
+export const DEFAULT_CONCURRENCY = 5;
+
+const groupOf = (r: SQSRecord) => r.attributes.MessageGroupId ?? `\u0000${r.messageId}`;
+
 /**
- * Polls until `emptyPolls` receives in a row come back empty, or `maxPolls` rounds have run
- * (bounded either way). Returns the totals.
+ * Polls until `emptyPolls` receives in a row come back empty with nothing left in flight, or
+ * `maxPolls` receives have run (bounded either way). Returns the totals.
+ *
+ * As Lambda's event source does, batches go to up to `concurrency` invocations at once, and a
+ * message group is in one invocation at a time: its later messages wait, received, until the
+ * invocation holding the group returns. If that invocation failed a message of the group, the
+ * waiting ones are given back to the queue with the failed one, so the group's order holds.
+ * (SQS itself keeps a group's later messages back while one is in flight; moto, behind the local
+ * stack and the tests, does not, hence the bookkeeping here.)
  */
 export async function drainQueue(
   client: Pick<SQSClient, 'send'>,
   handler: SqsBatchHandler,
-  opts: LocalEventSourceOptions & { readonly maxPolls: number; readonly emptyPolls?: number },
+  opts: LocalEventSourceOptions & {
+    readonly maxPolls: number;
+    readonly emptyPolls?: number;
+    /** invocations at once; default DEFAULT_CONCURRENCY */
+    readonly concurrency?: number;
+  },
 ): Promise<{ polls: number; received: number; deleted: number; failed: number }> {
   const totals = { polls: 0, received: 0, deleted: 0, failed: 0 };
+  const batchSize = Math.min(Math.max(opts.batchSize ?? 10, 1), 10);
+  const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
+  /** received, not yet handed to an invocation, per group in the order received */
+  const pending = new Map<string, SQSRecord[]>();
+  /** groups in an invocation */
+  const busy = new Set<string>();
+  const running = new Set<Promise<void>>();
+
+  const start = (records: SQSRecord[]) => {
+    const groups = new Set(records.map(groupOf));
+    groups.forEach((g) => busy.add(g));
+    const run = invoke(client, handler, opts, records).then(async (r) => {
+      totals.deleted += r.deleted;
+      totals.failed += r.failed.length;
+      const failed = new Set(records.filter((x) => r.failed.includes(x.messageId)).map(groupOf));
+      for (const g of groups) {
+        busy.delete(g);
+        const waiting = pending.get(g);
+        if (failed.has(g) && waiting) {
+          pending.delete(g);
+          await release(client, waiting, opts);
+        }
+      }
+    });
+    const tracked = run.finally(() => running.delete(tracked));
+    running.add(tracked);
+  };
+  /** Hands pending messages of free groups to invocations, a batch at a time. */
+  const dispatch = () => {
+    while (running.size < concurrency) {
+      const batch: SQSRecord[] = [];
+      for (const [g, records] of pending) {
+        if (busy.has(g)) continue;
+        batch.push(...records.splice(0, batchSize - batch.length));
+        if (records.length === 0) pending.delete(g);
+        if (batch.length === batchSize) break;
+      }
+      if (batch.length === 0) return;
+      start(batch);
+    }
+  };
+
   let empty = 0;
-  while (totals.polls < opts.maxPolls && empty < (opts.emptyPolls ?? 1)) {
-    const r = await pollOnce(client, handler, opts);
+  const idle = () => running.size === 0 && pending.size === 0;
+  while (totals.polls < opts.maxPolls && (empty < (opts.emptyPolls ?? 1) || !idle())) {
+    dispatch();
+    if (running.size >= concurrency) {
+      await Promise.race(running);
+      continue;
+    }
+    const records = await receive(client, opts, batchSize);
     totals.polls++;
-    totals.received += r.received;
-    totals.deleted += r.deleted;
-    totals.failed += r.failed.length;
-    empty = r.received === 0 ? empty + 1 : 0;
+    totals.received += records.length;
+    for (const r of records) pending.set(groupOf(r), [...(pending.get(groupOf(r)) ?? []), r]);
+    if (records.length > 0) empty = 0;
+    else if (idle()) empty++;
+    // Nothing new while invocations run: wait for one, or a moment, before receiving again.
+    else await Promise.race([...running, new Promise((resolve) => setTimeout(resolve, 10))]);
   }
+  await Promise.all(running);
   return totals;
 }

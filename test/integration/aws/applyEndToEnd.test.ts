@@ -53,7 +53,7 @@ const messages = (logs: Record<string, unknown>[], text: string) =>
   logs.filter((l) => String(l.message).includes(text));
 
 test('evaluate → queue → apply: Deployments and the node group take the decided sizes', async () => {
-  const evaluate = createEvaluateHandler(() => evaluateWiring(s().env, evaluateLogger));
+  const evaluate = createEvaluateHandler(() => evaluateWiring(s().evaluateEnv, evaluateLogger));
   const { result: summary } = await captureLogs(() =>
     evaluate(
       { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} },

@@ -56,7 +56,7 @@ afterAll(async () => {
 
 test(`evaluate → SQS → apply for ${VARIANTS} variants completes`, async () => {
   const s = stack!;
-  const evaluate = createEvaluateHandler(() => evaluateWiring(s.env, evaluateLogger));
+  const evaluate = createEvaluateHandler(() => evaluateWiring(s.evaluateEnv, evaluateLogger));
   const apply = createApplyHandler(() => applyWiring(s.env, applyLogger));
   const t0 = performance.now();
   const { result: summary } = await captureLogs(() =>

@@ -31,6 +31,8 @@ afterAll(async () => {
 });
 
 async function invoke(fn: string, file: string) {
+  // Each function with its own Kubernetes identity, as on EKS (evaluate: sva-reader).
+  Object.assign(process.env, fn === 'evaluate' ? stack!.evaluateEnv : stack!.env);
   const out: string[] = [];
   const err: string[] = [];
   const { result: code, logs } = await captureLogs(() =>

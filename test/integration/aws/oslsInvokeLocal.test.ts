@@ -47,7 +47,7 @@ function oslsInvokeLocal(fn: string, event: string, env: Record<string, string>)
 
 test('evaluate: a decision per variant queued, the summary printed', () => {
   const r = oslsInvokeLocal('evaluate', 'events/scheduled.json', {
-    ...stack!.env,
+    ...stack!.evaluateEnv,
     SVA_CONFIG: 'events/local-config.yaml',
     SVA_METRICS: 'config-load',
     SVA_TELEMETRY: 'none',

@@ -117,3 +117,47 @@ test('a message failed maxReceiveCount times moves to the DLQ; the rest of its g
   const dead = await receiveAll(dlqUrl);
   expect(dead.map((m) => m.body.sequence)).toEqual([1]);
 });
+
+test('the local event source applies batches of different groups concurrently, each group in order', async () => {
+  const { queueUrl, queueArn } = await createDecisionQueues(moto!.sqs, `concurrent-${++queues}`, 3);
+  const queue = new SqsDecisionQueue(moto!.sqs, queueUrl);
+  const variants = Array.from({ length: 12 }, (_, i) => `v${i}`);
+  for (let sequence = 1; sequence <= 3; sequence++)
+    await queue.send(variants.map((variant) => decision({ variant, sequence })));
+  const inFlight = new Set<string>();
+  let mostBatches = 0;
+  let batches = 0;
+  const overlapping: string[] = [];
+  const order = new Map<string, number[]>();
+  const totals = await drainQueue(
+    moto!.sqs,
+    async (event) => {
+      const groups = new Set(event.Records.map((r) => r.attributes.MessageGroupId!));
+      for (const g of groups) if (inFlight.has(g)) overlapping.push(g);
+      groups.forEach((g) => inFlight.add(g));
+      mostBatches = Math.max(mostBatches, ++batches);
+      for (const r of event.Records) {
+        const d = JSON.parse(r.body) as DecisionRecord;
+        order.set(d.variant, [...(order.get(d.variant) ?? []), d.sequence]);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      groups.forEach((g) => inFlight.delete(g));
+      batches--;
+      return { batchItemFailures: [] };
+    },
+    {
+      queueUrl,
+      queueArn,
+      region: REGION,
+      context: () => lambdaContext('sva-apply', 60),
+      maxPolls: 100,
+      emptyPolls: 2,
+      concurrency: 4,
+    },
+  );
+  expect(totals).toMatchObject({ received: 36, deleted: 36, failed: 0 });
+  expect(mostBatches).toBeGreaterThan(1);
+  // SQS FIFO gives no poller a group another has in flight
+  expect(overlapping).toEqual([]);
+  for (const v of variants) expect(order.get(v)).toEqual([1, 2, 3]);
+});

@@ -14,6 +14,7 @@ import {
   applyManifest,
   createDeployment,
   createNamespace,
+  READER_TOKEN,
   SCALER_TOKEN,
   startKubeApiServer,
   type KubeServer,
@@ -45,7 +46,10 @@ export interface Stack {
   readonly moto: Moto;
   readonly kube: KubeServer;
   readonly queues: DecisionQueues;
+  /** apply's environment: Kubernetes as the scaler (group sva-scaler) */
   readonly env: Record<string, string>;
+  /** evaluate's: Kubernetes as the reader (group sva-reader) */
+  readonly evaluateEnv: Record<string, string>;
   drain(handler: SqsBatchHandler, maxPolls?: number): ReturnType<typeof drainQueue>;
   dlqBodies(): Promise<string[]>;
   nodeGroup(name: string): Promise<{ desiredSize?: number; minSize?: number; maxSize?: number }>;
@@ -78,12 +82,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       SVA_METRICS: 'config-load',
       SVA_TELEMETRY: 'none',
     };
+    const evaluateEnv = { ...env, KUBECONFIG: kube.writeKubeconfig(READER_TOKEN) };
     const m = moto;
     return {
       moto: m,
       kube,
       queues,
       env,
+      evaluateEnv,
       drain: (handler, maxPolls = 50) =>
         drainQueue(m.sqs, handler, {
           queueUrl: queues.queueUrl,

@@ -18,6 +18,7 @@ import {
   createDeployment,
   createNamespace,
   replicasOf,
+  READER_TOKEN,
   SCALER_TOKEN,
   setReadyReplicas,
   startKubeApiServer,
@@ -101,13 +102,13 @@ async function concurrentWrite(namespace: string, name: string, replicas: number
     );
 }
 
-describe('the shipped Role, with the scaler token', () => {
-  test('scales a Deployment in its namespace and reads desired and ready replicas', async () => {
+describe('the shipped Roles: apply scales (sva-scaler), evaluate reads (sva-reader)', () => {
+  test('apply scales a Deployment in its namespace; evaluate reads desired and ready replicas', async () => {
     const cluster = new KubernetesCluster(k().scaler.makeApiClient(AppsV1Api));
     await cluster.scale('llm', 'chat', 3);
     expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(3);
     await setReadyReplicas(k().admin, 'llm', 'chat', 2);
-    const views = await cluster.deployments([
+    const views = await new KubernetesCluster(k().reader.makeApiClient(AppsV1Api)).deployments([
       { namespace: 'llm', deployment: 'chat', variant: 'llm/chat', accelerator: 'L4' },
       { namespace: 'llm', deployment: 'absent', variant: 'llm/absent', accelerator: 'L4' },
     ]);
@@ -143,6 +144,63 @@ describe('the shipped Role, with the scaler token', () => {
     const cluster = new KubernetesCluster(k().scaler.makeApiClient(AppsV1Api));
     await cluster.scale('llm-batch', 'batch', 2);
     expect(await replicasOf(k().admin, 'llm-batch', 'batch')).toBe(2);
+    const views = await new KubernetesCluster(k().reader.makeApiClient(AppsV1Api)).deployments([
+      { namespace: 'llm-batch', deployment: 'batch', variant: 'llm-batch/batch', accelerator: 'L4' },
+    ]);
+    expect(views[0]?.desired).toBe(2);
+  });
+
+  test('evaluate can read Deployments but not read or patch their scale, nor change them', async () => {
+    const apps = k().reader.makeApiClient(AppsV1Api);
+    expect(await statusOf(apps.readNamespacedDeployment({ name: 'code', namespace: 'llm' }))).toBe(200);
+    expect(
+      await statusOf(
+        apps.patchNamespacedDeploymentScale(
+          { name: 'code', namespace: 'llm', body: { spec: { replicas: 7 } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
+      ),
+    ).toBe(403);
+    expect(await statusOf(apps.readNamespacedDeploymentScale({ name: 'code', namespace: 'llm' }))).toBe(403);
+    const d = await k()
+      .admin.makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ name: 'code', namespace: 'llm' });
+    expect(
+      await statusOf(apps.replaceNamespacedDeployment({ name: 'code', namespace: 'llm', body: d })),
+    ).toBe(403);
+    expect(await statusOf(apps.listNamespacedDeployment({ namespace: 'llm' }))).toBe(403);
+    await expect(new KubernetesCluster(apps).scale('llm', 'code', 7)).rejects.toMatchObject({ status: 403 });
+    expect(await replicasOf(k().admin, 'llm', 'code')).toBe(2);
+  });
+
+  test('apply can patch the scale but not update it (PUT), nor read or update the Deployment', async () => {
+    const apps = k().scaler.makeApiClient(AppsV1Api);
+    const scale = await apps.readNamespacedDeploymentScale({ name: 'steady', namespace: 'llm' });
+    expect(
+      await statusOf(
+        apps.replaceNamespacedDeploymentScale({
+          name: 'steady',
+          namespace: 'llm',
+          body: { ...scale, spec: { replicas: 6 } },
+        }),
+      ),
+    ).toBe(403);
+    const d = await k()
+      .admin.makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ name: 'steady', namespace: 'llm' });
+    expect(
+      await statusOf(apps.replaceNamespacedDeployment({ name: 'steady', namespace: 'llm', body: d })),
+    ).toBe(403);
+    expect(await statusOf(apps.readNamespacedDeployment({ name: 'steady', namespace: 'llm' }))).toBe(403);
+    expect(await replicasOf(k().admin, 'llm', 'steady')).toBe(4);
+    expect(
+      await statusOf(
+        apps.patchNamespacedDeploymentScale(
+          { name: 'steady', namespace: 'llm', body: { spec: { replicas: 4 } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
+      ),
+    ).toBe(200);
   });
 });
 
@@ -158,7 +216,7 @@ describe('failures name the object and are not retried', () => {
     expect(calls.reads).toBe(1);
     expect(calls.patches).toBe(0);
     expect(await replicasOf(k().admin, 'restricted', 'chat')).toBe(1);
-    const read = await cluster
+    const read = await new KubernetesCluster(k().reader.makeApiClient(AppsV1Api))
       .deployments([
         { namespace: 'restricted', deployment: 'chat', variant: 'restricted/chat', accelerator: 'L4' },
       ])
@@ -226,10 +284,11 @@ describe('optimistic concurrency on the scale subresource', () => {
 });
 
 describe('credentials', () => {
-  test('a kubeconfig file with the scaler token (local use)', async () => {
+  test('kubeconfig files with the scaler and reader tokens (local use)', async () => {
     const cluster = new KubernetesCluster(appsApiFromKubeconfig(k().writeKubeconfig(SCALER_TOKEN)));
     await cluster.scale('llm', 'code', 2);
-    const views = await cluster.deployments([
+    const reader = new KubernetesCluster(appsApiFromKubeconfig(k().writeKubeconfig(READER_TOKEN)));
+    const views = await reader.deployments([
       { namespace: 'llm', deployment: 'code', variant: 'llm/code', accelerator: 'H100' },
     ]);
     expect(views[0]?.desired).toBe(2);
