@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { SATURATION_POLICIES } from '../optimizer/system.js';
+import { capacityProviderSchema } from './capacityProvider.js';
 
 const name = z.string().min(1, 'must not be empty');
 const nonNegative = z.number().nonnegative();
@@ -289,6 +290,11 @@ const configObject = z
       .array(nodeGroupSchema)
       .default([])
       .describe('GPU node groups; their maximum sizes bound capacity'),
+    capacityProvider: capacityProviderSchema
+      .optional()
+      .describe(
+        'where GPU capacity comes from: managed-node-groups | karpenter | none; default: managed-node-groups with nodeGroups, else none',
+      ),
     policy: policySchema.default(policySchema.parse({})),
     simulation: simulationSchema.optional().describe('the embedded simulation behind `sva simulate`'),
   })
@@ -369,6 +375,34 @@ function checkReferences(c: Config, ctx: RefineContext): void {
     }
   });
   duplicates(ctx, c.nodeGroups, 'nodeGroups');
+  if (c.capacityProvider?.kind === 'karpenter') {
+    const known = new Set(c.accelerators.map((a) => a.type ?? a.name));
+    const seen = new Set<string>();
+    (c.capacityProvider.nodePools ?? []).forEach((p, i) => {
+      if (seen.has(p.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['capacityProvider', 'nodePools', i, 'name'],
+          message: `duplicate name ${p.name}`,
+        });
+      }
+      seen.add(p.name);
+      if (!known.has(p.acceleratorType)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['capacityProvider', 'nodePools', i, 'acceleratorType'],
+          message: `unknown accelerator type ${p.acceleratorType}`,
+        });
+      }
+    });
+  }
+  if (c.capacityProvider?.kind === 'managed-node-groups' && c.nodeGroups.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['capacityProvider', 'kind'],
+      message: 'managed-node-groups needs at least one entry in nodeGroups',
+    });
+  }
   const deviceTypes = new Set(c.accelerators.map((a) => a.type ?? a.name));
   c.nodeGroups.forEach((g, i) => {
     if (!deviceTypes.has(g.acceleratorType)) {
