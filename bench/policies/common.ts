@@ -6,7 +6,7 @@
 import type { Config, VariantConfig } from '../../lib/config/schema.js';
 import { configToSystem, variantKey } from '../../lib/config/toSystem.js';
 import { solve, type ServiceClassSpec } from '../../lib/optimizer/index.js';
-import { acceleratorType, allowedAccelerators } from '../../lib/policy/variantPlan.js';
+import { acceleratorType, allowedAccelerators } from '../../lib/config/resolved.js';
 import type { ControlContext } from '../../lib/closedLoop/controller.js';
 import type { Scenario } from '../../lib/closedLoop/scenario.js';
 import type { LifecycleCounts, TraceRequest } from '../../lib/fleetSimulator/index.js';

@@ -12,7 +12,7 @@
  * clusterAutoscaler.ts).
  */
 import type { VariantConfig } from '../../lib/config/schema.js';
-import { metricsQuery } from '../../lib/policy/variantPlan.js';
+import { metricsQuery } from '../../lib/policy/ports.js';
 import type { Controller } from '../../lib/closedLoop/controller.js';
 import { BaselineMemory, clamp, replicaCounts, scaleDeployment } from './common.js';
 

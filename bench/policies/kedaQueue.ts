@@ -8,7 +8,7 @@
  * clusterAutoscaler.ts).
  */
 import type { VariantConfig } from '../../lib/config/schema.js';
-import { metricsQuery } from '../../lib/policy/variantPlan.js';
+import { metricsQuery } from '../../lib/policy/ports.js';
 import type { Controller } from '../../lib/closedLoop/controller.js';
 import { BaselineMemory, clamp, desiredReplicas, scaleDeployment } from './common.js';
 

@@ -22,7 +22,7 @@ import {
   allowedAccelerators,
   devicesPerReplica,
   provisioningSeconds,
-} from '../../lib/policy/variantPlan.js';
+} from '../../lib/config/resolved.js';
 import type { Controller } from '../../lib/closedLoop/controller.js';
 import type { Trace } from '../../lib/fleetSimulator/index.js';
 import { loadOf, scaleDeployment, sizeWithOptimizer, type Load, type Sizing } from './common.js';

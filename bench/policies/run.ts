@@ -11,6 +11,7 @@
  * own; --rate-scale multiplies every trace's rate, otherwise the default traces (also when named
  * with --trace, known by file name) run at the scale chosen for them below and other traces at 1.
  */
+import { serviceClassOf } from '../../lib/config/resolved.js';
 import { basename, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -126,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
     ...traces.map((t) => {
       const c = fleets.get(t.fleet)!;
       const v = c.variants[0]!;
-      const targets = c.serviceClasses.find((s) => s.name === v.serviceClass)?.targets[v.model];
+      const targets = serviceClassOf(c, v)?.targets[v.model];
       return `${t.given}: rate ${t.why}; fleet ${relative(REPO_ROOT, t.fleet)} (${v.model} on ${c.accelerators.map((a) => a.name).join(', ')}; TTFT ${targets?.ttftMs} ms, ITL ${targets?.itlMs} ms)`;
     }),
     describeOracle(fleets.values().next().value!),

@@ -8,7 +8,7 @@
  * clusterAutoscaler.ts).
  */
 import type { Config, VariantConfig } from '../../lib/config/schema.js';
-import { acceleratorType, allowedAccelerators } from '../../lib/policy/variantPlan.js';
+import { acceleratorType, allowedAccelerators } from '../../lib/config/resolved.js';
 import type { Controller } from '../../lib/closedLoop/controller.js';
 import type { Trace } from '../../lib/fleetSimulator/index.js';
 import { loadOf, scaleDeployment, sizeWithOptimizer, type Load, type Sizing } from './common.js';

@@ -7,7 +7,7 @@
  * no account of replicas still starting or of the backlog. When no candidate meets the targets
  * within maxReplicas it runs maxReplicas. It scales no nodes (see clusterAutoscaler.ts).
  */
-import { metricsQuery } from '../../lib/policy/variantPlan.js';
+import { metricsQuery } from '../../lib/policy/ports.js';
 import type { Controller } from '../../lib/closedLoop/controller.js';
 import { BaselineMemory, scaleDeployment, sizeWithOptimizer } from './common.js';
 

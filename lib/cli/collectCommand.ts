@@ -14,7 +14,7 @@ import {
 import { InputError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import type { Estimate } from '../metrics/observation.js';
-import { metricsQuery } from '../policy/variantPlan.js';
+import { metricsQuery } from '../policy/ports.js';
 import { UsageError } from './errors.js';
 import { positiveNumber } from './args.js';
 

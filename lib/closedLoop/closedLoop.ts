@@ -3,6 +3,7 @@
  * gateway's request counter) go into the sample store; every control interval the controller
  * (by default the autoscaler's own evaluate → queue → apply) acts on the simulated cluster.
  */
+import { targetsOf } from '../config/resolved.js';
 import type { Config } from '../config/schema.js';
 import { createFleetSim, type FleetSim, type RequestRecord } from '../fleetSimulator/index.js';
 import { svaController, type Controller, type ScalingEvent } from './controller.js';
@@ -162,9 +163,8 @@ export async function runClosedLoop(
 
   const targets = Object.fromEntries(
     config.variants.map((v) => {
-      const cls = config.serviceClasses.find((c) => c.name === v.serviceClass);
-      const t = cls?.targets[v.model];
-      return [v.name, { ttftMs: t?.ttftMs ?? 0, itlMs: t?.itlMs ?? 0 }];
+      const t = targetsOf(config, v);
+      return [v.name, { ttftMs: t.ttftMs, itlMs: t.itlMs }];
     }),
   );
   return {

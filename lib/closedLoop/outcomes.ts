@@ -1,6 +1,6 @@
 /** What a run achieved: SLO attainment per request, GPU-hours and cost from node lifetimes. */
 import type { Config } from '../config/schema.js';
-import { targetsOf } from '../policy/variantPlan.js';
+import { targetsOf } from '../config/resolved.js';
 import type { FleetSim, FleetUsage } from '../fleetSimulator/index.js';
 import { countRequest, emptySloCounts, percentile, type SloCounts } from './slo.js';
 

@@ -7,7 +7,7 @@ import type { Config, VariantConfig } from '../config/schema.js';
 import { InputError } from '../config/errors.js';
 import { configToSystem, variantKey } from '../config/toSystem.js';
 import { solve } from '../optimizer/index.js';
-import { acceleratorType, allowedAccelerators, devicesPerReplica } from '../policy/variantPlan.js';
+import { acceleratorType, allowedAccelerators, devicesPerReplica, modelOf } from '../config/resolved.js';
 import {
   amplify,
   readTrace,
@@ -97,7 +97,7 @@ function warmStart(
 }
 
 function simProfiles(config: Config, v: VariantConfig): Record<string, ReplicaProfile> {
-  const model = config.models.find((m) => m.name === v.model)!;
+  const model = modelOf(config, v)!;
   const profiles: Record<string, ReplicaProfile> = {};
   for (const accelerator of allowedAccelerators(config, v)) {
     const p = model.profiles[accelerator]!;

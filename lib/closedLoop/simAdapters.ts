@@ -16,7 +16,7 @@ import type {
   NodeGroups,
   NodeGroupView,
 } from '../policy/ports.js';
-import { acceleratorType, allowedAccelerators, deploymentName } from '../policy/variantPlan.js';
+import { acceleratorType, allowedAccelerators, deploymentName } from '../config/resolved.js';
 import type { FleetSim } from '../fleetSimulator/index.js';
 import { GATEWAY_REQUESTS } from '../metrics/vllmNaming.js';
 

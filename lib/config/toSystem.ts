@@ -2,14 +2,13 @@
 import { allocationCost } from '../optimizer/candidates.js';
 import type { ModelProfile, ServerLoad, SystemSpec } from '../optimizer/system.js';
 import { nodePricePerHour } from './nodePrice.js';
+import { nodeGroupsOfType } from './resolved.js';
 import type { Config } from './schema.js';
+import { variantKey } from './variantKey.js';
+
+export { variantKey };
 
 export type VariantLoads = ReadonlyMap<string, ServerLoad>;
-
-/** `namespace/name`, the key of a variant everywhere outside the config file. */
-export function variantKey(v: { namespace: string; name: string }): string {
-  return `${v.namespace}/${v.name}`;
-}
 
 /**
  * Builds the system for the optimizer. Loads come from `overrides.loads` (keyed by variantKey,
@@ -42,13 +41,13 @@ export function configToSystem(config: Config, overrides: SystemOverrides = {}):
   const accelerators = config.accelerators.map((a) => {
     const type = a.type ?? a.name;
     // The node group of its type with the cheapest device, when devices come in nodes.
-    const node = config.nodeGroups
-      .filter((g) => g.acceleratorType === type)
+    const node = nodeGroupsOfType(config, type)
       .map((g) => ({ devices: g.gpusPerNode, cost: nodePricePerHour(config, g) }))
       .sort((x, y) => x.cost / x.devices - y.cost / y.devices)[0];
     return { name: a.name, type, multiplicity: a.multiplicity, cost: a.costPerHour, node };
   });
-  const accelerator = (name: string) => accelerators.find((a) => a.name === name);
+  const byName = new Map(accelerators.map((a) => [a.name, a]));
+  const accelerator = (name: string) => byName.get(name);
   const models = new Map(
     config.models.map((m) => [
       m.name,

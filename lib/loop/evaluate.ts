@@ -16,12 +16,15 @@ import type {
   TelemetrySink,
 } from '../policy/ports.js';
 import {
+  acceleratorNamed,
   acceleratorType,
   allowedAccelerators,
   deploymentName,
-  metricsQuery,
+  profileOf,
   targetsOf,
-} from '../policy/variantPlan.js';
+  variantByKey,
+} from '../config/resolved.js';
+import { metricsQuery } from '../policy/ports.js';
 import { decisionOpsPoints, desiredPoints } from './telemetry.js';
 
 export interface EvaluateDeps {
@@ -113,7 +116,7 @@ export async function evaluatePool(
 }
 
 function variantOf(config: Config, d: DecisionRecord) {
-  return config.variants.find((v) => v.name === d.variant && v.namespace === d.namespace);
+  return variantByKey(config, variantKey({ namespace: d.namespace, name: d.variant }));
 }
 
 function targetsOfDecision(config: Config, d: DecisionRecord): { ttftMs: number; itlMs: number } {
@@ -124,8 +127,8 @@ function targetsOfDecision(config: Config, d: DecisionRecord): { ttftMs: number;
 /** One replica's price per hour on the decision's accelerator: the unit's price times the units it takes. */
 function replicaCost(config: Config, d: DecisionRecord): number | undefined {
   const v = variantOf(config, d);
-  const accelerator = config.accelerators.find((a) => a.name === d.accelerator);
+  const accelerator = acceleratorNamed(config, d.accelerator);
   if (!v || !accelerator) return undefined;
-  const units = config.models.find((m) => m.name === v.model)?.profiles[d.accelerator]?.acceleratorCount ?? 1;
+  const units = profileOf(config, v, d.accelerator)?.acceleratorCount ?? 1;
   return accelerator.costPerHour * units;
 }

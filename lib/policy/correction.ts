@@ -1,5 +1,5 @@
 /**
- * Online correction of the performance profile (ALGORITHM.md section 6): the ratio of observed
+ * Online correction of the performance profile (docs/SIZING.md): the ratio of observed
  * to predicted TTFT and ITL at the load the replicas actually carry, smoothed and bounded, and
  * learned against the configured profile. The policy sizes with prefill times (gamma, delta)
  * scaled by the TTFT ratio and decode times (alpha, beta) by the ITL ratio, so a profile that is
@@ -8,7 +8,6 @@
  */
 import type { ServiceProfile } from '../analyzer/index.js';
 import type { VariantObservation } from '../metrics/observation.js';
-import type { Prediction } from './predict.js';
 
 export interface Correction {
   readonly ttft: number;
@@ -22,6 +21,12 @@ export interface CorrectionSettings {
   /** bounds of the factor: never trust the model more than `min` times, nor less than `max` */
   readonly min: number;
   readonly max: number;
+}
+
+/** The latencies the model predicts at the load the replicas carry: what the correction learns against. */
+export interface PredictedLatency {
+  readonly ttftMs: number;
+  readonly itlMs: number;
 }
 
 export const NO_CORRECTION: Correction = { ttft: 1, itl: 1 };
@@ -47,7 +52,7 @@ const clamp = (x: number, lo: number, hi: number) => Math.min(Math.max(x, lo), h
 export function updateCorrection(
   previous: Correction | undefined,
   obs: VariantObservation,
-  predicted: Prediction | null,
+  predicted: PredictedLatency | null,
   settings: CorrectionSettings,
 ): Correction {
   const prev = previous ?? NO_CORRECTION;

@@ -2,6 +2,8 @@
  * The ports of the evaluate → decide → queue → apply loop. The core depends only on these;
  * AWS, Kubernetes, Prometheus and the simulation each implement them in their own adapter.
  */
+import type { VariantConfig } from '../config/schema.js';
+import { variantKey } from '../config/variantKey.js';
 import type { VariantObservation } from '../metrics/observation.js';
 import type { DecisionRecord } from './decisionRecord.js';
 import type { PolicyMemory } from './memory.js';
@@ -14,6 +16,17 @@ export interface MetricsQuery {
   readonly modelName: string;
   readonly podPattern?: string;
   readonly gateway: boolean;
+}
+
+/** What the metrics source is asked about a variant. */
+export function metricsQuery(v: VariantConfig): MetricsQuery {
+  return {
+    variant: variantKey(v),
+    namespace: v.namespace,
+    modelName: v.metrics.modelName ?? v.model,
+    podPattern: v.metrics.podPattern,
+    gateway: v.metrics.gateway,
+  };
 }
 
 export interface MetricsSource {

@@ -2,11 +2,10 @@
 import { buildReplicaModel, evaluateAt } from '../analyzer/index.js';
 import type { Config, VariantConfig } from '../config/schema.js';
 import { effectiveBatchSize, QUEUE_TO_BATCH_RATIO } from '../optimizer/index.js';
-import { corrected, NO_CORRECTION, type Correction } from './correction.js';
+import { profileOf } from '../config/resolved.js';
+import { corrected, NO_CORRECTION, type Correction, type PredictedLatency } from './correction.js';
 
-export interface Prediction {
-  readonly ttftMs: number;
-  readonly itlMs: number;
+export interface Prediction extends PredictedLatency {
   readonly utilization: number;
   readonly ratePerReplica: number;
 }
@@ -20,7 +19,7 @@ export function predictAt(
   replicas: number,
   correction: Correction = NO_CORRECTION,
 ): Prediction | null {
-  const configured = config.models.find((m) => m.name === v.model)?.profiles[accelerator];
+  const configured = profileOf(config, v, accelerator);
   if (!configured || replicas <= 0 || !(demand.rate > 0)) return null;
   const p = corrected(configured, correction);
   const n = effectiveBatchSize(p, v.maxBatchSize, demand.outputTokens);

@@ -1,30 +1,38 @@
 /** The optimizer's answer for one variant, turned into an accelerator and a replica count. */
+import { acceleratorType, devicesPerReplica } from '../config/resolved.js';
+import type { Config } from '../config/schema.js';
 import type { Allocation } from '../optimizer/index.js';
 import type { ScalingReason } from './decisionRecord.js';
-import type { VariantMemory } from './memory.js';
-import type { Plan, PoolInput } from './plan.js';
-import { acceleratorType, devicesPerReplica } from './variantPlan.js';
+import type { Measured } from './stages/demand.js';
+
+/** An accelerator and a replica count for a variant, and why. */
+export interface Recommendation {
+  readonly accelerator: string;
+  readonly replicas: number;
+  readonly reason: ScalingReason;
+  readonly message: string;
+}
 
 /** The optimizer's recommendation for a variant, kept on its current accelerator until a move is due. */
 export function recommend(
-  plan: Plan,
-  memory: VariantMemory,
+  variant: Measured,
   allocation: Allocation | undefined,
   candidates: readonly Allocation[],
-  input: PoolInput,
+  config: Config,
+  now: number,
   free: Map<string, number> | undefined,
-): { accelerator: string; replicas: number; reason: ScalingReason; message: string } {
-  const { v, current } = plan;
-  const switchAfter = input.config.policy.acceleratorSwitchSeconds;
+): Recommendation {
+  const { v, current, demand, memory } = variant;
+  const switchAfter = config.policy.acceleratorSwitchSeconds;
   const onCurrent = candidates.find((c) => c.accelerator === current.accelerator);
-  const driver = plan.demand!.driver;
+  const driver = demand.driver;
   const sized = (a: Allocation, message: string) => ({
     accelerator: a.accelerator || current.accelerator,
     replicas: a.numReplicas,
     reason: driver as ScalingReason,
     message,
   });
-  if (!allocation && plan.demand!.rate === 0) {
+  if (!allocation && demand.rate === 0) {
     // Idle: limited mode leaves out an idle variant with no minimum; it needs nothing.
     return {
       accelerator: current.accelerator,
@@ -37,8 +45,8 @@ export function recommend(
     // No candidate meets the targets within maxReplicas and capacity: run as many replicas as
     // allowed and free on the current accelerator, the best chance to serve meanwhile.
     const accelerator = (onCurrent ?? candidates[0])?.accelerator || current.accelerator;
-    const type = acceleratorType(input.config, accelerator);
-    const per = devicesPerReplica(input.config, v, accelerator);
+    const type = acceleratorType(config, accelerator);
+    const per = devicesPerReplica(config, v, accelerator);
     const fits = free && type ? Math.max(Math.floor((free.get(type) ?? 0) / per), 0) : Infinity;
     const limit = Math.min(v.maxReplicas ?? Infinity, fits);
     const replicas = Number.isFinite(limit) ? limit : Math.max(current.desired, v.minReplicas);
@@ -53,21 +61,20 @@ export function recommend(
   }
   const preferred = allocation.accelerator || current.accelerator;
   if (current.accelerator === '' || preferred === current.accelerator || current.desired === 0) {
-    return sized(allocation, `sized for ${plan.demand!.rate.toFixed(3)} req/s on ${preferred}`);
+    return sized(allocation, `sized for ${demand.rate.toFixed(3)} req/s on ${preferred}`);
   }
-  const since =
-    memory.otherAccelerator?.accelerator === preferred ? memory.otherAccelerator.since : input.now;
-  if (input.now - since >= switchAfter || !onCurrent) {
+  const since = memory.otherAccelerator?.accelerator === preferred ? memory.otherAccelerator.since : now;
+  if (now - since >= switchAfter || !onCurrent) {
     return {
       ...sized(
         allocation,
-        `moving from ${current.accelerator} to ${preferred}: cheaper for ${plan.demand!.rate.toFixed(3)} req/s`,
+        `moving from ${current.accelerator} to ${preferred}: cheaper for ${demand.rate.toFixed(3)} req/s`,
       ),
       reason: 'migration',
     };
   }
   return sized(
     onCurrent,
-    `sized on ${current.accelerator}; ${preferred} preferred for ${Math.round(input.now - since)} s of ${switchAfter} s`,
+    `sized on ${current.accelerator}; ${preferred} preferred for ${Math.round(now - since)} s of ${switchAfter} s`,
   );
 }

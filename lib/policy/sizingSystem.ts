@@ -1,14 +1,13 @@
 /** What the optimizer sees of a pool, and what capacity its answer leaves. */
-import type { VariantConfig } from '../config/schema.js';
+import type { Config, VariantConfig } from '../config/schema.js';
 import { configCapacity, configToSystem } from '../config/toSystem.js';
 import type { Allocation, ModelSpec, ServiceClassSpec, SystemSpec } from '../optimizer/index.js';
 import { corrected } from './correction.js';
-import type { Plan, PoolInput } from './plan.js';
-import { acceleratorType, devicesPerReplica } from './variantPlan.js';
+import type { Assessed } from './stages/demand.js';
+import { acceleratorType, devicesPerReplica } from '../config/resolved.js';
 
 /** The system the optimizer sees: sizing targets with the policy's margins, capacity less what held variants keep. */
-export function sizingSystem(input: PoolInput, plans: readonly Plan[]): SystemSpec {
-  const { config } = input;
+export function sizingSystem(config: Config, plans: readonly Assessed[]): SystemSpec {
   const loads = new Map<string, { arrivalRate: number; avgInTokens: number; avgOutTokens: number }>();
   const current = new Map<string, { accelerator: string; replicas: number }>();
   for (const p of plans) {
@@ -67,11 +66,10 @@ export function sizingSystem(input: PoolInput, plans: readonly Plan[]): SystemSp
 
 /** Devices per type left after the optimizer's allocations and the held variants; undefined = unlimited. */
 export function freeDevices(
-  input: PoolInput,
-  plans: readonly Plan[],
+  config: Config,
+  plans: readonly Assessed[],
   allocations: ReadonlyMap<string, Allocation>,
 ): Map<string, number> | undefined {
-  const { config } = input;
   const capacity = configCapacity(config);
   if (!capacity) return undefined;
   const free = new Map(capacity);

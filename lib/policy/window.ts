@@ -4,7 +4,7 @@
  */
 import type { Config, VariantConfig } from '../config/schema.js';
 import type { VariantMemory } from './memory.js';
-import { provisioningSeconds } from './variantPlan.js';
+import { provisioningSeconds } from '../config/resolved.js';
 
 /** Time from a decision to grow to a serving replica: node provisioning, then the replica's startup. */
 export function leadSeconds(config: Config, v: VariantConfig, accelerator: string): number {

@@ -8,7 +8,7 @@ import type { Config } from '../../lib/config/schema.js';
 import { configToSystem } from '../../lib/config/toSystem.js';
 import type { Estimate, VariantObservation } from '../../lib/metrics/observation.js';
 import { solve } from '../../lib/optimizer/index.js';
-import { decidePool, type PoolOutput } from '../../lib/policy/decide.js';
+import { decidePool, type PoolInput, type PoolOutput } from '../../lib/policy/decide.js';
 import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
 import { emptyMemory, type PolicyMemory } from '../../lib/policy/memory.js';
 import type { DeploymentView, NodeGroupView } from '../../lib/policy/ports.js';
@@ -272,3 +272,24 @@ export const replicasOn = (d: DecisionRecord, accelerator: string): number | und
 /** Node-group sizes in a decision. */
 export const nodeSizes = (d: DecisionRecord): Record<string, number> =>
   Object.fromEntries(d.nodeGroups.map((g) => [g.name, g.desiredSize]));
+
+export interface PoolInputOptions {
+  readonly observations?: readonly VariantObservation[];
+  readonly deployments?: readonly DeploymentView[];
+  readonly nodeGroups?: readonly NodeGroupView[];
+  readonly memory?: PolicyMemory;
+  readonly now?: number;
+}
+
+/** The input of one pool evaluation, for testing the stages of a decision one by one. */
+export function poolInput(config: Config, o: PoolInputOptions = {}): PoolInput {
+  return {
+    pool: 'test',
+    config,
+    observations: new Map((o.observations ?? []).map((x) => [x.variant, x])),
+    deployments: o.deployments ?? [],
+    nodeGroups: o.nodeGroups ?? nodeGroupViews(config),
+    memory: o.memory ?? emptyMemory(),
+    now: o.now ?? T0,
+  };
+}

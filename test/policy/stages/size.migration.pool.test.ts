@@ -12,7 +12,7 @@ import {
   replicasOn,
   Session,
   T0,
-} from './helpers.js';
+} from '../helpers.js';
 
 const at = (i: number) => T0 + 30 * i;
 

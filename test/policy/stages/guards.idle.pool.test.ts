@@ -1,7 +1,7 @@
 /**
  * Scale to zero: only with minReplicas 0, and only after idleWindowSeconds without arrivals.
  */
-import { deployment, nodeSizes, poolConfig, ratePerReplica, replicasOn, Session, T0 } from './helpers.js';
+import { deployment, nodeSizes, poolConfig, ratePerReplica, replicasOn, Session, T0 } from '../helpers.js';
 
 const at = (i: number) => T0 + 30 * i;
 

@@ -2,8 +2,8 @@
  * What the policy sizes for: arrivals (completions plus the growth of what is in flight, not
  * completions alone), plus the backlog to drain, plus the forecast rise over the startup delay.
  */
-import { estimateObservation } from '../../lib/metrics/signals.js';
-import { deployment, KEY, observation, poolConfig, ratePerReplica, Session, T0 } from './helpers.js';
+import { estimateObservation } from '../../../lib/metrics/signals.js';
+import { deployment, KEY, observation, poolConfig, ratePerReplica, Session, T0 } from '../helpers.js';
 
 const config = poolConfig();
 const r = ratePerReplica(config);

@@ -3,8 +3,8 @@
  * stabilisation window, and by at most the down step per evaluation; never before a whole window
  * has been seen; min and max always hold.
  */
-import { mulberry32 } from '../../lib/fleetSimulator/index.js';
-import { deployment, observation, poolConfig, ratePerReplica, replicasOn, Session, T0 } from './helpers.js';
+import { mulberry32 } from '../../../lib/fleetSimulator/index.js';
+import { deployment, observation, poolConfig, ratePerReplica, replicasOn, Session, T0 } from '../helpers.js';
 
 const at = (i: number) => T0 + 30 * i;
 

@@ -2,7 +2,7 @@
  * The adaptive window: a scale-up that re-buys replicas released within the window (plus the
  * startup delay) doubles the variant's window; two quiet windows halve it back.
  */
-import { deployment, poolConfig, ratePerReplica, Session, T0 } from './helpers.js';
+import { deployment, poolConfig, ratePerReplica, Session, T0 } from '../helpers.js';
 
 const at = (i: number) => T0 + 30 * i;
 

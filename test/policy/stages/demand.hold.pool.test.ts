@@ -2,8 +2,8 @@
  * Stale or missing metrics: the policy holds the current size, says which series were stale or
  * missing, and never scales on them, up or down.
  */
-import { decidePool } from '../../lib/policy/decide.js';
-import { emptyMemory } from '../../lib/policy/memory.js';
+import { decidePool } from '../../../lib/policy/decide.js';
+import { emptyMemory } from '../../../lib/policy/memory.js';
 import {
   blindObservation,
   CHAT,
@@ -17,7 +17,7 @@ import {
   replicasOn,
   Session,
   T0,
-} from './helpers.js';
+} from '../helpers.js';
 
 const SUCCESS = 'vllm:request_success_total';
 const WAITING = 'vllm:num_requests_waiting';

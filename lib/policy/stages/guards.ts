@@ -1,0 +1,165 @@
+/**
+ * Stage 4: the rules a recommendation must pass before it becomes a target. Idle variants go to
+ * zero only after the idle window; min and max replicas bound everything; the stabilisation
+ * window and step limits stop flapping and adapt to bursty demand; and a move to another
+ * accelerator is make-before-break. A held variant only has its replicas kept within min and max.
+ */
+import type { Config, VariantConfig } from '../../config/schema.js';
+import type { ScalingReason } from '../decisionRecord.js';
+import type { Recommendation as WindowEntry, VariantMemory } from '../memory.js';
+import type { CurrentState } from '../plan.js';
+import { stabilize } from '../stabilize.js';
+import { adaptWindow, stabilizationWindow } from '../window.js';
+import type { Recommendation } from '../recommend.js';
+import { isMeasured, type Measured } from './demand.js';
+import type { Sized } from './size.js';
+
+export interface Guarded extends Sized {
+  readonly accelerator: string;
+  readonly target: number;
+  readonly reason: ScalingReason;
+  readonly message: string;
+  /** moving replicas from one accelerator to another */
+  readonly migrating: boolean;
+  /** replicas per accelerator to ask for (includes an old accelerator kept during a move) */
+  readonly deployments: ReadonlyMap<string, number>;
+  /** what the stabilisation window keeps of this evaluation (nothing without an accelerator) */
+  readonly windowEntry?: WindowEntry;
+  /** the adaptive window's state after this evaluation */
+  readonly windowMemory: Partial<VariantMemory>;
+}
+
+export function guard(s: Sized, config: Config, now: number): Guarded {
+  return isMeasured(s) ? guardMeasured(s, config, now) : guardHold(s, now);
+}
+
+/** Hold what runs, within min and max: a new variant with no pods yet has no metrics either. */
+export function guardHold(s: Sized, now: number): Guarded {
+  const { v, current, recommendation } = s;
+  const target = withinBounds(v, current.desired);
+  const deployments = new Map<string, number>();
+  for (const [acc, d] of current.byAccelerator) deployments.set(acc, d.desired);
+  if (current.accelerator) deployments.set(current.accelerator, target);
+  return {
+    ...s,
+    accelerator: current.accelerator,
+    target,
+    reason: recommendation.reason,
+    message:
+      recommendation.message + (target !== current.desired ? `; kept within min/max at ${target}` : ''),
+    migrating: false,
+    deployments,
+    // A hold is a recommendation to keep what runs, so the window cannot forget it.
+    windowEntry: current.accelerator
+      ? { t: now, accelerator: current.accelerator, replicas: target }
+      : undefined,
+    windowMemory: {},
+  };
+}
+
+function guardMeasured(s: Sized & Measured, config: Config, now: number): Guarded {
+  const { current } = s;
+  const bounded = idleAndBounds(s, config, now);
+  const stabilized = stabilizeTarget(s, bounded, config, now);
+  return {
+    ...s,
+    accelerator: bounded.accelerator,
+    target: stabilized.target,
+    reason: stabilized.reason,
+    message: stabilized.message,
+    migrating: bounded.accelerator !== current.accelerator && current.desired > 0,
+    deployments: makeBeforeBreak(current, bounded.accelerator, stabilized.target),
+    windowEntry: { t: now, accelerator: bounded.accelerator, replicas: bounded.replicas },
+    windowMemory: stabilized.windowMemory,
+  };
+}
+
+const withinBounds = (v: VariantConfig, replicas: number) =>
+  Math.min(Math.max(replicas, v.minReplicas), v.maxReplicas ?? Infinity);
+
+/** Idle: scale to zero only when allowed and nothing arrived for the whole idle window; then min and max. */
+export function idleAndBounds(s: Sized & Measured, config: Config, now: number): Recommendation {
+  const { v, current, demand, memory } = s;
+  let { replicas, reason, message } = s.recommendation;
+  if (demand.measured === 0 && v.minReplicas === 0) {
+    const idleSince = memory.lastArrivalAt ?? -Infinity;
+    if (now - idleSince >= config.policy.idleWindowSeconds) {
+      replicas = 0;
+      reason = 'idle';
+      message = `no arrivals for ${Number.isFinite(idleSince) ? `${Math.round(now - idleSince)} s` : 'the whole history'}`;
+    } else {
+      replicas = Math.max(replicas, Math.min(current.desired, 1));
+    }
+  }
+  if (replicas < v.minReplicas) {
+    replicas = v.minReplicas;
+    reason = 'min-replicas';
+    message = `held at minReplicas ${v.minReplicas}`;
+  }
+  if (v.maxReplicas !== undefined && replicas > v.maxReplicas) {
+    replicas = v.maxReplicas;
+    reason = 'max-replicas';
+    message = `capped at maxReplicas ${v.maxReplicas}`;
+  }
+  return { accelerator: s.recommendation.accelerator, replicas, reason, message };
+}
+
+/**
+ * The stabilisation window and step limits on the accelerator recommended, the window adapted
+ * to this step, and min and max once more (a window can hold more than a lowered maximum).
+ */
+export function stabilizeTarget(
+  s: Sized,
+  recommended: Recommendation,
+  config: Config,
+  now: number,
+): { target: number; reason: ScalingReason; message: string; windowMemory: Partial<VariantMemory> } {
+  const { v, current, memory } = s;
+  const policy = config.policy;
+  const { accelerator } = recommended;
+  let { reason, message } = recommended;
+  const currentOnTarget = current.byAccelerator.get(accelerator)?.desired ?? 0;
+  const window = Math.max(
+    stabilizationWindow(config, v, accelerator),
+    memory.window ?? (policy.adaptiveWindow.enabled ? policy.adaptiveWindow.initialSeconds : 0),
+  );
+  const stabilized = stabilize({
+    now,
+    current: currentOnTarget,
+    recommended: recommended.replicas,
+    history: memory.recommendations.filter((r) => r.accelerator === accelerator),
+    windowSeconds: window,
+    observedSince: memory.observedSince ?? now,
+    up: policy.scaleUpMaxStep,
+    down: policy.scaleDownMaxStep,
+  });
+  const target = stabilized.replicas;
+  // Forecast and backlog explain growth; a smaller target is the measured load's doing.
+  if (target < currentOnTarget && (reason === 'forecast' || reason === 'backlog')) reason = 'load';
+  if (stabilized.limitedBy && reason !== 'idle') {
+    reason = 'stabilization';
+    message = `${message}; ${stabilized.limitedBy === 'window' ? `held by the ${window} s window` : 'limited by the step size'} (recommended ${recommended.replicas})`;
+  }
+  const adapted = adaptWindow(config, v, accelerator, memory, {
+    now,
+    window,
+    current: currentOnTarget,
+    target,
+  });
+  if (adapted.note) message = `${message}; ${adapted.note}`;
+  return { target: withinBounds(v, target), reason, message, windowMemory: adapted.memory };
+}
+
+/** Make before break: other accelerators keep their replicas until the chosen one has enough ready. */
+export function makeBeforeBreak(
+  current: CurrentState,
+  accelerator: string,
+  target: number,
+): Map<string, number> {
+  const deployments = new Map([[accelerator, target]]);
+  const readyOnTarget = current.byAccelerator.get(accelerator)?.ready ?? 0;
+  for (const [acc, d] of current.byAccelerator) {
+    if (acc !== accelerator) deployments.set(acc, readyOnTarget >= target ? 0 : d.desired);
+  }
+  return deployments;
+}

@@ -1,0 +1,130 @@
+/**
+ * Stage 6: what the evaluation leaves behind: the memory for the next one and the decision
+ * record per variant, with what it was decided from.
+ */
+import type { Config } from '../../config/schema.js';
+import type { VariantObservation } from '../../metrics/observation.js';
+import { DECISION_VERSION, type DecisionRecord } from '../decisionRecord.js';
+import type { VariantMemory } from '../memory.js';
+import { predictAt } from '../predict.js';
+import { deploymentName } from '../../config/resolved.js';
+import { longestWindow } from '../window.js';
+import type { CapacityTarget } from './capacity.js';
+import type { Guarded } from './guards.js';
+
+/** The variant's memory after this evaluation: the previous one advanced by what was decided. */
+export function remember(g: Guarded, config: Config, now: number): VariantMemory {
+  const { v, memory: mem, demand, observation } = g;
+  const next: VariantMemory = {
+    ...mem,
+    correction: demand ? { ...g.correction } : mem.correction,
+    sequence: mem.sequence + 1,
+    recommendations: mem.recommendations.filter((r) => r.t > now - longestWindow(config, v, r.accelerator)),
+    demand: mem.demand.filter((p) => p.t > now - config.policy.forecast.horizonSeconds),
+  };
+  if (demand) {
+    // A hold learns nothing about demand: its arrivals were not measured.
+    next.demand.push({ t: now, rate: demand.measured });
+    if (demand.measured > 0) next.lastArrivalAt = now;
+    if (observation?.avgInputTokens && observation.avgOutputTokens) {
+      next.lastTokens = { input: demand.inputTokens, output: demand.outputTokens };
+    }
+    const preferred = g.preferred;
+    next.otherAccelerator =
+      preferred && preferred !== g.current.accelerator
+        ? {
+            accelerator: preferred,
+            since: mem.otherAccelerator?.accelerator === preferred ? mem.otherAccelerator.since : now,
+          }
+        : undefined;
+  }
+  if (g.windowEntry) {
+    next.recommendations.push(g.windowEntry);
+    next.observedSince ??= now;
+  }
+  return Object.assign(next, g.windowMemory);
+}
+
+export interface RecordContext {
+  readonly pool: string;
+  readonly poolSequence: number;
+  readonly config: Config;
+  readonly now: number;
+}
+
+export function decisionRecord(
+  g: Guarded,
+  sequence: number,
+  capacity: readonly CapacityTarget[],
+  ctx: RecordContext,
+): DecisionRecord {
+  const { v, current, observation: obs, demand } = g;
+  const currentOnTarget = current.byAccelerator.get(g.accelerator)?.desired ?? 0;
+  const action = !demand
+    ? 'hold'
+    : g.migrating
+      ? 'migrate'
+      : g.target > currentOnTarget
+        ? 'scale-up'
+        : g.target < currentOnTarget
+          ? 'scale-down'
+          : 'none';
+  return {
+    version: DECISION_VERSION,
+    id: `${g.key}#${sequence}`,
+    pool: ctx.pool,
+    poolSequence: ctx.poolSequence,
+    variant: v.name,
+    namespace: v.namespace,
+    model: v.model,
+    sequence,
+    issuedAt: new Date(ctx.now * 1000).toISOString(),
+    accelerator: g.accelerator,
+    targetReplicas: g.target,
+    currentReplicas: current.desired,
+    action,
+    reason: g.reason,
+    message: g.message,
+    deployments: [...g.deployments]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([accelerator, replicas]) => ({
+        accelerator,
+        deployment: deploymentName(ctx.config, v, accelerator),
+        replicas,
+      })),
+    nodeGroups: capacity.map((t) => ({ ...t, poolSequence: ctx.poolSequence })),
+    prediction: demand ? predictAt(ctx.config, v, g.accelerator, demand, g.target, g.correction) : null,
+    inputs: {
+      arrivalRate: obs?.arrivalRate?.value ?? null,
+      completionRate: obs?.completionRate?.value ?? null,
+      demandRate: demand?.rate ?? null,
+      avgInputTokens: demand?.inputTokens ?? obs?.avgInputTokens?.value ?? null,
+      avgOutputTokens: demand?.outputTokens ?? obs?.avgOutputTokens?.value ?? null,
+      waiting: obs?.waiting?.value ?? null,
+      running: obs?.running?.value ?? null,
+      readyReplicas: obs?.readyReplicas?.value ?? null,
+      modelCorrection: demand ? { ...g.correction } : null,
+      metricTimestamps: metricTimestamps(obs),
+      stale: [...(obs?.stale ?? [])],
+      missing: obs ? [...obs.missing] : ['(no observation)'],
+    },
+  };
+}
+
+/** When each source's estimate was taken, by source. */
+function metricTimestamps(obs: VariantObservation | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!obs) return out;
+  for (const e of [
+    obs.arrivalRate,
+    obs.completionRate,
+    obs.avgInputTokens,
+    obs.avgOutputTokens,
+    obs.waiting,
+    obs.running,
+    obs.readyReplicas,
+  ]) {
+    if (e) out[e.source] = e.timestamp;
+  }
+  return out;
+}

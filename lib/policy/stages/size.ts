@@ -1,0 +1,50 @@
+/**
+ * Stage 3: the optimizer sizes the whole pool at once, within the capacity the held variants
+ * leave, and each variant's answer becomes a recommendation: an accelerator, a replica count and
+ * why. A held variant's recommendation is to keep what runs.
+ */
+import type { Config } from '../../config/schema.js';
+import type { VariantObservation } from '../../metrics/observation.js';
+import { solve } from '../../optimizer/index.js';
+import { recommend, type Recommendation } from '../recommend.js';
+import { freeDevices, sizingSystem } from '../sizingSystem.js';
+import { isMeasured, type Assessed } from './demand.js';
+
+export interface Sized extends Assessed {
+  readonly recommendation: Recommendation;
+  /** the accelerator the optimizer chose, which may not be the one recommended yet */
+  readonly preferred?: string;
+}
+
+export function size(assessed: readonly Assessed[], config: Config, now: number): Sized[] {
+  const solution = solve(sizingSystem(config, assessed));
+  // Shared by the variants in order: one the targets cannot be met for takes what is left.
+  const free = freeDevices(config, assessed, solution.allocations);
+  return assessed.map((a): Sized => {
+    if (!isMeasured(a)) return { ...a, recommendation: hold(a) };
+    const allocation = solution.allocations.get(a.key);
+    const candidates = solution.candidates.get(a.key) ?? [];
+    return {
+      ...a,
+      recommendation: recommend(a, allocation, candidates, config, now, free),
+      preferred: allocation?.accelerator,
+    };
+  });
+}
+
+function hold({ current, observation }: Assessed): Recommendation {
+  return {
+    accelerator: current.accelerator,
+    replicas: current.desired,
+    reason: 'stale-metrics',
+    message: holdMessage(observation),
+  };
+}
+
+function holdMessage(obs: VariantObservation | undefined): string {
+  if (!obs) return 'hold: no observation for this variant';
+  const parts = [];
+  if (obs.missing.length > 0) parts.push(`missing ${obs.missing.join(', ')}`);
+  if (obs.stale.length > 0) parts.push(`stale ${obs.stale.join(', ')}`);
+  return `hold: cannot measure arrivals (${parts.join('; ') || 'no arrival estimate'})`;
+}
