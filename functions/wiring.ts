@@ -142,8 +142,7 @@ function stateFromEnv(env: Env): DynamoDecisionState {
   return new DynamoDecisionState(DynamoDBDocumentClient.from(client), table);
 }
 
-/** EKS calls are not retried by the SDK: the adapter retries throttling itself, the rest waits for the next delivery. */
-const eksClient = (env: Env) => new EKSClient(awsClientSettings(env, { maxAttempts: 1 }));
+const eksClient = (env: Env) => new EKSClient(awsClientSettings(env));
 
 function nodeGroupsFromEnv(env: Env, config: Config): NodeGroups {
   if (config.nodeGroups.length === 0) return { describe: async () => [], setDesiredSize: async () => {} };

@@ -7,6 +7,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateClusterCommand, CreateNodegroupCommand, EKSClient } from '@aws-sdk/client-eks';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsClientSettings } from '../lib/adapters/aws/clientConfig.js';
 import { freePort, requireCommand, ServerProcess } from './processes.js';
 
 export const MOTO_INSTALL = `pip install 'moto[server]==5.2.1'`;
@@ -42,13 +43,17 @@ export async function startMoto(): Promise<Moto> {
     await server.stop();
     throw err;
   }
-  const settings = { region: REGION, endpoint, credentials: CREDENTIALS };
-  const dynamo = new DynamoDBClient(settings);
+  // The functions' client settings, pointed at moto: a retry strategy (and its quota) per client.
+  const settings = () => ({
+    ...awsClientSettings({ AWS_REGION: REGION, AWS_ENDPOINT_URL: endpoint }),
+    credentials: CREDENTIALS,
+  });
+  const dynamo = new DynamoDBClient(settings());
   return {
     endpoint,
     server,
-    sqs: new SQSClient(settings),
-    eks: new EKSClient({ ...settings, maxAttempts: 1 }),
+    sqs: new SQSClient(settings()),
+    eks: new EKSClient(settings()),
     dynamo,
     documents: DynamoDBDocumentClient.from(dynamo),
     env: {

@@ -1,21 +1,21 @@
 /**
- * Adapters that put the simulated fleet behind the same ports as a real cluster: Deployments
- * and node groups read from and written to the simulator, metrics scraped into a SampleStore
- * and estimated by the production estimation code.
+ * Adapters that put the simulated fleet behind the same ports as a real cluster: the in-memory
+ * adapters with their state kept in the simulator instead (Deployments and node groups read
+ * from and written to it), and metrics scraped into a SampleStore and estimated by the
+ * production estimation code.
  */
 import type { Config } from '../config/schema.js';
 import { variantKey } from '../config/toSystem.js';
 import type { VariantObservation } from '../metrics/observation.js';
 import { SampleStore, type Sample } from '../metrics/sampleStore.js';
 import { estimateObservation } from '../metrics/signals.js';
-import type {
-  Cluster,
-  DeploymentView,
-  MetricsQuery,
-  MetricsSource,
-  NodeGroups,
-  NodeGroupView,
-} from '../policy/ports.js';
+import {
+  MemoryCluster,
+  MemoryMetricsSource,
+  MemoryNodeGroups,
+  type DeploymentName,
+} from '../adapters/memory/index.js';
+import type { DeploymentView, MetricsQuery, NodeGroupView } from '../policy/ports.js';
 import { acceleratorType, allowedAccelerators, deploymentName } from '../config/resolved.js';
 import type { FleetSim } from '../fleetSimulator/index.js';
 import { GATEWAY_REQUESTS } from '../metrics/vllmNaming.js';
@@ -43,19 +43,19 @@ export function deploymentIndex(config: Config): Map<string, DeploymentRef> {
   return index;
 }
 
-export class SimCluster implements Cluster {
+export class SimCluster extends MemoryCluster {
   private readonly index: Map<string, DeploymentRef>;
 
   constructor(
     private readonly sim: FleetSim,
     config: Config,
   ) {
+    super();
     this.index = deploymentIndex(config);
   }
 
-  async deployments(
-    targets: readonly { namespace: string; deployment: string }[],
-  ): Promise<DeploymentView[]> {
+  /** One snapshot of the fleet for all targets. */
+  protected override views(targets: readonly DeploymentName[]): DeploymentView[] {
     const state = this.sim.state();
     const views: DeploymentView[] = [];
     for (const t of targets) {
@@ -75,19 +75,22 @@ export class SimCluster implements Cluster {
     return views;
   }
 
-  async scale(namespace: string, deployment: string, replicas: number): Promise<void> {
+  protected override resize(namespace: string, deployment: string, replicas: number): void {
     const ref = this.index.get(`${namespace}/${deployment}`);
     if (!ref) throw new Error(`deployment ${namespace}/${deployment} not found`);
     this.sim.setReplicas(ref.simVariant, ref.simAccelerator, replicas);
   }
 }
 
-export class SimNodeGroups implements NodeGroups {
+export class SimNodeGroups extends MemoryNodeGroups {
   private readonly desired = new Map<string, number>();
 
-  constructor(private readonly sim: FleetSim) {}
+  constructor(private readonly sim: FleetSim) {
+    super();
+  }
 
-  async describe(names: readonly string[]): Promise<NodeGroupView[]> {
+  /** The fleet's groups of these names, in the fleet's order. */
+  protected override views(names: readonly string[]): NodeGroupView[] {
     return this.sim
       .state()
       .nodeGroups.filter((g) => names.includes(g.name))
@@ -102,7 +105,7 @@ export class SimNodeGroups implements NodeGroups {
       }));
   }
 
-  async setDesiredSize(name: string, desiredSize: number): Promise<void> {
+  protected override resize(name: string, desiredSize: number): void {
     this.desired.set(name, this.sim.setNodeGroupSize(name, desiredSize));
   }
 }
@@ -116,10 +119,12 @@ export interface SimMetricsOptions {
  * Metrics as Prometheus would hold them: each scrape of the fleet (and of the gateway's request
  * counter) goes into a SampleStore; collect() estimates from it exactly as from Prometheus.
  */
-export class SimMetricsSource implements MetricsSource {
+export class SimMetricsSource extends MemoryMetricsSource {
   readonly store = new SampleStore(3600, 0);
 
-  constructor(private readonly options: SimMetricsOptions) {}
+  constructor(private readonly options: SimMetricsOptions) {
+    super();
+  }
 
   scrape(
     t: number,
@@ -134,21 +139,19 @@ export class SimMetricsSource implements MetricsSource {
     this.store.ingest(t, [...vllm, ...gateway]);
   }
 
-  async collect(queries: readonly MetricsQuery[], now: number): Promise<VariantObservation[]> {
-    return queries.map((q) => {
-      const raw = this.store.rawSignals(
-        {
-          variant: q.variant,
-          model: q.modelName,
-          namespace: q.namespace,
-          podPattern: q.podPattern !== undefined ? new RegExp(q.podPattern) : undefined,
-        },
-        now,
-        this.options.windowSeconds,
-      );
-      // Without a gateway in the config, its counter is not demand even if present.
-      const signals = q.gateway ? raw : { ...raw, gatewayRequests: undefined };
-      return estimateObservation(signals, { now, maxAgeSeconds: this.options.maxAgeSeconds });
-    });
+  protected override observe(q: MetricsQuery, now: number): VariantObservation {
+    const raw = this.store.rawSignals(
+      {
+        variant: q.variant,
+        model: q.modelName,
+        namespace: q.namespace,
+        podPattern: q.podPattern !== undefined ? new RegExp(q.podPattern) : undefined,
+      },
+      now,
+      this.options.windowSeconds,
+    );
+    // Without a gateway in the config, its counter is not demand even if present.
+    const signals = q.gateway ? raw : { ...raw, gatewayRequests: undefined };
+    return estimateObservation(signals, { now, maxAgeSeconds: this.options.maxAgeSeconds });
   }
 }

@@ -9,7 +9,7 @@ import { toKubernetesError } from '../../lib/adapters/kubernetes/index.js';
 import { lambdaContext, readEvent } from '../../lib/cli/invokeCommand.js';
 import type { SQSEvent } from 'aws-lambda';
 import { decision, sqsEvent, sqsRecord } from './decisions.js';
-import { memoryApplyWiring } from './fakes.js';
+import { memoryApplyWiring } from './memoryWiring.js';
 import { captureLogs } from './logs.js';
 
 const context = lambdaContext('sva-apply', 60);
@@ -17,7 +17,8 @@ const context = lambdaContext('sva-apply', 60);
 async function run(event: SQSEvent, setup = memoryApplyWiring()) {
   const handler = createApplyHandler(async () => setup.wiring);
   const { result, logs } = await captureLogs(() => handler(event, context));
-  return { ...setup, result, logs };
+  // the writes to the cluster and node groups, in order
+  return { ...setup, result, logs, calls: setup.log.lines };
 }
 
 const byMessage = (logs: Record<string, unknown>[], text: string) =>
@@ -80,7 +81,7 @@ test('events/apply-stale-decision.json: dropped as expired, logged, not a failur
 
 test('a failure holds back the rest of its message group only; other groups go on', async () => {
   const setup = memoryApplyWiring();
-  setup.cluster.failFor.set('llm/chat', () => new Error('apiserver unavailable'));
+  setup.cluster.failScaling('llm/chat', () => new Error('apiserver unavailable'));
   const chat1 = sqsRecord(decision({ variant: 'chat', sequence: 1, target: 2 }));
   const summarize = sqsRecord(decision({ variant: 'summarize', sequence: 1, target: 3 }));
   const chat2 = sqsRecord(decision({ variant: 'chat', sequence: 2, target: 4 }));
@@ -107,7 +108,7 @@ test('logs carry no credentials: an API error is logged by its message only', as
   const leaky = new ApiException(401, 'Unauthorized', undefined, {
     authorization: 'Bearer k8s-aws-v1.SECRET-TOKEN',
   });
-  setup.cluster.failFor.set('llm/chat', () => toKubernetesError(leaky, 'llm', 'chat', 'scale to 2'));
+  setup.cluster.failScaling('llm/chat', () => toKubernetesError(leaky, 'llm', 'chat', 'scale to 2'));
   const { logs } = await run(sqsEvent(sqsRecord(decision({ target: 2 }))), setup);
   const text = JSON.stringify(logs);
   expect(text).not.toContain('SECRET-TOKEN');

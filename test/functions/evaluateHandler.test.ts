@@ -3,7 +3,7 @@ import { createEvaluateHandler } from '../../functions/evaluate/handler.js';
 import { InvalidEventError } from '../../functions/evaluate/summary.js';
 import { lambdaContext, readEvent } from '../../lib/cli/invokeCommand.js';
 import { parseDecision } from '../../lib/policy/decisionRecord.js';
-import { memoryEvaluateWiring } from './fakes.js';
+import { memoryEvaluateWiring } from './memoryWiring.js';
 import { captureLogs } from './logs.js';
 
 const context = lambdaContext('sva-evaluate', 60);

@@ -2,12 +2,19 @@
  * applyDecision: validate, drop what is expired, duplicate or superseded, then act in a safe
  * order (nodes before pods when growing, pods before nodes when shrinking), and report.
  */
-import { ManualClock, MemoryDecisionState, MemoryTelemetrySink } from '../../lib/adapters/memory/index.js';
+import {
+  CallLog,
+  ManualClock,
+  MemoryCluster,
+  MemoryDecisionState,
+  MemoryNodeGroups,
+  MemoryTelemetrySink,
+} from '../../lib/adapters/memory/index.js';
 import { applyDecision, type ApplyDeps } from '../../lib/loop/apply.js';
 import { InvalidDecisionError, type DecisionRecord } from '../../lib/policy/decisionRecord.js';
 import type { TelemetrySink } from '../../lib/policy/ports.js';
 import { deployment } from '../policy/helpers.js';
-import { CallLog, FailingSink, FakeCluster, FakeNodeGroups, fixtureDecision, ISSUED_AT } from './fakes.js';
+import { fixtureDecision, ISSUED_AT } from './decisionFixture.js';
 
 const OPTIONS = {
   maxAgeSeconds: 300,
@@ -19,31 +26,37 @@ const OPTIONS = {
 
 function world(telemetry: TelemetrySink = new MemoryTelemetrySink()) {
   const log = new CallLog();
-  const cluster = new FakeCluster(log, [
-    deployment('L4', 2),
-    deployment('L4', 1, 1, 'llm/other'),
-    deployment('H100', 1, 1, 'llm/chat', 'chat-h100'),
-  ]);
-  const nodeGroups = new FakeNodeGroups(log, [
-    {
-      name: 'gpu-l4',
-      acceleratorType: 'L4',
-      gpusPerNode: 1,
-      minSize: 0,
-      maxSize: 20,
-      desiredSize: 3,
-      readyNodes: 3,
-    },
-    {
-      name: 'gpu-h100',
-      acceleratorType: 'H100',
-      gpusPerNode: 8,
-      minSize: 0,
-      maxSize: 4,
-      desiredSize: 1,
-      readyNodes: 1,
-    },
-  ]);
+  const cluster = new MemoryCluster({
+    log,
+    deployments: [
+      deployment('L4', 2),
+      deployment('L4', 1, 1, 'llm/other'),
+      deployment('H100', 1, 1, 'llm/chat', 'chat-h100'),
+    ],
+  });
+  const nodeGroups = new MemoryNodeGroups({
+    log,
+    groups: [
+      {
+        name: 'gpu-l4',
+        acceleratorType: 'L4',
+        gpusPerNode: 1,
+        minSize: 0,
+        maxSize: 20,
+        desiredSize: 3,
+        readyNodes: 3,
+      },
+      {
+        name: 'gpu-h100',
+        acceleratorType: 'H100',
+        gpusPerNode: 8,
+        minSize: 0,
+        maxSize: 4,
+        desiredSize: 1,
+        readyNodes: 1,
+      },
+    ],
+  });
   const state = new MemoryDecisionState();
   const clock = new ManualClock(ISSUED_AT + 5);
   const deps: ApplyDeps = { cluster, nodeGroups, state, telemetry, clock };
@@ -216,12 +229,12 @@ describe('applyDecision', () => {
   });
 
   it('a failing telemetry sink does not fail the apply: status applied, telemetryError set', async () => {
-    const sink = new FailingSink();
+    const sink = new MemoryTelemetrySink(() => new Error('remote write refused: 503'));
     const w = world(sink);
     const out = await w.apply(fixtureDecision());
     expect(out.status).toBe('applied');
     expect(out.telemetryError).toBe('remote write refused: 503');
-    expect(sink.attempts).toBe(1);
+    expect(sink.publishes).toBe(1);
     expect(w.cluster.replicas('llm', 'chat')).toBe(4);
     expect(await w.state.lastApplied('llm/chat')).toEqual({ sequence: 1, applied: true });
     // and a redelivery is a duplicate, not a second scaling

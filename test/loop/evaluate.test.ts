@@ -3,9 +3,13 @@
  * the queue drained into applyDecision, as the Lambda pair and the simulation run them.
  */
 import {
+  CallLog,
   ManualClock,
+  MemoryCluster,
   MemoryDecisionQueue,
   MemoryDecisionState,
+  MemoryMetricsSource,
+  MemoryNodeGroups,
   MemoryTelemetrySink,
 } from '../../lib/adapters/memory/index.js';
 import type { Config } from '../../lib/config/schema.js';
@@ -23,16 +27,18 @@ import {
   poolConfig,
   ratePerReplica,
 } from '../policy/helpers.js';
-import { CallLog, FailingSink, FakeCluster, FakeMetrics, FakeNodeGroups } from './fakes.js';
 
 const START = 1_767_225_600;
 
 function world(config: Config, telemetry: TelemetrySink = new MemoryTelemetrySink()) {
   const log = new CallLog();
   const clock = new ManualClock(START);
-  const metrics = new FakeMetrics();
-  const cluster = new FakeCluster(log, [deployment('L4', 2), deployment('L4', 1, 1, 'llm/other')]);
-  const nodeGroups = new FakeNodeGroups(log, nodeGroupViews(config, { 'gpu-l4': 3 }));
+  const metrics = new MemoryMetricsSource(log);
+  const cluster = new MemoryCluster({
+    log,
+    deployments: [deployment('L4', 2), deployment('L4', 1, 1, 'llm/other')],
+  });
+  const nodeGroups = new MemoryNodeGroups({ log, groups: nodeGroupViews(config, { 'gpu-l4': 3 }) });
   const state = new MemoryDecisionState();
   const queue = new MemoryDecisionQueue(() => clock.now());
   const deps: EvaluateDeps = { metrics, cluster, nodeGroups, queue, state, telemetry, clock };
@@ -86,13 +92,13 @@ describe('evaluatePool', () => {
     });
     const w = world(two);
     await evaluatePool(w.deps, two);
-    expect(w.metrics.queries).toEqual([
+    expect(w.log.metricsQueries).toEqual([
       [
         { variant: 'llm/chat', namespace: 'llm', modelName: 'm8b', podPattern: undefined, gateway: false },
         { variant: 'llm/other', namespace: 'llm', modelName: 'llama', podPattern: '^other-', gateway: true },
       ],
     ]);
-    expect(w.cluster.requested).toEqual([
+    expect(w.log.deploymentReads).toEqual([
       [
         { variant: 'llm/chat', namespace: 'llm', accelerator: 'H100', deployment: 'chat-h100' },
         { variant: 'llm/chat', namespace: 'llm', accelerator: 'L4', deployment: 'chat-l4' },
@@ -136,7 +142,7 @@ describe('evaluatePool', () => {
   });
 
   it('a failing telemetry sink does not fail the evaluation: decisions queued, telemetryError set', async () => {
-    const w = world(config, new FailingSink());
+    const w = world(config, new MemoryTelemetrySink(() => new Error('remote write refused: 503')));
     w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
     const result = await evaluatePool(w.deps, config);
     expect(result.telemetryError).toBe('remote write refused: 503');

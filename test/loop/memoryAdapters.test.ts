@@ -1,6 +1,15 @@
-/** The in-memory adapters: FIFO queue semantics (dedup, groups, dead letters) and decision state. */
-import { MemoryDecisionQueue, MemoryDecisionState } from '../../lib/adapters/memory/index.js';
-import { fixtureDecision } from './fakes.js';
+/** The in-memory adapters: FIFO queue semantics, decision state, cluster, node groups, metrics, telemetry. */
+import {
+  CallLog,
+  MemoryCluster,
+  MemoryDecisionQueue,
+  MemoryDecisionState,
+  MemoryMetricsSource,
+  MemoryNodeGroups,
+  MemoryTelemetrySink,
+} from '../../lib/adapters/memory/index.js';
+import { deployment } from '../policy/helpers.js';
+import { fixtureDecision } from './decisionFixture.js';
 
 describe('MemoryDecisionQueue', () => {
   let now = 0;
@@ -114,5 +123,98 @@ describe('MemoryDecisionState', () => {
     await s.savePolicy('p', m);
     m.poolSequence = 10;
     expect((await s.loadPolicy('p')).poolSequence).toBe(9);
+  });
+});
+
+describe('MemoryCluster and MemoryNodeGroups', () => {
+  const target = (name: string) => ({
+    namespace: 'llm',
+    deployment: name,
+    variant: `llm/${name}`,
+    accelerator: 'L4',
+  });
+  const l4 = {
+    name: 'gpu-l4',
+    acceleratorType: 'L4',
+    gpusPerNode: 1,
+    minSize: 0,
+    maxSize: 8,
+    desiredSize: 2,
+    readyNodes: 1,
+  };
+
+  it('reads what exists, scales it ready at once, and logs writes from both in order', async () => {
+    const log = new CallLog();
+    const cluster = new MemoryCluster({ log, deployments: [deployment('L4', 2, 1)] });
+    const nodes = new MemoryNodeGroups({ log, groups: [l4] });
+    const [chat] = await cluster.deployments([target('chat'), target('absent')]);
+    expect(chat).toMatchObject({ namespace: 'llm', deployment: 'chat', desired: 2, ready: 1 });
+    expect(log.deploymentReads).toEqual([[target('chat'), target('absent')]]);
+    expect(await nodes.describe(['gpu-l4', 'gpu-a10'])).toEqual([l4]);
+
+    await nodes.setDesiredSize('gpu-l4', 4);
+    await cluster.scale('llm', 'chat', 4);
+    expect(log.lines).toEqual(['nodes gpu-l4 4', 'scale llm/chat 4']);
+    expect((await cluster.deployments([target('chat')]))[0]).toMatchObject({ desired: 4, ready: 4 });
+    expect(cluster.replicas('llm', 'chat')).toBe(4);
+    expect(await nodes.describe(['gpu-l4'])).toEqual([{ ...l4, desiredSize: 4, readyNodes: 4 }]);
+    expect(nodes.size('gpu-l4')).toBe(4);
+  });
+
+  it('what does not exist cannot be scaled; a failure asked for is logged and thrown', async () => {
+    const log = new CallLog();
+    const cluster = new MemoryCluster({ log, deployments: [deployment('L4', 2)] });
+    await expect(cluster.scale('llm', 'absent', 1)).rejects.toThrow('deployment llm/absent not found');
+    await expect(new MemoryNodeGroups().setDesiredSize('gpu-l4', 1)).rejects.toThrow(
+      'node group gpu-l4 not found',
+    );
+    cluster.failScaling('llm/chat', () => new Error('apiserver unavailable'));
+    await expect(cluster.scale('llm', 'chat', 3)).rejects.toThrow('apiserver unavailable');
+    expect(cluster.replicas('llm', 'chat')).toBe(2);
+    expect(log.lines).toEqual(['scale llm/absent 1', 'scale llm/chat 3 (failed)']);
+  });
+});
+
+describe('MemoryMetricsSource and MemoryTelemetrySink', () => {
+  const query = { variant: 'llm/chat', namespace: 'llm', modelName: 'm', gateway: false };
+
+  it('observes what was set, or a variant with every series missing; queries are logged', async () => {
+    const log = new CallLog();
+    const metrics = new MemoryMetricsSource(log);
+    expect(await metrics.collect([query], 100)).toEqual([
+      {
+        variant: 'llm/chat',
+        model: 'm',
+        at: 100,
+        windowSeconds: 60,
+        stale: [],
+        missing: ['vllm:request_success_total'],
+      },
+    ]);
+    metrics.observations.set('llm/chat', (now) => ({
+      variant: 'llm/chat',
+      model: 'm',
+      at: now,
+      windowSeconds: 30,
+      stale: [],
+      missing: [],
+    }));
+    expect((await metrics.collect([query], 200))[0]).toMatchObject({
+      at: 200,
+      windowSeconds: 30,
+      missing: [],
+    });
+    expect(log.metricsQueries).toEqual([[query], [query]]);
+  });
+
+  it('a sink keeps the points, or refuses every push when told to', async () => {
+    const point = { name: 'x', labels: {}, value: 1, timestamp: 0 };
+    const sink = new MemoryTelemetrySink();
+    await sink.publish([point]);
+    expect(sink.points).toEqual([point]);
+    const refusing = new MemoryTelemetrySink(() => new Error('503'));
+    await expect(refusing.publish([point])).rejects.toThrow('503');
+    expect(refusing.points).toEqual([]);
+    expect(refusing.publishes).toBe(1);
   });
 });

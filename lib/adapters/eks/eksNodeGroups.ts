@@ -3,7 +3,8 @@
  * moves desiredSize with UpdateNodegroupConfig, within the group's min and max, raising maxSize
  * only up to the config's maxNodes. It never waits on EKS: a node group that is busy (not
  * ACTIVE, an update in progress, ResourceInUseException) is a retryable error for the message's
- * next delivery. Throttling is retried in place with bounded backoff.
+ * next delivery. Throttling and transient faults are retried in place by the SDK client
+ * (aws/clientConfig.ts); what still fails is reported as retryable.
  */
 import {
   DescribeNodegroupCommand,
@@ -13,13 +14,7 @@ import {
 } from '@aws-sdk/client-eks';
 import type { NodeGroupConfig } from '../../config/schema.js';
 import type { NodeGroups, NodeGroupView } from '../../policy/ports.js';
-import {
-  DEFAULT_BACKOFF,
-  describeError,
-  isThrottling,
-  withBackoff,
-  type BackoffOptions,
-} from '../aws/retry.js';
+import { describeError, isThrottling } from '../aws/errors.js';
 
 export type EksApi = Pick<EKSClient, 'send'>;
 
@@ -50,19 +45,16 @@ export interface EksNodeGroupsOptions {
   readonly clusterName: string;
   /** the config's node groups: accelerator type, GPUs per node, and the ceiling for maxSize */
   readonly nodeGroups: readonly NodeGroupConfig[];
-  readonly backoff?: BackoffOptions;
 }
 
 export class EksNodeGroups implements NodeGroups {
   private readonly configured: Map<string, NodeGroupConfig>;
-  private readonly backoff: BackoffOptions;
 
   constructor(
     private readonly eks: EksApi,
     private readonly options: EksNodeGroupsOptions,
   ) {
     this.configured = new Map(options.nodeGroups.map((g) => [g.name, g]));
-    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
   }
 
   async describe(names: readonly string[]): Promise<NodeGroupView[]> {
@@ -90,17 +82,12 @@ export class EksNodeGroups implements NodeGroups {
       );
     }
     try {
-      await withBackoff(
-        () =>
-          this.eks.send(
-            new UpdateNodegroupConfigCommand({
-              clusterName: this.options.clusterName,
-              nodegroupName: name,
-              scalingConfig: { minSize: min, maxSize: newMax, desiredSize: target },
-            }),
-          ),
-        isThrottling,
-        this.backoff,
+      await this.eks.send(
+        new UpdateNodegroupConfigCommand({
+          clusterName: this.options.clusterName,
+          nodegroupName: name,
+          scalingConfig: { minSize: min, maxSize: newMax, desiredSize: target },
+        }),
       );
     } catch (err) {
       throw this.translate(err, name, `set desired size ${target}`);
@@ -115,13 +102,8 @@ export class EksNodeGroups implements NodeGroups {
 
   private async read(name: string): Promise<Nodegroup> {
     try {
-      const out = await withBackoff(
-        () =>
-          this.eks.send(
-            new DescribeNodegroupCommand({ clusterName: this.options.clusterName, nodegroupName: name }),
-          ),
-        isThrottling,
-        this.backoff,
+      const out = await this.eks.send(
+        new DescribeNodegroupCommand({ clusterName: this.options.clusterName, nodegroupName: name }),
       );
       if (!out.nodegroup)
         throw new NodeGroupError(`node group ${name}: DescribeNodegroup returned nothing`, name, true);

@@ -2,11 +2,12 @@
  * Deployments through the Kubernetes API (@kubernetes/client-node 1.4). Reads Deployments for
  * desired and ready replicas; scales through the `scale` subresource with a JSON merge patch
  * carrying the resourceVersion it read, so a concurrent writer's change is never overwritten
- * blind: a 409 re-reads and retries (bounded). 403 and 404 fail at once, naming the object.
+ * blind: a 409 re-reads and retries with the adapters' backoff (bounded). 403 and 404 fail at once, naming the object.
  * Needs only get on deployments and get/patch on deployments/scale (deploy/rbac.yaml).
  */
 import { ApiException, PatchStrategy, setHeaderOptions, type AppsV1Api } from '@kubernetes/client-node';
 import type { Cluster, DeploymentView } from '../../policy/ports.js';
+import { withBackoff, type BackoffPolicy } from '../backoff.js';
 
 /** The calls this adapter makes. */
 export type DeploymentsApi = Pick<
@@ -31,13 +32,14 @@ export class KubernetesError extends Error {
   }
 }
 
+/** Re-reads after a 409: tries of read-and-patch, the first included, and the delays between them. */
+export const CONFLICT_BACKOFF: BackoffPolicy = { attempts: 5, baseDelayMs: 50, maxDelayMs: 800 };
+
 export interface KubernetesClusterOptions {
-  /** patch attempts when each one meets a 409 (>= 1) */
-  readonly maxConflictAttempts?: number;
   /** Deployments read at once */
   readonly readConcurrency?: number;
-  readonly conflictDelayMs?: number;
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** when a patch meets a 409 (default CONFLICT_BACKOFF) */
+  readonly conflictBackoff?: BackoffPolicy;
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -79,41 +81,39 @@ export class KubernetesCluster implements Cluster {
 
   async scale(namespace: string, deployment: string, replicas: number): Promise<void> {
     const api = await this.api();
-    const attempts = Math.max(1, this.options.maxConflictAttempts ?? 5);
-    for (let attempt = 1; ; attempt++) {
-      let resourceVersion: string | undefined;
-      try {
-        const current = await api.readNamespacedDeploymentScale({ name: deployment, namespace });
-        if (current.spec?.replicas === replicas) return; // already there: no write, no conflict
-        resourceVersion = current.metadata?.resourceVersion;
-        await api.patchNamespacedDeploymentScale(
-          {
-            name: deployment,
-            namespace,
-            body: { metadata: resourceVersion ? { resourceVersion } : {}, spec: { replicas } },
-          },
-          mergePatch,
-        );
-        return;
-      } catch (err) {
-        if (statusOf(err) !== 409 || attempt >= attempts) {
-          throw toKubernetesError(
-            err,
-            namespace,
-            deployment,
-            statusOf(err) === 409
-              ? `scale to ${replicas} (${attempt} conflicts in a row)`
-              : `scale to ${replicas}`,
+    const policy = this.options.conflictBackoff ?? CONFLICT_BACKOFF;
+    let tried = 0;
+    try {
+      // Someone else wrote between read and patch (409): back off, re-read, try again.
+      await withBackoff(
+        async (attempt) => {
+          tried = attempt;
+          const current = await api.readNamespacedDeploymentScale({ name: deployment, namespace });
+          if (current.spec?.replicas === replicas) return; // already there: no write, no conflict
+          const resourceVersion = current.metadata?.resourceVersion;
+          await api.patchNamespacedDeploymentScale(
+            {
+              name: deployment,
+              namespace,
+              body: { metadata: resourceVersion ? { resourceVersion } : {}, spec: { replicas } },
+            },
+            mergePatch,
           );
-        }
-        // Someone else wrote in between: back off a little, re-read, try again.
-        await (this.options.sleep ?? defaultSleep)((this.options.conflictDelayMs ?? 50) * attempt);
-      }
+        },
+        (err) => statusOf(err) === 409,
+        policy,
+      );
+    } catch (err) {
+      // A 409 reaches here only when every try met one.
+      throw toKubernetesError(
+        err,
+        namespace,
+        deployment,
+        statusOf(err) === 409 ? `scale to ${replicas} (${tried} conflicts in a row)` : `scale to ${replicas}`,
+      );
     }
   }
 }
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function statusOf(err: unknown): number | undefined {
   if (err instanceof ApiException) return err.code;

@@ -1,7 +1,9 @@
 /**
  * The Auto Scaling group behind each EKS managed node group, as Cluster Autoscaler uses it: EKS
  * only to find the group's name (DescribeNodegroup → resources.autoScalingGroups), then sizes,
- * instances and changes through Auto Scaling alone.
+ * instances and changes through Auto Scaling alone. The clients retry throttling and server
+ * errors themselves (aws/clientConfig.ts); what still fails says whether a later delivery may
+ * succeed.
  */
 import {
   CreateOrUpdateTagsCommand,
@@ -11,13 +13,7 @@ import {
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
 import { DescribeNodegroupCommand, type EKSClient } from '@aws-sdk/client-eks';
-import {
-  DEFAULT_BACKOFF,
-  describeError,
-  isThrottling,
-  withBackoff,
-  type BackoffOptions,
-} from '../aws/retry.js';
+import { describeError, isThrottling } from '../aws/errors.js';
 
 export type AutoScalingApi = Pick<AutoScalingClient, 'send'>;
 export type EksDescribeApi = Pick<EKSClient, 'send'>;
@@ -57,7 +53,10 @@ function translate(err: unknown, what: string): AutoScalingError {
   if (err instanceof AutoScalingError) return err;
   const code = (err as { name?: string }).name;
   if (isThrottling(err))
-    return new AutoScalingError(`${what}: still throttled after retries (${describeError(err)})`, true);
+    return new AutoScalingError(
+      `${what}: still throttled after the client's retries (${describeError(err)})`,
+      true,
+    );
   if (code === 'ResourceInUse' || code === 'ScalingActivityInProgress' || code === 'ResourceInUseException')
     return new AutoScalingError(`${what}: busy (${describeError(err)}), retried on the next delivery`, true);
   if (code === 'ResourceNotFoundException' || code === 'ValidationError')
@@ -69,19 +68,15 @@ function translate(err: unknown, what: string): AutoScalingError {
 export class AutoScalingGroups {
   /** node group → Auto Scaling group; a node group's group never changes */
   private readonly names = new Map<string, string>();
-  private readonly backoff: BackoffOptions;
 
   constructor(
     private readonly eks: EksDescribeApi,
     private readonly autoScaling: AutoScalingApi,
     private readonly clusterName: string,
-    backoff?: BackoffOptions,
-  ) {
-    this.backoff = backoff ?? DEFAULT_BACKOFF;
-  }
+  ) {}
 
   private retried<T>(fn: () => Promise<T>, what: string): Promise<T> {
-    return withBackoff(fn, isThrottling, this.backoff).catch((err: unknown) => {
+    return fn().catch((err: unknown) => {
       throw translate(err, what);
     });
   }

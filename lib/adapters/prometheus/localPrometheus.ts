@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { withBackoff } from '../backoff.js';
 
 export const PROMETHEUS_INSTALL_COMMAND = 'apt-get install -y --no-install-recommends prometheus';
 const DEFAULT_BINARY = '/usr/bin/prometheus';
@@ -93,6 +94,12 @@ function signal(pid: number, name: NodeJS.Signals): void {
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+class PrometheusExited extends Error {
+  constructor(stderr: string) {
+    super(`Prometheus exited at start: ${stderr}`);
+  }
+}
+
 export class LocalPrometheus {
   private exited = false;
   private stderr = '';
@@ -132,48 +139,56 @@ export class LocalPrometheus {
     const dir = await mkdtemp(join(tmpdir(), 'sva-prometheus-'));
     const config = join(dir, 'prometheus.yml');
     await writeFile(config, prometheusConfig(options));
-    let lastError: Error | undefined;
-    // A port found free can be taken before Prometheus binds it: try a few.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freeLoopbackPort();
-      const child = spawn(
-        binary,
-        [
-          `--config.file=${config}`,
-          `--storage.tsdb.path=${join(dir, 'data')}`,
-          `--web.listen-address=127.0.0.1:${port}`,
-          '--web.enable-remote-write-receiver',
-          '--log.level=warn',
-        ],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
+    try {
+      // A port found free can be taken before Prometheus binds it: try a few, at once.
+      return await withBackoff(
+        async () => {
+          const port = await freeLoopbackPort();
+          const child = spawn(
+            binary,
+            [
+              `--config.file=${config}`,
+              `--storage.tsdb.path=${join(dir, 'data')}`,
+              `--web.listen-address=127.0.0.1:${port}`,
+              '--web.enable-remote-write-receiver',
+              '--log.level=warn',
+            ],
+            { stdio: ['ignore', 'ignore', 'pipe'] },
+          );
+          const prometheus = new LocalPrometheus(child, port, dir);
+          try {
+            await prometheus.waitReady(options.readyTimeoutMs ?? 15_000);
+            return prometheus;
+          } catch (err) {
+            await prometheus.stop(false);
+            throw err;
+          }
+        },
+        (err) => /address already in use/.test((err as Error).message),
+        { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 },
       );
-      const prometheus = new LocalPrometheus(child, port, dir);
-      try {
-        await prometheus.waitReady(options.readyTimeoutMs ?? 15_000);
-        return prometheus;
-      } catch (err) {
-        lastError = err as Error;
-        await prometheus.stop(false);
-        if (!/address already in use/.test(lastError.message)) break;
-      }
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
     }
-    await rm(dir, { recursive: true, force: true });
-    throw lastError ?? new Error('Prometheus did not start');
   }
 
+  /** Polls /-/ready until it answers OK, the process exits, or the time is up. */
   private async waitReady(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.exited) throw new Error(`Prometheus exited at start: ${this.stderr.trim() || '(no output)'}`);
-      try {
+    await withBackoff(
+      async () => {
+        if (this.exited) throw new PrometheusExited(this.stderr.trim() || '(no output)');
         const response = await fetch(`${this.url}/-/ready`, { signal: AbortSignal.timeout(1000) });
-        if (response.ok) return;
-      } catch {
-        // not listening yet
-      }
-      await delay(50);
-    }
-    throw new Error(`Prometheus not ready within ${timeoutMs} ms: ${this.stderr.trim() || '(no output)'}`);
+        if (!response.ok) throw new Error(`/-/ready answered HTTP ${response.status}`);
+      },
+      // Not listening yet, or not ready yet: poll again while there is time.
+      (err) => !(err instanceof PrometheusExited) && Date.now() < deadline,
+      { attempts: Number.POSITIVE_INFINITY, baseDelayMs: 50, maxDelayMs: 50, jitter: 'none' },
+    ).catch((err: unknown) => {
+      if (err instanceof PrometheusExited) throw err;
+      throw new Error(`Prometheus not ready within ${timeoutMs} ms: ${this.stderr.trim() || '(no output)'}`);
+    });
   }
 
   /** Stops the process by its PID (SIGTERM, then SIGKILL after 5 s) and removes its folder. */

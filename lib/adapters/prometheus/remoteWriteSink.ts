@@ -2,11 +2,12 @@
  * TelemetrySink pushing the autoscaler's inferno_* points by Prometheus remote write (nothing
  * scrapes a function). Points are written as given: names, labels and values, including the
  * running value of inferno_replica_scaling_total that the decision state keeps across
- * invocations. A failed push is retried with exponential backoff a bounded number of times, then
- * reported by a RemoteWriteError; the use cases catch it, so it never fails a scaling action.
+ * invocations. A failed push (429, 5xx, no answer) is retried with the adapters' backoff a bounded
+ * number of times, then reported by a RemoteWriteError; the use cases catch it, so it never fails a scaling action.
  */
 import remoteWrite from 'prometheus-remote-write';
 import type { TelemetryPoint, TelemetrySink } from '../../policy/ports.js';
+import { withBackoff, type BackoffPolicy } from '../backoff.js';
 import {
   connectionHeaders,
   connectionSigner,
@@ -18,15 +19,11 @@ import {
 export interface RemoteWriteSinkOptions {
   /** `url` is the push endpoint, e.g. `http://127.0.0.1:9090/api/v1/write` */
   readonly connection: PrometheusConnection;
-  /** attempts after the first (default 3) */
-  readonly retries?: number;
-  /** delay before the first retry, doubled for each next one (default 200 ms) */
-  readonly backoffMs?: number;
-  /** cap on one delay (default 2000 ms) */
-  readonly maxBackoffMs?: number;
-  /** waits between attempts (tests pass a fake) */
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** tries of one push and the delays between them (default REMOTE_WRITE_BACKOFF) */
+  readonly backoff?: BackoffPolicy;
 }
+
+export const REMOTE_WRITE_BACKOFF: BackoffPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 2000 };
 
 export class RemoteWriteError extends Error {
   override readonly name = 'RemoteWriteError';
@@ -75,14 +72,24 @@ export function toTimeseries(points: readonly TelemetryPoint[]): Timeseries[] {
   return out;
 }
 
-const retryable = (status: number) => status === 429 || status >= 500;
+/** One failed push: the status, when the receiver answered, and what went wrong. */
+class PushFailure extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** No answer, too many requests, or a server fault: the same push may go through later. */
+const retryable = (err: unknown) =>
+  err instanceof PushFailure && (err.status === undefined || err.status === 429 || err.status >= 500);
 
 export class RemoteWriteTelemetrySink implements TelemetrySink {
   private readonly fetch: MinimalFetch;
-  private readonly retries: number;
 
   constructor(private readonly options: RemoteWriteSinkOptions) {
-    this.retries = Math.max(0, options.retries ?? 3);
     const timeoutMs = options.connection.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const sign = connectionSigner(options.connection);
     this.fetch = async (url, init) => {
@@ -107,40 +114,50 @@ export class RemoteWriteTelemetrySink implements TelemetrySink {
     if (points.length === 0) return;
     const timeseries = toTimeseries(points);
     const { connection } = this.options;
-    const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-    let lastError = '';
-    let lastStatus: number | undefined;
     let attempts = 0;
-    for (let attempt = 0; attempt <= this.retries; attempt++) {
-      attempts++;
-      try {
-        const result = await remoteWrite.pushTimeseries(timeseries, {
-          url: connection.url,
-          headers: connectionHeaders(connection),
-          fetch: this.fetch,
-        });
-        // errorMessage is empty on success; the status is what tells.
-        if (result.status >= 200 && result.status < 300) return;
-        lastStatus = result.status;
-        lastError = `HTTP ${result.status} ${result.statusText}${result.errorMessage ? `: ${result.errorMessage.trim()}` : ''}`;
-        if (!retryable(result.status)) break;
-      } catch (err) {
-        lastStatus = undefined;
-        const e = err as Error & { cause?: { code?: string; message?: string } };
-        lastError =
-          e.name === 'TimeoutError'
-            ? `no answer within ${connection.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`
-            : `${e.message}${e.cause ? ` (${e.cause.code ?? e.cause.message})` : ''}`;
-      }
-      if (attempt < this.retries) {
-        const base = this.options.backoffMs ?? 200;
-        await sleep(Math.min(base * 2 ** attempt, this.options.maxBackoffMs ?? 2000));
-      }
+    try {
+      await withBackoff(
+        async (attempt) => {
+          attempts = attempt;
+          await this.push(timeseries);
+        },
+        retryable,
+        this.options.backoff ?? REMOTE_WRITE_BACKOFF,
+      );
+      return;
+    } catch (err) {
+      if (!(err instanceof PushFailure)) throw err;
+      throw new RemoteWriteError(
+        `remote write of ${points.length} points to ${displayUrl(connection.url)} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${err.message}`,
+        attempts,
+        err.status,
+      );
     }
-    throw new RemoteWriteError(
-      `remote write of ${points.length} points to ${displayUrl(connection.url)} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${lastError}`,
-      attempts,
-      lastStatus,
+  }
+
+  /** One push; any failure is a PushFailure saying what went wrong. */
+  private async push(timeseries: Timeseries[]): Promise<void> {
+    const { connection } = this.options;
+    let result: Awaited<ReturnType<typeof remoteWrite.pushTimeseries>>;
+    try {
+      result = await remoteWrite.pushTimeseries(timeseries, {
+        url: connection.url,
+        headers: connectionHeaders(connection),
+        fetch: this.fetch,
+      });
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      throw new PushFailure(
+        e.name === 'TimeoutError'
+          ? `no answer within ${connection.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`
+          : `${e.message}${e.cause ? ` (${e.cause.code ?? e.cause.message})` : ''}`,
+      );
+    }
+    // errorMessage is empty on success; the status is what tells.
+    if (result.status >= 200 && result.status < 300) return;
+    throw new PushFailure(
+      `HTTP ${result.status} ${result.statusText}${result.errorMessage ? `: ${result.errorMessage.trim()}` : ''}`,
+      result.status,
     );
   }
 }

@@ -2,8 +2,9 @@
  * The decision queue on SQS FIFO: one message per decision, MessageGroupId = namespace/variant
  * (decisions of a variant are delivered in order), MessageDeduplicationId from variant and
  * sequence (a re-sent decision is delivered once), sent with SendMessageBatch, 10 per call.
- * Entries SQS reports as failed are re-sent with bounded backoff; what still fails is named in
- * the error, so the evaluation fails loudly instead of silently losing a variant's decision.
+ * Entries SQS reports as failed are re-sent with bounded backoff (the SDK retries only whole
+ * calls); what still fails is named in the error, so the evaluation fails loudly instead of
+ * silently losing a variant's decision.
  */
 import {
   SendMessageBatchCommand,
@@ -12,14 +13,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { deduplicationId, messageGroupId, type DecisionRecord } from '../../policy/decisionRecord.js';
 import type { DecisionQueue } from '../../policy/ports.js';
-import {
-  backoffDelay,
-  DEFAULT_BACKOFF,
-  describeError,
-  isThrottling,
-  sleep,
-  type BackoffOptions,
-} from '../aws/retry.js';
+import { describeError } from '../aws/errors.js';
+import { retryRemaining, type BackoffPolicy } from '../backoff.js';
 
 /** The part of SQSClient this adapter uses. */
 export interface SqsSender {
@@ -27,6 +22,9 @@ export interface SqsSender {
 }
 
 export const SQS_BATCH_SIZE = 10;
+
+/** Re-sends of the entries SQS reports as failed: tries of an entry, the first included. */
+export const SQS_ENTRY_BACKOFF: BackoffPolicy = { attempts: 5, baseDelayMs: 100, maxDelayMs: 2000 };
 
 export class SqsSendError extends Error {
   override readonly name = 'SqsSendError';
@@ -48,7 +46,7 @@ export class SqsDecisionQueue implements DecisionQueue {
   constructor(
     private readonly client: SqsSender,
     private readonly queueUrl: string,
-    private readonly backoff: BackoffOptions = DEFAULT_BACKOFF,
+    private readonly backoff: BackoffPolicy = SQS_ENTRY_BACKOFF,
   ) {}
 
   async send(decisions: readonly DecisionRecord[]): Promise<void> {
@@ -69,31 +67,33 @@ export class SqsDecisionQueue implements DecisionQueue {
   /** Sends up to 10 entries; returns those that still failed after the allowed attempts. */
   private async sendBatch(entries: SendMessageBatchRequestEntry[]): Promise<Pending[]> {
     const givenUp: Pending[] = [];
-    let pending: Pending[] = entries.map((entry) => ({ entry, lastError: '' }));
-    for (let attempt = 1; ; attempt++) {
-      const byId = new Map(pending.map((p) => [p.entry.Id!, p]));
-      const retry: Pending[] = [];
-      try {
-        const out = await this.client.send(
-          new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending.map((p) => p.entry) }),
-        );
-        for (const f of out.Failed ?? []) {
-          const p = byId.get(f.Id ?? '');
-          if (!p) continue;
-          p.lastError = `${f.Code ?? 'error'}${f.Message ? `: ${f.Message}` : ''}`;
-          // A sender fault (bad parameter, too large) fails again however often it is sent.
-          (f.SenderFault ? givenUp : retry).push(p);
+    const left = await retryRemaining(
+      entries.map((entry): Pending => ({ entry, lastError: '' })),
+      async (pending) => {
+        const byId = new Map(pending.map((p) => [p.entry.Id!, p]));
+        const retry: Pending[] = [];
+        try {
+          const out = await this.client.send(
+            new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending.map((p) => p.entry) }),
+          );
+          for (const f of out.Failed ?? []) {
+            const p = byId.get(f.Id ?? '');
+            if (!p) continue;
+            p.lastError = `${f.Code ?? 'error'}${f.Message ? `: ${f.Message}` : ''}`;
+            // A sender fault (bad parameter, too large) fails again however often it is sent.
+            (f.SenderFault ? givenUp : retry).push(p);
+          }
+        } catch (err) {
+          // The whole call failed after the SDK's own retries (clientConfig.ts): the evaluation
+          // fails, naming these decisions, and the next scheduled one decides again.
+          for (const p of pending) p.lastError = describeError(err);
+          givenUp.push(...pending);
         }
-      } catch (err) {
-        // The whole call failed: throttling, server faults and network errors are worth another try.
-        const fault = (err as { $fault?: string }).$fault;
-        for (const p of pending) p.lastError = describeError(err);
-        (isThrottling(err) || fault !== 'client' ? retry : givenUp).push(...pending);
-      }
-      if (retry.length === 0 || attempt >= Math.max(1, this.backoff.attempts)) return [...givenUp, ...retry];
-      pending = retry;
-      await (this.backoff.sleep ?? sleep)(backoffDelay(attempt - 1, this.backoff));
-    }
+        return retry;
+      },
+      this.backoff,
+    );
+    return [...givenUp, ...left];
   }
 }
 

@@ -62,20 +62,8 @@ const group = (status: string, minSize: number, maxSize: number, desiredSize: nu
   scalingConfig: { minSize, maxSize, desiredSize },
 });
 
-const sleeps: number[] = [];
-const backoff = {
-  attempts: 3,
-  baseDelayMs: 50,
-  maxDelayMs: 500,
-  random: () => 1,
-  sleep: async (ms: number) => void sleeps.push(ms),
-};
 const adapter = (client: { send: EKSClient['send'] }) =>
-  new EksNodeGroups(client, { clusterName: 'gpu-cluster', nodeGroups: CONFIG, backoff });
-
-beforeEach(() => {
-  sleeps.length = 0;
-});
+  new EksNodeGroups(client, { clusterName: 'gpu-cluster', nodeGroups: CONFIG });
 
 test('describe: sizes from EKS, accelerator facts from the config, max as far as the config allows', async () => {
   const eks = fakeEks({ 'gpu-l4': group('ACTIVE', 1, 4, 3), 'gpu-h100': group('UPDATING', 0, 4, 1) });
@@ -137,8 +125,8 @@ test('a group not ACTIVE is a retryable busy error at once, without an update or
       `node group gpu-l4 is ${status}: desired size 3 is retried on the next delivery`,
     );
     expect(eks.updates).toEqual([]);
+    expect(eks.describes()).toBe(1);
   }
-  expect(sleeps).toEqual([]);
 });
 
 test('ResourceInUseException from the update is a busy error, not retried in place', async () => {
@@ -150,31 +138,31 @@ test('ResourceInUseException from the update is a busy error, not retried in pla
     message:
       'node group gpu-l4 (cluster gpu-cluster) is busy (ResourceInUseException: update in progress): set desired size 3 is retried on the next delivery',
   });
-  expect(sleeps).toEqual([]);
+  expect(eks.updates).toEqual([]);
 });
 
-test('throttling is retried with backoff, and reported when it persists', async () => {
-  const eks = fakeEks(
-    { 'gpu-l4': group('ACTIVE', 0, 4, 1) },
-    { describe: [throttling()], update: [throttling()] },
-  );
-  await adapter(eks.client).setDesiredSize('gpu-l4', 3);
-  expect(eks.updates).toHaveLength(1);
-  expect(sleeps).toEqual([50, 50]);
+test("throttling that outlasts the SDK client's retries is reported as retryable, without a retry of its own", async () => {
+  // Whole calls are retried by the client's retry strategy (aws/clientConfig.ts), not here.
+  const describeThrottled = fakeEks({ 'gpu-l4': group('ACTIVE', 0, 4, 1) }, { describe: [throttling()] });
+  await expect(adapter(describeThrottled.client).describe(['gpu-l4'])).rejects.toMatchObject({
+    name: 'NodeGroupError',
+    retryable: true,
+    message:
+      'node group gpu-l4 (cluster gpu-cluster): describe still throttled after retries (ThrottlingException: Rate exceeded)',
+  });
+  expect(describeThrottled.describes()).toBe(1);
 
-  const stuck = fakeEks(
-    { 'gpu-l4': group('ACTIVE', 0, 4, 1) },
-    { update: [throttling(), throttling(), throttling()] },
-  );
+  const stuck = fakeEks({ 'gpu-l4': group('ACTIVE', 0, 4, 1) }, { update: [throttling()] });
   const err = await adapter(stuck.client)
     .setDesiredSize('gpu-l4', 3)
     .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(NodeGroupError);
   expect(err).toMatchObject({
     retryable: true,
-    message: expect.stringContaining('still throttled after retries'),
+    message: expect.stringContaining('set desired size 3 still throttled after retries'),
   });
-  expect(sleeps).toEqual([50, 50, 50, 100]);
+  expect(stuck.updates).toHaveLength(0);
+  expect(stuck.describes()).toBe(1);
 });
 
 test('a node group missing from the config or from EKS is a clear, non-retryable error', async () => {

@@ -47,7 +47,19 @@ const scale = (replicas: number, resourceVersion: string): V1Scale => ({
   metadata: { resourceVersion },
   spec: { replicas },
 });
-const noSleep = { sleep: async () => {} };
+const sleeps: number[] = [];
+const conflictBackoff = (attempts: number) => ({
+  attempts,
+  baseDelayMs: 50,
+  maxDelayMs: 120,
+  random: () => 1,
+  sleep: async (ms: number) => void sleeps.push(ms),
+});
+const noSleep = { conflictBackoff: conflictBackoff(5) };
+
+beforeEach(() => {
+  sleeps.length = 0;
+});
 
 test('patches the scale subresource with a JSON merge patch carrying the resourceVersion read', async () => {
   const { api, patches } = fakeApi({ reads: [scale(1, '41')] });
@@ -72,12 +84,15 @@ test('on 409 it re-reads and patches with the new resourceVersion; bounded', asy
   expect(
     ok.patches.map((p) => (p.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion),
   ).toEqual(['41', '42']);
+  expect(sleeps).toEqual([50]);
+  sleeps.length = 0;
 
   const stuck = fakeApi({ reads: [scale(1, '41')], patches: [conflict, conflict, conflict, conflict] });
-  const err = await new KubernetesCluster(stuck.api, { ...noSleep, maxConflictAttempts: 4 })
+  const err = await new KubernetesCluster(stuck.api, { conflictBackoff: conflictBackoff(4) })
     .scale('llm', 'chat', 3)
     .catch((e: unknown) => e);
   expect(stuck.patches).toHaveLength(4);
+  expect(sleeps).toEqual([50, 100, 120]); // doubling, capped
   expect(err).toMatchObject({ status: 409, retryable: true });
   expect((err as Error).message).toBe(
     'deployment llm/chat: scale to 3 (4 conflicts in a row): conflict: the object has been modified; please apply your changes to the latest version',
@@ -104,6 +119,7 @@ test.each([
   expect((err as Error).message).not.toContain('secret-realm');
   expect(patches).toHaveLength(1);
   expect(reads()).toBe(1);
+  expect(sleeps).toEqual([]);
 });
 
 test('a Deployment already at the target is left alone', async () => {

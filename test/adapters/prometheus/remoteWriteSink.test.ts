@@ -1,6 +1,6 @@
 /** The remote-write sink: its timeseries, its headers, retries with backoff and what it reports. */
 import { RemoteWriteError, RemoteWriteTelemetrySink } from '../../../lib/adapters/prometheus/index.js';
-import { toTimeseries } from '../../../lib/adapters/prometheus/remoteWriteSink.js';
+import { REMOTE_WRITE_BACKOFF, toTimeseries } from '../../../lib/adapters/prometheus/remoteWriteSink.js';
 import type { TelemetryPoint } from '../../../lib/policy/ports.js';
 import { FakeServer } from './fakeServer.js';
 
@@ -60,8 +60,12 @@ test('pushes snappy-compressed protobuf with its headers, retrying server errors
   const delays: number[] = [];
   const sink = new RemoteWriteTelemetrySink({
     connection: { url, bearerToken: 'tok', headers: { 'X-Scope-OrgID': 'tenant' } },
-    sleep: async (ms) => {
-      delays.push(ms);
+    backoff: {
+      ...REMOTE_WRITE_BACKOFF,
+      random: () => 1, // the top of each jitter range
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
     },
   });
   await sink.publish(POINTS);
@@ -83,7 +87,10 @@ test('pushes snappy-compressed protobuf with its headers, retrying server errors
 test('gives up after the bounded retries, naming the status and the server', async () => {
   server = new FakeServer(() => ({ status: 500, body: 'boom\n', contentType: 'text/plain' }));
   const url = `${await server.start()}/api/v1/write`;
-  const sink = new RemoteWriteTelemetrySink({ connection: { url }, retries: 2, sleep: async () => {} });
+  const sink = new RemoteWriteTelemetrySink({
+    connection: { url },
+    backoff: { ...REMOTE_WRITE_BACKOFF, attempts: 3, sleep: async () => {} },
+  });
   const error = (await sink.publish(POINTS).catch((e: unknown) => e)) as RemoteWriteError;
   expect(error).toBeInstanceOf(RemoteWriteError);
   expect(error.attempts).toBe(3);
@@ -99,8 +106,7 @@ test('a receiver that does not answer in time is a failed attempt', async () => 
   const url = `${await server.start()}/api/v1/write`;
   const sink = new RemoteWriteTelemetrySink({
     connection: { url, timeoutMs: 150 },
-    retries: 1,
-    sleep: async () => {},
+    backoff: { ...REMOTE_WRITE_BACKOFF, attempts: 2, sleep: async () => {} },
   });
   await expect(sink.publish(POINTS)).rejects.toThrow(/failed after 2 attempts: no answer within 150 ms$/);
 });

@@ -67,13 +67,24 @@ test('re-sends only the failed entries, with growing delays, until they go throu
   expect(sleeps).toEqual([100, 200]);
 });
 
-test('a throttled call is retried whole; the delay is capped', async () => {
-  const throttled = () =>
-    Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' });
-  const { client, calls } = scriptedSqs([throttled, throttled, throttled]);
-  await new SqsDecisionQueue(client, 'q', backoff).send(decisions(3));
+test('the delay between re-sends of failed entries is capped', async () => {
+  const failing = () => ({ Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }] });
+  const { client, calls } = scriptedSqs([failing, failing, failing]);
+  await new SqsDecisionQueue(client, 'q', backoff).send(decisions(1));
   expect(calls).toHaveLength(4);
   expect(sleeps).toEqual([100, 200, 300]);
+});
+
+test('a whole call that still fails after the SDK retried it is reported, not re-sent', async () => {
+  // The client's own retry strategy (aws/clientConfig.ts) has retried throttling already.
+  const throttled = () =>
+    Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' });
+  const { client, calls } = scriptedSqs([throttled]);
+  await expect(new SqsDecisionQueue(client, 'q', backoff).send(decisions(2))).rejects.toThrow(
+    '2 of 2 decisions not queued: llm.v0.2 (ThrottlingException: Rate exceeded), llm.v1.2 (ThrottlingException: Rate exceeded)',
+  );
+  expect(calls).toHaveLength(1);
+  expect(sleeps).toEqual([]);
 });
 
 test('what still fails after the attempts is named in the error; sender faults are not re-sent', async () => {

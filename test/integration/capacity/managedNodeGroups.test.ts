@@ -146,7 +146,7 @@ async function newRun(opts: {
     return evict(param);
   }) as typeof evict;
   const provider = new ManagedNodeGroupsProvider(
-    new AutoScalingGroups(moto!.eks, autoScaling, CLUSTER, { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 }),
+    new AutoScalingGroups(moto!.eks, autoScaling, CLUSTER),
     new ClusterNodes(async () => scaler),
     { nodeGroups: [group], workloads },
   );

@@ -185,7 +185,9 @@ describe('optimistic concurrency on the scale subresource', () => {
     const { wrapped, calls } = instrumented(k().scaler.makeApiClient(AppsV1Api), async (attempt) => {
       if (attempt === 1) await concurrentWrite('llm', 'conflict', 7);
     });
-    const cluster = new KubernetesCluster(wrapped, { conflictDelayMs: 1 });
+    const cluster = new KubernetesCluster(wrapped, {
+      conflictBackoff: { attempts: 5, baseDelayMs: 1, maxDelayMs: 1 },
+    });
     await cluster.scale('llm', 'conflict', 3);
     expect(calls.patchStatuses).toEqual([409, 200]);
     expect(calls.reads).toBe(2);
@@ -197,7 +199,9 @@ describe('optimistic concurrency on the scale subresource', () => {
     const { wrapped, calls } = instrumented(k().scaler.makeApiClient(AppsV1Api), async () => {
       await concurrentWrite('llm', 'contested', n++);
     });
-    const cluster = new KubernetesCluster(wrapped, { maxConflictAttempts: 3, conflictDelayMs: 1 });
+    const cluster = new KubernetesCluster(wrapped, {
+      conflictBackoff: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+    });
     await expect(cluster.scale('llm', 'contested', 2)).rejects.toMatchObject({
       status: 409,
       object: 'llm/contested',

@@ -84,7 +84,10 @@ test('pushed metrics come back with exactly their labels, and the counter increa
 });
 
 test('a sample Prometheus rejects (out of order) is reported after one attempt, not retried', async () => {
-  const sink = new RemoteWriteTelemetrySink({ connection: { url: prom!.remoteWriteUrl }, backoffMs: 10 });
+  const sink = new RemoteWriteTelemetrySink({
+    connection: { url: prom!.remoteWriteUrl },
+    backoff: { attempts: 4, baseDelayMs: 10, maxDelayMs: 100 },
+  });
   const point = { name: INFERNO.scalingTotal, labels: SCALING, value: 1, timestamp: Date.now() - 60_000 };
   const error = await sink.publish([point]).then(
     () => undefined,
@@ -103,11 +106,14 @@ test('an unreachable receiver is retried with backoff, then reported', async () 
   const delays: number[] = [];
   const sink = new RemoteWriteTelemetrySink({
     connection: { url: `http://127.0.0.1:${port}/api/v1/write`, timeoutMs: 1000 },
-    retries: 3,
-    backoffMs: 20,
-    maxBackoffMs: 50,
-    sleep: async (ms) => {
-      delays.push(ms);
+    backoff: {
+      attempts: 4,
+      baseDelayMs: 20,
+      maxDelayMs: 50,
+      random: () => 1,
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
     },
   });
   await expect(

@@ -1,0 +1,77 @@
+/** The handlers wired to the in-memory adapters, with the writes they make in one CallLog. */
+import { ConfigLoadMetrics } from '../../functions/configLoadMetrics.js';
+import type { ApplyWiring, EvaluateWiring } from '../../functions/wiring.js';
+import {
+  CallLog,
+  MemoryCluster,
+  MemoryDecisionQueue,
+  MemoryDecisionState,
+  MemoryNodeGroups,
+  MemoryTelemetrySink,
+  systemClock,
+} from '../../lib/adapters/memory/index.js';
+import { loadConfig } from '../../lib/config/load.js';
+import type { Config } from '../../lib/config/schema.js';
+
+export const CONFIG_PATH = 'events/local-config.yaml';
+
+/** Both variants of the local config with one ready replica on L4; the node groups at 2 L4 nodes, no H100. */
+function memoryFleet(config: Config, log: CallLog) {
+  const cluster = new MemoryCluster({
+    log,
+    deployments: ['chat', 'summarize'].map((name) => ({
+      variant: `llm/${name}`,
+      namespace: 'llm',
+      deployment: name,
+      accelerator: 'L4',
+      desired: 1,
+      ready: 1,
+    })),
+  });
+  const sizes: Record<string, number> = { 'gpu-l4': 2, 'gpu-h100': 0 };
+  const nodeGroups = new MemoryNodeGroups({
+    log,
+    groups: config.nodeGroups.map((g) => ({
+      name: g.name,
+      acceleratorType: g.acceleratorType,
+      gpusPerNode: g.gpusPerNode,
+      minSize: 0,
+      maxSize: g.maxNodes,
+      desiredSize: sizes[g.name] ?? 0,
+      readyNodes: sizes[g.name] ?? 0,
+    })),
+  });
+  return { cluster, nodeGroups };
+}
+
+export function memoryApplyWiring() {
+  const config = loadConfig(CONFIG_PATH);
+  const log = new CallLog();
+  const { cluster, nodeGroups } = memoryFleet(config, log);
+  const state = new MemoryDecisionState();
+  const wiring: ApplyWiring = {
+    config,
+    options: { maxAgeSeconds: config.policy.maxDecisionAgeSeconds },
+    deps: { cluster, nodeGroups, state, telemetry: new MemoryTelemetrySink(), clock: systemClock },
+  };
+  return { wiring, cluster, nodeGroups, state, log };
+}
+
+export function memoryEvaluateWiring() {
+  const config = loadConfig(CONFIG_PATH);
+  const queue = new MemoryDecisionQueue();
+  const telemetry = new MemoryTelemetrySink();
+  const wiring: EvaluateWiring = {
+    config,
+    pool: 'default',
+    deps: {
+      metrics: new ConfigLoadMetrics(config),
+      ...memoryFleet(config, new CallLog()),
+      queue,
+      state: new MemoryDecisionState(),
+      telemetry,
+      clock: systemClock,
+    },
+  };
+  return { wiring, queue, telemetry };
+}
