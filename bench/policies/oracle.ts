@@ -16,7 +16,7 @@
  * cost of meeting the targets as the optimizer's model predicts them, at this interval's grain.
  */
 import type { Config, VariantConfig } from '../../lib/config/schema.js';
-import { planNodeGroups, type ReplicaDemand } from '../../lib/policy/nodePlan.js';
+import { capacityIntent, type TypedReplicas } from '../../lib/policy/capacityPlan.js';
 import {
   acceleratorType,
   allowedAccelerators,
@@ -141,19 +141,23 @@ export function oracleController(config: Config, options: OracleOptions = {}): C
         });
       }
       // Nodes for every replica wanted: grown before the replicas are asked for, shrunk after.
-      const demands: ReplicaDemand[] = wanted.flatMap(({ v, replicas }) =>
+      const demands: TypedReplicas[] = wanted.flatMap(({ v, replicas }) =>
         [...replicas].map(([acc, n]) => ({
           acceleratorType: acceleratorType(config, acc)!,
           devicesPerReplica: devicesPerReplica(config, v, acc),
           replicas: n,
         })),
       );
-      const views = await ctx.nodeGroups.describe(config.nodeGroups.map((g) => g.name));
-      const { sizes } = planNodeGroups(demands, views);
-      for (const g of views) {
-        const size = sizes.get(g.name)!;
-        if (size > g.desiredSize) await ctx.nodeGroups.setDesiredSize(g.name, size);
-      }
+      // Through the same capacity port as the autoscaler: growth now, removal after the replicas.
+      const intent = capacityIntent({
+        pool: 'oracle',
+        poolSequence: Math.round(ctx.t),
+        now: ctx.t,
+        variants: [],
+        acceleratorTypes: [...new Set(config.nodeGroups.map((g) => g.acceleratorType))],
+        replicas: demands,
+      });
+      await ctx.capacity.provide(intent, { now: ctx.t, allowRemoval: false });
       const state = ctx.sim.state();
       for (const { v, replicas, current } of wanted) {
         const counts = state.variants.find((s) => s.name === v.name)?.byAccelerator ?? {};
@@ -177,11 +181,8 @@ export function oracleController(config: Config, options: OracleOptions = {}): C
           );
         }
       }
-      for (const g of views) {
-        const size = sizes.get(g.name)!;
-        // Only empty nodes go: a node still draining a replica is asked for again next step.
-        if (size < g.desiredSize) await ctx.nodeGroups.setDesiredSize(g.name, size);
-      }
+      // Only empty nodes go: a node still draining a replica is asked for again next step.
+      await ctx.capacity.provide(intent, { now: ctx.t, allowRemoval: true });
       return { estimatedRates };
     },
   };

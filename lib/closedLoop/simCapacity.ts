@@ -15,6 +15,9 @@ import type {
   ReplicaNeed,
 } from '../policy/capacity.js';
 import type { FleetSim, NodeGroupState } from '../fleetSimulator/index.js';
+import { nodePricePerHour } from '../config/nodePrice.js';
+import { acceleratorType, allowedAccelerators, devicesPerReplica } from '../config/resolved.js';
+import type { Config } from '../config/schema.js';
 
 export interface SimCapacityOptions {
   /** time a new node takes, per node group name (the config's provisioningSeconds) */
@@ -155,4 +158,17 @@ export class SimCapacityProvider implements CapacityProvider {
     }
     return { changes };
   }
+}
+
+/** The simulated fleet's capacity for a config: its node groups' provisioning times and prices. */
+export function simCapacity(sim: FleetSim, config: Config): SimCapacityProvider {
+  return new SimCapacityProvider(sim, {
+    provisioningSeconds: new Map(config.nodeGroups.map((g) => [g.name, g.provisioningSeconds])),
+    pricePerNodeHour: new Map(config.nodeGroups.map((g) => [g.name, nodePricePerHour(config, g)])),
+    devicesPerReplica: (simVariant, type) => {
+      const v = config.variants.find((x) => x.name === simVariant);
+      const acc = v && allowedAccelerators(config, v).find((a) => acceleratorType(config, a) === type);
+      return v && acc ? devicesPerReplica(config, v, acc) : 1;
+    },
+  });
 }

@@ -64,6 +64,25 @@ export function recommend(
     return sized(allocation, `sized for ${demand.rate.toFixed(3)} req/s on ${preferred}`);
   }
   const since = memory.otherAccelerator?.accelerator === preferred ? memory.otherAccelerator.since : now;
+  // Capacity on the current accelerator that cannot come (out of stock, at its limit) is no
+  // reason to wait for the move: the replicas it needs would never start.
+  const currentType = acceleratorType(config, current.accelerator);
+  const shortOnCurrent =
+    onCurrent !== undefined &&
+    free !== undefined &&
+    currentType !== undefined &&
+    // free already holds this variant's allocation when the preferred one is of the same type
+    acceleratorType(config, preferred) !== currentType &&
+    onCurrent.numReplicas * devicesPerReplica(config, v, current.accelerator) > (free.get(currentType) ?? 0);
+  if (shortOnCurrent) {
+    return {
+      ...sized(
+        allocation,
+        `moving from ${current.accelerator} to ${preferred}: ${current.accelerator} has not the capacity for ${onCurrent.numReplicas} replicas`,
+      ),
+      reason: 'migration',
+    };
+  }
   if (now - since >= switchAfter || !onCurrent) {
     return {
       ...sized(
