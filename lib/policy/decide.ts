@@ -29,7 +29,8 @@ export function decidePool(input: PoolInput): PoolOutput {
   const assessed = observe(input).map((o) => assessDemand(o, config, now));
   // Capacity the provider cannot deliver (out of stock, at its limit) is not sized on.
   const devices = sizingCapacity(configCapacity(config), input.capacity);
-  const guarded = size(assessed, config, now, devices).map((s) => guard(s, config, now));
+  const short = new Set(input.capacity.filter((c) => c.insufficient).map((c) => c.acceleratorType));
+  const guarded = size(assessed, config, now, devices, short).map((s) => guard(s, config, now));
 
   const memory: PolicyMemory = {
     poolSequence: input.memory.poolSequence + 1,

@@ -21,6 +21,8 @@ export function recommend(
   config: Config,
   now: number,
   free: Map<string, number> | undefined,
+  /** accelerator types whose asked-for capacity did not arrive (the provider's insufficient capacity) */
+  shortTypes: ReadonlySet<string> = new Set(),
 ): Recommendation {
   const { v, current, demand, memory } = variant;
   const switchAfter = config.policy.acceleratorSwitchSeconds;
@@ -69,6 +71,8 @@ export function recommend(
   const currentType = acceleratorType(config, current.accelerator);
   const shortOnCurrent =
     onCurrent !== undefined &&
+    currentType !== undefined &&
+    shortTypes.has(currentType) &&
     free !== undefined &&
     currentType !== undefined &&
     // free already holds this variant's allocation when the preferred one is of the same type

@@ -23,6 +23,8 @@ export function size(
   now: number,
   /** devices per type the pool may count on (sizingCapacity); undefined = unlimited */
   devices: ReadonlyMap<string, number> | undefined = configCapacity(config),
+  /** types whose asked-for capacity did not arrive: a variant on one moves without waiting */
+  shortTypes: ReadonlySet<string> = new Set(),
 ): Sized[] {
   const solution = solve(sizingSystem(config, assessed, devices));
   // Shared by the variants in order: one the targets cannot be met for takes what is left.
@@ -33,7 +35,7 @@ export function size(
     const candidates = solution.candidates.get(a.key) ?? [];
     return {
       ...a,
-      recommendation: recommend(a, allocation, candidates, config, now, free),
+      recommendation: recommend(a, allocation, candidates, config, now, free, shortTypes),
       preferred: allocation?.accelerator,
     };
   });
