@@ -14,6 +14,7 @@ import { loadConfig } from '../lib/config/load.js';
 import type { Config } from '../lib/config/schema.js';
 import { EmulatedFleet, type FleetStatus } from './fleet.js';
 import {
+  applyManifest,
   createDeployment,
   createNamespace,
   SCALER_TOKEN,
@@ -75,6 +76,8 @@ async function applyRbac(kube: KubeServer, namespaces: readonly string[]): Promi
     .map((d) => d.toJSON() as KubernetesObject | null)
     .filter((d): d is KubernetesObject => Boolean(d?.kind));
   for (const doc of docs.filter((d) => d.kind !== 'RoleBinding')) await api.create(doc);
+  // the capacity providers' cluster-wide rules (Nodes, pods, eviction, NodePools)
+  await applyManifest(kube.admin, resolve('deploy/rbac-capacity.yaml'));
   const binding = docs.find((d) => d.kind === 'RoleBinding');
   if (!binding) throw new Error('deploy/rbac-cluster.yaml has no RoleBinding');
   for (const namespace of namespaces)
@@ -120,7 +123,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const queues = await createDecisionQueues(moto.sqs, QUEUE, options.maxReceiveCount ?? 3);
     await createStateTable(moto.dynamo, TABLE);
-    await createCluster(moto.eks, CLUSTER, fleet.initialNodes());
+    await createCluster(moto.eks, CLUSTER, fleet.initialNodes(), moto.autoScaling);
     const namespaces = [...new Set(fleet.deployments.map((d) => d.namespace))];
     for (const namespace of namespaces) await createNamespace(kube.admin, namespace);
     const initial = fleet.initialReplicas();
@@ -155,7 +158,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         { name: 'moto', pid: m.server.pid },
         ...k.pids.map((pid, i) => ({ name: i === 0 ? 'etcd' : 'kube-apiserver', pid })),
       ],
-      sync: () => fleet.sync(k.admin, m.eks, CLUSTER),
+      sync: () => fleet.sync(k.admin, m.eks, m.autoScaling, CLUSTER),
       stop: stopAll,
     };
   } catch (err) {
