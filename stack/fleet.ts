@@ -12,10 +12,14 @@ import { DescribeNodegroupCommand, type EKSClient } from '@aws-sdk/client-eks';
 import {
   AppsV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   PatchStrategy,
   setHeaderOptions,
   type KubeConfig,
 } from '@kubernetes/client-node';
+import { capacityProviderOf, type KarpenterNodePoolConfig } from '../lib/config/capacityProvider.js';
+import { devicesPerReplica } from '../lib/config/resolved.js';
+import { nodesFor, type ReplicaNeed } from '../lib/policy/capacity.js';
 import { simSource, VllmEmulatorServer } from '../lib/adapters/vllmEmulator/index.js';
 import type { Config } from '../lib/config/schema.js';
 import { createFleetSim, type FleetSim, type Trace } from '../lib/fleetSimulator/index.js';
@@ -94,6 +98,98 @@ export class EmulatedFleet {
   }
 
   private readonly autoScalingGroups = new Map<string, string>();
+
+  /**
+   * Karpenter's part for each NodePool (the simulated node group of the same name): nodes for
+   * the pods the Deployments ask for, within the NodePool's limit; empty nodes beyond them
+   * consolidated (WhenEmpty: the simulator removes only empty nodes); one NodeClaim per live
+   * node, Ready once the node is. Returns the nodes asked per NodePool.
+   */
+  private async playKarpenter(
+    admin: KubeConfig,
+    nodePools: readonly KarpenterNodePoolConfig[],
+    specs: ReadonlyMap<string, number>,
+  ): Promise<Map<string, number>> {
+    const custom = admin.makeApiClient(CustomObjectsApi);
+    const base = { group: 'karpenter.sh', version: 'v1' };
+    const asked = new Map<string, number>();
+    for (const pool of nodePools) {
+      const needs: ReplicaNeed[] = [];
+      for (const d of this.deployments.filter((x) => x.simAccelerator === pool.acceleratorType)) {
+        const v = this.config.variants.find((x) => x.name === d.simVariant);
+        const replicas = specs.get(`${d.namespace}/${d.name}`) ?? 0;
+        if (v && replicas > 0)
+          needs.push({ devicesPerReplica: devicesPerReplica(this.config, v, d.accelerator), replicas });
+      }
+      const np = (await custom.getClusterCustomObject({ ...base, plural: 'nodepools', name: pool.name })) as {
+        spec?: { limits?: Record<string, unknown> };
+      };
+      const limit = Number(np.spec?.limits?.['nvidia.com/gpu'] ?? Infinity);
+      const nodes = Math.min(nodesFor(needs, pool.devicesPerNode), Math.floor(limit / pool.devicesPerNode));
+      asked.set(pool.name, nodes);
+      if (this.applied.get(`node-pool/${pool.name}`) !== nodes) {
+        this.sim.setNodeGroupSize(pool.name, nodes);
+        this.applied.set(`node-pool/${pool.name}`, nodes);
+      }
+      const group = this.sim.state().nodeGroups.find((g) => g.name === pool.name);
+      const live = group ? group.ready + group.provisioning : 0;
+      const claims = (
+        (await custom.listClusterCustomObject({
+          ...base,
+          plural: 'nodeclaims',
+          labelSelector: `karpenter.sh/nodepool=${pool.name}`,
+        })) as { items: { metadata: { name: string } }[] }
+      ).items
+        .map((c) => c.metadata.name)
+        .sort();
+      for (const name of claims.slice(live))
+        await custom.deleteClusterCustomObject({ ...base, plural: 'nodeclaims', name });
+      for (let i = 0; i < live; i++) {
+        const name = claims[i] ?? `${pool.name}-${(this.claimSerial++).toString().padStart(6, '0')}`;
+        if (!claims[i]) {
+          await custom.createClusterCustomObject({
+            ...base,
+            plural: 'nodeclaims',
+            body: {
+              apiVersion: 'karpenter.sh/v1',
+              kind: 'NodeClaim',
+              metadata: { name, labels: { 'karpenter.sh/nodepool': pool.name } },
+              spec: {
+                nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'gpu' },
+                resources: { requests: { 'nvidia.com/gpu': String(pool.devicesPerNode) } },
+              },
+            },
+          });
+        }
+        const ready = i < (group?.ready ?? 0);
+        await custom.patchClusterCustomObjectStatus(
+          {
+            ...base,
+            plural: 'nodeclaims',
+            name,
+            body: {
+              status: {
+                capacity: { 'nvidia.com/gpu': String(pool.devicesPerNode) },
+                conditions: [
+                  {
+                    type: 'Ready',
+                    status: ready ? 'True' : 'False',
+                    reason: ready ? 'Ready' : 'NotReady',
+                    message: ready ? 'simulated node ready' : 'simulated node provisioning',
+                    lastTransitionTime: new Date().toISOString(),
+                  },
+                ],
+              },
+            },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      }
+    }
+    return asked;
+  }
+
+  private claimSerial = 0;
 
   /** The Auto Scaling group EKS made for a node group (asked once). */
   private async autoScalingGroupOf(eks: EKSClient, clusterName: string, nodeGroup: string): Promise<string> {
@@ -174,7 +270,8 @@ export class EmulatedFleet {
     this.sim.runUntil(Math.max(this.sim.now, Date.now() / 1000 - this.wallStart));
     this.replayTraces();
     const desiredNodes = new Map<string, number>();
-    for (const g of this.scenario.fleet.nodeGroups) {
+    const provider = capacityProviderOf(this.config);
+    for (const g of provider.kind === 'karpenter' ? [] : this.scenario.fleet.nodeGroups) {
       const asg = await this.autoScalingGroupOf(eks, clusterName, g.name);
       const group = (
         await autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asg] }))
@@ -200,6 +297,10 @@ export class EmulatedFleet {
         this.sim.setReplicas(d.simVariant, d.simAccelerator, replicas);
         this.applied.set(`deployment/${d.namespace}/${d.name}`, replicas);
       }
+    }
+    if (provider.kind === 'karpenter') {
+      for (const [name, nodes] of await this.playKarpenter(admin, provider.nodePools ?? [], specs))
+        desiredNodes.set(name, nodes);
     }
     const state = this.sim.state();
     const out: DeploymentStatus[] = [];

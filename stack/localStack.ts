@@ -7,11 +7,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { LocalPrometheus } from '../lib/adapters/prometheus/index.js';
 import { loadConfig } from '../lib/config/load.js';
 import type { Config } from '../lib/config/schema.js';
+import { capacityProviderOf } from '../lib/config/capacityProvider.js';
 import { EmulatedFleet, type FleetStatus } from './fleet.js';
 import {
   applyManifest,
@@ -84,6 +85,42 @@ async function applyRbac(kube: KubeServer, namespaces: readonly string[]): Promi
     await api.create({ ...binding, metadata: { ...binding.metadata, namespace } } as KubernetesObject);
 }
 
+/**
+ * Karpenter's CustomResourceDefinitions (the fields the autoscaler uses) and the config's
+ * NodePools, each limited to its node group's GPUs (the simulated fleet plays Karpenter).
+ */
+async function createNodePools(kube: KubeServer, config: Config): Promise<void> {
+  await applyManifest(kube.admin, resolve('stack/karpenter-crds.yaml'));
+  const custom = kube.admin.makeApiClient(CustomObjectsApi);
+  const base = { group: 'karpenter.sh', version: 'v1', plural: 'nodepools' };
+  for (const pool of capacityProviderOf(config).nodePools ?? []) {
+    const group = config.nodeGroups.find((g) => g.name === pool.name);
+    const limit = group ? group.maxNodes * group.gpusPerNode : (pool.maxDevicesLimit ?? 0);
+    const body = {
+      apiVersion: 'karpenter.sh/v1',
+      kind: 'NodePool',
+      metadata: { name: pool.name },
+      spec: {
+        template: {
+          spec: { nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'gpu' } },
+        },
+        disruption: { consolidationPolicy: 'WhenEmpty', consolidateAfter: '30s' },
+        limits: { 'nvidia.com/gpu': limit },
+      },
+    };
+    // The CRDs serve a moment after they are created.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await custom.createClusterCustomObject({ ...base, body });
+        break;
+      } catch (err) {
+        if (attempt >= 50) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+}
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? (() => {});
   const configPath = resolve(options.configPath);
@@ -130,6 +167,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const d of fleet.deployments)
       await createDeployment(kube.admin, d.namespace, d.name, initial.get(`${d.namespace}/${d.name}`) ?? 0);
     await applyRbac(kube, namespaces);
+    if (capacityProviderOf(config).kind === 'karpenter') await createNodePools(kube, config);
 
     const env: Record<string, string> = {
       ...moto.env,

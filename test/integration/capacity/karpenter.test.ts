@@ -1,6 +1,6 @@
 /**
  * The Karpenter capacity provider against the real kube-apiserver with Karpenter v1's NodePool
- * and NodeClaim CustomResourceDefinitions (test/fixtures/karpenter/crds.yaml), on the scaler's
+ * and NodeClaim CustomResourceDefinitions (stack/karpenter-crds.yaml), on the scaler's
  * token with the shipped RBAC. The harness writes NodeClaims and their status as Karpenter
  * would, and the pods a Deployment's ReplicaSet would.
  */
@@ -32,7 +32,7 @@ let runs = 0;
 beforeAll(async () => {
   kube = await startKubeApiServer();
   await createNamespace(kube.admin, NS);
-  await applyManifest(kube.admin, resolve('test/fixtures/karpenter/crds.yaml'));
+  await applyManifest(kube.admin, resolve('stack/karpenter-crds.yaml'));
   await applyManifest(kube.admin, resolve('deploy/rbac.yaml'));
   await applyManifest(kube.admin, resolve('deploy/rbac-capacity.yaml'));
   harness = new ClusterControllersHarness(kube.admin);

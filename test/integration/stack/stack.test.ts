@@ -91,6 +91,21 @@ test('--cycles 2: decisions and replicas printed each cycle, then every process 
   for (const pid of pids) expect({ pid, alive: alive(pid) }).toEqual({ pid, alive: false });
 });
 
+test('a Karpenter pool: the capacity intent checked against the NodePools, which the fleet provisions', async () => {
+  run = runStack(['--config', 'config/karpenter.yaml', '--cycles', '2', '--interval', '3']);
+  const code = await run.exited;
+  const out = run.output();
+  expect({ code, out }).toMatchObject({ code: 0 });
+  for (const line of [
+    /^cycle 2 .* pool default #2$/m,
+    /^ {2}apply: 3 message\(s\) received \(2 decisions, 1 capacity intent\), 3 done, 0 failed/m,
+    /^ {2}capacity asked: \S+ \d+/m,
+    /^ {2}node groups: gpu-\S+ \d+ \(\d+ ready/m,
+  ])
+    expect(out).toMatch(line);
+  expect(out).not.toMatch(/cycle \d failed/);
+});
+
 test('Ctrl-C (SIGINT) stops the loop and every process it started', async () => {
   run = runStack(['--interval', '3']);
   const r = run;
