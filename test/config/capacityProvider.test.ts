@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { capacityProviderOf } from '../../lib/config/capacityProvider.js';
+import { provisioningSeconds } from '../../lib/config/resolved.js';
 import { InputError, loadConfig } from '../../lib/config/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -115,5 +116,21 @@ describe('capacityProvider', () => {
           }),
       ),
     ).toMatch(/^capacityProvider\.nodePools\[0\]\.devicesPerNode: /);
+  });
+});
+
+describe('provisioning time of a Karpenter pool', () => {
+  it('counts the NodePools’ provisioningSeconds for the lead time', () => {
+    const config = load((d) => {
+      d.nodeGroups = [];
+      d.capacityProvider = {
+        kind: 'karpenter',
+        nodePools: [
+          { name: 'gpu-h100', acceleratorType: 'H100', devicesPerNode: 8, provisioningSeconds: 420 },
+        ],
+      };
+    });
+    expect(provisioningSeconds(config, 'H100')).toBe(420);
+    expect(provisioningSeconds(config, 'L4')).toBe(0);
   });
 });
