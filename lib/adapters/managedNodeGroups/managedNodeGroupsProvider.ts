@@ -116,15 +116,17 @@ export class ManagedNodeGroupsProvider implements CapacityProvider {
         starting += Math.max(g.asg.desiredCapacity - g.ready - g.cordoned.length, 0) * per;
         addable += Math.max(g.ceiling - g.asg.desiredCapacity, 0) * per;
         const asked = g.asg.asked;
-        if (asked && g.ready < asked.nodes && now - asked.at > g.cfg.provisioningSeconds) {
+        // What is still wanted of the last ask: a shrink since then lowered the desired capacity.
+        const wanted = asked ? Math.min(asked.nodes, g.asg.desiredCapacity) : 0;
+        if (asked && g.ready < wanted && now - asked.at > g.cfg.provisioningSeconds) {
           shortfall ??= {
             kind: 'insufficient-capacity',
             acceleratorType: type,
             reason: 'not-arrived',
-            askedDevices: asked.nodes * per,
+            askedDevices: wanted * per,
             availableDevices: g.ready * per,
             askedAt: asked.at,
-            detail: `node group ${g.cfg.name}: ${asked.nodes} nodes asked ${Math.round(now - asked.at)} s ago, ${g.ready} ready (expected within ${g.cfg.provisioningSeconds} s)`,
+            detail: `node group ${g.cfg.name}: ${wanted} nodes asked ${Math.round(now - asked.at)} s ago, ${g.ready} ready (expected within ${g.cfg.provisioningSeconds} s)`,
           };
         }
       }

@@ -264,6 +264,16 @@ describe('managed node groups through Auto Scaling', () => {
     const arrived = (await run.provider.observe([run.type], t + 121))[0]!;
     expect(arrived).toMatchObject({ readyDevices: 12, startingDevices: 0 });
     expect(arrived.insufficient).toBeUndefined();
+    // A later shrink is no shortfall of the earlier ask.
+    const shrink = await run.provider.provide(run.intent(2, [{ devicesPerReplica: 4, replicas: 1 }]), {
+      now: t + 200,
+      allowRemoval: true,
+    });
+    expect(shrink.changes[0]).toMatchObject({ status: 'shrunk', devicesAfter: 4 });
+    await run.settle();
+    const after = (await run.provider.observe([run.type], t + 1000))[0]!;
+    expect(after).toMatchObject({ readyDevices: 4, startingDevices: 0 });
+    expect(after.insufficient).toBeUndefined();
   });
 
   it('reports a plan beyond the node groups’ maximum as insufficient (at its limit)', async () => {
