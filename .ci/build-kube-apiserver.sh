@@ -10,8 +10,12 @@
 set -euo pipefail
 
 VERSION="1.20.5+really1.20.2"
+# Build tag: r2 = vendored github.com/modern-go/reflect2 replaced by 1.0.2. The 1.0.1 the
+# source vendors crashes the apiserver (SIGSEGV in reflect2.UnsafeMapType.UnsafeIterate) as
+# soon as it serves a custom resource when built with Go >= 1.18; 1.0.2 is the upstream fix.
+BUILD="r2"
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/sva"
-OUT_DIR="$CACHE_ROOT/kube-apiserver-$VERSION"
+OUT_DIR="$CACHE_ROOT/kube-apiserver-$VERSION-$BUILD"
 BIN="$OUT_DIR/kube-apiserver"
 
 if [ -x "$BIN" ] && "$BIN" --version >/dev/null 2>&1; then
@@ -23,9 +27,11 @@ SUDO=''
 if [ "$(id -u)" != 0 ]; then SUDO='sudo'; fi
 export DEBIAN_FRONTEND=noninteractive
 
-# 1. Tools: Go 1.19, dpkg-source, etcd (for the tests).
+# 1. Tools: Go 1.19, dpkg-source, etcd (for the tests), reflect2 1.0.2's source.
+REFLECT2=/usr/share/gocode/src/github.com/modern-go/reflect2
 missing=()
 command -v go >/dev/null 2>&1 || missing+=(golang-go)
+[ -f "$REFLECT2/reflect2.go" ] || missing+=(golang-github-modern-go-reflect2-dev)
 command -v dpkg-source >/dev/null 2>&1 || missing+=(dpkg-dev)
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -60,6 +66,11 @@ if [ ! -f "$SRC/go.mod" ] || [ ! -d "$SRC/vendor" ]; then
     exit 1
   fi
 fi
+
+# The vendored reflect2 1.0.1 crashes under Go >= 1.18 (see BUILD above): use Debian's 1.0.2.
+rm -rf "$SRC/vendor/github.com/modern-go/reflect2"
+cp -r "$REFLECT2" "$SRC/vendor/github.com/modern-go/reflect2"
+rm -rf "$SRC/vendor/github.com/modern-go/reflect2/"*_test.go
 
 # 3. GOPATH mode: $GOPATH/src/k8s.io/kubernetes is a link to the source tree.
 export GOPATH="$WORK/gopath"

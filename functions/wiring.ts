@@ -7,7 +7,7 @@
  *   AWS_ENDPOINT_URL      a local AWS endpoint (moto)                                  optional
  *   SVA_STATE_TABLE       DynamoDB table of the decision state (key `pk`, string)       required
  *   SVA_QUEUE_URL         SQS FIFO queue of decisions                                  evaluate
- *   SVA_CLUSTER_NAME      EKS cluster: its node groups, and its API server when no kubeconfig
+ *   SVA_CLUSTER_NAME      EKS cluster: its managed node groups, and its API server when no kubeconfig
  *   KUBECONFIG            kubeconfig for the Kubernetes API (local); else EKS DescribeCluster + token
  *   SVA_POOL              capacity pool evaluated by default (default "default")
  *   SVA_METRICS           prometheus (default when SVA_PROMETHEUS_URL is set) | config-load
@@ -22,7 +22,8 @@
  * Remote Prometheus URLs must be https with SigV4 or stored credentials (./prometheusAccess.ts),
  * checked when the function starts; the secret is read then, once.
  *
- * Metrics sources and telemetry sinks are picked by name from small registries, so another
+ * Metrics sources and telemetry sinks are picked by name from small registries (capacity
+ * providers by the config's capacityProvider.kind, from capacityProviders.ts), so another
  * backend plugs in with one registration and the handlers never change.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -39,12 +40,15 @@ import {
   type StoredCredentials,
 } from '../lib/adapters/aws/secretStore.js';
 import { DynamoDecisionState } from '../lib/adapters/dynamodb/index.js';
-import { describeClusterEndpoint, EksNodeGroups, EksTokenSource } from '../lib/adapters/eks/index.js';
+import { describeClusterEndpoint, EksTokenSource } from '../lib/adapters/eks/index.js';
 import {
   appsApiFromKubeconfig,
   appsApiFromToken,
   KubernetesCluster,
+  kubeApisFromKubeconfig,
+  kubeApisFromToken,
   type DeploymentsApiSource,
+  type KubeApis,
 } from '../lib/adapters/kubernetes/index.js';
 import { systemClock } from '../lib/adapters/memory/index.js';
 import {
@@ -57,7 +61,9 @@ import { loadConfig } from '../lib/config/load.js';
 import type { Config } from '../lib/config/schema.js';
 import type { ApplyDeps, ApplyOptions } from '../lib/loop/apply.js';
 import type { EvaluateDeps } from '../lib/loop/evaluate.js';
-import type { Cluster, MetricsSource, NodeGroups, TelemetrySink } from '../lib/policy/ports.js';
+import type { CapacityProvider } from '../lib/policy/capacity.js';
+import type { Cluster, MetricsSource, TelemetrySink } from '../lib/policy/ports.js';
+import { capacityProvider } from './capacityProviders.js';
 import { ConfigLoadMetrics } from './configLoadMetrics.js';
 import { checkPrometheusAccess, credentialsFor, secretReference } from './prometheusAccess.js';
 
@@ -164,10 +170,43 @@ function stateFromEnv(env: Env): DynamoDecisionState {
 
 const eksClient = (env: Env) => new EKSClient(awsClientSettings(env));
 
-function nodeGroupsFromEnv(env: Env, config: Config): NodeGroups {
-  if (config.nodeGroups.length === 0) return { describe: async () => [], setDesiredSize: async () => {} };
-  const clusterName = required(env, 'SVA_CLUSTER_NAME', "the EKS cluster of the config's nodeGroups");
-  return new EksNodeGroups(eksClient(env), { clusterName, nodeGroups: config.nodeGroups });
+/** The pool's capacity provider, as its config chooses (functions/capacityProviders.ts). */
+function capacityFromEnv(env: Env, config: Config): CapacityProvider {
+  try {
+    return capacityProvider({
+      env,
+      config,
+      kube: kubeApisFromEnv(env),
+      eks: () => eksClient(env),
+      clusterName: env.SVA_CLUSTER_NAME || undefined,
+    });
+  } catch (err) {
+    throw new WiringError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** The Kubernetes API clients of the capacity providers: from KUBECONFIG, or EKS and a token, built on first use. */
+function kubeApisFromEnv(env: Env): () => Promise<KubeApis> {
+  if (env.KUBECONFIG) {
+    const path = env.KUBECONFIG;
+    let apis: (() => Promise<KubeApis>) | undefined;
+    return () => (apis ??= kubeApisFromKubeconfig(path))();
+  }
+  let source: (() => Promise<KubeApis>) | undefined;
+  return async () => {
+    const clusterName = env.SVA_CLUSTER_NAME;
+    if (!clusterName)
+      throw new WiringError('neither KUBECONFIG nor SVA_CLUSTER_NAME is set (the Kubernetes API)');
+    if (!source) {
+      const { region } = awsClientSettings(env);
+      const tokens = new EksTokenSource({ clusterName, region, credentials: fromNodeProviderChain() });
+      source = kubeApisFromToken({
+        ...(await describeClusterEndpoint(eksClient(env), clusterName)),
+        token: () => tokens.token(),
+      });
+    }
+    return source();
+  };
 }
 
 function clusterFromEnv(env: Env): Cluster {
@@ -227,7 +266,7 @@ export async function evaluateWiring(env: Env, logger: Logger): Promise<Evaluate
     deps: {
       metrics: await pick(metricsSources, metricsKind, 'metrics source', ctx),
       cluster: clusterFromEnv(env),
-      nodeGroups: nodeGroupsFromEnv(env, config),
+      capacity: capacityFromEnv(env, config),
       queue: new SqsDecisionQueue(new SQSClient(awsClientSettings(env)), queueUrl),
       state: stateFromEnv(env),
       telemetry: await telemetryFromEnv(ctx),
@@ -253,7 +292,7 @@ export async function applyWiring(env: Env, logger: Logger): Promise<ApplyWiring
     },
     deps: {
       cluster: clusterFromEnv(env),
-      nodeGroups: nodeGroupsFromEnv(env, config),
+      capacity: capacityFromEnv(env, config),
       state: stateFromEnv(env),
       telemetry: await telemetryFromEnv({ env, config, logger, prometheusCredentials }),
       clock: systemClock,

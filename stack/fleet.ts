@@ -2,11 +2,24 @@
  * The emulated vLLM fleet of the local stack: the fleet simulator replaying the config's traces
  * in wall-clock time, its replicas' /metrics served by the vLLM emulator for Prometheus to
  * scrape, and a stand-in for what a cluster's controllers would do: the Deployments' replicas
- * (kube-apiserver) and the node groups' desired sizes (EKS in moto) are carried into the
- * simulator, and the simulator's ready replicas are written back as the Deployments' status.
+ * (kube-apiserver) and the node groups' desired capacity (their Auto Scaling groups in moto) are
+ * carried into the simulator, the simulator's ready replicas are written back as the
+ * Deployments' status, and its ready nodes as Ready Nodes with the instances' providerIDs (the
+ * kubelet's and cloud node controller's part), which the capacity provider counts.
  */
+import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DescribeNodegroupCommand, type EKSClient } from '@aws-sdk/client-eks';
-import { AppsV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+} from '@kubernetes/client-node';
+import { capacityProviderOf, type KarpenterNodePoolConfig } from '../lib/config/capacityProvider.js';
+import { devicesPerReplica } from '../lib/config/resolved.js';
+import { nodesFor, type ReplicaNeed } from '../lib/policy/capacity.js';
 import { simSource, VllmEmulatorServer } from '../lib/adapters/vllmEmulator/index.js';
 import type { Config } from '../lib/config/schema.js';
 import { createFleetSim, type FleetSim, type Trace } from '../lib/fleetSimulator/index.js';
@@ -38,7 +51,7 @@ export interface DeploymentStatus extends FleetDeployment {
 
 export interface NodeGroupStatus {
   readonly name: string;
-  /** the EKS node group's desired size */
+  /** the node group's Auto Scaling group's desired capacity */
   readonly desired: number;
   /** the simulated nodes: ready, and still provisioning */
   readonly ready: number;
@@ -82,6 +95,112 @@ export class EmulatedFleet {
       warmupSeconds: 0,
     });
     return new EmulatedFleet(config, scenario);
+  }
+
+  private readonly autoScalingGroups = new Map<string, string>();
+
+  /**
+   * Karpenter's part for each NodePool (the simulated node group of the same name): nodes for
+   * the pods the Deployments ask for, within the NodePool's limit; empty nodes beyond them
+   * consolidated (WhenEmpty: the simulator removes only empty nodes); one NodeClaim per live
+   * node, Ready once the node is. Returns the nodes asked per NodePool.
+   */
+  private async playKarpenter(
+    admin: KubeConfig,
+    nodePools: readonly KarpenterNodePoolConfig[],
+    specs: ReadonlyMap<string, number>,
+  ): Promise<Map<string, number>> {
+    const custom = admin.makeApiClient(CustomObjectsApi);
+    const base = { group: 'karpenter.sh', version: 'v1' };
+    const asked = new Map<string, number>();
+    for (const pool of nodePools) {
+      const needs: ReplicaNeed[] = [];
+      for (const d of this.deployments.filter((x) => x.simAccelerator === pool.acceleratorType)) {
+        const v = this.config.variants.find((x) => x.name === d.simVariant);
+        const replicas = specs.get(`${d.namespace}/${d.name}`) ?? 0;
+        if (v && replicas > 0)
+          needs.push({ devicesPerReplica: devicesPerReplica(this.config, v, d.accelerator), replicas });
+      }
+      const np = (await custom.getClusterCustomObject({ ...base, plural: 'nodepools', name: pool.name })) as {
+        spec?: { limits?: Record<string, unknown> };
+      };
+      const limit = Number(np.spec?.limits?.['nvidia.com/gpu'] ?? Infinity);
+      const nodes = Math.min(nodesFor(needs, pool.devicesPerNode), Math.floor(limit / pool.devicesPerNode));
+      asked.set(pool.name, nodes);
+      if (this.applied.get(`node-pool/${pool.name}`) !== nodes) {
+        this.sim.setNodeGroupSize(pool.name, nodes);
+        this.applied.set(`node-pool/${pool.name}`, nodes);
+      }
+      const group = this.sim.state().nodeGroups.find((g) => g.name === pool.name);
+      const live = group ? group.ready + group.provisioning : 0;
+      const claims = (
+        (await custom.listClusterCustomObject({
+          ...base,
+          plural: 'nodeclaims',
+          labelSelector: `karpenter.sh/nodepool=${pool.name}`,
+        })) as { items: { metadata: { name: string } }[] }
+      ).items
+        .map((c) => c.metadata.name)
+        .sort();
+      for (const name of claims.slice(live))
+        await custom.deleteClusterCustomObject({ ...base, plural: 'nodeclaims', name });
+      for (let i = 0; i < live; i++) {
+        const name = claims[i] ?? `${pool.name}-${(this.claimSerial++).toString().padStart(6, '0')}`;
+        if (!claims[i]) {
+          await custom.createClusterCustomObject({
+            ...base,
+            plural: 'nodeclaims',
+            body: {
+              apiVersion: 'karpenter.sh/v1',
+              kind: 'NodeClaim',
+              metadata: { name, labels: { 'karpenter.sh/nodepool': pool.name } },
+              spec: {
+                nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'gpu' },
+                resources: { requests: { 'nvidia.com/gpu': String(pool.devicesPerNode) } },
+              },
+            },
+          });
+        }
+        const ready = i < (group?.ready ?? 0);
+        await custom.patchClusterCustomObjectStatus(
+          {
+            ...base,
+            plural: 'nodeclaims',
+            name,
+            body: {
+              status: {
+                capacity: { 'nvidia.com/gpu': String(pool.devicesPerNode) },
+                conditions: [
+                  {
+                    type: 'Ready',
+                    status: ready ? 'True' : 'False',
+                    reason: ready ? 'Ready' : 'NotReady',
+                    message: ready ? 'simulated node ready' : 'simulated node provisioning',
+                    lastTransitionTime: new Date().toISOString(),
+                  },
+                ],
+              },
+            },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      }
+    }
+    return asked;
+  }
+
+  private claimSerial = 0;
+
+  /** The Auto Scaling group EKS made for a node group (asked once). */
+  private async autoScalingGroupOf(eks: EKSClient, clusterName: string, nodeGroup: string): Promise<string> {
+    let name = this.autoScalingGroups.get(nodeGroup);
+    if (!name) {
+      const out = await eks.send(new DescribeNodegroupCommand({ clusterName, nodegroupName: nodeGroup }));
+      name = out.nodegroup?.resources?.autoScalingGroups?.[0]?.name;
+      if (!name) throw new Error(`node group ${nodeGroup} has no Auto Scaling group`);
+      this.autoScalingGroups.set(nodeGroup, name);
+    }
+    return name;
   }
 
   /** Serves /metrics on loopback; returns the scrape target `127.0.0.1:port`. */
@@ -141,19 +260,33 @@ export class EmulatedFleet {
    * replicas in the Deployments' status. Returns every Deployment's replicas and ready ones, and
    * the node groups' sizes.
    */
-  async sync(admin: KubeConfig, eks: EKSClient, clusterName: string): Promise<FleetStatus> {
+  async sync(
+    admin: KubeConfig,
+    eks: EKSClient,
+    autoScaling: AutoScalingClient,
+    clusterName: string,
+  ): Promise<FleetStatus> {
     const apps = admin.makeApiClient(AppsV1Api);
     this.sim.runUntil(Math.max(this.sim.now, Date.now() / 1000 - this.wallStart));
     this.replayTraces();
     const desiredNodes = new Map<string, number>();
-    for (const g of this.scenario.fleet.nodeGroups) {
-      const out = await eks.send(new DescribeNodegroupCommand({ clusterName, nodegroupName: g.name }));
-      const desired = out.nodegroup?.scalingConfig?.desiredSize ?? 0;
+    const provider = capacityProviderOf(this.config);
+    for (const g of provider.kind === 'karpenter' ? [] : this.scenario.fleet.nodeGroups) {
+      const asg = await this.autoScalingGroupOf(eks, clusterName, g.name);
+      const group = (
+        await autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asg] }))
+      ).AutoScalingGroups?.[0];
+      const desired = group?.DesiredCapacity ?? 0;
       desiredNodes.set(g.name, desired);
       if (this.applied.get(`node-group/${g.name}`) !== desired) {
         this.sim.setNodeGroupSize(g.name, desired);
         this.applied.set(`node-group/${g.name}`, desired);
       }
+      const instances = (group?.Instances ?? [])
+        .filter((i) => !String(i.LifecycleState ?? '').startsWith('Terminat'))
+        .map((i) => ({ id: i.InstanceId!, zone: i.AvailabilityZone ?? 'us-east-1a' }));
+      const ready = this.sim.state().nodeGroups.find((x) => x.name === g.name)?.ready ?? 0;
+      await syncNodes(admin, g, instances, ready);
     }
     const specs = new Map<string, number>();
     for (const d of this.deployments) {
@@ -164,6 +297,10 @@ export class EmulatedFleet {
         this.sim.setReplicas(d.simVariant, d.simAccelerator, replicas);
         this.applied.set(`deployment/${d.namespace}/${d.name}`, replicas);
       }
+    }
+    if (provider.kind === 'karpenter') {
+      for (const [name, nodes] of await this.playKarpenter(admin, provider.nodePools ?? [], specs))
+        desiredNodes.set(name, nodes);
     }
     const state = this.sim.state();
     const out: DeploymentStatus[] = [];
@@ -190,5 +327,70 @@ export class EmulatedFleet {
         provisioning: g.provisioning,
       })),
     };
+  }
+}
+
+/** Label of the stack's Nodes: the accelerator type of their node group. */
+export const NODE_TYPE_LABEL = 'sva.io/accelerator-type';
+
+/**
+ * The kubelet's and cloud node controller's part for one node group: a Ready Node (with the
+ * instance's providerID and its GPUs) for as many of the group's instances as the simulator has
+ * ready nodes; Nodes whose instance left the group are deleted.
+ */
+async function syncNodes(
+  admin: KubeConfig,
+  group: { name: string; acceleratorType: string; gpusPerNode: number },
+  instances: readonly { id: string; zone: string }[],
+  ready: number,
+): Promise<void> {
+  const core = admin.makeApiClient(CoreV1Api);
+  const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  const selector = `sva.io/node-group=${group.name}`;
+  const nodes = (await core.listNode({ labelSelector: selector })).items;
+  const live = new Set(instances.map((i) => i.id));
+  const registered = new Set<string>();
+  for (const n of nodes) {
+    const id = (n.spec?.providerID ?? '').split('/').pop() ?? '';
+    if (live.has(id)) registered.add(id);
+    else await core.deleteNode({ name: n.metadata!.name! });
+  }
+  for (const i of instances) {
+    if (registered.size >= ready) break;
+    if (registered.has(i.id)) continue;
+    const name = `ip-${i.id}`;
+    await core.createNode({
+      body: {
+        metadata: {
+          name,
+          labels: { [NODE_TYPE_LABEL]: group.acceleratorType, 'sva.io/node-group': group.name },
+        },
+        spec: { providerID: `aws:///${i.zone}/${i.id}` },
+      },
+    });
+    const gpus = String(group.gpusPerNode);
+    await core.patchNodeStatus(
+      {
+        name,
+        body: {
+          status: {
+            capacity: { 'nvidia.com/gpu': gpus },
+            allocatable: { 'nvidia.com/gpu': gpus },
+            conditions: [
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'KubeletReady',
+                message: 'simulated node ready',
+                lastHeartbeatTime: new Date(),
+                lastTransitionTime: new Date(),
+              },
+            ],
+          },
+        },
+      },
+      mergePatch,
+    );
+    registered.add(i.id);
   }
 }

@@ -23,6 +23,8 @@ import { kubeConfigFor } from '../lib/adapters/kubernetes/index.js';
 import { freePort, requireCommand, ServerProcess, stopAll } from './processes.js';
 
 export const KUBE_VERSION = '1.20.5+really1.20.2';
+/** the build of it (.ci/build-kube-apiserver.sh BUILD): r2 serves custom resources without crashing */
+export const KUBE_BUILD = 'r2';
 export const BUILD_COMMAND = 'bash .ci/build-kube-apiserver.sh';
 export const ADMIN_TOKEN = 'admin-token-0123456789';
 export const SCALER_TOKEN = 'scaler-token-0123456789';
@@ -37,7 +39,7 @@ export function kubeApiServerBinary(): string {
     join(
       process.env.XDG_CACHE_HOME || join(homedir(), '.cache'),
       'sva',
-      `kube-apiserver-${KUBE_VERSION}`,
+      `kube-apiserver-${KUBE_VERSION}-${KUBE_BUILD}`,
       'kube-apiserver',
     );
   if (!existsSync(path))

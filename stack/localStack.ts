@@ -7,13 +7,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { LocalPrometheus } from '../lib/adapters/prometheus/index.js';
 import { loadConfig } from '../lib/config/load.js';
 import type { Config } from '../lib/config/schema.js';
+import { capacityProviderOf } from '../lib/config/capacityProvider.js';
 import { EmulatedFleet, type FleetStatus } from './fleet.js';
 import {
+  applyManifest,
   createDeployment,
   createNamespace,
   READER_TOKEN,
@@ -78,11 +80,49 @@ async function applyRbac(kube: KubeServer, namespaces: readonly string[]): Promi
     .map((d) => d.toJSON() as KubernetesObject | null)
     .filter((d): d is KubernetesObject => Boolean(d?.kind));
   for (const doc of docs.filter((d) => d.kind !== 'RoleBinding')) await api.create(doc);
+  // the capacity providers' cluster-wide rules (Nodes, pods, eviction, NodePools)
+  await applyManifest(kube.admin, resolve('deploy/rbac-capacity.yaml'));
   const bindings = docs.filter((d) => d.kind === 'RoleBinding');
   if (bindings.length === 0) throw new Error('deploy/rbac-cluster.yaml has no RoleBinding');
   for (const namespace of namespaces)
     for (const binding of bindings)
       await api.create({ ...binding, metadata: { ...binding.metadata, namespace } } as KubernetesObject);
+}
+
+/**
+ * Karpenter's CustomResourceDefinitions (the fields the autoscaler uses) and the config's
+ * NodePools, each limited to its node group's GPUs (the simulated fleet plays Karpenter).
+ */
+async function createNodePools(kube: KubeServer, config: Config): Promise<void> {
+  await applyManifest(kube.admin, resolve('stack/karpenter-crds.yaml'));
+  const custom = kube.admin.makeApiClient(CustomObjectsApi);
+  const base = { group: 'karpenter.sh', version: 'v1', plural: 'nodepools' };
+  for (const pool of capacityProviderOf(config).nodePools ?? []) {
+    const group = config.nodeGroups.find((g) => g.name === pool.name);
+    const limit = group ? group.maxNodes * group.gpusPerNode : (pool.maxDevicesLimit ?? 0);
+    const body = {
+      apiVersion: 'karpenter.sh/v1',
+      kind: 'NodePool',
+      metadata: { name: pool.name },
+      spec: {
+        template: {
+          spec: { nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'gpu' } },
+        },
+        disruption: { consolidationPolicy: 'WhenEmpty', consolidateAfter: '30s' },
+        limits: { 'nvidia.com/gpu': limit },
+      },
+    };
+    // The CRDs serve a moment after they are created.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await custom.createClusterCustomObject({ ...base, body });
+        break;
+      } catch (err) {
+        if (attempt >= 50) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
@@ -124,13 +164,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const queues = await createDecisionQueues(moto.sqs, QUEUE, options.maxReceiveCount ?? 3);
     await createStateTable(moto.dynamo, TABLE);
-    await createCluster(moto.eks, CLUSTER, fleet.initialNodes());
+    await createCluster(moto.eks, CLUSTER, fleet.initialNodes(), moto.autoScaling);
     const namespaces = [...new Set(fleet.deployments.map((d) => d.namespace))];
     for (const namespace of namespaces) await createNamespace(kube.admin, namespace);
     const initial = fleet.initialReplicas();
     for (const d of fleet.deployments)
       await createDeployment(kube.admin, d.namespace, d.name, initial.get(`${d.namespace}/${d.name}`) ?? 0);
     await applyRbac(kube, namespaces);
+    if (capacityProviderOf(config).kind === 'karpenter') await createNodePools(kube, config);
 
     const env: Record<string, string> = {
       ...moto.env,
@@ -161,7 +202,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         { name: 'moto', pid: m.server.pid },
         ...k.pids.map((pid, i) => ({ name: i === 0 ? 'etcd' : 'kube-apiserver', pid })),
       ],
-      sync: () => fleet.sync(k.admin, m.eks, CLUSTER),
+      sync: () => fleet.sync(k.admin, m.eks, m.autoScaling, CLUSTER),
       stop: stopAll,
     };
   } catch (err) {

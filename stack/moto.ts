@@ -1,10 +1,21 @@
 /**
  * A moto server (python3 -m moto.server) on loopback, and the AWS resources of the autoscaler
  * in it: the SQS FIFO decision queue with its DLQ and redrive policy, the DynamoDB state table,
- * an EKS cluster with GPU node groups.
+ * an EKS cluster with GPU node groups, each backed by the Auto Scaling group EKS names for it
+ * (moto does not create one: the capacity provider sizes node groups through Auto Scaling).
  */
+import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  CreateLaunchConfigurationCommand,
+} from '@aws-sdk/client-auto-scaling';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateClusterCommand, CreateNodegroupCommand, EKSClient } from '@aws-sdk/client-eks';
+import {
+  CreateClusterCommand,
+  CreateNodegroupCommand,
+  DescribeNodegroupCommand,
+  EKSClient,
+} from '@aws-sdk/client-eks';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { awsClientSettings } from '../lib/adapters/aws/clientConfig.js';
@@ -19,6 +30,7 @@ export interface Moto {
   readonly server: ServerProcess;
   readonly sqs: SQSClient;
   readonly eks: EKSClient;
+  readonly autoScaling: AutoScalingClient;
   readonly dynamo: DynamoDBClient;
   readonly documents: DynamoDBDocumentClient;
   /** variables for code that builds its own clients from the environment */
@@ -54,6 +66,7 @@ export async function startMoto(): Promise<Moto> {
     server,
     sqs: new SQSClient(settings()),
     eks: new EKSClient(settings()),
+    autoScaling: new AutoScalingClient(settings()),
     dynamo,
     documents: DynamoDBDocumentClient.from(dynamo),
     env: {
@@ -114,6 +127,7 @@ export async function createCluster(
   eks: EKSClient,
   name: string,
   nodeGroups: readonly { name: string; minSize: number; maxSize: number; desiredSize: number }[],
+  autoScaling?: AutoScalingClient,
 ): Promise<void> {
   await eks.send(
     new CreateClusterCommand({
@@ -130,6 +144,27 @@ export async function createCluster(
         nodeRole: 'arn:aws:iam::123456789012:role/eks-nodes',
         subnets: ['subnet-0001'],
         scalingConfig: { minSize: g.minSize, maxSize: g.maxSize, desiredSize: g.desiredSize },
+      }),
+    );
+    if (!autoScaling) continue;
+    const asg = (await eks.send(new DescribeNodegroupCommand({ clusterName: name, nodegroupName: g.name })))
+      .nodegroup?.resources?.autoScalingGroups?.[0]?.name;
+    if (!asg) throw new Error(`moto gave node group ${g.name} no Auto Scaling group name`);
+    await autoScaling.send(
+      new CreateLaunchConfigurationCommand({
+        LaunchConfigurationName: `${name}-${g.name}`,
+        ImageId: 'ami-12c6146b',
+        InstanceType: 'g6e.12xlarge',
+      }),
+    );
+    await autoScaling.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: asg,
+        LaunchConfigurationName: `${name}-${g.name}`,
+        MinSize: g.minSize,
+        MaxSize: g.maxSize,
+        DesiredCapacity: g.desiredSize,
+        AvailabilityZones: [`${REGION}a`],
       }),
     );
   }

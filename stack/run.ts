@@ -33,6 +33,9 @@ export const STACK_USAGE = `usage: npm run stack -- [--config FILE] [--trace FIL
 
 interface Printed {
   readonly decisions: Map<string, { demand: number | null; ttftMs: number | null; itlMs: number | null }>;
+  /** devices per accelerator type of the pool's capacity intents received */
+  readonly capacity: Map<string, number>;
+  intents: number;
 }
 
 const fmt = (x: number | null | undefined, digits = 1) =>
@@ -90,8 +93,11 @@ function printCycle(
   }
   for (const line of table(rows)) out(line);
   out(
-    `  apply: ${applied.received} decision(s) received, ${applied.deleted} done, ${applied.failed} failed` +
+    `  apply: ${applied.received} message(s) received (${applied.received - printed.intents} decisions, ${printed.intents} capacity intent), ${applied.deleted} done, ${applied.failed} failed` +
       (summary.held.length ? `; held: ${summary.held.join(', ')}` : ''),
+  );
+  out(
+    `  capacity asked: ${[...printed.capacity].map(([type, devices]) => `${type} ${devices}`).join(', ') || 'none'}`,
   );
   const replicas = new Map<string, string[]>();
   for (const d of fleet.deployments) {
@@ -232,7 +238,7 @@ export async function runStack(
           { pool: 'default' },
           lambdaContext('sva-evaluate', 60),
         )) as EvaluateSummary;
-        const printed: Printed = { decisions: new Map() };
+        const printed: Printed = { decisions: new Map(), capacity: new Map(), intents: 0 };
         const s = stack;
         const applied = await drainQueue(
           s.moto.sqs,
@@ -240,6 +246,11 @@ export async function runStack(
             for (const r of event.Records) {
               try {
                 const d = JSON.parse(r.body);
+                if (d.kind === 'capacity') {
+                  printed.intents++;
+                  for (const a of d.accelerators ?? []) printed.capacity.set(a.acceleratorType, a.devices);
+                  continue;
+                }
                 printed.decisions.set(`${d.namespace}/${d.variant}#${d.sequence}`, {
                   demand: d.inputs?.demandRate ?? null,
                   ttftMs: d.prediction?.ttftMs ?? null,

@@ -4,7 +4,7 @@
  * whole body, credentials or request details.
  */
 import type { SQSRecord } from 'aws-lambda';
-import type { ApplyOutcome } from '../../lib/loop/apply.js';
+import type { ApplyOutcome, CapacityOutcome } from '../../lib/loop/apply.js';
 
 /** The decision id of a body, if it is JSON with a string `id`. */
 export function peekDecisionId(body: string): string | undefined {
@@ -28,7 +28,23 @@ export function correlationKeys(record: SQSRecord): Record<string, string> {
   return keys;
 }
 
-export function outcomeFields(o: ApplyOutcome): Record<string, unknown> {
+export function outcomeFields(o: ApplyOutcome | CapacityOutcome): Record<string, unknown> {
+  if (o.kind === 'capacity') {
+    return {
+      status: o.status,
+      detail: o.detail,
+      pool: o.intent.pool,
+      poolSequence: o.intent.poolSequence,
+      removalAllowed: o.removalAllowed,
+      changes: (o.report?.changes ?? []).map((c) => ({
+        acceleratorType: c.acceleratorType,
+        status: c.status,
+        devicesBefore: c.devicesBefore,
+        devicesAfter: c.devicesAfter,
+        ...(c.insufficient ? { insufficient: c.insufficient.reason } : {}),
+      })),
+    };
+  }
   return {
     status: o.status,
     detail: o.detail,
@@ -37,7 +53,6 @@ export function outcomeFields(o: ApplyOutcome): Record<string, unknown> {
     action: o.decision.action,
     targetReplicas: o.decision.targetReplicas,
     reason: o.decision.reason,
-    nodeGroupsChanged: o.nodeGroupsChanged,
   };
 }
 

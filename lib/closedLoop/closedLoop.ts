@@ -10,7 +10,8 @@ import { svaController, type Controller, type ScalingEvent } from './controller.
 import { nodePricePerHour } from '../config/nodePrice.js';
 import { sloTargets, summarizeRun, type SimulationSummary } from './outcomes.js';
 import type { Scenario } from './scenario.js';
-import { SimCluster, SimMetricsSource, SimNodeGroups } from './simAdapters.js';
+import { SimCluster, SimMetricsSource } from './simAdapters.js';
+import { simCapacity } from './simCapacity.js';
 import { HOUR_SECONDS, type HourOutcome } from './hourly.js';
 
 export type { SimulationSummary, VariantSummary } from './outcomes.js';
@@ -96,7 +97,7 @@ export async function runClosedLoop(
     maxAgeSeconds: config.policy.metricsMaxAgeSeconds,
   });
   const cluster = new SimCluster(sim, config);
-  const nodeGroups = new SimNodeGroups(sim);
+  const capacity = simCapacity(sim, config);
   const prices = new Map(config.nodeGroups.map((g) => [g.name, nodePricePerHour(config, g)]));
   const arrivals = new Map([...scenario.traces].map(([name, t]) => [name, t.requests.map((r) => r.arrival)]));
   const arrivedBy = (name: string, t: number) => countUpTo(arrivals.get(name) ?? [], t);
@@ -131,7 +132,7 @@ export async function runClosedLoop(
       sim,
       metrics,
       cluster,
-      nodeGroups,
+      capacity,
       record: (e) => {
         if (t <= from) return;
         scalingActions.set(e.variant, (scalingActions.get(e.variant) ?? 0) + 1);

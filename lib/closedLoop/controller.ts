@@ -10,11 +10,12 @@ import {
   MemoryTelemetrySink,
 } from '../adapters/memory/index.js';
 import type { Config } from '../config/schema.js';
-import { applyDecision } from '../loop/apply.js';
+import { applyMessage } from '../loop/apply.js';
 import { evaluatePool } from '../loop/evaluate.js';
 import type { FleetSim } from '../fleetSimulator/index.js';
 import type { Scenario } from './scenario.js';
-import type { SimCluster, SimMetricsSource, SimNodeGroups } from './simAdapters.js';
+import type { SimCluster, SimMetricsSource } from './simAdapters.js';
+import type { SimCapacityProvider } from './simCapacity.js';
 
 export interface ScalingEvent {
   readonly variant: string;
@@ -35,7 +36,8 @@ export interface ControlContext {
   /** the fleet's metrics as Prometheus would hold them */
   readonly metrics: SimMetricsSource;
   readonly cluster: SimCluster;
-  readonly nodeGroups: SimNodeGroups;
+  /** the simulated node groups behind the capacity port */
+  readonly capacity: SimCapacityProvider;
   /** reports a scaling action taken, for the summary and the report */
   record(event: ScalingEvent): void;
 }
@@ -63,16 +65,17 @@ export function svaController(config: Config): Controller {
     intervalSeconds: config.policy.intervalSeconds,
     async step(ctx) {
       clock.set(ctx.t);
-      const { metrics, cluster, nodeGroups } = ctx;
+      const { metrics, cluster, capacity } = ctx;
       const result = await evaluatePool(
-        { metrics, cluster, nodeGroups, queue, state, telemetry, clock },
+        { metrics, cluster, capacity, queue, state, telemetry, clock },
         config,
       );
       await queue.drain(async (body) => {
-        const outcome = await applyDecision({ cluster, nodeGroups, state, telemetry, clock }, body, {
+        const outcome = await applyMessage({ cluster, capacity, state, telemetry, clock }, body, {
           maxAgeSeconds: config.policy.maxDecisionAgeSeconds,
           acceleratorTypes,
         });
+        if (outcome.kind === 'capacity') return;
         const d = outcome.decision;
         if (
           outcome.status === 'applied' &&

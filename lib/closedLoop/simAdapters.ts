@@ -1,7 +1,7 @@
 /**
  * Adapters that put the simulated fleet behind the same ports as a real cluster: the in-memory
- * adapters with their state kept in the simulator instead (Deployments and node groups read
- * from and written to it), and metrics scraped into a SampleStore and estimated by the
+ * adapters with their state kept in the simulator instead (Deployments read from and written
+ * to it; the node groups' capacity is simCapacity.ts), and metrics scraped into a SampleStore and estimated by the
  * production estimation code.
  */
 import type { Config } from '../config/schema.js';
@@ -9,13 +9,8 @@ import { variantKey } from '../config/toSystem.js';
 import type { VariantObservation } from '../metrics/observation.js';
 import { SampleStore, type Sample } from '../metrics/sampleStore.js';
 import { estimateObservation } from '../metrics/signals.js';
-import {
-  MemoryCluster,
-  MemoryMetricsSource,
-  MemoryNodeGroups,
-  type DeploymentName,
-} from '../adapters/memory/index.js';
-import type { DeploymentView, MetricsQuery, NodeGroupView } from '../policy/ports.js';
+import { MemoryCluster, MemoryMetricsSource, type DeploymentName } from '../adapters/memory/index.js';
+import type { DeploymentView, MetricsQuery } from '../policy/ports.js';
 import { acceleratorType, allowedAccelerators, deploymentName } from '../config/resolved.js';
 import type { FleetSim } from '../fleetSimulator/index.js';
 import { GATEWAY_REQUESTS } from '../metrics/vllmNaming.js';
@@ -79,34 +74,6 @@ export class SimCluster extends MemoryCluster {
     const ref = this.index.get(`${namespace}/${deployment}`);
     if (!ref) throw new Error(`deployment ${namespace}/${deployment} not found`);
     this.sim.setReplicas(ref.simVariant, ref.simAccelerator, replicas);
-  }
-}
-
-export class SimNodeGroups extends MemoryNodeGroups {
-  private readonly desired = new Map<string, number>();
-
-  constructor(private readonly sim: FleetSim) {
-    super();
-  }
-
-  /** The fleet's groups of these names, in the fleet's order. */
-  protected override views(names: readonly string[]): NodeGroupView[] {
-    return this.sim
-      .state()
-      .nodeGroups.filter((g) => names.includes(g.name))
-      .map((g) => ({
-        name: g.name,
-        acceleratorType: g.acceleratorType,
-        gpusPerNode: g.gpusPerNode,
-        minSize: g.minNodes,
-        maxSize: g.maxNodes,
-        desiredSize: this.desired.get(g.name) ?? g.ready + g.provisioning,
-        readyNodes: g.ready,
-      }));
-  }
-
-  protected override resize(name: string, desiredSize: number): void {
-    this.desired.set(name, this.sim.setNodeGroupSize(name, desiredSize));
   }
 }
 

@@ -131,10 +131,21 @@ export function nodeGroupsOfType(config: Config, type: string | undefined): read
   return (type !== undefined && resolveConfig(config).nodeGroupsByType.get(type)) || [];
 }
 
-/** Slowest new node (provisioning and initialisation) among the node groups of an accelerator's type (0 without node groups). */
+/**
+ * Slowest new node (provisioning and initialisation) for an accelerator's type: among its node groups, and its Karpenter
+ * NodePools when the pool's capacity comes from Karpenter (0 with neither).
+ */
 export function provisioningSeconds(config: Config, accelerator: string): number {
-  return nodeGroupsOfType(config, acceleratorType(config, accelerator)).reduce(
-    (m, g) => Math.max(m, nodeStartupSeconds(g)),
-    0,
-  );
+  const type = acceleratorType(config, accelerator);
+  const groups = nodeGroupsOfType(config, type).reduce((m, g) => Math.max(m, nodeStartupSeconds(g)), 0);
+  const provider = config.capacityProvider;
+  const pools = provider?.kind === 'karpenter' ? (provider.nodePools ?? []) : [];
+  return pools
+    .filter((p) => p.acceleratorType === type)
+    .reduce((m, p) => Math.max(m, p.provisioningSeconds), groups);
+}
+
+/** The config's node groups, each with the whole time a new node takes (its startup phases summed). */
+export function nodeGroupsWithStartup(config: Config): (NodeGroupConfig & { provisioningSeconds: number })[] {
+  return config.nodeGroups.map((g) => ({ ...g, provisioningSeconds: nodeStartupSeconds(g) }));
 }

@@ -7,6 +7,7 @@ import { SATURATION_POLICIES } from '../optimizer/system.js';
 import { duplicateMessage, repeats } from './duplicates.js';
 import { deploymentName, derivedNameProblems, namespaceName, nodeGroupName } from './kubernetesNames.js';
 import { arrivalRate, costPerHour, milliseconds, tokens, zeroServiceTimeProblem } from './plausible.js';
+import { capacityProviderSchema } from './capacityProvider.js';
 
 const name = z.string().min(1, 'must not be empty');
 const nonNegative = z.number().nonnegative();
@@ -353,6 +354,11 @@ const configObject = z
       .array(nodeGroupSchema)
       .default([])
       .describe('GPU node groups; their maximum sizes bound capacity'),
+    capacityProvider: capacityProviderSchema
+      .optional()
+      .describe(
+        'where GPU capacity comes from: managed-node-groups | karpenter | none; default: managed-node-groups with nodeGroups, else none',
+      ),
     policy: policySchema.default(policySchema.parse({})),
     simulation: simulationSchema.optional().describe('the embedded simulation behind `sva simulate`'),
   })
@@ -440,6 +446,34 @@ function checkReferences(c: Config, ctx: RefineContext): void {
     for (const { field, message } of derivedNameProblems(v, allowed)) at(String(field[0]), message);
   });
   duplicates(ctx, c.nodeGroups, 'nodeGroups', 'node group');
+  if (c.capacityProvider?.kind === 'karpenter') {
+    const known = new Set(c.accelerators.map((a) => a.type ?? a.name));
+    const seen = new Set<string>();
+    (c.capacityProvider.nodePools ?? []).forEach((p, i) => {
+      if (seen.has(p.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['capacityProvider', 'nodePools', i, 'name'],
+          message: `duplicate NodePool ${p.name}`,
+        });
+      }
+      seen.add(p.name);
+      if (!known.has(p.acceleratorType)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['capacityProvider', 'nodePools', i, 'acceleratorType'],
+          message: `unknown accelerator type ${p.acceleratorType}`,
+        });
+      }
+    });
+  }
+  if (c.capacityProvider?.kind === 'managed-node-groups' && c.nodeGroups.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['capacityProvider', 'kind'],
+      message: 'managed-node-groups needs at least one entry in nodeGroups',
+    });
+  }
   const deviceTypes = new Set(c.accelerators.map((a) => a.type ?? a.name));
   c.nodeGroups.forEach((g, i) => {
     if (!deviceTypes.has(g.acceleratorType)) {

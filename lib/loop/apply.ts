@@ -1,15 +1,22 @@
 /**
- * Applying one decision message: validate, drop what is stale or already superseded, then act
- * in a safe order (nodes before pods when growing, pods before nodes when shrinking).
- * Idempotent: the targets are absolute, and a decision is claimed before and marked after.
+ * Applying one message of a pool evaluation. A variant's decision scales its Deployments; the
+ * pool's capacity intent asks the capacity provider for what the plan needs. The two travel on
+ * different FIFO message groups, so neither waits on the other: each variant records the pool
+ * sequence it has finished or dropped, and the capacity intent grows at once but removes
+ * capacity only when every variant of the pool has reached its pool sequence (otherwise it skips
+ * removal and leaves it to the next evaluation). Idempotent: targets are absolute, a decision
+ * is claimed before and marked after, and an intent older than one taken on is dropped.
  */
+import { removalAllowed } from '../policy/capacityPlan.js';
+import type { CapacityIntent, CapacityProvider, CapacityReport } from '../policy/capacity.js';
 import { parseDecision, type DecisionRecord } from '../policy/decisionRecord.js';
-import type { Clock, Cluster, DecisionState, NodeGroups, TelemetrySink } from '../policy/ports.js';
+import { isCapacityIntent, parsePoolMessage } from '../policy/messages.js';
+import type { Clock, Cluster, DecisionState, TelemetrySink } from '../policy/ports.js';
 import { currentPoint, INFERNO, scalingLabels } from './telemetry.js';
 
 export interface ApplyDeps {
   readonly cluster: Cluster;
-  readonly nodeGroups: NodeGroups;
+  readonly capacity: CapacityProvider;
   readonly state: DecisionState;
   readonly telemetry: TelemetrySink;
   readonly clock: Clock;
@@ -25,11 +32,79 @@ export interface ApplyOptions {
 export type ApplyStatus = 'applied' | 'duplicate' | 'superseded' | 'expired';
 
 export interface ApplyOutcome {
+  readonly kind: 'decision';
   readonly status: ApplyStatus;
   readonly decision: DecisionRecord;
   readonly detail: string;
-  readonly nodeGroupsChanged: string[];
   readonly telemetryError?: string;
+}
+
+export interface CapacityOutcome {
+  readonly kind: 'capacity';
+  readonly status: Exclude<ApplyStatus, 'duplicate'>;
+  readonly intent: CapacityIntent;
+  readonly detail: string;
+  /** whether every variant had reached the intent's pool sequence */
+  readonly removalAllowed: boolean;
+  readonly report?: CapacityReport;
+}
+
+/** Applies whichever message it is. Throws the parse errors (naming the field) and the adapters' errors. */
+export async function applyMessage(
+  deps: ApplyDeps,
+  body: unknown,
+  opts: ApplyOptions,
+): Promise<ApplyOutcome | CapacityOutcome> {
+  const message = parsePoolMessage(body);
+  return isCapacityIntent(message) ? applyCapacity(deps, message, opts) : applyDecision(deps, message, opts);
+}
+
+/** The pool's capacity intent: growth at once, removal only once every variant has caught up. */
+export async function applyCapacity(
+  deps: ApplyDeps,
+  intent: CapacityIntent,
+  opts: Pick<ApplyOptions, 'maxAgeSeconds'>,
+): Promise<CapacityOutcome> {
+  const now = deps.clock.now();
+  const outcome = (
+    status: CapacityOutcome['status'],
+    detail: string,
+    allowed = false,
+    report?: CapacityReport,
+  ) =>
+    ({
+      kind: 'capacity',
+      status,
+      intent,
+      detail,
+      removalAllowed: allowed,
+      ...(report ? { report } : {}),
+    }) as const;
+  const age = now - Date.parse(intent.issuedAt) / 1000;
+  if (age > opts.maxAgeSeconds) {
+    return outcome(
+      'expired',
+      `issued ${Math.round(age)} s ago, more than ${opts.maxAgeSeconds} s: not applied`,
+    );
+  }
+  if (!(await deps.state.claimCapacity(intent.pool, intent.poolSequence))) {
+    return outcome('superseded', `a newer capacity intent of pool ${intent.pool} was taken on`);
+  }
+  const reached = new Map(
+    await Promise.all(intent.variants.map(async (v) => [v, await deps.state.poolReached(v)] as const)),
+  );
+  const allowed = removalAllowed(intent, reached);
+  const report = await deps.capacity.provide(intent, { now, allowRemoval: allowed });
+  const behind = intent.variants.filter((v) => (reached.get(v) ?? 0) < intent.poolSequence);
+  const detail = [
+    ...report.changes.map(
+      (c) => `${c.acceleratorType}: ${c.status} (${c.devicesBefore} → ${c.devicesAfter} devices)`,
+    ),
+    ...(allowed
+      ? []
+      : [`removal skipped: ${behind.join(', ')} not yet at pool sequence ${intent.poolSequence}`]),
+  ].join('; ');
+  return outcome('applied', detail || 'no capacity to change', allowed, report);
 }
 
 /** Throws InvalidDecisionError for a malformed message, and the adapters' errors when acting fails. */
@@ -41,12 +116,11 @@ export async function applyDecision(
   const decision = parseDecision(body);
   const variant = `${decision.namespace}/${decision.variant}`;
   const now = deps.clock.now();
-  const outcome = (status: ApplyStatus, detail: string, nodeGroupsChanged: string[] = []): ApplyOutcome => ({
-    status,
-    decision,
-    detail,
-    nodeGroupsChanged,
-  });
+  // Whatever becomes of it, the variant is done with this pool evaluation: capacity may follow.
+  const outcome = async (status: ApplyStatus, detail: string): Promise<ApplyOutcome> => {
+    await deps.state.markPoolReached(variant, decision.poolSequence);
+    return { kind: 'decision', status, decision, detail };
+  };
   const age = now - Date.parse(decision.issuedAt) / 1000;
   if (age > opts.maxAgeSeconds) {
     return outcome(
@@ -65,30 +139,15 @@ export async function applyDecision(
     return outcome('superseded', `a newer decision for ${variant} was taken on concurrently`);
   }
 
-  // Nodes before pods when growing, pods before nodes when shrinking — per node group, since one
-  // decision can do both (finishing a move grows one accelerator and empties another).
-  const sizes = new Map(
-    (await deps.nodeGroups.describe(decision.nodeGroups.map((g) => g.name))).map((g) => [
-      g.name,
-      g.desiredSize,
-    ]),
-  );
-  const changed: string[] = [];
-  const resize = async (groups: typeof decision.nodeGroups) => {
-    for (const g of groups) {
-      // Sizes from older pool evaluations (another variant's late message) must not undo newer ones.
-      if (await deps.state.claimNodeGroup(g.name, g.poolSequence)) {
-        await deps.nodeGroups.setDesiredSize(g.name, g.desiredSize);
-        changed.push(g.name);
-      }
-    }
-  };
-  const current = (name: string) => sizes.get(name) ?? 0;
-  await resize(decision.nodeGroups.filter((g) => g.desiredSize > current(g.name)));
+  // Capacity for growth is asked for by the pool's capacity intent, and removed only after
+  // every variant has applied its decision: here only the Deployments change.
   for (const d of decision.deployments)
     await deps.cluster.scale(decision.namespace, d.deployment, d.replicas);
-  await resize(decision.nodeGroups.filter((g) => g.desiredSize < current(g.name)));
   await deps.state.markApplied(variant, decision.sequence);
+  const applied = await outcome(
+    'applied',
+    `${decision.action} to ${decision.targetReplicas} on ${decision.accelerator}`,
+  );
 
   let telemetryError: string | undefined;
   try {
@@ -108,12 +167,5 @@ export async function applyDecision(
   } catch (err) {
     telemetryError = err instanceof Error ? err.message : String(err);
   }
-  return {
-    ...outcome(
-      'applied',
-      `${decision.action} to ${decision.targetReplicas} on ${decision.accelerator}`,
-      changed,
-    ),
-    telemetryError,
-  };
+  return { ...applied, telemetryError };
 }

@@ -1,9 +1,11 @@
 /**
- * One evaluation of a capacity pool: collect, decide, queue one decision per variant, publish
- * the desired replicas. The Lambda handler, `sva invoke` and the simulation all run this.
+ * One evaluation of a capacity pool: collect (metrics, Deployments, the capacity provider's
+ * view), decide, queue one decision per variant and the pool's capacity intent, publish the
+ * desired replicas. The Lambda handler, `sva invoke` and the simulation all run this.
  */
 import type { Config } from '../config/schema.js';
 import { variantKey } from '../config/toSystem.js';
+import type { CapacityIntent, CapacityProvider } from '../policy/capacity.js';
 import type { DecisionRecord } from '../policy/decisionRecord.js';
 import { decidePool } from '../policy/decide.js';
 import type {
@@ -12,7 +14,6 @@ import type {
   DecisionQueue,
   DecisionState,
   MetricsSource,
-  NodeGroups,
   TelemetrySink,
 } from '../policy/ports.js';
 import {
@@ -30,7 +31,7 @@ import { decisionOpsPoints, desiredPoints } from './telemetry.js';
 export interface EvaluateDeps {
   readonly metrics: MetricsSource;
   readonly cluster: Cluster;
-  readonly nodeGroups: NodeGroups;
+  readonly capacity: CapacityProvider;
   readonly queue: DecisionQueue;
   readonly state: DecisionState;
   readonly telemetry: TelemetrySink;
@@ -41,6 +42,8 @@ export interface EvaluateResult {
   readonly pool: string;
   readonly poolSequence: number;
   readonly decisions: DecisionRecord[];
+  /** the pool's capacity intent, queued after the decisions */
+  readonly capacity: CapacityIntent;
   /** variants held on stale or missing metrics */
   readonly held: string[];
   /** a failed publish of the desired metrics; the decisions were queued all the same */
@@ -61,10 +64,11 @@ export async function evaluatePool(
       deployment: deploymentName(config, v, accelerator),
     })),
   );
-  const [observations, deployments, nodeGroups, memory] = await Promise.all([
+  const types = [...new Set(targets.flatMap((t) => acceleratorType(config, t.accelerator) ?? []))].sort();
+  const [observations, deployments, capacity, memory] = await Promise.all([
     deps.metrics.collect(config.variants.map(metricsQuery), now),
     deps.cluster.deployments(targets),
-    deps.nodeGroups.describe(config.nodeGroups.map((g) => g.name)),
+    deps.capacity.observe(types, now),
     deps.state.loadPolicy(pool),
   ]);
   const out = decidePool({
@@ -72,13 +76,13 @@ export async function evaluatePool(
     config,
     observations: new Map(observations.map((o) => [o.variant, o])),
     deployments,
-    nodeGroups,
+    capacity,
     memory,
     now,
   });
   // Saved before sending: a lost send skips a sequence number, but never reuses one.
   await deps.state.savePolicy(pool, out.memory);
-  await deps.queue.send(out.decisions);
+  await deps.queue.send([...out.decisions, out.capacity]);
 
   let telemetryError: string | undefined;
   try {
@@ -110,6 +114,7 @@ export async function evaluatePool(
     pool,
     poolSequence: out.memory.poolSequence,
     decisions: out.decisions,
+    capacity: out.capacity,
     held: out.decisions.filter((d) => d.action === 'hold').map((d) => `${d.namespace}/${d.variant}`),
     telemetryError,
   };

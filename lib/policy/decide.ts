@@ -8,9 +8,11 @@
  *   size      the optimizer across the whole pool, within capacity; moves only after the
  *             optimizer has preferred another accelerator for a while;
  *   guards    idle, min/max, stabilisation and its adaptive window, make-before-break;
- *   capacity  the node capacity for every replica asked for, across the pool;
+ *   capacity  the devices every replica asked for needs per accelerator type: one intent per pool;
  *   record    the memory for the next evaluation and the decision records.
  */
+import { configCapacity } from '../config/toSystem.js';
+import { sizingCapacity } from './capacityPlan.js';
 import type { PolicyMemory } from './memory.js';
 import type { PoolInput, PoolOutput } from './plan.js';
 import { planCapacity } from './stages/capacity.js';
@@ -25,8 +27,10 @@ export type { PoolInput, PoolOutput } from './plan.js';
 export function decidePool(input: PoolInput): PoolOutput {
   const { config, now } = input;
   const assessed = observe(input).map((o) => assessDemand(o, config, now));
-  const guarded = size(assessed, config, now).map((s) => guard(s, config, now));
-  const capacity = planCapacity(config, guarded, input.nodeGroups);
+  // Capacity the provider cannot deliver (out of stock, at its limit) is not sized on.
+  const devices = sizingCapacity(configCapacity(config), input.capacity);
+  const short = new Set(input.capacity.filter((c) => c.insufficient).map((c) => c.acceleratorType));
+  const guarded = size(assessed, config, now, devices, short).map((s) => guard(s, config, now));
 
   const memory: PolicyMemory = {
     poolSequence: input.memory.poolSequence + 1,
@@ -34,8 +38,7 @@ export function decidePool(input: PoolInput): PoolOutput {
   };
   for (const g of guarded) memory.variants[g.key] = remember(g, config, now);
   const context = { pool: input.pool, poolSequence: memory.poolSequence, config, now };
-  const decisions = guarded.map((g) =>
-    decisionRecord(g, memory.variants[g.key]!.sequence, capacity.get(g.key)!, context),
-  );
-  return { decisions, memory };
+  const decisions = guarded.map((g) => decisionRecord(g, memory.variants[g.key]!.sequence, context));
+  const capacity = planCapacity(config, guarded, context);
+  return { decisions, capacity, memory };
 }

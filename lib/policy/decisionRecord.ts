@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 
-export const DECISION_VERSION = 1;
+/** 2: node-group sizes left the variants' decisions for the pool's capacity intent (capacity.ts) */
+export const DECISION_VERSION = 2;
 
 const count = z.number().int().nonnegative();
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
@@ -33,16 +34,6 @@ export const deploymentTargetSchema = z
   })
   .strict();
 
-export const nodeGroupTargetSchema = z
-  .object({
-    name: z.string().min(1),
-    acceleratorType: z.string().min(1),
-    desiredSize: count,
-    /** the pool evaluation that computed it: a node group only moves on newer evaluations */
-    poolSequence: count,
-  })
-  .strict();
-
 export const decisionSchema = z
   .object({
     version: z.literal(DECISION_VERSION),
@@ -62,7 +53,6 @@ export const decisionSchema = z
     reason: z.enum(SCALING_REASONS),
     message: z.string(),
     deployments: z.array(deploymentTargetSchema),
-    nodeGroups: z.array(nodeGroupTargetSchema),
     prediction: z
       .object({ ttftMs: finite, itlMs: finite, utilization: finite, ratePerReplica: finite })
       .strict()

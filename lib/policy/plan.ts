@@ -3,7 +3,8 @@ import type { Config } from '../config/schema.js';
 import type { VariantObservation } from '../metrics/observation.js';
 import type { DecisionRecord } from './decisionRecord.js';
 import type { PolicyMemory } from './memory.js';
-import type { DeploymentView, NodeGroupView } from './ports.js';
+import type { AcceleratorCapacity, CapacityIntent } from './capacity.js';
+import type { DeploymentView } from './ports.js';
 
 export interface PoolInput {
   readonly pool: string;
@@ -11,7 +12,8 @@ export interface PoolInput {
   /** by variant key (`namespace/name`) */
   readonly observations: ReadonlyMap<string, VariantObservation>;
   readonly deployments: readonly DeploymentView[];
-  readonly nodeGroups: readonly NodeGroupView[];
+  /** what the pool's capacity provider reports per accelerator type (empty: not managed) */
+  readonly capacity: readonly AcceleratorCapacity[];
   readonly memory: PolicyMemory;
   /** epoch seconds */
   readonly now: number;
@@ -19,6 +21,8 @@ export interface PoolInput {
 
 export interface PoolOutput {
   readonly decisions: DecisionRecord[];
+  /** the pool's one capacity decision of this evaluation */
+  readonly capacity: CapacityIntent;
   readonly memory: PolicyMemory;
 }
 

@@ -5,7 +5,7 @@
 import type { VariantConfig } from '../config/schema.js';
 import { variantKey } from '../config/variantKey.js';
 import type { VariantObservation } from '../metrics/observation.js';
-import type { DecisionRecord } from './decisionRecord.js';
+import type { PoolMessage } from './messages.js';
 import type { PolicyMemory } from './memory.js';
 
 export interface MetricsQuery {
@@ -54,23 +54,12 @@ export interface Cluster {
   scale(namespace: string, deployment: string, replicas: number): Promise<void>;
 }
 
-export interface NodeGroupView {
-  readonly name: string;
-  readonly acceleratorType: string;
-  readonly gpusPerNode: number;
-  readonly minSize: number;
-  readonly maxSize: number;
-  readonly desiredSize: number;
-  readonly readyNodes: number;
-}
+/** GPU capacity: see capacity.ts (the port, its intents and outcomes). */
+export type { CapacityProvider } from './capacity.js';
 
-export interface NodeGroups {
-  describe(names: readonly string[]): Promise<NodeGroupView[]>;
-  setDesiredSize(name: string, desiredSize: number): Promise<void>;
-}
-
+/** What a pool evaluation queues: one decision per variant and the pool's capacity intent. */
 export interface DecisionQueue {
-  send(decisions: readonly DecisionRecord[]): Promise<void>;
+  send(messages: readonly PoolMessage[]): Promise<void>;
 }
 
 export interface TelemetryPoint {
@@ -102,8 +91,15 @@ export interface DecisionState {
    */
   claim(variant: string, sequence: number): Promise<boolean>;
   markApplied(variant: string, sequence: number): Promise<void>;
-  /** Takes on a node-group size from a pool evaluation unless a newer evaluation's size was taken. */
-  claimNodeGroup(name: string, poolSequence: number): Promise<boolean>;
+  /**
+   * Records that a variant finished or dropped its decision of a pool evaluation: the pool
+   * sequence it has reached (kept at the highest).
+   */
+  markPoolReached(variant: string, poolSequence: number): Promise<void>;
+  /** The pool sequence a variant has reached (0 when none). */
+  poolReached(variant: string): Promise<number>;
+  /** Takes on a pool's capacity intent unless a newer evaluation's intent was taken. */
+  claimCapacity(pool: string, poolSequence: number): Promise<boolean>;
   /** Running value of inferno_replica_scaling_total for a label set, kept across invocations. */
   incrementScalingCounter(labels: Readonly<Record<string, string>>): Promise<number>;
 }

@@ -21,6 +21,8 @@ export function recommend(
   config: Config,
   now: number,
   free: Map<string, number> | undefined,
+  /** accelerator types whose asked-for capacity did not arrive (the provider's insufficient capacity) */
+  shortTypes: ReadonlySet<string> = new Set(),
 ): Recommendation {
   const { v, current, demand, memory } = variant;
   const switchAfter = config.policy.acceleratorSwitchSeconds;
@@ -64,6 +66,27 @@ export function recommend(
     return sized(allocation, `sized for ${demand.rate.toFixed(3)} req/s on ${preferred}`);
   }
   const since = memory.otherAccelerator?.accelerator === preferred ? memory.otherAccelerator.since : now;
+  // Capacity on the current accelerator that cannot come (out of stock, at its limit) is no
+  // reason to wait for the move: the replicas it needs would never start.
+  const currentType = acceleratorType(config, current.accelerator);
+  const shortOnCurrent =
+    onCurrent !== undefined &&
+    currentType !== undefined &&
+    shortTypes.has(currentType) &&
+    free !== undefined &&
+    currentType !== undefined &&
+    // free already holds this variant's allocation when the preferred one is of the same type
+    acceleratorType(config, preferred) !== currentType &&
+    onCurrent.numReplicas * devicesPerReplica(config, v, current.accelerator) > (free.get(currentType) ?? 0);
+  if (shortOnCurrent) {
+    return {
+      ...sized(
+        allocation,
+        `moving from ${current.accelerator} to ${preferred}: ${current.accelerator} has not the capacity for ${onCurrent.numReplicas} replicas`,
+      ),
+      reason: 'migration',
+    };
+  }
   if (now - since >= switchAfter || !onCurrent) {
     return {
       ...sized(

@@ -7,7 +7,12 @@ import type { Assessed } from './stages/demand.js';
 import { acceleratorType, devicesPerReplica } from '../config/resolved.js';
 
 /** The system the optimizer sees: sizing targets with the policy's margins, capacity less what held variants keep. */
-export function sizingSystem(config: Config, plans: readonly Assessed[]): SystemSpec {
+export function sizingSystem(
+  config: Config,
+  plans: readonly Assessed[],
+  /** devices per type the pool may count on; undefined = unlimited */
+  devices: ReadonlyMap<string, number> | undefined = configCapacity(config),
+): SystemSpec {
   const loads = new Map<string, { arrivalRate: number; avgInTokens: number; avgOutTokens: number }>();
   const current = new Map<string, { accelerator: string; replicas: number }>();
   for (const p of plans) {
@@ -20,7 +25,7 @@ export function sizingSystem(config: Config, plans: readonly Assessed[]): System
     }
     current.set(p.key, { accelerator: p.current.accelerator, replicas: p.current.desired });
   }
-  let capacity: Map<string, number> | 'unlimited' = configCapacity(config) ?? 'unlimited';
+  let capacity: Map<string, number> | 'unlimited' = devices ? new Map(devices) : 'unlimited';
   if (capacity !== 'unlimited') {
     capacity = new Map(capacity);
     for (const p of plans.filter((q) => !q.demand)) {
@@ -69,8 +74,8 @@ export function freeDevices(
   config: Config,
   plans: readonly Assessed[],
   allocations: ReadonlyMap<string, Allocation>,
+  capacity: ReadonlyMap<string, number> | undefined = configCapacity(config),
 ): Map<string, number> | undefined {
-  const capacity = configCapacity(config);
   if (!capacity) return undefined;
   const free = new Map(capacity);
   const take = (acc: string, replicas: number, v: VariantConfig) => {

@@ -19,7 +19,8 @@ import { createFleetSim, poisson, step, type FleetSim, type Trace } from '../../
 import { runClosedLoop, type SimulationRun } from '../../lib/closedLoop/closedLoop.js';
 import type { Controller, ControlContext, ScalingEvent } from '../../lib/closedLoop/controller.js';
 import type { Scenario } from '../../lib/closedLoop/scenario.js';
-import { SimCluster, SimNodeGroups, type SimMetricsSource } from '../../lib/closedLoop/simAdapters.js';
+import { SimCluster, type SimMetricsSource } from '../../lib/closedLoop/simAdapters.js';
+import { simCapacity } from '../../lib/closedLoop/simCapacity.js';
 
 const STARTUP = 45;
 const PROVISION = 60;
@@ -161,7 +162,7 @@ class Harness {
       sim: this.sim,
       metrics,
       cluster: new SimCluster(this.sim, config),
-      nodeGroups: new SimNodeGroups(this.sim),
+      capacity: simCapacity(this.sim, config),
       record: (e) => this.events.push({ ...e, t }),
     };
     await controller.step(ctx);

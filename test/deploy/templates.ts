@@ -39,6 +39,9 @@ export function statementsOf(template: CfnTemplate): Statement[] {
 }
 
 /** A resource that is the wildcard itself ("*"), as opposed to a named ARN. */
+/** Statements whose actions take no resource-level permission, so "*" is their only Resource. */
+export const DESCRIBE_ONLY_SIDS = ['ReadAutoScalingGroups'];
+
 export function isWildcard(resource: unknown): boolean {
   return resource === '*' || (Array.isArray(resource) && resource.some(isWildcard));
 }

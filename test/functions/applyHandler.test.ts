@@ -8,6 +8,7 @@ import { createApplyHandler } from '../../functions/apply/handler.js';
 import { toKubernetesError } from '../../lib/adapters/kubernetes/index.js';
 import { lambdaContext, readEvent } from '../../lib/cli/invokeCommand.js';
 import type { SQSEvent } from 'aws-lambda';
+import { capacityIntent } from '../../lib/policy/capacityPlan.js';
 import { decision, sqsEvent, sqsRecord } from './decisions.js';
 import { memoryApplyWiring } from './memoryWiring.js';
 import { captureLogs } from './logs.js';
@@ -24,10 +25,11 @@ async function run(event: SQSEvent, setup = memoryApplyWiring()) {
 const byMessage = (logs: Record<string, unknown>[], text: string) =>
   logs.filter((l) => String(l.message).startsWith(text));
 
-test('events/apply-one-decision.json: node group grown, then the Deployment scaled', async () => {
+test('events/apply-one-decision.json: the Deployment scaled, the pool sequence reached', async () => {
   const { result, calls, logs, state } = await run(readEvent('events/apply-one-decision.json') as SQSEvent);
   expect(result).toEqual({ batchItemFailures: [] });
-  expect(calls).toEqual(['nodes gpu-l4 3', 'scale llm/chat 3']);
+  expect(calls).toEqual(['scale llm/chat 3']);
+  expect(await state.poolReached('llm/chat')).toBe(1);
   expect(await state.lastApplied('llm/chat')).toEqual({ sequence: 1, applied: true });
   const [applied] = byMessage(logs, 'decision applied');
   expect(applied).toMatchObject({
@@ -38,37 +40,73 @@ test('events/apply-one-decision.json: node group grown, then the Deployment scal
     status: 'applied',
     variant: 'llm/chat',
     sequence: 1,
-    nodeGroupsChanged: ['gpu-l4'],
     function_name: 'sva-apply',
   });
 });
 
-test('events/apply-several-decisions.json: each variant in order; nodes first when growing, pods first when shrinking', async () => {
-  const { result, calls, nodeGroups, cluster } = await run(
-    readEvent('events/apply-several-decisions.json') as SQSEvent,
-  );
+test('events/apply-several-decisions.json: each variant in order, Deployments only', async () => {
+  const { result, calls } = await run(readEvent('events/apply-several-decisions.json') as SQSEvent);
   expect(result).toEqual({ batchItemFailures: [] });
-  // chat's two decisions in order, nodes before pods going up and after them going down
-  expect(calls.filter((c) => !c.includes('summarize'))).toEqual([
-    'nodes gpu-l4 6',
-    // summarize's decision, from the same evaluation, may grow the group to the same 6 at once
-    ...(calls.filter((c) => c === 'nodes gpu-l4 6').length === 2 ? ['nodes gpu-l4 6'] : []),
-    'scale llm/chat 4',
-    'scale llm/chat 3',
-    'nodes gpu-l4 5',
-  ]);
-  expect(calls.indexOf('scale llm/summarize 2')).toBeGreaterThan(calls.indexOf('nodes gpu-l4 6'));
-  expect(calls.indexOf('scale llm/summarize 2')).toBeLessThan(calls.indexOf('nodes gpu-l4 5'));
-  expect(nodeGroups.size('gpu-l4')).toBe(5);
-  expect([cluster.replicas('llm', 'chat'), cluster.replicas('llm', 'summarize')]).toEqual([3, 2]);
+  // the variants' message groups run concurrently; each keeps its order
+  expect(calls.filter((c) => c.includes('chat'))).toEqual(['scale llm/chat 4', 'scale llm/chat 3']);
+  expect(calls.filter((c) => c.includes('summarize'))).toEqual(['scale llm/summarize 2']);
+});
+
+test('a capacity intent grows at once and removes only once every variant reached its evaluation', async () => {
+  const setup = memoryApplyWiring();
+  const intent = (poolSequence: number, devices: number) =>
+    capacityIntent({
+      pool: 'default',
+      poolSequence,
+      now: Date.now() / 1000,
+      variants: ['llm/chat', 'llm/summarize'],
+      acceleratorTypes: ['L4', 'H100'],
+      replicas: [{ acceleratorType: 'L4', devicesPerReplica: 1, replicas: devices }],
+    });
+  const grow = await run(sqsEvent(sqsRecord(intent(1, 5))), setup);
+  expect(grow.result).toEqual({ batchItemFailures: [] });
+  expect(setup.capacity.devices('L4')).toBe(5);
+  const [applied] = byMessage(grow.logs, 'capacity intent applied');
+  expect(applied).toMatchObject({
+    level: 'INFO',
+    messageGroupId: 'capacity/default',
+    pool: 'default',
+    poolSequence: 1,
+    removalAllowed: false,
+  });
+  // the variants' decisions of evaluation 2 come after the intent: removal waits for them
+  await run(sqsEvent(sqsRecord(intent(2, 1))), setup);
+  expect(setup.capacity.devices('L4')).toBe(5);
+  await run(
+    sqsEvent(
+      sqsRecord(decision({ variant: 'chat', sequence: 2, poolSequence: 2, target: 1 })),
+      sqsRecord(decision({ variant: 'summarize', sequence: 2, poolSequence: 2, target: 0 })),
+    ),
+    setup,
+  );
+  const shrink = await run(sqsEvent(sqsRecord(intent(3, 1))), setup);
+  expect(setup.capacity.devices('L4')).toBe(5);
+  expect(byMessage(shrink.logs, 'capacity intent applied')[0]).toMatchObject({ removalAllowed: false });
+  await run(sqsEvent(sqsRecord(intent(2, 1))), setup);
+  // intent 2 was superseded by 3; the next evaluation's intent, once both reached it, removes
+  // (message groups of one batch run concurrently, so the decisions come in a batch of their own)
+  await run(
+    sqsEvent(
+      sqsRecord(decision({ variant: 'chat', sequence: 3, poolSequence: 3, target: 1 })),
+      sqsRecord(decision({ variant: 'summarize', sequence: 3, poolSequence: 3, target: 0 })),
+    ),
+    setup,
+  );
+  await run(sqsEvent(sqsRecord(intent(3, 1))), setup);
+  expect(setup.capacity.devices('L4')).toBe(1);
 });
 
 test('events/apply-malformed-decision.json: the bad message fails with its reason; the other applies', async () => {
   const event = readEvent('events/apply-malformed-decision.json') as SQSEvent;
   const { result, calls, logs } = await run(event);
   expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] });
-  expect(calls).toEqual(['nodes gpu-l4 5', 'scale llm/summarize 2']);
-  const [failure] = byMessage(logs, 'malformed decision');
+  expect(calls).toEqual(['scale llm/summarize 2']);
+  const [failure] = byMessage(logs, 'malformed message');
   expect(failure).toMatchObject({
     level: 'ERROR',
     decisionId: 'llm/chat#4',
@@ -95,7 +133,7 @@ test('a failure holds back the rest of its message group only; other groups go o
   const { result, calls, logs } = await run(sqsEvent(chat1, summarize, chat2), setup);
   expect(result.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([chat1.messageId, chat2.messageId]);
   expect(calls).toEqual(['scale llm/chat 2 (failed)', 'scale llm/summarize 3']);
-  expect(byMessage(logs, 'decision not applied')).toHaveLength(1);
+  expect(byMessage(logs, 'message not applied')).toHaveLength(1);
 });
 
 test('duplicate and superseded decisions are deleted (no failure) and logged', async () => {
@@ -119,7 +157,7 @@ test('logs carry no credentials: an API error is logged by its message only', as
   const { logs } = await run(sqsEvent(sqsRecord(decision({ target: 2 }))), setup);
   const text = JSON.stringify(logs);
   expect(text).not.toContain('SECRET-TOKEN');
-  expect(byMessage(logs, 'decision not applied')[0]).toMatchObject({
+  expect(byMessage(logs, 'message not applied')[0]).toMatchObject({
     errorName: 'KubernetesError',
     retryable: true,
     reason: 'deployment llm/chat: scale to 2: unauthorized (credentials rejected): HTTP 401',
@@ -198,7 +236,7 @@ test('a failed group fails the rest of its own messages only, and its logs carry
   expect(calls.filter((c) => c.includes('summarize'))).toEqual(['scale llm/summarize 3 (failed)']);
   for (const line of byMessage(logs, 'decision applied'))
     expect(line).toMatchObject({ messageGroupId: 'llm/chat', variant: 'llm/chat' });
-  expect(byMessage(logs, 'decision not applied')).toEqual([
+  expect(byMessage(logs, 'message not applied')).toEqual([
     expect.objectContaining({ messageGroupId: 'llm/summarize', decisionId: 'llm/summarize#1' }),
   ]);
 });

@@ -1,11 +1,7 @@
 /** Decision records and SQS events for tests, valid unless told otherwise. */
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import {
-  DECISION_VERSION,
-  deduplicationId,
-  messageGroupId,
-  type DecisionRecord,
-} from '../../lib/policy/decisionRecord.js';
+import { DECISION_VERSION, type DecisionRecord } from '../../lib/policy/decisionRecord.js';
+import { deduplicationIdOf, groupIdOf, type PoolMessage } from '../../lib/policy/messages.js';
 
 export interface DecisionOptions {
   readonly variant?: string;
@@ -14,8 +10,6 @@ export interface DecisionOptions {
   readonly poolSequence?: number;
   readonly current?: number;
   readonly target?: number;
-  /** node group gpu-l4's desired size; none when undefined */
-  readonly nodes?: number;
   readonly issuedAt?: string;
   readonly deployment?: string;
 }
@@ -43,17 +37,6 @@ export function decision(o: DecisionOptions = {}): DecisionRecord {
     reason: 'load',
     message: `test decision ${sequence}`,
     deployments: [{ accelerator: 'L4', deployment: o.deployment ?? variant, replicas: target }],
-    nodeGroups:
-      o.nodes === undefined
-        ? []
-        : [
-            {
-              name: 'gpu-l4',
-              acceleratorType: 'L4',
-              desiredSize: o.nodes,
-              poolSequence: o.poolSequence ?? sequence,
-            },
-          ],
     prediction: { ttftMs: 300, itlMs: 30, utilization: 0.5, ratePerReplica: 1 },
     inputs: {
       arrivalRate: 1,
@@ -75,7 +58,7 @@ export function decision(o: DecisionOptions = {}): DecisionRecord {
 let messages = 0;
 
 /** An SQS record as Lambda's event source delivers it; `body` may be any text. */
-export function sqsRecord(body: DecisionRecord | string, groupId?: string): SQSRecord {
+export function sqsRecord(body: PoolMessage | string, groupId?: string): SQSRecord {
   const n = ++messages;
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   return {
@@ -88,8 +71,8 @@ export function sqsRecord(body: DecisionRecord | string, groupId?: string): SQSR
       SenderId: 'test',
       ApproximateFirstReceiveTimestamp: String(Date.now()),
       SequenceNumber: String(n),
-      MessageGroupId: groupId ?? (typeof body === 'string' ? 'llm/unknown' : messageGroupId(body)),
-      MessageDeduplicationId: typeof body === 'string' ? `raw-${n}` : deduplicationId(body),
+      MessageGroupId: groupId ?? (typeof body === 'string' ? 'llm/unknown' : groupIdOf(body)),
+      MessageDeduplicationId: typeof body === 'string' ? `raw-${n}` : deduplicationIdOf(body),
     },
     messageAttributes: {},
     md5OfBody: '',

@@ -19,8 +19,10 @@ const actions = (file: string) =>
     .sort();
 
 test('IAM: each function gets the calls its adapters make, on named resources only', () => {
-  // evaluate: SendMessageBatch, policy memory Get/Put, DescribeNodegroup, DescribeCluster (no kubeconfig on Lambda)
+  // evaluate: SendMessageBatch, policy memory Get/Put, DescribeCluster (no kubeconfig on Lambda), and
+  // observing capacity: DescribeNodegroup finds a node group's Auto Scaling group, which is read
   expect(actions('iam-evaluate-policy.json')).toEqual([
+    'autoscaling:DescribeAutoScalingGroups',
     'dynamodb:GetItem',
     'dynamodb:PutItem',
     'eks:DescribeCluster',
@@ -29,13 +31,17 @@ test('IAM: each function gets the calls its adapters make, on named resources on
     'logs:PutLogEvents',
     'sqs:SendMessage',
   ]);
-  // apply: the SQS event source, decision state Get/Update (conditional writes, counters), node groups
+  // apply: the SQS event source, decision state Get/Update (conditional writes, counters), and the
+  // node groups' Auto Scaling groups: grow, terminate one chosen instance, remember the ask (tags)
   expect(actions('iam-apply-policy.json')).toEqual([
+    'autoscaling:CreateOrUpdateTags',
+    'autoscaling:DescribeAutoScalingGroups',
+    'autoscaling:SetDesiredCapacity',
+    'autoscaling:TerminateInstanceInAutoScalingGroup',
     'dynamodb:GetItem',
     'dynamodb:UpdateItem',
     'eks:DescribeCluster',
     'eks:DescribeNodegroup',
-    'eks:UpdateNodegroupConfig',
     'logs:CreateLogStream',
     'logs:PutLogEvents',
     'sqs:DeleteMessage',
@@ -45,8 +51,12 @@ test('IAM: each function gets the calls its adapters make, on named resources on
   for (const file of ['iam-evaluate-policy.json', 'iam-apply-policy.json']) {
     for (const s of policy(file).Statement) {
       expect(s.Effect).toBe('Allow');
-      for (const r of [s.Resource].flat())
-        expect(r).toMatch(/^arn:aws:(sqs|dynamodb|eks|logs):\$\{Region\}:\$\{AccountId\}:\S+$/);
+      for (const r of [s.Resource].flat()) {
+        // DescribeAutoScalingGroups takes no resource-level permission: "*" is its only Resource.
+        if (s.Action.every((a) => a === 'autoscaling:DescribeAutoScalingGroups')) expect(r).toBe('*');
+        else
+          expect(r).toMatch(/^arn:aws:(sqs|dynamodb|eks|logs|autoscaling):\$\{Region\}:\$\{AccountId\}:\S+$/);
+      }
       for (const a of s.Action) expect(a).not.toContain('*');
     }
   }

@@ -2,7 +2,7 @@
 import { createEvaluateHandler } from '../../functions/evaluate/handler.js';
 import { InvalidEventError } from '../../functions/evaluate/summary.js';
 import { lambdaContext, readEvent } from '../../lib/cli/invokeCommand.js';
-import { parseDecision } from '../../lib/policy/decisionRecord.js';
+import { parsePoolMessage } from '../../lib/policy/messages.js';
 import { memoryEvaluateWiring } from './memoryWiring.js';
 import { captureLogs } from './logs.js';
 
@@ -20,10 +20,11 @@ test('events/evaluate-scheduled.json: one decision per variant queued, a summary
     ['llm/chat', 1, 'scale-up'],
     ['llm/summarize', 1, 'scale-up'],
   ]);
-  expect(queue.depth).toBe(2);
+  // one decision per variant, then the pool's capacity intent
+  expect(queue.depth).toBe(3);
   const bodies: string[] = [];
   await queue.drain(async (body) => void bodies.push(body));
-  expect(bodies.map((b) => parseDecision(b).id)).toEqual(['llm/chat#1', 'llm/summarize#1']);
+  expect(bodies.map((b) => parsePoolMessage(b).id)).toEqual(['llm/chat#1', 'llm/summarize#1', 'default#1']);
   expect(telemetry.points.map((p) => p.name)).toContain('inferno_desired_replicas');
   const [line] = logs.filter((l) => l.message === 'pool evaluated');
   expect(line).toMatchObject({
@@ -52,7 +53,7 @@ test('events/scheduled.json: what the deployed schedule sends (the pool as const
   const { result } = await captureLogs(() => handler(event, context));
   expect(result.pool).toBe('default');
   expect(result.variants).toHaveLength(2);
-  expect(queue.depth).toBe(2);
+  expect(queue.depth).toBe(3);
 });
 
 test('events/evaluate-invalid-pool.json: refused before anything is decided or queued', async () => {

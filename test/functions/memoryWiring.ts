@@ -1,4 +1,5 @@
 /** The handlers wired to the in-memory adapters, with the writes they make in one CallLog. */
+import { nodeStartupSeconds } from '../../lib/config/startup.js';
 import { ConfigLoadMetrics } from '../../functions/configLoadMetrics.js';
 import type { ApplyWiring, EvaluateWiring } from '../../functions/wiring.js';
 import {
@@ -6,7 +7,7 @@ import {
   MemoryCluster,
   MemoryDecisionQueue,
   MemoryDecisionState,
-  MemoryNodeGroups,
+  MemoryCapacityProvider,
   MemoryTelemetrySink,
   systemClock,
 } from '../../lib/adapters/memory/index.js';
@@ -15,7 +16,7 @@ import type { Config } from '../../lib/config/schema.js';
 
 export const CONFIG_PATH = 'events/local-config.yaml';
 
-/** Both variants of the local config with one ready replica on L4; the node groups at 2 L4 nodes, no H100. */
+/** Both variants of the local config with one ready replica on L4; capacity of 2 L4 nodes, no H100. */
 function memoryFleet(config: Config, log: CallLog) {
   const cluster = new MemoryCluster({
     log,
@@ -28,33 +29,32 @@ function memoryFleet(config: Config, log: CallLog) {
       ready: 1,
     })),
   });
-  const sizes: Record<string, number> = { 'gpu-l4': 2, 'gpu-h100': 0 };
-  const nodeGroups = new MemoryNodeGroups({
+  const ready: Record<string, number> = { 'gpu-l4': 2, 'gpu-h100': 0 };
+  const capacity = new MemoryCapacityProvider({
     log,
-    groups: config.nodeGroups.map((g) => ({
-      name: g.name,
+    accelerators: config.nodeGroups.map((g) => ({
       acceleratorType: g.acceleratorType,
-      gpusPerNode: g.gpusPerNode,
-      minSize: 0,
-      maxSize: g.maxNodes,
-      desiredSize: sizes[g.name] ?? 0,
-      readyNodes: sizes[g.name] ?? 0,
+      devicesPerNode: g.gpusPerNode,
+      readyDevices: (ready[g.name] ?? 0) * g.gpusPerNode,
+      startingDevices: 0,
+      addableDevices: (g.maxNodes - (ready[g.name] ?? 0)) * g.gpusPerNode,
+      provisioningSeconds: nodeStartupSeconds(g),
     })),
   });
-  return { cluster, nodeGroups };
+  return { cluster, capacity };
 }
 
 export function memoryApplyWiring() {
   const config = loadConfig(CONFIG_PATH);
   const log = new CallLog();
-  const { cluster, nodeGroups } = memoryFleet(config, log);
+  const { cluster, capacity } = memoryFleet(config, log);
   const state = new MemoryDecisionState();
   const wiring: ApplyWiring = {
     config,
     options: { maxAgeSeconds: config.policy.maxDecisionAgeSeconds },
-    deps: { cluster, nodeGroups, state, telemetry: new MemoryTelemetrySink(), clock: systemClock },
+    deps: { cluster, capacity, state, telemetry: new MemoryTelemetrySink(), clock: systemClock },
   };
-  return { wiring, cluster, nodeGroups, state, log };
+  return { wiring, cluster, capacity, state, log };
 }
 
 export function memoryEvaluateWiring() {

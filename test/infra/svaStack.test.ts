@@ -9,7 +9,13 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { DEFAULT_SETTINGS, settingsFrom, type SvaSettings } from '../../infra/settings.js';
 import { SvaStack } from '../../infra/svaStack.js';
-import { deployActions, isWildcard, statementsOf, type CfnTemplate } from '../deploy/templates.js';
+import {
+  deployActions,
+  DESCRIBE_ONLY_SIDS,
+  isWildcard,
+  statementsOf,
+  type CfnTemplate,
+} from '../deploy/templates.js';
 
 function synth(settings: Partial<SvaSettings> = {}): { template: Template; json: CfnTemplate } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -141,7 +147,12 @@ test('IAM: no "*" resource; the statements of deploy/iam-*.json on the named que
   const statements = statementsOf(json);
   expect(statements.length).toBeGreaterThan(0);
   for (const s of statements) {
-    expect({ sid: s.Sid, wildcard: isWildcard(s.Resource) }).toEqual({ sid: s.Sid, wildcard: false });
+    // DescribeAutoScalingGroups takes no resource-level permission: "*" is its only Resource.
+    const wildcardAllowed = DESCRIBE_ONLY_SIDS.includes(s.Sid ?? '');
+    expect({ sid: s.Sid, wildcard: isWildcard(s.Resource) }).toEqual({
+      sid: s.Sid,
+      wildcard: wildcardAllowed,
+    });
     for (const a of [s.Action].flat()) expect(a).not.toContain('*');
   }
   const policies = Object.values(json.Resources).filter((r) => r.Type === 'AWS::IAM::Policy');
@@ -157,12 +168,16 @@ test('IAM: no "*" resource; the statements of deploy/iam-*.json on the named que
   expect(actionsOf('sva-apply')).toEqual(deployActions('apply'));
   // node groups: one ARN per node group of the config, never all of the cluster's
   const nodeGroupArns = JSON.stringify(
-    statements.filter((s) => s.Sid === 'ScaleNodeGroups').map((s) => s.Resource),
+    statements.filter((s) => s.Sid === 'ReadNodeGroups').map((s) => s.Resource),
   );
   for (const g of CONFIG_NODE_GROUPS) expect(nodeGroupArns).toContain(`:nodegroup/gpu-cluster/${g}/*`);
   expect(nodeGroupArns).not.toContain('nodegroup/gpu-cluster/*');
   const other = synth({ clusterName: 'prod-gpus', configFile: 'events/local-config.yaml' });
-  const otherArns = JSON.stringify(statementsOf(other.json).filter((s) => s.Sid === 'ScaleNodeGroups'));
+  const otherArns = JSON.stringify(statementsOf(other.json).filter((s) => s.Sid === 'ReadNodeGroups'));
+  const asgArns = JSON.stringify(
+    statements.filter((s) => s.Sid === 'ScaleNodeGroups').map((s) => s.Resource),
+  );
+  for (const g of CONFIG_NODE_GROUPS) expect(asgArns).toContain(`:autoScalingGroupName/eks-${g}-*`);
   expect(otherArns).toContain(':nodegroup/prod-gpus/gpu-l4/*');
   expect(otherArns).not.toContain('gpu-a10g');
 });

@@ -1,16 +1,20 @@
 /**
- * applyDecision: validate, drop what is expired, duplicate or superseded, then act in a safe
- * order (nodes before pods when growing, pods before nodes when shrinking), and report.
+ * applyDecision and applyCapacity: validate, drop what is expired, duplicate or superseded, act,
+ * and report. A variant's decision scales its Deployments and records the pool sequence it
+ * reached; the pool's capacity intent grows at once and removes only once every variant of the
+ * pool has reached its pool sequence, whatever order the messages came in.
  */
 import {
   CallLog,
   ManualClock,
+  MemoryCapacityProvider,
   MemoryCluster,
   MemoryDecisionState,
-  MemoryNodeGroups,
   MemoryTelemetrySink,
 } from '../../lib/adapters/memory/index.js';
-import { applyDecision, type ApplyDeps } from '../../lib/loop/apply.js';
+import { applyCapacity, applyDecision, applyMessage, type ApplyDeps } from '../../lib/loop/apply.js';
+import { InvalidCapacityIntentError } from '../../lib/policy/capacity.js';
+import { capacityIntent } from '../../lib/policy/capacityPlan.js';
 import { InvalidDecisionError, type DecisionRecord } from '../../lib/policy/decisionRecord.js';
 import type { TelemetrySink } from '../../lib/policy/ports.js';
 import { deployment } from '../policy/helpers.js';
@@ -34,48 +38,49 @@ function world(telemetry: TelemetrySink = new MemoryTelemetrySink()) {
       deployment('H100', 1, 1, 'llm/chat', 'chat-h100'),
     ],
   });
-  const nodeGroups = new MemoryNodeGroups({
+  const capacity = new MemoryCapacityProvider({
     log,
-    groups: [
+    accelerators: [
       {
-        name: 'gpu-l4',
         acceleratorType: 'L4',
-        gpusPerNode: 1,
-        minSize: 0,
-        maxSize: 20,
-        desiredSize: 3,
-        readyNodes: 3,
-      },
-      {
-        name: 'gpu-h100',
-        acceleratorType: 'H100',
-        gpusPerNode: 8,
-        minSize: 0,
-        maxSize: 4,
-        desiredSize: 1,
-        readyNodes: 1,
+        devicesPerNode: 1,
+        readyDevices: 3,
+        startingDevices: 0,
+        addableDevices: 17,
+        provisioningSeconds: 60,
       },
     ],
   });
   const state = new MemoryDecisionState();
   const clock = new ManualClock(ISSUED_AT + 5);
-  const deps: ApplyDeps = { cluster, nodeGroups, state, telemetry, clock };
+  const deps: ApplyDeps = { cluster, capacity, state, telemetry, clock };
   const apply = (d: DecisionRecord | string) =>
     applyDecision(deps, typeof d === 'string' ? d : JSON.stringify(d), OPTIONS);
-  return { log, cluster, nodeGroups, state, clock, telemetry, apply };
+  return { log, cluster, capacity, state, clock, telemetry, deps, apply };
 }
 
+/** The pool's capacity intent of an evaluation: L4 devices for chat and other. */
+const intent = (poolSequence: number, devices: number) =>
+  capacityIntent({
+    pool: 'default',
+    poolSequence,
+    now: ISSUED_AT,
+    variants: ['llm/chat', 'llm/other'],
+    acceleratorTypes: ['L4'],
+    replicas: [{ acceleratorType: 'L4', devicesPerReplica: 1, replicas: devices }],
+  });
+
 describe('applyDecision', () => {
-  it('applies a decision: node groups and Deployments set, the decision marked applied', async () => {
+  it('applies a decision: Deployments set, marked applied, its pool sequence reached; no capacity asked', async () => {
     const w = world();
     const out = await w.apply(fixtureDecision());
     expect(out.status).toBe('applied');
     expect(out.detail).toBe('scale-up to 4 on L4');
-    expect(out.nodeGroupsChanged).toEqual(['gpu-l4']);
     expect(out.telemetryError).toBeUndefined();
     expect(w.cluster.replicas('llm', 'chat')).toBe(4);
-    expect(w.nodeGroups.size('gpu-l4')).toBe(4);
+    expect(w.log.lines).toEqual(['scale llm/chat 4']);
     expect(await w.state.lastApplied('llm/chat')).toEqual({ sequence: 1, applied: true });
+    expect(await w.state.poolReached('llm/chat')).toBe(fixtureDecision().poolSequence);
   });
 
   it('is idempotent: the same message twice applies once, the second is a duplicate', async () => {
@@ -136,96 +141,15 @@ describe('applyDecision', () => {
     const noSeq: Record<string, unknown> = { ...fixtureDecision() };
     delete noSeq.sequence;
     await expect(w.apply(JSON.stringify(noSeq))).rejects.toThrow(/^decision\.sequence: /);
-    const badGroup = fixtureDecision();
+    const bad2 = fixtureDecision();
     await expect(
-      w.apply(JSON.stringify({ ...badGroup, nodeGroups: [{ ...badGroup.nodeGroups[0], desiredSize: 'x' }] })),
-    ).rejects.toThrow(/^decision\.nodeGroups\[0\]\.desiredSize: /);
+      w.apply(JSON.stringify({ ...bad2, deployments: [{ ...bad2.deployments[0], replicas: 'x' }] })),
+    ).rejects.toThrow(/^decision\.deployments\[0\]\.replicas: /);
+    // a version 1 decision carried node-group sizes: refused, naming the version
+    await expect(w.apply(JSON.stringify({ ...bad2, version: 1 }))).rejects.toThrow(/^decision\.version: /);
     await expect(w.apply('not json')).rejects.toThrow('decision is not JSON');
     expect(w.log.lines).toEqual([]);
     expect(await w.state.lastApplied('llm/chat')).toEqual({ sequence: 0, applied: false });
-  });
-
-  it('when growing, sets node groups before Deployments', async () => {
-    const w = world();
-    await w.apply(fixtureDecision());
-    expect(w.log.lines).toEqual(['nodes gpu-l4 4', 'scale llm/chat 4']);
-  });
-
-  it('when shrinking, scales Deployments before node groups', async () => {
-    const w = world();
-    await w.apply(
-      fixtureDecision({
-        action: 'scale-down',
-        currentReplicas: 2,
-        targetReplicas: 1,
-        deployments: [dep(1)],
-        nodeGroups: [{ name: 'gpu-l4', acceleratorType: 'L4', desiredSize: 1, poolSequence: 1 }],
-      }),
-    );
-    expect(w.log.lines).toEqual(['scale llm/chat 1', 'nodes gpu-l4 1']);
-  });
-
-  it('in a decision that grows one node group and shrinks another, grows first and shrinks last', async () => {
-    // The end of a move from H100 to L4: L4 grows, the H100 Deployment goes to 0 and its node
-    // group shrinks. The H100 node must not be taken away before its pod is.
-    const w = world();
-    await w.apply(
-      fixtureDecision({
-        action: 'migrate',
-        reason: 'migration',
-        currentReplicas: 1,
-        targetReplicas: 1,
-        deployments: [
-          { accelerator: 'H100', deployment: 'chat-h100', replicas: 0 },
-          { accelerator: 'L4', deployment: 'chat', replicas: 1 },
-        ],
-        nodeGroups: [
-          { name: 'gpu-h100', acceleratorType: 'H100', desiredSize: 0, poolSequence: 1 },
-          { name: 'gpu-l4', acceleratorType: 'L4', desiredSize: 4, poolSequence: 1 },
-        ],
-      }),
-    );
-    const lines = w.log.lines;
-    expect(lines.indexOf('nodes gpu-l4 4')).toBeLessThan(lines.indexOf('scale llm/chat 1'));
-    expect(lines.indexOf('scale llm/chat-h100 0')).toBeLessThan(lines.indexOf('nodes gpu-h100 0'));
-  });
-
-  it('does not let a node-group size from an older pool evaluation override a newer one', async () => {
-    const w = world();
-    const newer = await w.apply(
-      fixtureDecision({
-        poolSequence: 8,
-        nodeGroups: [{ name: 'gpu-l4', acceleratorType: 'L4', desiredSize: 6, poolSequence: 8 }],
-      }),
-    );
-    expect(newer.nodeGroupsChanged).toEqual(['gpu-l4']);
-    // another variant's message from evaluation 7 arrives late
-    const late = await w.apply(
-      fixtureDecision({
-        variant: 'other',
-        poolSequence: 7,
-        deployments: [{ accelerator: 'L4', deployment: 'other', replicas: 3 }],
-        nodeGroups: [{ name: 'gpu-l4', acceleratorType: 'L4', desiredSize: 2, poolSequence: 7 }],
-      }),
-    );
-    expect(late.status).toBe('applied');
-    expect(late.nodeGroupsChanged).toEqual([]);
-    expect(w.nodeGroups.size('gpu-l4')).toBe(6);
-    expect(w.cluster.replicas('llm', 'other')).toBe(3);
-    expect(w.log.lines).not.toContain('nodes gpu-l4 2');
-    // the same evaluation's size, from another variant's message, needs no change: the group has it
-    const same = await w.apply(
-      fixtureDecision({
-        variant: 'other',
-        sequence: 2,
-        poolSequence: 8,
-        deployments: [{ accelerator: 'L4', deployment: 'other', replicas: 3 }],
-        nodeGroups: [{ name: 'gpu-l4', acceleratorType: 'L4', desiredSize: 6, poolSequence: 8 }],
-      }),
-    );
-    expect(same.status).toBe('applied');
-    expect(same.nodeGroupsChanged).toEqual([]);
-    expect(w.nodeGroups.size('gpu-l4')).toBe(6);
   });
 
   it('a failing telemetry sink does not fail the apply: status applied, telemetryError set', async () => {
@@ -293,7 +217,6 @@ describe('applyDecision', () => {
       fixtureDecision({
         accelerator: '4xH100',
         deployments: [{ accelerator: '4xH100', deployment: 'chat-h100', replicas: 4 }],
-        nodeGroups: [],
       }),
     );
     expect(new Set(sink.points.map((p) => p.labels.accelerator_type))).toEqual(new Set(['H100']));
@@ -315,6 +238,77 @@ describe('applyDecision', () => {
     expect(new Set(sink.points.map((p) => p.name))).toEqual(
       new Set(['inferno_current_replicas', 'inferno_replica_scaling_total']),
     );
+  });
+});
+
+describe('applyCapacity', () => {
+  it('grows at once, before any variant has applied its decision', async () => {
+    const w = world();
+    const out = await applyMessage(w.deps, JSON.stringify(intent(5, 6)), OPTIONS);
+    expect(out).toMatchObject({ kind: 'capacity', status: 'applied', removalAllowed: false });
+    expect(w.capacity.devices('L4')).toBe(6);
+    expect(w.log.lines).toEqual(['capacity default#5 L4=6 (no removal)']);
+  });
+
+  it('removes only when every variant has reached the pool sequence; until then it skips, never fails', async () => {
+    const w = world();
+    const early = await applyCapacity(w.deps, intent(5, 1), OPTIONS);
+    expect(early.removalAllowed).toBe(false);
+    expect(early.report!.changes[0]).toMatchObject({ status: 'removal-skipped', devicesAfter: 3 });
+    expect(early.detail).toMatch(/removal skipped: llm\/chat, llm\/other not yet at pool sequence 5/);
+    // chat applies its decision of evaluation 5; other's expired (dropped): both reached it
+    await w.apply(fixtureDecision({ poolSequence: 5, sequence: 1 }));
+    const expired = fixtureDecision({
+      variant: 'other',
+      poolSequence: 5,
+      issuedAt: new Date((ISSUED_AT - 3600) * 1000).toISOString(),
+    });
+    expect((await w.apply(expired)).status).toBe('expired');
+    const next = await applyCapacity(w.deps, intent(6, 1), OPTIONS);
+    expect(next.removalAllowed).toBe(false);
+    const same = await applyCapacity(w.deps, intent(5, 1), OPTIONS);
+    expect(same.status).toBe('superseded');
+    await w.apply(fixtureDecision({ poolSequence: 6, sequence: 2 }));
+    await w.apply(fixtureDecision({ variant: 'other', poolSequence: 6, sequence: 2 }));
+    // the redelivered intent of evaluation 6, now that both reached it: removal happens
+    const caught = await applyCapacity(w.deps, intent(6, 1), OPTIONS);
+    expect(caught.removalAllowed).toBe(true);
+    expect(w.capacity.devices('L4')).toBe(1);
+  });
+
+  it('a variant that has reached a newer evaluation counts as having reached older ones', async () => {
+    const w = world();
+    await w.apply(fixtureDecision({ poolSequence: 9, sequence: 3 }));
+    await w.apply(fixtureDecision({ variant: 'other', poolSequence: 9, sequence: 3 }));
+    // a late, older decision does not move the mark back
+    await w.apply(fixtureDecision({ poolSequence: 4, sequence: 2 }));
+    expect(await w.state.poolReached('llm/chat')).toBe(9);
+    const out = await applyCapacity(w.deps, intent(8, 2), OPTIONS);
+    expect(out.removalAllowed).toBe(true);
+    expect(w.capacity.devices('L4')).toBe(2);
+  });
+
+  it('drops an intent older than one taken on, and an expired one', async () => {
+    const w = world();
+    await applyCapacity(w.deps, intent(7, 8), OPTIONS);
+    const late = await applyCapacity(w.deps, intent(6, 12), OPTIONS);
+    expect(late.status).toBe('superseded');
+    expect(w.capacity.devices('L4')).toBe(8);
+    w.clock.set(ISSUED_AT + 301);
+    expect((await applyCapacity(w.deps, intent(9, 12), OPTIONS)).status).toBe('expired');
+    expect(w.capacity.devices('L4')).toBe(8);
+  });
+
+  it('a malformed intent names its field', async () => {
+    const w = world();
+    const bad = { ...intent(1, 1), poolSequence: -1 };
+    await expect(applyMessage(w.deps, JSON.stringify(bad), OPTIONS)).rejects.toThrow(
+      InvalidCapacityIntentError,
+    );
+    await expect(applyMessage(w.deps, JSON.stringify(bad), OPTIONS)).rejects.toThrow(
+      /^capacity\.poolSequence: /,
+    );
+    expect(w.log.lines).toEqual([]);
   });
 });
 

@@ -5,7 +5,7 @@ import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
 export const ISSUED_AT = Date.parse('2026-01-01T00:00:00.000Z') / 1000;
 
 export function fixtureDecision(over: Partial<DecisionRecord> = {}): DecisionRecord {
-  const base = JSON.parse(readFileSync('test/fixtures/policy/decision-v1.json', 'utf8')) as DecisionRecord;
+  const base = JSON.parse(readFileSync('test/fixtures/policy/decision-v2.json', 'utf8')) as DecisionRecord;
   const d = { ...base, ...over };
   return { ...d, id: `${d.namespace}/${d.variant}#${d.sequence}` };
 }

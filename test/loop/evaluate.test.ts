@@ -1,6 +1,7 @@
 /**
  * evaluatePool end to end with in-memory adapters: collect, decide, save, queue, publish; then
- * the queue drained into applyDecision, as the Lambda pair and the simulation run them.
+ * the queue drained into applyMessage (the decisions, then the pool's capacity intent), as the
+ * Lambda pair and the simulation run them.
  */
 import {
   CallLog,
@@ -9,20 +10,25 @@ import {
   MemoryDecisionQueue,
   MemoryDecisionState,
   MemoryMetricsSource,
-  MemoryNodeGroups,
+  MemoryCapacityProvider,
   MemoryTelemetrySink,
 } from '../../lib/adapters/memory/index.js';
 import type { Config } from '../../lib/config/schema.js';
-import { applyDecision, type ApplyOutcome } from '../../lib/loop/apply.js';
+import {
+  applyDecision,
+  applyMessage,
+  type ApplyOutcome,
+  type CapacityOutcome,
+} from '../../lib/loop/apply.js';
 import { evaluatePool, type EvaluateDeps } from '../../lib/loop/evaluate.js';
 import { SVA_OPS } from '../../lib/loop/telemetry.js';
-import { parseDecision } from '../../lib/policy/decisionRecord.js';
+import { parsePoolMessage } from '../../lib/policy/messages.js';
 import type { TelemetrySink } from '../../lib/policy/ports.js';
 import {
   blindObservation,
   CHAT,
   deployment,
-  nodeGroupViews,
+  capacityViews,
   observation,
   poolConfig,
   ratePerReplica,
@@ -38,21 +44,22 @@ function world(config: Config, telemetry: TelemetrySink = new MemoryTelemetrySin
     log,
     deployments: [deployment('L4', 2), deployment('L4', 1, 1, 'llm/other')],
   });
-  const nodeGroups = new MemoryNodeGroups({ log, groups: nodeGroupViews(config, { 'gpu-l4': 3 }) });
+  const capacity = new MemoryCapacityProvider({ log, accelerators: capacityViews(config, { 'gpu-l4': 3 }) });
   const state = new MemoryDecisionState();
   const queue = new MemoryDecisionQueue(() => clock.now());
-  const deps: EvaluateDeps = { metrics, cluster, nodeGroups, queue, state, telemetry, clock };
+  const deps: EvaluateDeps = { metrics, cluster, capacity, queue, state, telemetry, clock };
   const outcomes: ApplyOutcome[] = [];
+  const capacityOutcomes: CapacityOutcome[] = [];
   const drain = () =>
     queue.drain(async (body) => {
-      outcomes.push(
-        await applyDecision({ cluster, nodeGroups, state, telemetry, clock }, body, {
-          maxAgeSeconds: config.policy.maxDecisionAgeSeconds,
-          acceleratorTypes: new Map(config.accelerators.map((a) => [a.name, a.type ?? a.name])),
-        }),
-      );
+      const out = await applyMessage({ cluster, capacity, state, telemetry, clock }, body, {
+        maxAgeSeconds: config.policy.maxDecisionAgeSeconds,
+        acceleratorTypes: new Map(config.accelerators.map((a) => [a.name, a.type ?? a.name])),
+      });
+      if (out.kind === 'capacity') capacityOutcomes.push(out);
+      else outcomes.push(out);
     });
-  return { log, clock, metrics, cluster, nodeGroups, state, queue, deps, outcomes, drain };
+  return { log, clock, metrics, cluster, capacity, state, queue, deps, outcomes, capacityOutcomes, drain };
 }
 
 describe('evaluatePool', () => {
@@ -70,7 +77,14 @@ describe('evaluatePool', () => {
     const d = result.decisions[0]!;
     expect(d).toMatchObject({ pool: 'pool-a', sequence: 1, targetReplicas: 4, currentReplicas: 2 });
     expect(d.issuedAt).toBe(new Date(START * 1000).toISOString());
-    expect(w.queue.depth).toBe(1);
+    // one decision per variant and the pool's capacity intent, on its own message group
+    expect(w.queue.depth).toBe(2);
+    expect(result.capacity).toMatchObject({
+      kind: 'capacity',
+      pool: 'pool-a',
+      poolSequence: 1,
+      variants: ['llm/chat'],
+    });
     // saved before sending: the next evaluation continues the sequence
     expect((await w.state.loadPolicy('pool-a')).poolSequence).toBe(1);
     // nothing acted on yet
@@ -79,7 +93,10 @@ describe('evaluatePool', () => {
     await w.drain();
     expect(w.queue.depth).toBe(0);
     expect(w.outcomes.map((o) => o.status)).toEqual(['applied']);
-    expect(w.log.lines).toEqual(['nodes gpu-l4 4', 'scale llm/chat 4']);
+    // the variant had applied its decision when the intent came: removal would be allowed too
+    expect(w.capacityOutcomes.map((o) => [o.status, o.removalAllowed])).toEqual([['applied', true]]);
+    expect(w.log.lines).toEqual(['scale llm/chat 4', 'capacity pool-a#1 L4=4']);
+    expect(w.capacity.devices('L4')).toBe(4);
     expect(w.cluster.replicas('llm', 'chat')).toBe(4);
   });
 
@@ -135,10 +152,8 @@ describe('evaluatePool', () => {
       applyDecision(w.deps, JSON.stringify(body), { maxAgeSeconds: config.policy.maxDecisionAgeSeconds });
     expect((await apply(newer)).status).toBe('applied');
     const replicas = w.cluster.replicas('llm', 'chat');
-    const sizes = w.nodeGroups.size('gpu-l4');
     expect((await apply(older)).status).toBe('superseded');
     expect(w.cluster.replicas('llm', 'chat')).toBe(replicas);
-    expect(w.nodeGroups.size('gpu-l4')).toBe(sizes);
   });
 
   it('a failing telemetry sink does not fail the evaluation: decisions queued, telemetryError set', async () => {
@@ -147,7 +162,7 @@ describe('evaluatePool', () => {
     const result = await evaluatePool(w.deps, config);
     expect(result.telemetryError).toBe('remote write refused: 503');
     expect(result.decisions).toHaveLength(1);
-    expect(w.queue.depth).toBe(1);
+    expect(w.queue.depth).toBe(2);
     expect((await w.state.loadPolicy('default')).poolSequence).toBe(1);
     await w.drain();
     expect(w.outcomes[0]).toMatchObject({ status: 'applied', telemetryError: 'remote write refused: 503' });
@@ -262,7 +277,7 @@ describe('evaluatePool', () => {
     expect(counters.map((p) => p.value)).toEqual([1, 2, 3]);
   });
 
-  it('queues messages that parse as decisions', async () => {
+  it('queues messages that parse as decisions and the capacity intent', async () => {
     const w = world(config);
     w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
     const result = await evaluatePool(w.deps, config);
@@ -270,6 +285,6 @@ describe('evaluatePool', () => {
     await w.queue.drain(async (body) => {
       bodies.push(body);
     });
-    expect(bodies.map((b) => parseDecision(b))).toEqual(result.decisions);
+    expect(bodies.map((b) => parsePoolMessage(b))).toEqual([...result.decisions, result.capacity]);
   });
 });

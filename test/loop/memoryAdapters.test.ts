@@ -5,9 +5,10 @@ import {
   MemoryDecisionQueue,
   MemoryDecisionState,
   MemoryMetricsSource,
-  MemoryNodeGroups,
+  MemoryCapacityProvider,
   MemoryTelemetrySink,
 } from '../../lib/adapters/memory/index.js';
+import { capacityIntent } from '../../lib/policy/capacityPlan.js';
 import { deployment } from '../policy/helpers.js';
 import { fixtureDecision } from './decisionFixture.js';
 
@@ -98,13 +99,22 @@ describe('MemoryDecisionState', () => {
     expect(await s.lastApplied('llm/chat')).toEqual({ sequence: 4, applied: false });
   });
 
-  it('takes node-group sizes only from the same or newer pool evaluations', async () => {
+  it('takes capacity intents only from the same or newer pool evaluations, per pool', async () => {
     const s = new MemoryDecisionState();
-    expect(await s.claimNodeGroup('gpu-l4', 5)).toBe(true);
-    expect(await s.claimNodeGroup('gpu-l4', 5)).toBe(true);
-    expect(await s.claimNodeGroup('gpu-l4', 4)).toBe(false);
-    expect(await s.claimNodeGroup('gpu-l4', 6)).toBe(true);
-    expect(await s.claimNodeGroup('gpu-h100', 1)).toBe(true);
+    expect(await s.claimCapacity('default', 5)).toBe(true);
+    expect(await s.claimCapacity('default', 5)).toBe(true);
+    expect(await s.claimCapacity('default', 4)).toBe(false);
+    expect(await s.claimCapacity('default', 6)).toBe(true);
+    expect(await s.claimCapacity('batch', 1)).toBe(true);
+  });
+
+  it('keeps the highest pool sequence a variant reached', async () => {
+    const s = new MemoryDecisionState();
+    expect(await s.poolReached('llm/chat')).toBe(0);
+    await s.markPoolReached('llm/chat', 5);
+    await s.markPoolReached('llm/chat', 3);
+    expect(await s.poolReached('llm/chat')).toBe(5);
+    expect(await s.poolReached('llm/other')).toBe(0);
   });
 
   it('keeps a counter per label set, whatever the key order', async () => {
@@ -126,7 +136,7 @@ describe('MemoryDecisionState', () => {
   });
 });
 
-describe('MemoryCluster and MemoryNodeGroups', () => {
+describe('MemoryCluster and MemoryCapacityProvider', () => {
   const target = (name: string) => ({
     namespace: 'llm',
     deployment: name,
@@ -134,40 +144,54 @@ describe('MemoryCluster and MemoryNodeGroups', () => {
     accelerator: 'L4',
   });
   const l4 = {
-    name: 'gpu-l4',
     acceleratorType: 'L4',
-    gpusPerNode: 1,
-    minSize: 0,
-    maxSize: 8,
-    desiredSize: 2,
-    readyNodes: 1,
+    devicesPerNode: 1,
+    readyDevices: 2,
+    startingDevices: 0,
+    addableDevices: 6,
+    provisioningSeconds: 60,
   };
+  const intent = (devices: number) =>
+    capacityIntent({
+      pool: 'p',
+      poolSequence: 3,
+      now: 0,
+      variants: [],
+      acceleratorTypes: ['L4'],
+      replicas: [{ acceleratorType: 'L4', devicesPerReplica: 1, replicas: devices }],
+    });
 
   it('reads what exists, scales it ready at once, and logs writes from both in order', async () => {
     const log = new CallLog();
     const cluster = new MemoryCluster({ log, deployments: [deployment('L4', 2, 1)] });
-    const nodes = new MemoryNodeGroups({ log, groups: [l4] });
+    const capacity = new MemoryCapacityProvider({ log, accelerators: [l4] });
     const [chat] = await cluster.deployments([target('chat'), target('absent')]);
     expect(chat).toMatchObject({ namespace: 'llm', deployment: 'chat', desired: 2, ready: 1 });
     expect(log.deploymentReads).toEqual([[target('chat'), target('absent')]]);
-    expect(await nodes.describe(['gpu-l4', 'gpu-a10'])).toEqual([l4]);
+    expect(await capacity.observe(['L4', 'A10'])).toEqual([l4]);
 
-    await nodes.setDesiredSize('gpu-l4', 4);
+    await capacity.provide(intent(4), { now: 0, allowRemoval: false });
     await cluster.scale('llm', 'chat', 4);
-    expect(log.lines).toEqual(['nodes gpu-l4 4', 'scale llm/chat 4']);
+    expect(log.lines).toEqual(['capacity p#3 L4=4 (no removal)', 'scale llm/chat 4']);
     expect((await cluster.deployments([target('chat')]))[0]).toMatchObject({ desired: 4, ready: 4 });
     expect(cluster.replicas('llm', 'chat')).toBe(4);
-    expect(await nodes.describe(['gpu-l4'])).toEqual([{ ...l4, desiredSize: 4, readyNodes: 4 }]);
-    expect(nodes.size('gpu-l4')).toBe(4);
+    expect(await capacity.observe(['L4'])).toEqual([{ ...l4, readyDevices: 4, addableDevices: 4 }]);
+  });
+
+  it('removes only when allowed, and never beyond what may be added', async () => {
+    const capacity = new MemoryCapacityProvider({ accelerators: [l4] });
+    const kept = await capacity.provide(intent(1), { now: 0, allowRemoval: false });
+    expect(kept.changes[0]).toMatchObject({ status: 'removal-skipped', devicesAfter: 2 });
+    const removed = await capacity.provide(intent(1), { now: 0, allowRemoval: true });
+    expect(removed.changes[0]).toMatchObject({ status: 'shrunk', devicesAfter: 1 });
+    const over = await capacity.provide(intent(20), { now: 0, allowRemoval: true });
+    expect(over.changes[0]).toMatchObject({ status: 'insufficient', devicesAfter: 8 });
   });
 
   it('what does not exist cannot be scaled; a failure asked for is logged and thrown', async () => {
     const log = new CallLog();
     const cluster = new MemoryCluster({ log, deployments: [deployment('L4', 2)] });
     await expect(cluster.scale('llm', 'absent', 1)).rejects.toThrow('deployment llm/absent not found');
-    await expect(new MemoryNodeGroups().setDesiredSize('gpu-l4', 1)).rejects.toThrow(
-      'node group gpu-l4 not found',
-    );
     cluster.failScaling('llm/chat', () => new Error('apiserver unavailable'));
     await expect(cluster.scale('llm', 'chat', 3)).rejects.toThrow('apiserver unavailable');
     expect(cluster.replicas('llm', 'chat')).toBe(2);

@@ -17,7 +17,7 @@ describe('parseDecision', () => {
   it.each([
     ['targetReplicas', -1, /^decision\.targetReplicas: /],
     ['sequence', 0, /^decision\.sequence: /],
-    ['version', 2, /^decision\.version: /],
+    ['version', 1, /^decision\.version: /],
     ['issuedAt', 'yesterday', /^decision\.issuedAt: /],
     ['reason', 'vibes', /^decision\.reason: /],
     ['extra', true, /^decision: .*extra/],

@@ -1,8 +1,9 @@
 /**
  * Builders for decision-policy tests: a small pool config from an object literal, observations,
- * Deployment and node-group views written by hand, and a session that chains the policy memory
+ * Deployment and capacity views written by hand, and a session that chains the policy memory
  * from one evaluation to the next as the evaluate use case does.
  */
+import { nodeStartupSeconds } from '../../lib/config/startup.js';
 import { parseConfig } from '../../lib/config/load.js';
 import type { Config } from '../../lib/config/schema.js';
 import { configToSystem } from '../../lib/config/toSystem.js';
@@ -11,7 +12,8 @@ import { solve } from '../../lib/optimizer/index.js';
 import { decidePool, type PoolInput, type PoolOutput } from '../../lib/policy/decide.js';
 import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
 import { emptyMemory, type PolicyMemory } from '../../lib/policy/memory.js';
-import type { DeploymentView, NodeGroupView } from '../../lib/policy/ports.js';
+import type { AcceleratorCapacity } from '../../lib/policy/capacity.js';
+import type { DeploymentView } from '../../lib/policy/ports.js';
 
 export const KEY = 'llm/chat';
 export const T0 = 1_000_000;
@@ -180,16 +182,22 @@ export function deployment(
 }
 
 /** The config's node groups as the cluster would describe them, at the given sizes (default min). */
-export function nodeGroupViews(config: Config, sizes: Record<string, number> = {}): NodeGroupView[] {
-  return config.nodeGroups.map((g) => ({
-    name: g.name,
-    acceleratorType: g.acceleratorType,
-    gpusPerNode: g.gpusPerNode,
-    minSize: g.minNodes,
-    maxSize: g.maxNodes,
-    desiredSize: sizes[g.name] ?? g.minNodes,
-    readyNodes: sizes[g.name] ?? g.minNodes,
-  }));
+/** What a capacity provider over the config's node groups reports: `nodes` ready per group (default its min). */
+export function capacityViews(config: Config, nodes: Record<string, number> = {}): AcceleratorCapacity[] {
+  const byType = new Map<string, AcceleratorCapacity>();
+  for (const g of config.nodeGroups) {
+    const ready = (nodes[g.name] ?? g.minNodes) * g.gpusPerNode;
+    const prev = byType.get(g.acceleratorType);
+    byType.set(g.acceleratorType, {
+      acceleratorType: g.acceleratorType,
+      devicesPerNode: prev?.devicesPerNode ?? g.gpusPerNode,
+      readyDevices: (prev?.readyDevices ?? 0) + ready,
+      startingDevices: 0,
+      addableDevices: (prev?.addableDevices ?? 0) + g.maxNodes * g.gpusPerNode - ready,
+      provisioningSeconds: Math.max(prev?.provisioningSeconds ?? 0, nodeStartupSeconds(g)),
+    });
+  }
+  return [...byType.values()];
 }
 
 export interface Step {
@@ -209,7 +217,7 @@ export class Session {
   constructor(
     readonly config: Config,
     public deployments: DeploymentView[],
-    public nodeGroups: NodeGroupView[] = nodeGroupViews(config),
+    public capacity: AcceleratorCapacity[] = capacityViews(config),
   ) {}
 
   /** One evaluation; returns the decision of `variant` (default the first). */
@@ -219,7 +227,7 @@ export class Session {
       config: this.config,
       observations: new Map(observations.map((o) => [o.variant, o])),
       deployments: this.deployments,
-      nodeGroups: this.nodeGroups,
+      capacity: this.capacity,
       memory: this.memory,
       now,
     });
@@ -269,14 +277,17 @@ export class Session {
 export const replicasOn = (d: DecisionRecord, accelerator: string): number | undefined =>
   d.deployments.find((x) => x.accelerator === accelerator)?.replicas;
 
-/** Node-group sizes in a decision. */
-export const nodeSizes = (d: DecisionRecord): Record<string, number> =>
-  Object.fromEntries(d.nodeGroups.map((g) => [g.name, g.desiredSize]));
+/** Devices per accelerator type the pool's capacity intent asks for. */
+export const devicesAsked = (out: Pick<PoolOutput, 'capacity'>): Record<string, number> =>
+  Object.fromEntries(out.capacity.accelerators.map((a) => [a.acceleratorType, a.devices]));
+
+/** Devices per type asked for by a session's last evaluation. */
+export const lastDevicesAsked = (s: Session): Record<string, number> => devicesAsked(s.steps.at(-1)!.out);
 
 export interface PoolInputOptions {
   readonly observations?: readonly VariantObservation[];
   readonly deployments?: readonly DeploymentView[];
-  readonly nodeGroups?: readonly NodeGroupView[];
+  readonly capacity?: readonly AcceleratorCapacity[];
   readonly memory?: PolicyMemory;
   readonly now?: number;
 }
@@ -288,7 +299,7 @@ export function poolInput(config: Config, o: PoolInputOptions = {}): PoolInput {
     config,
     observations: new Map((o.observations ?? []).map((x) => [x.variant, x])),
     deployments: o.deployments ?? [],
-    nodeGroups: o.nodeGroups ?? nodeGroupViews(config),
+    capacity: o.capacity ?? capacityViews(config),
     memory: o.memory ?? emptyMemory(),
     now: o.now ?? T0,
   };

@@ -5,7 +5,8 @@
  *   applied#<namespace/variant>  sequence, applied   claim: only if stored sequence < new, or
  *                                                     equal and not applied; markApplied: only
  *                                                     if the stored sequence is this one
- *   nodegroup#<name>             poolSequence         claimNodeGroup: only if stored <= new
+ *   reached#<variant>            poolSequence         markPoolReached: only if stored < new
+ *   capacity#<pool>              poolSequence         claimCapacity: only if stored <= new
  *   counter#<labels>             value, labels        atomic ADD
  *   policy#<pool>                poolSequence, memory the pool's policy memory, gzip'd JSON;
  *                                                     saved only over an older poolSequence, so two
@@ -115,11 +116,29 @@ export class DynamoDecisionState implements DecisionState {
     );
   }
 
-  async claimNodeGroup(name: string, poolSequence: number): Promise<boolean> {
+  async markPoolReached(variant: string, poolSequence: number): Promise<void> {
+    // Kept at the highest: a late message of an older evaluation does not move it back.
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: `reached#${variant}` },
+        UpdateExpression: 'SET poolSequence = :p',
+        ConditionExpression: 'attribute_not_exists(pk) OR poolSequence < :p',
+        ExpressionAttributeValues: { ':p': poolSequence },
+      }),
+    );
+  }
+
+  async poolReached(variant: string): Promise<number> {
+    const item = await this.get(`reached#${variant}`);
+    return Number(item?.poolSequence ?? 0);
+  }
+
+  async claimCapacity(pool: string, poolSequence: number): Promise<boolean> {
     return this.conditional(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: `nodegroup#${name}` },
+        Key: { pk: `capacity#${pool}` },
         UpdateExpression: 'SET poolSequence = :p',
         ConditionExpression: 'attribute_not_exists(pk) OR poolSequence <= :p',
         ExpressionAttributeValues: { ':p': poolSequence },

@@ -2,8 +2,9 @@
  * Where a Lambda function finds the cluster's API server without a kubeconfig: the endpoint and
  * CA bundle from EKS DescribeCluster (the token comes from EksTokenSource).
  */
-import { DescribeClusterCommand } from '@aws-sdk/client-eks';
-import type { EksApi } from './eksNodeGroups.js';
+import { DescribeClusterCommand, type EKSClient } from '@aws-sdk/client-eks';
+
+export type EksApi = Pick<EKSClient, 'send'>;
 
 export interface ClusterEndpoint {
   readonly name: string;

@@ -7,3 +7,5 @@ export {
   type KubernetesClusterOptions,
 } from './kubernetesCluster.js';
 export { appsApiFromKubeconfig, appsApiFromToken, kubeConfigFor, type TokenEndpoint } from './kubeConfig.js';
+export * from './clusterNodes.js';
+export * from './kubeApis.js';

@@ -1,6 +1,6 @@
 /**
- * One log shared by the in-memory cluster, node groups and metrics source, so a test can check
- * the order of what the use cases asked of the outside world (nodes before pods when growing).
+ * One log shared by the in-memory cluster, capacity provider and metrics source, so a test can check
+ * the order of what the use cases asked of the outside world (Deployments scaled, capacity asked for).
  */
 import type { MetricsQuery } from '../../policy/ports.js';
 
@@ -13,7 +13,14 @@ export type Call =
       /** the cluster refused (a failure the test asked for) */
       readonly failed: boolean;
     }
-  | { readonly kind: 'setDesiredSize'; readonly name: string; readonly size: number };
+  | {
+      readonly kind: 'provide';
+      readonly pool: string;
+      readonly poolSequence: number;
+      /** devices asked for per accelerator type */
+      readonly devices: Readonly<Record<string, number>>;
+      readonly allowRemoval: boolean;
+    };
 
 export interface DeploymentTarget {
   readonly namespace: string;
@@ -30,12 +37,14 @@ export class CallLog {
   /** the queries of each MetricsSource.collect */
   readonly metricsQueries: (readonly MetricsQuery[])[] = [];
 
-  /** Writes as short strings: `scale llm/chat 4`, `scale llm/chat 4 (failed)`, `nodes gpu-l4 4`. */
+  /** Writes as short strings: `scale llm/chat 4`, `scale llm/chat 4 (failed)`, `capacity default#3 L4=4`. */
   get lines(): string[] {
     return this.calls.map((c) =>
       c.kind === 'scale'
         ? `scale ${c.namespace}/${c.deployment} ${c.replicas}${c.failed ? ' (failed)' : ''}`
-        : `nodes ${c.name} ${c.size}`,
+        : `capacity ${c.pool}#${c.poolSequence} ${Object.entries(c.devices)
+            .map(([t, n]) => `${t}=${n}`)
+            .join(' ')}${c.allowRemoval ? '' : ' (no removal)'}`,
     );
   }
 }

@@ -2,7 +2,7 @@
  * A FIFO queue in memory with SQS FIFO's guarantees that matter here: order within a message
  * group, deduplication by id within a window, and redelivery of what was not acknowledged.
  */
-import { deduplicationId, messageGroupId, type DecisionRecord } from '../../policy/decisionRecord.js';
+import { deduplicationIdOf, groupIdOf, type PoolMessage } from '../../policy/messages.js';
 import type { DecisionQueue } from '../../policy/ports.js';
 
 export interface QueuedMessage {
@@ -24,8 +24,8 @@ export class MemoryDecisionQueue implements DecisionQueue {
     private readonly maxReceives = 3,
   ) {}
 
-  async send(decisions: readonly DecisionRecord[]): Promise<void> {
-    for (const d of decisions) this.sendRaw(JSON.stringify(d), messageGroupId(d), deduplicationId(d));
+  async send(messages: readonly PoolMessage[]): Promise<void> {
+    for (const m of messages) this.sendRaw(JSON.stringify(m), groupIdOf(m), deduplicationIdOf(m));
   }
 
   /** Enqueues any body (tests use it for malformed messages). */

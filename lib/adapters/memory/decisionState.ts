@@ -11,7 +11,8 @@ const labelKey = (labels: Readonly<Record<string, string>>) =>
 export class MemoryDecisionState implements DecisionState {
   private readonly policies = new Map<string, string>();
   private readonly applied = new Map<string, AppliedMark>();
-  private readonly nodeGroups = new Map<string, number>();
+  private readonly reached = new Map<string, number>();
+  private readonly capacity = new Map<string, number>();
   private readonly counters = new Map<string, number>();
 
   async loadPolicy(pool: string): Promise<PolicyMemory> {
@@ -40,9 +41,17 @@ export class MemoryDecisionState implements DecisionState {
     if (last.sequence === sequence) this.applied.set(variant, { sequence, applied: true });
   }
 
-  async claimNodeGroup(name: string, poolSequence: number): Promise<boolean> {
-    if ((this.nodeGroups.get(name) ?? 0) > poolSequence) return false;
-    this.nodeGroups.set(name, poolSequence);
+  async markPoolReached(variant: string, poolSequence: number): Promise<void> {
+    this.reached.set(variant, Math.max(this.reached.get(variant) ?? 0, poolSequence));
+  }
+
+  async poolReached(variant: string): Promise<number> {
+    return this.reached.get(variant) ?? 0;
+  }
+
+  async claimCapacity(pool: string, poolSequence: number): Promise<boolean> {
+    if ((this.capacity.get(pool) ?? 0) > poolSequence) return false;
+    this.capacity.set(pool, poolSequence);
     return true;
   }
 

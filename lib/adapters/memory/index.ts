@@ -4,5 +4,5 @@ export { MemoryTelemetrySink } from './telemetrySink.js';
 export { ManualClock, systemClock } from './clock.js';
 export { CallLog, type Call, type DeploymentTarget } from './callLog.js';
 export { MemoryCluster, type DeploymentName, type MemoryClusterOptions } from './cluster.js';
-export { MemoryNodeGroups, type MemoryNodeGroupsOptions } from './nodeGroups.js';
+export { MemoryCapacityProvider, type MemoryCapacityOptions } from './capacity.js';
 export { MemoryMetricsSource } from './metricsSource.js';

@@ -11,7 +11,7 @@ import {
   type SendMessageBatchCommandOutput,
   type SendMessageBatchRequestEntry,
 } from '@aws-sdk/client-sqs';
-import { deduplicationId, messageGroupId, type DecisionRecord } from '../../policy/decisionRecord.js';
+import { deduplicationIdOf, groupIdOf, type PoolMessage } from '../../policy/messages.js';
 import type { DecisionQueue } from '../../policy/ports.js';
 import { describeError } from '../aws/errors.js';
 import { retryRemaining, type BackoffPolicy } from '../backoff.js';
@@ -49,7 +49,7 @@ export class SqsDecisionQueue implements DecisionQueue {
     private readonly backoff: BackoffPolicy = SQS_ENTRY_BACKOFF,
   ) {}
 
-  async send(decisions: readonly DecisionRecord[]): Promise<void> {
+  async send(decisions: readonly PoolMessage[]): Promise<void> {
     const failed: Pending[] = [];
     for (let i = 0; i < decisions.length; i += SQS_BATCH_SIZE) {
       failed.push(...(await this.sendBatch(decisions.slice(i, i + SQS_BATCH_SIZE).map(toEntry))));
@@ -97,11 +97,11 @@ export class SqsDecisionQueue implements DecisionQueue {
   }
 }
 
-function toEntry(d: DecisionRecord, index: number): SendMessageBatchRequestEntry {
+function toEntry(d: PoolMessage, index: number): SendMessageBatchRequestEntry {
   return {
     Id: String(index),
     MessageBody: JSON.stringify(d),
-    MessageGroupId: messageGroupId(d),
-    MessageDeduplicationId: deduplicationId(d),
+    MessageGroupId: groupIdOf(d),
+    MessageDeduplicationId: deduplicationIdOf(d),
   };
 }

@@ -1,56 +1,55 @@
 /**
- * Stage 5: the capacity every replica asked for needs, across the pool. Today that is the node
- * groups' sizes; this stage is the only one that knows about node groups, so that a capacity
- * port per accelerator type can replace them here alone.
+ * Stage 5: the capacity every replica asked for needs, across the pool, in the domain's terms:
+ * replicas by size per accelerator type, one capacity intent per pool evaluation. How devices
+ * become machines (node groups, NodePools, node shapes) is the capacity provider's business.
  */
 import type { Config, VariantConfig } from '../../config/schema.js';
-import { planNodeGroups, type ReplicaDemand } from '../nodePlan.js';
-import type { NodeGroupView } from '../ports.js';
-import { acceleratorType, devicesPerReplica } from '../../config/resolved.js';
+import type { CapacityIntent } from '../capacity.js';
+import { capacityIntent, type TypedReplicas } from '../capacityPlan.js';
+import { acceleratorType, allowedAccelerators, devicesPerReplica } from '../../config/resolved.js';
 
 /** What capacity needs to know of a variant's decision. */
 export interface ReplicasAsked {
   readonly key: string;
   readonly v: VariantConfig;
-  /** the accelerator decided on, which may have no replicas */
-  readonly accelerator: string;
   /** replicas per accelerator */
   readonly deployments: ReadonlyMap<string, number>;
 }
 
-/** The size a node group is to have. */
-export interface CapacityTarget {
-  readonly name: string;
-  readonly acceleratorType: string;
-  readonly desiredSize: number;
+export interface CapacityContext {
+  readonly pool: string;
+  readonly poolSequence: number;
+  /** epoch seconds */
+  readonly now: number;
 }
 
-/** Per variant key: the targets of the node groups of every accelerator type the variant uses. */
+/** The pool's capacity intent: every accelerator type its variants may use, with the replicas asked for. */
 export function planCapacity(
   config: Config,
   variants: readonly ReplicasAsked[],
-  nodeGroups: readonly NodeGroupView[],
-): Map<string, CapacityTarget[]> {
-  const demands: ReplicaDemand[] = [];
+  ctx: CapacityContext,
+): CapacityIntent {
+  const replicas: TypedReplicas[] = [];
+  const types = new Set<string>();
   for (const { v, deployments } of variants) {
-    for (const [acc, replicas] of deployments) {
+    for (const acc of allowedAccelerators(config, v)) {
       const type = acceleratorType(config, acc);
-      if (type && replicas > 0)
-        demands.push({
+      if (type) types.add(type);
+    }
+    for (const [acc, n] of deployments) {
+      const type = acceleratorType(config, acc);
+      if (type && n > 0)
+        replicas.push({
           acceleratorType: type,
           devicesPerReplica: devicesPerReplica(config, v, acc),
-          replicas,
+          replicas: n,
         });
     }
   }
-  const { sizes } = planNodeGroups(demands, nodeGroups);
-  return new Map(
-    variants.map(({ key, accelerator, deployments }) => {
-      const types = new Set([...deployments.keys(), accelerator].map((a) => acceleratorType(config, a)));
-      const targets = nodeGroups
-        .filter((g) => types.has(g.acceleratorType))
-        .map((g) => ({ name: g.name, acceleratorType: g.acceleratorType, desiredSize: sizes.get(g.name)! }));
-      return [key, targets];
-    }),
-  );
+  return capacityIntent({
+    ...ctx,
+    variants: variants.map((v) => v.key),
+    acceleratorTypes: [...types],
+    replicas,
+  });
 }

@@ -9,7 +9,6 @@ import type { VariantMemory } from '../memory.js';
 import { predictAt } from '../predict.js';
 import { deploymentName } from '../../config/resolved.js';
 import { longestWindow } from '../window.js';
-import type { CapacityTarget } from './capacity.js';
 import type { Guarded } from './guards.js';
 
 /** The variant's memory after this evaluation: the previous one advanced by what was decided. */
@@ -52,12 +51,7 @@ export interface RecordContext {
   readonly now: number;
 }
 
-export function decisionRecord(
-  g: Guarded,
-  sequence: number,
-  capacity: readonly CapacityTarget[],
-  ctx: RecordContext,
-): DecisionRecord {
+export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext): DecisionRecord {
   const { v, current, observation: obs, demand } = g;
   const currentOnTarget = current.byAccelerator.get(g.accelerator)?.desired ?? 0;
   const action = !demand
@@ -92,7 +86,6 @@ export function decisionRecord(
         deployment: deploymentName(ctx.config, v, accelerator),
         replicas,
       })),
-    nodeGroups: capacity.map((t) => ({ ...t, poolSequence: ctx.poolSequence })),
     prediction: demand ? predictAt(ctx.config, v, g.accelerator, demand, g.target, g.correction) : null,
     inputs: {
       arrivalRate: obs?.arrivalRate?.value ?? null,

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../../config/schema.js';
 import type { VariantObservation } from '../../metrics/observation.js';
+import { configCapacity } from '../../config/toSystem.js';
 import { solve } from '../../optimizer/index.js';
 import { recommend, type Recommendation } from '../recommend.js';
 import { freeDevices, sizingSystem } from '../sizingSystem.js';
@@ -16,17 +17,25 @@ export interface Sized extends Assessed {
   readonly preferred?: string;
 }
 
-export function size(assessed: readonly Assessed[], config: Config, now: number): Sized[] {
-  const solution = solve(sizingSystem(config, assessed));
+export function size(
+  assessed: readonly Assessed[],
+  config: Config,
+  now: number,
+  /** devices per type the pool may count on (sizingCapacity); undefined = unlimited */
+  devices: ReadonlyMap<string, number> | undefined = configCapacity(config),
+  /** types whose asked-for capacity did not arrive: a variant on one moves without waiting */
+  shortTypes: ReadonlySet<string> = new Set(),
+): Sized[] {
+  const solution = solve(sizingSystem(config, assessed, devices));
   // Shared by the variants in order: one the targets cannot be met for takes what is left.
-  const free = freeDevices(config, assessed, solution.allocations);
+  const free = freeDevices(config, assessed, solution.allocations, devices);
   return assessed.map((a): Sized => {
     if (!isMeasured(a)) return { ...a, recommendation: hold(a) };
     const allocation = solution.allocations.get(a.key);
     const candidates = solution.candidates.get(a.key) ?? [];
     return {
       ...a,
-      recommendation: recommend(a, allocation, candidates, config, now, free),
+      recommendation: recommend(a, allocation, candidates, config, now, free, shortTypes),
       preferred: allocation?.accelerator,
     };
   });

@@ -40,7 +40,7 @@ test('claim writes its condition on the stored sequence and reports a failed con
 test('other errors are not mistaken for a lost race', async () => {
   const throttled = Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' });
   const { db } = fakeDb([throttled]);
-  await expect(new DynamoDecisionState(db, 't').claimNodeGroup('gpu-l4', 3)).rejects.toThrow('slow down');
+  await expect(new DynamoDecisionState(db, 't').claimCapacity('default', 3)).rejects.toThrow('slow down');
 });
 
 test('counters are one atomic ADD per label set, labels in any order', async () => {

@@ -1,18 +1,26 @@
 /**
  * Decisions end to end on real servers: SQS FIFO (moto) → apply handler (middy, Powertools
- * batch and logger) → DynamoDB state, EKS node groups (moto) and Deployments (kube-apiserver
- * with the shipped RBAC). The fault cases of the issue: duplicate delivery, an older decision
- * after a newer one, a forbidden namespace, a malformed message, a busy node group.
+ * batch and logger) → DynamoDB state, the node groups' Auto Scaling groups (moto) and
+ * Deployments (kube-apiserver with the shipped RBAC). The fault cases of the issue: duplicate
+ * delivery, an older decision after a newer one, a forbidden namespace, a malformed message, a
+ * busy Auto Scaling group.
  */
+import { nodeGroupsWithStartup } from '../../../lib/config/resolved.js';
 import { readFileSync } from 'node:fs';
 import { jest } from '@jest/globals';
-import { ResourceInUseException, UpdateNodegroupConfigCommand, type EKSClient } from '@aws-sdk/client-eks';
+import { SetDesiredCapacityCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { AppsV1Api } from '@kubernetes/client-node';
 import { parse } from 'yaml';
-import { EksNodeGroups } from '../../../lib/adapters/eks/index.js';
+import { ClusterNodes, kubeApisFromKubeconfig } from '../../../lib/adapters/kubernetes/index.js';
+import {
+  AutoScalingGroups,
+  ManagedNodeGroupsProvider,
+} from '../../../lib/adapters/managedNodeGroups/index.js';
+import { workloadsOf } from '../../../functions/capacityProviders.js';
+import { capacityIntent } from '../../../lib/policy/capacityPlan.js';
+import type { PoolMessage } from '../../../lib/policy/messages.js';
 import { SqsDecisionQueue } from '../../../lib/adapters/sqs/index.js';
-import type { DecisionRecord } from '../../../lib/policy/decisionRecord.js';
 import { createApplyHandler, logger as applyLogger } from '../../../functions/apply/handler.js';
 import { createEvaluateHandler, logger as evaluateLogger } from '../../../functions/evaluate/handler.js';
 import { applyWiring, evaluateWiring } from '../../../functions/wiring.js';
@@ -32,7 +40,7 @@ beforeAll(async () => {
     config: parse(readFileSync('events/local-config.yaml', 'utf8')),
     maxReceiveCount: MAX_RECEIVES,
     nodeGroups: [
-      { name: 'gpu-l4', minSize: 0, maxSize: 4, desiredSize: 1 },
+      { name: 'gpu-l4', minSize: 0, maxSize: 12, desiredSize: 1 },
       { name: 'gpu-h100', minSize: 0, maxSize: 2, desiredSize: 0 },
     ],
     deployments: { llm: { chat: 1, summarize: 1, solo: 1 }, restricted: { chat: 1 } },
@@ -46,13 +54,13 @@ afterAll(async () => {
 });
 
 const applyHandler = () => createApplyHandler(() => applyWiring(s().env, applyLogger));
-const send = (...decisions: DecisionRecord[]) =>
+const send = (...decisions: PoolMessage[]) =>
   new SqsDecisionQueue(s().moto.sqs, s().queues.queueUrl).send(decisions);
 const replicas = (ns: string, name: string) => replicasOf(s().kube.admin, ns, name);
 const messages = (logs: Record<string, unknown>[], text: string) =>
   logs.filter((l) => String(l.message).includes(text));
 
-test('evaluate → queue → apply: Deployments and the node group take the decided sizes', async () => {
+test('evaluate → queue → apply: Deployments take the decided sizes, the pool’s capacity intent the node group', async () => {
   const evaluate = createEvaluateHandler(() => evaluateWiring(s().evaluateEnv, evaluateLogger));
   const { result: summary } = await captureLogs(() =>
     evaluate(
@@ -62,7 +70,8 @@ test('evaluate → queue → apply: Deployments and the node group take the deci
   );
   expect(summary.variants.map((v) => v.variant).sort()).toEqual(['llm/chat', 'llm/summarize']);
   const { result: totals, logs } = await captureLogs(() => s().drain(applyHandler()));
-  expect(totals).toMatchObject({ received: 2, deleted: 2, failed: 0 });
+  // two decisions and the pool's capacity intent
+  expect(totals).toMatchObject({ received: 3, deleted: 3, failed: 0 });
   for (const v of summary.variants) {
     expect(v.targetReplicas).toBeGreaterThan(1);
     expect(await replicas('llm', v.variant.split('/')[1]!)).toBe(v.targetReplicas);
@@ -71,17 +80,18 @@ test('evaluate → queue → apply: Deployments and the node group take the deci
   expect(applied).toHaveLength(2);
   expect(applied[0]).toMatchObject({ level: 'INFO', service: 'sva-apply', status: 'applied' });
   expect(applied.map((l) => l.decisionId).sort()).toEqual(['llm/chat#1', 'llm/summarize#1']);
-  // Nodes for every replica, grown past the EKS maxSize (4) as far as the config allows (12).
+  const [capacity] = messages(logs, 'capacity intent applied');
+  expect(capacity).toMatchObject({ messageGroupId: 'capacity/default', pool: 'default', poolSequence: 1 });
+  // One L4 node for every replica, through the node group's Auto Scaling group.
   const group = await s().nodeGroup('gpu-l4');
   const total = summary.variants.reduce((n, v) => n + v.targetReplicas, 0);
   expect(group.desiredSize).toBe(total);
-  expect(group.maxSize).toBe(total);
-  expect(total).toBeGreaterThan(4);
-  expect(total).toBeLessThanOrEqual(12);
+  expect(group.maxSize).toBe(12);
+  expect(total).toBeGreaterThan(1);
 });
 
 test('the same message delivered twice applies once', async () => {
-  const d = decision({ variant: 'solo', sequence: 1, current: 1, target: 3, nodes: 6, poolSequence: 100 });
+  const d = decision({ variant: 'solo', sequence: 1, current: 1, target: 3, poolSequence: 100 });
   await send(d);
   await send(d); // a retried send: SQS FIFO deduplicates it
   const handler = applyHandler();
@@ -124,7 +134,7 @@ test('a forbidden namespace fails clearly on every delivery, then the message is
   const { result, logs } = await captureLogs(() => s().drain(applyHandler()));
   expect(result.failed).toBe(MAX_RECEIVES);
   expect(result.deleted).toBe(0);
-  const failures = messages(logs, 'decision not applied');
+  const failures = messages(logs, 'message not applied');
   expect(failures).toHaveLength(MAX_RECEIVES);
   expect(failures.map((l) => l.receiveCount)).toEqual(['1', '2', '3']);
   expect(failures[0]).toMatchObject({
@@ -159,7 +169,7 @@ test('malformed messages are batch item failures with the reason logged, then in
   }
   const { result, logs } = await captureLogs(() => s().drain(applyHandler()));
   expect(result).toMatchObject({ deleted: 0, failed: 2 * MAX_RECEIVES });
-  const reasons = new Set(messages(logs, 'malformed decision').map((l) => l.reason));
+  const reasons = new Set(messages(logs, 'malformed message').map((l) => l.reason));
   expect(reasons).toEqual(
     new Set(['decision is not JSON', 'decision.targetReplicas: Too small: expected number to be >=0']),
   );
@@ -168,43 +178,53 @@ test('malformed messages are batch item failures with the reason logged, then in
   expect(await replicas('llm', 'solo')).toBe(2);
 });
 
-test('a busy node group (ResourceInUseException) fails the delivery, and the next delivery applies', async () => {
-  // moto's node groups are always ACTIVE, so EKS's answer to a node group in the middle of an
-  // update is simulated: the first UpdateNodegroupConfig throws ResourceInUseException.
+test('a busy Auto Scaling group fails the capacity intent’s delivery, and the next delivery applies it', async () => {
+  // moto never refuses: Auto Scaling's answer to a group in the middle of a scaling activity is
+  // simulated, the first SetDesiredCapacity throws ScalingActivityInProgress.
   let refusals = 0;
   const busyOnce = {
     send: ((command: unknown) => {
-      if (command instanceof UpdateNodegroupConfigCommand && refusals++ === 0) {
+      if (command instanceof SetDesiredCapacityCommand && refusals++ === 0) {
         return Promise.reject(
-          new ResourceInUseException({
-            message: 'Nodegroup gpu-l4 is currently being updated',
-            $metadata: {},
+          Object.assign(new Error('Scaling activity in progress'), {
+            name: 'ScalingActivityInProgress',
+            $fault: 'client',
           }),
         );
       }
-      return s().moto.eks.send(command as UpdateNodegroupConfigCommand);
-    }) as EKSClient['send'],
+      return s().moto.autoScaling.send(command as SetDesiredCapacityCommand);
+    }) as AutoScalingClient['send'],
   };
   const handler = createApplyHandler(async () => {
     const w = await applyWiring(s().env, applyLogger);
-    const nodeGroups = new EksNodeGroups(busyOnce, { clusterName: CLUSTER, nodeGroups: w.config.nodeGroups });
-    return { ...w, deps: { ...w.deps, nodeGroups } };
+    const capacity = new ManagedNodeGroupsProvider(
+      new AutoScalingGroups(s().moto.eks, busyOnce, CLUSTER),
+      new ClusterNodes(kubeApisFromKubeconfig(s().env.KUBECONFIG)),
+      { nodeGroups: nodeGroupsWithStartup(w.config), workloads: workloadsOf(w.config) },
+    );
+    return { ...w, deps: { ...w.deps, capacity } };
   });
   await send(
-    decision({ variant: 'summarize', sequence: 50, poolSequence: 200, current: 2, target: 3, nodes: 11 }),
+    capacityIntent({
+      pool: 'default',
+      poolSequence: 200,
+      now: Date.now() / 1000,
+      variants: ['llm/chat', 'llm/summarize'],
+      acceleratorTypes: ['L4', 'H100'],
+      replicas: [{ acceleratorType: 'L4', devicesPerReplica: 1, replicas: 11 }],
+    }),
   );
   const { result, logs } = await captureLogs(() => s().drain(handler));
   expect(result).toMatchObject({ received: 2, deleted: 1, failed: 1 });
-  const failure = messages(logs, 'decision not applied');
+  const failure = messages(logs, 'message not applied');
   expect(failure).toHaveLength(1);
-  expect(failure[0]).toMatchObject({ errorName: 'NodeGroupBusyError', retryable: true, receiveCount: '1' });
+  expect(failure[0]).toMatchObject({ errorName: 'AutoScalingError', retryable: true, receiveCount: '1' });
   expect(String(failure[0]!.reason)).toContain('retried on the next delivery');
-  expect(messages(logs, 'decision applied')[0]).toMatchObject({
+  expect(messages(logs, 'capacity intent applied')[0]).toMatchObject({
     receiveCount: '2',
-    nodeGroupsChanged: ['gpu-l4'],
+    poolSequence: 200,
   });
   expect((await s().nodeGroup('gpu-l4')).desiredSize).toBe(11);
-  expect(await replicas('llm', 'summarize')).toBe(3);
   expect(refusals).toBe(2);
   expect(await s().dlqBodies()).toEqual([]);
 });

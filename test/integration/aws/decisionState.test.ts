@@ -44,10 +44,14 @@ async function transcript(state: DecisionState): Promise<unknown[]> {
     await state.claim(v, 3), // already applied: duplicate
     await state.claim(v, 4),
     await state.lastApplied('llm/other'),
-    await state.claimNodeGroup('gpu-l4', 5),
-    await state.claimNodeGroup('gpu-l4', 5), // same evaluation, another variant's message
-    await state.claimNodeGroup('gpu-l4', 4), // an older evaluation's size
-    await state.claimNodeGroup('gpu-l4', 6),
+    await state.claimCapacity('default', 5),
+    await state.claimCapacity('default', 5), // the same intent again (a redelivery)
+    await state.claimCapacity('default', 4), // an older evaluation's intent
+    await state.claimCapacity('default', 6),
+    await state.markPoolReached('llm/chat', 5),
+    await state.markPoolReached('llm/chat', 3), // a late, older decision: the mark stays at 5
+    await state.poolReached('llm/chat'),
+    await state.poolReached('llm/other'),
     await state.incrementScalingCounter({ variant_name: 'chat', direction: 'up' }),
     await state.incrementScalingCounter({ direction: 'up', variant_name: 'chat' }), // same labels, any order
     await state.incrementScalingCounter({ variant_name: 'chat', direction: 'down' }),
@@ -111,10 +115,10 @@ test('concurrent consumers settle on the newest sequence and never lose a count'
   expect(await a.lastApplied('llm/code')).toEqual({ sequence: 8, applied: false });
 
   const groups = await Promise.all(
-    Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).claimNodeGroup('gpu-l4', 10 + i)),
+    Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).claimCapacity('default', 10 + i)),
   );
   expect(groups[5]).toBe(true);
-  expect(await a.claimNodeGroup('gpu-l4', 14)).toBe(false); // 15 is held: older sizes cannot undo it
+  expect(await a.claimCapacity('default', 14)).toBe(false); // 15 is held: an older intent cannot undo it
 
   const counts = await Promise.all(
     Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).incrementScalingCounter({ variant_name: 'code' })),

@@ -44,7 +44,8 @@ beforeAll(async () => {
   stack = await startStack({
     config: config(),
     maxReceiveCount: 3,
-    nodeGroups: [{ name: 'gpu-l4', minSize: 0, maxSize: 100, desiredSize: VARIANTS }],
+    // the Auto Scaling group's MaxSize bounds the node group (the autoscaler never raises it)
+    nodeGroups: [{ name: 'gpu-l4', minSize: 0, maxSize: 1000, desiredSize: VARIANTS }],
     deployments: { llm: Object.fromEntries(names.map((n) => [n, 1])) },
   });
   Object.assign(process.env, stack.moto.env);
@@ -67,13 +68,14 @@ test(`evaluate → SQS → apply for ${VARIANTS} variants completes`, async () =
   const t2 = performance.now();
 
   expect(summary.variants).toHaveLength(VARIANTS);
-  expect(totals).toMatchObject({ received: VARIANTS, deleted: VARIANTS, failed: 0 });
+  // one decision per variant and the pool's capacity intent
+  expect(totals).toMatchObject({ received: VARIANTS + 1, deleted: VARIANTS + 1, failed: 0 });
   expect(logs.filter((l) => l.message === 'decision applied')).toHaveLength(VARIANTS);
   const targets = new Map(summary.variants.map((v) => [v.variant.split('/')[1]!, v.targetReplicas]));
   expect(new Set(targets.values()).size).toBeGreaterThan(2);
   for (const name of names) expect(await replicasOf(s.kube.admin, 'llm', name)).toBe(targets.get(name));
   const nodes = [...targets.values()].reduce((a, b) => a + b, 0);
-  expect(await s.nodeGroup('gpu-l4')).toMatchObject({ desiredSize: nodes, maxSize: Math.max(100, nodes) });
+  expect(await s.nodeGroup('gpu-l4')).toMatchObject({ desiredSize: nodes, maxSize: 1000 });
 
   const timing = {
     variants: VARIANTS,

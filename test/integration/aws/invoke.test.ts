@@ -67,19 +67,27 @@ test('apply: one decision, several, a malformed one, a stale one', async () => {
   expect(one.code).toBe(0);
   expect(JSON.parse(one.out)).toEqual({ batchItemFailures: [] });
   expect(await replicas('chat')).toBe(3);
-  expect((await stack!.nodeGroup('gpu-l4')).desiredSize).toBe(3);
 
   const several = await invoke('apply', 'events/apply-several-decisions.json');
   expect(several.code).toBe(0);
   expect(await replicas('chat')).toBe(3);
   expect(await replicas('summarize')).toBe(2);
-  expect((await stack!.nodeGroup('gpu-l4')).desiredSize).toBe(5);
+
+  // capacity is the pool's intent, applied on its own: the node group grows through Auto Scaling
+  const capacity = await invoke('apply', 'events/apply-capacity-intent.json');
+  expect(capacity.code).toBe(0);
+  expect(capacity.logs.find((l) => l.message === 'capacity intent applied')).toMatchObject({
+    pool: 'default',
+    poolSequence: 7,
+    removalAllowed: false,
+  });
+  expect((await stack!.nodeGroup('gpu-l4')).desiredSize).toBe(6);
 
   const malformed = await invoke('apply', 'events/apply-malformed-decision.json');
   expect(malformed.code).toBe(1);
   expect(JSON.parse(malformed.out).batchItemFailures).toHaveLength(1);
   expect(malformed.err).toContain('1 message(s) reported as batch item failures');
-  expect(malformed.logs.find((l) => String(l.message).startsWith('malformed decision'))).toMatchObject({
+  expect(malformed.logs.find((l) => String(l.message).startsWith('malformed message'))).toMatchObject({
     reason: 'decision.targetReplicas: Too small: expected number to be >=0',
   });
 

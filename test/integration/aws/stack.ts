@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeNodegroupCommand } from '@aws-sdk/client-eks';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { stringify } from 'yaml';
@@ -63,13 +64,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     [moto, kube] = await Promise.all([startMoto(), startKubeApiServer()]);
     const queues = await createDecisionQueues(moto.sqs, 'sva-decisions', options.maxReceiveCount);
     await createStateTable(moto.dynamo, TABLE);
-    await createCluster(moto.eks, CLUSTER, options.nodeGroups);
+    await createCluster(moto.eks, CLUSTER, options.nodeGroups, moto.autoScaling);
     for (const [namespace, deployments] of Object.entries(options.deployments)) {
       await createNamespace(kube.admin, namespace);
       for (const [name, replicas] of Object.entries(deployments))
         await createDeployment(kube.admin, namespace, name, replicas);
     }
     await applyManifest(kube.admin, resolve('deploy/rbac.yaml'));
+    await applyManifest(kube.admin, resolve('deploy/rbac-capacity.yaml'));
     const configPath = join(kube.dir, 'config.yaml');
     writeFileSync(configPath, stringify(options.config));
     const env = {
@@ -112,10 +114,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         return bodies;
       },
       async nodeGroup(name) {
+        // Sizes live in the node group's Auto Scaling group (moto does not tie the two together).
         const out = await m.eks.send(
           new DescribeNodegroupCommand({ clusterName: CLUSTER, nodegroupName: name }),
         );
-        return out.nodegroup?.scalingConfig ?? {};
+        const asg = out.nodegroup?.resources?.autoScalingGroups?.[0]?.name;
+        const g = (
+          await m.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asg!] }))
+        ).AutoScalingGroups?.[0];
+        return { desiredSize: g?.DesiredCapacity, minSize: g?.MinSize, maxSize: g?.MaxSize };
       },
       async stop() {
         await Promise.all([m.server.stop(), kube?.stop()]);

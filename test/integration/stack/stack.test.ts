@@ -77,7 +77,8 @@ test('--cycles 2: decisions and replicas printed each cycle, then every process 
     /^cycle 2 .* pool default #2$/m,
     /^ {2}llm\/chat-8b +(none|scale-up|scale-down|hold|migrate) +\S+ +\d+ -> \d+ /m,
     /^ {2}llm\/code-70b +(none|scale-up|scale-down|hold|migrate) +\S+ +\d+ -> \d+ /m,
-    /^ {2}apply: 2 decision\(s\) received, 2 done, 0 failed/m,
+    /^ {2}apply: 3 message\(s\) received \(2 decisions, 1 capacity intent\), 3 done, 0 failed/m,
+    /^ {2}capacity asked: \S+ \d+/m,
     /^ {2}replicas llm\/chat-8b: \S+ \d+ \(\d+ ready\)/m,
     /^ {2}node groups: gpu-/m,
     /^ {2}in Prometheus \(remote write\): [1-9]\d* inferno_\* series of \d+ metrics; alerts firing: /m,
@@ -88,6 +89,21 @@ test('--cycles 2: decisions and replicas printed each cycle, then every process 
   const pids = startedPids(out);
   expect(pids).toHaveLength(8); // four at start, the same four at the end
   for (const pid of pids) expect({ pid, alive: alive(pid) }).toEqual({ pid, alive: false });
+});
+
+test('a Karpenter pool: the capacity intent checked against the NodePools, which the fleet provisions', async () => {
+  run = runStack(['--config', 'config/karpenter.yaml', '--cycles', '2', '--interval', '3']);
+  const code = await run.exited;
+  const out = run.output();
+  expect({ code, out }).toMatchObject({ code: 0 });
+  for (const line of [
+    /^cycle 2 .* pool default #2$/m,
+    /^ {2}apply: 3 message\(s\) received \(2 decisions, 1 capacity intent\), 3 done, 0 failed/m,
+    /^ {2}capacity asked: \S+ \d+/m,
+    /^ {2}node groups: gpu-\S+ \d+ \(\d+ ready/m,
+  ])
+    expect(out).toMatch(line);
+  expect(out).not.toMatch(/cycle \d failed/);
 });
 
 test('Ctrl-C (SIGINT) stops the loop and every process it started', async () => {

@@ -1,35 +1,24 @@
 /**
- * Node groups in decisions, through the whole pool evaluation: nodes for every replica of every
- * variant, each decision carrying the groups of its own accelerator types.
+ * Capacity through the whole pool evaluation: one intent for every replica of every variant,
+ * none inside the variants' decisions, and sizing that moves off a type whose capacity did not
+ * arrive.
  */
 import { decidePool } from '../../../lib/policy/decide.js';
 import { emptyMemory } from '../../../lib/policy/memory.js';
 import {
   BIG,
+  capacityViews,
   CHAT,
   deployment,
-  nodeGroupViews,
-  nodeSizes,
+  devicesAsked,
   observation,
   poolConfig,
   ratePerReplica,
-  Session,
   T0,
 } from '../helpers.js';
 
-describe('node groups in decisions', () => {
-  it('plans a multi-GPU variant in whole nodes: 3 replicas of 4xH100 on 8-GPU nodes need 2', () => {
-    const config = poolConfig({ variants: [BIG] });
-    const r = ratePerReplica(config, 'llm/big', '4xH100');
-    const s = new Session(config, [deployment('4xH100', 3, 3, 'llm/big')]);
-    const d = s.decide(T0, [observation(2.5 * r, T0, { variant: 'llm/big', model: 'm70b' })], 'llm/big');
-    expect(d.targetReplicas).toBe(3);
-    expect(d.nodeGroups).toEqual([
-      { name: 'gpu-h100', acceleratorType: 'H100', desiredSize: 2, poolSequence: 1 },
-    ]);
-  });
-
-  it('plans for every replica of every variant in the pool, each decision carrying its own types', () => {
+describe('capacity of a pool evaluation', () => {
+  it('plans every replica of every variant in one intent, on its own; decisions carry none', () => {
     const chatH100 = { ...CHAT, name: 'fast', accelerator: 'H100' };
     const config = poolConfig({ variants: [CHAT, BIG, chatH100] });
     const rChat = ratePerReplica(config, 'llm/chat', 'L4');
@@ -48,44 +37,54 @@ describe('node groups in decisions', () => {
         deployment('4xH100', 3, 3, 'llm/big'),
         deployment('H100', 3, 3, 'llm/fast'),
       ],
-      nodeGroups: nodeGroupViews(config),
+      capacity: capacityViews(config),
       memory: emptyMemory(),
       now: T0,
     });
-    const [chat, big, fast] = out.decisions;
-    expect([chat, big, fast].map((d) => d!.targetReplicas)).toEqual([3, 3, 3]);
-    // L4: 3 nodes; H100: 2 nodes for 3 x 4 GPUs + 1 node for 3 x 1 GPU
-    expect(nodeSizes(chat!)).toEqual({ 'gpu-l4': 3 });
-    expect(nodeSizes(big!)).toEqual({ 'gpu-h100': 3 });
-    expect(nodeSizes(fast!)).toEqual({ 'gpu-h100': 3 });
+    expect(out.decisions.map((d) => d.targetReplicas)).toEqual([3, 3, 3]);
+    for (const d of out.decisions) expect(d).not.toHaveProperty('nodeGroups');
+    expect(out.capacity).toMatchObject({
+      poolSequence: 1,
+      variants: ['llm/big', 'llm/chat', 'llm/fast'],
+    });
+    // L4: 3 devices; H100: 3 × 4 for big and 3 × 1 for fast
+    expect(devicesAsked(out)).toEqual({ L4: 3, H100: 15 });
   });
 
-  it('spreads over the groups of a type in name order within their max', () => {
-    const config = poolConfig({
-      variants: [BIG],
-      nodeGroups: [
-        { name: 'h100-b', acceleratorType: 'H100', gpusPerNode: 8, maxNodes: 4 },
-        { name: 'h100-a', acceleratorType: 'H100', gpusPerNode: 8, maxNodes: 1 },
-      ],
-    });
-    const r = ratePerReplica(config, 'llm/big', '4xH100');
-    const s = new Session(config, [deployment('4xH100', 5, 5, 'llm/big')]);
-    const d = s.decide(T0, [observation(4.5 * r, T0, { variant: 'llm/big', model: 'm70b' })], 'llm/big');
-    expect(d.targetReplicas).toBe(5);
-    // 5 replicas, 2 per node: h100-a takes 1 node (its max), h100-b the other 2
-    expect(nodeSizes(d)).toEqual({ 'h100-b': 2, 'h100-a': 1 });
-  });
-
-  it('never plans a group below its min nor above its max', () => {
-    const config = poolConfig({
-      chat: { maxReplicas: 10 },
-      nodeGroups: [{ name: 'gpu-l4', acceleratorType: 'L4', gpusPerNode: 1, minNodes: 2, maxNodes: 6 }],
-    });
-    const r = ratePerReplica(config);
-    const low = new Session(config, [deployment('L4', 1)]).decide(T0, [observation(0.5 * r, T0)]);
-    expect(nodeSizes(low)).toEqual({ 'gpu-l4': 2 });
-    const high = new Session(config, [deployment('L4', 6)]).decide(T0, [observation(9.5 * r, T0)]);
-    expect(high.targetReplicas).toBeLessThanOrEqual(6);
-    expect(nodeSizes(high)).toEqual({ 'gpu-l4': 6 });
+  it('sizes on another allowed accelerator when the first one’s capacity did not arrive', () => {
+    const anywhere = { ...CHAT, accelerator: undefined, accelerators: ['L4', 'H100'] };
+    const config = poolConfig({ variants: [anywhere] });
+    const r = ratePerReplica(config, 'llm/chat', 'L4');
+    const decide = (capacity: ReturnType<typeof capacityViews>) =>
+      decidePool({
+        pool: 'test',
+        config,
+        observations: new Map([['llm/chat', observation(3.5 * r, T0)]]),
+        deployments: [deployment('L4', 1, 1, 'llm/chat'), deployment('H100', 0, 0, 'llm/chat')],
+        capacity,
+        memory: emptyMemory(),
+        now: T0,
+      });
+    const plenty = decide(capacityViews(config, { 'gpu-l4': 1 }));
+    expect(devicesAsked(plenty).L4).toBeGreaterThan(1);
+    // L4 asked for before, and it did not come: only the one ready L4 counts now.
+    const short = capacityViews(config, { 'gpu-l4': 1 }).map((c) =>
+      c.acceleratorType === 'L4'
+        ? {
+            ...c,
+            insufficient: {
+              kind: 'insufficient-capacity' as const,
+              acceleratorType: 'L4',
+              reason: 'not-arrived' as const,
+              askedDevices: 4,
+              availableDevices: 1,
+              detail: 'out of stock',
+            },
+          }
+        : c,
+    );
+    const out = decide(short);
+    expect(devicesAsked(out).L4).toBeLessThanOrEqual(1);
+    expect(devicesAsked(out).H100).toBeGreaterThan(0);
   });
 });

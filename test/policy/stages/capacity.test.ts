@@ -1,50 +1,66 @@
 /**
- * Stage capacity: node groups for every replica asked for across the pool, each variant given
- * the groups of the accelerator types it uses. The packing itself is planNodeGroups' (nodePlan).
+ * Stage capacity: one intent per pool evaluation, in the domain's terms: per accelerator type
+ * the pool's variants may use, the replicas asked for by size and the devices they take.
  */
 import { planCapacity } from '../../../lib/policy/stages/capacity.js';
-import { BIG, CHAT, nodeGroupViews, poolConfig } from '../helpers.js';
+import { BIG, CHAT, poolConfig } from '../helpers.js';
 
-const config = poolConfig({ variants: [CHAT, BIG] });
+const chatAnywhere = { ...CHAT, accelerator: undefined, accelerators: ['L4', 'H100'] };
+const config = poolConfig({ variants: [chatAnywhere, BIG] });
 const chat = config.variants[0]!;
 const big = config.variants[1]!;
-const groups = nodeGroupViews(config);
+const ctx = { pool: 'test', poolSequence: 9, now: 1_000_000 };
 
 describe('planCapacity', () => {
-  it('sizes each type for all replicas of the pool, in devices per replica', () => {
-    const plan = planCapacity(
+  it('asks per type for every replica of the pool, in devices per replica', () => {
+    const intent = planCapacity(
       config,
       [
-        { key: 'llm/chat', v: chat, accelerator: 'H100', deployments: new Map([['H100', 3]]) },
-        // 4xH100 is of type H100, 4 devices a replica: 3 of them take 12 more GPUs
-        { key: 'llm/big', v: big, accelerator: '4xH100', deployments: new Map([['4xH100', 3]]) },
+        { key: 'llm/chat', v: chat, deployments: new Map([['H100', 3]]) },
+        // 4xH100 is of type H100, 4 devices a replica
+        { key: 'llm/big', v: big, deployments: new Map([['4xH100', 3]]) },
       ],
-      groups,
+      ctx,
     );
-    // 3 + 12 GPUs of H100, in whole nodes of 8 without mixing sizes: 2 nodes for big, 1 for chat
-    expect(plan.get('llm/chat')).toEqual([{ name: 'gpu-h100', acceleratorType: 'H100', desiredSize: 3 }]);
-    expect(plan.get('llm/big')).toEqual(plan.get('llm/chat'));
+    expect(intent).toMatchObject({
+      kind: 'capacity',
+      id: 'test#9',
+      pool: 'test',
+      poolSequence: 9,
+      variants: ['llm/big', 'llm/chat'],
+      accelerators: [
+        {
+          acceleratorType: 'H100',
+          replicas: [
+            { devicesPerReplica: 4, replicas: 3 },
+            { devicesPerReplica: 1, replicas: 3 },
+          ],
+          devices: 15,
+        },
+        // allowed to chat, asked for by no one: zero, so a provider may remove what it has
+        { acceleratorType: 'L4', replicas: [], devices: 0 },
+      ],
+    });
   });
 
-  it('gives a variant the groups of every type it asks for, and of the one decided with no replicas', () => {
-    const plan = planCapacity(
+  it('counts both accelerators of a move (make before break)', () => {
+    const intent = planCapacity(
       config,
-      [{ key: 'llm/chat', v: chat, accelerator: 'H100', deployments: new Map([['L4', 2]]) }],
-      groups,
+      [
+        {
+          key: 'llm/chat',
+          v: chat,
+          deployments: new Map([
+            ['L4', 2],
+            ['H100', 1],
+          ]),
+        },
+      ],
+      ctx,
     );
-    expect(plan.get('llm/chat')).toEqual([
-      { name: 'gpu-l4', acceleratorType: 'L4', desiredSize: 2 },
-      { name: 'gpu-h100', acceleratorType: 'H100', desiredSize: 0 },
-    ]);
-  });
-
-  it('keeps groups at their min without replicas', () => {
-    const withMin = groups.map((g) => ({ ...g, minSize: 1 }));
-    const plan = planCapacity(
-      config,
-      [{ key: 'llm/chat', v: chat, accelerator: 'L4', deployments: new Map([['L4', 0]]) }],
-      withMin,
-    );
-    expect(plan.get('llm/chat')).toEqual([{ name: 'gpu-l4', acceleratorType: 'L4', desiredSize: 1 }]);
+    expect(Object.fromEntries(intent.accelerators.map((a) => [a.acceleratorType, a.devices]))).toEqual({
+      H100: 1,
+      L4: 2,
+    });
   });
 });

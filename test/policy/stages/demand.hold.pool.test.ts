@@ -9,8 +9,9 @@ import {
   CHAT,
   deployment,
   KEY,
-  nodeGroupViews,
-  nodeSizes,
+  capacityViews,
+  devicesAsked,
+  lastDevicesAsked,
   observation,
   poolConfig,
   ratePerReplica,
@@ -101,13 +102,13 @@ describe('hold on stale or missing metrics', () => {
     expect(after.lastArrivalAt).toBe(before.lastArrivalAt);
   });
 
-  it('keeps the node groups for the held replicas', () => {
-    const s = new Session(config, [deployment('L4', 5)], nodeGroupViews(config, { 'gpu-l4': 5 }));
-    const d = s.decide(T0, [blindObservation(T0, { stale: [SUCCESS] })]);
-    expect(nodeSizes(d)).toEqual({ 'gpu-l4': 5 });
+  it('keeps the capacity for the held replicas', () => {
+    const s = new Session(config, [deployment('L4', 5)], capacityViews(config, { 'gpu-l4': 5 }));
+    s.decide(T0, [blindObservation(T0, { stale: [SUCCESS] })]);
+    expect(lastDevicesAsked(s)).toEqual({ L4: 5 });
   });
 
-  it('holds one variant while deciding the other, and keeps the held replicas in the node plan', () => {
+  it('holds one variant while deciding the other, and keeps the held replicas in the capacity intent', () => {
     const two = poolConfig({
       variants: [CHAT, { ...CHAT, name: 'other', accelerator: 'L4' }],
     });
@@ -120,16 +121,15 @@ describe('hold on stale or missing metrics', () => {
         ['llm/other', observation(2.5 * r, T0, { variant: 'llm/other' })],
       ]),
       deployments: [deployment('L4', 4), deployment('L4', 1, 1, 'llm/other')],
-      nodeGroups: nodeGroupViews(two, { 'gpu-l4': 5 }),
+      capacity: capacityViews(two, { 'gpu-l4': 5 }),
       memory: emptyMemory(),
       now: T0,
     });
     const [chat, other] = out.decisions;
     expect(chat).toMatchObject({ variant: 'chat', action: 'hold', targetReplicas: 4 });
     expect(other).toMatchObject({ variant: 'other', action: 'scale-up', targetReplicas: 3 });
-    // 4 held + 3 decided, one L4 per node
-    expect(nodeSizes(other!)).toEqual({ 'gpu-l4': 7 });
-    expect(nodeSizes(chat!)).toEqual({ 'gpu-l4': 7 });
+    // 4 held + 3 decided, one L4 each
+    expect(devicesAsked(out)).toEqual({ L4: 7 });
   });
 
   it('after metrics come back from a gap longer than the window, does not scale down on one sample', () => {

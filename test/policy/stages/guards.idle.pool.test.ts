@@ -1,7 +1,15 @@
 /**
  * Scale to zero: only with minReplicas 0, and only after idleWindowSeconds without arrivals.
  */
-import { deployment, nodeSizes, poolConfig, ratePerReplica, replicasOn, Session, T0 } from '../helpers.js';
+import {
+  deployment,
+  lastDevicesAsked,
+  poolConfig,
+  ratePerReplica,
+  replicasOn,
+  Session,
+  T0,
+} from '../helpers.js';
 
 const at = (i: number) => T0 + 30 * i;
 
@@ -84,7 +92,7 @@ describe('scale to zero', () => {
     const s = new Session(config, [deployment('L4', 0)]);
     const d = s.run(at(0), 0);
     expect(d.targetReplicas).toBe(0);
-    expect(nodeSizes(d)).toEqual({ 'gpu-l4': 0 });
+    expect(lastDevicesAsked(s)).toEqual({ L4: 0 });
   });
 
   it('zero arrivals inside the idle window never add replicas (pool with node groups: limited capacity)', () => {

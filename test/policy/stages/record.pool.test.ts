@@ -17,7 +17,7 @@ import {
   CHAT,
   deployment,
   KEY,
-  nodeGroupViews,
+  capacityViews,
   observation,
   poolConfig,
   ratePerReplica,
@@ -37,7 +37,7 @@ describe('sequences', () => {
       s.decide(now, [observation(0.5 * r, now), observation(0.5 * r, now, { variant: 'llm/other' })]);
     }
     const rows = s.steps.map((x) =>
-      x.out.decisions.map((d) => [d.id, d.sequence, d.poolSequence, d.nodeGroups[0]!.poolSequence]),
+      x.out.decisions.map((d) => [d.id, d.sequence, d.poolSequence, x.out.capacity.poolSequence]),
     );
     expect(rows).toEqual([
       [
@@ -178,7 +178,7 @@ describe('the record', () => {
       config,
       observations: new Map([[KEY, observation(4.5 * r, T0 + 90)]]),
       deployments: s.deployments,
-      nodeGroups: nodeGroupViews(config),
+      capacity: capacityViews(config),
       memory: s.memory,
       now: T0 + 90,
     });
@@ -192,7 +192,7 @@ describe('the record', () => {
       config,
       observations: new Map([[KEY, observation(2.5 * r, T0)]]),
       deployments: [deployment('L4', 2)],
-      nodeGroups: nodeGroupViews(config),
+      capacity: capacityViews(config),
       memory: emptyMemory(),
       now: T0,
     };

@@ -73,8 +73,7 @@ describe('decisionRecord', () => {
       observations: [rate === undefined ? blindObservation(T0, { missing: ['x'] }) : observation(rate, T0)],
       deployments: [deployment('L4', replicas)],
     });
-    const capacity = [{ name: 'gpu-l4', acceleratorType: 'L4', desiredSize: g!.target }];
-    return decisionRecord(g!, 7, capacity, context);
+    return decisionRecord(g!, 7, context);
   };
 
   it('names the action from the target and what runs', () => {
@@ -84,14 +83,13 @@ describe('decisionRecord', () => {
     expect(steady).toMatchObject({ action: 'none', targetReplicas: 1, currentReplicas: 1 });
   });
 
-  it('carries its ids, the deployments by name and the capacity of this pool evaluation', () => {
+  it('carries its ids and the deployments by name, and no capacity', () => {
     const d = record(busy, 1);
     expect(d).toMatchObject({ id: 'llm/chat#7', sequence: 7, pool: 'test', poolSequence: 4 });
     expect(d.issuedAt).toBe(new Date(T0 * 1000).toISOString());
     expect(d.deployments).toEqual([{ accelerator: 'L4', deployment: 'chat', replicas: d.targetReplicas }]);
-    expect(d.nodeGroups).toEqual([
-      { name: 'gpu-l4', acceleratorType: 'L4', desiredSize: d.targetReplicas, poolSequence: 4 },
-    ]);
+    // capacity is the pool's intent, not part of a variant's decision
+    expect(d).not.toHaveProperty('nodeGroups');
   });
 
   it('has a prediction and the sizing inputs only when it sized', () => {

@@ -5,7 +5,7 @@
  */
 import {
   deployment,
-  nodeSizes,
+  lastDevicesAsked,
   observation,
   poolConfig,
   ratePerReplica,
@@ -71,8 +71,8 @@ describe('accelerator moves', () => {
     expect(move.action).toBe('migrate');
     expect(replicasOn(move, 'L4')).toBe(1);
     expect(replicasOn(move, 'H100')).toBe(1);
-    // node groups for both meanwhile
-    expect(nodeSizes(move)).toEqual({ 'gpu-h100': 1, 'gpu-l4': 1 });
+    // capacity for both meanwhile
+    expect(lastDevicesAsked(s)).toEqual({ H100: 1, L4: 1 });
     // the L4 replica is not ready yet: H100 stays
     const waiting = s.run(at(11), 0.5 * rL4, {}, false);
     expect(replicasOn(waiting, 'L4')).toBe(1);
@@ -82,7 +82,7 @@ describe('accelerator moves', () => {
     const done = s.run(at(12), 0.5 * rL4, {}, false);
     expect(replicasOn(done, 'L4')).toBe(1);
     expect(replicasOn(done, 'H100')).toBe(0);
-    expect(nodeSizes(done)).toEqual({ 'gpu-h100': 0, 'gpu-l4': 1 });
+    expect(lastDevicesAsked(s)).toEqual({ H100: 0, L4: 1 });
     // and the variant now lives on L4
     const after = s.run(at(13), 0.5 * rL4, {}, false);
     expect(after).toMatchObject({ accelerator: 'L4', action: 'none', targetReplicas: 1 });

@@ -1,0 +1,3 @@
+export * from './autoScalingGroups.js';
+export * from './managedNodeGroupsProvider.js';
+export * from './packing.js';
