@@ -20,6 +20,8 @@ export interface EvaluateSummary {
     accelerator: string;
     reason: string;
   }[];
+  /** devices per accelerator type the pool's capacity intent asks for */
+  readonly capacity: Readonly<Record<string, number>>;
   readonly held: string[];
   readonly telemetryError?: string;
 }
@@ -53,6 +55,7 @@ export function summarize(result: EvaluateResult): EvaluateSummary {
       accelerator: d.accelerator,
       reason: d.reason,
     })),
+    capacity: Object.fromEntries(result.capacity.accelerators.map((a) => [a.acceleratorType, a.devices])),
     held: result.held,
     ...(result.telemetryError !== undefined ? { telemetryError: result.telemetryError } : {}),
   };

@@ -22,6 +22,8 @@ test('events/evaluate-scheduled.json: one decision per variant queued, a summary
   ]);
   // one decision per variant, then the pool's capacity intent
   expect(queue.depth).toBe(3);
+  expect(Object.keys(result.capacity)).toEqual(['L4']);
+  expect(result.capacity.L4).toBeGreaterThanOrEqual(2);
   const bodies: string[] = [];
   await queue.drain(async (body) => void bodies.push(body));
   expect(bodies.map((b) => parsePoolMessage(b).id)).toEqual(['llm/chat#1', 'llm/summarize#1', 'default#1']);
