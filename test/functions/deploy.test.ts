@@ -62,10 +62,13 @@ test('IAM: each function gets the calls its adapters make, on named resources on
   }
 });
 
-test('RBAC: evaluate (sva-reader) gets Deployments; apply (sva-scaler) gets and patches their scale; nothing else', () => {
+test('RBAC: evaluate (sva-reader) gets Deployments; apply (sva-scaler) gets and patches their scale and gets them; nothing else', () => {
   const rules = {
     'sva-reader': [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] }],
-    'sva-scaler': [{ apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] }],
+    'sva-scaler': [
+      { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] },
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
+    ],
   };
   for (const file of ['rbac.yaml', 'rbac-cluster.yaml']) {
     const docs = parseAllDocuments(readFileSync(`deploy/${file}`, 'utf8')).map((d) => d.toJSON());
