@@ -124,7 +124,11 @@ export class KarpenterProvider implements CapacityProvider {
     let pool: { spec?: { limits?: Record<string, unknown> } };
     let claims: NodeClaimDoc[];
     try {
-      pool = await custom.getClusterCustomObject({ ...base, plural: 'nodepools', name: cfg.name });
+      pool = (await custom.getClusterCustomObject({
+        ...base,
+        plural: 'nodepools',
+        name: cfg.name,
+      })) as typeof pool;
       claims =
         (
           (await custom.listClusterCustomObject({
