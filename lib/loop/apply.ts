@@ -7,11 +7,25 @@
  * removal and leaves it to the next evaluation). Idempotent: targets are absolute, a decision
  * is claimed before and marked after, and an intent older than one taken on is dropped.
  */
+import { configHash } from '../config/hash.js';
+import type { Config } from '../config/schema.js';
 import { removalAllowed } from '../policy/capacityPlan.js';
-import type { CapacityIntent, CapacityProvider, CapacityReport } from '../policy/capacity.js';
-import { parseDecision, type DecisionRecord } from '../policy/decisionRecord.js';
-import { isCapacityIntent, parsePoolMessage } from '../policy/messages.js';
+import {
+  InvalidCapacityIntentError,
+  type CapacityIntent,
+  type CapacityProvider,
+  type CapacityReport,
+} from '../policy/capacity.js';
+import { InvalidDecisionError, parseDecision, type DecisionRecord } from '../policy/decisionRecord.js';
+import { isCapacityIntent, parsePoolMessage, type PoolMessage } from '../policy/messages.js';
 import type { Clock, Cluster, DecisionState, TelemetrySink } from '../policy/ports.js';
+import {
+  admitCapacityIntent,
+  admitDecision,
+  checkBodySize,
+  deploymentsToCompare,
+  type Rejection,
+} from './admission.js';
 import { currentPoint, INFERNO, scalingLabels } from './telemetry.js';
 
 export interface ApplyDeps {
@@ -23,13 +37,17 @@ export interface ApplyDeps {
 }
 
 export interface ApplyOptions {
+  /** apply's own copy of the config: every message is judged by it (./admission.ts) */
+  readonly config: Config;
+  /** the pool this apply serves; default "default" */
+  readonly pool?: string;
   /** decisions older than this are dropped, never applied */
   readonly maxAgeSeconds: number;
   /** accelerator name → device type, for the accelerator_type label */
   readonly acceleratorTypes?: ReadonlyMap<string, string>;
 }
 
-export type ApplyStatus = 'applied' | 'duplicate' | 'superseded' | 'expired';
+export type ApplyStatus = 'applied' | 'duplicate' | 'superseded' | 'expired' | 'failed';
 
 export interface ApplyOutcome {
   readonly kind: 'decision';
@@ -37,6 +55,24 @@ export interface ApplyOutcome {
   readonly decision: DecisionRecord;
   readonly detail: string;
   readonly telemetryError?: string;
+  /** the decision was made with another config than apply's: judged by apply's all the same */
+  readonly configMismatch?: string;
+  /** failed: the permanent error that ended it (403, 404, 422), after the changes in detail */
+  readonly error?: string;
+}
+
+/**
+ * A message refused before anything of it was acted on: malformed, too large, or outside what
+ * the config allows. It goes to the dead-letter queue with the reason; it never blocks its group.
+ */
+export interface RejectedOutcome {
+  readonly kind: 'rejected';
+  readonly status: 'rejected';
+  readonly field: string;
+  readonly reason: string;
+  readonly detail: string;
+  /** the message, when it parsed */
+  readonly message?: PoolMessage;
 }
 
 export interface CapacityOutcome {
@@ -49,13 +85,40 @@ export interface CapacityOutcome {
   readonly report?: CapacityReport;
 }
 
-/** Applies whichever message it is. Throws the parse errors (naming the field) and the adapters' errors. */
+export type MessageOutcome = ApplyOutcome | CapacityOutcome | RejectedOutcome;
+
+function rejected(r: Rejection, message?: PoolMessage): RejectedOutcome {
+  return { kind: 'rejected', status: 'rejected', ...r, detail: `${r.field}: ${r.reason}`, message };
+}
+
+/** "decision.deployments[0].replicas: …" → field and reason, from the parsers' errors. */
+function parseRejection(err: InvalidDecisionError | InvalidCapacityIntentError): Rejection {
+  const colon = err.message.indexOf(': ');
+  return colon > 0
+    ? { field: err.message.slice(0, colon), reason: err.message.slice(colon + 2) }
+    : { field: 'body', reason: err.message };
+}
+
+/**
+ * Applies whichever message it is, once it is admitted: a malformed, oversized or disallowed
+ * message is a RejectedOutcome (the field named) with nothing of it done. Throws the adapters'
+ * errors when acting fails transiently; permanent ones end a decision as `failed`.
+ */
 export async function applyMessage(
   deps: ApplyDeps,
   body: unknown,
   opts: ApplyOptions,
-): Promise<ApplyOutcome | CapacityOutcome> {
-  const message = parsePoolMessage(body);
+): Promise<MessageOutcome> {
+  const tooLarge = checkBodySize(body);
+  if (tooLarge) return rejected(tooLarge);
+  let message: PoolMessage;
+  try {
+    message = parsePoolMessage(body);
+  } catch (err) {
+    if (err instanceof InvalidDecisionError || err instanceof InvalidCapacityIntentError)
+      return rejected(parseRejection(err));
+    throw err;
+  }
   return isCapacityIntent(message) ? applyCapacity(deps, message, opts) : applyDecision(deps, message, opts);
 }
 
@@ -63,9 +126,11 @@ export async function applyMessage(
 export async function applyCapacity(
   deps: ApplyDeps,
   intent: CapacityIntent,
-  opts: Pick<ApplyOptions, 'maxAgeSeconds'>,
-): Promise<CapacityOutcome> {
+  opts: ApplyOptions,
+): Promise<CapacityOutcome | RejectedOutcome> {
   const now = deps.clock.now();
+  const refused = admitCapacityIntent(intent, { config: opts.config, pool: opts.pool ?? 'default', now });
+  if (refused) return rejected(refused, intent);
   const outcome = (
     status: CapacityOutcome['status'],
     detail: string,
@@ -107,19 +172,51 @@ export async function applyCapacity(
   return outcome('applied', detail || 'no capacity to change', allowed, report);
 }
 
-/** Throws InvalidDecisionError for a malformed message, and the adapters' errors when acting fails. */
+/** Is this adapter error one that a retry cannot mend (403, 404, 422, a refused request)? */
+export function isPermanent(err: unknown): boolean {
+  return (err as { retryable?: unknown } | null)?.retryable === false;
+}
+
+/**
+ * Throws InvalidDecisionError for a malformed message (applyMessage reports it as rejected),
+ * and the adapters' transient errors; a permanent one ends the decision as `failed`.
+ */
 export async function applyDecision(
   deps: ApplyDeps,
   body: unknown,
   opts: ApplyOptions,
-): Promise<ApplyOutcome> {
+): Promise<ApplyOutcome | RejectedOutcome> {
   const decision = parseDecision(body);
   const variant = `${decision.namespace}/${decision.variant}`;
   const now = deps.clock.now();
+  const admission = { config: opts.config, pool: opts.pool ?? 'default', now };
+  // Checked before the live read: a decision naming an unknown variant or Deployment must not
+  // even make apply read the cluster for it.
+  const refused = admitDecision(decision, admission);
+  if (refused) return rejected(refused, decision);
+  const compare = deploymentsToCompare(decision);
+  if (compare.length > 0) {
+    const views = await deps.cluster.deployments(
+      compare.map((t) => ({
+        namespace: decision.namespace,
+        deployment: t.deployment,
+        variant,
+        accelerator: t.accelerator,
+      })),
+    );
+    const live = new Map(views.map((v) => [v.deployment, v.desired]));
+    const lowered = admitDecision(decision, admission, live);
+    if (lowered) return rejected(lowered, decision);
+  }
+  const ownHash = configHash(opts.config);
+  const configMismatch =
+    decision.configHash !== undefined && decision.configHash !== ownHash
+      ? `decided with config ${decision.configHash.slice(0, 12)}, judged by apply's ${ownHash.slice(0, 12)}`
+      : undefined;
   // Whatever becomes of it, the variant is done with this pool evaluation: capacity may follow.
   const outcome = async (status: ApplyStatus, detail: string): Promise<ApplyOutcome> => {
     await deps.state.markPoolReached(variant, decision.poolSequence);
-    return { kind: 'decision', status, decision, detail };
+    return { kind: 'decision', status, decision, detail, ...(configMismatch ? { configMismatch } : {}) };
   };
   const age = now - Date.parse(decision.issuedAt) / 1000;
   if (age > opts.maxAgeSeconds) {
@@ -141,8 +238,22 @@ export async function applyDecision(
 
   // Capacity for growth is asked for by the pool's capacity intent, and removed only after
   // every variant has applied its decision: here only the Deployments change.
-  for (const d of decision.deployments)
-    await deps.cluster.scale(decision.namespace, d.deployment, d.replicas);
+  // A permanent refusal (403, 404, 422) ends the decision: retrying cannot mend it and would
+  // hold the variant's message group. What was done before it stands and is reported; the next
+  // decision sets every Deployment again, absolute targets, and so reconciles it.
+  const done: string[] = [];
+  for (const d of decision.deployments) {
+    try {
+      await deps.cluster.scale(decision.namespace, d.deployment, d.replicas);
+    } catch (err) {
+      if (!isPermanent(err)) throw err;
+      const error = err instanceof Error ? err.message : String(err);
+      const partial = done.length > 0 ? `partial: ${done.join(', ')} set; ` : '';
+      const failed = await outcome('failed', `${partial}${d.deployment} to ${d.replicas} refused`);
+      return { ...failed, error };
+    }
+    done.push(`${d.deployment} to ${d.replicas}`);
+  }
   await deps.state.markApplied(variant, decision.sequence);
   const applied = await outcome(
     'applied',

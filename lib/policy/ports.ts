@@ -62,6 +62,14 @@ export interface DecisionQueue {
   send(messages: readonly PoolMessage[]): Promise<void>;
 }
 
+/**
+ * Where apply puts a message it will not act on (rejected, or ended by a permanent error): the
+ * body as received, on its own message group, with the reason beside it.
+ */
+export interface DeadLetters {
+  send(message: { body: string; groupId: string; deduplicationId: string; reason: string }): Promise<void>;
+}
+
 export interface TelemetryPoint {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;

@@ -7,6 +7,7 @@ import type { VariantObservation } from '../../metrics/observation.js';
 import { DECISION_VERSION, type DecisionRecord } from '../decisionRecord.js';
 import type { VariantMemory } from '../memory.js';
 import { predictAt } from '../predict.js';
+import { configHash } from '../../config/hash.js';
 import { deploymentName } from '../../config/resolved.js';
 import { longestWindow } from '../window.js';
 import type { Guarded } from './guards.js';
@@ -73,6 +74,7 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
     model: v.model,
     sequence,
     issuedAt: new Date(ctx.now * 1000).toISOString(),
+    configHash: configHash(ctx.config),
     accelerator: g.accelerator,
     targetReplicas: g.target,
     currentReplicas: current.desired,
