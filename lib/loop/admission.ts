@@ -94,6 +94,13 @@ export function admitDecision(
   const seq =
     checkSequence('decision.sequence', d.sequence) ?? checkSequence('decision.poolSequence', d.poolSequence);
   if (seq) return seq;
+  // A variant's sequence grows by one per evaluation, as the pool's does, from when it joined:
+  // it can never be ahead of the pool sequence of its own evaluation.
+  if (d.sequence > d.poolSequence)
+    return reject(
+      'decision.sequence',
+      `${d.sequence} is beyond the pool sequence ${d.poolSequence} it was decided in`,
+    );
   const future = checkIssuedAt('decision', d.issuedAt, ctx.now);
   if (future) return future;
 

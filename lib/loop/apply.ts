@@ -47,7 +47,23 @@ export interface ApplyOptions {
   readonly acceleratorTypes?: ReadonlyMap<string, string>;
 }
 
-export type ApplyStatus = 'applied' | 'duplicate' | 'superseded' | 'expired' | 'failed';
+export type ApplyStatus =
+  | 'applied'
+  | 'duplicate'
+  | 'superseded'
+  | 'expired'
+  | 'failed'
+  /** of an older generation of the policy memory than apply has taken on: a restored memory */
+  | 'stale-generation';
+
+/** Statuses of a message the consumer drops (a duplicate was applied before: not dropped). */
+export const DROPPED: ReadonlySet<string> = new Set([
+  'superseded',
+  'expired',
+  'failed',
+  'stale-generation',
+  'rejected',
+]);
 
 export interface ApplyOutcome {
   readonly kind: 'decision';
@@ -73,6 +89,7 @@ export interface RejectedOutcome {
   readonly detail: string;
   /** the message, when it parsed */
   readonly message?: PoolMessage;
+  readonly telemetryError?: string;
 }
 
 export interface CapacityOutcome {
@@ -83,6 +100,7 @@ export interface CapacityOutcome {
   /** whether every variant had reached the intent's pool sequence */
   readonly removalAllowed: boolean;
   readonly report?: CapacityReport;
+  readonly telemetryError?: string;
 }
 
 export type MessageOutcome = ApplyOutcome | CapacityOutcome | RejectedOutcome;
@@ -119,7 +137,29 @@ export async function applyMessage(
       return rejected(parseRejection(err));
     throw err;
   }
-  return isCapacityIntent(message) ? applyCapacity(deps, message, opts) : applyDecision(deps, message, opts);
+  const outcome = isCapacityIntent(message)
+    ? await applyCapacity(deps, message, opts)
+    : await applyDecision(deps, message, opts);
+  return countDropped(deps, outcome);
+}
+
+/**
+ * Counts a dropped message in inferno_decisions_dropped_total{reason} (kept in the state store
+ * across invocations, as the scaling counter) and publishes it. Never fails the message: a
+ * telemetry error is reported with the outcome.
+ */
+async function countDropped<T extends MessageOutcome>(deps: ApplyDeps, outcome: T): Promise<T> {
+  if (!DROPPED.has(outcome.status)) return outcome;
+  try {
+    const labels = { reason: outcome.status };
+    const value = await deps.state.incrementCounter(INFERNO.decisionsDropped, labels);
+    await deps.telemetry.publish([
+      { name: INFERNO.decisionsDropped, labels, value, timestamp: deps.clock.now() * 1000 },
+    ]);
+    return outcome;
+  } catch (err) {
+    return { ...outcome, telemetryError: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 /** The pool's capacity intent: growth at once, removal only once every variant has caught up. */
@@ -152,11 +192,14 @@ export async function applyCapacity(
       `issued ${Math.round(age)} s ago, more than ${opts.maxAgeSeconds} s: not applied`,
     );
   }
-  if (!(await deps.state.claimCapacity(intent.pool, intent.poolSequence))) {
+  const generation = intent.generation ?? 0;
+  if (!(await deps.state.claimCapacity(intent.pool, intent.poolSequence, generation))) {
     return outcome('superseded', `a newer capacity intent of pool ${intent.pool} was taken on`);
   }
   const reached = new Map(
-    await Promise.all(intent.variants.map(async (v) => [v, await deps.state.poolReached(v)] as const)),
+    await Promise.all(
+      intent.variants.map(async (v) => [v, await deps.state.poolReached(v, generation)] as const),
+    ),
   );
   const allowed = removalAllowed(intent, reached);
   const report = await deps.capacity.provide(intent, { now, allowRemoval: allowed });
@@ -208,6 +251,7 @@ export async function applyDecision(
     const lowered = admitDecision(decision, admission, live);
     if (lowered) return rejected(lowered, decision);
   }
+  const generation = decision.generation ?? 0;
   const ownHash = configHash(opts.config);
   const configMismatch =
     decision.configHash !== undefined && decision.configHash !== ownHash
@@ -215,7 +259,7 @@ export async function applyDecision(
       : undefined;
   // Whatever becomes of it, the variant is done with this pool evaluation: capacity may follow.
   const outcome = async (status: ApplyStatus, detail: string): Promise<ApplyOutcome> => {
-    await deps.state.markPoolReached(variant, decision.poolSequence);
+    await deps.state.markPoolReached(variant, decision.poolSequence, generation);
     return { kind: 'decision', status, decision, detail, ...(configMismatch ? { configMismatch } : {}) };
   };
   const age = now - Date.parse(decision.issuedAt) / 1000;
@@ -225,14 +269,24 @@ export async function applyDecision(
       `issued ${Math.round(age)} s ago, more than ${opts.maxAgeSeconds} s: not applied`,
     );
   }
+  // Sequences compare only within one generation of the policy memory: a newer generation
+  // (a fresh memory) starts the comparison again; an older one is a restored memory, dropped
+  // until evaluate notices and starts a newer generation (lib/loop/evaluate.ts checkGeneration).
   const last = await deps.state.lastApplied(variant);
-  if (decision.sequence < last.sequence) {
+  const lastGeneration = last.generation ?? 0;
+  if (generation < lastGeneration) {
+    return outcome(
+      'stale-generation',
+      `generation ${generation} is older than generation ${lastGeneration} of the decisions already taken on: a restored policy memory; the next evaluation starts a new generation`,
+    );
+  }
+  if (generation === lastGeneration && decision.sequence < last.sequence) {
     return outcome('superseded', `sequence ${decision.sequence} is older than ${last.sequence}`);
   }
-  if (decision.sequence === last.sequence && last.applied) {
+  if (generation === lastGeneration && decision.sequence === last.sequence && last.applied) {
     return outcome('duplicate', `sequence ${decision.sequence} was already applied`);
   }
-  if (!(await deps.state.claim(variant, decision.sequence))) {
+  if (!(await deps.state.claim(variant, decision.sequence, generation))) {
     return outcome('superseded', `a newer decision for ${variant} was taken on concurrently`);
   }
 
@@ -254,7 +308,7 @@ export async function applyDecision(
     }
     done.push(`${d.deployment} to ${d.replicas}`);
   }
-  await deps.state.markApplied(variant, decision.sequence);
+  await deps.state.markApplied(variant, decision.sequence, generation);
   const applied = await outcome(
     'applied',
     `${decision.action} to ${decision.targetReplicas} on ${decision.accelerator}`,

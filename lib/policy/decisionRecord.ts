@@ -6,7 +6,8 @@ import { z } from 'zod';
 
 /**
  * 2: node-group sizes left the variants' decisions for the pool's capacity intent (capacity.ts)
- * 3: the hash of the config it was decided with (configHash); version 2 records still parse
+ * 3: the hash of the config it was decided with (configHash) and the policy memory's generation;
+ *    version 2 records still parse (generation 0)
  */
 export const DECISION_VERSION = 3;
 
@@ -43,6 +44,8 @@ export const decisionSchema = z
     id: z.string().min(1),
     pool: z.string().min(1),
     poolSequence: count,
+    /** the policy memory's generation (epoch ms it started): sequences compare only within one */
+    generation: count.optional(),
     variant: z.string().min(1),
     namespace: z.string().min(1),
     model: z.string().min(1),

@@ -396,6 +396,65 @@ describe('admission and failures: nothing outside the config, no message held by
   });
 });
 
+describe('generations of the policy memory: no state wedges the consumer', () => {
+  it('a newer generation (a fresh memory) resets the comparison: sequence 1 applies after sequence 900', async () => {
+    const w = world();
+    await w.apply(
+      fixtureDecision({
+        generation: 1000,
+        sequence: 900,
+        targetReplicas: 6,
+        deployments: [{ accelerator: 'L4', deployment: 'chat', replicas: 6 }],
+      }),
+    );
+    const fresh = await w.apply(fixtureDecision({ generation: 2000, sequence: 1 }));
+    expect(fresh.status).toBe('applied');
+    expect(w.cluster.replicas('llm', 'chat')).toBe(4);
+    expect(await w.state.lastApplied('llm/chat')).toEqual({ sequence: 1, applied: true, generation: 2000 });
+  });
+
+  it('an older generation (a restored memory) is dropped with its reason and counted', async () => {
+    const w = world();
+    await w.apply(fixtureDecision({ generation: 2000, sequence: 3 }));
+    const out = await applyMessage(
+      w.deps,
+      JSON.stringify(
+        fixtureDecision({
+          generation: 1000,
+          sequence: 50,
+          targetReplicas: 9,
+          deployments: [{ accelerator: 'L4', deployment: 'chat', replicas: 9 }],
+        }),
+      ),
+      OPTIONS,
+    );
+    expect(out.status).toBe('stale-generation');
+    expect(out.detail).toMatch(/^generation 1000 is older than generation 2000 .*restored policy memory/);
+    expect(w.cluster.replicas('llm', 'chat')).toBe(4);
+    expect(
+      (w.telemetry as MemoryTelemetrySink).points.filter((p) => p.name === 'inferno_decisions_dropped_total'),
+    ).toEqual([expect.objectContaining({ labels: { reason: 'stale-generation' }, value: 1 })]);
+  });
+
+  it('counts every drop by reason: expired, superseded, rejected', async () => {
+    const w = world();
+    const sink = w.telemetry as MemoryTelemetrySink;
+    await applyMessage(w.deps, JSON.stringify(fixtureDecision({ sequence: 5 })), OPTIONS);
+    await applyMessage(w.deps, JSON.stringify(fixtureDecision({ sequence: 4 })), OPTIONS);
+    await applyMessage(w.deps, JSON.stringify(fixtureDecision({ sequence: 3 })), OPTIONS);
+    await applyMessage(w.deps, JSON.stringify(fixtureDecision({ sequence: 6, variant: 'ghost' })), OPTIONS);
+    w.clock.set(ISSUED_AT + 3600);
+    await applyMessage(w.deps, JSON.stringify(fixtureDecision({ sequence: 7 })), OPTIONS);
+    const dropped = sink.points.filter((p) => p.name === 'inferno_decisions_dropped_total');
+    expect(dropped.map((p) => [p.labels.reason, p.value])).toEqual([
+      ['superseded', 1],
+      ['superseded', 2],
+      ['rejected', 1],
+      ['expired', 1],
+    ]);
+  });
+});
+
 describe('applyCapacity', () => {
   it('grows at once, before any variant has applied its decision', async () => {
     const w = world();

@@ -14,13 +14,14 @@ import {
   MemoryTelemetrySink,
 } from '../../lib/adapters/memory/index.js';
 import type { Config } from '../../lib/config/schema.js';
+import { emptyMemory } from '../../lib/policy/memory.js';
 import {
   applyDecision,
   applyMessage,
   type ApplyOutcome,
   type CapacityOutcome,
 } from '../../lib/loop/apply.js';
-import { evaluatePool, type EvaluateDeps } from '../../lib/loop/evaluate.js';
+import { checkGeneration, evaluatePool, type EvaluateDeps } from '../../lib/loop/evaluate.js';
 import { SVA_OPS } from '../../lib/loop/telemetry.js';
 import { parsePoolMessage } from '../../lib/policy/messages.js';
 import type { TelemetrySink } from '../../lib/policy/ports.js';
@@ -64,6 +65,74 @@ function world(config: Config, telemetry: TelemetrySink = new MemoryTelemetrySin
     });
   return { log, clock, metrics, cluster, capacity, state, queue, deps, outcomes, capacityOutcomes, drain };
 }
+
+describe('generations: a fresh or restored policy memory never wedges apply', () => {
+  const config = poolConfig();
+  const r = ratePerReplica(config);
+
+  it('starts a generation with a fresh memory and carries it in the decisions and the intent', async () => {
+    const w = world(config);
+    w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
+    const out = await evaluatePool(w.deps, config, 'pool-a');
+    expect(out.generation).toBe(START * 1000);
+    expect(out.decisions[0]!.generation).toBe(START * 1000);
+    expect(out.capacity.generation).toBe(START * 1000);
+    expect(out.generationStarted).toBeUndefined();
+  });
+
+  it('the reset: the policy item lost, the next evaluation starts over at sequence 1 and applies', async () => {
+    const w = world(config);
+    w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
+    for (let i = 0; i < 5; i++) {
+      w.clock.set(START + 60 * i);
+      await evaluatePool(w.deps, config, 'pool-a');
+      await w.drain();
+    }
+    await w.state.savePolicy('pool-a', emptyMemory()); // as a deleted item reads
+    w.clock.set(START + 600);
+    w.metrics.observations.set('llm/chat', (now) => observation(6.5 * r, now));
+    const out = await evaluatePool(w.deps, config, 'pool-a');
+    expect(out.decisions[0]!.sequence).toBe(1);
+    await w.drain();
+    expect(w.outcomes.at(-1)).toMatchObject({ status: 'applied' });
+    expect(w.cluster.replicas('llm', 'chat')).toBe(out.decisions[0]!.targetReplicas);
+  });
+
+  it('the restore: an older policy item put back is noticed by apply’s mark; a new generation applies', async () => {
+    const w = world(config);
+    w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
+    await evaluatePool(w.deps, config, 'pool-a');
+    const old = await w.state.loadPolicy('pool-a');
+    await w.drain();
+    for (let i = 1; i < 5; i++) {
+      w.clock.set(START + 60 * i);
+      await evaluatePool(w.deps, config, 'pool-a');
+      await w.drain();
+    }
+    await w.state.savePolicy('pool-a', old); // point-in-time restore of the table
+    w.clock.set(START + 600);
+    w.metrics.observations.set('llm/chat', (now) => observation(6.5 * r, now));
+    const out = await evaluatePool(w.deps, config, 'pool-a');
+    expect(out.generationStarted).toMatch(
+      /^policy memory at generation \d+, pool sequence 1 is behind apply's .*pool sequence 5/,
+    );
+    expect(out.generation).toBeGreaterThan(START * 1000);
+    await w.drain();
+    expect(w.outcomes.at(-1)).toMatchObject({ status: 'applied' });
+    expect(w.cluster.replicas('llm', 'chat')).toBe(out.decisions[0]!.targetReplicas);
+  });
+
+  it('checkGeneration: behind in generation or in pool sequence starts a newer one; otherwise unchanged', () => {
+    const memory = { generation: 5000, poolSequence: 7, variants: {} };
+    expect(checkGeneration(memory, undefined, 10).memory).toBe(memory);
+    expect(checkGeneration(memory, { generation: 5000, poolSequence: 7 }, 10).memory).toBe(memory);
+    expect(checkGeneration(memory, { generation: 4000, poolSequence: 90 }, 10).memory).toBe(memory);
+    expect(checkGeneration(memory, { generation: 5000, poolSequence: 8 }, 10).memory.generation).toBe(10_000);
+    expect(checkGeneration(memory, { generation: 20_000, poolSequence: 1 }, 10).memory.generation).toBe(
+      20_001,
+    );
+  });
+});
 
 describe('evaluatePool', () => {
   const config = poolConfig();

@@ -48,6 +48,8 @@ export function remember(g: Guarded, config: Config, now: number): VariantMemory
 export interface RecordContext {
   readonly pool: string;
   readonly poolSequence: number;
+  /** the policy memory's generation: apply compares sequences only within one */
+  readonly generation?: number;
   readonly config: Config;
   readonly now: number;
 }
@@ -69,6 +71,7 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
     id: `${g.key}#${sequence}`,
     pool: ctx.pool,
     poolSequence: ctx.poolSequence,
+    ...(ctx.generation !== undefined ? { generation: ctx.generation } : {}),
     variant: v.name,
     namespace: v.namespace,
     model: v.model,
