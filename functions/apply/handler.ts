@@ -12,7 +12,7 @@ import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { applyMessage, isPermanent, type MessageOutcome } from '../../lib/loop/apply.js';
+import { applyMessage, DROPPED, isPermanent, type MessageOutcome } from '../../lib/loop/apply.js';
 import { applyWiring, cached, type ApplyWiring } from '../wiring.js';
 import { processGroupsConcurrently } from './groups.js';
 import { correlationKeys, failureFields, outcomeFields } from './logFields.js';
@@ -70,14 +70,14 @@ async function applyRecord(w: ApplyWiring, record: SQSRecord): Promise<void> {
   if (outcome.kind !== 'rejected') {
     const what = outcome.kind === 'capacity' ? 'capacity intent' : 'decision';
     const message = outcome.status === 'applied' ? `${what} applied` : `${what} dropped: ${outcome.status}`;
-    // An expired message means the consumer fell behind; insufficient capacity means the next
-    // evaluation sizes elsewhere: both worth a warning.
+    // Every dropped message is a warning with its reason (and counted, lib/loop/apply.ts);
+    // insufficient capacity means the next evaluation sizes elsewhere: worth one too.
     const short = outcome.kind === 'capacity' && outcome.report?.changes.some((c) => c.insufficient);
-    logger[outcome.status === 'expired' || outcome.status === 'failed' || short ? 'warn' : 'info'](message, {
+    logger[DROPPED.has(outcome.status) || short ? 'warn' : 'info'](message, {
       ...keys,
       ...outcomeFields(outcome),
     });
-    if (outcome.kind === 'decision' && outcome.telemetryError)
+    if (outcome.telemetryError)
       logger.warn('current replicas not published', { ...keys, error: outcome.telemetryError });
     if (outcome.kind === 'decision' && outcome.configMismatch)
       logger.warn("decision made with another config than apply's", {
