@@ -303,3 +303,45 @@ test('hostile decisions go to the DLQ with their reason, nothing scaled, and the
     'body',
   ]);
 });
+
+test('a permanent capacity provider error (retryable false) sends the intent to the DLQ; a transient one is retried', async () => {
+  for (const [retryable, dead, failures] of [
+    [false, 1, 0],
+    [true, 0, 1],
+  ] as const) {
+    const setup = memoryApplyWiring();
+    const refusing = {
+      ...setup.wiring,
+      deps: {
+        ...setup.wiring.deps,
+        capacity: {
+          observe: async () => [],
+          provide: async () => {
+            throw Object.assign(new Error('AccessDenied: autoscaling:SetDesiredCapacity'), {
+              name: 'AutoScalingError',
+              retryable,
+            });
+          },
+        },
+      },
+    };
+    const record = sqsRecord(
+      capacityIntent({
+        pool: 'default',
+        poolSequence: 1,
+        now: Date.now() / 1000,
+        variants: ['llm/chat', 'llm/summarize'],
+        acceleratorTypes: ['L4'],
+        replicas: [{ acceleratorType: 'L4', devicesPerReplica: 1, replicas: 2 }],
+      }),
+    );
+    const { result, deadLetters } = await run(sqsEvent(record), { ...setup, wiring: refusing });
+    expect(result.batchItemFailures).toHaveLength(failures);
+    expect(deadLetters.letters).toHaveLength(dead);
+    if (dead)
+      expect(deadLetters.letters[0]).toMatchObject({
+        groupId: 'capacity/default',
+        reason: 'failed: AccessDenied: autoscaling:SetDesiredCapacity',
+      });
+  }
+});
