@@ -345,3 +345,15 @@ test('a permanent capacity provider error (retryable false) sends the intent to 
       });
   }
 });
+
+test('events/apply-hostile-decisions.json: the three outside the config to the DLQ with their field; the valid one applies', async () => {
+  const event = readEvent('events/apply-hostile-decisions.json') as SQSEvent;
+  const { result, calls, deadLetters } = await run(event);
+  expect(result).toEqual({ batchItemFailures: [] });
+  expect(calls).toEqual(['scale llm/chat 2']);
+  expect(deadLetters.letters.map((l) => [l.groupId, l.reason.split(':')[1]!.trim()])).toEqual([
+    ['llm/chat', 'decision.deployments[0].replicas'],
+    ['kube-system/coredns', 'decision.variant'],
+    ['llm/chat', 'decision.issuedAt'],
+  ]);
+});
