@@ -8,6 +8,7 @@
  * is claimed before and marked after, and an intent older than one taken on is dropped.
  */
 import { configHash } from '../config/hash.js';
+import { variantKey } from '../config/variantKey.js';
 import type { Config } from '../config/schema.js';
 import { removalAllowed } from '../policy/capacityPlan.js';
 import {
@@ -196,14 +197,15 @@ export async function applyCapacity(
   if (!(await deps.state.claimCapacity(intent.pool, intent.poolSequence, generation))) {
     return outcome('superseded', `a newer capacity intent of pool ${intent.pool} was taken on`);
   }
+  // Removal waits for every variant apply's own config has too: an intent that leaves one out
+  // (another config, or a forged intent) cannot remove capacity that variant may still need.
+  const variants = [...new Set([...intent.variants, ...opts.config.variants.map(variantKey)])].sort();
   const reached = new Map(
-    await Promise.all(
-      intent.variants.map(async (v) => [v, await deps.state.poolReached(v, generation)] as const),
-    ),
+    await Promise.all(variants.map(async (v) => [v, await deps.state.poolReached(v, generation)] as const)),
   );
-  const allowed = removalAllowed(intent, reached);
+  const allowed = removalAllowed({ poolSequence: intent.poolSequence, variants }, reached);
   const report = await deps.capacity.provide(intent, { now, allowRemoval: allowed });
-  const behind = intent.variants.filter((v) => (reached.get(v) ?? 0) < intent.poolSequence);
+  const behind = variants.filter((v) => (reached.get(v) ?? 0) < intent.poolSequence);
   const detail = [
     ...report.changes.map(
       (c) => `${c.acceleratorType}: ${c.status} (${c.devicesBefore} → ${c.devicesAfter} devices)`,

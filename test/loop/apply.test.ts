@@ -396,6 +396,25 @@ describe('admission and failures: nothing outside the config, no message held by
   });
 });
 
+describe('removal waits for every variant of apply’s config', () => {
+  it('an intent that leaves a variant out does not remove capacity that variant may need', async () => {
+    const w = world();
+    await w.apply(fixtureDecision({ poolSequence: 5, sequence: 1 }));
+    const partial = capacityIntent({
+      pool: 'default',
+      poolSequence: 5,
+      now: ISSUED_AT,
+      variants: ['llm/chat'], // llm/other left out
+      acceleratorTypes: ['L4'],
+      replicas: [{ acceleratorType: 'L4', devicesPerReplica: 1, replicas: 1 }],
+    });
+    const out = await capacityOf(w.deps, partial, OPTIONS);
+    expect(out.removalAllowed).toBe(false);
+    expect(out.detail).toMatch(/removal skipped: llm\/other not yet at pool sequence 5/);
+    expect(w.capacity.devices('L4')).toBe(3);
+  });
+});
+
 describe('generations of the policy memory: no state wedges the consumer', () => {
   it('a newer generation (a fresh memory) resets the comparison: sequence 1 applies after sequence 900', async () => {
     const w = world();
