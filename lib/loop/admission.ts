@@ -66,13 +66,21 @@ function checkSequence(field: string, value: number): Rejection | undefined {
     : reject(field, `${value} is not an integer in [0, ${INT32_MAX}]`);
 }
 
+/** Whether the decision's chosen accelerator may grow: it is one the config allows the variant. */
+function chosenMayGrow(d: DecisionRecord, config: Config): boolean {
+  const v = variantByKey(config, `${d.namespace}/${d.variant}`);
+  return v !== undefined && allowedAccelerators(config, v).includes(d.accelerator);
+}
+
 /**
- * The Deployments the decision may touch without reading the cluster, and those it lowers or
- * keeps only if the live cluster has at least that many: the caller reads these and passes
- * their current replicas to admitDecision.
+ * The Deployments the decision may only keep or lower, and so only if the live cluster runs at
+ * least that many: those of other accelerators (a move in progress), and the chosen one's when
+ * the config no longer allows it (a hold there after a config change). The caller reads these
+ * and passes their current replicas to admitDecision.
  */
-export function deploymentsToCompare(d: DecisionRecord): DecisionRecord['deployments'] {
-  return d.deployments.filter((t) => t.accelerator !== d.accelerator && t.replicas > 0);
+export function deploymentsToCompare(d: DecisionRecord, config: Config): DecisionRecord['deployments'] {
+  const mayGrow = chosenMayGrow(d, config);
+  return d.deployments.filter((t) => (t.accelerator !== d.accelerator || !mayGrow) && t.replicas > 0);
 }
 
 /**
@@ -104,7 +112,9 @@ export function admitDecision(
   const future = checkIssuedAt('decision', d.issuedAt, ctx.now);
   if (future) return future;
 
-  const allowed = allowedAccelerators(config, v);
+  if (d.accelerator !== '' && !acceleratorNamed(config, d.accelerator))
+    return reject('decision.accelerator', `"${d.accelerator}" is not an accelerator of the config`);
+  const mayGrow = chosenMayGrow(d, config);
   const seen = new Set<string>();
   const names = new Set<string>();
   for (const [i, t] of d.deployments.entries()) {
@@ -124,33 +134,28 @@ export function admitDecision(
       return reject(`${at}.deployment`, `${t.deployment} is named twice in one decision`);
     names.add(t.deployment);
     if (t.replicas > INT32_MAX) return reject(`${at}.replicas`, `${t.replicas} is more than int32`);
-    if (t.accelerator === d.accelerator) {
+    if (t.accelerator === d.accelerator && mayGrow) {
       const bounds = replicaBounds(`${at}.replicas`, t.replicas, v);
       if (bounds) return bounds;
     } else if (live) {
-      // Another accelerator of the variant (a move in progress, or one no longer allowed):
+      // Another accelerator of the variant (a move in progress), or one no longer allowed:
       // it may keep or lower what runs, never raise it.
       const current = live.get(t.deployment) ?? 0;
       if (t.replicas > current)
         return reject(
           `${at}.replicas`,
-          `${t.replicas} would raise ${t.deployment} from ${current}: only ${d.accelerator}, the chosen accelerator, may grow`,
+          `${t.replicas} would raise ${t.deployment} from ${current}: only the chosen accelerator, when the variant may use it, may grow`,
         );
     }
   }
 
   const chosen = d.deployments.find((t) => t.accelerator === d.accelerator);
   if (d.accelerator === '') {
-    // No accelerator chosen (a hold with nothing running): nothing may grow either.
-    if (d.targetReplicas !== 0)
-      return reject('decision.targetReplicas', `${d.targetReplicas} with no accelerator chosen`);
-    return undefined;
+    // No accelerator chosen: a hold while nothing of the variant runs (its Deployments are not
+    // there yet). Its target is only the bounded intention; the Deployments it names were
+    // checked above as others, so none of them may grow.
+    return replicaBounds('decision.targetReplicas', d.targetReplicas, v);
   }
-  if (!allowed.includes(d.accelerator))
-    return reject(
-      'decision.accelerator',
-      `${d.accelerator} is not allowed for ${key} (allowed: ${allowed.join(', ') || 'none'})`,
-    );
   const bounds = replicaBounds('decision.targetReplicas', d.targetReplicas, v);
   if (bounds) return bounds;
   if (!chosen) {

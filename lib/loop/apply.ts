@@ -239,7 +239,7 @@ export async function applyDecision(
   // even make apply read the cluster for it.
   const refused = admitDecision(decision, admission);
   if (refused) return rejected(refused, decision);
-  const compare = deploymentsToCompare(decision);
+  const compare = deploymentsToCompare(decision, opts.config);
   if (compare.length > 0) {
     const views = await deps.cluster.deployments(
       compare.map((t) => ({

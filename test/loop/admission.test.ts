@@ -67,13 +67,16 @@ describe('admitDecision', () => {
     expect(fieldOf(chat({ targetReplicas: 3, deployments: [] }))).toBe('decision.deployments');
   });
 
-  it('rejects an accelerator the variant may not use, and one the config does not know', () => {
+  it('an accelerator the variant may not use may only keep or lower what runs; an unknown one is rejected', () => {
     // chat may run on L4 and 4xH100, not on H100 (whose default Deployment name is chat-h100 too)
     const h100 = chat({
       accelerator: 'H100',
       deployments: [{ accelerator: 'H100', deployment: 'chat-h100', replicas: 4 }],
     });
-    expect(fieldOf(h100)).toBe('decision.accelerator');
+    expect(deploymentsToCompare(h100, APPLY_CONFIG)).toHaveLength(1);
+    expect(fieldOf(h100, new Map([['chat-h100', 2]]))).toBe('decision.deployments[0].replicas');
+    expect(fieldOf(h100, new Map([['chat-h100', 4]]))).toBeUndefined(); // a hold there: kept
+    expect(fieldOf(chat({ accelerator: 'TPU', deployments: [] }))).toBe('decision.accelerator');
     const tpu = chat({ deployments: [{ accelerator: 'TPU', deployment: 'chat', replicas: 4 }] });
     expect(fieldOf(tpu)).toBe('decision.deployments[0].accelerator');
   });
@@ -100,8 +103,8 @@ describe('admitDecision', () => {
     const live = new Map([['chat-h100', 2]]);
 
     it('compares only the other Deployments that keep replicas with the live cluster', () => {
-      expect(deploymentsToCompare(move(0))).toEqual([]);
-      expect(deploymentsToCompare(move(2)).map((t) => t.deployment)).toEqual(['chat-h100']);
+      expect(deploymentsToCompare(move(0), APPLY_CONFIG)).toEqual([]);
+      expect(deploymentsToCompare(move(2), APPLY_CONFIG).map((t) => t.deployment)).toEqual(['chat-h100']);
     });
 
     it('admits keeping or lowering the other accelerator’s replicas', () => {
@@ -129,11 +132,15 @@ describe('admitDecision', () => {
     });
   });
 
-  it('with no accelerator chosen (nothing running), nothing may grow', () => {
-    expect(fieldOf(chat({ accelerator: '', targetReplicas: 0, deployments: [] }))).toBeUndefined();
-    expect(fieldOf(chat({ accelerator: '', targetReplicas: 2, deployments: [] }))).toBe(
-      'decision.targetReplicas',
-    );
+  it('with no accelerator chosen (a hold while nothing runs), nothing may grow; the target stays in bounds', () => {
+    const hold = (target: number, deployments: DecisionRecord['deployments'] = []) =>
+      chat({ accelerator: '', targetReplicas: target, deployments });
+    expect(fieldOf(hold(1))).toBeUndefined();
+    expect(fieldOf(hold(11))).toBe('decision.targetReplicas');
+    const grows = hold(1, [{ accelerator: 'L4', deployment: 'chat', replicas: 3 }]);
+    expect(deploymentsToCompare(grows, APPLY_CONFIG)).toHaveLength(1);
+    expect(fieldOf(grows, new Map([['chat', 2]]))).toBe('decision.deployments[0].replicas');
+    expect(fieldOf(grows, new Map([['chat', 3]]))).toBeUndefined();
   });
 });
 
