@@ -25,6 +25,7 @@ const statementsFor =
         Region: { Ref: 'AWS::Region' },
         AccountId: { Ref: 'AWS::AccountId' },
         QueueName: { 'Fn::GetAtt': ['DecisionQueue', 'QueueName'] },
+        DeadLetterQueueName: { 'Fn::GetAtt': ['DecisionDeadLetterQueue', 'QueueName'] },
         TableName: { Ref: 'StateTable' },
         ClusterName: clusterName,
         EvaluateFunctionName: `${service}-${stage}-evaluate`,

@@ -7,6 +7,7 @@
  *   AWS_ENDPOINT_URL      a local AWS endpoint (moto)                                  optional
  *   SVA_STATE_TABLE       DynamoDB table of the decision state (key `pk`, string)       required
  *   SVA_QUEUE_URL         SQS FIFO queue of decisions                                  evaluate
+ *   SVA_DLQ_URL           its dead-letter queue: apply sends what it rejects there     apply
  *   SVA_CLUSTER_NAME      EKS cluster: its managed node groups, and its API server when no kubeconfig
  *   KUBECONFIG            kubeconfig for the Kubernetes API (local); else EKS DescribeCluster + token
  *   SVA_POOL              capacity pool evaluated by default (default "default")
@@ -56,13 +57,13 @@ import {
   RemoteWriteTelemetrySink,
   type PrometheusConnection,
 } from '../lib/adapters/prometheus/index.js';
-import { SqsDecisionQueue } from '../lib/adapters/sqs/index.js';
+import { SqsDeadLetters, SqsDecisionQueue } from '../lib/adapters/sqs/index.js';
 import { loadConfig } from '../lib/config/load.js';
 import type { Config } from '../lib/config/schema.js';
 import type { ApplyDeps, ApplyOptions } from '../lib/loop/apply.js';
 import type { EvaluateDeps } from '../lib/loop/evaluate.js';
 import type { CapacityProvider } from '../lib/policy/capacity.js';
-import type { Cluster, MetricsSource, TelemetrySink } from '../lib/policy/ports.js';
+import type { Cluster, DeadLetters, MetricsSource, TelemetrySink } from '../lib/policy/ports.js';
 import { capacityProvider } from './capacityProviders.js';
 import { ConfigLoadMetrics } from './configLoadMetrics.js';
 import { checkPrometheusAccess, credentialsFor, secretReference } from './prometheusAccess.js';
@@ -277,6 +278,8 @@ export async function evaluateWiring(env: Env, logger: Logger): Promise<Evaluate
 
 export interface ApplyWiring {
   readonly deps: ApplyDeps;
+  /** where rejected and permanently failed messages go at once; absent: left to SQS redrive */
+  readonly deadLetters?: DeadLetters;
   readonly options: ApplyOptions;
   readonly config: Config;
 }
@@ -286,7 +289,12 @@ export async function applyWiring(env: Env, logger: Logger): Promise<ApplyWiring
   const prometheusCredentials = await prometheusCredentialsFromEnv(env);
   return {
     config,
+    ...(env.SVA_DLQ_URL
+      ? { deadLetters: new SqsDeadLetters(new SQSClient(awsClientSettings(env)), env.SVA_DLQ_URL) }
+      : {}),
     options: {
+      config,
+      pool: env.SVA_POOL || 'default',
       maxAgeSeconds: config.policy.maxDecisionAgeSeconds,
       acceleratorTypes: new Map(config.accelerators.map((a) => [a.name, a.type ?? a.name])),
     },

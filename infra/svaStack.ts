@@ -96,6 +96,7 @@ export class SvaStack extends Stack {
           Region: Aws.REGION,
           AccountId: Aws.ACCOUNT_ID,
           QueueName: this.queue.queueName,
+          DeadLetterQueueName: this.deadLetterQueue.queueName,
           TableName: this.table.tableName,
           ClusterName: s.clusterName,
           EvaluateFunctionName: name('evaluate'),
@@ -191,7 +192,9 @@ export class SvaStack extends Stack {
       ],
     });
 
-    this.apply = fn('Apply', 'apply', APPLY_TIMEOUT_SECONDS, {});
+    // Apply sends what it rejects or cannot ever apply to the DLQ itself, at once, so a bad
+    // message never holds its variant's group for maxReceiveCount receives.
+    this.apply = fn('Apply', 'apply', APPLY_TIMEOUT_SECONDS, { SVA_DLQ_URL: this.deadLetterQueue.queueUrl });
     this.apply.addEventSource(
       new SqsEventSource(this.queue, {
         // FIFO: batches keep each message group's order; no batching window on FIFO queues

@@ -53,6 +53,7 @@ export function outcomeFields(o: ApplyOutcome | CapacityOutcome): Record<string,
     action: o.decision.action,
     targetReplicas: o.decision.targetReplicas,
     reason: o.decision.reason,
+    ...(o.error ? { error: o.error } : {}),
   };
 }
 

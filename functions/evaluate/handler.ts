@@ -20,7 +20,12 @@ export function createEvaluateHandler(wire: () => Promise<EvaluateWiring>) {
     const { deps, config, pool: defaultPool } = await wiring();
     const pool = named ?? defaultPool;
     logger.appendKeys({ pool });
-    const summary = summarize(await evaluatePool(deps, config, pool));
+    const result = await evaluatePool(deps, config, pool);
+    if (result.generationStarted)
+      logger.warn('policy memory behind apply: a new generation started', {
+        detail: result.generationStarted,
+      });
+    const summary = summarize(result);
     logger.info('pool evaluated', { ...summary, variants: undefined, decisions: summary.variants.length });
     if (summary.telemetryError)
       logger.warn('desired replicas not published', { error: summary.telemetryError });

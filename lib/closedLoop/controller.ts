@@ -72,9 +72,11 @@ export function svaController(config: Config): Controller {
       );
       await queue.drain(async (body) => {
         const outcome = await applyMessage({ cluster, capacity, state, telemetry, clock }, body, {
+          config,
           maxAgeSeconds: config.policy.maxDecisionAgeSeconds,
           acceleratorTypes,
         });
+        if (outcome.kind === 'rejected') throw new Error(`own decision rejected: ${outcome.detail}`);
         if (outcome.kind === 'capacity') return;
         const d = outcome.decision;
         if (

@@ -7,11 +7,26 @@
  * removal and leaves it to the next evaluation). Idempotent: targets are absolute, a decision
  * is claimed before and marked after, and an intent older than one taken on is dropped.
  */
+import { configHash } from '../config/hash.js';
+import { variantKey } from '../config/variantKey.js';
+import type { Config } from '../config/schema.js';
 import { removalAllowed } from '../policy/capacityPlan.js';
-import type { CapacityIntent, CapacityProvider, CapacityReport } from '../policy/capacity.js';
-import { parseDecision, type DecisionRecord } from '../policy/decisionRecord.js';
-import { isCapacityIntent, parsePoolMessage } from '../policy/messages.js';
+import {
+  InvalidCapacityIntentError,
+  type CapacityIntent,
+  type CapacityProvider,
+  type CapacityReport,
+} from '../policy/capacity.js';
+import { InvalidDecisionError, parseDecision, type DecisionRecord } from '../policy/decisionRecord.js';
+import { isCapacityIntent, parsePoolMessage, type PoolMessage } from '../policy/messages.js';
 import type { Clock, Cluster, DecisionState, TelemetrySink } from '../policy/ports.js';
+import {
+  admitCapacityIntent,
+  admitDecision,
+  checkBodySize,
+  deploymentsToCompare,
+  type Rejection,
+} from './admission.js';
 import { currentPoint, INFERNO, scalingLabels } from './telemetry.js';
 
 export interface ApplyDeps {
@@ -23,19 +38,58 @@ export interface ApplyDeps {
 }
 
 export interface ApplyOptions {
+  /** apply's own copy of the config: every message is judged by it (./admission.ts) */
+  readonly config: Config;
+  /** the pool this apply serves; default "default" */
+  readonly pool?: string;
   /** decisions older than this are dropped, never applied */
   readonly maxAgeSeconds: number;
   /** accelerator name → device type, for the accelerator_type label */
   readonly acceleratorTypes?: ReadonlyMap<string, string>;
 }
 
-export type ApplyStatus = 'applied' | 'duplicate' | 'superseded' | 'expired';
+export type ApplyStatus =
+  | 'applied'
+  | 'duplicate'
+  | 'superseded'
+  | 'expired'
+  | 'failed'
+  /** of an older generation of the policy memory than apply has taken on: a restored memory */
+  | 'stale-generation';
+
+/** Statuses of a message the consumer drops (a duplicate was applied before: not dropped). */
+export const DROPPED: ReadonlySet<string> = new Set([
+  'superseded',
+  'expired',
+  'failed',
+  'stale-generation',
+  'rejected',
+]);
 
 export interface ApplyOutcome {
   readonly kind: 'decision';
   readonly status: ApplyStatus;
   readonly decision: DecisionRecord;
   readonly detail: string;
+  readonly telemetryError?: string;
+  /** the decision was made with another config than apply's: judged by apply's all the same */
+  readonly configMismatch?: string;
+  /** failed: the permanent error that ended it (403, 404, 422), after the changes in detail */
+  readonly error?: string;
+}
+
+/**
+ * A message refused before anything of it was acted on: malformed, too large, or outside what
+ * the config allows. It goes to the dead-letter queue with the reason; it never blocks its group.
+ */
+export interface RejectedOutcome {
+  readonly kind: 'rejected';
+  readonly status: 'rejected';
+  readonly field: string;
+  readonly reason: string;
+  readonly detail: string;
+  /** the message, when it parsed */
+  readonly message?: PoolMessage;
   readonly telemetryError?: string;
 }
 
@@ -47,25 +101,77 @@ export interface CapacityOutcome {
   /** whether every variant had reached the intent's pool sequence */
   readonly removalAllowed: boolean;
   readonly report?: CapacityReport;
+  readonly telemetryError?: string;
 }
 
-/** Applies whichever message it is. Throws the parse errors (naming the field) and the adapters' errors. */
+export type MessageOutcome = ApplyOutcome | CapacityOutcome | RejectedOutcome;
+
+function rejected(r: Rejection, message?: PoolMessage): RejectedOutcome {
+  return { kind: 'rejected', status: 'rejected', ...r, detail: `${r.field}: ${r.reason}`, message };
+}
+
+/** "decision.deployments[0].replicas: …" → field and reason, from the parsers' errors. */
+function parseRejection(err: InvalidDecisionError | InvalidCapacityIntentError): Rejection {
+  const colon = err.message.indexOf(': ');
+  return colon > 0
+    ? { field: err.message.slice(0, colon), reason: err.message.slice(colon + 2) }
+    : { field: 'body', reason: err.message };
+}
+
+/**
+ * Applies whichever message it is, once it is admitted: a malformed, oversized or disallowed
+ * message is a RejectedOutcome (the field named) with nothing of it done. Throws the adapters'
+ * errors when acting fails transiently; permanent ones end a decision as `failed`.
+ */
 export async function applyMessage(
   deps: ApplyDeps,
   body: unknown,
   opts: ApplyOptions,
-): Promise<ApplyOutcome | CapacityOutcome> {
-  const message = parsePoolMessage(body);
-  return isCapacityIntent(message) ? applyCapacity(deps, message, opts) : applyDecision(deps, message, opts);
+): Promise<MessageOutcome> {
+  const tooLarge = checkBodySize(body);
+  if (tooLarge) return rejected(tooLarge);
+  let message: PoolMessage;
+  try {
+    message = parsePoolMessage(body);
+  } catch (err) {
+    if (err instanceof InvalidDecisionError || err instanceof InvalidCapacityIntentError)
+      return rejected(parseRejection(err));
+    throw err;
+  }
+  const outcome = isCapacityIntent(message)
+    ? await applyCapacity(deps, message, opts)
+    : await applyDecision(deps, message, opts);
+  return countDropped(deps, outcome);
+}
+
+/**
+ * Counts a dropped message in inferno_decisions_dropped_total{reason} (kept in the state store
+ * across invocations, as the scaling counter) and publishes it. Never fails the message: a
+ * telemetry error is reported with the outcome.
+ */
+async function countDropped<T extends MessageOutcome>(deps: ApplyDeps, outcome: T): Promise<T> {
+  if (!DROPPED.has(outcome.status)) return outcome;
+  try {
+    const labels = { reason: outcome.status };
+    const value = await deps.state.incrementCounter(INFERNO.decisionsDropped, labels);
+    await deps.telemetry.publish([
+      { name: INFERNO.decisionsDropped, labels, value, timestamp: deps.clock.now() * 1000 },
+    ]);
+    return outcome;
+  } catch (err) {
+    return { ...outcome, telemetryError: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 /** The pool's capacity intent: growth at once, removal only once every variant has caught up. */
 export async function applyCapacity(
   deps: ApplyDeps,
   intent: CapacityIntent,
-  opts: Pick<ApplyOptions, 'maxAgeSeconds'>,
-): Promise<CapacityOutcome> {
+  opts: ApplyOptions,
+): Promise<CapacityOutcome | RejectedOutcome> {
   const now = deps.clock.now();
+  const refused = admitCapacityIntent(intent, { config: opts.config, pool: opts.pool ?? 'default', now });
+  if (refused) return rejected(refused, intent);
   const outcome = (
     status: CapacityOutcome['status'],
     detail: string,
@@ -87,15 +193,19 @@ export async function applyCapacity(
       `issued ${Math.round(age)} s ago, more than ${opts.maxAgeSeconds} s: not applied`,
     );
   }
-  if (!(await deps.state.claimCapacity(intent.pool, intent.poolSequence))) {
+  const generation = intent.generation ?? 0;
+  if (!(await deps.state.claimCapacity(intent.pool, intent.poolSequence, generation))) {
     return outcome('superseded', `a newer capacity intent of pool ${intent.pool} was taken on`);
   }
+  // Removal waits for every variant apply's own config has too: an intent that leaves one out
+  // (another config, or a forged intent) cannot remove capacity that variant may still need.
+  const variants = [...new Set([...intent.variants, ...opts.config.variants.map(variantKey)])].sort();
   const reached = new Map(
-    await Promise.all(intent.variants.map(async (v) => [v, await deps.state.poolReached(v)] as const)),
+    await Promise.all(variants.map(async (v) => [v, await deps.state.poolReached(v, generation)] as const)),
   );
-  const allowed = removalAllowed(intent, reached);
+  const allowed = removalAllowed({ poolSequence: intent.poolSequence, variants }, reached);
   const report = await deps.capacity.provide(intent, { now, allowRemoval: allowed });
-  const behind = intent.variants.filter((v) => (reached.get(v) ?? 0) < intent.poolSequence);
+  const behind = variants.filter((v) => (reached.get(v) ?? 0) < intent.poolSequence);
   const detail = [
     ...report.changes.map(
       (c) => `${c.acceleratorType}: ${c.status} (${c.devicesBefore} → ${c.devicesAfter} devices)`,
@@ -107,19 +217,52 @@ export async function applyCapacity(
   return outcome('applied', detail || 'no capacity to change', allowed, report);
 }
 
-/** Throws InvalidDecisionError for a malformed message, and the adapters' errors when acting fails. */
+/** Is this adapter error one that a retry cannot mend (403, 404, 422, a refused request)? */
+export function isPermanent(err: unknown): boolean {
+  return (err as { retryable?: unknown } | null)?.retryable === false;
+}
+
+/**
+ * Throws InvalidDecisionError for a malformed message (applyMessage reports it as rejected),
+ * and the adapters' transient errors; a permanent one ends the decision as `failed`.
+ */
 export async function applyDecision(
   deps: ApplyDeps,
   body: unknown,
   opts: ApplyOptions,
-): Promise<ApplyOutcome> {
+): Promise<ApplyOutcome | RejectedOutcome> {
   const decision = parseDecision(body);
   const variant = `${decision.namespace}/${decision.variant}`;
   const now = deps.clock.now();
+  const admission = { config: opts.config, pool: opts.pool ?? 'default', now };
+  // Checked before the live read: a decision naming an unknown variant or Deployment must not
+  // even make apply read the cluster for it.
+  const refused = admitDecision(decision, admission);
+  if (refused) return rejected(refused, decision);
+  const compare = deploymentsToCompare(decision, opts.config);
+  if (compare.length > 0) {
+    const views = await deps.cluster.deployments(
+      compare.map((t) => ({
+        namespace: decision.namespace,
+        deployment: t.deployment,
+        variant,
+        accelerator: t.accelerator,
+      })),
+    );
+    const live = new Map(views.map((v) => [v.deployment, v.desired]));
+    const lowered = admitDecision(decision, admission, live);
+    if (lowered) return rejected(lowered, decision);
+  }
+  const generation = decision.generation ?? 0;
+  const ownHash = configHash(opts.config);
+  const configMismatch =
+    decision.configHash !== undefined && decision.configHash !== ownHash
+      ? `decided with config ${decision.configHash.slice(0, 12)}, judged by apply's ${ownHash.slice(0, 12)}`
+      : undefined;
   // Whatever becomes of it, the variant is done with this pool evaluation: capacity may follow.
   const outcome = async (status: ApplyStatus, detail: string): Promise<ApplyOutcome> => {
-    await deps.state.markPoolReached(variant, decision.poolSequence);
-    return { kind: 'decision', status, decision, detail };
+    await deps.state.markPoolReached(variant, decision.poolSequence, generation);
+    return { kind: 'decision', status, decision, detail, ...(configMismatch ? { configMismatch } : {}) };
   };
   const age = now - Date.parse(decision.issuedAt) / 1000;
   if (age > opts.maxAgeSeconds) {
@@ -128,22 +271,46 @@ export async function applyDecision(
       `issued ${Math.round(age)} s ago, more than ${opts.maxAgeSeconds} s: not applied`,
     );
   }
+  // Sequences compare only within one generation of the policy memory: a newer generation
+  // (a fresh memory) starts the comparison again; an older one is a restored memory, dropped
+  // until evaluate notices and starts a newer generation (lib/loop/evaluate.ts checkGeneration).
   const last = await deps.state.lastApplied(variant);
-  if (decision.sequence < last.sequence) {
+  const lastGeneration = last.generation ?? 0;
+  if (generation < lastGeneration) {
+    return outcome(
+      'stale-generation',
+      `generation ${generation} is older than generation ${lastGeneration} of the decisions already taken on: a restored policy memory; the next evaluation starts a new generation`,
+    );
+  }
+  if (generation === lastGeneration && decision.sequence < last.sequence) {
     return outcome('superseded', `sequence ${decision.sequence} is older than ${last.sequence}`);
   }
-  if (decision.sequence === last.sequence && last.applied) {
+  if (generation === lastGeneration && decision.sequence === last.sequence && last.applied) {
     return outcome('duplicate', `sequence ${decision.sequence} was already applied`);
   }
-  if (!(await deps.state.claim(variant, decision.sequence))) {
+  if (!(await deps.state.claim(variant, decision.sequence, generation))) {
     return outcome('superseded', `a newer decision for ${variant} was taken on concurrently`);
   }
 
   // Capacity for growth is asked for by the pool's capacity intent, and removed only after
   // every variant has applied its decision: here only the Deployments change.
-  for (const d of decision.deployments)
-    await deps.cluster.scale(decision.namespace, d.deployment, d.replicas);
-  await deps.state.markApplied(variant, decision.sequence);
+  // A permanent refusal (403, 404, 422) ends the decision: retrying cannot mend it and would
+  // hold the variant's message group. What was done before it stands and is reported; the next
+  // decision sets every Deployment again, absolute targets, and so reconciles it.
+  const done: string[] = [];
+  for (const d of decision.deployments) {
+    try {
+      await deps.cluster.scale(decision.namespace, d.deployment, d.replicas);
+    } catch (err) {
+      if (!isPermanent(err)) throw err;
+      const error = err instanceof Error ? err.message : String(err);
+      const partial = done.length > 0 ? `partial: ${done.join(', ')} set; ` : '';
+      const failed = await outcome('failed', `${partial}${d.deployment} to ${d.replicas} refused`);
+      return { ...failed, error };
+    }
+    done.push(`${d.deployment} to ${d.replicas}`);
+  }
+  await deps.state.markApplied(variant, decision.sequence, generation);
   const applied = await outcome(
     'applied',
     `${decision.action} to ${decision.targetReplicas} on ${decision.accelerator}`,

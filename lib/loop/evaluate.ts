@@ -8,7 +8,9 @@ import { variantKey } from '../config/toSystem.js';
 import type { CapacityIntent, CapacityProvider } from '../policy/capacity.js';
 import type { DecisionRecord } from '../policy/decisionRecord.js';
 import { decidePool } from '../policy/decide.js';
+import type { PolicyMemory } from '../policy/memory.js';
 import type {
+  CapacityMark,
   Clock,
   Cluster,
   DecisionQueue,
@@ -44,6 +46,10 @@ export interface EvaluateResult {
   readonly decisions: DecisionRecord[];
   /** the pool's capacity intent, queued after the decisions */
   readonly capacity: CapacityIntent;
+  /** the policy memory's generation the decisions carry */
+  readonly generation: number;
+  /** why this evaluation started a new generation: the memory went back in time (a restore) */
+  readonly generationStarted?: string;
   /** variants held on stale or missing metrics */
   readonly held: string[];
   /** a failed publish of the desired metrics; the decisions were queued all the same */
@@ -65,12 +71,14 @@ export async function evaluatePool(
     })),
   );
   const types = [...new Set(targets.flatMap((t) => acceleratorType(config, t.accelerator) ?? []))].sort();
-  const [observations, deployments, capacity, memory] = await Promise.all([
+  const [observations, deployments, capacity, loaded, mark] = await Promise.all([
     deps.metrics.collect(config.variants.map(metricsQuery), now),
     deps.cluster.deployments(targets),
     deps.capacity.observe(types, now),
     deps.state.loadPolicy(pool),
+    deps.state.capacityMark(pool),
   ]);
+  const { memory, restored } = checkGeneration(loaded, mark, now);
   const out = decidePool({
     pool,
     config,
@@ -113,10 +121,37 @@ export async function evaluatePool(
   return {
     pool,
     poolSequence: out.memory.poolSequence,
+    generation: out.memory.generation ?? 0,
+    ...(restored ? { generationStarted: restored } : {}),
     decisions: out.decisions,
     capacity: out.capacity,
     held: out.decisions.filter((d) => d.action === 'hold').map((d) => `${d.namespace}/${d.variant}`),
     telemetryError,
+  };
+}
+
+/**
+ * A policy memory behind what apply has already taken on (a point-in-time restore of the
+ * table, an older item put back) would have its decisions dropped as superseded, or rejected as
+ * of an older generation, until its sequences caught up. Apply's capacity mark of the pool
+ * tells: a newer generation, or the same one at a higher pool sequence. Then this evaluation
+ * starts a new generation, later than the mark's, and apply resets its comparison.
+ */
+export function checkGeneration(
+  memory: PolicyMemory,
+  mark: CapacityMark | undefined,
+  now: number,
+): { memory: PolicyMemory; restored?: string } {
+  if (!mark) return { memory };
+  const generation = memory.generation ?? 0;
+  const behind =
+    mark.generation > generation ||
+    (mark.generation === generation && mark.poolSequence > memory.poolSequence);
+  if (!behind) return { memory };
+  const next = Math.max(Math.round(now * 1000), mark.generation + 1);
+  return {
+    memory: { ...memory, generation: next },
+    restored: `policy memory at generation ${generation}, pool sequence ${memory.poolSequence} is behind apply's (generation ${mark.generation}, pool sequence ${mark.poolSequence}): restored; new generation ${next}`,
   };
 }
 

@@ -6,6 +6,8 @@ export const INFERNO = {
   desired: 'inferno_desired_replicas',
   current: 'inferno_current_replicas',
   ratio: 'inferno_desired_ratio',
+  /** messages the consumer dropped, by reason (lib/loop/apply.ts DROPPED) */
+  decisionsDropped: 'inferno_decisions_dropped_total',
 } as const;
 
 /**

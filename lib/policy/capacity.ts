@@ -77,6 +77,8 @@ export const capacityIntentSchema = z
     pool: z.string().min(1),
     /** the pool evaluation that decided it: removal waits until every variant reached it */
     poolSequence: count,
+    /** the policy memory's generation, as in the decisions (absent: 0) */
+    generation: count.optional(),
     issuedAt: z.string().datetime(),
     /** the pool's variants (`namespace/name`) whose decisions of this evaluation removal waits for */
     variants: z.array(z.string().min(1)),

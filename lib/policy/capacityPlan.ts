@@ -40,6 +40,8 @@ export interface TypedReplicas extends ReplicaNeed {
 export interface CapacityIntentInput {
   readonly pool: string;
   readonly poolSequence: number;
+  /** the policy memory's generation */
+  readonly generation?: number;
   /** epoch seconds */
   readonly now: number;
   /** every variant of the pool, `namespace/name` */
@@ -60,6 +62,7 @@ export function capacityIntent(input: CapacityIntentInput): CapacityIntent {
     id: `${input.pool}#${input.poolSequence}`,
     pool: input.pool,
     poolSequence: input.poolSequence,
+    ...(input.generation !== undefined ? { generation: input.generation } : {}),
     issuedAt: new Date(input.now * 1000).toISOString(),
     variants: [...input.variants].sort(),
     accelerators: types.map((type) =>

@@ -33,11 +33,19 @@ export function decidePool(input: PoolInput): PoolOutput {
   const guarded = size(assessed, config, now, devices, short).map((s) => guard(s, config, now));
 
   const memory: PolicyMemory = {
+    // a memory without one is fresh (or from before generations): it starts a generation now
+    generation: input.memory.generation ?? Math.round(now * 1000),
     poolSequence: input.memory.poolSequence + 1,
     variants: { ...input.memory.variants },
   };
   for (const g of guarded) memory.variants[g.key] = remember(g, config, now);
-  const context = { pool: input.pool, poolSequence: memory.poolSequence, config, now };
+  const context = {
+    pool: input.pool,
+    poolSequence: memory.poolSequence,
+    generation: memory.generation,
+    config,
+    now,
+  };
   const decisions = guarded.map((g) => decisionRecord(g, memory.variants[g.key]!.sequence, context));
   const capacity = planCapacity(config, guarded, context);
   return { decisions, capacity, memory };

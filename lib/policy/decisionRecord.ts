@@ -4,8 +4,12 @@
  */
 import { z } from 'zod';
 
-/** 2: node-group sizes left the variants' decisions for the pool's capacity intent (capacity.ts) */
-export const DECISION_VERSION = 2;
+/**
+ * 2: node-group sizes left the variants' decisions for the pool's capacity intent (capacity.ts)
+ * 3: the hash of the config it was decided with (configHash) and the policy memory's generation;
+ *    version 2 records still parse (generation 0)
+ */
+export const DECISION_VERSION = 3;
 
 const count = z.number().int().nonnegative();
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
@@ -36,16 +40,23 @@ export const deploymentTargetSchema = z
 
 export const decisionSchema = z
   .object({
-    version: z.literal(DECISION_VERSION),
+    version: z.union([z.literal(2), z.literal(DECISION_VERSION)]),
     id: z.string().min(1),
     pool: z.string().min(1),
     poolSequence: count,
+    /** the policy memory's generation (epoch ms it started): sequences compare only within one */
+    generation: count.optional(),
     variant: z.string().min(1),
     namespace: z.string().min(1),
     model: z.string().min(1),
     /** per variant, increasing: the consumer applies only newer sequences */
     sequence: z.number().int().positive(),
     issuedAt: z.string().datetime(),
+    /** sha256 of the config evaluate decided with: apply, deployed apart, warns when its own differs */
+    configHash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be a sha256 in hex')
+      .optional(),
     accelerator: z.string(),
     targetReplicas: count,
     currentReplicas: count,

@@ -32,6 +32,13 @@ export interface VariantMemory {
 }
 
 export interface PolicyMemory {
+  /**
+   * When this memory was started (epoch ms): sequences are compared only within one generation.
+   * A fresh memory (a lost or deleted item) starts a new one, and so does evaluate when apply's
+   * marks show that the memory went back in time (a point-in-time restore): apply then resets
+   * its comparison instead of dropping every decision until the sequence catches up.
+   */
+  generation?: number;
   poolSequence: number;
   variants: Record<string, VariantMemory>;
 }

@@ -62,6 +62,14 @@ export interface DecisionQueue {
   send(messages: readonly PoolMessage[]): Promise<void>;
 }
 
+/**
+ * Where apply puts a message it will not act on (rejected, or ended by a permanent error): the
+ * body as received, on its own message group, with the reason beside it.
+ */
+export interface DeadLetters {
+  send(message: { body: string; groupId: string; deduplicationId: string; reason: string }): Promise<void>;
+}
+
 export interface TelemetryPoint {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -74,10 +82,21 @@ export interface TelemetrySink {
   publish(points: readonly TelemetryPoint[]): Promise<void>;
 }
 
-/** What the consumer knows of a variant's decisions: the newest it took on, and whether it finished applying it. */
+/**
+ * What the consumer knows of a variant's decisions: the newest it took on, and whether it
+ * finished applying it. Sequences are compared only within one generation of the policy
+ * memory (PolicyMemory.generation); absent: generation 0, the records from before generations.
+ */
 export interface AppliedMark {
   readonly sequence: number;
   readonly applied: boolean;
+  readonly generation?: number;
+}
+
+/** The newest capacity intent apply took on for a pool: its generation and pool sequence. */
+export interface CapacityMark {
+  readonly generation: number;
+  readonly poolSequence: number;
 }
 
 /** Memory across stateless invocations. Writes are conditional where two consumers could race. */
@@ -86,22 +105,31 @@ export interface DecisionState {
   savePolicy(pool: string, memory: PolicyMemory): Promise<void>;
   lastApplied(variant: string): Promise<AppliedMark>;
   /**
-   * Takes on a decision before acting, unless a newer one is already taken (false). The same
-   * sequence may be claimed again while not applied, so a retry after a crash still acts.
+   * Takes on a decision before acting, unless a newer one is already taken (false): a newer
+   * generation always is newer; within one generation, a higher sequence. The same sequence
+   * may be claimed again while not applied, so a retry after a crash still acts.
    */
-  claim(variant: string, sequence: number): Promise<boolean>;
-  markApplied(variant: string, sequence: number): Promise<void>;
+  claim(variant: string, sequence: number, generation?: number): Promise<boolean>;
+  markApplied(variant: string, sequence: number, generation?: number): Promise<void>;
   /**
    * Records that a variant finished or dropped its decision of a pool evaluation: the pool
-   * sequence it has reached (kept at the highest).
+   * sequence it has reached (kept at the highest within a generation; a newer generation
+   * starts it again).
    */
-  markPoolReached(variant: string, poolSequence: number): Promise<void>;
-  /** The pool sequence a variant has reached (0 when none). */
-  poolReached(variant: string): Promise<number>;
-  /** Takes on a pool's capacity intent unless a newer evaluation's intent was taken. */
-  claimCapacity(pool: string, poolSequence: number): Promise<boolean>;
+  markPoolReached(variant: string, poolSequence: number, generation?: number): Promise<void>;
+  /**
+   * The pool sequence a variant has reached in this generation: 0 when none or only in an
+   * older one, Infinity when it has gone on to a newer generation.
+   */
+  poolReached(variant: string, generation?: number): Promise<number>;
+  /** Takes on a pool's capacity intent unless a newer evaluation's (or generation's) intent was taken. */
+  claimCapacity(pool: string, poolSequence: number, generation?: number): Promise<boolean>;
+  /** The newest capacity intent taken on for a pool: evaluate tells a restored policy memory by it. */
+  capacityMark(pool: string): Promise<CapacityMark | undefined>;
   /** Running value of inferno_replica_scaling_total for a label set, kept across invocations. */
   incrementScalingCounter(labels: Readonly<Record<string, string>>): Promise<number>;
+  /** Running value of another counter of the consumer's (inferno_decisions_dropped_total), kept across invocations. */
+  incrementCounter(metric: string, labels: Readonly<Record<string, string>>): Promise<number>;
 }
 
 export interface Clock {

@@ -90,6 +90,17 @@ test('evaluate on the stage schedule with the pool as input; apply on the queue 
   });
 });
 
+test('apply sets rejected messages aside itself: SVA_DLQ_URL and sqs:SendMessage on the dead-letter queue only', () => {
+  expect(props('AWS::Lambda::Function', 'ApplyLambdaFunction')).toMatchObject({
+    Environment: { Variables: expect.objectContaining({ SVA_DLQ_URL: { Ref: 'DecisionDeadLetterQueue' } }) },
+  });
+  const sends = statementsOf(template).filter((s) => [s.Action].flat().includes('sqs:SendMessage'));
+  expect(JSON.stringify(sends.filter((s) => s.Sid === 'SetAsideRejected'))).toContain(
+    'DecisionDeadLetterQueue',
+  );
+  expect(JSON.stringify(sends.filter((s) => s.Sid === 'SetAsideRejected'))).not.toContain('"DecisionQueue"');
+});
+
 test('IAM: the statements of deploy/iam-*.json, named resources only, node groups from the config', () => {
   const statements = statementsOf(template);
   for (const s of statements.filter((x) => !DESCRIBE_ONLY_SIDS.includes(x.Sid ?? '')))

@@ -93,25 +93,34 @@ test('a capacity intent grows at once and removes only once every variant reache
   await run(
     sqsEvent(
       sqsRecord(decision({ variant: 'chat', sequence: 3, poolSequence: 3, target: 1 })),
-      sqsRecord(decision({ variant: 'summarize', sequence: 3, poolSequence: 3, target: 0 })),
+      sqsRecord(decision({ variant: 'summarize', sequence: 3, poolSequence: 3, target: 1 })),
     ),
     setup,
   );
-  await run(sqsEvent(sqsRecord(intent(3, 1))), setup);
-  expect(setup.capacity.devices('L4')).toBe(1);
+  await run(sqsEvent(sqsRecord(intent(3, 2))), setup);
+  expect(setup.capacity.devices('L4')).toBe(2);
 });
 
-test('events/apply-malformed-decision.json: the bad message fails with its reason; the other applies', async () => {
+test('events/apply-malformed-decision.json: the bad message goes to the DLQ with its reason, processed; the other applies', async () => {
   const event = readEvent('events/apply-malformed-decision.json') as SQSEvent;
-  const { result, calls, logs } = await run(event);
-  expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] });
+  const { result, calls, logs, deadLetters } = await run(event);
+  expect(result).toEqual({ batchItemFailures: [] });
   expect(calls).toEqual(['scale llm/summarize 2']);
-  const [failure] = byMessage(logs, 'malformed message');
-  expect(failure).toMatchObject({
-    level: 'ERROR',
+  const reason = 'rejected: decision.targetReplicas: Too small: expected number to be >=0';
+  expect(deadLetters.letters).toEqual([
+    {
+      body: event.Records[0]!.body,
+      groupId: 'llm/chat',
+      deduplicationId: event.Records[0]!.messageId,
+      reason,
+    },
+  ]);
+  const [aside] = byMessage(logs, 'message set aside in the dead-letter queue');
+  expect(aside).toMatchObject({
+    level: 'WARN',
     decisionId: 'llm/chat#4',
-    errorName: 'InvalidDecisionError',
-    reason: 'decision.targetReplicas: Too small: expected number to be >=0',
+    field: 'decision.targetReplicas',
+    reason,
   });
 });
 
@@ -140,7 +149,7 @@ test('duplicate and superseded decisions are deleted (no failure) and logged', a
   const setup = memoryApplyWiring();
   const d5 = decision({ variant: 'chat', sequence: 5, target: 2 });
   const { calls, logs, result } = await run(
-    sqsEvent(sqsRecord(d5), sqsRecord(d5), sqsRecord(decision({ variant: 'chat', sequence: 4, target: 9 }))),
+    sqsEvent(sqsRecord(d5), sqsRecord(d5), sqsRecord(decision({ variant: 'chat', sequence: 4, target: 7 }))),
     setup,
   );
   expect(result).toEqual({ batchItemFailures: [] });
@@ -238,5 +247,113 @@ test('a failed group fails the rest of its own messages only, and its logs carry
     expect(line).toMatchObject({ messageGroupId: 'llm/chat', variant: 'llm/chat' });
   expect(byMessage(logs, 'message not applied')).toEqual([
     expect.objectContaining({ messageGroupId: 'llm/summarize', decisionId: 'llm/summarize#1' }),
+  ]);
+});
+
+test('a permanent Kubernetes error (403, 404, 422) sends the message to the DLQ and lets its group go on', async () => {
+  for (const status of [403, 404, 422]) {
+    const setup = memoryApplyWiring();
+    const refused = new ApiException(status, 'refused', undefined, {});
+    let refusals = 1;
+    setup.cluster.failScaling('llm/chat', () => {
+      if (refusals-- > 0) return toKubernetesError(refused, 'llm', 'chat', 'scale to 2');
+      throw new Error('unreachable');
+    });
+    const first = sqsRecord(decision({ variant: 'chat', sequence: 1, target: 2 }));
+    const { result, deadLetters, logs } = await run(sqsEvent(first), setup);
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(deadLetters.letters).toHaveLength(1);
+    expect(deadLetters.letters[0]).toMatchObject({ body: first.body, groupId: 'llm/chat' });
+    expect(deadLetters.letters[0]!.reason).toMatch(
+      /^failed: chat to 2 refused: deployment llm\/chat: scale to 2: /,
+    );
+    expect(byMessage(logs, 'decision dropped: failed')[0]).toMatchObject({ level: 'WARN', status: 'failed' });
+  }
+});
+
+test('a transient error (503, 429, 409) is a batch item failure, not the DLQ', async () => {
+  const setup = memoryApplyWiring();
+  setup.cluster.failScaling('llm/chat', () =>
+    toKubernetesError(new ApiException(503, 'unavailable', undefined, {}), 'llm', 'chat', 'scale to 2'),
+  );
+  const record = sqsRecord(decision({ variant: 'chat', sequence: 1, target: 2 }));
+  const { result, deadLetters } = await run(sqsEvent(record), setup);
+  expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+  expect(deadLetters.letters).toEqual([]);
+});
+
+test('hostile decisions go to the DLQ with their reason, nothing scaled, and the group goes on', async () => {
+  const setup = memoryApplyWiring();
+  const hostile = [
+    decision({ variant: 'chat', sequence: 1, target: 500 }),
+    decision({ variant: 'ghost', sequence: 1 }),
+    decision({ namespace: 'kube-system', variant: 'coredns', target: 0 }),
+    decision({ variant: 'chat', sequence: 2, issuedAt: '2099-01-01T00:00:00.000Z' }),
+    { ...decision({ variant: 'chat', sequence: 3 }), message: 'x'.repeat(1 << 20) },
+  ].map((d) => sqsRecord(d));
+  const valid = sqsRecord(decision({ variant: 'chat', sequence: 4, target: 3 }));
+  const { result, calls, deadLetters } = await run(sqsEvent(...hostile, valid), setup);
+  expect(result).toEqual({ batchItemFailures: [] });
+  expect(calls).toEqual(['scale llm/chat 3']);
+  expect(deadLetters.letters.map((l) => l.reason.split(':')[1]!.trim())).toEqual([
+    'decision.deployments[0].replicas',
+    'decision.variant',
+    'decision.variant',
+    'decision.issuedAt',
+    'body',
+  ]);
+});
+
+test('a permanent capacity provider error (retryable false) sends the intent to the DLQ; a transient one is retried', async () => {
+  for (const [retryable, dead, failures] of [
+    [false, 1, 0],
+    [true, 0, 1],
+  ] as const) {
+    const setup = memoryApplyWiring();
+    const refusing = {
+      ...setup.wiring,
+      deps: {
+        ...setup.wiring.deps,
+        capacity: {
+          observe: async () => [],
+          provide: async () => {
+            throw Object.assign(new Error('AccessDenied: autoscaling:SetDesiredCapacity'), {
+              name: 'AutoScalingError',
+              retryable,
+            });
+          },
+        },
+      },
+    };
+    const record = sqsRecord(
+      capacityIntent({
+        pool: 'default',
+        poolSequence: 1,
+        now: Date.now() / 1000,
+        variants: ['llm/chat', 'llm/summarize'],
+        acceleratorTypes: ['L4'],
+        replicas: [{ acceleratorType: 'L4', devicesPerReplica: 1, replicas: 2 }],
+      }),
+    );
+    const { result, deadLetters } = await run(sqsEvent(record), { ...setup, wiring: refusing });
+    expect(result.batchItemFailures).toHaveLength(failures);
+    expect(deadLetters.letters).toHaveLength(dead);
+    if (dead)
+      expect(deadLetters.letters[0]).toMatchObject({
+        groupId: 'capacity/default',
+        reason: 'failed: AccessDenied: autoscaling:SetDesiredCapacity',
+      });
+  }
+});
+
+test('events/apply-hostile-decisions.json: the three outside the config to the DLQ with their field; the valid one applies', async () => {
+  const event = readEvent('events/apply-hostile-decisions.json') as SQSEvent;
+  const { result, calls, deadLetters } = await run(event);
+  expect(result).toEqual({ batchItemFailures: [] });
+  expect(calls).toEqual(['scale llm/chat 2']);
+  expect(deadLetters.letters.map((l) => [l.groupId, l.reason.split(':')[1]!.trim()])).toEqual([
+    ['llm/chat', 'decision.deployments[0].replicas'],
+    ['kube-system/coredns', 'decision.variant'],
+    ['llm/chat', 'decision.issuedAt'],
   ]);
 });

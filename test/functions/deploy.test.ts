@@ -32,7 +32,8 @@ test('IAM: each function gets the calls its adapters make, on named resources on
     'sqs:SendMessage',
   ]);
   // apply: the SQS event source, decision state Get/Update (conditional writes, counters), and the
-  // node groups' Auto Scaling groups: grow, terminate one chosen instance, remember the ask (tags)
+  // node groups' Auto Scaling groups: grow, terminate one chosen instance, remember the ask (tags);
+  // and send what it rejects to the dead-letter queue
   expect(actions('iam-apply-policy.json')).toEqual([
     'autoscaling:CreateOrUpdateTags',
     'autoscaling:DescribeAutoScalingGroups',
@@ -47,6 +48,7 @@ test('IAM: each function gets the calls its adapters make, on named resources on
     'sqs:DeleteMessage',
     'sqs:GetQueueAttributes',
     'sqs:ReceiveMessage',
+    'sqs:SendMessage',
   ]);
   for (const file of ['iam-evaluate-policy.json', 'iam-apply-policy.json']) {
     for (const s of policy(file).Statement) {

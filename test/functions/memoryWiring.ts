@@ -6,6 +6,7 @@ import {
   CallLog,
   MemoryCluster,
   MemoryDecisionQueue,
+  MemoryDeadLetters,
   MemoryDecisionState,
   MemoryCapacityProvider,
   MemoryTelemetrySink,
@@ -49,12 +50,14 @@ export function memoryApplyWiring() {
   const log = new CallLog();
   const { cluster, capacity } = memoryFleet(config, log);
   const state = new MemoryDecisionState();
+  const deadLetters = new MemoryDeadLetters();
   const wiring: ApplyWiring = {
     config,
-    options: { maxAgeSeconds: config.policy.maxDecisionAgeSeconds },
+    options: { config, maxAgeSeconds: config.policy.maxDecisionAgeSeconds },
+    deadLetters,
     deps: { cluster, capacity, state, telemetry: new MemoryTelemetrySink(), clock: systemClock },
   };
-  return { wiring, cluster, capacity, state, log };
+  return { wiring, cluster, capacity, state, log, deadLetters };
 }
 
 export function memoryEvaluateWiring() {

@@ -102,6 +102,14 @@ test('both functions: nodejs22.x on arm64, the environment of functions/wiring.t
       Variables: Match.objectLike({ SVA_QUEUE_URL: { Ref: Match.stringLikeRegexp('^DecisionQueue') } }),
     },
   });
+  template.hasResourceProperties('AWS::Lambda::Function', {
+    FunctionName: 'sva-dev-apply',
+    Environment: {
+      Variables: Match.objectLike({
+        SVA_DLQ_URL: { Ref: Match.stringLikeRegexp('^DecisionDeadLetterQueue') },
+      }),
+    },
+  });
   template.hasResourceProperties('AWS::DynamoDB::Table', {
     TableName: 'sva-dev-state',
     KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
@@ -155,6 +163,10 @@ test('IAM: no "*" resource; the statements of deploy/iam-*.json on the named que
     });
     for (const a of [s.Action].flat()) expect(a).not.toContain('*');
   }
+  // apply sends what it rejects to the dead-letter queue itself, and nowhere else
+  const setAside = JSON.stringify(statements.filter((s) => s.Sid === 'SetAsideRejected'));
+  expect(setAside).toMatch(/DecisionDeadLetterQueue/);
+  expect(setAside).toContain('sqs:SendMessage');
   const policies = Object.values(json.Resources).filter((r) => r.Type === 'AWS::IAM::Policy');
   const actionsOf = (name: string) =>
     policies

@@ -12,15 +12,26 @@ import {
   MemoryDecisionState,
   MemoryTelemetrySink,
 } from '../../lib/adapters/memory/index.js';
-import { applyCapacity, applyDecision, applyMessage, type ApplyDeps } from '../../lib/loop/apply.js';
-import { InvalidCapacityIntentError } from '../../lib/policy/capacity.js';
+import {
+  applyCapacity,
+  applyDecision,
+  applyMessage,
+  type ApplyDeps,
+  type ApplyOutcome,
+  type CapacityOutcome,
+} from '../../lib/loop/apply.js';
+import type { CapacityIntent } from '../../lib/policy/capacity.js';
 import { capacityIntent } from '../../lib/policy/capacityPlan.js';
 import { InvalidDecisionError, type DecisionRecord } from '../../lib/policy/decisionRecord.js';
 import type { TelemetrySink } from '../../lib/policy/ports.js';
 import { deployment } from '../policy/helpers.js';
+import { APPLY_CONFIG } from './applyConfig.js';
+import { configHash } from '../../lib/config/hash.js';
+import { KubernetesError } from '../../lib/adapters/kubernetes/index.js';
 import { fixtureDecision, ISSUED_AT } from './decisionFixture.js';
 
 const OPTIONS = {
+  config: APPLY_CONFIG,
   maxAgeSeconds: 300,
   acceleratorTypes: new Map([
     ['L4', 'L4'],
@@ -54,10 +65,30 @@ function world(telemetry: TelemetrySink = new MemoryTelemetrySink()) {
   const state = new MemoryDecisionState();
   const clock = new ManualClock(ISSUED_AT + 5);
   const deps: ApplyDeps = { cluster, capacity, state, telemetry, clock };
-  const apply = (d: DecisionRecord | string) =>
-    applyDecision(deps, typeof d === 'string' ? d : JSON.stringify(d), OPTIONS);
+  // A rejection comes back as it is (status 'rejected'), typed as an outcome for the assertions.
+  const apply = async (d: DecisionRecord | string) =>
+    (await applyDecision(deps, typeof d === 'string' ? d : JSON.stringify(d), OPTIONS)) as ApplyOutcome;
   return { log, cluster, capacity, state, clock, telemetry, deps, apply };
 }
+
+/** applyCapacity for intents the config admits: a rejection fails the test. */
+async function capacityOf(
+  deps: ApplyDeps,
+  i: CapacityIntent,
+  opts: typeof OPTIONS,
+): Promise<CapacityOutcome> {
+  const out = await applyCapacity(deps, i, opts);
+  if (out.kind === 'rejected') throw new Error(`intent rejected: ${out.detail}`);
+  return out;
+}
+
+/** A decision of the other variant: its own Deployment. */
+const otherDecision = (over: Partial<DecisionRecord>) =>
+  fixtureDecision({
+    variant: 'other',
+    deployments: [{ accelerator: 'L4', deployment: 'other', replicas: 4 }],
+    ...over,
+  });
 
 /** The pool's capacity intent of an evaluation: L4 devices for chat and other. */
 const intent = (poolSequence: number, devices: number) =>
@@ -113,6 +144,7 @@ describe('applyDecision', () => {
       fixtureDecision({
         variant: 'other',
         sequence: 2,
+        targetReplicas: 2,
         deployments: [{ accelerator: 'L4', deployment: 'other', replicas: 2 }],
       }),
     );
@@ -241,6 +273,207 @@ describe('applyDecision', () => {
   });
 });
 
+describe('admission and failures: nothing outside the config, no message held by a permanent error', () => {
+  const forbidden = () =>
+    new KubernetesError('deployment llm/chat: scale to 4: forbidden', 403, 'llm/chat', false);
+
+  it.each([
+    [
+      'replicas 500 with maxReplicas 10',
+      { targetReplicas: 500, deployments: [{ accelerator: 'L4', deployment: 'chat', replicas: 500 }] },
+      'decision.deployments[0].replicas',
+    ],
+    ['an unknown variant', { variant: 'ghost' }, 'decision.variant'],
+    [
+      'kube-system/coredns',
+      {
+        namespace: 'kube-system',
+        variant: 'coredns',
+        deployments: [{ accelerator: 'L4', deployment: 'coredns', replicas: 0 }],
+      },
+      'decision.variant',
+    ],
+    ['an issuedAt in 2099', { issuedAt: '2099-01-01T00:00:00.000Z' }, 'decision.issuedAt'],
+    ['a poisoned sequence 2^53-1', { sequence: Number.MAX_SAFE_INTEGER }, 'decision.sequence'],
+  ] as const)(
+    'rejects %s: nothing scaled, nothing claimed, the next valid decision applies',
+    async (_, over, field) => {
+      const w = world();
+      const out = await applyMessage(
+        w.deps,
+        JSON.stringify(fixtureDecision(over as Partial<DecisionRecord>)),
+        OPTIONS,
+      );
+      expect(out).toMatchObject({ kind: 'rejected', status: 'rejected', field });
+      expect(w.log.lines).toEqual([]);
+      expect(await w.state.lastApplied('llm/chat')).toEqual({ sequence: 0, applied: false });
+      expect((await w.apply(fixtureDecision({ sequence: 2 }))).status).toBe('applied');
+      expect(w.cluster.replicas('llm', 'chat')).toBe(4);
+    },
+  );
+
+  it('rejects a 1 MB body before parsing it', async () => {
+    const w = world();
+    const out = await applyMessage(
+      w.deps,
+      JSON.stringify({ ...fixtureDecision(), message: 'x'.repeat(1 << 20) }),
+      OPTIONS,
+    );
+    expect(out).toMatchObject({ kind: 'rejected', field: 'body' });
+    expect(w.log.lines).toEqual([]);
+  });
+
+  it('reads the live cluster for a move: raising the other accelerator is rejected, lowering it applies', async () => {
+    const w = world(); // chat-h100 runs 1 replica
+    const move = (h100: number, sequence: number) =>
+      fixtureDecision({
+        sequence,
+        action: 'migrate',
+        deployments: [
+          { accelerator: '4xH100', deployment: 'chat-h100', replicas: h100 },
+          { accelerator: 'L4', deployment: 'chat', replicas: 4 },
+        ],
+      });
+    expect((await w.apply(move(3, 1))).status).toBe('rejected');
+    expect(w.cluster.replicas('llm', 'chat-h100')).toBe(1);
+    expect((await w.apply(move(0, 2))).status).toBe('applied');
+    expect(w.cluster.replicas('llm', 'chat-h100')).toBe(0);
+    expect(w.cluster.replicas('llm', 'chat')).toBe(4);
+  });
+
+  it('a permanent error (403) ends the decision as failed, partial action reported; the next one reconciles', async () => {
+    const w = world();
+    w.cluster.failScaling('llm/chat', forbidden);
+    const out = await w.apply(
+      fixtureDecision({
+        deployments: [
+          { accelerator: '4xH100', deployment: 'chat-h100', replicas: 0 },
+          { accelerator: 'L4', deployment: 'chat', replicas: 4 },
+        ],
+      }),
+    );
+    expect(out).toMatchObject({
+      status: 'failed',
+      detail: 'partial: chat-h100 to 0 set; chat to 4 refused',
+      error: 'deployment llm/chat: scale to 4: forbidden',
+    });
+    expect(w.cluster.replicas('llm', 'chat-h100')).toBe(0);
+    expect(w.cluster.replicas('llm', 'chat')).toBe(2);
+    expect(await w.state.poolReached('llm/chat')).toBe(1);
+  });
+
+  it('a transient error (5xx, 409, throttling) is thrown: the message is retried', async () => {
+    const w = world();
+    w.cluster.failScaling('llm/chat', () => new KubernetesError('scale: 503', 503, 'llm/chat', true));
+    await expect(w.apply(fixtureDecision())).rejects.toThrow('scale: 503');
+    expect(await w.state.lastApplied('llm/chat')).toEqual({ sequence: 1, applied: false });
+  });
+
+  it('judges by its own config and reports a decision made with another one', async () => {
+    const w = world();
+    const out = await w.apply(fixtureDecision({ configHash: 'a'.repeat(64) }));
+    expect(out.status).toBe('applied');
+    expect(out.configMismatch).toMatch(/^decided with config aaaaaaaaaaaa, judged by apply's [0-9a-f]{12}$/);
+    const same = await w.apply(fixtureDecision({ sequence: 2, configHash: configHash(APPLY_CONFIG) }));
+    expect(same.configMismatch).toBeUndefined();
+  });
+
+  it('rejects a capacity intent beyond what the node groups hold: nothing provided', async () => {
+    const w = world();
+    const big = capacityIntent({
+      pool: 'default',
+      poolSequence: 1,
+      now: ISSUED_AT,
+      variants: ['llm/chat', 'llm/other'],
+      acceleratorTypes: ['L4'],
+      replicas: [{ acceleratorType: 'L4', devicesPerReplica: 1, replicas: 500 }],
+    });
+    expect(await applyMessage(w.deps, JSON.stringify(big), OPTIONS)).toMatchObject({
+      kind: 'rejected',
+      field: 'capacity.accelerators[0].devices',
+    });
+    expect(w.log.lines).toEqual([]);
+  });
+});
+
+describe('removal waits for every variant of apply’s config', () => {
+  it('an intent that leaves a variant out does not remove capacity that variant may need', async () => {
+    const w = world();
+    await w.apply(fixtureDecision({ poolSequence: 5, sequence: 1 }));
+    const partial = capacityIntent({
+      pool: 'default',
+      poolSequence: 5,
+      now: ISSUED_AT,
+      variants: ['llm/chat'], // llm/other left out
+      acceleratorTypes: ['L4'],
+      replicas: [{ acceleratorType: 'L4', devicesPerReplica: 1, replicas: 1 }],
+    });
+    const out = await capacityOf(w.deps, partial, OPTIONS);
+    expect(out.removalAllowed).toBe(false);
+    expect(out.detail).toMatch(/removal skipped: llm\/other not yet at pool sequence 5/);
+    expect(w.capacity.devices('L4')).toBe(3);
+  });
+});
+
+describe('generations of the policy memory: no state wedges the consumer', () => {
+  it('a newer generation (a fresh memory) resets the comparison: sequence 1 applies after sequence 900', async () => {
+    const w = world();
+    await w.apply(
+      fixtureDecision({
+        generation: 1000,
+        sequence: 900,
+        targetReplicas: 6,
+        deployments: [{ accelerator: 'L4', deployment: 'chat', replicas: 6 }],
+      }),
+    );
+    const fresh = await w.apply(fixtureDecision({ generation: 2000, sequence: 1 }));
+    expect(fresh.status).toBe('applied');
+    expect(w.cluster.replicas('llm', 'chat')).toBe(4);
+    expect(await w.state.lastApplied('llm/chat')).toEqual({ sequence: 1, applied: true, generation: 2000 });
+  });
+
+  it('an older generation (a restored memory) is dropped with its reason and counted', async () => {
+    const w = world();
+    await w.apply(fixtureDecision({ generation: 2000, sequence: 3 }));
+    const out = await applyMessage(
+      w.deps,
+      JSON.stringify(
+        fixtureDecision({
+          generation: 1000,
+          sequence: 50,
+          targetReplicas: 9,
+          deployments: [{ accelerator: 'L4', deployment: 'chat', replicas: 9 }],
+        }),
+      ),
+      OPTIONS,
+    );
+    expect(out.status).toBe('stale-generation');
+    expect(out.detail).toMatch(/^generation 1000 is older than generation 2000 .*restored policy memory/);
+    expect(w.cluster.replicas('llm', 'chat')).toBe(4);
+    expect(
+      (w.telemetry as MemoryTelemetrySink).points.filter((p) => p.name === 'inferno_decisions_dropped_total'),
+    ).toEqual([expect.objectContaining({ labels: { reason: 'stale-generation' }, value: 1 })]);
+  });
+
+  it('counts every drop by reason: expired, superseded, rejected', async () => {
+    const w = world();
+    const sink = w.telemetry as MemoryTelemetrySink;
+    await applyMessage(w.deps, JSON.stringify(fixtureDecision({ sequence: 5 })), OPTIONS);
+    await applyMessage(w.deps, JSON.stringify(fixtureDecision({ sequence: 4 })), OPTIONS);
+    await applyMessage(w.deps, JSON.stringify(fixtureDecision({ sequence: 3 })), OPTIONS);
+    await applyMessage(w.deps, JSON.stringify(fixtureDecision({ sequence: 6, variant: 'ghost' })), OPTIONS);
+    w.clock.set(ISSUED_AT + 3600);
+    await applyMessage(w.deps, JSON.stringify(fixtureDecision({ sequence: 7 })), OPTIONS);
+    const dropped = sink.points.filter((p) => p.name === 'inferno_decisions_dropped_total');
+    expect(dropped.map((p) => [p.labels.reason, p.value])).toEqual([
+      ['superseded', 1],
+      ['superseded', 2],
+      ['rejected', 1],
+      ['expired', 1],
+    ]);
+  });
+});
+
 describe('applyCapacity', () => {
   it('grows at once, before any variant has applied its decision', async () => {
     const w = world();
@@ -252,26 +485,25 @@ describe('applyCapacity', () => {
 
   it('removes only when every variant has reached the pool sequence; until then it skips, never fails', async () => {
     const w = world();
-    const early = await applyCapacity(w.deps, intent(5, 1), OPTIONS);
+    const early = await capacityOf(w.deps, intent(5, 1), OPTIONS);
     expect(early.removalAllowed).toBe(false);
     expect(early.report!.changes[0]).toMatchObject({ status: 'removal-skipped', devicesAfter: 3 });
     expect(early.detail).toMatch(/removal skipped: llm\/chat, llm\/other not yet at pool sequence 5/);
     // chat applies its decision of evaluation 5; other's expired (dropped): both reached it
     await w.apply(fixtureDecision({ poolSequence: 5, sequence: 1 }));
-    const expired = fixtureDecision({
-      variant: 'other',
+    const expired = otherDecision({
       poolSequence: 5,
       issuedAt: new Date((ISSUED_AT - 3600) * 1000).toISOString(),
     });
     expect((await w.apply(expired)).status).toBe('expired');
-    const next = await applyCapacity(w.deps, intent(6, 1), OPTIONS);
+    const next = await capacityOf(w.deps, intent(6, 1), OPTIONS);
     expect(next.removalAllowed).toBe(false);
-    const same = await applyCapacity(w.deps, intent(5, 1), OPTIONS);
+    const same = await capacityOf(w.deps, intent(5, 1), OPTIONS);
     expect(same.status).toBe('superseded');
     await w.apply(fixtureDecision({ poolSequence: 6, sequence: 2 }));
-    await w.apply(fixtureDecision({ variant: 'other', poolSequence: 6, sequence: 2 }));
+    await w.apply(otherDecision({ poolSequence: 6, sequence: 2 }));
     // the redelivered intent of evaluation 6, now that both reached it: removal happens
-    const caught = await applyCapacity(w.deps, intent(6, 1), OPTIONS);
+    const caught = await capacityOf(w.deps, intent(6, 1), OPTIONS);
     expect(caught.removalAllowed).toBe(true);
     expect(w.capacity.devices('L4')).toBe(1);
   });
@@ -279,35 +511,31 @@ describe('applyCapacity', () => {
   it('a variant that has reached a newer evaluation counts as having reached older ones', async () => {
     const w = world();
     await w.apply(fixtureDecision({ poolSequence: 9, sequence: 3 }));
-    await w.apply(fixtureDecision({ variant: 'other', poolSequence: 9, sequence: 3 }));
+    await w.apply(otherDecision({ poolSequence: 9, sequence: 3 }));
     // a late, older decision does not move the mark back
     await w.apply(fixtureDecision({ poolSequence: 4, sequence: 2 }));
     expect(await w.state.poolReached('llm/chat')).toBe(9);
-    const out = await applyCapacity(w.deps, intent(8, 2), OPTIONS);
+    const out = await capacityOf(w.deps, intent(8, 2), OPTIONS);
     expect(out.removalAllowed).toBe(true);
     expect(w.capacity.devices('L4')).toBe(2);
   });
 
   it('drops an intent older than one taken on, and an expired one', async () => {
     const w = world();
-    await applyCapacity(w.deps, intent(7, 8), OPTIONS);
-    const late = await applyCapacity(w.deps, intent(6, 12), OPTIONS);
+    await capacityOf(w.deps, intent(7, 8), OPTIONS);
+    const late = await capacityOf(w.deps, intent(6, 12), OPTIONS);
     expect(late.status).toBe('superseded');
     expect(w.capacity.devices('L4')).toBe(8);
     w.clock.set(ISSUED_AT + 301);
-    expect((await applyCapacity(w.deps, intent(9, 12), OPTIONS)).status).toBe('expired');
+    expect((await capacityOf(w.deps, intent(9, 12), OPTIONS)).status).toBe('expired');
     expect(w.capacity.devices('L4')).toBe(8);
   });
 
-  it('a malformed intent names its field', async () => {
+  it('a malformed intent is rejected naming its field, nothing done', async () => {
     const w = world();
     const bad = { ...intent(1, 1), poolSequence: -1 };
-    await expect(applyMessage(w.deps, JSON.stringify(bad), OPTIONS)).rejects.toThrow(
-      InvalidCapacityIntentError,
-    );
-    await expect(applyMessage(w.deps, JSON.stringify(bad), OPTIONS)).rejects.toThrow(
-      /^capacity\.poolSequence: /,
-    );
+    const out = await applyMessage(w.deps, JSON.stringify(bad), OPTIONS);
+    expect(out).toMatchObject({ kind: 'rejected', field: 'capacity.poolSequence' });
     expect(w.log.lines).toEqual([]);
   });
 });

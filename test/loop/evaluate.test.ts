@@ -14,13 +14,14 @@ import {
   MemoryTelemetrySink,
 } from '../../lib/adapters/memory/index.js';
 import type { Config } from '../../lib/config/schema.js';
+import { emptyMemory } from '../../lib/policy/memory.js';
 import {
   applyDecision,
   applyMessage,
   type ApplyOutcome,
   type CapacityOutcome,
 } from '../../lib/loop/apply.js';
-import { evaluatePool, type EvaluateDeps } from '../../lib/loop/evaluate.js';
+import { checkGeneration, evaluatePool, type EvaluateDeps } from '../../lib/loop/evaluate.js';
 import { SVA_OPS } from '../../lib/loop/telemetry.js';
 import { parsePoolMessage } from '../../lib/policy/messages.js';
 import type { TelemetrySink } from '../../lib/policy/ports.js';
@@ -53,14 +54,85 @@ function world(config: Config, telemetry: TelemetrySink = new MemoryTelemetrySin
   const drain = () =>
     queue.drain(async (body) => {
       const out = await applyMessage({ cluster, capacity, state, telemetry, clock }, body, {
+        config,
+        pool: 'pool-a',
         maxAgeSeconds: config.policy.maxDecisionAgeSeconds,
         acceleratorTypes: new Map(config.accelerators.map((a) => [a.name, a.type ?? a.name])),
       });
+      if (out.kind === 'rejected') throw new Error(`an evaluation's own message rejected: ${out.detail}`);
       if (out.kind === 'capacity') capacityOutcomes.push(out);
       else outcomes.push(out);
     });
   return { log, clock, metrics, cluster, capacity, state, queue, deps, outcomes, capacityOutcomes, drain };
 }
+
+describe('generations: a fresh or restored policy memory never wedges apply', () => {
+  const config = poolConfig();
+  const r = ratePerReplica(config);
+
+  it('starts a generation with a fresh memory and carries it in the decisions and the intent', async () => {
+    const w = world(config);
+    w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
+    const out = await evaluatePool(w.deps, config, 'pool-a');
+    expect(out.generation).toBe(START * 1000);
+    expect(out.decisions[0]!.generation).toBe(START * 1000);
+    expect(out.capacity.generation).toBe(START * 1000);
+    expect(out.generationStarted).toBeUndefined();
+  });
+
+  it('the reset: the policy item lost, the next evaluation starts over at sequence 1 and applies', async () => {
+    const w = world(config);
+    w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
+    for (let i = 0; i < 5; i++) {
+      w.clock.set(START + 60 * i);
+      await evaluatePool(w.deps, config, 'pool-a');
+      await w.drain();
+    }
+    await w.state.savePolicy('pool-a', emptyMemory()); // as a deleted item reads
+    w.clock.set(START + 600);
+    w.metrics.observations.set('llm/chat', (now) => observation(6.5 * r, now));
+    const out = await evaluatePool(w.deps, config, 'pool-a');
+    expect(out.decisions[0]!.sequence).toBe(1);
+    await w.drain();
+    expect(w.outcomes.at(-1)).toMatchObject({ status: 'applied' });
+    expect(w.cluster.replicas('llm', 'chat')).toBe(out.decisions[0]!.targetReplicas);
+  });
+
+  it('the restore: an older policy item put back is noticed by apply’s mark; a new generation applies', async () => {
+    const w = world(config);
+    w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
+    await evaluatePool(w.deps, config, 'pool-a');
+    const old = await w.state.loadPolicy('pool-a');
+    await w.drain();
+    for (let i = 1; i < 5; i++) {
+      w.clock.set(START + 60 * i);
+      await evaluatePool(w.deps, config, 'pool-a');
+      await w.drain();
+    }
+    await w.state.savePolicy('pool-a', old); // point-in-time restore of the table
+    w.clock.set(START + 600);
+    w.metrics.observations.set('llm/chat', (now) => observation(6.5 * r, now));
+    const out = await evaluatePool(w.deps, config, 'pool-a');
+    expect(out.generationStarted).toMatch(
+      /^policy memory at generation \d+, pool sequence 1 is behind apply's .*pool sequence 5/,
+    );
+    expect(out.generation).toBeGreaterThan(START * 1000);
+    await w.drain();
+    expect(w.outcomes.at(-1)).toMatchObject({ status: 'applied' });
+    expect(w.cluster.replicas('llm', 'chat')).toBe(out.decisions[0]!.targetReplicas);
+  });
+
+  it('checkGeneration: behind in generation or in pool sequence starts a newer one; otherwise unchanged', () => {
+    const memory = { generation: 5000, poolSequence: 7, variants: {} };
+    expect(checkGeneration(memory, undefined, 10).memory).toBe(memory);
+    expect(checkGeneration(memory, { generation: 5000, poolSequence: 7 }, 10).memory).toBe(memory);
+    expect(checkGeneration(memory, { generation: 4000, poolSequence: 90 }, 10).memory).toBe(memory);
+    expect(checkGeneration(memory, { generation: 5000, poolSequence: 8 }, 10).memory.generation).toBe(10_000);
+    expect(checkGeneration(memory, { generation: 20_000, poolSequence: 1 }, 10).memory.generation).toBe(
+      20_001,
+    );
+  });
+});
 
 describe('evaluatePool', () => {
   const config = poolConfig();
@@ -108,7 +180,7 @@ describe('evaluatePool', () => {
       ],
     });
     const w = world(two);
-    await evaluatePool(w.deps, two);
+    await evaluatePool(w.deps, two, 'pool-a');
     expect(w.log.metricsQueries).toEqual([
       [
         { variant: 'llm/chat', namespace: 'llm', modelName: 'm8b', podPattern: undefined, gateway: false },
@@ -129,7 +201,7 @@ describe('evaluatePool', () => {
     w.metrics.observations.set('llm/chat', (now) =>
       blindObservation(now, { stale: ['vllm:request_success_total'] }),
     );
-    const result = await evaluatePool(w.deps, config);
+    const result = await evaluatePool(w.deps, config, 'pool-a');
     expect(result.held).toEqual(['llm/chat']);
     expect(result.decisions[0]).toMatchObject({ action: 'hold', targetReplicas: 2 });
     await w.drain();
@@ -140,16 +212,20 @@ describe('evaluatePool', () => {
   it('numbers successive evaluations, and an older decision delivered late changes nothing', async () => {
     const w = world(config);
     w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
-    const first = await evaluatePool(w.deps, config);
+    const first = await evaluatePool(w.deps, config, 'pool-a');
     w.clock.set(START + 30);
     w.metrics.observations.set('llm/chat', (now) => observation(5.5 * r, now));
-    const second = await evaluatePool(w.deps, config);
+    const second = await evaluatePool(w.deps, config, 'pool-a');
     expect([first.poolSequence, second.poolSequence]).toEqual([1, 2]);
     expect([first.decisions[0]!.sequence, second.decisions[0]!.sequence]).toEqual([1, 2]);
     // delivered out of order: the newer first
     const [older, newer] = [first.decisions[0]!, second.decisions[0]!];
     const apply = (body: unknown) =>
-      applyDecision(w.deps, JSON.stringify(body), { maxAgeSeconds: config.policy.maxDecisionAgeSeconds });
+      applyDecision(w.deps, JSON.stringify(body), {
+        config,
+        pool: 'pool-a',
+        maxAgeSeconds: config.policy.maxDecisionAgeSeconds,
+      });
     expect((await apply(newer)).status).toBe('applied');
     const replicas = w.cluster.replicas('llm', 'chat');
     expect((await apply(older)).status).toBe('superseded');
@@ -159,11 +235,11 @@ describe('evaluatePool', () => {
   it('a failing telemetry sink does not fail the evaluation: decisions queued, telemetryError set', async () => {
     const w = world(config, new MemoryTelemetrySink(() => new Error('remote write refused: 503')));
     w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
-    const result = await evaluatePool(w.deps, config);
+    const result = await evaluatePool(w.deps, config, 'pool-a');
     expect(result.telemetryError).toBe('remote write refused: 503');
     expect(result.decisions).toHaveLength(1);
     expect(w.queue.depth).toBe(2);
-    expect((await w.state.loadPolicy('default')).poolSequence).toBe(1);
+    expect((await w.state.loadPolicy('pool-a')).poolSequence).toBe(1);
     await w.drain();
     expect(w.outcomes[0]).toMatchObject({ status: 'applied', telemetryError: 'remote write refused: 503' });
     expect(w.cluster.replicas('llm', 'chat')).toBe(4);
@@ -175,7 +251,7 @@ describe('evaluatePool', () => {
     const w = world(two, sink);
     w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
     w.metrics.observations.set('llm/other', (now) => observation(0.5 * r, now, { variant: 'llm/other' }));
-    await evaluatePool(w.deps, two);
+    await evaluatePool(w.deps, two, 'pool-a');
     const desired = sink.points.filter((p) => p.name === 'inferno_desired_replicas');
     const ratio = sink.points.filter((p) => p.name === 'inferno_desired_ratio');
     expect(desired.map((p) => [p.labels.variant_name, p.value])).toEqual([
@@ -215,7 +291,7 @@ describe('evaluatePool', () => {
     const sink = new MemoryTelemetrySink();
     const w = world(config, sink);
     w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
-    const result = await evaluatePool(w.deps, config);
+    const result = await evaluatePool(w.deps, config, 'pool-a');
     const d = result.decisions[0]!;
     const byName = new Map(sink.points.map((p) => [p.name, p]));
     expect(byName.get(SVA_OPS.lastDecision)).toMatchObject({
@@ -245,7 +321,7 @@ describe('evaluatePool', () => {
     w.metrics.observations.set('llm/chat', (now) =>
       blindObservation(now, { stale: ['vllm:request_success_total'] }),
     );
-    await evaluatePool(w.deps, config);
+    await evaluatePool(w.deps, config, 'pool-a');
     expect(sink.points.find((p) => p.name === SVA_OPS.metricsStale)?.value).toBe(1);
   });
 
@@ -254,7 +330,7 @@ describe('evaluatePool', () => {
     const w = world(config, sink);
     await w.cluster.scale('llm', 'chat', 0);
     w.metrics.observations.set('llm/chat', (now) => observation(1.5 * r, now));
-    await evaluatePool(w.deps, config);
+    await evaluatePool(w.deps, config, 'pool-a');
     const ratio = sink.points.find((p) => p.name === 'inferno_desired_ratio')!;
     expect(ratio.value).toBe(2);
   });
@@ -265,7 +341,7 @@ describe('evaluatePool', () => {
     for (const [i, k] of [3, 5, 7].entries()) {
       w.clock.set(START + 30 * i);
       w.metrics.observations.set('llm/chat', (now) => observation((k - 0.5) * r, now));
-      await evaluatePool(w.deps, config);
+      await evaluatePool(w.deps, config, 'pool-a');
       await w.drain();
     }
     expect(w.outcomes.map((o) => [o.status, o.decision.targetReplicas])).toEqual([
@@ -280,7 +356,7 @@ describe('evaluatePool', () => {
   it('queues messages that parse as decisions and the capacity intent', async () => {
     const w = world(config);
     w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
-    const result = await evaluatePool(w.deps, config);
+    const result = await evaluatePool(w.deps, config, 'pool-a');
     const bodies: string[] = [];
     await w.queue.drain(async (body) => {
       bodies.push(body);

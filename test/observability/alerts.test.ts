@@ -35,6 +35,7 @@ test('the alerts the issue asks for are there, on series we publish or read', ()
     'SvaMetricsStale',
     'SvaPredictedTtftOverTarget',
     'SvaPredictedItlOverTarget',
+    'SvaDecisionsDropped',
   ]);
   for (const rule of rules) {
     const names = metricNames(rule.expr);

@@ -1,6 +1,6 @@
 /** Decision state in process memory: for tests, the simulation and single-process use. */
 import { emptyMemory, type PolicyMemory } from '../../policy/memory.js';
-import type { AppliedMark, DecisionState } from '../../policy/ports.js';
+import type { AppliedMark, CapacityMark, DecisionState } from '../../policy/ports.js';
 
 const labelKey = (labels: Readonly<Record<string, string>>) =>
   Object.keys(labels)
@@ -8,11 +8,15 @@ const labelKey = (labels: Readonly<Record<string, string>>) =>
     .map((k) => `${k}=${labels[k]}`)
     .join(',');
 
+/** Generation 0 (records from before generations) is left out, as a stored mark without it reads. */
+const mark = (sequence: number, applied: boolean, generation: number): AppliedMark =>
+  generation === 0 ? { sequence, applied } : { sequence, applied, generation };
+
 export class MemoryDecisionState implements DecisionState {
   private readonly policies = new Map<string, string>();
   private readonly applied = new Map<string, AppliedMark>();
-  private readonly reached = new Map<string, number>();
-  private readonly capacity = new Map<string, number>();
+  private readonly reached = new Map<string, CapacityMark>();
+  private readonly capacity = new Map<string, CapacityMark>();
   private readonly counters = new Map<string, number>();
 
   async loadPolicy(pool: string): Promise<PolicyMemory> {
@@ -29,30 +33,52 @@ export class MemoryDecisionState implements DecisionState {
     return this.applied.get(variant) ?? { sequence: 0, applied: false };
   }
 
-  async claim(variant: string, sequence: number): Promise<boolean> {
+  async claim(variant: string, sequence: number, generation = 0): Promise<boolean> {
     const last = await this.lastApplied(variant);
-    if (sequence < last.sequence || (sequence === last.sequence && last.applied)) return false;
-    this.applied.set(variant, { sequence, applied: false });
+    const lastGeneration = last.generation ?? 0;
+    if (generation < lastGeneration) return false;
+    if (
+      generation === lastGeneration &&
+      (sequence < last.sequence || (sequence === last.sequence && last.applied))
+    )
+      return false;
+    this.applied.set(variant, mark(sequence, false, generation));
     return true;
   }
 
-  async markApplied(variant: string, sequence: number): Promise<void> {
+  async markApplied(variant: string, sequence: number, generation = 0): Promise<void> {
     const last = await this.lastApplied(variant);
-    if (last.sequence === sequence) this.applied.set(variant, { sequence, applied: true });
+    if (last.sequence === sequence && (last.generation ?? 0) === generation)
+      this.applied.set(variant, mark(sequence, true, generation));
   }
 
-  async markPoolReached(variant: string, poolSequence: number): Promise<void> {
-    this.reached.set(variant, Math.max(this.reached.get(variant) ?? 0, poolSequence));
+  async markPoolReached(variant: string, poolSequence: number, generation = 0): Promise<void> {
+    const last = this.reached.get(variant) ?? { generation: 0, poolSequence: 0 };
+    if (generation > last.generation) this.reached.set(variant, { generation, poolSequence });
+    else if (generation === last.generation)
+      this.reached.set(variant, { generation, poolSequence: Math.max(last.poolSequence, poolSequence) });
   }
 
-  async poolReached(variant: string): Promise<number> {
-    return this.reached.get(variant) ?? 0;
+  async poolReached(variant: string, generation = 0): Promise<number> {
+    const last = this.reached.get(variant) ?? { generation: 0, poolSequence: 0 };
+    if (last.generation > generation) return Infinity;
+    return last.generation === generation ? last.poolSequence : 0;
   }
 
-  async claimCapacity(pool: string, poolSequence: number): Promise<boolean> {
-    if ((this.capacity.get(pool) ?? 0) > poolSequence) return false;
-    this.capacity.set(pool, poolSequence);
+  async claimCapacity(pool: string, poolSequence: number, generation = 0): Promise<boolean> {
+    const last = this.capacity.get(pool) ?? { generation: 0, poolSequence: 0 };
+    if (generation < last.generation || (generation === last.generation && last.poolSequence > poolSequence))
+      return false;
+    this.capacity.set(pool, { generation, poolSequence });
     return true;
+  }
+
+  async capacityMark(pool: string): Promise<CapacityMark | undefined> {
+    return this.capacity.get(pool);
+  }
+
+  async incrementCounter(metric: string, labels: Readonly<Record<string, string>>): Promise<number> {
+    return this.incrementScalingCounter({ ...labels, __name__: metric });
   }
 
   async incrementScalingCounter(labels: Readonly<Record<string, string>>): Promise<number> {

@@ -6,3 +6,4 @@ export { CallLog, type Call, type DeploymentTarget } from './callLog.js';
 export { MemoryCluster, type DeploymentName, type MemoryClusterOptions } from './cluster.js';
 export { MemoryCapacityProvider, type MemoryCapacityOptions } from './capacity.js';
 export { MemoryMetricsSource } from './metricsSource.js';
+export { MemoryDeadLetters, type DeadLetter } from './deadLetters.js';

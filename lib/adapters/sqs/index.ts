@@ -7,3 +7,4 @@ export {
   type PollResult,
   type SqsBatchHandler,
 } from './localEventSource.js';
+export { SqsDeadLetters, type SqsMessageSender } from './sqsDeadLetters.js';

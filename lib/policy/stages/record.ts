@@ -7,6 +7,7 @@ import type { VariantObservation } from '../../metrics/observation.js';
 import { DECISION_VERSION, type DecisionRecord } from '../decisionRecord.js';
 import type { VariantMemory } from '../memory.js';
 import { predictAt } from '../predict.js';
+import { configHash } from '../../config/hash.js';
 import { deploymentName } from '../../config/resolved.js';
 import { longestWindow } from '../window.js';
 import type { Guarded } from './guards.js';
@@ -47,6 +48,8 @@ export function remember(g: Guarded, config: Config, now: number): VariantMemory
 export interface RecordContext {
   readonly pool: string;
   readonly poolSequence: number;
+  /** the policy memory's generation: apply compares sequences only within one */
+  readonly generation?: number;
   readonly config: Config;
   readonly now: number;
 }
@@ -68,11 +71,13 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
     id: `${g.key}#${sequence}`,
     pool: ctx.pool,
     poolSequence: ctx.poolSequence,
+    ...(ctx.generation !== undefined ? { generation: ctx.generation } : {}),
     variant: v.name,
     namespace: v.namespace,
     model: v.model,
     sequence,
     issuedAt: new Date(ctx.now * 1000).toISOString(),
+    configHash: configHash(ctx.config),
     accelerator: g.accelerator,
     targetReplicas: g.target,
     currentReplicas: current.desired,

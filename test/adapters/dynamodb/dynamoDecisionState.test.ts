@@ -31,7 +31,8 @@ test('claim writes its condition on the stored sequence and reports a failed con
   expect(commands[0]!.input).toMatchObject({
     TableName: 't',
     Key: { pk: 'applied#llm/chat' },
-    ConditionExpression: 'attribute_not_exists(pk) OR #s < :s OR (#s = :s AND applied = :no)',
+    ConditionExpression:
+      'attribute_not_exists(pk) OR #g < :g OR ((attribute_not_exists(#g) OR #g = :g) AND (#s < :s OR (#s = :s AND applied = :no)))',
     ExpressionAttributeValues: { ':s': 4, ':no': false },
   });
   expect(await state.claim('llm/chat', 4)).toBe(true);

@@ -3,15 +3,18 @@
  * batch and logger) → DynamoDB state, the node groups' Auto Scaling groups (moto) and
  * Deployments (kube-apiserver with the shipped RBAC). The fault cases of the issue: duplicate
  * delivery, an older decision after a newer one, a forbidden namespace, a malformed message, a
- * busy Auto Scaling group.
+ * busy Auto Scaling group; hostile decisions outside apply's config. Apply judges by its own
+ * config (events/local-config.yaml and two variants evaluate does not run: llm/solo, and
+ * restricted/chat, whose namespace the scaler's Role does not reach).
  */
 import { nodeGroupsWithStartup } from '../../../lib/config/resolved.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { SetDesiredCapacityCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { AppsV1Api } from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { ClusterNodes, kubeApisFromKubeconfig } from '../../../lib/adapters/kubernetes/index.js';
 import {
   AutoScalingGroups,
@@ -35,9 +38,14 @@ const MAX_RECEIVES = 3;
 let stack: Stack | undefined;
 const s = () => stack!;
 
+const LOCAL_CONFIG = parse(readFileSync('events/local-config.yaml', 'utf8')) as {
+  variants: Record<string, unknown>[];
+};
+let applyEnv: Record<string, string> = {};
+
 beforeAll(async () => {
   stack = await startStack({
-    config: parse(readFileSync('events/local-config.yaml', 'utf8')),
+    config: LOCAL_CONFIG,
     maxReceiveCount: MAX_RECEIVES,
     nodeGroups: [
       { name: 'gpu-l4', minSize: 0, maxSize: 12, desiredSize: 1 },
@@ -47,13 +55,23 @@ beforeAll(async () => {
   });
   // The SDK's default credential chain reads these.
   Object.assign(process.env, s().moto.env);
+  const chat = LOCAL_CONFIG.variants[0]!;
+  const applyConfig = join(s().kube.dir, 'apply-config.yaml');
+  writeFileSync(
+    applyConfig,
+    stringify({
+      ...LOCAL_CONFIG,
+      variants: [...LOCAL_CONFIG.variants, { ...chat, name: 'solo' }, { ...chat, namespace: 'restricted' }],
+    }),
+  );
+  applyEnv = { ...s().env, SVA_CONFIG: applyConfig };
 });
 
 afterAll(async () => {
   await stack?.stop();
 });
 
-const applyHandler = () => createApplyHandler(() => applyWiring(s().env, applyLogger));
+const applyHandler = () => createApplyHandler(() => applyWiring(applyEnv, applyLogger));
 const send = (...decisions: PoolMessage[]) =>
   new SqsDecisionQueue(s().moto.sqs, s().queues.queueUrl).send(decisions);
 const replicas = (ns: string, name: string) => replicasOf(s().kube.admin, ns, name);
@@ -128,31 +146,31 @@ test('an older decision arriving after a newer one is dropped', async () => {
   expect(await replicas('llm', 'solo')).toBe(2);
 });
 
-test('a forbidden namespace fails clearly on every delivery, then the message is in the DLQ', async () => {
+test('a forbidden namespace (403, permanent) goes to the DLQ at once with the reason; the group is not held', async () => {
   const d = decision({ namespace: 'restricted', variant: 'chat', sequence: 1, current: 1, target: 4 });
-  await send(d);
+  const next = decision({ namespace: 'restricted', variant: 'chat', sequence: 2, current: 1, target: 3 });
+  await send(d, next);
   const { result, logs } = await captureLogs(() => s().drain(applyHandler()));
-  expect(result.failed).toBe(MAX_RECEIVES);
-  expect(result.deleted).toBe(0);
-  const failures = messages(logs, 'message not applied');
-  expect(failures).toHaveLength(MAX_RECEIVES);
-  expect(failures.map((l) => l.receiveCount)).toEqual(['1', '2', '3']);
-  expect(failures[0]).toMatchObject({
-    level: 'ERROR',
+  // both delivered once, neither retried: no message waits maxReceiveCount receives
+  expect(result).toMatchObject({ received: 2, deleted: 2, failed: 0 });
+  const aside = messages(logs, 'message set aside in the dead-letter queue');
+  expect(aside).toHaveLength(2);
+  expect(aside[0]).toMatchObject({
+    level: 'WARN',
     decisionId: 'restricted/chat#1',
     messageGroupId: 'restricted/chat',
-    errorName: 'KubernetesError',
-    retryable: false,
+    receiveCount: '1',
   });
-  expect(String(failures[0]!.reason)).toMatch(
-    /^deployment restricted\/chat: read deployment|^deployment restricted\/chat: scale to 4: forbidden/,
-  );
-  expect(String(failures[0]!.reason)).toContain('forbidden');
-  expect((await s().dlqBodies()).map((b) => JSON.parse(b).id)).toEqual(['restricted/chat#1']);
+  const dead = await s().dlqMessages();
+  expect(dead.map((m) => [JSON.parse(m.body).id, m.groupId])).toEqual([
+    ['restricted/chat#1', 'restricted/chat'],
+    ['restricted/chat#2', 'restricted/chat'],
+  ]);
+  expect(dead[0]!.reason).toMatch(/^failed: chat to 4 refused: deployment restricted\/chat: .*forbidden/);
   expect(await replicas('restricted', 'chat')).toBe(1);
 });
 
-test('malformed messages are batch item failures with the reason logged, then in the DLQ', async () => {
+test('malformed messages go to the DLQ at once with the field named, not retried', async () => {
   const bad = { ...decision({ variant: 'solo', sequence: 20 }), targetReplicas: -1 };
   for (const [body, dedup] of [
     ['{"version": 1, "id": "llm/solo#21", truncated', 'bad-1'],
@@ -167,15 +185,67 @@ test('malformed messages are batch item failures with the reason logged, then in
       }),
     );
   }
-  const { result, logs } = await captureLogs(() => s().drain(applyHandler()));
-  expect(result).toMatchObject({ deleted: 0, failed: 2 * MAX_RECEIVES });
-  const reasons = new Set(messages(logs, 'malformed message').map((l) => l.reason));
-  expect(reasons).toEqual(
-    new Set(['decision is not JSON', 'decision.targetReplicas: Too small: expected number to be >=0']),
+  const { result } = await captureLogs(() => s().drain(applyHandler()));
+  expect(result).toMatchObject({ received: 2, deleted: 2, failed: 0 });
+  const dead = await s().dlqMessages();
+  expect(new Set(dead.map((m) => m.reason))).toEqual(
+    new Set([
+      'rejected: body: decision is not JSON',
+      'rejected: decision.targetReplicas: Too small: expected number to be >=0',
+    ]),
   );
-  const dead = await s().dlqBodies();
-  expect(dead).toHaveLength(2);
   expect(await replicas('llm', 'solo')).toBe(2);
+});
+
+test('hostile messages end in the DLQ with their reason and change nothing; the next valid decision applies', async () => {
+  const before = { chat: await replicas('llm', 'chat'), h100: (await s().nodeGroup('gpu-h100')).desiredSize };
+  const seq = 40;
+  const hostile: [PoolMessage, string][] = [
+    [decision({ variant: 'chat', sequence: seq, target: 500 }), 'decision.deployments[0].replicas'],
+    [decision({ variant: 'ghost', sequence: seq }), 'decision.variant'],
+    [
+      decision({ namespace: 'kube-system', variant: 'coredns', sequence: seq, target: 0 }),
+      'decision.variant',
+    ],
+    [
+      decision({ variant: 'summarize', sequence: seq, issuedAt: '2099-01-01T00:00:00.000Z' }),
+      'decision.issuedAt',
+    ],
+    [
+      capacityIntent({
+        pool: 'default',
+        poolSequence: seq,
+        now: Date.now() / 1000,
+        variants: ['llm/chat'],
+        acceleratorTypes: ['H100'],
+        replicas: [{ acceleratorType: 'H100', devicesPerReplica: 8, replicas: 2 }],
+      }),
+      'capacity.accelerators[0].devices',
+    ],
+  ];
+  await send(...hostile.map(([m]) => m));
+  // over the 64 KiB limit (SQS itself refuses more than 256 KiB)
+  const large = { ...decision({ variant: 'chat', sequence: seq + 1 }), message: 'x'.repeat(200_000) };
+  await s().moto.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: s().queues.queueUrl,
+      MessageBody: JSON.stringify(large),
+      MessageGroupId: 'llm/chat',
+      MessageDeduplicationId: 'large',
+    }),
+  );
+  const { result } = await captureLogs(() => s().drain(applyHandler()));
+  expect(result).toMatchObject({ received: hostile.length + 1, deleted: hostile.length + 1, failed: 0 });
+  const dead = await s().dlqMessages();
+  const fields = dead.map((m) => m.reason!.replace(/^rejected: /, '').split(': ')[0]).sort();
+  expect(fields).toEqual([...hostile.map(([, f]) => f), 'body'].sort());
+  expect(await replicas('llm', 'chat')).toBe(before.chat);
+  expect((await s().nodeGroup('gpu-h100')).desiredSize).toBe(before.h100);
+
+  await send(decision({ variant: 'chat', sequence: seq + 2, current: before.chat!, target: 5 }));
+  const ok = await captureLogs(() => s().drain(applyHandler()));
+  expect(ok.result).toMatchObject({ received: 1, deleted: 1, failed: 0 });
+  expect(await replicas('llm', 'chat')).toBe(5);
 });
 
 test('a busy Auto Scaling group fails the capacity intent’s delivery, and the next delivery applies it', async () => {
@@ -196,7 +266,7 @@ test('a busy Auto Scaling group fails the capacity intent’s delivery, and the 
     }) as AutoScalingClient['send'],
   };
   const handler = createApplyHandler(async () => {
-    const w = await applyWiring(s().env, applyLogger);
+    const w = await applyWiring(applyEnv, applyLogger);
     const capacity = new ManagedNodeGroupsProvider(
       new AutoScalingGroups(s().moto.eks, busyOnce, CLUSTER),
       new ClusterNodes(kubeApisFromKubeconfig(s().env.KUBECONFIG)),
@@ -208,6 +278,8 @@ test('a busy Auto Scaling group fails the capacity intent’s delivery, and the 
     capacityIntent({
       pool: 'default',
       poolSequence: 200,
+      // after the evaluation of the first test: a newer generation of the policy memory
+      generation: Date.now(),
       now: Date.now() / 1000,
       variants: ['llm/chat', 'llm/summarize'],
       acceleratorTypes: ['L4', 'H100'],

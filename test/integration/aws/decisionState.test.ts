@@ -52,6 +52,23 @@ async function transcript(state: DecisionState): Promise<unknown[]> {
     await state.markPoolReached('llm/chat', 3), // a late, older decision: the mark stays at 5
     await state.poolReached('llm/chat'),
     await state.poolReached('llm/other'),
+    // generations: a newer one resets the comparison, an older one is refused
+    await state.claim(v, 1, 2000), // a fresh memory: sequence 1 of a newer generation
+    await state.lastApplied(v),
+    await state.claim(v, 9, 1000), // a restored memory's generation: refused
+    await state.markApplied(v, 1, 1000), // not this generation: no effect
+    await state.markApplied(v, 1, 2000),
+    await state.lastApplied(v),
+    await state.markPoolReached('llm/chat', 1, 2000), // a newer generation starts the mark again
+    await state.poolReached('llm/chat', 2000),
+    await state.poolReached('llm/chat', 1000), // gone on to a newer one
+    await state.poolReached('llm/chat', 3000), // only in an older one
+    await state.claimCapacity('default', 1, 2000),
+    await state.claimCapacity('default', 7, 1000),
+    await state.capacityMark('default'),
+    await state.capacityMark('other'),
+    await state.incrementCounter('inferno_decisions_dropped_total', { reason: 'expired' }),
+    await state.incrementCounter('inferno_decisions_dropped_total', { reason: 'expired' }),
     await state.incrementScalingCounter({ variant_name: 'chat', direction: 'up' }),
     await state.incrementScalingCounter({ direction: 'up', variant_name: 'chat' }), // same labels, any order
     await state.incrementScalingCounter({ variant_name: 'chat', direction: 'down' }),

@@ -83,13 +83,20 @@ test('apply: one decision, several, a malformed one, a stale one', async () => {
   });
   expect((await stack!.nodeGroup('gpu-l4')).desiredSize).toBe(6);
 
+  // a malformed message goes to the dead-letter queue at once, with the field named; the other applies
   const malformed = await invoke('apply', 'events/apply-malformed-decision.json');
-  expect(malformed.code).toBe(1);
-  expect(JSON.parse(malformed.out).batchItemFailures).toHaveLength(1);
-  expect(malformed.err).toContain('1 message(s) reported as batch item failures');
-  expect(malformed.logs.find((l) => String(l.message).startsWith('malformed message'))).toMatchObject({
-    reason: 'decision.targetReplicas: Too small: expected number to be >=0',
+  expect(malformed.code).toBe(0);
+  expect(JSON.parse(malformed.out).batchItemFailures).toHaveLength(0);
+  expect(
+    malformed.logs.find((l) => String(l.message).startsWith('message set aside in the dead-letter queue')),
+  ).toMatchObject({
+    level: 'WARN',
+    field: 'decision.targetReplicas',
+    reason: 'rejected: decision.targetReplicas: Too small: expected number to be >=0',
   });
+  expect((await stack!.dlqMessages()).map((m) => m.reason)).toEqual([
+    'rejected: decision.targetReplicas: Too small: expected number to be >=0',
+  ]);
 
   const stale = await invoke('apply', 'events/apply-stale-decision.json');
   expect(stale.code).toBe(0);

@@ -53,8 +53,16 @@ export interface Stack {
   readonly evaluateEnv: Record<string, string>;
   drain(handler: SqsBatchHandler, maxPolls?: number): ReturnType<typeof drainQueue>;
   dlqBodies(): Promise<string[]>;
+  /** what the dead-letter queue holds, with the reason apply gave (absent: moved by redrive) */
+  dlqMessages(): Promise<DeadLetterMessage[]>;
   nodeGroup(name: string): Promise<{ desiredSize?: number; minSize?: number; maxSize?: number }>;
   stop(): Promise<void>;
+}
+
+export interface DeadLetterMessage {
+  readonly body: string;
+  readonly reason?: string;
+  readonly groupId?: string;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -79,6 +87,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       SVA_CONFIG: configPath,
       SVA_STATE_TABLE: TABLE,
       SVA_QUEUE_URL: queues.queueUrl,
+      SVA_DLQ_URL: queues.dlqUrl,
       SVA_CLUSTER_NAME: CLUSTER,
       KUBECONFIG: kube.writeKubeconfig(SCALER_TOKEN),
       SVA_METRICS: 'config-load',
@@ -86,6 +95,28 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     };
     const evaluateEnv = { ...env, KUBECONFIG: kube.writeKubeconfig(READER_TOKEN) };
     const m = moto;
+    const dlqMessages = async (): Promise<DeadLetterMessage[]> => {
+      const out: DeadLetterMessage[] = [];
+      for (let polls = 0; polls < 20; polls++) {
+        const r = await m.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queues.dlqUrl,
+            MaxNumberOfMessages: 10,
+            MessageAttributeNames: ['All'],
+            MessageSystemAttributeNames: ['MessageGroupId'],
+          }),
+        );
+        if (!r.Messages?.length) break;
+        out.push(
+          ...r.Messages.map((x) => ({
+            body: x.Body ?? '',
+            reason: x.MessageAttributes?.reason?.StringValue,
+            groupId: x.Attributes?.MessageGroupId,
+          })),
+        );
+      }
+      return out;
+    };
     return {
       moto: m,
       kube,
@@ -103,16 +134,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           emptyPolls: 2,
         }),
       async dlqBodies() {
-        const bodies: string[] = [];
-        for (let polls = 0; polls < 20; polls++) {
-          const r = await m.sqs.send(
-            new ReceiveMessageCommand({ QueueUrl: queues.dlqUrl, MaxNumberOfMessages: 10 }),
-          );
-          if (!r.Messages?.length) break;
-          bodies.push(...r.Messages.map((x) => x.Body ?? ''));
-        }
-        return bodies;
+        return (await dlqMessages()).map((x) => x.body);
       },
+      dlqMessages,
       async nodeGroup(name) {
         // Sizes live in the node group's Auto Scaling group (moto does not tie the two together).
         const out = await m.eks.send(
