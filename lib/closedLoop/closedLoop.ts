@@ -12,6 +12,10 @@ import { sloTargets, summarizeRun, type SimulationSummary } from './outcomes.js'
 import type { Scenario } from './scenario.js';
 import { SimCluster, SimMetricsSource, SimNodeGroups } from './simAdapters.js';
 import { HOUR_SECONDS, type HourOutcome } from './hourly.js';
+import { VLLM } from '../metrics/vllmNaming.js';
+
+/** The histograms whose buckets the policy reads (the token distributions); the rest are skipped for speed. */
+const POLICY_BUCKETS = [VLLM.promptTokens, VLLM.generationTokens];
 
 export type { SimulationSummary, VariantSummary } from './outcomes.js';
 
@@ -121,7 +125,7 @@ export async function runClosedLoop(
     );
     // The sample store reads histograms' _sum and _count only: their buckets would be most of
     // every scrape, kept an hour for nothing.
-    metrics.scrape(t, sim.scrape(undefined, { histogramBuckets: false }), gateway);
+    metrics.scrape(t, sim.scrape(undefined, { histogramBuckets: POLICY_BUCKETS }), gateway);
     if (t + 1e-9 < nextStep || t > end) continue;
     nextStep += controller.intervalSeconds;
     const step = await controller.step({

@@ -4,7 +4,8 @@ import { configCapacity, configToSystem } from '../config/toSystem.js';
 import type { Allocation, ModelSpec, ServiceClassSpec, SystemSpec } from '../optimizer/index.js';
 import { corrected } from './correction.js';
 import type { Assessed } from './stages/demand.js';
-import { acceleratorType, devicesPerReplica } from '../config/resolved.js';
+import { acceleratorType, devicesPerReplica, profileOf } from '../config/resolved.js';
+import { itlRateCap, tokenDistributions } from './distribution.js';
 
 /** The system the optimizer sees: sizing targets with the policy's margins, capacity less what held variants keep. */
 export function sizingSystem(config: Config, plans: readonly Assessed[]): SystemSpec {
@@ -59,7 +60,8 @@ export function sizingSystem(config: Config, plans: readonly Assessed[]): System
       priority: base.priority,
       targets: new Map([[model, { ttft: t.ttft * margin.ttft, itl: t.itl * margin.itl, tps: t.tps }]]),
     });
-    servers.push({ ...server, model, serviceClass });
+    const rateCaps = distributionCaps(config, p, models.get(model)!, t.itl);
+    servers.push({ ...server, model, serviceClass, ...(rateCaps ? { rateCaps } : {}) });
   }
   return { ...system, models, serviceClasses, servers };
 }
@@ -84,3 +86,40 @@ export function freeDevices(
   }
   return free;
 }
+
+/** Caps per accelerator from the variant's token histograms (lib/policy/distribution.ts). */
+function distributionCaps(
+  config: Config,
+  p: Assessed,
+  model: ModelSpec,
+  itlTargetMs: number,
+): Map<string, number> | undefined {
+  const settings = config.policy.itlDistribution;
+  if (!settings.enabled || !(itlTargetMs > 0)) return undefined;
+  const distributions = tokenDistributions(p.tokenHistogram, {
+    input: p.demand?.inputTokens,
+    output: p.demand?.outputTokens,
+  });
+  if (!distributions) return undefined;
+  const { input, output } = distributions;
+  const caps = new Map<string, number>();
+  for (const [acc, profile] of model.profiles) {
+    const configured = profileOf(config, p.v, acc);
+    caps.set(
+      acc,
+      itlRateCap({
+        profile,
+        stepBudget: configured?.maxBatchedTokens,
+        input,
+        output,
+        itlTargetMs,
+        missShare: settings.missShare,
+        upperRate: CAP_UPPER_RATE,
+      }),
+    );
+  }
+  return caps;
+}
+
+/** req/s per replica above which no cap is looked for (far above any replica's throughput). */
+const CAP_UPPER_RATE = 500;
