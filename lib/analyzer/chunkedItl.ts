@@ -226,6 +226,8 @@ export class ItlShareModel {
     const lightSteps = (1000 - chunkSteps * light - rate * this.prefillMsPerRequest) / light;
     const h = chunkSteps / (chunkSteps + lightSteps);
     const slack = this.input.itlTargetMs - light;
+    const { gamma, delta } = this.input.engine.profile;
+    const maxStepExtra = gamma + delta * Math.max(this.input.engine.budget - batch, 0);
     const prefillMs = this.chunksPerRequest > 0 ? this.prefillMsPerRequest / this.chunksPerRequest : 0;
     let miss = 0;
     this.input.output.values.forEach((tokens, i) => {
@@ -240,6 +242,9 @@ export class ItlShareModel {
       const overlapMs = gaps * light + this.chunksPerRequest * (light + prefillMs);
       const lambda = (rate * overlapMs) / 1000;
       const x = slack * gaps;
+      // A step carries at most one budget of prefill, whoever it belongs to: when even a chunk in
+      // every gap fits the slack, no number of overlapping prompts can make the request miss.
+      if (x >= gaps * maxStepExtra) return;
       let pk = Math.exp(-lambda);
       let cumulative = 0;
       let m = 0;
