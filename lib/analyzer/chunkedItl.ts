@@ -63,6 +63,8 @@ interface ChunkExtra {
 /** Sums over up to this many prompts are convolved exactly; more are taken as normal. */
 const EXACT_SUMS = 2;
 const BINS = 96;
+/** points of a request's decoding at which an arriving prompt is placed */
+const POSITIONS = 8;
 
 function chunkExtra(engine: ChunkedEngine, input: TokenDistribution): ChunkExtra {
   const { gamma, delta } = engine.profile;
@@ -117,18 +119,32 @@ interface VisiblePrefill {
   readonly tails: readonly Float64Array[];
 }
 
-function visiblePrefill(engine: ChunkedEngine, input: TokenDistribution, gaps: number): VisiblePrefill {
+function visiblePrefill(
+  engine: ChunkedEngine,
+  input: TokenDistribution,
+  gaps: number,
+  arrivingShare: number,
+): VisiblePrefill {
   const { gamma, delta } = engine.profile;
   const budget = Math.max(engine.budget, 1);
   const extras: number[] = [];
   const weights: number[] = [];
+  // A prompt arriving while the request decodes, at a uniform point of its gaps, runs its chunks
+  // in the gaps left (sampled at up to POSITIONS points); one ahead of its first token runs them
+  // from its first gap on.
+  const positions = Math.min(gaps, POSITIONS);
+  const seenExtra = (tokens: number, seen: number) => seen * gamma + delta * Math.min(tokens, seen * budget);
   input.values.forEach((tokens, i) => {
     const w = input.weights[i]!;
     if (!(w > 0) || !(tokens > 0)) return;
     const chunks = Math.ceil(tokens / budget);
-    const seen = Math.min(chunks, gaps);
-    extras.push(seen * gamma + delta * Math.min(tokens, seen * budget));
-    weights.push(w);
+    extras.push(seenExtra(tokens, Math.min(chunks, gaps)));
+    weights.push(w * (1 - arrivingShare));
+    for (let k = 1; k <= positions; k++) {
+      const left = Math.ceil((k * gaps) / positions);
+      extras.push(seenExtra(tokens, Math.min(chunks, left)));
+      weights.push((w * arrivingShare) / positions);
+    }
   });
   const total = weights.reduce((a, w) => a + w, 0);
   if (!(total > 0)) return { mean: 0, second: 0, binMs: 1, tails: [] };
@@ -194,7 +210,11 @@ export class ItlShareModel {
   private visibleFor(gaps: number): VisiblePrefill {
     let v = this.visible.get(gaps);
     if (!v) {
-      v = visiblePrefill(this.input.engine, this.input.input, gaps);
+      // the share of overlapping prompts that arrive during the decoding, at the unloaded step
+      const { alpha, beta } = this.input.engine.profile;
+      const decoding = gaps * (alpha + beta);
+      const ahead = this.chunksPerRequest * (alpha + beta) + this.prefillMsPerRequest;
+      v = visiblePrefill(this.input.engine, this.input.input, gaps, decoding / (decoding + ahead));
       this.visible.set(gaps, v);
     }
     return v;
