@@ -96,6 +96,10 @@ function distributionCaps(
 ): Map<string, number> | undefined {
   const settings = config.policy.itlDistribution;
   if (!settings.enabled || !(itlTargetMs > 0)) return undefined;
+  // A share of 1% is only seen in enough requests: ten expected misses. Before that (a new
+  // variant, the first minutes, when mostly the short requests have completed) the averages size.
+  const seen = p.tokenHistogram?.output.reduce((a, c) => a + c, 0) ?? 0;
+  if (seen < MIN_EXPECTED_MISSES / settings.missShare) return undefined;
   const distributions = tokenDistributions(p.tokenHistogram, {
     input: p.demand?.inputTokens,
     output: p.demand?.outputTokens,
@@ -120,6 +124,9 @@ function distributionCaps(
   }
   return caps;
 }
+
+/** misses the histogram must be large enough to expect before its tail is trusted */
+const MIN_EXPECTED_MISSES = 10;
 
 /** req/s per replica above which no cap is looked for (far above any replica's throughput). */
 const CAP_UPPER_RATE = 500;
