@@ -58,7 +58,11 @@ export function trendSlope(points: readonly { t: number; rate: number }[]): numb
  * minute wander by their square root; a slope drawn from that wander, extrapolated over a
  * quarter-hour lead time, would buy capacity for nothing at every evaluation.
  */
-export function significantRise(points: readonly { t: number; rate: number }[]): number {
+export function significantRise(
+  points: readonly { t: number; rate: number }[],
+  /** how many points share each count: windows longer than the spacing overlap */
+  overlap = 1,
+): number {
   const n = points.length;
   if (n < 3) return 0;
   const slope = trendSlope(points);
@@ -69,7 +73,8 @@ export function significantRise(points: readonly { t: number; rate: number }[]):
   for (const p of points) sxx += (p.t - mt) ** 2;
   for (const p of points) sse += (p.rate - (mr + slope * (p.t - mt))) ** 2;
   if (!(sxx > 0)) return 0;
-  const standardError = Math.sqrt(sse / (n - 2) / sxx);
+  // Points whose windows overlap are not independent: n points carry n / overlap counts' worth.
+  const standardError = Math.sqrt((sse / (n - 2) / sxx) * Math.max(overlap, 1));
   return Math.max(slope - 2 * standardError, 0);
 }
 
@@ -86,7 +91,8 @@ export function estimateDemand(obs: VariantObservation, memory: VariantMemory, c
     const recent = memory.demand.filter((p) => p.t >= ctx.now - ctx.forecast.horizonSeconds);
     // Only rises are extrapolated (scaling down waits for the stabilisation window anyway), and
     // only what stands out of the measurement's noise.
-    const rise = significantRise([...recent, { t: ctx.now, rate: measured }]) * ctx.leadSeconds;
+    const overlap = obs.windowSeconds / ctx.intervalSeconds;
+    const rise = significantRise([...recent, { t: ctx.now, rate: measured }], overlap) * ctx.leadSeconds;
     forecastRate = Math.min(rise, measured * (ctx.forecast.maxGrowth - 1));
   }
   const tokens = {
