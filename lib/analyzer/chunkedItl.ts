@@ -124,6 +124,7 @@ function visiblePrefill(
   input: TokenDistribution,
   gaps: number,
   arrivingShare: number,
+  leftover: number,
 ): VisiblePrefill {
   const { gamma, delta } = engine.profile;
   const budget = Math.max(engine.budget, 1);
@@ -138,8 +139,16 @@ function visiblePrefill(
     const w = input.weights[i]!;
     if (!(w > 0) || !(tokens > 0)) return;
     const chunks = Math.ceil(tokens / budget);
-    extras.push(seenExtra(tokens, Math.min(chunks, gaps)));
-    weights.push(w * (1 - arrivingShare));
+    // One that came while the request was prefilling had its first tokens scheduled in the
+    // budget the request's last chunk left over, before its first token.
+    const rest = Math.max(tokens - leftover, 0);
+    if (rest > 0) {
+      extras.push(seenExtra(rest, Math.min(Math.ceil(rest / budget), gaps)));
+      weights.push(w * (1 - arrivingShare));
+    } else {
+      extras.push(0);
+      weights.push(w * (1 - arrivingShare));
+    }
     for (let k = 1; k <= positions; k++) {
       const left = Math.ceil((k * gaps) / positions);
       extras.push(seenExtra(tokens, Math.min(chunks, left)));
@@ -199,12 +208,24 @@ export class ItlShareModel {
   private readonly chunksPerRequest: number;
   private readonly prefillMsPerRequest: number;
   private readonly meanOut: number;
+  /** budget a prompt's last chunk leaves in its step, on average */
+  private readonly leftover: number;
 
   constructor(private readonly input: ItlShareInput) {
     const extra = chunkExtra(input.engine, input.input);
     this.chunksPerRequest = extra.chunksPerRequest;
     this.prefillMsPerRequest = extra.chunksPerRequest * extra.mean;
     this.meanOut = Math.max(mean(input.output), 1);
+    const budget = Math.max(input.engine.budget, 1);
+    let last = 0;
+    let mass = 0;
+    input.input.values.forEach((tokens, i) => {
+      const w = input.input.weights[i]!;
+      if (!(w > 0) || !(tokens > 0)) return;
+      last += w * (tokens - (Math.ceil(tokens / budget) - 1) * budget);
+      mass += w;
+    });
+    this.leftover = mass > 0 ? Math.max(budget - last / mass, 0) : 0;
   }
 
   private visibleFor(gaps: number): VisiblePrefill {
@@ -214,7 +235,13 @@ export class ItlShareModel {
       const { alpha, beta } = this.input.engine.profile;
       const decoding = gaps * (alpha + beta);
       const ahead = this.chunksPerRequest * (alpha + beta) + this.prefillMsPerRequest;
-      v = visiblePrefill(this.input.engine, this.input.input, gaps, decoding / (decoding + ahead));
+      v = visiblePrefill(
+        this.input.engine,
+        this.input.input,
+        gaps,
+        decoding / (decoding + ahead),
+        this.leftover,
+      );
       this.visible.set(gaps, v);
     }
     return v;
