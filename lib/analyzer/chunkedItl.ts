@@ -150,7 +150,7 @@ function visiblePrefill(
       weights.push(w * (1 - arrivingShare));
     }
     for (let k = 1; k <= positions; k++) {
-      const left = Math.ceil((k * gaps) / positions);
+      const left = Math.floor(((k - 1) * gaps) / positions); // its step starts after the one it came in
       extras.push(seenExtra(tokens, Math.min(chunks, left)));
       weights.push((w * arrivingShare) / positions);
     }
