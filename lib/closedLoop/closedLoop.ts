@@ -13,6 +13,10 @@ import type { Scenario } from './scenario.js';
 import { SimCluster, SimMetricsSource } from './simAdapters.js';
 import { simCapacity } from './simCapacity.js';
 import { HOUR_SECONDS, type HourOutcome } from './hourly.js';
+import { VLLM } from '../metrics/vllmNaming.js';
+
+/** The histograms whose buckets the policy reads (the token distributions); the rest are skipped for speed. */
+const POLICY_BUCKETS = [VLLM.promptTokens, VLLM.generationTokens];
 
 export type { SimulationSummary, VariantSummary } from './outcomes.js';
 
@@ -122,7 +126,7 @@ export async function runClosedLoop(
     );
     // The sample store reads histograms' _sum and _count only: their buckets would be most of
     // every scrape, kept an hour for nothing.
-    metrics.scrape(t, sim.scrape(undefined, { histogramBuckets: false }), gateway);
+    metrics.scrape(t, sim.scrape(undefined, { histogramBuckets: POLICY_BUCKETS }), gateway);
     if (t + 1e-9 < nextStep || t > end) continue;
     nextStep += controller.intervalSeconds;
     const step = await controller.step({

@@ -257,6 +257,26 @@ export const policySchema = z
       })
       .strict()
       .default({ enabled: true, horizonSeconds: 180, maxGrowth: 1.5 }),
+    itlDistribution: z
+      .object({
+        enabled: z.boolean().default(true),
+        missShare: z
+          .number()
+          .gt(0)
+          .max(1)
+          .default(0.01)
+          .describe('share of requests allowed to miss the ITL target: 1 - the attainment asked for'),
+        halfLifeSeconds: z
+          .number()
+          .positive()
+          .default(1800)
+          .describe('token histograms are remembered with counts halving over this time'),
+      })
+      .strict()
+      .default({ enabled: true, missShare: 0.01, halfLifeSeconds: 1800 })
+      .describe(
+        "cap each replica's rate so that at most missShare of requests miss the ITL target, from the token histograms and the engine's chunked prefill",
+      ),
     modelCorrection: z
       .object({
         enabled: z.boolean().default(true),

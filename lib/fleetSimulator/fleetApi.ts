@@ -63,8 +63,11 @@ export interface FleetResults {
 }
 
 export interface ScrapeOptions {
-  /** include histograms' _bucket series (most of a scrape); default true */
-  readonly histogramBuckets?: boolean;
+  /**
+   * include histograms' _bucket series (most of a scrape): all (default true), none, or only
+   * those of the families named
+   */
+  readonly histogramBuckets?: boolean | readonly string[];
 }
 
 export interface WindowQuery {

@@ -171,11 +171,16 @@ const FAMILIES: readonly FamilySpec[] = [
 
 /**
  * Samples of all targets, family by family (text exposition needs each family contiguous).
- * Without `buckets`, histograms give only _sum and _count (most of a scrape's samples are buckets).
+ * Without `buckets` (or for families not listed in it), histograms give only _sum and _count (most
+ * of a scrape's samples are buckets).
  */
-export function vllmSamples(targets: readonly VllmScrapeTarget[], buckets = true): MetricSample[] {
+export function vllmSamples(
+  targets: readonly VllmScrapeTarget[],
+  withBuckets: boolean | readonly string[] = true,
+): MetricSample[] {
   const samples: MetricSample[] = [];
   for (const spec of FAMILIES) {
+    const buckets = typeof withBuckets === 'boolean' ? withBuckets : withBuckets.includes(spec.family);
     const emit: Emit = (name, labels, value) =>
       samples.push({ name, labels, value, family: spec.family, type: spec.type });
     for (const target of targets) spec.write(target, { ...target.labels, engine: '0' }, emit, buckets);

@@ -12,6 +12,12 @@ export interface Estimate {
   readonly timestamp: number;
 }
 
+/** A per-request token histogram over the window: counts per bucket (bounds ascending, +Inf last). */
+export interface TokenBuckets {
+  readonly bounds: readonly number[];
+  readonly counts: readonly number[];
+}
+
 export interface VariantObservation {
   /** `namespace/name` */
   readonly variant: string;
@@ -25,6 +31,9 @@ export interface VariantObservation {
   /** mean tokens per request over the window; absent when nothing completed (idle) */
   readonly avgInputTokens?: Estimate;
   readonly avgOutputTokens?: Estimate;
+  /** the windowed token histograms (vllm:request_prompt_tokens, _generation_tokens), when exposed */
+  readonly inputTokenBuckets?: TokenBuckets;
+  readonly outputTokenBuckets?: TokenBuckets;
   readonly ttftMs?: Estimate;
   readonly itlMs?: Estimate;
   readonly waiting?: Estimate;

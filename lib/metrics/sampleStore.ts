@@ -5,7 +5,7 @@
  * through the same RawSignals → estimateObservation path as production metrics.
  */
 import { GATEWAY_REQUESTS, VLLM, describeNaming } from './vllmNaming.js';
-import type { HistogramIncrease, RawSignals, Signal } from './signals.js';
+import type { BucketIncrease, HistogramIncrease, RawSignals, Signal } from './signals.js';
 
 export interface Sample {
   readonly name: string;
@@ -176,6 +176,28 @@ export class SampleStore {
     return sum && count ? { sum, count } : undefined;
   }
 
+  /**
+   * Per-bucket increases of a histogram over the window, summed over replicas, as cumulative
+   * counts by upper bound (+Inf last); undefined when the buckets are not exposed.
+   */
+  private buckets(base: string, sel: VariantSelector, now: number, w: number): BucketIncrease[] | undefined {
+    const series = this.matching(`${base}_bucket`, sel);
+    if (series.length === 0) return undefined;
+    const byBound = new Map<string, Series[]>();
+    for (const s of series) {
+      const le = s.labels.le ?? '';
+      byBound.set(le, [...(byBound.get(le) ?? []), s]);
+    }
+    const out: BucketIncrease[] = [];
+    for (const [le, list] of byBound) {
+      const bound = le === '+Inf' ? Infinity : Number(le);
+      if (Number.isNaN(bound)) continue;
+      const inc = this.increase(`${base}_bucket`, list, now, w);
+      if (inc) out.push({ le: bound, count: inc.value });
+    }
+    return out.sort((a, b) => a.le - b.le);
+  }
+
   /** The windowed signals of one variant, naming which expected series were absent. */
   rawSignals(sel: VariantSelector, now: number, window: number): RawSignals {
     const windowSeconds = Math.min(window, now - this.origin);
@@ -219,6 +241,8 @@ export class SampleStore {
         VLLM.generationTokens,
         this.histogram(VLLM.generationTokens, sel, now, windowSeconds),
       ),
+      promptTokenBuckets: this.buckets(VLLM.promptTokens, sel, now, windowSeconds),
+      generationTokenBuckets: this.buckets(VLLM.generationTokens, sel, now, windowSeconds),
       ttftSeconds: need(VLLM.ttft, this.histogram(VLLM.ttft, sel, now, windowSeconds)),
       itlSeconds: itlName ? this.histogram(itlName, sel, now, windowSeconds) : need(VLLM.itl[0], undefined),
       running: need(VLLM.running, this.gaugeSum(VLLM.running, running, now, now)),

@@ -4,7 +4,7 @@
  * that turns them into a VariantObservation. Prometheus and the embedded simulation both
  * produce RawSignals, so both go through the same estimation code.
  */
-import type { Estimate, VariantObservation } from './observation.js';
+import type { Estimate, TokenBuckets, VariantObservation } from './observation.js';
 
 export interface Signal {
   readonly value: number;
@@ -16,6 +16,12 @@ export interface Signal {
 export interface HistogramIncrease {
   readonly sum: Signal;
   readonly count: Signal;
+}
+
+/** A histogram bucket's increase over the window: observations at or below `le` (cumulative). */
+export interface BucketIncrease {
+  readonly le: number;
+  readonly count: number;
 }
 
 export interface RawSignals {
@@ -31,6 +37,9 @@ export interface RawSignals {
   readonly inFlightBefore?: Signal;
   readonly promptTokens?: HistogramIncrease;
   readonly generationTokens?: HistogramIncrease;
+  /** per-request token histograms by bucket, when the backend exposes them */
+  readonly promptTokenBuckets?: readonly BucketIncrease[];
+  readonly generationTokenBuckets?: readonly BucketIncrease[];
   readonly ttftSeconds?: HistogramIncrease;
   readonly itlSeconds?: HistogramIncrease;
   readonly running?: Signal;
@@ -119,6 +128,8 @@ export function estimateObservation(raw: RawSignals, opts: EstimationOptions): V
     completionRate: completions ? estimate(Math.max(completions.value, 0) / w, completions) : undefined,
     avgInputTokens: histogram(raw.promptTokens),
     avgOutputTokens: histogram(raw.generationTokens),
+    inputTokenBuckets: tokenBuckets(raw.promptTokenBuckets),
+    outputTokenBuckets: tokenBuckets(raw.generationTokenBuckets),
     ttftMs: histogram(raw.ttftSeconds, 1000),
     itlMs: histogram(raw.itlSeconds, 1000),
     waiting: waiting ? estimate(waiting.value, waiting) : undefined,
@@ -129,4 +140,20 @@ export function estimateObservation(raw: RawSignals, opts: EstimationOptions): V
     stale: [...stale].sort(),
     missing: [...missing].sort(),
   };
+}
+
+/** Per-bucket counts (not cumulative) with their bounds; undefined when nothing was observed. */
+function tokenBuckets(buckets: readonly BucketIncrease[] | undefined): TokenBuckets | undefined {
+  if (!buckets || buckets.length === 0) return undefined;
+  const bounds: number[] = [];
+  const counts: number[] = [];
+  let previous = 0;
+  for (const b of buckets) {
+    // counter resets between scrapes can make a cumulative count dip: never a negative bucket
+    const count = Math.max(b.count - previous, 0);
+    previous = Math.max(b.count, previous);
+    bounds.push(b.le);
+    counts.push(count);
+  }
+  return previous > 0 ? { bounds, counts } : undefined;
 }

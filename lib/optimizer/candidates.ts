@@ -258,7 +258,13 @@ export function buildCandidates(system: SystemSpec, server: ServerSpec, ctx: Sol
       continue;
     }
     const demand = targets.tps > 0 ? targets.tps / load.avgOutTokens : load.arrivalRate / 60;
-    const needed = Math.ceil((demand / sizing.maxRate) * (1 - REPLICA_ROUNDING_SLACK));
+    const cap = server.rateCaps?.get(acc.name);
+    if (cap !== undefined && !(cap > 0)) {
+      notes.push(`${acc.name}: no rate meets the rate cap (${server.name}'s per-request ITL)`);
+      continue;
+    }
+    const maxRate = cap !== undefined ? Math.min(sizing.maxRate, cap) : sizing.maxRate;
+    const needed = Math.ceil((demand / maxRate) * (1 - REPLICA_ROUNDING_SLACK));
     const replicas = Math.max(needed, server.minReplicas);
     if (server.maxReplicas !== undefined && replicas > server.maxReplicas) {
       notes.push(`${acc.name}: needs ${replicas} replicas, above the maximum ${server.maxReplicas}`);
@@ -274,7 +280,7 @@ export function buildCandidates(system: SystemSpec, server: ServerSpec, ctx: Sol
       itlAverage: perReplica.itl,
       ttftAverage: perReplica.ttft,
       rho: perReplica.rho,
-      maxRatePerReplica: sizing.maxRate,
+      maxRatePerReplica: maxRate,
     });
   }
   ranked.sort(

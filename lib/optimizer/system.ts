@@ -73,6 +73,12 @@ export interface ServerSpec {
   readonly keepAccelerator: boolean;
   /** restrict candidates to these accelerator names; undefined = all */
   readonly allowedAccelerators?: readonly string[];
+  /**
+   * most requests per second one replica may take, per accelerator name, from a constraint
+   * the queue model does not see (the policy's per-request ITL by the distribution); the lower
+   * of this and the queue model's rate is sized for. Inferno inputs never set it.
+   */
+  readonly rateCaps?: ReadonlyMap<string, number>;
 }
 
 export const SATURATION_POLICIES = [

@@ -52,6 +52,32 @@ export function trendSlope(points: readonly { t: number; rate: number }[]): numb
   return den > 0 ? num / den : 0;
 }
 
+/**
+ * The rise of rate over time (req/s per second) that the points show beyond their own noise: the
+ * least-squares slope less two of its standard errors, never below zero. Arrivals counted over a
+ * minute wander by their square root; a slope drawn from that wander, extrapolated over a
+ * quarter-hour lead time, would buy capacity for nothing at every evaluation.
+ */
+export function significantRise(
+  points: readonly { t: number; rate: number }[],
+  /** how many points share each count: windows longer than the spacing overlap */
+  overlap = 1,
+): number {
+  const n = points.length;
+  if (n < 3) return 0;
+  const slope = trendSlope(points);
+  const mt = points.reduce((a, p) => a + p.t, 0) / n;
+  const mr = points.reduce((a, p) => a + p.rate, 0) / n;
+  let sxx = 0;
+  let sse = 0;
+  for (const p of points) sxx += (p.t - mt) ** 2;
+  for (const p of points) sse += (p.rate - (mr + slope * (p.t - mt))) ** 2;
+  if (!(sxx > 0)) return 0;
+  // Points whose windows overlap are not independent: n points carry n / overlap counts' worth.
+  const standardError = Math.sqrt((sse / (n - 2) / sxx) * Math.max(overlap, 1));
+  return Math.max(slope - 2 * standardError, 0);
+}
+
 /** Requires obs.arrivalRate (the caller holds the variant otherwise). */
 export function estimateDemand(obs: VariantObservation, memory: VariantMemory, ctx: DemandContext): Demand {
   const measured = obs.arrivalRate!.value;
@@ -63,9 +89,10 @@ export function estimateDemand(obs: VariantObservation, memory: VariantMemory, c
   let forecastRate = 0;
   if (ctx.forecast.enabled) {
     const recent = memory.demand.filter((p) => p.t >= ctx.now - ctx.forecast.horizonSeconds);
-    const slope = trendSlope([...recent, { t: ctx.now, rate: measured }]);
-    // Only rises are extrapolated: scaling down waits for the stabilisation window anyway.
-    const rise = Math.max(slope, 0) * ctx.leadSeconds;
+    // Only rises are extrapolated (scaling down waits for the stabilisation window anyway), and
+    // only what stands out of the measurement's noise.
+    const overlap = obs.windowSeconds / ctx.intervalSeconds;
+    const rise = significantRise([...recent, { t: ctx.now, rate: measured }], overlap) * ctx.leadSeconds;
     forecastRate = Math.min(rise, measured * (ctx.forecast.maxGrowth - 1));
   }
   const tokens = {

@@ -27,6 +27,11 @@ export interface VariantMemory {
   calmSince?: number;
   /** observed / predicted latency, learned online */
   correction?: { ttft: number; itl: number };
+  /**
+   * the token histograms seen, counts decayed with time (lib/policy/distribution.ts): finite
+   * bucket bounds, counts with one more slot for the overflow (JSON has no Infinity)
+   */
+  tokenHistogram?: { t: number; bounds: number[]; input: number[]; output: number[] };
   /** since when the optimizer has preferred an accelerator other than the current one */
   otherAccelerator?: { accelerator: string; since: number };
 }

@@ -4,7 +4,8 @@ import { configCapacity, configToSystem } from '../config/toSystem.js';
 import type { Allocation, ModelSpec, ServiceClassSpec, SystemSpec } from '../optimizer/index.js';
 import { corrected } from './correction.js';
 import type { Assessed } from './stages/demand.js';
-import { acceleratorType, devicesPerReplica } from '../config/resolved.js';
+import { acceleratorType, devicesPerReplica, profileOf } from '../config/resolved.js';
+import { itlRateCap, tokenDistributions } from './distribution.js';
 
 /** The system the optimizer sees: sizing targets with the policy's margins, capacity less what held variants keep. */
 export function sizingSystem(
@@ -64,7 +65,8 @@ export function sizingSystem(
       priority: base.priority,
       targets: new Map([[model, { ttft: t.ttft * margin.ttft, itl: t.itl * margin.itl, tps: t.tps }]]),
     });
-    servers.push({ ...server, model, serviceClass });
+    const rateCaps = distributionCaps(config, p, models.get(model)!, t.itl);
+    servers.push({ ...server, model, serviceClass, ...(rateCaps ? { rateCaps } : {}) });
   }
   return { ...system, models, serviceClasses, servers };
 }
@@ -89,3 +91,47 @@ export function freeDevices(
   }
   return free;
 }
+
+/** Caps per accelerator from the variant's token histograms (lib/policy/distribution.ts). */
+function distributionCaps(
+  config: Config,
+  p: Assessed,
+  model: ModelSpec,
+  itlTargetMs: number,
+): Map<string, number> | undefined {
+  const settings = config.policy.itlDistribution;
+  if (!settings.enabled || !(itlTargetMs > 0)) return undefined;
+  // A share of 1% is only seen in enough requests: ten expected misses. Before that (a new
+  // variant, the first minutes, when mostly the short requests have completed) the averages size.
+  const seen = p.tokenHistogram?.output.reduce((a, c) => a + c, 0) ?? 0;
+  if (seen < MIN_EXPECTED_MISSES / settings.missShare) return undefined;
+  const distributions = tokenDistributions(p.tokenHistogram, {
+    input: p.demand?.inputTokens,
+    output: p.demand?.outputTokens,
+  });
+  if (!distributions) return undefined;
+  const { input, output } = distributions;
+  const caps = new Map<string, number>();
+  for (const [acc, profile] of model.profiles) {
+    const configured = profileOf(config, p.v, acc);
+    caps.set(
+      acc,
+      itlRateCap({
+        profile,
+        stepBudget: configured?.maxBatchedTokens,
+        input,
+        output,
+        itlTargetMs,
+        missShare: settings.missShare,
+        upperRate: CAP_UPPER_RATE,
+      }),
+    );
+  }
+  return caps;
+}
+
+/** misses the histogram must be large enough to expect before its tail is trusted */
+const MIN_EXPECTED_MISSES = 10;
+
+/** req/s per replica above which no cap is looked for (far above any replica's throughput). */
+const CAP_UPPER_RATE = 500;

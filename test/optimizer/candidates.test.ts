@@ -271,3 +271,32 @@ function cheapIdle(
     capacity,
   });
 }
+
+describe('rate caps from outside the queue model', () => {
+  it('size for the lower of the cap and the queue model rate, and drop an accelerator capped at 0', () => {
+    const system = buildSystem({
+      accelerators: accelerators({ A: 10, B: 6 }),
+      servers: [{ name: 's', load: 1.5 }],
+    });
+    const server = system.servers[0]!;
+    const capped = {
+      ...system,
+      servers: [
+        {
+          ...server,
+          rateCaps: new Map([
+            ['A', UNIT_RATE / 2],
+            ['B', 0],
+          ]),
+        },
+      ],
+    };
+    const solution = solve(capped);
+    expect(placements(solution)).toEqual({ s: 'A*3' });
+    expect(solution.allocations.get('s')!.maxRatePerReplica).toBeCloseTo(UNIT_RATE / 2, 9);
+    expect(solution.notes.get('s')!.some((n) => n.startsWith('B: no rate meets the rate cap'))).toBe(true);
+    // a cap above the queue model's rate changes nothing
+    const loose = { ...system, servers: [{ ...server, rateCaps: new Map([['B', 100 * UNIT_RATE]]) }] };
+    expect(placements(solve(loose))).toEqual(placements(solve(system)));
+  });
+});

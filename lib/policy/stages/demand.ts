@@ -10,6 +10,7 @@ import { predictAt } from '../predict.js';
 import { targetsOf } from '../../config/resolved.js';
 import { leadSeconds } from '../window.js';
 import type { Observed } from './observe.js';
+import { updateTokenHistogram, type TokenHistogram } from '../distribution.js';
 
 export interface Assessed extends Observed {
   /** undefined: no arrival estimate, so the variant holds what runs */
@@ -18,6 +19,8 @@ export interface Assessed extends Observed {
   readonly correction: Correction;
   /** why the measurement may undercount the load (then the variant may grow, not shrink) */
   readonly gaps: readonly string[];
+  /** the token histograms so far, this window's included (lib/policy/distribution.ts) */
+  readonly tokenHistogram?: TokenHistogram;
 }
 
 /** A variant with a demand: the only kind that is sized. */
@@ -56,5 +59,17 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
     inRegime ? predicted : null,
     policy.modelCorrection,
   );
-  return { ...o, demand, correction, gaps: measurementGaps(observation, current, demand.measured) };
+  const tokenHistogram = updateTokenHistogram(
+    memory.tokenHistogram,
+    observation,
+    now,
+    policy.itlDistribution.halfLifeSeconds,
+  );
+  return {
+    ...o,
+    demand,
+    correction,
+    gaps: measurementGaps(observation, current, demand.measured),
+    tokenHistogram,
+  };
 }

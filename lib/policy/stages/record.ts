@@ -18,6 +18,7 @@ export function remember(g: Guarded, config: Config, now: number): VariantMemory
   const next: VariantMemory = {
     ...mem,
     correction: demand ? { ...g.correction } : mem.correction,
+    tokenHistogram: g.tokenHistogram ?? mem.tokenHistogram,
     sequence: mem.sequence + 1,
     recommendations: mem.recommendations.filter((r) => r.t > now - longestWindow(config, v, r.accelerator)),
     demand: mem.demand.filter((p) => p.t > now - config.policy.forecast.horizonSeconds),

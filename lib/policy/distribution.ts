@@ -1,0 +1,123 @@
+/**
+ * Sizing by the distribution (issue 14, item 2): the most requests per second one replica may
+ * take on each accelerator so that no more than the allowed share of requests miss the ITL
+ * target, from the token histograms vLLM exposes (vllm:request_prompt_tokens and
+ * vllm:request_generation_tokens) and the engine's chunked-prefill rules
+ * (lib/analyzer/chunkedItl.ts). The queue model sizes the mean request; this cap is what the
+ * short answers decoded next to long prompts need. Without histograms there is no cap: the
+ * averages are all that is known, and the decision says so.
+ */
+import { maxRateForItlShare, type TokenDistribution } from '../analyzer/chunkedItl.js';
+import type { ServiceProfile } from '../analyzer/index.js';
+import type { TokenBuckets, VariantObservation } from '../metrics/observation.js';
+import type { VariantMemory } from './memory.js';
+
+/** vLLM's default max_num_batched_tokens with chunked prefill (V1). */
+const DEFAULT_STEP_BUDGET = 2048;
+
+/**
+ * A histogram's mass spread evenly over the lowest, middle and highest count of each bucket (the
+ * lowest first: fewer output tokens is the harder case for ITL). The open last bucket takes twice
+ * its lower bound, or the count the mean implies when that is larger.
+ */
+export function bucketsToDistribution(b: TokenBuckets, mean?: number): TokenDistribution | undefined {
+  const total = b.counts.reduce((a, c) => a + c, 0);
+  if (!(total > 0)) return undefined;
+  const values: number[] = [];
+  const weights: number[] = [];
+  let lower = 0;
+  let knownSum = 0;
+  b.bounds.forEach((le, i) => {
+    const w = b.counts[i]! / total;
+    if (Number.isFinite(le)) {
+      if (w > 0) {
+        const points = [Math.max(lower + 1, 1), (Math.max(lower + 1, 1) + le) / 2, le];
+        for (const v of points) {
+          values.push(v);
+          weights.push(w / 3);
+          knownSum += (v * w) / 3;
+        }
+      }
+      lower = le;
+    } else if (w > 0) {
+      const implied = mean !== undefined ? (mean - knownSum) / w : 0;
+      values.push(Math.max(2 * lower, implied, lower + 1));
+      weights.push(w);
+    }
+  });
+  return { values, weights };
+}
+
+export interface ItlCapInput {
+  readonly profile: ServiceProfile;
+  readonly stepBudget?: number;
+  readonly input: TokenDistribution;
+  readonly output: TokenDistribution;
+  readonly itlTargetMs: number;
+  /** share of requests allowed to miss the ITL target */
+  readonly missShare: number;
+  /** the rate above which the cap does not matter (the queue model's own bound) */
+  readonly upperRate: number;
+}
+
+/** req/s per replica; the upper rate when the distribution never binds. */
+export function itlRateCap(c: ItlCapInput): number {
+  return maxRateForItlShare(
+    {
+      engine: { profile: c.profile, budget: c.stepBudget ?? DEFAULT_STEP_BUDGET },
+      input: c.input,
+      output: c.output,
+      itlTargetMs: c.itlTargetMs,
+    },
+    c.missShare,
+    c.upperRate,
+  );
+}
+
+export type TokenHistogram = NonNullable<VariantMemory['tokenHistogram']>;
+
+/**
+ * The remembered histograms advanced by this window's: older counts decay with the half-life,
+ * so a minute's few hundred requests do not swing the sizing and a change of traffic still shows
+ * within the half-life. A window with other bucket bounds (another vLLM version) starts afresh.
+ */
+export function updateTokenHistogram(
+  previous: TokenHistogram | undefined,
+  obs: VariantObservation | undefined,
+  now: number,
+  halfLifeSeconds: number,
+): TokenHistogram | undefined {
+  const input = obs?.inputTokenBuckets;
+  const output = obs?.outputTokenBuckets;
+  if (!input || !output) return previous;
+  const bounds = input.bounds.filter(Number.isFinite);
+  const sameBounds = (b: readonly number[]) =>
+    b.length === bounds.length + 1 &&
+    b.slice(0, -1).every((x, i) => x === bounds[i]) &&
+    !Number.isFinite(b.at(-1)!);
+  if (!sameBounds(input.bounds) || !sameBounds(output.bounds)) return previous;
+  const keep =
+    previous && previous.bounds.length === bounds.length && previous.bounds.every((x, i) => x === bounds[i])
+      ? Math.pow(0.5, Math.max(now - previous.t, 0) / halfLifeSeconds)
+      : 0;
+  const merge = (old: readonly number[] | undefined, fresh: readonly number[]) =>
+    fresh.map((c, i) => c + keep * (old?.[i] ?? 0));
+  return {
+    t: now,
+    bounds,
+    input: merge(keep > 0 ? previous!.input : undefined, input.counts),
+    output: merge(keep > 0 ? previous!.output : undefined, output.counts),
+  };
+}
+
+/** The remembered histograms as distributions; undefined before any was seen. */
+export function tokenDistributions(
+  h: TokenHistogram | undefined,
+  means: { input?: number; output?: number },
+): { input: TokenDistribution; output: TokenDistribution } | undefined {
+  if (!h) return undefined;
+  const bounds = [...h.bounds, Infinity];
+  const input = bucketsToDistribution({ bounds, counts: h.input }, means.input);
+  const output = bucketsToDistribution({ bounds, counts: h.output }, means.output);
+  return input && output ? { input, output } : undefined;
+}
