@@ -181,10 +181,16 @@ async function endToEnd(): Promise<StackFigures> {
     [moto, kube] = await Promise.all([startMoto(), startKubeApiServer()]);
     const queues = await createDecisionQueues(moto.sqs, 'sva-bench', 3);
     await createStateTable(moto.dynamo, TABLE);
-    await createCluster(moto.eks, CLUSTER, [{ name: 'gpu-l4', minSize: 0, maxSize: 1000, desiredSize: 0 }]);
+    await createCluster(
+      moto.eks,
+      CLUSTER,
+      [{ name: 'gpu-l4', minSize: 0, maxSize: 1000, desiredSize: 0 }],
+      moto.autoScaling,
+    );
     await createNamespace(kube.admin, 'llm');
     for (const name of names) await createDeployment(kube.admin, 'llm', name, 1);
     await applyManifest(kube.admin, join(REPO_ROOT, 'deploy/rbac.yaml'));
+    await applyManifest(kube.admin, join(REPO_ROOT, 'deploy/rbac-capacity.yaml'));
     const configPath = join(kube.dir, 'config.yaml');
     writeFileSync(configPath, stringify(benchConfig(names)));
     const env = {
@@ -247,9 +253,11 @@ async function endToEnd(): Promise<StackFigures> {
       );
       const after = await replicas();
       const patched = names.filter((n) => (after.get(n) ?? 1) > 1).length;
-      if (totals.failed > 0 || totals.deleted !== variantCount)
+      // a decision per variant and the pool's capacity intent
+      const messages = variantCount + 1;
+      if (totals.failed > 0 || totals.deleted !== messages)
         throw new Error(
-          `run ${run}: ${totals.deleted} of ${variantCount} decisions applied, ${totals.failed} failed`,
+          `run ${run}: ${totals.deleted} of ${messages} messages applied, ${totals.failed} failed`,
         );
       const figures = { evaluateMs: t1 - t0, totalMs: lastPatch - t0, patched };
       progress(
