@@ -70,13 +70,19 @@ export function svaController(config: Config): Controller {
         { metrics, cluster, capacity, queue, state, telemetry, clock },
         config,
       );
+      // The queue keeps a message whose handler throws for a redelivery, as SQS does; a message
+      // of our own that apply rejects is a bug, so the run stops on it instead.
+      const rejected: string[] = [];
       await queue.drain(async (body) => {
         const outcome = await applyMessage({ cluster, capacity, state, telemetry, clock }, body, {
           config,
           maxAgeSeconds: config.policy.maxDecisionAgeSeconds,
           acceleratorTypes,
         });
-        if (outcome.kind === 'rejected') throw new Error(`own decision rejected: ${outcome.detail}`);
+        if (outcome.kind === 'rejected') {
+          rejected.push(outcome.detail);
+          return;
+        }
         if (outcome.kind === 'capacity') return;
         const d = outcome.decision;
         if (
@@ -94,6 +100,7 @@ export function svaController(config: Config): Controller {
           });
         }
       });
+      if (rejected.length > 0) throw new Error(`apply rejected the autoscaler's own message: ${rejected[0]}`);
       return {
         estimatedRates: Object.fromEntries(result.decisions.map((d) => [d.variant, d.inputs.arrivalRate])),
       };

@@ -4,16 +4,8 @@
  * anything apply's role can. A check that fails names the field; nothing of the message is
  * applied. Pure: the live replicas a move may only lower come in as arguments.
  */
-import { capacityProviderOf } from '../config/capacityProvider.js';
-import {
-  acceleratorNamed,
-  acceleratorType,
-  allowedAccelerators,
-  deploymentName,
-  devicesPerReplica,
-  nodeGroupsOfType,
-  variantByKey,
-} from '../config/resolved.js';
+import { providerDeviceBound, variantDeviceBound } from '../config/capacityBounds.js';
+import { acceleratorNamed, allowedAccelerators, deploymentName, variantByKey } from '../config/resolved.js';
 import type { Config, VariantConfig } from '../config/schema.js';
 import type { CapacityIntent } from '../policy/capacity.js';
 import type { DecisionRecord } from '../policy/decisionRecord.js';
@@ -179,40 +171,6 @@ function replicaBounds(field: string, replicas: number, v: VariantConfig): Rejec
   if (!Number.isInteger(replicas) || replicas < v.minReplicas || replicas > max)
     return reject(field, `${replicas} is outside the variant's [${v.minReplicas}, ${max}] replicas`);
   return undefined;
-}
-
-/** Devices of a type the provider could ever hold: undefined when the config sets no bound. */
-export function providerDeviceBound(config: Config, type: string): number | undefined {
-  const provider = capacityProviderOf(config);
-  if (provider.kind === 'managed-node-groups') {
-    return nodeGroupsOfType(config, type).reduce((s, g) => s + g.maxNodes * g.gpusPerNode, 0);
-  }
-  if (provider.kind === 'karpenter') {
-    const pools = (provider.nodePools ?? []).filter((p) => p.acceleratorType === type);
-    if (pools.length === 0) return 0;
-    if (pools.some((p) => p.maxDevicesLimit === undefined)) return undefined;
-    return pools.reduce((s, p) => s + (p.maxDevicesLimit ?? 0), 0);
-  }
-  const capacity = config.capacity;
-  return capacity && capacity !== 'unlimited' ? capacity[type] : undefined;
-}
-
-/**
- * Devices of a type the pool's variants could ever ask for: the sum of their maxReplicas times
- * the devices a replica takes, over the variants allowed on an accelerator of that type.
- * Zero when no variant may run on it; undefined when one of them has no maxReplicas.
- */
-export function variantDeviceBound(config: Config, type: string): number | undefined {
-  let total = 0;
-  for (const v of config.variants) {
-    const per = allowedAccelerators(config, v)
-      .filter((a) => acceleratorType(config, a) === type)
-      .map((a) => devicesPerReplica(config, v, a));
-    if (per.length === 0) continue;
-    if (v.maxReplicas === undefined) return undefined;
-    total += v.maxReplicas * Math.max(...per);
-  }
-  return total;
 }
 
 /** Checks a parsed capacity intent against the config. */

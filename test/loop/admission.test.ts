@@ -8,9 +8,8 @@ import {
   checkBodySize,
   deploymentsToCompare,
   MAX_BODY_BYTES,
-  providerDeviceBound,
-  variantDeviceBound,
 } from '../../lib/loop/admission.js';
+import { providerDeviceBound, variantDeviceBound } from '../../lib/config/capacityBounds.js';
 import { capacityIntent } from '../../lib/policy/capacityPlan.js';
 import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
 import { poolConfig } from '../policy/helpers.js';

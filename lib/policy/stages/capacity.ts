@@ -6,6 +6,7 @@
 import type { Config, VariantConfig } from '../../config/schema.js';
 import type { CapacityIntent } from '../capacity.js';
 import { capacityIntent, type TypedReplicas } from '../capacityPlan.js';
+import { deviceBound } from '../../config/capacityBounds.js';
 import { acceleratorType, allowedAccelerators, devicesPerReplica } from '../../config/resolved.js';
 
 /** What capacity needs to know of a variant's decision. */
@@ -50,6 +51,24 @@ export function planCapacity(
     ...ctx,
     variants: variants.map((v) => v.key),
     acceleratorTypes: [...types],
-    replicas,
+    replicas: withinBounds(config, replicas),
   });
+}
+
+/**
+ * The replicas asked for, within the most devices of each type the config lets the pool hold.
+ * More can be asked for than fits (a move keeps the old replicas until the new ones serve, and
+ * the optimizer may ask beyond a bound it does not know): no provider could bring the excess,
+ * and apply rejects an intent beyond the bound, so it is left out here, in the variants' order.
+ */
+function withinBounds(config: Config, replicas: readonly TypedReplicas[]): TypedReplicas[] {
+  const left = new Map<string, number>();
+  const kept: TypedReplicas[] = [];
+  for (const r of replicas) {
+    const bound = left.get(r.acceleratorType) ?? deviceBound(config, r.acceleratorType) ?? Infinity;
+    const n = Math.min(r.replicas, Math.floor(bound / r.devicesPerReplica));
+    left.set(r.acceleratorType, bound - n * r.devicesPerReplica);
+    if (n > 0) kept.push({ ...r, replicas: n });
+  }
+  return kept;
 }

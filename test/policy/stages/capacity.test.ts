@@ -12,6 +12,24 @@ const big = config.variants[1]!;
 const ctx = { pool: 'test', poolSequence: 9, now: 1_000_000 };
 
 describe('planCapacity', () => {
+  it('asks for no more devices of a type than the config lets the pool hold, leaving the excess out in the variants order', () => {
+    // gpu-h100: 4 nodes of 8 = 32 H100 devices; BIG (4xH100) may ask for more during a move
+    const intent = planCapacity(
+      config,
+      [
+        { key: 'llm/chat', v: chat, deployments: new Map([['H100', 6]]) },
+        { key: 'llm/big', v: big, deployments: new Map([['4xH100', 8]]) },
+      ],
+      ctx,
+    );
+    const h100 = intent.accelerators.find((a) => a.acceleratorType === 'H100')!;
+    expect(h100.devices).toBe(30);
+    expect(h100.replicas).toEqual([
+      { devicesPerReplica: 4, replicas: 6 },
+      { devicesPerReplica: 1, replicas: 6 },
+    ]);
+  });
+
   it('asks per type for every replica of the pool, in devices per replica', () => {
     const intent = planCapacity(
       config,
