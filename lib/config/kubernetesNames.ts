@@ -59,8 +59,16 @@ export const nodeGroupName = checked((value) => {
  */
 export const VARIANT_KEY_MAX = 128 - 16 - 2;
 
+/**
+ * The Deployment of a variant that may run on several accelerators and names none for this one:
+ * `name-accelerator`, the accelerator lower-cased and dashed (lib/config/resolved.ts uses it).
+ */
+export function derivedDeploymentName(variantName: string, accelerator: string): string {
+  return `${variantName}-${acceleratorSuffix(accelerator)}`;
+}
+
 /** What lower-casing and dashing makes of an accelerator name in a derived Deployment name. */
-export function acceleratorSuffix(accelerator: string): string {
+function acceleratorSuffix(accelerator: string): string {
   return accelerator
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
@@ -76,7 +84,7 @@ interface NamedVariant {
 /**
  * Problems with the names a variant becomes: its key (SQS ids) and the Deployment names derived
  * for accelerators it gives no explicit Deployment for (`name-accelerator` when it may run on
- * several; see deploymentName in lib/config/resolved.ts, which this mirrors).
+ * several; derivedDeploymentName).
  */
 export function derivedNameProblems(
   v: NamedVariant,
@@ -92,7 +100,7 @@ export function derivedNameProblems(
   if (allowed.length > 1) {
     for (const accelerator of allowed) {
       if (v.deployments?.[accelerator]) continue;
-      const derived = `${v.name}-${acceleratorSuffix(accelerator)}`;
+      const derived = derivedDeploymentName(v.name, accelerator);
       const problem = dnsSubdomainProblem(derived);
       if (problem !== undefined)
         problems.push({

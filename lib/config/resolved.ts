@@ -6,6 +6,7 @@
  * The maps are built on the first question about a config object and kept with it: every
  * caller already holds the Config it was given, and a parsed config is never changed.
  */
+import { derivedDeploymentName } from './kubernetesNames.js';
 import { nodeStartupSeconds } from './startup.js';
 import type { Config, NodeGroupConfig, VariantConfig } from './schema.js';
 import { variantKey } from './variantKey.js';
@@ -107,18 +108,11 @@ export function devicesPerReplica(config: Config, v: VariantConfig, accelerator:
   return (acc?.multiplicity ?? 1) * (profileOf(config, v, accelerator)?.acceleratorCount ?? 1);
 }
 
-/** Kubernetes names: lower case alphanumerics and '-'. */
-const k8sName = (s: string) =>
-  s
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-
 /** The Deployment of a variant on an accelerator: configured, or named after both. */
 export function deploymentName(config: Config, v: VariantConfig, accelerator: string): string {
   const explicit = v.deployments?.[accelerator];
   if (explicit) return explicit;
-  return allowedAccelerators(config, v).length === 1 ? v.name : `${v.name}-${k8sName(accelerator)}`;
+  return allowedAccelerators(config, v).length === 1 ? v.name : derivedDeploymentName(v.name, accelerator);
 }
 
 /** The accelerators made of a device type, in config order. */
