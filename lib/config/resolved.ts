@@ -7,7 +7,7 @@
  * caller already holds the Config it was given, and a parsed config is never changed.
  */
 import { derivedDeploymentName } from './kubernetesNames.js';
-import { nodeStartupSeconds } from './startup.js';
+import { newNodeSeconds, nodeStartupSeconds } from './startup.js';
 import type { Config, NodeGroupConfig, VariantConfig } from './schema.js';
 import { variantKey } from './variantKey.js';
 
@@ -125,18 +125,9 @@ export function nodeGroupsOfType(config: Config, type: string | undefined): read
   return (type !== undefined && resolveConfig(config).nodeGroupsByType.get(type)) || [];
 }
 
-/**
- * Slowest new node (provisioning and initialisation) for an accelerator's type: among its node groups, and its Karpenter
- * NodePools when the pool's capacity comes from Karpenter (0 with neither).
- */
+/** Slowest new node for an accelerator's type (node groups, Karpenter NodePools; lib/config/startup.ts). */
 export function provisioningSeconds(config: Config, accelerator: string): number {
-  const type = acceleratorType(config, accelerator);
-  const groups = nodeGroupsOfType(config, type).reduce((m, g) => Math.max(m, nodeStartupSeconds(g)), 0);
-  const provider = config.capacityProvider;
-  const pools = provider?.kind === 'karpenter' ? (provider.nodePools ?? []) : [];
-  return pools
-    .filter((p) => p.acceleratorType === type)
-    .reduce((m, p) => Math.max(m, p.provisioningSeconds), groups);
+  return newNodeSeconds(config, accelerator);
 }
 
 /** The config's node groups, each with the whole time a new node takes (its startup phases summed). */

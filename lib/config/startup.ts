@@ -93,12 +93,31 @@ export interface StartupCase {
   readonly imageCached: boolean;
 }
 
+type NodeSources = Pick<Config, 'nodeGroups' | 'accelerators' | 'capacityProvider'>;
+
 /**
- * Expected seconds from the decision to a serving replica of `v` on `accelerator`: the slowest
- * node group of the accelerator's type when a node is needed, then the replica's phases.
+ * Seconds to a new Ready node of an accelerator's type: the slowest of its node groups and, when
+ * the pool's capacity comes from Karpenter, of its NodePools (0 with neither).
+ */
+export function newNodeSeconds(config: NodeSources, accelerator: string): number {
+  const acc = config.accelerators.find((a) => a.name === accelerator);
+  const type = acc?.type ?? acc?.name ?? accelerator;
+  const groups = config.nodeGroups
+    .filter((g) => g.acceleratorType === type)
+    .reduce((m, g) => Math.max(m, nodeStartupSeconds(g)), 0);
+  const provider = config.capacityProvider;
+  const pools = provider?.kind === 'karpenter' ? (provider.nodePools ?? []) : [];
+  return pools
+    .filter((p) => p.acceleratorType === type)
+    .reduce((m, p) => Math.max(m, p.provisioningSeconds), groups);
+}
+
+/**
+ * Expected seconds from the decision to a serving replica of `v` on `accelerator`: a new node of
+ * the accelerator's type when one is needed, then the replica's phases.
  */
 export function expectedStartupSeconds(
-  config: Pick<Config, 'models' | 'nodeGroups' | 'accelerators'>,
+  config: Pick<Config, 'models'> & NodeSources,
   v: VariantConfig,
   accelerator: string,
   when: StartupCase,
@@ -106,11 +125,5 @@ export function expectedStartupSeconds(
   const r = replicaStartup(config, v);
   const pull = when.imageCached && !when.newNode ? 0 : r.imagePullSeconds;
   const replica = pull + r.frameworkStartSeconds + r.weightsLoadSeconds + r.engineInitSeconds;
-  if (!when.newNode) return replica;
-  const acc = config.accelerators.find((a) => a.name === accelerator);
-  const type = acc?.type ?? acc?.name ?? accelerator;
-  const node = config.nodeGroups
-    .filter((g) => g.acceleratorType === type)
-    .reduce((m, g) => Math.max(m, nodeStartupSeconds(g)), 0);
-  return node + replica;
+  return when.newNode ? newNodeSeconds(config, accelerator) + replica : replica;
 }

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { capacityProviderOf } from '../../lib/config/capacityProvider.js';
-import { provisioningSeconds } from '../../lib/config/resolved.js';
+import { allowedAccelerators, provisioningSeconds } from '../../lib/config/resolved.js';
+import { expectedStartupSeconds } from '../../lib/config/startup.js';
+import { leadSeconds } from '../../lib/policy/window.js';
 import { InputError, loadConfig } from '../../lib/config/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -132,5 +134,9 @@ describe('provisioning time of a Karpenter pool', () => {
     });
     expect(provisioningSeconds(config, 'H100')).toBe(420);
     expect(provisioningSeconds(config, 'L4')).toBe(0);
+    // and the policy's lead time is that node plus the replica's own start
+    const v = config.variants.find((x) => allowedAccelerators(config, x).includes('H100'))!;
+    const replica = expectedStartupSeconds(config, v, 'H100', { newNode: false, imageCached: false });
+    expect(leadSeconds(config, v, 'H100')).toBe(420 + replica);
   });
 });
