@@ -12,6 +12,7 @@ import {
 import type { Config } from '../config/schema.js';
 import { applyMessage } from '../loop/apply.js';
 import { evaluatePool } from '../loop/evaluate.js';
+import type { DecisionRecord } from '../policy/decisionRecord.js';
 import type { FleetSim } from '../fleetSimulator/index.js';
 import type { Scenario } from './scenario.js';
 import type { SimCluster, SimMetricsSource } from './simAdapters.js';
@@ -45,6 +46,8 @@ export interface ControlContext {
 export interface ControlStep {
   /** the demand each variant was judged to have (req/s), null when it held on missing metrics */
   readonly estimatedRates: Readonly<Record<string, number | null>>;
+  /** the autoscaler's decision records of this step (other controllers have none) */
+  readonly decisions?: readonly DecisionRecord[];
 }
 
 export interface Controller {
@@ -103,6 +106,7 @@ export function svaController(config: Config): Controller {
       if (rejected.length > 0) throw new Error(`apply rejected the autoscaler's own message: ${rejected[0]}`);
       return {
         estimatedRates: Object.fromEntries(result.decisions.map((d) => [d.variant, d.inputs.arrivalRate])),
+        decisions: result.decisions,
       };
     },
   };

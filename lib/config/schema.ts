@@ -280,14 +280,27 @@ export const policySchema = z
     modelCorrection: z
       .object({
         enabled: z.boolean().default(true),
-        smoothing: z.number().gt(0).max(1).default(0.3),
-        min: z.number().positive().default(1),
-        max: z.number().positive().default(4),
+        smoothing: z
+          .number()
+          .gt(0)
+          .max(1)
+          .default(0.3)
+          .describe('share of the gap between predicted and observed latency closed per evaluation'),
+        min: z
+          .number()
+          .positive()
+          .default(0.25)
+          .describe('lowest factor: the model at most this many times too slow'),
+        max: z
+          .number()
+          .positive()
+          .default(4)
+          .describe('highest factor: the model at most this many times too fast'),
       })
       .strict()
-      .default({ enabled: true, smoothing: 0.3, min: 1, max: 4 })
+      .default({ enabled: true, smoothing: 0.3, min: 0.25, max: 4 })
       .describe(
-        'learn observed / predicted TTFT and ITL per variant, and size against targets divided by it',
+        "learn per variant the engine's speed (iteration times scaled until the predicted ITL is the observed) and a factor on the predicted TTFT, from the load the replicas carry",
       ),
     acceleratorSwitchSeconds: nonNegative
       .default(300)

@@ -79,6 +79,17 @@ export const decisionSchema = z
         running: finite.nullable(),
         readyReplicas: finite.nullable(),
         modelCorrection: z.object({ ttft: finite, itl: finite }).strict().nullable(),
+        /** the corrected model's latency at the load carried, beside the observed (how far it is off) */
+        latency: z
+          .object({
+            predictedTtftMs: finite,
+            predictedItlMs: finite,
+            observedTtftMs: finite.nullable(),
+            observedItlMs: finite.nullable(),
+          })
+          .strict()
+          .nullable()
+          .optional(),
         metricTimestamps: z.record(z.string(), finite),
         stale: z.array(z.string()),
         missing: z.array(z.string()),

@@ -32,7 +32,7 @@ export function predictAt(
     const rate = demand.rate / replicas;
     if (rate > model.rateRange.max) return null;
     const m = evaluateAt(model, rate);
-    return { ttftMs: m.ttft, itlMs: m.itl, utilization: m.rho, ratePerReplica: rate };
+    return { ttftMs: m.ttft * correction.ttft, itlMs: m.itl, utilization: m.rho, ratePerReplica: rate };
   } catch {
     return null;
   }

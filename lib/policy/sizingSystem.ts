@@ -63,7 +63,9 @@ export function sizingSystem(
     serviceClasses.set(serviceClass, {
       name: serviceClass,
       priority: base.priority,
-      targets: new Map([[model, { ttft: t.ttft * margin.ttft, itl: t.itl * margin.itl, tps: t.tps }]]),
+      targets: new Map([
+        [model, { ttft: (t.ttft * margin.ttft) / p.correction.ttft, itl: t.itl * margin.itl, tps: t.tps }],
+      ]),
     });
     const rateCaps = distributionCaps(config, p, models.get(model)!, t.itl);
     servers.push({ ...server, model, serviceClass, ...(rateCaps ? { rateCaps } : {}) });

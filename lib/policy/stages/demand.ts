@@ -21,6 +21,18 @@ export interface Assessed extends Observed {
   readonly gaps: readonly string[];
   /** the token histograms so far, this window's included (lib/policy/distribution.ts) */
   readonly tokenHistogram?: TokenHistogram;
+  /**
+   * the model's latency at the load the replicas carried, with the correction learned before this
+   * evaluation, beside what they showed: how far the corrected model is off (null: no prediction)
+   */
+  readonly latency?: LatencyCheck | null;
+}
+
+export interface LatencyCheck {
+  readonly predictedTtftMs: number;
+  readonly predictedItlMs: number;
+  readonly observedTtftMs: number | null;
+  readonly observedItlMs: number | null;
 }
 
 /** A variant with a demand: the only kind that is sized. */
@@ -43,20 +55,18 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
     ),
     forecast: policy.forecast,
   });
-  const predicted = predictAt(
-    config,
-    v,
-    current.accelerator,
-    { ...demand, rate: demand.measured },
-    current.ready,
-  );
+  // The model at the load the replicas carry, with a correction: what the correction learns against.
+  const carried = (c: Correction) =>
+    predictAt(config, v, current.accelerator, { ...demand, rate: demand.measured }, current.ready, c);
+  const before = memory.correction ?? NO_CORRECTION;
+  const predicted = carried(before);
   // Learn only where the model is meant to hold: a replica set that is not overloaded.
   const inRegime =
     predicted !== null && predicted.utilization < 0.9 && (observation.waiting?.value ?? 0) <= current.ready;
   const correction = updateCorrection(
     memory.correction,
     observation,
-    inRegime ? predicted : null,
+    inRegime ? carried : null,
     policy.modelCorrection,
   );
   const tokenHistogram = updateTokenHistogram(
@@ -71,5 +81,11 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
     correction,
     gaps: measurementGaps(observation, current, demand.measured),
     tokenHistogram,
+    latency: predicted && {
+      predictedTtftMs: predicted.ttftMs,
+      predictedItlMs: predicted.itlMs,
+      observedTtftMs: observation.ttftMs?.value ?? null,
+      observedItlMs: observation.itlMs?.value ?? null,
+    },
   };
 }

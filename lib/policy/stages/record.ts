@@ -103,6 +103,7 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
       running: obs?.running?.value ?? null,
       readyReplicas: obs?.readyReplicas?.value ?? null,
       modelCorrection: demand ? { ...g.correction } : null,
+      latency: demand ? (g.latency ?? null) : null,
       metricTimestamps: metricTimestamps(obs),
       stale: [...(obs?.stale ?? [])],
       missing: obs ? [...obs.missing] : ['(no observation)'],

@@ -106,6 +106,7 @@ describe('the record', () => {
     expect(d.prediction!.ratePerReplica).toBeCloseTo((2.5 * r) / 3, 12);
     expect(d.prediction!.ttftMs).toBeLessThanOrEqual(3000);
     expect(d.prediction!.itlMs).toBeLessThanOrEqual(60);
+    const carried = predictAt(config, config.variants[0]!, 'L4', { rate: 2.5 * r, ...tokens() }, 2)!;
     expect(d.inputs).toEqual({
       arrivalRate: 2.5 * r,
       completionRate: 2 * r,
@@ -116,6 +117,13 @@ describe('the record', () => {
       running: 30,
       readyReplicas: 2,
       modelCorrection: { ttft: 1, itl: 1 },
+      // the model at the load the two ready replicas carried, beside what they showed (nothing here)
+      latency: {
+        predictedTtftMs: carried.ttftMs,
+        predictedItlMs: carried.itlMs,
+        observedTtftMs: null,
+        observedItlMs: null,
+      },
       metricTimestamps: {
         'vllm:request_success_total + d(in flight)/dt': T0 - 5,
         'vllm:request_success_total': T0 - 5,
@@ -143,22 +151,28 @@ describe('the record', () => {
 
   it('learns the model error online, bounded, and records it in the decision', () => {
     const learning = poolConfig({
-      policy: { modelCorrection: { enabled: true, smoothing: 0.5, min: 1, max: 2 } },
+      policy: { modelCorrection: { enabled: true, smoothing: 0.5, min: 0.25, max: 2 } },
     });
     const rl = ratePerReplica(learning);
     const v = learning.variants[0]!;
     const s = new Session(learning, [deployment('L4', 2)]);
     const predicted = predictAt(learning, v, 'L4', { rate: rl, ...tokens() }, 2)!;
-    // observed TTFT three times the prediction, ITL as predicted
-    const d1 = s.decide(T0, [observation(rl, T0, { ttftMs: 3 * predicted.ttftMs, itlMs: predicted.itlMs })]);
-    // ratio 3 bounded to 2; 1 + 0.5 (2 - 1)
-    expect(d1.inputs.modelCorrection!.ttft).toBeCloseTo(1.5, 9);
+    // observed TTFT three times the prediction, ITL as predicted; the TTFT factor scales the
+    // prediction, so the step is half the log gap: sqrt(3)
+    const seen = { ttftMs: 3 * predicted.ttftMs, itlMs: predicted.itlMs };
+    const d1 = s.decide(T0, [observation(rl, T0, seen)]);
+    expect(d1.inputs.modelCorrection!.ttft).toBeCloseTo(Math.sqrt(3), 9);
     expect(d1.inputs.modelCorrection!.itl).toBeCloseTo(1, 9);
-    const d2 = s.decide(T0 + 30, [
-      observation(rl, T0 + 30, { ttftMs: 3 * predicted.ttftMs, itlMs: predicted.itlMs }),
-    ]);
-    expect(d2.inputs.modelCorrection!.ttft).toBeCloseTo(1.75, 9);
-    expect(s.memory.variants[KEY]!.correction!.ttft).toBeCloseTo(1.75, 9);
+    expect(d1.inputs.latency).toMatchObject({
+      predictedTtftMs: predicted.ttftMs,
+      observedTtftMs: seen.ttftMs,
+    });
+    // bounded to 2 from there on
+    const d2 = s.decide(T0 + 30, [observation(rl, T0 + 30, seen)]);
+    expect(d2.inputs.modelCorrection!.ttft).toBeCloseTo(2, 9);
+    expect(s.memory.variants[KEY]!.correction!.ttft).toBeCloseTo(2, 9);
+    // the next record predicts with what was learned
+    expect(d2.inputs.latency!.predictedTtftMs).toBeCloseTo(Math.sqrt(3) * predicted.ttftMs, 6);
   });
 
   it('does not learn from an overloaded replica set (backlog beyond the ready replicas)', () => {
