@@ -97,16 +97,31 @@ function charts(prefix: string, report: TraceReport): ChartSpec[] {
   if (reference) {
     specs.push({
       id: `${prefix}-demand`,
-      title: 'Demand: requests arriving per second (per oracle interval)',
+      title:
+        'Demand: requests arriving per second (per oracle interval), and the rate sva sized for, shown a lead time later (its forecast against what came)',
       yLabel: 'req/s',
-      datasets: variants.map((n) =>
-        line(
-          `${n} arrivals`,
-          reference.timeline.map((p) => ({ x: minutes(p.t), y: p.variants[n]!.arrivalRate })),
-          '#6b7280',
-          { stepped: true },
-        ),
-      ),
+      datasets: variants.flatMap((n) => {
+        const sva = runs.find((r) => r.controller === 'sva');
+        const forecast = sva?.timeline.flatMap((p) => {
+          const f = p.variants[n]?.forecast;
+          return f ? [{ x: minutes(p.t + f.leadSeconds), y: f.rate }] : [];
+        });
+        return [
+          line(
+            `${n} arrivals`,
+            reference.timeline.map((p) => ({ x: minutes(p.t), y: p.variants[n]!.arrivalRate })),
+            '#6b7280',
+            { stepped: true },
+          ),
+          ...(forecast && forecast.length > 0
+            ? [
+                line(`${n} sva sized for (a lead time later)`, forecast, colour('sva', 0), {
+                  borderDash: [2, 2],
+                }),
+              ]
+            : []),
+        ];
+      }),
     });
   }
   specs.push({

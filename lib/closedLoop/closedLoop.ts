@@ -25,6 +25,8 @@ export interface VariantPoint {
   arrivalRate: number;
   /** what the controller judged the demand to be (null when it held) */
   estimatedRate: number | null;
+  /** the rate the controller sized for over its lead time, and that lead time (sva only) */
+  forecast?: { rate: number; leadSeconds: number };
   desired: Record<string, number>;
   ready: Record<string, number>;
   /** over the requests that finished in the interval */
@@ -143,14 +145,18 @@ export async function runClosedLoop(
         events.push({ ...e, t: t - from });
       },
     });
-    if (t > from) timeline.push(snapshot(t, step.estimatedRates));
+    if (t > from) timeline.push(snapshot(t, step.estimatedRates, step.forecasts ?? {}));
     options.onProgress?.(Math.min(t / end, 1), t);
   }
   sim.runUntil(horizon);
   options.onProgress?.(1, end);
   addLatencies(timeline, sim, from);
 
-  function snapshot(t: number, estimated: Readonly<Record<string, number | null>>): TimelinePoint {
+  function snapshot(
+    t: number,
+    estimated: Readonly<Record<string, number | null>>,
+    forecasts: Readonly<Record<string, { rate: number; leadSeconds: number }>>,
+  ): TimelinePoint {
     const state = sim.state();
     const since = (timeline.at(-1)?.t ?? 0) + from;
     const variants: Record<string, VariantPoint> = {};
@@ -165,6 +171,7 @@ export async function runClosedLoop(
       variants[v.name] = {
         arrivalRate: (arrivedBy(v.name, t) - arrivedBy(v.name, since)) / (t - since),
         estimatedRate: estimated[v.name] ?? null,
+        ...(forecasts[v.name] ? { forecast: { ...forecasts[v.name]! } } : {}),
         desired,
         ready,
         p95TtftMs: null,

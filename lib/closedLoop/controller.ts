@@ -46,6 +46,11 @@ export interface ControlContext {
 export interface ControlStep {
   /** the demand each variant was judged to have (req/s), null when it held on missing metrics */
   readonly estimatedRates: Readonly<Record<string, number | null>>;
+  /**
+   * the rate each variant was sized for (measured, backlog and the rise forecast) and the lead
+   * time it looks ahead over: what the report sets against the arrivals a lead time later
+   */
+  readonly forecasts?: Readonly<Record<string, { rate: number; leadSeconds: number }>>;
   /** the autoscaler's decision records of this step (other controllers have none) */
   readonly decisions?: readonly DecisionRecord[];
 }
@@ -106,6 +111,13 @@ export function svaController(config: Config): Controller {
       if (rejected.length > 0) throw new Error(`apply rejected the autoscaler's own message: ${rejected[0]}`);
       return {
         estimatedRates: Object.fromEntries(result.decisions.map((d) => [d.variant, d.inputs.arrivalRate])),
+        forecasts: Object.fromEntries(
+          result.decisions.flatMap((d) =>
+            d.inputs.demandRate !== null && d.inputs.demand
+              ? [[d.variant, { rate: d.inputs.demandRate, leadSeconds: d.inputs.demand.leadSeconds }]]
+              : [],
+          ),
+        ),
         decisions: result.decisions,
       };
     },

@@ -32,6 +32,26 @@ interface ChartSpec {
   logY?: boolean;
 }
 
+/**
+ * The rate each evaluation sized for (its measured demand, backlog and forecast rise), placed at
+ * the point a lead time later, when capacity asked for then could serve: set against the arrivals
+ * there, it shows what the forecast expected against what came.
+ */
+export function forecastAgainstArrivals(run: SimulationRun, variant: string): (number | null)[] {
+  const out: (number | null)[] = run.timeline.map(() => null);
+  let j = 0;
+  for (const p of run.timeline) {
+    const f = p.variants[variant]?.forecast;
+    if (!f) continue;
+    const at = p.t + f.leadSeconds;
+    while (j < run.timeline.length && run.timeline[j]!.t < at) j++;
+    if (j >= run.timeline.length) break;
+    // a later evaluation with a shorter lead time landing on the same point keeps the newest
+    out[j] = f.rate;
+  }
+  return out;
+}
+
 function charts(run: SimulationRun): ChartSpec[] {
   const names = Object.keys(run.targets);
   const line = (
@@ -64,6 +84,14 @@ function charts(run: SimulationRun): ChartSpec[] {
         i,
         { borderDash: [4, 3] },
       ),
+      ...(run.timeline.some((p) => p.variants[n]!.forecast)
+        ? [
+            line(`${n} sized for, shown a lead time later`, forecastAgainstArrivals(run, n), i, {
+              borderDash: [1, 2],
+              spanGaps: true,
+            }),
+          ]
+        : []),
     ]),
   });
   let k = 0;

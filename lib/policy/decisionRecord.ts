@@ -79,6 +79,17 @@ export const decisionSchema = z
         running: finite.nullable(),
         readyReplicas: finite.nullable(),
         modelCorrection: z.object({ ttft: finite, itl: finite }).strict().nullable(),
+        /** what the demand was made of: measured, backlog to drain, the rise forecast over the lead time */
+        demand: z
+          .object({
+            measured: finite,
+            backlogRate: finite,
+            forecastRate: finite,
+            leadSeconds: finite,
+          })
+          .strict()
+          .nullable()
+          .optional(),
         /** the corrected model's latency at the load carried, beside the observed (how far it is off) */
         latency: z
           .object({

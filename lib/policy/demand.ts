@@ -28,6 +28,8 @@ export interface Demand {
   readonly measured: number;
   readonly backlogRate: number;
   readonly forecastRate: number;
+  /** the time new capacity takes to serve: what the forecast looks ahead over */
+  readonly leadSeconds: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
   /** which term made the difference */
@@ -112,6 +114,7 @@ export function estimateDemand(obs: VariantObservation, memory: VariantMemory, c
     measured,
     backlogRate,
     forecastRate,
+    leadSeconds: ctx.leadSeconds,
     inputTokens: tokens.input,
     outputTokens: Math.max(tokens.output, 1),
     driver,

@@ -103,6 +103,14 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
       running: obs?.running?.value ?? null,
       readyReplicas: obs?.readyReplicas?.value ?? null,
       modelCorrection: demand ? { ...g.correction } : null,
+      demand: demand
+        ? {
+            measured: demand.measured,
+            backlogRate: demand.backlogRate,
+            forecastRate: demand.forecastRate,
+            leadSeconds: demand.leadSeconds,
+          }
+        : null,
       latency: demand ? (g.latency ?? null) : null,
       metricTimestamps: metricTimestamps(obs),
       stale: [...(obs?.stale ?? [])],

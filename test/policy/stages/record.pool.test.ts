@@ -11,6 +11,7 @@ import {
   parseDecision,
 } from '../../../lib/policy/decisionRecord.js';
 import { emptyMemory } from '../../../lib/policy/memory.js';
+import { leadSeconds } from '../../../lib/policy/window.js';
 import { predictAt } from '../../../lib/policy/predict.js';
 import {
   blindObservation,
@@ -117,6 +118,12 @@ describe('the record', () => {
       running: 30,
       readyReplicas: 2,
       modelCorrection: { ttft: 1, itl: 1 },
+      demand: {
+        measured: 2.5 * r,
+        backlogRate: 0,
+        forecastRate: 0,
+        leadSeconds: leadSeconds(config, config.variants[0]!, 'L4'),
+      },
       // the model at the load the two ready replicas carried, beside what they showed (nothing here)
       latency: {
         predictedTtftMs: carried.ttftMs,
