@@ -224,6 +224,20 @@ export const policySchema = z
       .describe(
         'double the window (up to maxSeconds) when capacity released is needed again within it; halve it back after two quiet windows',
       ),
+    caution: z
+      .object({
+        enabled: z.boolean().default(false),
+        halfLifeSeconds: z
+          .number()
+          .positive()
+          .default(3600)
+          .describe('the rises seen lose half their weight over this time'),
+      })
+      .strict()
+      .default({ enabled: false, halfLifeSeconds: 3600 })
+      .describe(
+        "learn per variant how far demand rises within one lead time; once a lead time's worth is seen, the window is one lead time and a scale-down keeps the replicas for the rise not exceeded with the attainment asked for (1 - itlDistribution.missShare)",
+      ),
     windowPerStartup: nonNegative
       .default(2)
       .describe(

@@ -25,6 +25,8 @@ export interface VariantMemory {
   lastScaleDown?: { t: number; from: number };
   /** since when no released capacity was needed again */
   calmSince?: number;
+  /** how far demand rose within one lead time (lib/policy/caution.ts) */
+  rise?: { mean: number; variance: number; weight: number; t: number };
   /** observed / predicted latency, learned online */
   correction?: { ttft: number; itl: number };
   /**

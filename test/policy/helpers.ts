@@ -97,6 +97,8 @@ export function poolConfig(options: ConfigOptions = {}): Config {
         targetMargin: { ttft: 1, itl: 1 },
         forecast: { enabled: false },
         modelCorrection: { enabled: false },
+        // and the window is not replaced by the caution learnt from rises unless a test says so
+        caution: { enabled: false },
         ...options.policy,
       },
     },

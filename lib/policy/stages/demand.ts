@@ -11,6 +11,7 @@ import { targetsOf } from '../../config/resolved.js';
 import { leadSeconds } from '../window.js';
 import type { Observed } from './observe.js';
 import { updateTokenHistogram, type TokenHistogram } from '../distribution.js';
+import { updateRise, type RiseStats } from '../caution.js';
 
 export interface Assessed extends Observed {
   /** undefined: no arrival estimate, so the variant holds what runs */
@@ -26,6 +27,8 @@ export interface Assessed extends Observed {
    * evaluation, beside what they showed: how far the corrected model is off (null: no prediction)
    */
   readonly latency?: LatencyCheck | null;
+  /** how far demand rose within one lead time so far, this evaluation's sample included */
+  readonly rise?: RiseStats;
 }
 
 export interface LatencyCheck {
@@ -75,9 +78,19 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
     now,
     policy.itlDistribution.halfLifeSeconds,
   );
+  const rise = policy.caution.enabled
+    ? updateRise(memory.rise, memory.demand, {
+        now,
+        measured: demand.measured,
+        leadSeconds: demand.leadSeconds,
+        windowSeconds: observation.windowSeconds,
+        halfLifeSeconds: policy.caution.halfLifeSeconds,
+      })
+    : undefined;
   return {
     ...o,
     demand,
+    ...(rise ? { rise } : {}),
     correction,
     gaps: measurementGaps(observation, current, demand.measured),
     tokenHistogram,

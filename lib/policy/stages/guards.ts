@@ -9,7 +9,8 @@ import type { ScalingReason } from '../decisionRecord.js';
 import type { Recommendation as WindowEntry, VariantMemory } from '../memory.js';
 import type { CurrentState } from '../plan.js';
 import { stabilize } from '../stabilize.js';
-import { adaptWindow, stabilizationWindow } from '../window.js';
+import { adaptWindow, leadSeconds, stabilizationWindow } from '../window.js';
+import { cautiousRise } from '../caution.js';
 import type { Recommendation } from '../recommend.js';
 import { isMeasured, type Measured } from './demand.js';
 import type { Sized } from './size.js';
@@ -125,10 +126,19 @@ export function stabilizeTarget(
   const { accelerator } = recommended;
   let { reason, message } = recommended;
   const currentOnTarget = current.byAccelerator.get(accelerator)?.desired ?? 0;
-  const window = Math.max(
-    stabilizationWindow(config, v, accelerator),
-    memory.window ?? (policy.adaptiveWindow.enabled ? policy.adaptiveWindow.initialSeconds : 0),
-  );
+  const lead = leadSeconds(config, v, accelerator);
+  // Caution learnt from the variant's rises, once a lead time's worth of them has been seen;
+  // before, the configured window (a few lead times, adapted to regrets).
+  const rise = policy.caution.enabled
+    ? cautiousRise(s.rise, policy.itlDistribution.missShare, lead / policy.intervalSeconds)
+    : undefined;
+  const window =
+    rise !== undefined
+      ? lead
+      : Math.max(
+          stabilizationWindow(config, v, accelerator),
+          memory.window ?? (policy.adaptiveWindow.enabled ? policy.adaptiveWindow.initialSeconds : 0),
+        );
   const stabilized = stabilize({
     now,
     current: currentOnTarget,
@@ -139,12 +149,31 @@ export function stabilizeTarget(
     up: policy.scaleUpMaxStep,
     down: policy.scaleDownMaxStep,
   });
-  const target = stabilized.replicas;
+  let target = stabilized.replicas;
+  // Released capacity is back a lead time later at best: keep what the rise demand has shown
+  // within a lead time would need, at the rate one replica sustains within the targets.
+  // The rise is of rates counted at one request per window of resolution, as it was learnt.
+  const resolution = s.observation ? 1 / s.observation.windowSeconds : 0;
+  const cautiousRate = s.demand
+    ? Math.max(s.demand.rate, (s.demand.measured + resolution) * (rise ?? 1) - resolution)
+    : 0;
+  const kept =
+    rise !== undefined && s.ratePerReplica
+      ? Math.min(currentOnTarget, Math.ceil(cautiousRate / s.ratePerReplica - 1e-9))
+      : 0;
+  const keptForRise = target < currentOnTarget && kept > target;
+  if (keptForRise) target = kept;
   // Forecast and backlog explain growth; a smaller target is the measured load's doing.
   if (target < currentOnTarget && (reason === 'forecast' || reason === 'backlog')) reason = 'load';
   if (stabilized.limitedBy && reason !== 'idle') {
     reason = 'stabilization';
-    message = `${message}; ${stabilized.limitedBy === 'window' ? `held by the ${window} s window` : 'limited by the step size'} (recommended ${recommended.replicas})`;
+    message = `${message}; ${stabilized.limitedBy === 'window' ? `held by the ${Math.round(window)} s window` : 'limited by the step size'} (recommended ${recommended.replicas})`;
+  }
+  if (keptForRise && reason !== 'idle') {
+    reason = 'stabilization';
+    message = `${message}; keeps ${target} for ${cautiousRate.toFixed(3)} req/s, a rise of x${rise!.toFixed(2)} within the ${Math.round(lead)} s lead time (recommended ${recommended.replicas})`;
+  } else if (policy.caution.enabled && rise === undefined && target < currentOnTarget) {
+    message = `${message}; no lead time of rises seen yet: the configured window rules`;
   }
   const adapted = adaptWindow(config, v, accelerator, memory, {
     now,

@@ -9,7 +9,7 @@ import type { VariantMemory } from '../memory.js';
 import { predictAt } from '../predict.js';
 import { configHash } from '../../config/hash.js';
 import { deploymentName } from '../../config/resolved.js';
-import { longestWindow } from '../window.js';
+import { leadSeconds, longestWindow } from '../window.js';
 import type { Guarded } from './guards.js';
 
 /** The variant's memory after this evaluation: the previous one advanced by what was decided. */
@@ -21,7 +21,9 @@ export function remember(g: Guarded, config: Config, now: number): VariantMemory
     tokenHistogram: g.tokenHistogram ?? mem.tokenHistogram,
     sequence: mem.sequence + 1,
     recommendations: mem.recommendations.filter((r) => r.t > now - longestWindow(config, v, r.accelerator)),
-    demand: mem.demand.filter((p) => p.t > now - config.policy.forecast.horizonSeconds),
+    // the trend's history, and a lead time of it for the rises (lib/policy/caution.ts)
+    demand: mem.demand.filter((p) => p.t > now - demandHistorySeconds(config, g)),
+    ...(g.rise ? { rise: { ...g.rise } } : {}),
   };
   if (demand) {
     // A hold learns nothing about demand: its arrivals were not measured.
@@ -44,6 +46,12 @@ export function remember(g: Guarded, config: Config, now: number): VariantMemory
     next.observedSince ??= now;
   }
   return Object.assign(next, g.windowMemory);
+}
+
+function demandHistorySeconds(config: Config, g: Guarded): number {
+  const policy = config.policy;
+  const lead = policy.caution.enabled ? leadSeconds(config, g.v, g.current.accelerator) : 0;
+  return Math.max(policy.forecast.horizonSeconds, lead + policy.intervalSeconds);
 }
 
 export interface RecordContext {

@@ -15,6 +15,8 @@ export interface Sized extends Assessed {
   readonly recommendation: Recommendation;
   /** the accelerator the optimizer chose, which may not be the one recommended yet */
   readonly preferred?: string;
+  /** req/s one replica on the recommended accelerator sustains within the targets */
+  readonly ratePerReplica?: number;
 }
 
 export function size(
@@ -33,10 +35,15 @@ export function size(
     if (!isMeasured(a)) return { ...a, recommendation: hold(a) };
     const allocation = solution.allocations.get(a.key);
     const candidates = solution.candidates.get(a.key) ?? [];
+    const recommendation = recommend(a, allocation, candidates, config, now, free, shortTypes);
+    const onRecommended = candidates.find((c) => c.accelerator === recommendation.accelerator);
     return {
       ...a,
-      recommendation: recommend(a, allocation, candidates, config, now, free, shortTypes),
+      recommendation,
       preferred: allocation?.accelerator,
+      ...(onRecommended && onRecommended.maxRatePerReplica > 0
+        ? { ratePerReplica: onRecommended.maxRatePerReplica }
+        : {}),
     };
   });
 }
