@@ -39,8 +39,11 @@ export function sizingSystem(
   }
   const system = configToSystem(config, { loads, current, capacity });
   // Each variant is sized with its own copy of its model, whose profile carries what the policy
-  // has learned about the model's error for that variant (prefill times scaled by the TTFT
-  // correction, decode times by the ITL one), against its class's targets times the margins.
+  // has learned about the engine's speed for that variant (iteration times scaled by the ITL
+  // correction), against its class's targets times the margins. The TTFT target is divided by the
+  // TTFT correction only where the model proved optimistic: the model predicts the mean TTFT
+  // while the target is judged per request, and a model found pessimistic about the mean says
+  // nothing about the tail its pessimism was covering.
   const margin = config.policy.targetMargin;
   const models = new Map<string, ModelSpec>();
   const serviceClasses = new Map<string, ServiceClassSpec>();
@@ -64,7 +67,14 @@ export function sizingSystem(
       name: serviceClass,
       priority: base.priority,
       targets: new Map([
-        [model, { ttft: (t.ttft * margin.ttft) / p.correction.ttft, itl: t.itl * margin.itl, tps: t.tps }],
+        [
+          model,
+          {
+            ttft: (t.ttft * margin.ttft) / Math.max(p.correction.ttft, 1),
+            itl: t.itl * margin.itl,
+            tps: t.tps,
+          },
+        ],
       ]),
     });
     const rateCaps = distributionCaps(config, p, models.get(model)!, t.itl);
