@@ -40,7 +40,7 @@ import {
   type SecretStoreClients,
   type StoredCredentials,
 } from '../lib/adapters/aws/secretStore.js';
-import { DynamoDecisionState } from '../lib/adapters/dynamodb/index.js';
+import { DynamoDecisionState, DynamoSeasonStore } from '../lib/adapters/dynamodb/index.js';
 import { describeClusterEndpoint, EksTokenSource } from '../lib/adapters/eks/index.js';
 import {
   appsApiFromKubeconfig,
@@ -169,6 +169,13 @@ function stateFromEnv(env: Env): DynamoDecisionState {
   return new DynamoDecisionState(DynamoDBDocumentClient.from(client), table);
 }
 
+/** The variants' learnt seasons, one item each in the same table (policy.forecast.seasonal). */
+function seasonsFromEnv(env: Env, logger: Logger): DynamoSeasonStore {
+  const table = required(env, 'SVA_STATE_TABLE', 'the DynamoDB table of the decision state');
+  const client = new DynamoDBClient(awsClientSettings(env));
+  return new DynamoSeasonStore(DynamoDBDocumentClient.from(client), table, (m) => logger.warn(m));
+}
+
 const eksClient = (env: Env) => new EKSClient(awsClientSettings(env));
 
 /** The pool's capacity provider, as its config chooses (functions/capacityProviders.ts). */
@@ -270,6 +277,7 @@ export async function evaluateWiring(env: Env, logger: Logger): Promise<Evaluate
       capacity: capacityFromEnv(env, config),
       queue: new SqsDecisionQueue(new SQSClient(awsClientSettings(env)), queueUrl),
       state: stateFromEnv(env),
+      ...(config.policy.forecast.seasonal.enabled ? { seasons: seasonsFromEnv(env, logger) } : {}),
       telemetry: await telemetryFromEnv(ctx),
       clock: systemClock,
     },

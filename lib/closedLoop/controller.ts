@@ -7,6 +7,7 @@ import {
   ManualClock,
   MemoryDecisionQueue,
   MemoryDecisionState,
+  MemorySeasonStore,
   MemoryTelemetrySink,
 } from '../adapters/memory/index.js';
 import type { Config } from '../config/schema.js';
@@ -65,6 +66,7 @@ export interface Controller {
 export function svaController(config: Config): Controller {
   const clock = new ManualClock(0);
   const state = new MemoryDecisionState();
+  const seasons = new MemorySeasonStore();
   const telemetry = new MemoryTelemetrySink();
   const queue = new MemoryDecisionQueue(() => clock.now());
   const acceleratorTypes = new Map(config.accelerators.map((a) => [a.name, a.type ?? a.name]));
@@ -75,7 +77,7 @@ export function svaController(config: Config): Controller {
       clock.set(ctx.t);
       const { metrics, cluster, capacity } = ctx;
       const result = await evaluatePool(
-        { metrics, cluster, capacity, queue, state, telemetry, clock },
+        { metrics, cluster, capacity, queue, state, seasons, telemetry, clock },
         config,
       );
       // The queue keeps a message whose handler throws for a redelivery, as SQS does; a message

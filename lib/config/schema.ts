@@ -268,9 +268,26 @@ export const policySchema = z
         enabled: z.boolean().default(true),
         horizonSeconds: z.number().positive().default(180).describe('history used for the trend'),
         maxGrowth: z.number().min(1).default(1.5).describe('cap on forecast / current demand'),
+        seasonal: z
+          .object({
+            enabled: z.boolean().default(false),
+            level: z.number().gt(0).max(1).default(0.2).describe("Holt-Winters' alpha"),
+            trend: z.number().gt(0).max(1).default(0.02).describe("Holt-Winters' beta"),
+            season: z.number().gt(0).max(1).default(0.3).describe("Holt-Winters' gamma"),
+          })
+          .strict()
+          .default({ enabled: false, level: 0.2, trend: 0.02, season: 0.3 })
+          .describe(
+            'learn a daily season of demand per variant (additive Holt-Winters over five-minute slots, kept in a store of its own) and size for the highest rate it expects within the lead time plus two forecast errors, once a whole day has been seen',
+          ),
       })
       .strict()
-      .default({ enabled: true, horizonSeconds: 180, maxGrowth: 1.5 }),
+      .default({
+        enabled: true,
+        horizonSeconds: 180,
+        maxGrowth: 1.5,
+        seasonal: { enabled: false, level: 0.2, trend: 0.02, season: 0.3 },
+      }),
     itlDistribution: z
       .object({
         enabled: z.boolean().default(true),

@@ -15,6 +15,7 @@ import type {
   Cluster,
   DecisionQueue,
   DecisionState,
+  SeasonStore,
   MetricsSource,
   TelemetrySink,
 } from '../policy/ports.js';
@@ -36,6 +37,8 @@ export interface EvaluateDeps {
   readonly capacity: CapacityProvider;
   readonly queue: DecisionQueue;
   readonly state: DecisionState;
+  /** the variants' learnt seasons (policy.forecast.seasonal); absent: no seasonal forecast */
+  readonly seasons?: SeasonStore;
   readonly telemetry: TelemetrySink;
   readonly clock: Clock;
 }
@@ -71,12 +74,14 @@ export async function evaluatePool(
     })),
   );
   const types = [...new Set(targets.flatMap((t) => acceleratorType(config, t.accelerator) ?? []))].sort();
-  const [observations, deployments, capacity, loaded, mark] = await Promise.all([
+  const seasonal = config.policy.forecast.seasonal.enabled ? deps.seasons : undefined;
+  const [observations, deployments, capacity, loaded, mark, seasons] = await Promise.all([
     deps.metrics.collect(config.variants.map(metricsQuery), now),
     deps.cluster.deployments(targets),
     deps.capacity.observe(types, now),
     deps.state.loadPolicy(pool),
     deps.state.capacityMark(pool),
+    seasonal?.load(config.variants.map(variantKey)),
   ]);
   const { memory, restored } = checkGeneration(loaded, mark, now);
   const out = decidePool({
@@ -86,10 +91,12 @@ export async function evaluatePool(
     deployments,
     capacity,
     memory,
+    ...(seasons ? { seasons } : {}),
     now,
   });
   // Saved before sending: a lost send skips a sequence number, but never reuses one.
   await deps.state.savePolicy(pool, out.memory);
+  if (seasonal && out.seasons.size > 0) await seasonal.save(out.seasons);
   await deps.queue.send([...out.decisions, out.capacity]);
 
   let telemetryError: string | undefined;

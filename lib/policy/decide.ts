@@ -48,5 +48,6 @@ export function decidePool(input: PoolInput): PoolOutput {
   };
   const decisions = guarded.map((g) => decisionRecord(g, memory.variants[g.key]!.sequence, context));
   const capacity = planCapacity(config, guarded, context);
-  return { decisions, capacity, memory };
+  const seasons = new Map(guarded.flatMap((g) => (g.season && g.demand ? [[g.key, g.season] as const] : [])));
+  return { decisions, capacity, memory, seasons };
 }

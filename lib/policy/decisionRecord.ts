@@ -86,6 +86,15 @@ export const decisionSchema = z
             backlogRate: finite,
             forecastRate: finite,
             leadSeconds: finite,
+            /** the learnt season's highest rate within the lead time (with two errors), or why none */
+            seasonal: z
+              .union([
+                z
+                  .object({ kind: z.literal('forecast'), rate: finite, expected: finite, error: finite })
+                  .strict(),
+                z.object({ kind: z.literal('no-history'), note: z.string() }).strict(),
+              ])
+              .optional(),
           })
           .strict()
           .nullable()

@@ -4,6 +4,7 @@
  */
 import type { VariantObservation } from '../metrics/observation.js';
 import type { VariantMemory } from './memory.js';
+import type { SeasonalForecast } from './seasonal.js';
 
 export interface ForecastSettings {
   readonly enabled: boolean;
@@ -20,6 +21,8 @@ export interface DemandContext {
   /** replicas asked for and not ready yet */
   readonly startingReplicas: number;
   readonly forecast: ForecastSettings;
+  /** what the variant's learnt season expects within the lead time (policy.forecast.seasonal) */
+  readonly seasonal?: SeasonalForecast;
 }
 
 export interface Demand {
@@ -30,6 +33,8 @@ export interface Demand {
   readonly forecastRate: number;
   /** the time new capacity takes to serve: what the forecast looks ahead over */
   readonly leadSeconds: number;
+  /** the season's forecast over the lead time, or why there is none (seasonal forecasting on) */
+  readonly seasonal?: SeasonalForecast;
   readonly inputTokens: number;
   readonly outputTokens: number;
   /** which term made the difference */
@@ -95,7 +100,10 @@ export function estimateDemand(obs: VariantObservation, memory: VariantMemory, c
     // only what stands out of the measurement's noise.
     const overlap = obs.windowSeconds / ctx.intervalSeconds;
     const rise = significantRise([...recent, { t: ctx.now, rate: measured }], overlap) * ctx.leadSeconds;
-    forecastRate = Math.min(rise, measured * (ctx.forecast.maxGrowth - 1));
+    // The season's highest rate within the lead time (with two of its errors) beyond what is
+    // measured: the morning ramp met before it comes.
+    const seasonal = ctx.seasonal?.kind === 'forecast' ? Math.max(ctx.seasonal.rate - measured, 0) : 0;
+    forecastRate = Math.min(Math.max(rise, seasonal), measured * (ctx.forecast.maxGrowth - 1));
   }
   const tokens = {
     input: obs.avgInputTokens?.value ?? memory.lastTokens?.input ?? DEFAULT_TOKENS.input,
@@ -115,6 +123,7 @@ export function estimateDemand(obs: VariantObservation, memory: VariantMemory, c
     backlogRate,
     forecastRate,
     leadSeconds: ctx.leadSeconds,
+    ...(ctx.seasonal ? { seasonal: ctx.seasonal } : {}),
     inputTokens: tokens.input,
     outputTokens: Math.max(tokens.output, 1),
     driver,

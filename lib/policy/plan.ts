@@ -5,6 +5,7 @@ import type { DecisionRecord } from './decisionRecord.js';
 import type { PolicyMemory } from './memory.js';
 import type { AcceleratorCapacity, CapacityIntent } from './capacity.js';
 import type { DeploymentView } from './ports.js';
+import type { SeasonState } from './seasonal.js';
 
 export interface PoolInput {
   readonly pool: string;
@@ -15,6 +16,8 @@ export interface PoolInput {
   /** what the pool's capacity provider reports per accelerator type (empty: not managed) */
   readonly capacity: readonly AcceleratorCapacity[];
   readonly memory: PolicyMemory;
+  /** each variant's learnt season of demand, by key (policy.forecast.seasonal; absent: none yet) */
+  readonly seasons?: ReadonlyMap<string, SeasonState>;
   /** epoch seconds */
   readonly now: number;
 }
@@ -24,6 +27,8 @@ export interface PoolOutput {
   /** the pool's one capacity decision of this evaluation */
   readonly capacity: CapacityIntent;
   readonly memory: PolicyMemory;
+  /** the seasons updated by this evaluation's measurements, to be saved */
+  readonly seasons: Map<string, SeasonState>;
 }
 
 export interface CurrentState {

@@ -7,6 +7,7 @@ import { variantKey } from '../config/variantKey.js';
 import type { VariantObservation } from '../metrics/observation.js';
 import type { PoolMessage } from './messages.js';
 import type { PolicyMemory } from './memory.js';
+import type { SeasonState } from './seasonal.js';
 
 export interface MetricsQuery {
   /** `namespace/name` */
@@ -97,6 +98,17 @@ export interface AppliedMark {
 export interface CapacityMark {
   readonly generation: number;
   readonly poolSequence: number;
+}
+
+/**
+ * Each variant's learnt daily season of demand (lib/policy/seasonal.ts), one item per variant
+ * beside the pool's policy memory: a day of five-minute indices for a hundred variants would not
+ * fit the memory's one item. A variant without one starts without history.
+ */
+export interface SeasonStore {
+  /** the states of those variants (by key) that have one */
+  load(variants: readonly string[]): Promise<Map<string, SeasonState>>;
+  save(states: ReadonlyMap<string, SeasonState>): Promise<void>;
 }
 
 /** Memory across stateless invocations. Writes are conditional where two consumers could race. */

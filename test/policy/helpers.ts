@@ -9,6 +9,7 @@ import type { Config } from '../../lib/config/schema.js';
 import { configToSystem } from '../../lib/config/toSystem.js';
 import type { Estimate, VariantObservation } from '../../lib/metrics/observation.js';
 import { solve } from '../../lib/optimizer/index.js';
+import type { SeasonState } from '../../lib/policy/seasonal.js';
 import { decidePool, type PoolInput, type PoolOutput } from '../../lib/policy/decide.js';
 import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
 import { emptyMemory, type PolicyMemory } from '../../lib/policy/memory.js';
@@ -214,6 +215,8 @@ export interface Step {
  */
 export class Session {
   memory: PolicyMemory = emptyMemory();
+  /** the variants' seasons as a SeasonStore would keep them between evaluations */
+  readonly seasons = new Map<string, SeasonState>();
   readonly steps: Step[] = [];
 
   constructor(
@@ -231,9 +234,11 @@ export class Session {
       deployments: this.deployments,
       capacity: this.capacity,
       memory: this.memory,
+      seasons: this.seasons,
       now,
     });
     this.memory = out.memory;
+    for (const [k, s] of out.seasons) this.seasons.set(k, s);
     const decision = out.decisions.find((d) => `${d.namespace}/${d.variant}` === variant);
     if (!decision) throw new Error(`no decision for ${variant}`);
     this.steps.push({ now, out, decision });

@@ -4,3 +4,4 @@ export {
   MAX_POLICY_BYTES,
   type DocumentApi,
 } from './dynamoDecisionState.js';
+export { DynamoSeasonStore } from './dynamoSeasonStore.js';

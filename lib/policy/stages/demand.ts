@@ -12,6 +12,7 @@ import { leadSeconds } from '../window.js';
 import type { Observed } from './observe.js';
 import { updateTokenHistogram, type TokenHistogram } from '../distribution.js';
 import { updateRise, type RiseStats } from '../caution.js';
+import { observeSeason, seasonalForecast } from '../seasonal.js';
 
 export interface Assessed extends Observed {
   /** undefined: no arrival estimate, so the variant holds what runs */
@@ -47,16 +48,22 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
   const { v, current, observation, memory } = o;
   if (!observation?.arrivalRate) return { ...o, correction: memory.correction ?? NO_CORRECTION, gaps: [] };
   const policy = config.policy;
+  const lead = leadSeconds(config, v, current.accelerator);
+  const seasonal = policy.forecast.seasonal;
+  const season = seasonal.enabled
+    ? observeSeason(o.season, now, observation.arrivalRate.value, seasonal)
+    : undefined;
   const demand = estimateDemand(observation, memory, {
     now,
     ttftTargetMs: targetsOf(config, v).ttftMs,
     intervalSeconds: policy.intervalSeconds,
-    leadSeconds: leadSeconds(config, v, current.accelerator),
+    leadSeconds: lead,
     startingReplicas: [...current.byAccelerator.values()].reduce(
       (a, d) => a + Math.max(d.desired - d.ready, 0),
       0,
     ),
     forecast: policy.forecast,
+    ...(seasonal.enabled ? { seasonal: seasonalForecast(season, now, lead) } : {}),
   });
   // The model at the load the replicas carry, with a correction: what the correction learns against.
   const carried = (c: Correction) =>
@@ -91,6 +98,7 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
     ...o,
     demand,
     ...(rise ? { rise } : {}),
+    ...(season ? { season } : {}),
     correction,
     gaps: measurementGaps(observation, current, demand.measured),
     tokenHistogram,

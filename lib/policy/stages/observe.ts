@@ -2,6 +2,7 @@
  * Stage 1 of a pool decision: what runs and what was measured, per variant. Nothing is decided
  * yet; the later stages read these facts and the memory of the last evaluation.
  */
+import type { SeasonState } from '../seasonal.js';
 import type { Config, VariantConfig } from '../../config/schema.js';
 import { variantKey } from '../../config/toSystem.js';
 import type { VariantObservation } from '../../metrics/observation.js';
@@ -18,6 +19,8 @@ export interface Observed {
   readonly observation?: VariantObservation;
   /** what the policy remembered of this variant after the last evaluation */
   readonly memory: VariantMemory;
+  /** its learnt season of demand, from its own store (none yet: a new variant) */
+  readonly season?: SeasonState;
 }
 
 /** One entry per configured variant, in config order. */
@@ -30,6 +33,7 @@ export function observe(input: PoolInput): Observed[] {
       current: currentState(input.config, v, input.deployments),
       observation: input.observations.get(key),
       memory: variantMemory(input.memory, key),
+      ...(input.seasons?.has(key) ? { season: input.seasons.get(key)! } : {}),
     };
   });
 }

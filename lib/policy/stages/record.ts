@@ -92,7 +92,8 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
     currentReplicas: current.desired,
     action,
     reason: g.reason,
-    message: g.message,
+    // a variant without a season yet says so
+    message: demand?.seasonal?.kind === 'no-history' ? `${g.message}; ${demand.seasonal.note}` : g.message,
     deployments: [...g.deployments]
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([accelerator, replicas]) => ({
@@ -117,6 +118,7 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
             backlogRate: demand.backlogRate,
             forecastRate: demand.forecastRate,
             leadSeconds: demand.leadSeconds,
+            ...(demand.seasonal ? { seasonal: { ...demand.seasonal } } : {}),
           }
         : null,
       latency: demand ? (g.latency ?? null) : null,
