@@ -19,10 +19,12 @@ const actions = (file: string) =>
     .sort();
 
 test('IAM: each function gets the calls its adapters make, on named resources only', () => {
-  // evaluate: SendMessageBatch, policy memory Get/Put, DescribeCluster (no kubeconfig on Lambda), and
-  // observing capacity: DescribeNodegroup finds a node group's Auto Scaling group, which is read
+  // evaluate: SendMessageBatch, policy memory Get/Put (and the variants' seasons: BatchGet), DescribeCluster
+  // (no kubeconfig on Lambda), and observing capacity: DescribeNodegroup finds a node group's Auto
+  // Scaling group, which is read
   expect(actions('iam-evaluate-policy.json')).toEqual([
     'autoscaling:DescribeAutoScalingGroups',
+    'dynamodb:BatchGetItem',
     'dynamodb:GetItem',
     'dynamodb:PutItem',
     'eks:DescribeCluster',
