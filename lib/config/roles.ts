@@ -56,7 +56,29 @@ export function roleStartup(
   return replicaStartup(config, { ...v, startup: r.startup, startupSeconds: r.startupSeconds });
 }
 
+/** The label llm-d's `llm-d.ai/role` pod label becomes on the series (Prometheus label rules). */
+export const DEFAULT_ROLE_LABEL = 'llm_d_ai_role';
+
+/** The series label a variant's roles are told apart by. */
+export function roleLabel(v: DisaggregatedVariantConfig): string {
+  return v.metrics.roleLabel ?? DEFAULT_ROLE_LABEL;
+}
+
 /** Bytes of KV cache per token of the variant's model (validated present for a disaggregated variant). */
 export function kvBytesPerToken(config: Config, v: DisaggregatedVariantConfig): number {
   return config.models.find((m) => m.name === v.model)?.kvBytesPerToken ?? 0;
+}
+
+/**
+ * The simulated fleet's variant of a role (lib/closedLoop/scenario.ts): the prefill role is the
+ * variant's own name (arrivals and outcomes are the variant's), the decode role `name:decode`
+ * (a name no Kubernetes object can have, so it never meets another variant's).
+ */
+export function simRoleVariant(v: { name: string }, role: Role): string {
+  return role === 'prefill' ? v.name : `${v.name}:decode`;
+}
+
+/** Every variant of the config by name and service class, single-Deployment and disaggregated. */
+export function everyVariant(config: Config): readonly Config['variants'][number][] {
+  return [...config.variants, ...disaggregatedVariants(config)];
 }

@@ -235,6 +235,11 @@ export const variantSchema = z
           .boolean()
           .default(false)
           .describe('demand from the gateway request counter (needed to scale from zero)'),
+        roleLabel: name
+          .optional()
+          .describe(
+            "the series label telling a disaggregated variant's roles apart: llm-d's pod label llm-d.ai/role as Prometheus's Kubernetes discovery maps it; default llm_d_ai_role",
+          ),
       })
       .strict()
       .default({ gateway: false }),

@@ -11,8 +11,12 @@ export interface KvTransfer<T> {
   remaining: number;
 }
 
-/** Below this many bytes a transfer counts as done (floating-point leftovers). */
-const DONE_BYTES = 1e-6;
+/**
+ * A transfer with less than a microsecond of the link's time left counts as done: the rest is
+ * floating-point leftover, and waiting for it would schedule events at times that round back to
+ * now (simulated time is ~1e3 s, a double's step there ~1e-13 s).
+ */
+const DONE_SECONDS = 1e-6;
 
 export class KvLink<T> {
   private active: KvTransfer<T>[] = [];
@@ -37,9 +41,10 @@ export class KvLink<T> {
   /** The transfers done by `now` (in start order), and the next completion time, if any. */
   finish(now: number): { done: KvTransfer<T>[]; next: number | undefined } {
     this.advance(now);
-    const done = this.active.filter((t) => t.remaining <= DONE_BYTES);
+    const doneBytes = DONE_SECONDS * this.bytesPerSecond;
+    const done = this.active.filter((t) => t.remaining <= doneBytes);
     if (done.length > 0) {
-      this.active = this.active.filter((t) => t.remaining > DONE_BYTES);
+      this.active = this.active.filter((t) => t.remaining > doneBytes);
       this.version++;
     }
     return { done, next: this.nextCompletion(now) };

@@ -350,7 +350,9 @@ export function sizeDisaggregated(input: DisaggregatedInput): DisaggregatedSizin
   }
   const { plans, notes } = disaggregatedPlans(input);
   if (plans.length === 0) {
-    return { feasible: false, reason: notes[0] ?? 'no accelerator for a role', notes };
+    // No plan meets the targets: what keeps both roles' queues stable is the best effort.
+    const needed = throughputPlan(input);
+    return { feasible: false, reason: notes[0] ?? 'no accelerator for a role', needed, notes };
   }
   const plan = plans.find((p) => fits(p, input.freeDevices));
   if (plan === undefined) {
@@ -362,4 +364,55 @@ export function sizeDisaggregated(input: DisaggregatedInput): DisaggregatedSizin
     };
   }
   return { feasible: true, plan, notes };
+}
+
+/** Largest utilisation a best-effort plan loads a replica to. */
+const BEST_EFFORT_UTILISATION = 0.9;
+
+/**
+ * When no plan meets the targets: each role on its cheapest option with the replicas that keep
+ * its queue (and the prefill pods' links) below BEST_EFFORT_UTILISATION, within the bounds.
+ */
+export function throughputPlan(input: DisaggregatedInput): DisaggregatedPlan | undefined {
+  const { load } = input;
+  const count = (b: RoleBounds, o: RoleOption, maxRate: number) =>
+    Math.min(
+      Math.max(Math.ceil(load.rate / (BEST_EFFORT_UTILISATION * maxRate)), b.minReplicas, 1),
+      b.maxReplicas ?? Infinity,
+    );
+  const cheapest = (b: RoleBounds, rateOf: (o: RoleOption) => number) =>
+    b.options
+      .map((o) => ({ o, n: count(b, o, rateOf(o)) }))
+      .sort((x, y) => x.n * x.o.costPerReplica - y.n * y.o.costPerReplica)[0];
+  const aloneTransfer = (load.inputTokens * input.kv.bytesPerToken) / input.kv.bandwidthBytesPerSecond;
+  const p = cheapest(input.prefill, (o) =>
+    Math.min(
+      prefillModel(o.profile, load.inputTokens).rateRange.max,
+      aloneTransfer > 0 ? 1 / aloneTransfer : Infinity,
+    ),
+  );
+  const d = cheapest(
+    input.decode,
+    (o) => decodeModel(o.profile, load.inputTokens, load.outputTokens).rateRange.max,
+  );
+  if (!p || !d) return undefined;
+  const counts = withinRatio(p.n, d.n, input.ratio);
+  const pp = rolePlan(p.o, counts.prefill, load.rate);
+  const dp = rolePlan(d.o, counts.decode, load.rate);
+  const nan = Number.NaN;
+  return {
+    prefill: pp,
+    decode: dp,
+    costPerHour: pp.costPerHour + dp.costPerHour,
+    ttft: {
+      prefillWaitMs: nan,
+      prefillMs: nan,
+      transferMs: nan,
+      decodeWaitMs: nan,
+      firstStepMs: nan,
+      totalMs: nan,
+    },
+    itlMs: nan,
+    linkUtilisation: transferMs(input, load.rate / counts.prefill).utilisation,
+  };
 }

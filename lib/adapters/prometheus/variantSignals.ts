@@ -92,7 +92,9 @@ export function variantSignals(
   const pod = q.podPattern !== undefined ? new RegExp(q.podPattern) : undefined;
   // The gateway's counter has no pod label: it is the variant's whichever pods serve it.
   const rowsOf = (signal: SignalName) =>
-    results.rows(signal, q.modelName, q.namespace, signal === 'gatewayRequests' ? undefined : pod);
+    signal === 'gatewayRequests'
+      ? results.rows(signal, q.modelName, q.namespace)
+      : results.rows(signal, q.modelName, q.namespace, pod, q.labels);
   const errors = new Set<string>();
   const absent = new Set<string>();
   const inventoryError = results.error('inventory');
