@@ -46,3 +46,28 @@ describe('sva solve with roles', () => {
     expect(result.out.join('\n')).toContain('llm/code-70b-pd decode');
   });
 });
+
+describe('sva analyze with roles', () => {
+  interface RoleReplica {
+    accelerator: string;
+    rateRange: { min: number; max: number };
+    prefillAloneMs?: number;
+    itlAloneMs?: number;
+  }
+  it("shows each role's replica on every accelerator it may use, and the plan", async () => {
+    const result = await run('analyze', FILE);
+    expect(result.code).toBe(0);
+    const [pd] =
+      json<{ variant: string; prefill: RoleReplica[]; decode: RoleReplica[]; plan: { prefill: RoleJson } }[]>(
+        result,
+      );
+    expect(pd!.variant).toBe('llm/code-70b-pd');
+    // H100: one 2,048-token prompt in four 512-token chunks, 4 x 7.2 + 0.107 x 2048 = 248 ms, so
+    // at most 1000 / 248 = 4.03 prompts a second
+    const h100 = pd!.prefill.find((r) => r.accelerator === '4xH100')!;
+    expect(h100.rateRange.max).toBeCloseTo(4.03, 2);
+    // decode alone on H100: 28.4 + 0.346 = 28.7 ms a token
+    expect(pd!.decode.find((r) => r.accelerator === '4xH100')!.itlAloneMs).toBeCloseTo(28.75, 1);
+    expect(pd!.plan.prefill.accelerator).toBe('4xH100');
+  });
+});
