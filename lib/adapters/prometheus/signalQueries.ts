@@ -53,6 +53,8 @@ export type SignalName =
   | 'generationTokens'
   | 'ttft'
   | 'itl'
+  | 'kvTransfer'
+  | 'kvTransferFailures'
   | 'ttftBuckets'
   | 'itlBuckets'
   | 'cacheConfig'
@@ -151,6 +153,13 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
       text: `max ${by(group, ['instance', 'pod', 'engine', 'block_size', 'num_gpu_blocks'])} (${s(VLLM.cacheConfig)})`,
     },
   ];
+  // Disaggregated variants (their roles are grouped by a label): the KV connector's transfers.
+  if ((scope.groupLabels ?? []).length > 0) {
+    queries.push(
+      { signal: 'kvTransfer', text: histogram([VLLM.kvTransferTime]) },
+      { signal: 'kvTransferFailures', text: sumIncrease([VLLM.kvTransferFailures], '') },
+    );
+  }
   if (scope.gatewayModels.length > 0) {
     queries.push({
       signal: 'gatewayRequests',

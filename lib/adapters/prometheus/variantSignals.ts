@@ -222,6 +222,27 @@ export function variantSignals(
       missing: VLLM.running,
       value: sumOf(),
     }),
+    // the NIXL series, asked for only when some variant is disaggregated; dated by the role's gauge
+    kvTransferSeconds: ((): HistogramIncrease | undefined => {
+      const part = (p: 'sum' | 'count') =>
+        measure({
+          signal: 'kvTransfer',
+          series: `${VLLM.kvTransferTime}_${p}`,
+          newestOf: [SERIES.running],
+          value: sumOf(p),
+          zeroFill: false,
+        });
+      const sum = part('sum');
+      const count = part('count');
+      return sum && count ? { sum, count } : undefined;
+    })(),
+    kvTransferFailures: measure({
+      signal: 'kvTransferFailures',
+      series: VLLM.kvTransferFailures,
+      newestOf: [SERIES.running],
+      value: sumOf(),
+      zeroFill: false,
+    }),
     vllmNaming: describeServerNaming({
       itlNew: seen(SERIES.itlNew),
       itlOld: seen(SERIES.itlOld),
