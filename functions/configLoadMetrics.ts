@@ -4,6 +4,7 @@
  * Prometheus runs. A variant without a load is reported missing, so the policy holds it.
  */
 import type { Config } from '../lib/config/schema.js';
+import { everyVariant } from '../lib/config/roles.js';
 import { variantKey } from '../lib/config/toSystem.js';
 import type { Estimate, VariantObservation } from '../lib/metrics/observation.js';
 import type { MetricsQuery, MetricsSource } from '../lib/policy/ports.js';
@@ -14,7 +15,9 @@ export class ConfigLoadMetrics implements MetricsSource {
   async collect(queries: readonly MetricsQuery[], now: number): Promise<VariantObservation[]> {
     const windowSeconds = this.config.policy.metricsWindowSeconds;
     return queries.map((q) => {
-      const load = this.config.variants.find((v) => variantKey(v) === q.variant)?.load;
+      // a disaggregated variant's roles (`namespace/name@role`) both report the variant's load
+      const key = q.variant.replace(/@(prefill|decode)$/, '');
+      const load = everyVariant(this.config).find((v) => variantKey(v) === key)?.load;
       const base = { variant: q.variant, model: q.modelName, at: now, windowSeconds, stale: [] };
       if (!load) return { ...base, missing: ['config load'] };
       const at = (value: number, field: string): Estimate => ({

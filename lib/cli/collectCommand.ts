@@ -15,6 +15,7 @@ import { InputError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import type { Estimate } from '../metrics/observation.js';
 import { metricsQuery } from '../policy/ports.js';
+import { roleQueries } from '../policy/disaggregated.js';
 import { UsageError } from './errors.js';
 import { positiveNumber } from './args.js';
 
@@ -202,7 +203,11 @@ export async function collectCommand(
     maxAgeSeconds: positiveNumber(values['max-age'], '--max-age') ?? config.policy.metricsMaxAgeSeconds,
   });
   const now = Date.now() / 1000;
-  const observations = await source.collect(config.variants.map(metricsQuery), now);
+  // a disaggregated variant is observed per role (`namespace/name@role`)
+  const observations = await source.collect(
+    [...config.variants.map(metricsQuery), ...roleQueries(config)],
+    now,
+  );
   const stats = source.lastCollection;
   if (stats && stats.queries > 0 && stats.failed === stats.queries) {
     err(`sva collect: cannot read metrics: ${stats.errors.join('; ')}`);

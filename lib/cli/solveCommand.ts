@@ -7,6 +7,11 @@ import { solve } from '../optimizer/index.js';
 import { isUserError, UsageError } from './errors.js';
 import { solutionToJson } from './solutionJson.js';
 import { formatSolutionTable } from './solutionTable.js';
+import {
+  formatDisaggregatedTable,
+  solveDisaggregatedLoads,
+  type DisaggregatedJson,
+} from './disaggregatedOutput.js';
 
 export const SOLVE_USAGE = `usage: sva solve FILE [FILE...] [--table] [--candidates]
   FILE          Inferno SystemSpec JSON ({"system": {...}}) or an sva config whose variants have a load
@@ -25,6 +30,10 @@ function solveFile(file: string) {
     loaded.kind === 'config'
       ? configWarnings(loaded.config).map((w) => `${file}: ${w.field}: warning: ${w.message}`)
       : [];
+  const disaggregated: DisaggregatedJson[] =
+    loaded.kind === 'config' ? solveDisaggregatedLoads(loaded.config, solution) : [];
+  for (const d of disaggregated)
+    if (!d.feasible) warnings.push(`${file}: ${d.variant}: warning: no plan for its roles: ${d.reason}`);
   const unallocated = system.servers.filter((s) => !solution.allocations.has(s.name));
   // An empty solution printed with exit 0 reads as "nothing to do"; it is always a sign that
   // the input cannot be sized (targets out of reach, no capacity), so it fails.
@@ -36,7 +45,7 @@ function solveFile(file: string) {
     warnings.push(
       `${file}: ${s.name}: warning: no allocation: no accelerator meets its targets within the capacity`,
     );
-  return { system, solution, warnings };
+  return { system, solution, warnings, disaggregated };
 }
 
 export function solveCommand(
@@ -52,22 +61,35 @@ export function solveCommand(
   if (positionals.length === 0) throw new UsageError('solve needs a FILE');
   const warn = (lines: string[]) => lines.forEach((line) => err(`sva solve: ${line}`));
   if (positionals.length === 1) {
-    const { system, solution, warnings } = solveFile(positionals[0]!);
+    const { system, solution, warnings, disaggregated } = solveFile(positionals[0]!);
     warn(warnings);
     out(
       values.table
-        ? formatSolutionTable(system, solution, values.candidates)
-        : JSON.stringify(solutionToJson(system, solution, values.candidates), null, 2),
+        ? withDisaggregatedTable(formatSolutionTable(system, solution, values.candidates), disaggregated)
+        : JSON.stringify(
+            withDisaggregated(solutionToJson(system, solution, values.candidates), disaggregated),
+            null,
+            2,
+          ),
     );
     return 0;
   }
   let failures = 0;
   for (const file of positionals) {
     try {
-      const { system, solution, warnings } = solveFile(file);
+      const { system, solution, warnings, disaggregated } = solveFile(file);
       warn(warnings);
-      if (values.table) out(`== ${file}\n${formatSolutionTable(system, solution, values.candidates)}`);
-      else out(JSON.stringify({ file, solution: solutionToJson(system, solution, values.candidates) }));
+      if (values.table)
+        out(
+          `== ${file}\n${withDisaggregatedTable(formatSolutionTable(system, solution, values.candidates), disaggregated)}`,
+        );
+      else
+        out(
+          JSON.stringify({
+            file,
+            solution: withDisaggregated(solutionToJson(system, solution, values.candidates), disaggregated),
+          }),
+        );
     } catch (e) {
       if (!isUserError(e)) throw e;
       failures++;
@@ -75,4 +97,13 @@ export function solveCommand(
     }
   }
   return failures > 0 ? 1 : 0;
+}
+
+/** Disaggregated variants appear under their own key, only when the file has any. */
+function withDisaggregated<T extends object>(json: T, disaggregated: readonly DisaggregatedJson[]) {
+  return disaggregated.length > 0 ? { ...json, disaggregated } : json;
+}
+
+function withDisaggregatedTable(table: string, disaggregated: readonly DisaggregatedJson[]): string {
+  return disaggregated.length > 0 ? `${table}\n\n${formatDisaggregatedTable(disaggregated)}` : table;
 }

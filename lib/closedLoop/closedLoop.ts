@@ -14,6 +14,7 @@ import { SimCluster, SimMetricsSource } from './simAdapters.js';
 import { simCapacity } from './simCapacity.js';
 import { HOUR_SECONDS, type HourOutcome } from './hourly.js';
 import { VLLM } from '../metrics/vllmNaming.js';
+import { everyVariant } from '../config/roles.js';
 
 /** The histograms whose buckets the policy reads (the token distributions); the rest are skipped for speed. */
 const POLICY_BUCKETS = [VLLM.promptTokens, VLLM.generationTokens];
@@ -121,7 +122,7 @@ export async function runClosedLoop(
     sim.runUntil(t);
     if (!usageAtStart && t >= from) usageAtStart = sim.usage();
     const gateway = new Map(
-      config.variants.map((v) => [
+      everyVariant(config).map((v) => [
         v.name,
         { model: v.metrics.modelName ?? v.model, namespace: v.namespace, count: arrivedBy(v.name, t) },
       ]),
@@ -160,7 +161,7 @@ export async function runClosedLoop(
     const state = sim.state();
     const since = (timeline.at(-1)?.t ?? 0) + from;
     const variants: Record<string, VariantPoint> = {};
-    for (const v of config.variants) {
+    for (const v of everyVariant(config)) {
       const s = state.variants.find((x) => x.name === v.name);
       const desired: Record<string, number> = {};
       const ready: Record<string, number> = {};
@@ -188,7 +189,7 @@ export async function runClosedLoop(
   }
 
   const targets = Object.fromEntries(
-    config.variants.map((v) => {
+    everyVariant(config).map((v) => {
       const t = targetsOf(config, v);
       return [v.name, { ttftMs: t.ttftMs, itlMs: t.itlMs }];
     }),

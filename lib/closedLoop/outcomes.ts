@@ -1,4 +1,5 @@
 /** What a run achieved: SLO attainment per request, GPU-hours and cost from node lifetimes. */
+import { everyVariant, ROLES, simRoleVariant } from '../config/roles.js';
 import type { Config } from '../config/schema.js';
 import { targetsOf } from '../config/resolved.js';
 import type { FleetSim, FleetUsage, WindowStats } from '../fleetSimulator/index.js';
@@ -62,7 +63,7 @@ export interface MeasuredSpan {
 /** The per-request targets the simulator checks completions against: the variants' SLOs. */
 export function sloTargets(config: Config): Record<string, { ttftMs: number; itlMs: number }> {
   return Object.fromEntries(
-    config.variants.map((v) => {
+    everyVariant(config).map((v) => {
       const t = targetsOf(config, v);
       return [v.name, { ttftMs: t.ttftMs, itlMs: t.itlMs }];
     }),
@@ -80,7 +81,9 @@ export function summarizeRun(
   // Every request that arrived within the measured span counts, finished or not: the simulator
   // checked each against its variant's targets (sloTargets) as it completed. Its bins start at
   // `from`; no request arrives after `end` (the scenario's traces stop there).
-  const perVariant = new Map(config.variants.map((v) => [v.name, sim.window({ variant: v.name, from })]));
+  const perVariant = new Map(
+    everyVariant(config).map((v) => [v.name, sim.window({ variant: v.name, from })]),
+  );
   // Node cost is shared by the variants on a node group's type in proportion to their replica-seconds.
   const usage = sim.usage();
   const before = span.usageAtStart;
@@ -103,12 +106,15 @@ export function summarizeRun(
       gpuHours: c.gpuHours + (seconds * g.gpusPerNode) / 3600,
     });
   }
-  const variants: VariantSummary[] = config.variants.map((v) => {
+  const variants: VariantSummary[] = everyVariant(config).map((v) => {
     const w = perVariant.get(v.name)!;
     let cost = 0;
     let gpuHours = 0;
+    // a disaggregated variant's decode role is a variant of its own in the fleet
+    const names = v.roles ? ROLES.map((r) => simRoleVariant(v, r)) : [v.name];
     for (const [type, totals] of byType) {
-      const share = ratio(replicaSeconds.get(`${v.name}|${type}`) ?? 0, typeSeconds.get(type) ?? 0);
+      const seconds = names.reduce((s, n) => s + (replicaSeconds.get(`${n}|${type}`) ?? 0), 0);
+      const share = ratio(seconds, typeSeconds.get(type) ?? 0);
       if (!(typeSeconds.get(type) ?? 0)) continue;
       cost += totals.cost * share;
       gpuHours += totals.gpuHours * share;

@@ -6,7 +6,17 @@ import { dirname, resolve } from 'node:path';
 import type { Config, VariantConfig } from '../config/schema.js';
 import { InputError } from '../config/errors.js';
 import { configToSystem, variantKey } from '../config/toSystem.js';
-import { nodeStartup, replicaStartup } from '../config/startup.js';
+import { nodeStartup, replicaStartup, type ReplicaStartup } from '../config/startup.js';
+import {
+  disaggregatedVariants,
+  everyVariant,
+  kvBytesPerToken,
+  roleAccelerators,
+  ROLES,
+  roleStartup,
+  simRoleVariant,
+} from '../config/roles.js';
+import { sizeDisaggregatedVariants } from '../config/toDisaggregated.js';
 import { solve } from '../optimizer/index.js';
 import { acceleratorType, allowedAccelerators, devicesPerReplica, modelOf } from '../config/resolved.js';
 import {
@@ -95,11 +105,15 @@ function warmStart(
   return start;
 }
 
-function simProfiles(config: Config, v: VariantConfig): Record<string, ReplicaProfile> {
+function simProfiles(
+  config: Config,
+  v: VariantConfig,
+  accelerators: readonly string[] = allowedAccelerators(config, v),
+  startup: ReplicaStartup = replicaStartup(config, v),
+): Record<string, ReplicaProfile> {
   const model = modelOf(config, v)!;
   const profiles: Record<string, ReplicaProfile> = {};
-  const startup = replicaStartup(config, v);
-  for (const accelerator of allowedAccelerators(config, v)) {
+  for (const accelerator of accelerators) {
     const p = model.profiles[accelerator]!;
     const type = acceleratorType(config, accelerator)!;
     if (profiles[type]) {
@@ -141,7 +155,7 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
   const sim = config.simulation;
   const baseDir = dirname(resolve(options.configPath));
   const traces = new Map<string, Trace>();
-  for (const [i, v] of config.variants.entries()) {
+  for (const [i, v] of everyVariant(config).entries()) {
     const fromCli = options.traceFiles?.[i];
     // Traces given on the command line replace the configured ones: the run is about them alone.
     const configured = options.traceFiles?.length ? undefined : sim?.variants[v.name];
@@ -167,6 +181,7 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
   const durationSeconds = warmup + measured;
 
   const start = warmStart(config, traces);
+  const split = disaggregatedFleet(config, traces);
   const variants = config.variants.map((v) => ({
     name: v.name,
     namespace: v.namespace,
@@ -188,6 +203,8 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
       (initialGpus.get(type) ?? 0) + variants[i]!.initialReplicas * devicesPerReplica(config, v, acc),
     );
   }
+  for (const { type, devices } of split.devices)
+    initialGpus.set(type, (initialGpus.get(type) ?? 0) + devices);
   const nodeGroups = config.nodeGroups.map((g) => {
     const wanted = Math.ceil((initialGpus.get(g.acceleratorType) ?? 0) / g.gpusPerNode);
     initialGpus.set(
@@ -208,11 +225,85 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
     };
   });
   return {
-    fleet: { variants, nodeGroups, seed: sim?.seed ?? 1, delayJitter: sim?.delayJitter ?? 0.1 },
+    fleet: {
+      variants: [...variants, ...split.variants],
+      nodeGroups,
+      seed: sim?.seed ?? 1,
+      delayJitter: sim?.delayJitter ?? 0.1,
+    },
     traces,
     durationSeconds,
     measuredFrom: warmup,
   };
+}
+
+/** The busiest minute of a trace's opening, with its mean tokens (what a warm start is sized for). */
+function openingLoad(trace: Trace | undefined): { rate: number; inputTokens: number; outputTokens: number } {
+  const early = (trace?.requests ?? []).filter((r) => r.arrival < WARM_START_SECONDS);
+  const n = Math.max(early.length, 1);
+  const perMinute = new Map<number, number>();
+  for (const r of early)
+    perMinute.set(Math.floor(r.arrival / 60), (perMinute.get(Math.floor(r.arrival / 60)) ?? 0) + 1);
+  return {
+    rate: Math.max(0, ...perMinute.values()) / 60,
+    inputTokens: early.reduce((a, r) => a + r.inputTokens, 0) / n,
+    outputTokens: Math.max(early.reduce((a, r) => a + r.outputTokens, 0) / n, 1),
+  };
+}
+
+/**
+ * The fleet variants of the disaggregated variants: per variant a prefill variant (its name; the
+ * arrivals) handing its KV to a decode variant (simRoleVariant), each starting warm with what
+ * the sizing gives the opening's busiest minute, and the devices they take.
+ */
+function disaggregatedFleet(
+  config: Config,
+  traces: ReadonlyMap<string, Trace>,
+): { variants: FleetSimConfig['variants'][number][]; devices: { type: string; devices: number }[] } {
+  const sized = sizeDisaggregatedVariants(config, (v) => openingLoad(traces.get(v.name)), {
+    margin: config.policy.targetMargin,
+  });
+  const variants: FleetSimConfig['variants'][number][] = [];
+  const devices: { type: string; devices: number }[] = [];
+  const transfer = config.kvTransfer!;
+  for (const v of disaggregatedVariants(config)) {
+    const s = sized.get(v);
+    const plan = s?.feasible ? s.plan : s?.needed;
+    for (const role of ROLES) {
+      const accelerator = plan?.[role].accelerator ?? roleAccelerators(config, v, role)[0]!;
+      const bounds = v.roles[role];
+      const replicas = Math.min(
+        Math.max(plan?.[role].replicas ?? 1, bounds.minReplicas, 1),
+        bounds.maxReplicas ?? Infinity,
+      );
+      const startup = roleStartup(config, v, role);
+      const profiles = simProfiles(config, v, roleAccelerators(config, v, role), startup);
+      variants.push({
+        name: simRoleVariant(v, role),
+        namespace: v.namespace,
+        model: v.metrics.modelName ?? v.model,
+        accelerator: acceleratorType(config, accelerator)!,
+        profileByAccelerator: Object.fromEntries(
+          Object.entries(profiles).map(([type, p]) => [type, { ...p, role }]),
+        ),
+        initialReplicas: replicas,
+        handoff:
+          role === 'prefill'
+            ? {
+                decodeVariant: simRoleVariant(v, 'decode'),
+                kvBytesPerToken: kvBytesPerToken(config, v),
+                bandwidthBytesPerSecond: transfer.bandwidthGBps * 1e9,
+                latencySeconds: transfer.latencyMs / 1000,
+              }
+            : null,
+      });
+      devices.push({
+        type: acceleratorType(config, accelerator)!,
+        devices: replicas * devicesPerReplica(config, v, accelerator),
+      });
+    }
+  }
+  return { variants, devices };
 }
 
 /** The requests of [end - warmup, end) moved to the front, then the span [0, end] after them. */

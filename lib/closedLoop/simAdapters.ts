@@ -14,6 +14,13 @@ import type { DeploymentView, MetricsQuery } from '../policy/ports.js';
 import { acceleratorType, allowedAccelerators, deploymentName } from '../config/resolved.js';
 import type { FleetSim } from '../fleetSimulator/index.js';
 import { GATEWAY_REQUESTS } from '../metrics/vllmNaming.js';
+import {
+  disaggregatedVariants,
+  roleAccelerators,
+  roleDeployment,
+  ROLES,
+  simRoleVariant,
+} from '../config/roles.js';
 
 /** Where a Deployment lives in the simulator: the sim knows variants by name and accelerators by type. */
 interface DeploymentRef {
@@ -33,6 +40,18 @@ export function deploymentIndex(config: Config): Map<string, DeploymentRef> {
         accelerator,
         simAccelerator: acceleratorType(config, accelerator)!,
       });
+    }
+  }
+  for (const v of disaggregatedVariants(config)) {
+    for (const role of ROLES) {
+      for (const accelerator of roleAccelerators(config, v, role)) {
+        index.set(`${v.namespace}/${roleDeployment(config, v, role, accelerator)}`, {
+          variant: variantKey(v),
+          simVariant: simRoleVariant(v, role),
+          accelerator,
+          simAccelerator: acceleratorType(config, accelerator)!,
+        });
+      }
     }
   }
   return index;
@@ -113,6 +132,7 @@ export class SimMetricsSource extends MemoryMetricsSource {
         model: q.modelName,
         namespace: q.namespace,
         podPattern: q.podPattern !== undefined ? new RegExp(q.podPattern) : undefined,
+        labels: q.labels,
       },
       now,
       this.options.windowSeconds,

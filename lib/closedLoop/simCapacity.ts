@@ -4,6 +4,7 @@
  * removal takes only empty nodes (the simulator removes nothing else) and never goes below what
  * the replicas that exist or are being created need, as the managed-node-group provider does.
  */
+import { disaggregatedVariants, roleAccelerators, ROLES, simRoleVariant } from '../config/roles.js';
 import { nodeStartupSeconds } from '../config/startup.js';
 import { largerNeed, packOnGroups } from '../adapters/managedNodeGroups/packing.js';
 import type {
@@ -169,7 +170,15 @@ export function simCapacity(sim: FleetSim, config: Config): SimCapacityProvider 
     devicesPerReplica: (simVariant, type) => {
       const v = config.variants.find((x) => x.name === simVariant);
       const acc = v && allowedAccelerators(config, v).find((a) => acceleratorType(config, a) === type);
-      return v && acc ? devicesPerReplica(config, v, acc) : 1;
+      if (v && acc) return devicesPerReplica(config, v, acc);
+      for (const d of disaggregatedVariants(config)) {
+        for (const role of ROLES) {
+          if (simRoleVariant(d, role) !== simVariant) continue;
+          const a = roleAccelerators(config, d, role).find((x) => acceleratorType(config, x) === type);
+          if (a) return devicesPerReplica(config, d, a);
+        }
+      }
+      return 1;
     },
   });
 }

@@ -6,6 +6,7 @@
 import { capacityProviderOf } from './capacityProvider.js';
 import { acceleratorType, allowedAccelerators, devicesPerReplica, nodeGroupsOfType } from './resolved.js';
 import type { Config } from './schema.js';
+import { ROLES, roleAccelerators } from './roles.js';
 
 /** Devices of a type the provider could ever hold: undefined when the config sets no bound. */
 export function providerDeviceBound(config: Config, type: string): number | undefined {
@@ -37,6 +38,18 @@ export function variantDeviceBound(config: Config, type: string): number | undef
     if (per.length === 0) continue;
     if (v.maxReplicas === undefined) return undefined;
     total += v.maxReplicas * Math.max(...per);
+  }
+  // each role of a disaggregated variant asks on its own
+  for (const v of config.disaggregated ?? []) {
+    for (const role of ROLES) {
+      const r = v.roles[role];
+      const per = roleAccelerators(config, v, role)
+        .filter((a) => acceleratorType(config, a) === type)
+        .map((a) => devicesPerReplica(config, v, a));
+      if (per.length === 0) continue;
+      if (r.maxReplicas === undefined) return undefined;
+      total += r.maxReplicas * Math.max(...per);
+    }
   }
   return total;
 }

@@ -75,6 +75,23 @@ function acceleratorSuffix(accelerator: string): string {
     .replace(/^-+|-+$/g, '');
 }
 
+/**
+ * A role's Deployment of a disaggregated variant on an accelerator: configured, or
+ * `name-role` (`name-role-accelerator` when the role may run on several).
+ */
+export function roleDeploymentName(
+  variantName: string,
+  role: 'prefill' | 'decode',
+  deployments: Readonly<Record<string, string>> | undefined,
+  allowed: readonly string[],
+  accelerator: string,
+): string {
+  const explicit = deployments?.[accelerator];
+  if (explicit) return explicit;
+  const base = `${variantName}-${role}`;
+  return allowed.length === 1 ? base : derivedDeploymentName(base, accelerator);
+}
+
 interface NamedVariant {
   readonly name: string;
   readonly namespace: string;

@@ -98,5 +98,8 @@ export function loadSystem(path: string): LoadedSystem {
   const missing = config.variants.findIndex((v) => v.load === undefined);
   if (missing >= 0)
     throw new InputError(`${path}: variants[${missing}].load: required to solve a fixed load`);
+  const missingRoles = (config.disaggregated ?? []).find((v) => v.load === undefined);
+  if (missingRoles)
+    throw new InputError(`${path}: variant ${missingRoles.name}: load: required to solve a fixed load`);
   return { kind: 'config', system: configToSystem(config), config };
 }

@@ -5,7 +5,14 @@
 import { z } from 'zod';
 import { SATURATION_POLICIES } from '../optimizer/system.js';
 import { duplicateMessage, repeats } from './duplicates.js';
-import { deploymentName, derivedNameProblems, namespaceName, nodeGroupName } from './kubernetesNames.js';
+import {
+  deploymentName,
+  derivedNameProblems,
+  dnsSubdomainProblem,
+  namespaceName,
+  nodeGroupName,
+  roleDeploymentName,
+} from './kubernetesNames.js';
 import { arrivalRate, costPerHour, milliseconds, tokens, zeroServiceTimeProblem } from './plausible.js';
 import { capacityProviderSchema } from './capacityProvider.js';
 
@@ -70,6 +77,14 @@ export const modelSchema = z
         "size of the model's weights (GiB): its load time is this over the variant's startup.weightsLoadGiBPerSecond; default: the measured 62 s load",
       ),
     profiles: z.record(z.string(), profileSchema).describe('performance profile per accelerator name'),
+    kvBytesPerToken: z
+      .number()
+      .positive()
+      .max(1e9)
+      .optional()
+      .describe(
+        'bytes of KV cache per token (layers x KV heads x head size x 2 x bytes per value): what a disaggregated variant moves from prefill to decode',
+      ),
   })
   .strict();
 
@@ -88,6 +103,86 @@ export const serviceClassSchema = z
     targets: z.record(z.string(), targetSchema).describe('targets per model name'),
   })
   .strict();
+
+/** Phases from a new pod on a ready node to a serving replica (defaults: lib/config/startup.ts). */
+export const replicaStartupSchema = z
+  .object({
+    // defaults: kaito-project/kaito issue 2325 (lib/config/startup.ts)
+    imagePullSeconds: nonNegative
+      .default(101)
+      .describe('pulling the serving image; skipped on a node that already ran this model'),
+    frameworkStartSeconds: nonNegative.default(74).describe('container and serving framework start'),
+    weightsLoadGiBPerSecond: z
+      .number()
+      .positive()
+      .default(52 / 62)
+      .describe("weights load bandwidth: the model's weightsGiB over this is the load time"),
+    engineInitSeconds: nonNegative
+      .default(195)
+      .describe('engine initialisation: KV cache allocation, compile, CUDA graphs, warm-up'),
+  })
+  .strict()
+  .describe(
+    'phases from a new pod on a ready node to a serving replica; default (also when absent and no startupSeconds): a measured cold start (kaito issue 2325)',
+  );
+
+export const startupSecondsSchema = nonNegative.describe(
+  'shorthand for `startup`: the whole time from a new pod on a ready node to a serving replica, in one phase',
+);
+
+/** One role of a disaggregated variant: its pods do only the prefill, or only the decode. */
+export const roleSchema = z
+  .object({
+    accelerators: z
+      .array(name)
+      .min(1)
+      .optional()
+      .describe("accelerators this role's pods may run on; default: every profiled one"),
+    minReplicas: count.default(1),
+    maxReplicas: count.optional().describe('upper bound on replicas; default: no bound'),
+    deployments: z
+      .record(z.string(), deploymentName)
+      .optional()
+      .describe(
+        'Deployment per accelerator; default: name-role, or name-role-accelerator when several are allowed',
+      ),
+    startupSeconds: startupSecondsSchema.optional(),
+    startup: replicaStartupSchema.optional(),
+  })
+  .strict();
+
+export const rolesSchema = z
+  .object({
+    prefill: roleSchema.describe('the pods that compute prompts and hand their KV cache over'),
+    decode: roleSchema.describe('the pods that receive the KV cache and generate the tokens'),
+    ratio: z
+      .object({
+        min: z.number().positive().optional().describe('least prefill replicas per decode replica'),
+        max: z.number().positive().optional().describe('most prefill replicas per decode replica'),
+      })
+      .strict()
+      .optional()
+      .describe('bounds on prefill replicas / decode replicas (as AIBrix users ask for); default: none'),
+  })
+  .strict();
+
+export const kvTransferSchema = z
+  .object({
+    bandwidthGBps: z
+      .number()
+      .positive()
+      .max(100_000)
+      .describe(
+        "bytes per second (in GB/s, 1e9 bytes) one prefill pod's link moves KV at; concurrent transfers of one pod share it",
+      ),
+    latencyMs: milliseconds
+      .default(0)
+      .describe('fixed time per transfer (ms): connection, notification, descriptors'),
+  })
+  .strict();
+
+export const ROLES = ['prefill', 'decode'] as const;
+export type Role = (typeof ROLES)[number];
 
 export const variantSchema = z
   .object({
@@ -121,32 +216,8 @@ export const variantSchema = z
       .strict()
       .optional()
       .describe('the allocation it has now, for `sva solve`'),
-    startupSeconds: nonNegative
-      .optional()
-      .describe(
-        'shorthand for `startup`: the whole time from a new pod on a ready node to a serving replica, in one phase',
-      ),
-    startup: z
-      .object({
-        // defaults: kaito-project/kaito issue 2325 (lib/config/startup.ts)
-        imagePullSeconds: nonNegative
-          .default(101)
-          .describe('pulling the serving image; skipped on a node that already ran this model'),
-        frameworkStartSeconds: nonNegative.default(74).describe('container and serving framework start'),
-        weightsLoadGiBPerSecond: z
-          .number()
-          .positive()
-          .default(52 / 62)
-          .describe("weights load bandwidth: the model's weightsGiB over this is the load time"),
-        engineInitSeconds: nonNegative
-          .default(195)
-          .describe('engine initialisation: KV cache allocation, compile, CUDA graphs, warm-up'),
-      })
-      .strict()
-      .optional()
-      .describe(
-        'phases from a new pod on a ready node to a serving replica; default (also when absent and no startupSeconds): a measured cold start (kaito issue 2325)',
-      ),
+    startupSeconds: startupSecondsSchema.optional(),
+    startup: replicaStartupSchema.optional(),
     deployments: z
       .record(z.string(), deploymentName)
       .optional()
@@ -164,9 +235,19 @@ export const variantSchema = z
           .boolean()
           .default(false)
           .describe('demand from the gateway request counter (needed to scale from zero)'),
+        roleLabel: name
+          .optional()
+          .describe(
+            "the series label telling a disaggregated variant's roles apart: llm-d's pod label llm-d.ai/role as Prometheus's Kubernetes discovery maps it; default llm_d_ai_role",
+          ),
       })
       .strict()
       .default({ gateway: false }),
+    roles: rolesSchema
+      .optional()
+      .describe(
+        'serve disaggregated: prefill pods and decode pods handing the KV cache over (model kvBytesPerToken and kvTransfer required); excludes accelerator(s), deployments, startup(Seconds) and maxReplicas on the variant',
+      ),
   })
   .strict();
 
@@ -424,15 +505,43 @@ const configObject = z
         'where GPU capacity comes from: managed-node-groups | karpenter | none; default: managed-node-groups with nodeGroups, else none',
       ),
     policy: policySchema.default(policySchema.parse({})),
+    kvTransfer: kvTransferSchema
+      .optional()
+      .describe('the KV transfer between prefill and decode pods in this pool (disaggregated variants)'),
     simulation: simulationSchema.optional().describe('the embedded simulation behind `sva simulate`'),
   })
   .strict();
 
-export type Config = z.output<typeof configObject>;
+type ConfigObject = z.output<typeof configObject>;
+export type RolesConfig = z.output<typeof rolesSchema>;
+export type RoleConfig = z.output<typeof roleSchema>;
+export type KvTransferConfig = z.output<typeof kvTransferSchema>;
+/** A variant served disaggregated: its roles are set. */
+export type DisaggregatedVariantConfig = VariantConfig & { readonly roles: RolesConfig };
 
-export const configSchema = configObject.superRefine((config, ctx) => checkReferences(config, ctx));
+/**
+ * The parsed config. A variant with `roles` is written among the variants but parsed into
+ * `disaggregated`, so that everything sizing, observing and scaling a single Deployment per
+ * accelerator (`variants`) never mistakes it for one; the code for both roles reads
+ * `disaggregated` (lib/optimizer/disaggregated.ts, lib/policy/disaggregated.ts).
+ */
+export type Config = ConfigObject & { readonly disaggregated?: readonly DisaggregatedVariantConfig[] };
 
-type RefineContext = z.RefinementCtx<Config>;
+const isDisaggregated = (v: VariantConfig): v is DisaggregatedVariantConfig => v.roles !== undefined;
+
+export const configSchema = configObject
+  .superRefine((config, ctx) => checkReferences(config, ctx))
+  .transform((config): Config =>
+    config.variants.some(isDisaggregated)
+      ? {
+          ...config,
+          variants: config.variants.filter((v) => !isDisaggregated(v)),
+          disaggregated: config.variants.filter(isDisaggregated),
+        }
+      : config,
+  );
+
+type RefineContext = z.RefinementCtx<ConfigObject>;
 
 function duplicates(
   ctx: RefineContext,
@@ -448,7 +557,7 @@ function duplicates(
 const variantKey = (v: { namespace: string; name: string }) => `${v.namespace}/${v.name}`;
 
 /** Cross-references between sections: every name used must be defined, and usable. */
-function checkReferences(c: Config, ctx: RefineContext): void {
+function checkReferences(c: ConfigObject, ctx: RefineContext): void {
   duplicates(ctx, c.accelerators, 'accelerators', 'accelerator');
   duplicates(ctx, c.models, 'models', 'model');
   duplicates(ctx, c.serviceClasses, 'serviceClasses', 'service class');
@@ -488,6 +597,10 @@ function checkReferences(c: Config, ctx: RefineContext): void {
     if (!serviceClass) at('serviceClass', `unknown service class ${v.serviceClass}`);
     else if (!serviceClass.targets[v.model])
       at('serviceClass', `service class ${v.serviceClass} has no targets for model ${v.model}`);
+    if (v.roles !== undefined) {
+      checkRoles(c, v, i, ctx);
+      return;
+    }
     if (v.accelerator !== undefined && v.accelerators !== undefined)
       at('accelerator', 'give either accelerator or accelerators, not both');
     for (const acc of v.accelerator !== undefined ? [v.accelerator] : (v.accelerators ?? [])) {
@@ -595,4 +708,77 @@ function checkReferences(c: Config, ctx: RefineContext): void {
         });
     }
   }
+}
+
+/** The fields a disaggregated variant gives per role instead. */
+const PER_ROLE_FIELDS = [
+  'accelerator',
+  'accelerators',
+  'deployments',
+  'startup',
+  'startupSeconds',
+  'maxReplicas',
+] as const;
+
+/** A disaggregated variant: its roles, their accelerators and Deployments, and the KV transfer. */
+function checkRoles(c: ConfigObject, v: VariantConfig, i: number, ctx: RefineContext): void {
+  const roles = v.roles!;
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: 'custom', path: ['variants', i, ...path], message });
+  for (const field of PER_ROLE_FIELDS) {
+    if (v[field] !== undefined)
+      issue([field], 'a variant with roles gives this per role (roles.prefill, roles.decode)');
+  }
+  const model = c.models.find((m) => m.name === v.model);
+  if (model && model.kvBytesPerToken === undefined) {
+    issue(['roles'], `model ${v.model} needs kvBytesPerToken: a disaggregated variant moves its KV cache`);
+  }
+  if (c.kvTransfer === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['kvTransfer'],
+      message: `required by the disaggregated variant ${v.name}`,
+    });
+  }
+  for (const { field, message } of derivedNameProblems(v, [])) issue(field, message);
+  const names = new Map<string, string>();
+  for (const role of ROLES) {
+    const r = roles[role];
+    const allowed = r.accelerators ?? Object.keys(model?.profiles ?? {});
+    for (const acc of r.accelerators ?? []) {
+      if (!c.accelerators.some((a) => a.name === acc))
+        issue(['roles', role, 'accelerators'], `unknown accelerator ${acc}`);
+      else if (model && !model.profiles[acc])
+        issue(['roles', role, 'accelerators'], `model ${v.model} has no profile on ${acc}`);
+    }
+    for (const acc of Object.keys(r.deployments ?? {})) {
+      if (!allowed.includes(acc))
+        issue(['roles', role, 'deployments', acc], `${acc} is not an accelerator the ${role} role may use`);
+    }
+    if (r.maxReplicas !== undefined && r.maxReplicas < r.minReplicas) {
+      issue(['roles', role, 'maxReplicas'], `must be >= minReplicas (${r.minReplicas})`);
+    }
+    if (r.startupSeconds !== undefined && r.startup !== undefined) {
+      issue(
+        ['roles', role, 'startupSeconds'],
+        'give either startupSeconds (one phase) or startup (phases), not both',
+      );
+    }
+    for (const acc of allowed) {
+      const deployment = roleDeploymentName(v.name, role, r.deployments, allowed, acc);
+      const problem = dnsSubdomainProblem(deployment);
+      if (problem !== undefined) issue(['roles', role, 'deployments', acc], `${deployment}: ${problem}`);
+      const other = names.get(deployment);
+      if (other !== undefined && other !== role) {
+        issue(
+          ['roles', role, 'deployments', acc],
+          `Deployment ${deployment} is also the ${other} role's: each role needs its own`,
+        );
+      }
+      names.set(deployment, role);
+    }
+  }
+  const { min, max } = roles.ratio ?? {};
+  if (min !== undefined && max !== undefined && max < min)
+    issue(['roles', 'ratio', 'max'], `must be >= min (${min})`);
 }

@@ -19,6 +19,24 @@ export interface VariantConfig {
   readonly initialReplicas?: number;
   /** requests held while the variant has no ready replica; arrivals beyond are dropped; default 10,000 */
   readonly maxQueuedRequests?: number;
+  /**
+   * The prefill role of a disaggregated variant: its engines compute the prompt (a one-token
+   * request), then the prompt's KV goes over the prefill pod's link to a replica of
+   * `decodeVariant`, which decodes (its profiles should have role 'decode'). Arrivals come here;
+   * the decode variant's outcomes count in this variant's results. Default null (aggregated).
+   */
+  readonly handoff?: HandoffConfig | null;
+}
+
+export interface HandoffConfig {
+  readonly decodeVariant: string;
+  readonly kvBytesPerToken: number;
+  /** one prefill pod's link, shared by its transfers in flight */
+  readonly bandwidthBytesPerSecond: number;
+  /** fixed time per transfer after its bytes (s) */
+  readonly latencySeconds: number;
+  /** chance a transfer fails (the decode pod then recomputes the prompt); default 0 */
+  readonly failureProbability?: number;
 }
 
 export interface NodeGroupConfig {
@@ -98,6 +116,15 @@ const replicaProfileSchema = z.object({
   maxNumBatchedTokens: positiveInt.optional(),
   chunkedPrefill: z.boolean().optional(),
   kvAllocation: z.enum(['on-demand', 'reserve']).optional(),
+  role: z.enum(['prefill', 'decode']).optional(),
+});
+
+const handoffSchema = z.object({
+  decodeVariant: z.string().min(1),
+  kvBytesPerToken: z.number().finite().positive(),
+  bandwidthBytesPerSecond: z.number().finite().positive(),
+  latencySeconds: nonNegative,
+  failureProbability: z.number().min(0).max(1).default(0),
 });
 
 const variantSchema = z.object({
@@ -129,6 +156,7 @@ const variantSchema = z.object({
   ),
   initialReplicas: nonNegativeInt.default(0),
   maxQueuedRequests: nonNegativeInt.default(10_000),
+  handoff: handoffSchema.nullable().default(null),
 });
 
 const nodeGroupSchema = z
@@ -176,6 +204,18 @@ const fleetSimConfigSchema = z
           'accelerator',
         ]);
       }
+    });
+    const decodeOf = new Map<string, string>();
+    config.variants.forEach((variant, i) => {
+      const to = variant.handoff?.decodeVariant;
+      if (to === undefined) return;
+      const target = config.variants.find((v) => v.name === to);
+      const path = ['variants', i, 'handoff', 'decodeVariant'];
+      if (target === undefined) issue(`unknown variant "${to}"`, path);
+      else if (to === variant.name || target.handoff !== null)
+        issue(`"${to}" cannot decode: it prefills`, path);
+      else if (decodeOf.has(to)) issue(`"${to}" already decodes for "${decodeOf.get(to)}"`, path);
+      decodeOf.set(to, variant.name);
     });
     for (const name of Object.keys(config.results.targets)) {
       if (!variantNames.has(name)) issue(`unknown variant "${name}"`, ['results', 'targets', name]);

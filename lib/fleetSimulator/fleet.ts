@@ -68,6 +68,7 @@ import type { MetricSample } from './prometheusText.js';
 import { SeededRandom } from './random.js';
 import { NO_UPCOMING, allocateUpcoming, mergeUpcoming, rest, type Upcoming } from './upcoming.js';
 import { deepFreeze, forkGraph } from './fork.js';
+import { KvLink } from './kvLink.js';
 import { ReplicaEngine } from './replica.js';
 import { toRecord, type RequestRecord, type RequestStats, type SimRequest } from './results.js';
 import { VariantBook, summaryOf, windowStats, type WindowStats } from './resultBook.js';
@@ -87,6 +88,8 @@ interface Replica {
   stepScheduled: boolean;
   /** when each lifecycle state was entered */
   readonly entered: Partial<Record<Lifecycle | 'gone', number>>;
+  /** a prefill pod's KV link, made at its first transfer */
+  link: KvLink<SimRequest> | null;
 }
 
 interface Variant {
@@ -108,15 +111,30 @@ interface Variant {
   readonly book: VariantBook;
   dropped: number;
   rejected: number;
+  /** a disaggregated variant's prefill role: where its requests decode, and how their KV gets there */
+  readonly handoff: { readonly to: Variant; readonly config: ParsedHandoff } | null;
+  /** a decode role: takes requests with their KV from a prefill role, not arrivals */
+  readonly decodes: boolean;
 }
+
+type ParsedHandoff = NonNullable<ParsedVariantConfig['handoff']>;
 
 type SimEvent =
   | { readonly kind: 'node-ready'; readonly node: SimNode }
   | { readonly kind: 'loaded'; readonly replica: Replica }
   | { readonly kind: 'arrival'; readonly variant: Variant; readonly version: number }
+  | { readonly kind: 'kv-moved'; readonly replica: Replica; readonly version: number }
+  | { readonly kind: 'kv-ready'; readonly request: SimRequest; readonly variant: Variant }
   | { readonly kind: 'step'; readonly replica: Replica };
 
-const RANK: Record<SimEvent['kind'], number> = { 'node-ready': 0, loaded: 1, arrival: 2, step: 3 };
+const RANK: Record<SimEvent['kind'], number> = {
+  'node-ready': 0,
+  loaded: 1,
+  arrival: 2,
+  'kv-moved': 3,
+  'kv-ready': 3,
+  step: 4,
+};
 
 export function createFleetSim(config: FleetSimConfig): FleetSim {
   return new FleetSimulation(config);
@@ -136,6 +154,8 @@ class FleetSimulation implements FleetSim {
   private watch: { from: number; to: number; requests: SimRequest[] } | null = null;
   private nextRequestId = 0;
   private readonly delayRandom: SeededRandom;
+  /** draws whether a KV transfer fails */
+  private readonly transferRandom: SeededRandom;
   private readonly delayJitter: number;
   /** the endpoint picker in front of the variants, if the fleet has one (gateway.ts) */
   private readonly gateway: ParsedGatewayConfig | undefined;
@@ -144,6 +164,7 @@ class FleetSimulation implements FleetSim {
     // Frozen: the parsed config is never mutated, so forks share it instead of copying it.
     const config = deepFreeze(parseFleetSimConfig(input));
     this.delayRandom = SeededRandom.stream(config.seed, 1);
+    this.transferRandom = SeededRandom.stream(config.seed, 2);
     this.delayJitter = config.delayJitter;
     this.gateway = config.gateway;
     this.records = config.results.keepRecords ? [] : null;
@@ -152,7 +173,17 @@ class FleetSimulation implements FleetSim {
       for (let i = 0; i < groupConfig.initialNodes; i++) group.launch(0, true);
       return group;
     });
-    for (const variantConfig of config.variants) {
+    // A decode role shares its prefill role's book: a request's outcome is the variant's.
+    const prefillOf = new Map(
+      config.variants.flatMap((v) => (v.handoff ? [[v.handoff.decodeVariant, v.name] as const] : [])),
+    );
+    const ordered = [
+      ...config.variants.filter((v) => !prefillOf.has(v.name)),
+      ...config.variants.filter((v) => prefillOf.has(v.name)),
+    ];
+    for (const variantConfig of ordered) {
+      const partner = prefillOf.get(variantConfig.name);
+      const shared = partner === undefined ? undefined : this.variants.get(partner)!.book;
       const variant: Variant = {
         config: variantConfig,
         replicas: [],
@@ -163,16 +194,20 @@ class FleetSimulation implements FleetSim {
         upcoming: NO_UPCOMING,
         arrivalCursor: 0,
         arrivalVersion: 0,
-        book: new VariantBook(
-          config.results.origin,
-          config.results.intervalSeconds,
-          config.results.targets[variantConfig.name] ?? { ttftMs: 0, itlMs: 0 },
-        ),
+        book:
+          shared ??
+          new VariantBook(
+            config.results.origin,
+            config.results.intervalSeconds,
+            config.results.targets[variantConfig.name] ?? { ttftMs: 0, itlMs: 0 },
+          ),
         dropped: 0,
         rejected: 0,
+        handoff: null,
+        decodes: partner !== undefined,
       };
       this.variants.set(variantConfig.name, variant);
-      this.books.push(variant.book);
+      if (shared === undefined) this.books.push(variant.book);
       if (variantConfig.initialReplicas > 0) this.checkPlaceable(variant, variantConfig.accelerator);
       for (let i = 0; i < variantConfig.initialReplicas; i++) {
         const replica = this.createReplica(variant, variantConfig.accelerator);
@@ -186,6 +221,17 @@ class FleetSimulation implements FleetSim {
         }
       }
     }
+    for (const variant of this.variants.values()) {
+      const handoff = variant.config.handoff;
+      if (handoff === null) continue;
+      const to = this.variants.get(handoff.decodeVariant)!;
+      (variant as { handoff: Variant['handoff'] }).handoff = { to, config: handoff };
+    }
+  }
+
+  /** The variants whose outcomes are their own (a decode role's are its prefill role's). */
+  private get reporting(): Variant[] {
+    return [...this.variants.values()].filter((v) => !v.decodes);
   }
 
   get now(): number {
@@ -358,7 +404,12 @@ class FleetSimulation implements FleetSim {
         const { engine } = replica;
         const blockSize = engine.profile.blockSize ?? 16;
         targets.push({
-          labels: { model_name: variant.config.model, pod: replica.id, namespace: variant.config.namespace },
+          labels: {
+            model_name: variant.config.model,
+            pod: replica.id,
+            namespace: variant.config.namespace,
+            ...roleLabel(variant),
+          },
           metrics: engine.metrics,
           running: engine.running,
           waiting: engine.waitingCount,
@@ -389,15 +440,14 @@ class FleetSimulation implements FleetSim {
 
   results(): FleetResults {
     const byVariant: Record<string, RequestStats> = {};
-    for (const [name, variant] of this.variants) byVariant[name] = this.requestStats([variant]);
-    const overall = this.requestStats([...this.variants.values()]);
+    for (const variant of this.reporting) byVariant[variant.config.name] = this.requestStats([variant]);
+    const overall = this.requestStats(this.reporting);
     const records = this.records?.map(toRecord);
     return { time: this.time, overall, byVariant, ...(records && { records }) };
   }
 
   window(query: WindowQuery = {}): WindowStats {
-    const variants =
-      query.variant === undefined ? [...this.variants.values()] : [this.variant(query.variant)];
+    const variants = query.variant === undefined ? this.reporting : [this.variant(query.variant)];
     const books = variants.map((v) => v.book);
     return windowStats(books, query.by ?? 'arrival', query.from ?? -Infinity, query.to ?? Infinity);
   }
@@ -414,6 +464,8 @@ class FleetSimulation implements FleetSim {
     const queueTime = new QuantileSketch();
     for (const v of variants) {
       queued += v.queue.length - v.queueHead;
+      // requests whose KV waits for a decode replica are still queued
+      if (v.handoff !== null) queued += v.handoff.to.queue.length - v.handoff.to.queueHead;
       e2e.merge(v.book.e2e);
       queueTime.merge(v.book.queueTime);
     }
@@ -481,6 +533,12 @@ class FleetSimulation implements FleetSim {
       case 'arrival':
         if (event.version === event.variant.arrivalVersion) this.arrive(event.variant);
         return;
+      case 'kv-moved':
+        this.kvMoved(event.replica, event.version);
+        return;
+      case 'kv-ready':
+        this.handOver(event.request, event.variant);
+        return;
       case 'step':
         this.step(event.replica);
         return;
@@ -510,6 +568,8 @@ class FleetSimulation implements FleetSim {
         decodeBase: undefined,
         lastTokenAt: undefined,
         nextFinishing: undefined,
+        parent: undefined,
+        handoff: undefined,
       };
       this.records?.push(request);
       variant.book.arrived(request);
@@ -538,8 +598,12 @@ class FleetSimulation implements FleetSim {
 
   private step(replica: Replica): void {
     const end = replica.engine.step(this.time);
-    const { book } = replica.variant;
-    for (const request of replica.engine.takeCompleted()) book.completed(request);
+    const { book, handoff } = replica.variant;
+    for (const request of replica.engine.takeCompleted()) {
+      // a prefill leg done: its request's KV goes to the decode role
+      if (handoff !== null) this.startTransfer(replica, request.parent!, handoff.config);
+      else book.completed(request);
+    }
     if (end !== null) {
       this.schedule(end, { kind: 'step', replica });
     } else {
@@ -572,19 +636,100 @@ class FleetSimulation implements FleetSim {
   }
 
   private dispatch(request: SimRequest, replica: Replica): void {
-    if (!replica.engine.canServe(request)) {
-      request.status = 'rejected';
-      request.replica = replica.id;
-      request.accelerator = replica.accelerator;
-      replica.variant.rejected++;
-      replica.variant.book.rejected(request);
+    const { handoff, decodes } = replica.variant;
+    if (handoff !== null) {
+      this.dispatchPrefill(request, replica, handoff.to);
       return;
     }
-    replica.engine.enqueue(request, this.time);
+    if (!replica.engine.canServe(request)) {
+      this.reject(request, replica);
+      return;
+    }
+    if (decodes) {
+      const { handoff: kv } = request;
+      const nixl = replica.engine.metrics.nixl!;
+      if (kv !== undefined) {
+        nixl.xferTime.observe(kv.seconds);
+        nixl.bytesTransferred.observe(kv.bytes);
+        if (kv.failed) nixl.failedTransfers++;
+      }
+      // vLLM's KV connector loads all but the prompt's last token, which the decode recomputes
+      // for its logits; a failed transfer leaves the whole prompt to recompute
+      const received = kv === undefined || kv.failed ? 0 : Math.max(request.inputTokens - 1, 0);
+      replica.engine.enqueue(request, this.time, received);
+    } else {
+      replica.engine.enqueue(request, this.time);
+    }
+    this.kick(replica);
+  }
+
+  private kick(replica: Replica): void {
     if (!replica.stepScheduled) {
       replica.stepScheduled = true;
       this.schedule(this.time, { kind: 'step', replica });
     }
+  }
+
+  // ---- disaggregated prefill and decode ----
+
+  /** A prefill pod computes the prompt as a one-token request; the request itself decodes later. */
+  private dispatchPrefill(request: SimRequest, replica: Replica, decode: Variant): void {
+    const leg: SimRequest = { ...request, outputTokens: 1, parent: request };
+    // what no decode replica could hold is rejected up front, as the router would
+    const decodeEngine = decode.replicas[0]?.engine;
+    if (!replica.engine.canServe(leg) || (decodeEngine !== undefined && !decodeEngine.canServe(request))) {
+      this.reject(request, replica);
+      return;
+    }
+    request.status = 'waiting';
+    request.replica = replica.id;
+    request.accelerator = replica.accelerator;
+    replica.engine.enqueue(leg, this.time);
+    this.kick(replica);
+  }
+
+  private startTransfer(replica: Replica, request: SimRequest, handoff: ParsedHandoff): void {
+    replica.link ??= new KvLink<SimRequest>(handoff.bandwidthBytesPerSecond);
+    const next = replica.link.start(this.time, request, request.inputTokens * handoff.kvBytesPerToken);
+    this.schedule(next, { kind: 'kv-moved', replica, version: replica.link.version });
+  }
+
+  private kvMoved(replica: Replica, version: number): void {
+    const link = replica.link!;
+    if (version !== link.version) return;
+    const { done, next } = link.finish(this.time);
+    const { handoff } = replica.variant;
+    const { latencySeconds, failureProbability } = handoff!.config;
+    for (const t of done) {
+      const chance = failureProbability ?? 0;
+      const failed = chance > 0 && this.transferRandom.next() < chance;
+      t.item.handoff = { seconds: this.time - t.started + latencySeconds, bytes: t.bytes, failed };
+      this.schedule(this.time + latencySeconds, { kind: 'kv-ready', request: t.item, variant: handoff!.to });
+    }
+    if (next !== undefined) this.schedule(next, { kind: 'kv-moved', replica, version: link.version });
+  }
+
+  /** The KV has arrived: the request joins a decode replica, or the decode role's queue. */
+  private handOver(request: SimRequest, decode: Variant): void {
+    const replica = this.route(decode);
+    if (replica !== null) {
+      this.dispatch(request, replica);
+    } else if (decode.queue.length - decode.queueHead < decode.config.maxQueuedRequests) {
+      request.status = 'queued';
+      decode.queue.push(request);
+    } else {
+      request.status = 'dropped';
+      decode.dropped++;
+      decode.book.dropped(request);
+    }
+  }
+
+  private reject(request: SimRequest, replica: Replica): void {
+    request.status = 'rejected';
+    request.replica = replica.id;
+    request.accelerator = replica.accelerator;
+    replica.variant.rejected++;
+    replica.variant.book.rejected(request);
   }
 
   private dispatchQueued(variant: Variant): void {
@@ -613,6 +758,7 @@ class FleetSimulation implements FleetSim {
       node: null,
       stepScheduled: false,
       entered: {},
+      link: null,
     };
     this.enter(replica, 'pending-node');
     variant.replicas.push(replica);
@@ -708,6 +854,17 @@ class FleetSimulation implements FleetSim {
     if (this.delayJitter === 0 || base === 0) return base;
     return base * (1 + this.delayJitter * (2 * this.delayRandom.next() - 1));
   }
+}
+
+/**
+ * The pod label llm-d gives a disaggregated variant's pods (`llm-d.ai/role`), as Prometheus's
+ * Kubernetes discovery maps pod labels to series labels (dots and slashes become underscores).
+ */
+export const ROLE_LABEL = 'llm_d_ai_role';
+
+function roleLabel(variant: Variant): Record<string, string> {
+  if (variant.handoff !== null) return { [ROLE_LABEL]: 'prefill' };
+  return variant.decodes ? { [ROLE_LABEL]: 'decode' } : {};
 }
 
 const zeroCounts = (): LifecycleCounts => ({ 'pending-node': 0, loading: 0, ready: 0, draining: 0 });

@@ -75,6 +75,12 @@ export interface ReplicaProfile extends ServiceProfile {
   readonly chunkedPrefill?: boolean;
   /** default 'on-demand' (vLLM V1); 'reserve' holds prompt + output from admission, no preemption */
   readonly kvAllocation?: KvAllocation;
+  /**
+   * a disaggregated variant's role: 'prefill' engines get one-token requests (the prompt's);
+   * 'decode' engines receive requests with their prompt's KV already transferred and expose the
+   * KV connector's (NIXL) metrics. Default: neither (aggregated)
+   */
+  readonly role?: 'prefill' | 'decode';
 }
 
 /** The step budget a profile implies (see ReplicaProfile.maxNumBatchedTokens). */
@@ -127,7 +133,7 @@ export class ReplicaEngine {
     readonly profile: ReplicaProfile,
   ) {
     this.maxModelLen = profile.maxModelLen ?? profile.kvCacheTokens;
-    this.metrics = new VllmEngineMetrics(this.maxModelLen);
+    this.metrics = new VllmEngineMetrics(this.maxModelLen, profile.role === 'decode');
     this.budget = stepTokenBudget(profile);
     this.chunked = profile.chunkedPrefill ?? true;
     this.reserve = profile.kvAllocation === 'reserve';
@@ -165,13 +171,17 @@ export class ReplicaEngine {
     return this.chunked || need - 1 <= this.budget;
   }
 
-  /** Accepts a request into the waiting queue; the caller makes sure a step is scheduled. */
-  enqueue(request: SimRequest, now: number): void {
+  /**
+   * Accepts a request into the waiting queue; the caller makes sure a step is scheduled.
+   * `kvTokens`: tokens whose KV arrived with it (a decode engine of a disaggregated variant):
+   * admission takes cache room for them and computes only the rest.
+   */
+  enqueue(request: SimRequest, now: number, kvTokens = 0): void {
     request.status = 'waiting';
     request.replica = this.id;
     request.accelerator = this.accelerator;
     request.dispatched = now;
-    request.computedTokens = 0;
+    request.computedTokens = kvTokens;
     request.generatedTokens = 0;
     this.waiting.push(request);
   }
@@ -217,14 +227,16 @@ export class ReplicaEngine {
       this.runningList.length < profile.maxBatchSize
     ) {
       const request = waiting[this.waitingHead]!;
-      const tokens = target(request);
+      // KV that came with the request (disaggregated decode; 0 otherwise) is taken at admission
+      const loaded = request.computedTokens!;
+      const tokens = target(request) - loaded;
       if (budget <= 0 && tokens > 0) break;
       if (!this.chunked && tokens > budget) break;
       const chunk = Math.min(tokens, budget);
       if (this.reserve) {
         if (this.reservedKv + request.inputTokens + request.outputTokens > capacity) break;
         this.reservedKv += request.inputTokens + request.outputTokens;
-      } else if (this.filledKv + chunk > capacity) break;
+      } else if (this.filledKv + loaded + chunk > capacity) break;
       this.waitingHead++;
       this.runningList.push(request);
       request.status = 'running';
@@ -232,8 +244,8 @@ export class ReplicaEngine {
         request.scheduled = now;
         this.metrics.queueTime.observe(now - request.dispatched!);
       }
-      request.computedTokens = chunk;
-      this.filledKv += chunk;
+      request.computedTokens = loaded + chunk;
+      this.filledKv += loaded + chunk;
       budget -= chunk;
       prefillTokens += chunk;
       if (chunk === tokens) done.push(request);

@@ -34,6 +34,18 @@ export interface SimRequest {
   lastTokenAt: number | undefined;
   /** engine bookkeeping: the next request finishing in the same step (an intrusive list) */
   nextFinishing: SimRequest | undefined;
+  /** a disaggregated variant's prefill leg: the request it computes the prompt for */
+  parent: SimRequest | undefined;
+  /** a disaggregated request's KV handoff, once its transfer ended */
+  handoff: KvHandoff | undefined;
+}
+
+/** The KV transfer of a disaggregated request from its prefill pod to a decode pod. */
+export interface KvHandoff {
+  readonly seconds: number;
+  readonly bytes: number;
+  /** the transfer failed: the decode pod recomputes the prompt */
+  readonly failed: boolean;
 }
 
 export interface RequestRecord {

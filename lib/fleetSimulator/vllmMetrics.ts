@@ -17,6 +17,15 @@ export const REQUEST_LATENCY_BUCKETS: readonly number[] = Object.freeze([
   0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680,
 ]);
 
+/** KV transfer time buckets of vLLM's NIXL connector stats (s). */
+export const NIXL_XFER_TIME_BUCKETS: readonly number[] = Object.freeze([
+  0.001, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 5,
+]);
+/** KV bytes per transfer: 1 MiB to 64 GiB by powers of 4. */
+export const NIXL_BYTES_BUCKETS: readonly number[] = Object.freeze(
+  Array.from({ length: 9 }, (_, i) => 2 ** (20 + 2 * i)),
+);
+
 /** vLLM's build_1_2_5_buckets: 1, 2, 5, 10, 20, 50, ... up to and including `max`. */
 export function oneTwoFiveBuckets(max: number): number[] {
   const buckets: number[] = [];
@@ -68,13 +77,23 @@ export class VllmEngineMetrics {
   readonly inferenceTime = new Histogram(REQUEST_LATENCY_BUCKETS);
   readonly prefillTime = new Histogram(REQUEST_LATENCY_BUCKETS);
   readonly decodeTime = new Histogram(REQUEST_LATENCY_BUCKETS);
+  /** the KV connector's statistics, on an engine that receives KV (a decode pod); else null */
+  readonly nixl: NixlMetrics | null;
 
-  constructor(maxModelLen: number) {
+  constructor(maxModelLen: number, kvConnector = false) {
+    this.nixl = kvConnector ? new NixlMetrics() : null;
     // frozen: bounds never change, so forks of the simulation share them (fork.ts)
     const tokenBuckets = Object.freeze(oneTwoFiveBuckets(maxModelLen));
     this.promptTokensPerRequest = new Histogram(tokenBuckets);
     this.generationTokensPerRequest = new Histogram(tokenBuckets);
   }
+}
+
+/** vLLM's NIXL connector statistics (docs/METRICS.md): per transfer, recorded by the receiving engine. */
+export class NixlMetrics {
+  readonly xferTime = new Histogram(NIXL_XFER_TIME_BUCKETS);
+  readonly bytesTransferred = new Histogram(NIXL_BYTES_BUCKETS);
+  failedTransfers = 0;
 }
 
 /** What a scrape reads from one replica that serves /metrics. */
@@ -123,6 +142,15 @@ function histogram(family: string, pick: (m: VllmEngineMetrics) => Histogram): F
   };
 }
 
+/** A NIXL histogram: only engines with a KV connector expose it. */
+function nixlHistogram(family: string, pick: (n: NixlMetrics) => Histogram): FamilySpec {
+  const all = histogram(family, (m) => pick(m.nixl!));
+  return {
+    ...all,
+    write: (target, base, emit, buckets) => target.metrics.nixl && all.write(target, base, emit, buckets),
+  };
+}
+
 function scalar(family: string, type: MetricType, read: (t: VllmScrapeTarget) => number): FamilySpec {
   return { family, type, write: (target, base, emit) => emit(family, base, read(target)) };
 }
@@ -157,6 +185,16 @@ const FAMILIES: readonly FamilySpec[] = [
   histogram('vllm:request_inference_time_seconds', (m) => m.inferenceTime),
   histogram('vllm:request_prefill_time_seconds', (m) => m.prefillTime),
   histogram('vllm:request_decode_time_seconds', (m) => m.decodeTime),
+  nixlHistogram('vllm:nixl_xfer_time_seconds', (n) => n.xferTime),
+  nixlHistogram('vllm:nixl_bytes_transferred', (n) => n.bytesTransferred),
+  {
+    family: 'vllm:nixl_num_failed_transfers',
+    type: 'counter',
+    write: (target, base, emit) => {
+      const nixl = target.metrics.nixl;
+      if (nixl) emit('vllm:nixl_num_failed_transfers', base, nixl.failedTransfers);
+    },
+  },
   {
     family: 'vllm:cache_config_info',
     type: 'gauge',

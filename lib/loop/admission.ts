@@ -9,6 +9,8 @@ import { acceleratorNamed, allowedAccelerators, deploymentName, variantByKey } f
 import type { Config, VariantConfig } from '../config/schema.js';
 import type { CapacityIntent } from '../policy/capacity.js';
 import type { DecisionRecord } from '../policy/decisionRecord.js';
+import { disaggregatedByKey } from '../config/roles.js';
+import { admitRoles, roleDeploymentsToCompare } from './roleAdmission.js';
 
 /** Bodies larger than this are refused before parsing: a decision is a few KiB. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -71,6 +73,7 @@ function chosenMayGrow(d: DecisionRecord, config: Config): boolean {
  * and passes their current replicas to admitDecision.
  */
 export function deploymentsToCompare(d: DecisionRecord, config: Config): DecisionRecord['deployments'] {
+  if (d.roles) return roleDeploymentsToCompare(d);
   const mayGrow = chosenMayGrow(d, config);
   return d.deployments.filter((t) => (t.accelerator !== d.accelerator || !mayGrow) && t.replicas > 0);
 }
@@ -90,7 +93,8 @@ export function admitDecision(
     return reject('decision.pool', `"${d.pool}" is not this apply's pool "${ctx.pool}"`);
   const key = `${d.namespace}/${d.variant}`;
   const v = variantByKey(config, key);
-  if (!v) return reject('decision.variant', `${key} is not a variant of the config`);
+  const split = v ? undefined : disaggregatedByKey(config, key);
+  if (!v && !split) return reject('decision.variant', `${key} is not a variant of the config`);
   const seq =
     checkSequence('decision.sequence', d.sequence) ?? checkSequence('decision.poolSequence', d.poolSequence);
   if (seq) return seq;
@@ -103,6 +107,9 @@ export function admitDecision(
     );
   const future = checkIssuedAt('decision', d.issuedAt, ctx.now);
   if (future) return future;
+  if (split) return admitRoles(d, split, config, live);
+  if (!v) return reject('decision.variant', `${key} is not a variant of the config`);
+  if (d.roles) return reject('decision.roles', `${key} is not disaggregated: it has no roles`);
 
   if (d.accelerator !== '' && !acceleratorNamed(config, d.accelerator))
     return reject('decision.accelerator', `"${d.accelerator}" is not an accelerator of the config`);
@@ -183,7 +190,7 @@ export function admitCapacityIntent(intent: CapacityIntent, ctx: AdmissionContex
   const future = checkIssuedAt('capacity', intent.issuedAt, ctx.now);
   if (future) return future;
   for (const [i, key] of intent.variants.entries()) {
-    if (!variantByKey(config, key))
+    if (!variantByKey(config, key) && !disaggregatedByKey(config, key))
       return reject(`capacity.variants[${i}]`, `${key} is not a variant of the config`);
   }
   const types = new Set(config.accelerators.map((a) => a.type ?? a.name));

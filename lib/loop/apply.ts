@@ -28,6 +28,8 @@ import {
   type Rejection,
 } from './admission.js';
 import { currentPoint, INFERNO, scalingLabels } from './telemetry.js';
+import { roleScalingOrder } from './roleAdmission.js';
+import { disaggregatedVariants } from '../config/roles.js';
 
 export interface ApplyDeps {
   readonly cluster: Cluster;
@@ -199,7 +201,8 @@ export async function applyCapacity(
   }
   // Removal waits for every variant apply's own config has too: an intent that leaves one out
   // (another config, or a forged intent) cannot remove capacity that variant may still need.
-  const variants = [...new Set([...intent.variants, ...opts.config.variants.map(variantKey)])].sort();
+  const own = [...opts.config.variants, ...disaggregatedVariants(opts.config)].map(variantKey);
+  const variants = [...new Set([...intent.variants, ...own])].sort();
   const reached = new Map(
     await Promise.all(variants.map(async (v) => [v, await deps.state.poolReached(v, generation)] as const)),
   );
@@ -298,7 +301,8 @@ export async function applyDecision(
   // hold the variant's message group. What was done before it stands and is reported; the next
   // decision sets every Deployment again, absolute targets, and so reconciles it.
   const done: string[] = [];
-  for (const d of decision.deployments) {
+  // A disaggregated variant's roles change in an order that never starves either (roleAdmission.ts).
+  for (const d of roleScalingOrder(decision)) {
     try {
       await deps.cluster.scale(decision.namespace, d.deployment, d.replicas);
     } catch (err) {

@@ -29,6 +29,8 @@ import {
   variantByKey,
 } from '../config/resolved.js';
 import { metricsQuery } from '../policy/ports.js';
+import { disaggregatedVariants, roleAccelerators, roleDeployment, ROLES } from '../config/roles.js';
+import { roleQueries } from '../policy/disaggregated.js';
 import { decisionOpsPoints, desiredPoints } from './telemetry.js';
 
 export interface EvaluateDeps {
@@ -73,10 +75,11 @@ export async function evaluatePool(
       deployment: deploymentName(config, v, accelerator),
     })),
   );
+  targets.push(...roleTargets(config));
   const types = [...new Set(targets.flatMap((t) => acceleratorType(config, t.accelerator) ?? []))].sort();
   const seasonal = config.policy.forecast.seasonal.enabled ? deps.seasons : undefined;
   const [observations, deployments, capacity, loaded, mark, seasons] = await Promise.all([
-    deps.metrics.collect(config.variants.map(metricsQuery), now),
+    deps.metrics.collect([...config.variants.map(metricsQuery), ...roleQueries(config)], now),
     deps.cluster.deployments(targets),
     deps.capacity.observe(types, now),
     deps.state.loadPolicy(pool),
@@ -135,6 +138,20 @@ export async function evaluatePool(
     held: out.decisions.filter((d) => d.action === 'hold').map((d) => `${d.namespace}/${d.variant}`),
     telemetryError,
   };
+}
+
+/** Every role Deployment of the disaggregated variants, on every accelerator the role may use. */
+function roleTargets(config: Config) {
+  return disaggregatedVariants(config).flatMap((v) =>
+    ROLES.flatMap((role) =>
+      roleAccelerators(config, v, role).map((accelerator) => ({
+        variant: variantKey(v),
+        namespace: v.namespace,
+        accelerator,
+        deployment: roleDeployment(config, v, role, accelerator),
+      })),
+    ),
+  );
 }
 
 /**

@@ -40,6 +40,10 @@ export interface VariantObservation {
   readonly running?: Estimate;
   readonly kvCacheUsage?: Estimate;
   readonly readyReplicas?: Estimate;
+  /** a decode role's mean KV transfer time over the window (ms), from the NIXL connector's histogram */
+  readonly kvTransferMs?: Estimate;
+  /** a decode role's failed KV transfers over the window */
+  readonly kvTransferFailures?: Estimate;
   /** which naming the servers use ("vllm>=0.11", "vllm<0.11", "llm-d-sim", ...) when known */
   readonly vllmNaming?: string;
   /** series whose newest sample is older than the allowed age */

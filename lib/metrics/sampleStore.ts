@@ -29,6 +29,8 @@ export interface VariantSelector {
   readonly namespace: string;
   /** only series whose `pod` label matches */
   readonly podPattern?: RegExp;
+  /** only series with these label values (a disaggregated variant's role: docs/METRICS.md) */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 const seriesKey = (name: string, labels: Readonly<Record<string, string>>) =>
@@ -102,6 +104,7 @@ export class SampleStore {
         s.labels.model_name === sel.model &&
         s.labels.namespace === sel.namespace &&
         (!sel.podPattern || sel.podPattern.test(s.labels.pod ?? '')) &&
+        (!sel.labels || Object.entries(sel.labels).every(([k, v]) => s.labels[k] === v)) &&
         (!extra || extra(s.labels)),
     );
   }
@@ -217,7 +220,7 @@ export class SampleStore {
     const kvSeries = kvName
       ? this.matching(kvName, sel).filter((s) => this.valueAt(s, now) !== undefined)
       : [];
-    const gateway = this.matching(GATEWAY_REQUESTS, { ...sel, podPattern: undefined });
+    const gateway = this.matching(GATEWAY_REQUESTS, { ...sel, podPattern: undefined, labels: undefined });
     return {
       variant: sel.variant,
       model: sel.model,
@@ -259,6 +262,13 @@ export class SampleStore {
           ? { value: alive.length, timestamp: this.newest(running, now), series: VLLM.running }
           : undefined,
       vllmNaming: describeNaming(itlName, kvName),
+      kvTransferSeconds: this.histogram(VLLM.kvTransferTime, sel, now, windowSeconds),
+      kvTransferFailures: this.increase(
+        VLLM.kvTransferFailures,
+        this.matching(VLLM.kvTransferFailures, sel),
+        now,
+        windowSeconds,
+      ),
       absent,
     };
   }

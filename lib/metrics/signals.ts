@@ -47,6 +47,9 @@ export interface RawSignals {
   readonly kvCacheUsage?: Signal;
   readonly readyReplicas?: Signal;
   readonly vllmNaming?: string;
+  /** KV transfers of a disaggregated variant's decode pods: time per transfer, and failures */
+  readonly kvTransferSeconds?: HistogramIncrease;
+  readonly kvTransferFailures?: Signal;
   /** series asked for and not found at all */
   readonly absent?: readonly string[];
 }
@@ -136,6 +139,10 @@ export function estimateObservation(raw: RawSignals, opts: EstimationOptions): V
     running: running ? estimate(running.value, running) : undefined,
     kvCacheUsage: kv ? estimate(kv.value, kv) : undefined,
     readyReplicas: ready ? estimate(ready.value, ready) : undefined,
+    kvTransferMs: histogram(raw.kvTransferSeconds, 1000),
+    kvTransferFailures: raw.kvTransferFailures
+      ? estimate(Math.max(raw.kvTransferFailures.value, 0), raw.kvTransferFailures)
+      : undefined,
     vllmNaming: raw.vllmNaming,
     stale: [...stale].sort(),
     missing: [...missing].sort(),

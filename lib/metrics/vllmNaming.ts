@@ -13,6 +13,9 @@ export const VLLM = {
   itl: ['vllm:inter_token_latency_seconds', 'vllm:time_per_output_token_seconds'],
   kvUsage: ['vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc'],
   cacheConfig: 'vllm:cache_config_info',
+  /** the NIXL KV connector's (disaggregated serving), recorded by the engine that receives the KV */
+  kvTransferTime: 'vllm:nixl_xfer_time_seconds',
+  kvTransferFailures: 'vllm:nixl_num_failed_transfers',
 } as const;
 
 export const GATEWAY_REQUESTS = 'inference_model_request_total';

@@ -21,6 +21,17 @@ import { guard } from './stages/guards.js';
 import { observe } from './stages/observe.js';
 import { decisionRecord, remember } from './stages/record.js';
 import { size } from './stages/size.js';
+import { acceleratorType, devicesPerReplica } from '../config/resolved.js';
+import { disaggregatedVariants } from '../config/roles.js';
+import { freeAfter } from '../config/toDisaggregated.js';
+import { variantKey } from '../config/variantKey.js';
+import {
+  decideDisaggregated,
+  roleObservationKey,
+  roleState,
+  type DisaggregatedDecision,
+} from './disaggregated.js';
+import type { ReplicasAsked } from './stages/capacity.js';
 
 export type { PoolInput, PoolOutput } from './plan.js';
 
@@ -47,7 +58,43 @@ export function decidePool(input: PoolInput): PoolOutput {
     now,
   };
   const decisions = guarded.map((g) => decisionRecord(g, memory.variants[g.key]!.sequence, context));
-  const capacity = planCapacity(config, guarded, context);
+  // Disaggregated variants take what the single-Deployment variants left (docs/SIZING.md section 7).
+  const used = guarded.flatMap((g) =>
+    [...g.deployments].map(([acc, n]) => ({
+      type: acceleratorType(config, acc) ?? acc,
+      devices: n * devicesPerReplica(config, g.v, acc),
+    })),
+  );
+  const split = disaggregatedVariants(config).map((v) =>
+    decideDisaggregated(
+      v,
+      {
+        prefill: input.observations.get(roleObservationKey(variantKey(v), 'prefill')),
+        decode: input.observations.get(roleObservationKey(variantKey(v), 'decode')),
+      },
+      {
+        prefill: roleState(config, v, 'prefill', input.deployments),
+        decode: roleState(config, v, 'decode', input.deployments),
+      },
+      input.memory,
+      { ...context, freeDevices: freeAfter(devices, used) },
+    ),
+  );
+  for (const d of split) {
+    memory.variants[d.key] = d.memory;
+    decisions.push(d.record);
+  }
+  const capacity = planCapacity(config, [...guarded, ...split.map(replicasAsked)], context);
   const seasons = new Map(guarded.flatMap((g) => (g.season && g.demand ? [[g.key, g.season] as const] : [])));
   return { decisions, capacity, memory, seasons };
+}
+
+/** Both roles' replicas, by accelerator, as capacity counts them. */
+function replicasAsked(d: DisaggregatedDecision): ReplicasAsked {
+  const deployments = new Map<string, number>();
+  for (const r of Object.values(d.roles)) {
+    if (r.accelerator !== '')
+      deployments.set(r.accelerator, (deployments.get(r.accelerator) ?? 0) + r.target);
+  }
+  return { key: d.key, v: d.v, deployments };
 }

@@ -27,6 +27,7 @@ export const SCALING_REASONS = [
   'partial-metrics', // a scale-down or move refused: the measurement may undercount the load
   'migration', // moving to another accelerator
   'steady',
+  'kv-transfer-failing', // hold: a disaggregated variant's KV transfers fail
 ] as const;
 export type ScalingReason = (typeof SCALING_REASONS)[number];
 
@@ -35,7 +36,13 @@ export const deploymentTargetSchema = z
     accelerator: z.string().min(1),
     deployment: z.string().min(1),
     replicas: count,
+    /** a disaggregated variant's role this Deployment serves */
+    role: z.enum(['prefill', 'decode']).optional(),
   })
+  .strict();
+
+const roleTargetSchema = z
+  .object({ accelerator: z.string(), targetReplicas: count, currentReplicas: count })
   .strict();
 
 export const decisionSchema = z
@@ -64,6 +71,11 @@ export const decisionSchema = z
     reason: z.enum(SCALING_REASONS),
     message: z.string(),
     deployments: z.array(deploymentTargetSchema),
+    /**
+     * a disaggregated variant's roles, both in one decision: targetReplicas and currentReplicas
+     * are then their sums, and accelerator is empty
+     */
+    roles: z.object({ prefill: roleTargetSchema, decode: roleTargetSchema }).strict().optional(),
     prediction: z
       .object({ ttftMs: finite, itlMs: finite, utilization: finite, ratePerReplica: finite })
       .strict()

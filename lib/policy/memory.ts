@@ -36,6 +36,8 @@ export interface VariantMemory {
   tokenHistogram?: { t: number; bounds: number[]; input: number[]; output: number[] };
   /** since when the optimizer has preferred an accelerator other than the current one */
   otherAccelerator?: { accelerator: string; since: number };
+  /** a disaggregated variant's recommendations per role (its stabilisation windows) */
+  roles?: { prefill: Recommendation[]; decode: Recommendation[] };
 }
 
 export interface PolicyMemory {

@@ -16,6 +16,8 @@ export interface MetricsQuery {
   /** the model_name label its servers report */
   readonly modelName: string;
   readonly podPattern?: string;
+  /** only pods with these label values: a disaggregated variant's role (`llm_d_ai_role`) */
+  readonly labels?: Readonly<Record<string, string>>;
   readonly gateway: boolean;
 }
 

@@ -109,6 +109,7 @@ export class PrometheusMetricsSource implements MetricsSource {
       models: queries.map((q) => q.modelName),
       namespaces: queries.map((q) => q.namespace),
       podLevel: queries.some((q) => q.podPattern !== undefined),
+      groupLabels: [...new Set(queries.flatMap((q) => Object.keys(q.labels ?? {})))],
       windows: this.windows,
       lookbackSeconds: this.lookbackSeconds,
       lookbackStepSeconds: this.lookbackStepSeconds,

@@ -66,8 +66,15 @@ export class CollectedResults {
    * Rows of one model in one namespace, restricted to pods matching `pod` when given (an
    * unanchored test, as the simulation's sample store applies it). Empty when the query failed.
    */
-  rows(signal: SignalName, first: string, namespace: string, pod?: RegExp): readonly Row[] {
+  rows(
+    signal: SignalName,
+    first: string,
+    namespace: string,
+    pod?: RegExp,
+    labels?: Readonly<Record<string, string>>,
+  ): readonly Row[] {
     const rows = this.index.get(signal)?.get(key(first, namespace)) ?? [];
-    return pod ? rows.filter((r) => pod.test(r.labels.pod ?? '')) : rows;
+    const byPod = pod ? rows.filter((r) => pod.test(r.labels.pod ?? '')) : rows;
+    return labels ? byPod.filter((r) => Object.entries(labels).every(([k, v]) => r.labels[k] === v)) : byPod;
   }
 }

@@ -53,6 +53,8 @@ export type SignalName =
   | 'generationTokens'
   | 'ttft'
   | 'itl'
+  | 'kvTransfer'
+  | 'kvTransferFailures'
   | 'ttftBuckets'
   | 'itlBuckets'
   | 'cacheConfig'
@@ -64,6 +66,8 @@ export interface QueryScope {
   readonly namespaces: readonly string[];
   /** group by pod as well (some variant tells its servers apart by a pod pattern) */
   readonly podLevel: boolean;
+  /** labels to group by as well (a disaggregated variant's role label); default none */
+  readonly groupLabels?: readonly string[];
   /** rate windows in seconds, preferred first (the rate window, then its fallback) */
   readonly windows: readonly number[];
   /** how far back a series that ended is still found (its newest sample then makes it stale, not missing) */
@@ -83,7 +87,11 @@ export interface SignalQuery {
 const SERVER_GROUP = ['model_name', 'namespace'] as const;
 
 export function signalQueries(scope: QueryScope): SignalQuery[] {
-  const group: readonly string[] = scope.podLevel ? [...SERVER_GROUP, 'pod'] : SERVER_GROUP;
+  const group: readonly string[] = [
+    ...SERVER_GROUP,
+    ...(scope.podLevel ? ['pod'] : []),
+    ...(scope.groupLabels ?? []),
+  ];
   const s = (name: string, extra: readonly Matcher[] = []) =>
     selector(name, [
       ['model_name', '=~', anyOf(scope.models)],
@@ -145,6 +153,13 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
       text: `max ${by(group, ['instance', 'pod', 'engine', 'block_size', 'num_gpu_blocks'])} (${s(VLLM.cacheConfig)})`,
     },
   ];
+  // Disaggregated variants (their roles are grouped by a label): the KV connector's transfers.
+  if ((scope.groupLabels ?? []).length > 0) {
+    queries.push(
+      { signal: 'kvTransfer', text: histogram([VLLM.kvTransferTime]) },
+      { signal: 'kvTransferFailures', text: sumIncrease([VLLM.kvTransferFailures], '') },
+    );
+  }
   if (scope.gatewayModels.length > 0) {
     queries.push({
       signal: 'gatewayRequests',

@@ -92,7 +92,9 @@ export function variantSignals(
   const pod = q.podPattern !== undefined ? new RegExp(q.podPattern) : undefined;
   // The gateway's counter has no pod label: it is the variant's whichever pods serve it.
   const rowsOf = (signal: SignalName) =>
-    results.rows(signal, q.modelName, q.namespace, signal === 'gatewayRequests' ? undefined : pod);
+    signal === 'gatewayRequests'
+      ? results.rows(signal, q.modelName, q.namespace)
+      : results.rows(signal, q.modelName, q.namespace, pod, q.labels);
   const errors = new Set<string>();
   const absent = new Set<string>();
   const inventoryError = results.error('inventory');
@@ -219,6 +221,27 @@ export function variantSignals(
       newestOf: [SERIES.running],
       missing: VLLM.running,
       value: sumOf(),
+    }),
+    // the NIXL series, asked for only when some variant is disaggregated; dated by the role's gauge
+    kvTransferSeconds: ((): HistogramIncrease | undefined => {
+      const part = (p: 'sum' | 'count') =>
+        measure({
+          signal: 'kvTransfer',
+          series: `${VLLM.kvTransferTime}_${p}`,
+          newestOf: [SERIES.running],
+          value: sumOf(p),
+          zeroFill: false,
+        });
+      const sum = part('sum');
+      const count = part('count');
+      return sum && count ? { sum, count } : undefined;
+    })(),
+    kvTransferFailures: measure({
+      signal: 'kvTransferFailures',
+      series: VLLM.kvTransferFailures,
+      newestOf: [SERIES.running],
+      value: sumOf(),
+      zeroFill: false,
     }),
     vllmNaming: describeServerNaming({
       itlNew: seen(SERIES.itlNew),

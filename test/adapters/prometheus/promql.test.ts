@@ -144,3 +144,24 @@ describe('signal queries', () => {
     expect(text.gatewayPool).toContain('timestamp(inference_pool_average_queue_size{');
   });
 });
+
+describe('a disaggregated variant: roles grouped by their label, the KV transfers read', () => {
+  test('without role labels, the queries are as before: no NIXL series', () => {
+    const signals = signalQueries(SCOPE).map((q) => q.signal);
+    expect(signals).not.toContain('kvTransfer');
+    expect(signals).not.toContain('kvTransferFailures');
+  });
+
+  test('with a role label, every server query groups by it and the NIXL series are asked', () => {
+    const text = Object.fromEntries(
+      signalQueries({ ...SCOPE, groupLabels: ['llm_d_ai_role'] }).map((q) => [q.signal, q.text]),
+    );
+    expect(text.running).toBe(
+      'sum by (model_name, namespace, llm_d_ai_role) (vllm:num_requests_running{model_name=~"llama-3\\\\.1-8b|mixtral\\\\(8x7b\\\\)",namespace=~"llm"})',
+    );
+    expect(text.kvTransfer).toContain('increase(vllm:nixl_xfer_time_seconds_sum{');
+    expect(text.kvTransfer).toContain('increase(vllm:nixl_xfer_time_seconds_count{');
+    expect(text.kvTransferFailures).toContain('increase(vllm:nixl_num_failed_transfers{');
+    expect(text.kvTransferFailures).toContain('by (model_name, namespace, llm_d_ai_role)');
+  });
+});

@@ -1,0 +1,418 @@
+/**
+ * Sizing a disaggregated variant (docs/SIZING.md section 7): prefill pods that only prefill,
+ * decode pods that only decode, and the KV cache moved between them. Pure: numbers in, numbers
+ * out. Rates are requests per second, times milliseconds, bandwidths bytes per second.
+ *
+ * - Prefill role: a replica is the queue of docs/SIZING.md section 2 with one output token (the
+ *   prompt's), so its service time is the prefill alone. A prompt longer than the step budget B
+ *   is prefilled in ceil(I / B) chunks, each paying the step's base time gamma; at most
+ *   max(floor(B / I), 1) prompts share a step.
+ * - Transfer: I x kvBytesPerToken bytes over the prefill pod's link, shared by the transfers in
+ *   flight on it (processor sharing: the mean time is the alone time / (1 - link utilisation)),
+ *   plus the fixed latency per transfer. A measured transfer time (the NIXL histogram), when
+ *   longer, replaces the model's.
+ * - Decode role: the same queue with no prompt and O decode steps (the first token is the decode
+ *   pod's, as llm-d returns it), as many requests in the batch as the KV cache holds at I + O / 2
+ *   tokens each. ITL is one decode step at the effective concurrency: no prefill interleaves.
+ * - TTFT = prefill wait + prefill + transfer + decode wait + the decode's first step.
+ *
+ * For each pair of accelerators (prefill, decode) and a few shares of the TTFT budget given to
+ * the decode's wait, the decode replicas are the fewest meeting the ITL target and their wait
+ * share; the prefill replicas are then the fewest whose TTFT with the transfer fits what is left.
+ * The ratio bound raises the smaller side; the cheapest pair that fits the free devices wins.
+ */
+import { buildReplicaModel, evaluateAt, sizeReplica, type ServiceProfile } from '../analyzer/index.js';
+import { QUEUE_TO_BATCH_RATIO } from './candidates.js';
+
+/** vLLM's default max_num_batched_tokens (the prefill step budget when the profile gives none). */
+export const DEFAULT_STEP_TOKENS = 2048;
+/** vLLM's default max_num_seqs: the decode batch never exceeds it. */
+export const MAX_NUM_SEQS = 256;
+/** Shares of the TTFT budget tried for the decode's wait: the rest goes to prefill and transfer. */
+export const DECODE_WAIT_SHARES = [0.05, 0.1, 0.2] as const;
+/** A link never planned above this utilisation: the transfer time grows without bound near 1. */
+export const MAX_LINK_UTILISATION = 0.9;
+/** Prefill replicas searched above the throughput bound before giving up on a pair. */
+const PREFILL_SEARCH_LIMIT = 2000;
+
+export interface RoleProfile extends ServiceProfile {
+  /** tokens per engine step (vLLM max_num_batched_tokens); default 2048 */
+  readonly maxBatchedTokens?: number;
+  /** KV cache of one replica (tokens); without it the decode batch is MAX_NUM_SEQS */
+  readonly kvCacheTokens?: number;
+}
+
+/** One accelerator a role may run on. */
+export interface RoleOption {
+  readonly accelerator: string;
+  readonly profile: RoleProfile;
+  /** price of one replica per hour */
+  readonly costPerReplica: number;
+  /** device type counted against capacity, and devices one replica takes */
+  readonly deviceType: string;
+  readonly devicesPerReplica: number;
+}
+
+export interface RoleBounds {
+  readonly options: readonly RoleOption[];
+  readonly minReplicas: number;
+  readonly maxReplicas?: number;
+}
+
+export interface DisaggregatedInput {
+  readonly load: { readonly rate: number; readonly inputTokens: number; readonly outputTokens: number };
+  /** targets as sized for (margins applied), ms; 0 = none */
+  readonly targets: { readonly ttftMs: number; readonly itlMs: number };
+  readonly kv: {
+    readonly bytesPerToken: number;
+    /** one prefill pod's link, bytes per second */
+    readonly bandwidthBytesPerSecond: number;
+    readonly latencyMs: number;
+    /** measured mean transfer time (ms): used when longer than the model's */
+    readonly observedTransferMs?: number;
+  };
+  readonly prefill: RoleBounds;
+  readonly decode: RoleBounds;
+  readonly ratio?: { readonly min?: number; readonly max?: number };
+  /** devices free per type; absent: unlimited */
+  readonly freeDevices?: ReadonlyMap<string, number>;
+}
+
+export interface RolePlan {
+  readonly accelerator: string;
+  readonly replicas: number;
+  readonly deviceType: string;
+  readonly devices: number;
+  readonly costPerHour: number;
+  /** requests per second each replica carries */
+  readonly ratePerReplica: number;
+}
+
+export interface TtftParts {
+  readonly prefillWaitMs: number;
+  readonly prefillMs: number;
+  readonly transferMs: number;
+  readonly decodeWaitMs: number;
+  readonly firstStepMs: number;
+  readonly totalMs: number;
+}
+
+export interface DisaggregatedPlan {
+  readonly prefill: RolePlan;
+  readonly decode: RolePlan;
+  readonly costPerHour: number;
+  readonly ttft: TtftParts;
+  readonly itlMs: number;
+  /** prefill link utilisation per prefill pod */
+  readonly linkUtilisation: number;
+}
+
+export type DisaggregatedSizing =
+  | { readonly feasible: true; readonly plan: DisaggregatedPlan; readonly notes: readonly string[] }
+  | {
+      readonly feasible: false;
+      readonly reason: string;
+      /** the cheapest plan meeting the targets when only capacity stood in the way */
+      readonly needed?: DisaggregatedPlan;
+      readonly notes: readonly string[];
+    };
+
+const stepBudget = (p: RoleProfile) => p.maxBatchedTokens ?? DEFAULT_STEP_TOKENS;
+
+/** The prefill role's queue: one output token, chunked prompts (see the file comment). */
+export function prefillModel(profile: RoleProfile, inputTokens: number) {
+  const budget = stepBudget(profile);
+  const chunks = Math.max(Math.ceil(inputTokens / budget), 1);
+  const n = Math.max(Math.floor(budget / Math.max(inputTokens, 1)), 1);
+  return buildReplicaModel(
+    { alpha: 0, beta: 0, gamma: profile.gamma * chunks, delta: profile.delta },
+    { avgInputTokens: Math.max(inputTokens, 1), avgOutputTokens: 1 },
+    { maxBatchSize: n, maxQueueSize: QUEUE_TO_BATCH_RATIO * n, itlModel: 'decode' },
+  );
+}
+
+/** The decode role's batch limit: what the KV cache holds at I + O / 2 tokens a request. */
+export function decodeBatch(profile: RoleProfile, inputTokens: number, outputTokens: number): number {
+  if (profile.kvCacheTokens === undefined) return MAX_NUM_SEQS;
+  const perRequest = Math.max(inputTokens + outputTokens / 2, 1);
+  return Math.min(Math.max(Math.floor(profile.kvCacheTokens / perRequest), 1), MAX_NUM_SEQS);
+}
+
+/** The decode role's queue: no prompt, O decode steps, no interleaved prefill. */
+export function decodeModel(profile: RoleProfile, inputTokens: number, outputTokens: number) {
+  const n = decodeBatch(profile, inputTokens, outputTokens);
+  return buildReplicaModel(
+    { alpha: profile.alpha, beta: profile.beta, gamma: 0, delta: 0 },
+    { avgInputTokens: 0, avgOutputTokens: Math.max(outputTokens, 1) + 1 },
+    { maxBatchSize: n, maxQueueSize: QUEUE_TO_BATCH_RATIO * n, itlModel: 'decode' },
+  );
+}
+
+/**
+ * Mean transfer time (ms) of one request's KV from a prefill pod carrying `ratePerPod` req/s;
+ * Infinity when the link cannot carry it below MAX_LINK_UTILISATION.
+ */
+export function transferMs(
+  input: DisaggregatedInput,
+  ratePerPod: number,
+): { ms: number; utilisation: number } {
+  const { kv, load } = input;
+  const aloneSeconds = (load.inputTokens * kv.bytesPerToken) / kv.bandwidthBytesPerSecond;
+  const utilisation = ratePerPod * aloneSeconds;
+  if (utilisation >= MAX_LINK_UTILISATION) return { ms: Infinity, utilisation };
+  const modelled = (aloneSeconds / (1 - utilisation)) * 1000 + kv.latencyMs;
+  return { ms: Math.max(modelled, kv.observedTransferMs ?? 0), utilisation };
+}
+
+interface DecodeSized {
+  readonly replicas: number;
+  readonly waitMs: number;
+  readonly firstStepMs: number;
+  readonly itlMs: number;
+}
+
+function sizeDecode(
+  option: RoleOption,
+  input: DisaggregatedInput,
+  waitBudgetMs: number,
+): DecodeSized | string {
+  const { load, targets, decode } = input;
+  const model = decodeModel(option.profile, load.inputTokens, load.outputTokens);
+  // The chain's TTFT is its wait here (no prompt): the decode's share of the TTFT budget.
+  const sizing = sizeReplica(model, {
+    ttft: targets.ttftMs > 0 ? waitBudgetMs : 0,
+    itl: targets.itlMs,
+    tps: 0,
+  });
+  if (!sizing.feasible) return `decode on ${option.accelerator}: ${sizing.reason}`;
+  const replicas = Math.max(Math.ceil(load.rate / sizing.maxRate - 1e-9), decode.minReplicas, 1);
+  const at = evaluateAt(model, Math.min(load.rate / replicas, model.rateRange.max));
+  return { replicas, waitMs: at.wait, firstStepMs: at.itl, itlMs: at.itl };
+}
+
+interface PrefillSized {
+  readonly replicas: number;
+  readonly waitMs: number;
+  readonly prefillMs: number;
+  readonly transferMs: number;
+  readonly utilisation: number;
+}
+
+function sizePrefill(option: RoleOption, input: DisaggregatedInput, budgetMs: number): PrefillSized | string {
+  const { load, prefill } = input;
+  const model = prefillModel(option.profile, load.inputTokens);
+  const start = Math.max(Math.ceil(load.rate / model.rateRange.max), prefill.minReplicas, 1);
+  const limit = Math.min(prefill.maxReplicas ?? Infinity, start + PREFILL_SEARCH_LIMIT);
+  // More pods cannot bring one prompt's prefill alone and its transfer under the budget.
+  const alone = evaluateAt(model, model.rateRange.min).ttft + transferMs(input, 0).ms;
+  if (budgetMs > 0 && alone > budgetMs) {
+    return `prefill on ${option.accelerator}: ${alone.toFixed(0)} ms for one prompt and its transfer alone, over the ${budgetMs.toFixed(0)} ms left`;
+  }
+  for (let replicas = start; replicas <= limit; replicas++) {
+    const perPod = load.rate / replicas;
+    const at = evaluateAt(model, perPod);
+    const transfer = transferMs(input, perPod);
+    const ttft = at.ttft + transfer.ms;
+    if (budgetMs <= 0 || ttft <= budgetMs) {
+      return {
+        replicas,
+        waitMs: at.wait,
+        prefillMs: at.ttft - at.wait,
+        transferMs: transfer.ms,
+        utilisation: transfer.utilisation,
+      };
+    }
+  }
+  return `prefill on ${option.accelerator}: more than ${limit} replicas needed`;
+}
+
+function rolePlan(option: RoleOption, replicas: number, rate: number): RolePlan {
+  return {
+    accelerator: option.accelerator,
+    replicas,
+    deviceType: option.deviceType,
+    devices: replicas * option.devicesPerReplica,
+    costPerHour: replicas * option.costPerReplica,
+    ratePerReplica: replicas > 0 ? rate / replicas : 0,
+  };
+}
+
+function fits(plan: DisaggregatedPlan, free: ReadonlyMap<string, number> | undefined): boolean {
+  if (free === undefined) return true;
+  const need = new Map<string, number>();
+  for (const r of [plan.prefill, plan.decode])
+    need.set(r.deviceType, (need.get(r.deviceType) ?? 0) + r.devices);
+  return [...need].every(([type, devices]) => devices <= (free.get(type) ?? 0));
+}
+
+/** The replicas the ratio bound asks for: the smaller side raised. */
+export function withinRatio(
+  prefill: number,
+  decode: number,
+  ratio: DisaggregatedInput['ratio'],
+): { prefill: number; decode: number } {
+  let p = prefill;
+  let d = decode;
+  if (ratio?.min !== undefined && p < ratio.min * d) p = Math.ceil(ratio.min * d - 1e-9);
+  if (ratio?.max !== undefined && p > ratio.max * d) d = Math.ceil(p / ratio.max - 1e-9);
+  return { prefill: p, decode: d };
+}
+
+/** The idle plan: each role at its minimum on its cheapest option. */
+function idlePlan(input: DisaggregatedInput): DisaggregatedPlan | undefined {
+  const cheapest = (b: RoleBounds) => [...b.options].sort((x, y) => x.costPerReplica - y.costPerReplica)[0];
+  const p = cheapest(input.prefill);
+  const d = cheapest(input.decode);
+  if (!p || !d) return undefined;
+  const { prefill, decode } = withinRatio(input.prefill.minReplicas, input.decode.minReplicas, input.ratio);
+  const pp = rolePlan(p, prefill, 0);
+  const dp = rolePlan(d, decode, 0);
+  return {
+    prefill: pp,
+    decode: dp,
+    costPerHour: pp.costPerHour + dp.costPerHour,
+    ttft: { prefillWaitMs: 0, prefillMs: 0, transferMs: 0, decodeWaitMs: 0, firstStepMs: 0, totalMs: 0 },
+    itlMs: 0,
+    linkUtilisation: 0,
+  };
+}
+
+/** Every plan meeting the targets, cheapest first (ties: fewer devices, then accelerator names). */
+export function disaggregatedPlans(input: DisaggregatedInput): {
+  plans: DisaggregatedPlan[];
+  notes: string[];
+} {
+  const notes: string[] = [];
+  const plans: DisaggregatedPlan[] = [];
+  const { load, targets } = input;
+  for (const d of input.decode.options) {
+    for (const share of DECODE_WAIT_SHARES) {
+      const decode = sizeDecode(d, input, share * targets.ttftMs);
+      if (typeof decode === 'string') {
+        if (share === DECODE_WAIT_SHARES[0]) notes.push(decode);
+        continue;
+      }
+      const left = targets.ttftMs > 0 ? targets.ttftMs - decode.waitMs - decode.firstStepMs : 0;
+      for (const p of input.prefill.options) {
+        if (targets.ttftMs > 0 && left <= 0) continue;
+        const prefill = sizePrefill(p, input, left);
+        if (typeof prefill === 'string') {
+          if (!notes.includes(prefill)) notes.push(prefill);
+          continue;
+        }
+        const counts = withinRatio(prefill.replicas, decode.replicas, input.ratio);
+        const over = (b: RoleBounds, n: number) => b.maxReplicas !== undefined && n > b.maxReplicas;
+        if (over(input.prefill, counts.prefill) || over(input.decode, counts.decode)) {
+          const note = `${p.accelerator}x${counts.prefill} prefill + ${d.accelerator}x${counts.decode} decode exceeds a role's maxReplicas`;
+          if (!notes.includes(note)) notes.push(note);
+          continue;
+        }
+        const pp = rolePlan(p, counts.prefill, load.rate);
+        const dp = rolePlan(d, counts.decode, load.rate);
+        const ttft: TtftParts = {
+          prefillWaitMs: prefill.waitMs,
+          prefillMs: prefill.prefillMs,
+          transferMs: prefill.transferMs,
+          decodeWaitMs: decode.waitMs,
+          firstStepMs: decode.firstStepMs,
+          totalMs:
+            prefill.waitMs + prefill.prefillMs + prefill.transferMs + decode.waitMs + decode.firstStepMs,
+        };
+        plans.push({
+          prefill: pp,
+          decode: dp,
+          costPerHour: pp.costPerHour + dp.costPerHour,
+          ttft,
+          itlMs: decode.itlMs,
+          linkUtilisation: prefill.utilisation,
+        });
+      }
+    }
+  }
+  plans.sort(
+    (a, b) =>
+      a.costPerHour - b.costPerHour ||
+      a.prefill.devices + a.decode.devices - (b.prefill.devices + b.decode.devices) ||
+      a.prefill.accelerator.localeCompare(b.prefill.accelerator) ||
+      a.decode.accelerator.localeCompare(b.decode.accelerator),
+  );
+  return { plans, notes };
+}
+
+/** The cheapest plan meeting both targets within the free devices (see the file comment). */
+export function sizeDisaggregated(input: DisaggregatedInput): DisaggregatedSizing {
+  const { load } = input;
+  if (!(load.rate > 0) || !(load.outputTokens > 0)) {
+    const plan = idlePlan(input);
+    if (plan && fits(plan, input.freeDevices))
+      return { feasible: true, plan, notes: ['idle: each role at its minimum'] };
+    return { feasible: false, reason: 'no accelerator for a role, or its minimum does not fit', notes: [] };
+  }
+  const { plans, notes } = disaggregatedPlans(input);
+  if (plans.length === 0) {
+    // No plan meets the targets: what keeps both roles' queues stable is the best effort.
+    const needed = throughputPlan(input);
+    return { feasible: false, reason: notes[0] ?? 'no accelerator for a role', needed, notes };
+  }
+  const plan = plans.find((p) => fits(p, input.freeDevices));
+  if (plan === undefined) {
+    return {
+      feasible: false,
+      reason: 'capacity: no plan meeting the targets fits the free devices',
+      needed: plans[0],
+      notes,
+    };
+  }
+  return { feasible: true, plan, notes };
+}
+
+/** Largest utilisation a best-effort plan loads a replica to. */
+const BEST_EFFORT_UTILISATION = 0.9;
+
+/**
+ * When no plan meets the targets: each role on its cheapest option with the replicas that keep
+ * its queue (and the prefill pods' links) below BEST_EFFORT_UTILISATION, within the bounds.
+ */
+export function throughputPlan(input: DisaggregatedInput): DisaggregatedPlan | undefined {
+  const { load } = input;
+  const count = (b: RoleBounds, o: RoleOption, maxRate: number) =>
+    Math.min(
+      Math.max(Math.ceil(load.rate / (BEST_EFFORT_UTILISATION * maxRate)), b.minReplicas, 1),
+      b.maxReplicas ?? Infinity,
+    );
+  const cheapest = (b: RoleBounds, rateOf: (o: RoleOption) => number) =>
+    b.options
+      .map((o) => ({ o, n: count(b, o, rateOf(o)) }))
+      .sort((x, y) => x.n * x.o.costPerReplica - y.n * y.o.costPerReplica)[0];
+  const aloneTransfer = (load.inputTokens * input.kv.bytesPerToken) / input.kv.bandwidthBytesPerSecond;
+  const p = cheapest(input.prefill, (o) =>
+    Math.min(
+      prefillModel(o.profile, load.inputTokens).rateRange.max,
+      aloneTransfer > 0 ? 1 / aloneTransfer : Infinity,
+    ),
+  );
+  const d = cheapest(
+    input.decode,
+    (o) => decodeModel(o.profile, load.inputTokens, load.outputTokens).rateRange.max,
+  );
+  if (!p || !d) return undefined;
+  const counts = withinRatio(p.n, d.n, input.ratio);
+  const pp = rolePlan(p.o, counts.prefill, load.rate);
+  const dp = rolePlan(d.o, counts.decode, load.rate);
+  const nan = Number.NaN;
+  return {
+    prefill: pp,
+    decode: dp,
+    costPerHour: pp.costPerHour + dp.costPerHour,
+    ttft: {
+      prefillWaitMs: nan,
+      prefillMs: nan,
+      transferMs: nan,
+      decodeWaitMs: nan,
+      firstStepMs: nan,
+      totalMs: nan,
+    },
+    itlMs: nan,
+    linkUtilisation: transferMs(input, load.rate / counts.prefill).utilisation,
+  };
+}

@@ -1,0 +1,410 @@
+/**
+ * The decision for a disaggregated variant (docs/SIZING.md section 7): both roles in one
+ * decision, so that they travel on the variant's message group and apply sees them together.
+ * Pure, like the rest of the policy.
+ *
+ * - Observed per role: the prefill pods give the arrivals, the prompt sizes and the prefill
+ *   backlog; the decode pods the output sizes, the decode backlog and the KV transfers (the NIXL
+ *   connector's time per transfer and its failures).
+ * - Held (no change) when either role's metrics are stale or missing, or when KV transfers fail:
+ *   sizing on a broken handoff would read the failures' recomputation as load.
+ * - Demand as for any variant (lib/policy/demand.ts): the measured rate, the prefill backlog to
+ *   drain, the significant rise over the lead time of new capacity.
+ * - Sized by lib/optimizer/disaggregated.ts with the policy's margins, the measured transfer time
+ *   when longer than the model's, and the devices the single-Deployment variants left. A role
+ *   that runs keeps its accelerator (a move of a role is not planned yet); one that runs nothing
+ *   takes the cheapest.
+ * - Stabilised per role (lib/policy/stabilize.ts), each with its own recommendations.
+ */
+import { configHash } from '../config/hash.js';
+import { targetsOf } from '../config/resolved.js';
+import { newNodeSeconds } from '../config/startup.js';
+import { disaggregatedInput, type DisaggregatedLoad } from '../config/toDisaggregated.js';
+import {
+  disaggregatedVariants,
+  ROLES,
+  roleAccelerators,
+  roleDeployment,
+  roleLabel,
+  roleStartup,
+  type Role,
+} from '../config/roles.js';
+import type { Config, DisaggregatedVariantConfig } from '../config/schema.js';
+import { variantKey } from '../config/variantKey.js';
+import type { VariantObservation } from '../metrics/observation.js';
+import { sizeDisaggregated, type DisaggregatedPlan } from '../optimizer/disaggregated.js';
+import { DECISION_VERSION, type DecisionRecord, type ScalingReason } from './decisionRecord.js';
+import { estimateDemand, type Demand } from './demand.js';
+import { variantMemory, type PolicyMemory, type Recommendation, type VariantMemory } from './memory.js';
+import { metricsQuery, type DeploymentView, type MetricsQuery } from './ports.js';
+import { stabilize } from './stabilize.js';
+
+/** The key a role's observation is filed under in the pool's observations. */
+export const roleObservationKey = (key: string, role: Role) => `${key}@${role}`;
+
+export interface RoleState {
+  /** desired replicas per accelerator (Deployments of the role that exist) */
+  readonly byAccelerator: ReadonlyMap<string, { desired: number; ready: number }>;
+}
+
+export interface DisaggregatedContext {
+  readonly config: Config;
+  readonly now: number;
+  readonly pool: string;
+  readonly poolSequence: number;
+  readonly generation?: number;
+  /** devices per type the single-Deployment variants left; undefined: unlimited */
+  readonly freeDevices?: ReadonlyMap<string, number>;
+}
+
+export interface RoleTarget {
+  readonly accelerator: string;
+  readonly target: number;
+  readonly current: number;
+}
+
+export interface DisaggregatedDecision {
+  readonly v: DisaggregatedVariantConfig;
+  readonly key: string;
+  readonly record: DecisionRecord;
+  readonly memory: VariantMemory;
+  readonly roles: Record<Role, RoleTarget>;
+}
+
+/** One metrics query per role of each disaggregated variant: its pods told apart by the role label. */
+export function roleQueries(config: Config): MetricsQuery[] {
+  return disaggregatedVariants(config).flatMap((v) =>
+    ROLES.map((role) => ({
+      ...metricsQuery(v),
+      variant: roleObservationKey(variantKey(v), role),
+      labels: { [roleLabel(v)]: role },
+      gateway: false,
+    })),
+  );
+}
+
+/** A role's state from the Deployment views (the role's Deployments tell it apart). */
+export function roleState(
+  config: Config,
+  v: DisaggregatedVariantConfig,
+  role: Role,
+  views: readonly DeploymentView[],
+): RoleState {
+  const byAccelerator = new Map<string, { desired: number; ready: number }>();
+  for (const acc of roleAccelerators(config, v, role)) {
+    const name = roleDeployment(config, v, role, acc);
+    const view = views.find((d) => d.namespace === v.namespace && d.deployment === name);
+    if (view) byAccelerator.set(acc, { desired: view.desired, ready: view.ready });
+  }
+  return { byAccelerator };
+}
+
+/** The accelerator a role runs on now (the most replicas), if any. */
+function runningOn(state: RoleState): string | undefined {
+  let best: string | undefined;
+  let most = 0;
+  for (const [acc, s] of state.byAccelerator) {
+    if (s.desired > most) {
+      best = acc;
+      most = s.desired;
+    }
+  }
+  return best;
+}
+
+const desiredOf = (state: RoleState, acc: string) => state.byAccelerator.get(acc)?.desired ?? 0;
+
+/** Why to hold: a role's metrics stale or missing, or KV transfers failing. */
+function holdReason(
+  obs: Record<Role, VariantObservation | undefined>,
+): { reason: ScalingReason; message: string } | undefined {
+  for (const role of ROLES) {
+    const o = obs[role];
+    if (!o) return { reason: 'stale-metrics', message: `hold: no observation of the ${role} role` };
+    if (o.stale.length > 0 || o.missing.length > 0) {
+      const series = [...o.stale, ...o.missing].join(', ');
+      return { reason: 'stale-metrics', message: `hold: the ${role} role's ${series} stale or missing` };
+    }
+  }
+  if (obs.prefill!.arrivalRate === undefined)
+    return { reason: 'stale-metrics', message: 'hold: no arrival rate from the prefill role' };
+  const failed = obs.decode!.kvTransferFailures?.value ?? 0;
+  if (failed > 0) {
+    return {
+      reason: 'kv-transfer-failing',
+      message: `hold: ${Math.round(failed)} KV transfer(s) from prefill to decode failed in the last ${obs.decode!.windowSeconds} s (vllm:nixl_num_failed_transfers): the decode pods recompute those prompts, so their load is not the variant's demand`,
+    };
+  }
+  return undefined;
+}
+
+/** Seconds new capacity of the variant takes: the slower role's startup plus a new node. */
+function leadSeconds(config: Config, v: DisaggregatedVariantConfig): number {
+  let lead = 0;
+  for (const role of ROLES) {
+    const s = roleStartup(config, v, role);
+    const node = Math.max(0, ...roleAccelerators(config, v, role).map((a) => newNodeSeconds(config, a)));
+    lead = Math.max(
+      lead,
+      node + s.imagePullSeconds + s.frameworkStartSeconds + s.weightsLoadSeconds + s.engineInitSeconds,
+    );
+  }
+  return lead;
+}
+
+/**
+ * The role's stabilisation window: as a single-Deployment variant's (lib/policy/window.ts), never
+ * shorter than policy.windowPerStartup times the time new capacity of the variant takes.
+ */
+function roleWindow(config: Config, v: DisaggregatedVariantConfig): number {
+  return Math.max(
+    config.policy.stabilizationWindowSeconds,
+    config.policy.windowPerStartup * leadSeconds(config, v),
+  );
+}
+
+function stabilizedRole(
+  config: Config,
+  windowSeconds: number,
+  now: number,
+  current: number,
+  recommended: number,
+  history: readonly Recommendation[],
+  observedSince: number,
+): { replicas: number; limited: boolean } {
+  const p = config.policy;
+  const s = stabilize({
+    now,
+    current,
+    recommended,
+    history,
+    windowSeconds,
+    observedSince,
+    up: p.scaleUpMaxStep,
+    down: p.scaleDownMaxStep,
+  });
+  return { replicas: s.replicas, limited: s.limitedBy !== undefined };
+}
+
+/** One disaggregated variant's decision and memory. */
+export function decideDisaggregated(
+  v: DisaggregatedVariantConfig,
+  obs: Record<Role, VariantObservation | undefined>,
+  state: Record<Role, RoleState>,
+  memory: PolicyMemory,
+  ctx: DisaggregatedContext,
+): DisaggregatedDecision {
+  const { config, now } = ctx;
+  const key = variantKey(v);
+  const previous = variantMemory(memory, key);
+  const observedSince = previous.observedSince ?? now;
+  const roleHistory = previous.roles ?? { prefill: [], decode: [] };
+  const running = { prefill: runningOn(state.prefill), decode: runningOn(state.decode) };
+  const currentOf = (role: Role) =>
+    [...state[role].byAccelerator.values()].reduce((s, x) => s + x.desired, 0);
+
+  const hold = holdReason(obs);
+  let demand: Demand | undefined;
+  let plan: DisaggregatedPlan | undefined;
+  let reason: ScalingReason = hold?.reason ?? 'load';
+  let message = hold?.message ?? '';
+  const targets: Record<Role, RoleTarget> = {
+    prefill: {
+      accelerator: running.prefill ?? '',
+      target: currentOf('prefill'),
+      current: currentOf('prefill'),
+    },
+    decode: { accelerator: running.decode ?? '', target: currentOf('decode'), current: currentOf('decode') },
+  };
+  const recommendations: Record<Role, Recommendation[]> = {
+    prefill: [...roleHistory.prefill],
+    decode: [...roleHistory.decode],
+  };
+  if (!hold) {
+    const p = obs.prefill!;
+    const d = obs.decode!;
+    const starting = ROLES.reduce(
+      (n, role) => n + [...state[role].byAccelerator.values()].reduce((s, x) => s + x.desired - x.ready, 0),
+      0,
+    );
+    const merged: VariantObservation = { ...p, avgOutputTokens: d.avgOutputTokens ?? p.avgOutputTokens };
+    demand = estimateDemand(merged, previous, {
+      now,
+      ttftTargetMs: targetsOf(config, v).ttftMs,
+      intervalSeconds: config.policy.intervalSeconds,
+      leadSeconds: leadSeconds(config, v),
+      startingReplicas: starting,
+      forecast: config.policy.forecast,
+    });
+    const load: DisaggregatedLoad = {
+      rate: demand.rate,
+      inputTokens: demand.inputTokens,
+      outputTokens: demand.outputTokens,
+    };
+    const only = (role: Role) => (running[role] ? [running[role]] : undefined);
+    const sizing = sizeDisaggregated(
+      disaggregatedInput(config, v, load, {
+        margin: config.policy.targetMargin,
+        freeDevices: ctx.freeDevices,
+        observedTransferMs: d.kvTransferMs?.value,
+        accelerators: { prefill: only('prefill'), decode: only('decode') },
+      }),
+    );
+    plan = sizing.feasible ? sizing.plan : sizing.needed;
+    if (!sizing.feasible) {
+      const targetsOutOfReach = plan !== undefined && Number.isNaN(plan.ttft.totalMs);
+      reason = targetsOutOfReach ? 'load' : 'capacity';
+      message = targetsOutOfReach
+        ? `targets out of reach (${sizing.reason}): each role sized to keep its queue stable`
+        : `${sizing.reason}${plan ? '; asking for what the targets need' : ': holding'}`;
+    } else {
+      reason = demand.driver;
+    }
+    if (plan) {
+      const limited: string[] = [];
+      for (const role of ROLES) {
+        const chosen = plan[role];
+        const current = desiredOf(state[role], chosen.accelerator);
+        const history = recommendations[role].filter((r) => r.accelerator === chosen.accelerator);
+        const s = stabilizedRole(
+          config,
+          roleWindow(config, v),
+          now,
+          current,
+          chosen.replicas,
+          history,
+          observedSince,
+        );
+        const bounds = v.roles[role];
+        const target = Math.min(Math.max(s.replicas, bounds.minReplicas), bounds.maxReplicas ?? Infinity);
+        if (s.limited) limited.push(role);
+        targets[role] = { accelerator: chosen.accelerator, target, current: currentOf(role) };
+        recommendations[role].push({ t: now, accelerator: chosen.accelerator, replicas: chosen.replicas });
+      }
+      if (limited.length > 0 && reason !== 'capacity') reason = 'stabilization';
+      message =
+        `${message ? `${message}; ` : ''}prefill ${plan.prefill.replicas} x ${plan.prefill.accelerator}, decode ${plan.decode.replicas} x ${plan.decode.accelerator} for ${demand.rate.toFixed(2)} req/s ` +
+        (!Number.isFinite(plan.ttft.totalMs)
+          ? ''
+          : `(TTFT ${plan.ttft.totalMs.toFixed(0)} ms: prefill wait ${plan.ttft.prefillWaitMs.toFixed(0)} + prefill ${plan.ttft.prefillMs.toFixed(0)} + KV ${plan.ttft.transferMs.toFixed(0)} + decode ${(plan.ttft.decodeWaitMs + plan.ttft.firstStepMs).toFixed(0)}; ITL ${plan.itlMs.toFixed(1)} ms)`) +
+        (limited.length > 0 ? `; ${limited.join(' and ')} held by the window or step limit` : '');
+    }
+  }
+  const window = roleWindow(config, v);
+  const keep = (list: Recommendation[]) =>
+    list.filter((r) => r.t > now - window - config.policy.intervalSeconds);
+  const sequence = previous.sequence + 1;
+  const nextMemory: VariantMemory = {
+    ...previous,
+    sequence,
+    observedSince,
+    demand: demand
+      ? [
+          ...previous.demand.filter((x) => x.t >= now - config.policy.forecast.horizonSeconds),
+          { t: now, rate: demand.measured },
+        ]
+      : previous.demand,
+    lastTokens: demand ? { input: demand.inputTokens, output: demand.outputTokens } : previous.lastTokens,
+    roles: { prefill: keep(recommendations.prefill), decode: keep(recommendations.decode) },
+  };
+  const record = disaggregatedRecord(v, targets, { reason, message, demand, plan, obs, sequence }, ctx);
+  return { v, key, record, memory: nextMemory, roles: targets };
+}
+
+function disaggregatedRecord(
+  v: DisaggregatedVariantConfig,
+  roles: Record<Role, RoleTarget>,
+  d: {
+    reason: ScalingReason;
+    message: string;
+    demand: Demand | undefined;
+    plan: DisaggregatedPlan | undefined;
+    obs: Record<Role, VariantObservation | undefined>;
+    sequence: number;
+  },
+  ctx: DisaggregatedContext,
+): DecisionRecord {
+  const { config } = ctx;
+  const key = variantKey(v);
+  const target = roles.prefill.target + roles.decode.target;
+  const current = roles.prefill.current + roles.decode.current;
+  const action = !d.demand
+    ? 'hold'
+    : target > current
+      ? 'scale-up'
+      : target < current
+        ? 'scale-down'
+        : 'none';
+  const deployments = ROLES.flatMap((role) =>
+    roles[role].accelerator === ''
+      ? []
+      : [
+          {
+            accelerator: roles[role].accelerator,
+            deployment: roleDeployment(config, v, role, roles[role].accelerator),
+            replicas: roles[role].target,
+            role,
+          },
+        ],
+  );
+  const p = d.obs.prefill;
+  const stale = ROLES.flatMap((r) => (d.obs[r]?.stale ?? []).map((s) => `${r}:${s}`));
+  const missing = ROLES.flatMap((r) =>
+    d.obs[r] ? d.obs[r].missing.map((s) => `${r}:${s}`) : [`${r}:(no observation)`],
+  );
+  return {
+    version: DECISION_VERSION,
+    id: `${key}#${d.sequence}`,
+    pool: ctx.pool,
+    poolSequence: ctx.poolSequence,
+    ...(ctx.generation !== undefined ? { generation: ctx.generation } : {}),
+    variant: v.name,
+    namespace: v.namespace,
+    model: v.model,
+    sequence: d.sequence,
+    issuedAt: new Date(ctx.now * 1000).toISOString(),
+    configHash: configHash(config),
+    accelerator: '',
+    targetReplicas: target,
+    currentReplicas: current,
+    action,
+    reason: d.reason,
+    message: d.message || `${action}: prefill ${roles.prefill.target}, decode ${roles.decode.target}`,
+    deployments,
+    roles: {
+      prefill: {
+        accelerator: roles.prefill.accelerator,
+        targetReplicas: roles.prefill.target,
+        currentReplicas: roles.prefill.current,
+      },
+      decode: {
+        accelerator: roles.decode.accelerator,
+        targetReplicas: roles.decode.target,
+        currentReplicas: roles.decode.current,
+      },
+    },
+    prediction:
+      d.plan && Number.isFinite(d.plan.ttft.totalMs)
+        ? {
+            ttftMs: d.plan.ttft.totalMs,
+            itlMs: d.plan.itlMs,
+            utilization: d.plan.linkUtilisation,
+            ratePerReplica: d.plan.prefill.ratePerReplica,
+          }
+        : null,
+    inputs: {
+      arrivalRate: p?.arrivalRate?.value ?? null,
+      completionRate: p?.completionRate?.value ?? null,
+      demandRate: d.demand?.rate ?? null,
+      avgInputTokens: d.demand?.inputTokens ?? p?.avgInputTokens?.value ?? null,
+      avgOutputTokens: d.demand?.outputTokens ?? d.obs.decode?.avgOutputTokens?.value ?? null,
+      waiting: p?.waiting?.value ?? null,
+      running: p?.running?.value ?? null,
+      readyReplicas: p?.readyReplicas?.value ?? null,
+      modelCorrection: null,
+      metricTimestamps: {},
+      stale,
+      missing,
+    },
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * Sizing a disaggregated variant: each role's queue, the KV transfer in the TTFT budget, the
+ * ratio bound, the cheapest accelerators per role, capacity. Numbers small enough to check by hand.
+ */
+import { evaluateAt } from '../../lib/analyzer/index.js';
+import {
+  decodeBatch,
+  decodeModel,
+  prefillModel,
+  sizeDisaggregated,
+  transferMs,
+  withinRatio,
+  type DisaggregatedInput,
+  type RoleOption,
+} from '../../lib/optimizer/disaggregated.js';
+
+const fast: RoleOption = {
+  accelerator: 'fast',
+  profile: { alpha: 20, beta: 1, gamma: 10, delta: 0.1, maxBatchedTokens: 2048, kvCacheTokens: 100_000 },
+  costPerReplica: 10,
+  deviceType: 'F',
+  devicesPerReplica: 4,
+};
+const slow: RoleOption = {
+  accelerator: 'slow',
+  profile: { alpha: 40, beta: 1, gamma: 20, delta: 0.3, maxBatchedTokens: 2048, kvCacheTokens: 100_000 },
+  costPerReplica: 2,
+  deviceType: 'S',
+  devicesPerReplica: 4,
+};
+
+function input(over: Partial<DisaggregatedInput> = {}): DisaggregatedInput {
+  return {
+    load: { rate: 4, inputTokens: 1000, outputTokens: 100 },
+    targets: { ttftMs: 1000, itlMs: 50 },
+    // 100 kB a token: a 1,000-token prompt is 1e8 bytes, 10 ms alone on a 10 GB/s link
+    kv: { bytesPerToken: 100_000, bandwidthBytesPerSecond: 1e10, latencyMs: 5 },
+    prefill: { options: [fast, slow], minReplicas: 1 },
+    decode: { options: [fast, slow], minReplicas: 1 },
+    ...over,
+  };
+}
+
+describe('the roles as queues', () => {
+  it('prefill: one output token, the prompt in chunks of the step budget, each paying gamma', () => {
+    // 1,000 tokens: one chunk, two prompts fit a 2,048-token step; alone: 10 + 0.1 x 1000 = 110 ms
+    const short = prefillModel(fast.profile, 1000);
+    expect(short.config.maxBatchSize).toBe(2);
+    expect(evaluateAt(short, short.rateRange.min).ttft).toBeCloseTo(110, 0);
+    // 4,096 tokens: two chunks, so 2 x 10 + 0.1 x 4096 = 429.6 ms, one prompt at a time
+    const long = prefillModel(fast.profile, 4096);
+    expect(long.config.maxBatchSize).toBe(1);
+    expect(evaluateAt(long, long.rateRange.min).ttft).toBeCloseTo(429.6, 0);
+  });
+
+  it('decode: the batch the KV cache holds at I + O/2 tokens, no prefill in the ITL', () => {
+    // 100,000 / (1000 + 50) = 95.2
+    expect(decodeBatch(fast.profile, 1000, 100)).toBe(95);
+    expect(decodeBatch({ ...fast.profile, kvCacheTokens: undefined }, 1000, 100)).toBe(256);
+    const model = decodeModel(fast.profile, 1000, 100);
+    // alone: one decode step, 20 + 1 x 1 = 21 ms, whatever the prompt
+    expect(evaluateAt(model, model.rateRange.min).itl).toBeCloseTo(21, 0);
+    expect(evaluateAt(model, model.rateRange.min).wait).toBeCloseTo(0, 3);
+  });
+
+  it('transfer: bytes over the link shared by the transfers in flight, plus the latency', () => {
+    // alone 10 ms + 5 ms; at 20 req/s per pod the link is busy 20 x 0.01 = 20%: 10 / 0.8 + 5
+    expect(transferMs(input(), 0).ms).toBeCloseTo(15, 9);
+    expect(transferMs(input(), 20).ms).toBeCloseTo(17.5, 9);
+    expect(transferMs(input(), 20).utilisation).toBeCloseTo(0.2, 9);
+    expect(transferMs(input(), 95).ms).toBe(Infinity);
+    // a longer measured time replaces the model's
+    expect(transferMs(input({ kv: { ...input().kv, observedTransferMs: 40 } }), 20).ms).toBe(40);
+  });
+
+  it('the ratio bound raises the smaller side', () => {
+    expect(withinRatio(3, 2, { min: 2 })).toEqual({ prefill: 4, decode: 2 });
+    expect(withinRatio(6, 2, { max: 2 })).toEqual({ prefill: 6, decode: 3 });
+    expect(withinRatio(3, 2, undefined)).toEqual({ prefill: 3, decode: 2 });
+  });
+});
+
+describe('sizeDisaggregated', () => {
+  it('meets both targets with the fewest replicas per role, TTFT counting the transfer', () => {
+    const s = sizeDisaggregated(input());
+    if (!s.feasible) throw new Error(s.reason);
+    const { plan } = s;
+    expect(plan.ttft.totalMs).toBeLessThanOrEqual(1000);
+    expect(plan.itlMs).toBeLessThanOrEqual(50);
+    expect(plan.ttft.transferMs).toBeGreaterThan(15);
+    expect(plan.ttft.totalMs).toBeCloseTo(
+      plan.ttft.prefillWaitMs +
+        plan.ttft.prefillMs +
+        plan.ttft.transferMs +
+        plan.ttft.decodeWaitMs +
+        plan.ttft.firstStepMs,
+      9,
+    );
+    // decode on the cheap accelerator: 40 + n within 50 ms for batches up to 10, at a fifth of the price
+    expect(plan.decode.accelerator).toBe('slow');
+    // one fewer prefill pod on the chosen accelerator misses the TTFT budget
+    const p = plan.prefill;
+    const chosen = p.accelerator === 'fast' ? fast : slow;
+    if (p.replicas > 1) {
+      const m = prefillModel(chosen.profile, 1000);
+      const rate = 4 / (p.replicas - 1);
+      const worse =
+        rate >= m.rateRange.max
+          ? Infinity
+          : evaluateAt(m, rate).ttft +
+            transferMs(input(), rate).ms +
+            plan.ttft.decodeWaitMs +
+            plan.ttft.firstStepMs;
+      expect(worse).toBeGreaterThan(1000);
+    }
+    expect(plan.costPerHour).toBe(plan.prefill.costPerHour + plan.decode.costPerHour);
+  });
+
+  it('prefill-heavy load grows prefill, not decode', () => {
+    const light = sizeDisaggregated(
+      input({ prefill: { options: [fast], minReplicas: 1 }, decode: { options: [fast], minReplicas: 1 } }),
+    );
+    const heavy = sizeDisaggregated(
+      input({
+        load: { rate: 4, inputTokens: 4000, outputTokens: 100 },
+        prefill: { options: [fast], minReplicas: 1 },
+        decode: { options: [fast], minReplicas: 1 },
+      }),
+    );
+    if (!light.feasible || !heavy.feasible) throw new Error('infeasible');
+    expect(heavy.plan.prefill.replicas).toBeGreaterThan(light.plan.prefill.replicas);
+    expect(heavy.plan.decode.replicas).toBe(light.plan.decode.replicas);
+  });
+
+  it('an ITL target below one decode step on an accelerator leaves it out of the decode role', () => {
+    // slow decodes at >= 41 ms a token
+    const s = sizeDisaggregated(input({ targets: { ttftMs: 1000, itlMs: 30 } }));
+    if (!s.feasible) throw new Error(s.reason);
+    expect(s.plan.decode.accelerator).toBe('fast');
+    expect(s.notes.some((n) => n.startsWith('decode on slow'))).toBe(true);
+  });
+
+  it('a TTFT budget the transfer alone exceeds is infeasible, and says why', () => {
+    const s = sizeDisaggregated(
+      input({ kv: { bytesPerToken: 100_000, bandwidthBytesPerSecond: 1e8, latencyMs: 5 } }),
+    );
+    // 1e8 bytes at 0.1 GB/s: a second per transfer
+    expect(s.feasible).toBe(false);
+    if (!s.feasible) expect(s.reason).toMatch(/transfer alone/);
+  });
+
+  it('keeps within the free devices: the next cheapest plan, or none with what it needs', () => {
+    const free = sizeDisaggregated(input());
+    if (!free.feasible) throw new Error(free.reason);
+    const noSlow = sizeDisaggregated(
+      input({
+        freeDevices: new Map([
+          ['F', 400],
+          ['S', 0],
+        ]),
+      }),
+    );
+    if (!noSlow.feasible) throw new Error(noSlow.reason);
+    expect([noSlow.plan.prefill.accelerator, noSlow.plan.decode.accelerator]).toEqual(['fast', 'fast']);
+    expect(noSlow.plan.costPerHour).toBeGreaterThan(free.plan.costPerHour);
+    const none = sizeDisaggregated(
+      input({
+        freeDevices: new Map([
+          ['F', 4],
+          ['S', 0],
+        ]),
+      }),
+    );
+    expect(none.feasible).toBe(false);
+    if (!none.feasible) expect(none.needed?.costPerHour).toBe(free.plan.costPerHour);
+  });
+
+  it('the ratio bound and maxReplicas hold', () => {
+    const s = sizeDisaggregated(input({ ratio: { min: 3 } }));
+    if (!s.feasible) throw new Error(s.reason);
+    expect(s.plan.prefill.replicas).toBeGreaterThanOrEqual(3 * s.plan.decode.replicas);
+    const capped = sizeDisaggregated(
+      input({ ratio: { min: 3 }, prefill: { options: [fast, slow], minReplicas: 1, maxReplicas: 2 } }),
+    );
+    expect(capped.feasible).toBe(false);
+  });
+
+  it('idle: each role at its minimum on its cheapest accelerator', () => {
+    const s = sizeDisaggregated(input({ load: { rate: 0, inputTokens: 0, outputTokens: 0 } }));
+    if (!s.feasible) throw new Error('infeasible');
+    expect(s.plan.prefill).toMatchObject({ accelerator: 'slow', replicas: 1 });
+    expect(s.plan.decode).toMatchObject({ accelerator: 'slow', replicas: 1 });
+  });
+});

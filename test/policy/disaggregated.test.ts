@@ -1,0 +1,117 @@
+/**
+ * The disaggregated variant's decision: both roles in one record, sized from the prefill role's
+ * arrivals and the decode role's output sizes; held, and saying why, on stale metrics or failing
+ * KV transfers.
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { parseConfig } from '../../lib/config/index.js';
+import type { VariantObservation } from '../../lib/metrics/observation.js';
+import { decideDisaggregated, type RoleState } from '../../lib/policy/disaggregated.js';
+import { emptyMemory } from '../../lib/policy/memory.js';
+import { parseDecision } from '../../lib/policy/decisionRecord.js';
+
+const config = parseConfig(
+  parse(readFileSync('config/disaggregated.yaml', 'utf8')),
+  'config/disaggregated.yaml',
+);
+const v = config.disaggregated![0]!;
+const now = 1_800_000_000;
+const e = (value: number, source = 's') => ({ value, source, timestamp: now });
+
+function obs(over: Partial<VariantObservation> = {}): VariantObservation {
+  return {
+    variant: 'llm/code-70b-pd@prefill',
+    model: 'llama-3-70b',
+    at: now,
+    windowSeconds: 60,
+    arrivalRate: e(8),
+    avgInputTokens: e(2048),
+    avgOutputTokens: e(28),
+    waiting: e(0),
+    running: e(2),
+    stale: [],
+    missing: [],
+    ...over,
+  };
+}
+
+const running = (acc: string, n: number): RoleState => ({
+  byAccelerator: new Map([[acc, { desired: n, ready: n }]]),
+});
+const state = { prefill: running('4xH100', 1), decode: running('4xA100', 1) };
+const ctx = { config, now, pool: 'default', poolSequence: 1 };
+
+describe('decideDisaggregated', () => {
+  it('scales both roles in one decision: prefill for the prompts, decode for the tokens', () => {
+    const d = decideDisaggregated(
+      v,
+      { prefill: obs(), decode: obs({ kvTransferMs: e(40) }) },
+      state,
+      emptyMemory(),
+      ctx,
+    );
+    // 8 req/s of 2,048-token prompts: about 4 req/s per H100 prefill pod at most, so 3 or more
+    expect(d.roles.prefill.target).toBeGreaterThanOrEqual(3);
+    expect(d.roles.prefill.accelerator).toBe('4xH100');
+    expect(d.roles.decode.accelerator).toBe('4xA100');
+    expect(d.record.action).toBe('scale-up');
+    expect(d.record.roles!.prefill.targetReplicas).toBe(d.roles.prefill.target);
+    expect(d.record.targetReplicas).toBe(d.roles.prefill.target + d.roles.decode.target);
+    expect(d.record.deployments.map((t) => [t.role, t.deployment])).toEqual([
+      ['prefill', 'code-70b-pd-prefill-4xh100'],
+      ['decode', 'code-70b-pd-decode-4xa100'],
+    ]);
+    // the measured transfer (40 ms) is longer than the model's (~33 ms): it is what TTFT counts
+    expect(d.record.message).toContain('KV 40');
+    expect(() => parseDecision(JSON.stringify(d.record))).not.toThrow();
+    expect(d.memory.roles!.prefill).toHaveLength(1);
+  });
+
+  it('holds when KV transfers fail, and says so', () => {
+    const d = decideDisaggregated(
+      v,
+      { prefill: obs(), decode: obs({ kvTransferFailures: e(3) }) },
+      state,
+      emptyMemory(),
+      ctx,
+    );
+    expect(d.record.action).toBe('hold');
+    expect(d.record.reason).toBe('kv-transfer-failing');
+    expect(d.record.message).toMatch(/3 KV transfer\(s\) from prefill to decode failed/);
+    expect(d.roles.prefill.target).toBe(1);
+    expect(d.roles.decode.target).toBe(1);
+  });
+
+  it('holds on a role whose metrics are stale, naming the role', () => {
+    const d = decideDisaggregated(
+      v,
+      { prefill: obs(), decode: obs({ stale: ['vllm:num_requests_running'] }) },
+      state,
+      emptyMemory(),
+      ctx,
+    );
+    expect(d.record.reason).toBe('stale-metrics');
+    expect(d.record.message).toContain('decode role');
+    expect(d.record.targetReplicas).toBe(2);
+  });
+
+  it('prefill-heavy load grows prefill, not decode', () => {
+    const light = decideDisaggregated(
+      v,
+      { prefill: obs({ avgInputTokens: e(1000) }), decode: obs() },
+      state,
+      emptyMemory(),
+      ctx,
+    );
+    const heavy = decideDisaggregated(
+      v,
+      { prefill: obs({ avgInputTokens: e(3000) }), decode: obs() },
+      state,
+      emptyMemory(),
+      ctx,
+    );
+    expect(heavy.roles.prefill.target).toBeGreaterThan(light.roles.prefill.target);
+    expect(heavy.roles.decode.target).toBe(light.roles.decode.target);
+  });
+});
