@@ -8,6 +8,7 @@
 import { ApiException, PatchStrategy, setHeaderOptions, type AppsV1Api } from '@kubernetes/client-node';
 import type { Cluster, DeploymentView } from '../../policy/ports.js';
 import { withBackoff, type BackoffPolicy } from '../backoff.js';
+import { mapLimit } from '../concurrency.js';
 
 /** The calls this adapter makes. */
 export type DeploymentsApi = Pick<
@@ -182,17 +183,4 @@ export function toKubernetesError(
         true,
       );
   }
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  return out;
 }

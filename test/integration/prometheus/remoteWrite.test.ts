@@ -35,14 +35,14 @@ async function invocation(
   replicas: number,
 ): Promise<number> {
   const sink = new RemoteWriteTelemetrySink({ connection: { url: prom!.remoteWriteUrl } });
-  const value = await state.incrementScalingCounter(SCALING);
+  const { count: value } = await state.markDone('llm/chat-8b', { poolSequence: 1, count: SCALING });
   const points: TelemetryPoint[] = [
     ...desiredPoints({ ...VARIANT, replicas, current: replicas - 1, timestampMs }),
     currentPoint({ ...VARIANT, replicas, timestampMs }),
-    { name: INFERNO.scalingTotal, labels: SCALING, value, timestamp: timestampMs },
+    { name: INFERNO.scalingTotal, labels: SCALING, value: value!, timestamp: timestampMs },
   ];
   await sink.publish(points);
-  return value;
+  return value!;
 }
 
 test('pushed metrics come back with exactly their labels, and the counter increases across invocations', async () => {
