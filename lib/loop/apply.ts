@@ -56,6 +56,11 @@ export type ApplyStatus =
   | 'superseded'
   | 'expired'
   | 'failed'
+  /**
+   * some of the decision's Deployments were set before a permanent refusal of another: what was
+   * set stands (absolute targets), the rest waits for the next decision, which sets them all
+   */
+  | 'partial'
   /** of an older generation of the policy memory than apply has taken on: a restored memory */
   | 'stale-generation';
 
@@ -64,6 +69,7 @@ export const DROPPED: ReadonlySet<string> = new Set([
   'superseded',
   'expired',
   'failed',
+  'partial',
   'stale-generation',
   'rejected',
 ]);
@@ -76,8 +82,11 @@ export interface ApplyOutcome {
   readonly telemetryError?: string;
   /** the decision was made with another config than apply's: judged by apply's all the same */
   readonly configMismatch?: string;
-  /** failed: the permanent error that ended it (403, 404, 422), after the changes in detail */
+  /** failed or partial: the permanent error that ended it (403, 404, 422), after the changes in detail */
   readonly error?: string;
+  /** failed or partial: the Deployments set before the refusal ("chat-h100 to 3"), and the one refused */
+  readonly set?: readonly string[];
+  readonly refused?: string;
 }
 
 /**
@@ -306,9 +315,12 @@ export async function applyDecision(
     } catch (err) {
       if (!isPermanent(err)) throw err;
       const error = err instanceof Error ? err.message : String(err);
-      const partial = done.length > 0 ? `partial: ${done.join(', ')} set; ` : '';
-      const failed = await outcome('failed', `${partial}${d.deployment} to ${d.replicas} refused`);
-      return { ...failed, error };
+      const refused = `${d.deployment} to ${d.replicas} refused`;
+      const ended =
+        done.length > 0
+          ? await outcome('partial', `${done.join(', ')} set; ${refused}`)
+          : await outcome('failed', refused);
+      return { ...ended, error, set: done, refused: d.deployment };
     }
     done.push(`${d.deployment} to ${d.replicas}`);
   }

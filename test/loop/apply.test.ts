@@ -341,7 +341,7 @@ describe('admission and failures: nothing outside the config, no message held by
     expect(w.cluster.replicas('llm', 'chat')).toBe(4);
   });
 
-  it('a permanent error (403) ends the decision as failed, partial action reported; the next one reconciles', async () => {
+  it('a permanent error (403) after another Deployment was set ends the decision as partial, both named', async () => {
     const w = world();
     w.cluster.failScaling('llm/chat', forbidden);
     const out = await w.apply(
@@ -353,9 +353,11 @@ describe('admission and failures: nothing outside the config, no message held by
       }),
     );
     expect(out).toMatchObject({
-      status: 'failed',
-      detail: 'partial: chat-h100 to 0 set; chat to 4 refused',
+      status: 'partial',
+      detail: 'chat-h100 to 0 set; chat to 4 refused',
       error: 'deployment llm/chat: scale to 4: forbidden',
+      set: ['chat-h100 to 0'],
+      refused: 'chat',
     });
     expect(w.cluster.replicas('llm', 'chat-h100')).toBe(0);
     expect(w.cluster.replicas('llm', 'chat')).toBe(2);
