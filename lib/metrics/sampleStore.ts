@@ -210,7 +210,7 @@ export class SampleStore {
       names.find((n) => this.matching(`${n}${suffix}`, sel).length > 0);
     const running = this.matching(VLLM.running, sel);
     const waiting = this.matching(VLLM.waiting, sel);
-    const itlName = firstPresent(VLLM.itl, '_sum');
+    const itlName = firstPresent(VLLM.perTokenTime, '_sum');
     const kvName = firstPresent(VLLM.kvUsage, '');
     const inFlight = [...running, ...waiting];
     const alive = running.filter((s) => this.valueAt(s, now) !== undefined);

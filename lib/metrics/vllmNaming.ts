@@ -11,6 +11,18 @@ export const VLLM = {
   generationTokens: 'vllm:request_generation_tokens',
   ttft: 'vllm:time_to_first_token_seconds',
   itl: ['vllm:inter_token_latency_seconds', 'vllm:time_per_output_token_seconds'],
+  /** per request, its decode time over its tokens: the time per token also with speculative decoding */
+  requestTpot: 'vllm:request_time_per_output_token_seconds',
+  /**
+   * The time per output token, in the order a collector prefers them where a server exposes
+   * several: vLLM 0.13's per-request time per token (an ITL observation is an engine step, of
+   * several tokens with speculative decoding), then ITL's new name, then its old one.
+   */
+  perTokenTime: [
+    'vllm:request_time_per_output_token_seconds',
+    'vllm:inter_token_latency_seconds',
+    'vllm:time_per_output_token_seconds',
+  ],
   kvUsage: ['vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc'],
   cacheConfig: 'vllm:cache_config_info',
 } as const;

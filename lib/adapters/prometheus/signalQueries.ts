@@ -6,7 +6,8 @@
  *
  * Servers of different vLLM versions are read per series: `rate(new) or rate(old)` keeps the
  * new name where a server exposes both (0.11) and the old where only it exists (<= 0.10), as `or`
- * matches elements on their labels without the metric name.
+ * matches elements on their labels without the metric name. The time per output token prefers
+ * 0.13's per-request series over ITL (VLLM.perTokenTime) the same way.
  */
 import { GATEWAY_REQUESTS, VLLM } from '../../metrics/vllmNaming.js';
 import { anyOf, by, duration, selector, TAG, tagged, union, type Matcher } from './promql.js';
@@ -27,6 +28,7 @@ export const SERIES = {
   promptTokens: `${VLLM.promptTokens}_count`,
   generationTokens: `${VLLM.generationTokens}_count`,
   ttft: `${VLLM.ttft}_count`,
+  requestTpot: `${VLLM.requestTpot}_count`,
   itlNew: `${VLLM.itl[0]}_count`,
   itlOld: `${VLLM.itl[1]}_count`,
   kvNew: VLLM.kvUsage[0],
@@ -137,9 +139,9 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
     { signal: 'promptTokens', text: histogram([VLLM.promptTokens]) },
     { signal: 'generationTokens', text: histogram([VLLM.generationTokens]) },
     { signal: 'ttft', text: histogram([VLLM.ttft]) },
-    { signal: 'itl', text: histogram(VLLM.itl) },
+    { signal: 'itl', text: histogram(VLLM.perTokenTime) },
     { signal: 'ttftBuckets', text: p95([VLLM.ttft]) },
-    { signal: 'itlBuckets', text: p95(VLLM.itl) },
+    { signal: 'itlBuckets', text: p95(VLLM.perTokenTime) },
     {
       signal: 'cacheConfig',
       text: `max ${by(group, ['instance', 'pod', 'engine', 'block_size', 'num_gpu_blocks'])} (${s(VLLM.cacheConfig)})`,
@@ -181,6 +183,7 @@ function inventory(
     [SERIES.promptTokens, s(SERIES.promptTokens), group],
     [SERIES.generationTokens, s(SERIES.generationTokens), group],
     [SERIES.ttft, s(SERIES.ttft), group],
+    [SERIES.requestTpot, s(SERIES.requestTpot), group],
     [SERIES.itlNew, s(SERIES.itlNew), group],
     [SERIES.itlOld, s(SERIES.itlOld), group],
     [SERIES.kvNew, s(SERIES.kvNew), group],

@@ -145,9 +145,15 @@ export function variantSignals(
     return sum && count ? { sum, count } : undefined;
   };
 
-  const itlName = seen(SERIES.itlNew) ? VLLM.itl[0] : seen(SERIES.itlOld) ? VLLM.itl[1] : undefined;
+  const itlName = seen(SERIES.requestTpot)
+    ? VLLM.requestTpot
+    : seen(SERIES.itlNew)
+      ? VLLM.itl[0]
+      : seen(SERIES.itlOld)
+        ? VLLM.itl[1]
+        : undefined;
   const kvName = seen(SERIES.kvNew) ? VLLM.kvUsage[0] : seen(SERIES.kvOld) ? VLLM.kvUsage[1] : undefined;
-  const itlSeries = [SERIES.itlNew, SERIES.itlOld];
+  const itlSeries = [SERIES.requestTpot, SERIES.itlNew, SERIES.itlOld];
   const inFlight = `${VLLM.running}+${VLLM.waiting}`;
   const inFlightFrom = {
     series: inFlight,
@@ -221,6 +227,7 @@ export function variantSignals(
       value: sumOf(),
     }),
     vllmNaming: describeServerNaming({
+      requestTpot: seen(SERIES.requestTpot),
       itlNew: seen(SERIES.itlNew),
       itlOld: seen(SERIES.itlOld),
       kvNew: seen(SERIES.kvNew),

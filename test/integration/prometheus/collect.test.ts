@@ -21,7 +21,7 @@ import {
 } from '../../../lib/adapters/vllmEmulator/index.js';
 import type { MetricsQuery } from '../../../lib/policy/ports.js';
 import { run } from '../../cli/run.js';
-import { LOAD, now, startPrometheus, waitFor, waitForScrapes } from './helpers.js';
+import { LOAD, now, query as promQuery, startPrometheus, waitFor, waitForScrapes } from './helpers.js';
 
 const WINDOW = 5;
 const MAX_AGE = 4;
@@ -47,6 +47,7 @@ const QUERIES: MetricsQuery[] = [
   query('shared-b', 'model-shared', { podPattern: '^shared-b-' }),
   query('stale', 'model-stale'),
   query('partial', 'model-partial'),
+  query('spec', 'model-spec'),
 ];
 
 const servers: VllmEmulatorServer[] = [];
@@ -85,6 +86,8 @@ beforeAll(async () => {
     }),
   );
   serve(fixed('model-shared', ['shared-a-0', 'shared-a-1', 'shared-b-0']).source());
+  // vLLM 0.13 with speculative decoding: three tokens per engine step
+  serve(fixed('model-spec', 2, { naming: 'vllm-0.13', load: { ...LOAD, tokensPerStep: 3 } }).source());
   // One target per replica, so that replicas can go away on their own.
   const stale = fixed('model-stale', 2);
   staleServers.push(...stale.pods.map((p) => serve(stale.podSource(p))));
@@ -152,6 +155,11 @@ const NAMING_NAMES: Record<EmulatedNaming, { naming: string; itl: string; kv: st
     itl: 'vllm:inter_token_latency_seconds',
     kv: 'vllm:kv_cache_usage_perc',
   },
+  'vllm-0.13': {
+    naming: 'vllm>=0.13',
+    itl: 'vllm:request_time_per_output_token_seconds',
+    kv: 'vllm:kv_cache_usage_perc',
+  },
   'llm-d-sim': {
     naming: 'llm-d-sim',
     itl: 'vllm:inter_token_latency_seconds',
@@ -194,6 +202,20 @@ describe.each(EMULATED_NAMINGS)('servers named as %s', (naming) => {
       expect(o.at - e!.timestamp).toBeLessThan(MAX_AGE);
     }
   });
+});
+
+test('with speculative decoding (vLLM 0.13) the time per token is the per-request series, not the per-step ITL', async () => {
+  const o = obs('spec');
+  expect(o.vllmNaming).toBe('vllm>=0.13');
+  expect(o.itlMs?.source).toBe('vllm:request_time_per_output_token_seconds');
+  near(o.itlMs?.value, LOAD.itlSeconds * 1000, 0.001);
+  near(o.itlP95Ms?.value, 48.75, 0.001);
+  // what reading the ITL series would have given: a step of three tokens per observation
+  const [step] = await promQuery(
+    prom!,
+    `sum(increase(vllm:inter_token_latency_seconds_sum{model_name="model-spec"}[${WINDOW}s])) / sum(increase(vllm:inter_token_latency_seconds_count{model_name="model-spec"}[${WINDOW}s]))`,
+  );
+  near(Number(step?.value?.[1]), 3 * LOAD.itlSeconds, 0.01);
 });
 
 test('one collection is one batch of queries, whatever the number of variants', () => {
