@@ -4,7 +4,7 @@
  * embedded simulation scrapes its servers into it, so its numbers reach the decision policy
  * through the same RawSignals → estimateObservation path as production metrics.
  */
-import { GATEWAY_REQUESTS, VLLM, describeNaming } from './vllmNaming.js';
+import { GATEWAY_REQUEST_NAMES, VLLM, describeNaming } from './vllmNaming.js';
 import type { BucketIncrease, HistogramIncrease, RawSignals, Signal } from './signals.js';
 
 export interface Sample {
@@ -217,7 +217,11 @@ export class SampleStore {
     const kvSeries = kvName
       ? this.matching(kvName, sel).filter((s) => this.valueAt(s, now) !== undefined)
       : [];
-    const gateway = this.matching(GATEWAY_REQUESTS, { ...sel, podPattern: undefined });
+    // the gateway's counter under the name its EPP version gives it, the newest first
+    const gatewayName =
+      GATEWAY_REQUEST_NAMES.find((n) => this.matching(n, { ...sel, podPattern: undefined }).length > 0) ??
+      GATEWAY_REQUEST_NAMES[1];
+    const gateway = this.matching(gatewayName, { ...sel, podPattern: undefined });
     return {
       variant: sel.variant,
       model: sel.model,
@@ -227,7 +231,7 @@ export class SampleStore {
         this.increase(VLLM.success, this.matching(VLLM.success, sel), now, windowSeconds),
       ),
       gatewayRequests:
-        gateway.length > 0 ? this.increase(GATEWAY_REQUESTS, gateway, now, windowSeconds) : undefined,
+        gateway.length > 0 ? this.increase(gatewayName, gateway, now, windowSeconds) : undefined,
       inFlightNow: need(
         VLLM.waiting,
         waiting.length > 0 ? this.gaugeSum(`${VLLM.running}+${VLLM.waiting}`, inFlight, now, now) : undefined,

@@ -9,7 +9,7 @@
  * matches elements on their labels without the metric name. The time per output token prefers
  * 0.13's per-request series over ITL (VLLM.perTokenTime) the same way.
  */
-import { GATEWAY_REQUESTS, VLLM } from '../../metrics/vllmNaming.js';
+import { GATEWAY_REQUEST_NAMES, GATEWAY_REQUESTS, VLLM } from '../../metrics/vllmNaming.js';
 import { anyOf, by, duration, selector, TAG, tagged, union, type Matcher } from './promql.js';
 
 export const GATEWAY_POOL = {
@@ -35,6 +35,8 @@ export const SERIES = {
   kvOld: VLLM.kvUsage[1],
   cacheConfig: VLLM.cacheConfig,
   gateway: GATEWAY_REQUESTS,
+  /** the same counter as the EPP of v1.x names it */
+  gatewayObjective: GATEWAY_REQUEST_NAMES[0],
   /** success counter labelled `finish_reason` (llm-d's simulator) rather than vLLM's `finished_reason` */
   finishReasonLabel: `${VLLM.success}{finish_reason}`,
   /** running gauge with an `engine` label (vLLM V1; absent on llm-d's simulator) */
@@ -150,16 +152,22 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
   if (scope.gatewayModels.length > 0) {
     queries.push({
       signal: 'gatewayRequests',
-      text: windowed((w) => `sum ${by(SERVER_GROUP)} (increase(${gatewaySelector(scope)}[${w}]))`),
+      text: windowed(
+        (w) =>
+          `sum ${by(SERVER_GROUP)} (${GATEWAY_REQUEST_NAMES.map((n) => `increase(${gatewaySelector(scope, n)}[${w}])`).join(' or ')})`,
+      ),
     });
   }
   if (scope.pools.length > 0) queries.push({ signal: 'gatewayPool', text: poolQuery(scope) });
   return queries;
 }
 
-/** The gateway's request counter of the models whose demand it measures (it has no pod label). */
-function gatewaySelector(scope: QueryScope): string {
-  return selector(GATEWAY_REQUESTS, [
+/**
+ * The gateway's request counter of the models whose demand it measures (it has no pod label),
+ * under one of its names: an EPP exposes one of them, and `or` keeps the newer one where both are.
+ */
+function gatewaySelector(scope: QueryScope, name: string): string {
+  return selector(name, [
     ['model_name', '=~', anyOf(scope.gatewayModels)],
     ['namespace', '=~', anyOf(scope.namespaces)],
   ]);
@@ -195,7 +203,10 @@ function inventory(
     [SERIES.finishReasonLabel, s(VLLM.success, [['finish_reason', '!=', '']])],
     [SERIES.engineLabel, s(VLLM.running, [['engine', '!=', '']])],
   ];
-  if (scope.gatewayModels.length > 0) entries.push([SERIES.gateway, gatewaySelector(scope), SERVER_GROUP]);
+  if (scope.gatewayModels.length > 0) {
+    entries.push([SERIES.gatewayObjective, gatewaySelector(scope, SERIES.gatewayObjective), SERVER_GROUP]);
+    entries.push([SERIES.gateway, gatewaySelector(scope, SERIES.gateway), SERVER_GROUP]);
+  }
   return union([
     ...entries.flatMap(([series, sel, g]) => [
       tagged(`max ${by(g)} (timestamp(${sel}))`, TAG.series, series),

@@ -102,7 +102,8 @@ export function variantSignals(
   const newest = (series: readonly string[]): number | undefined => {
     let t: number | undefined;
     for (const s of series) {
-      for (const r of s === SERIES.gateway ? gatewayInventory : servers) {
+      const ofGateway = s === SERIES.gateway || s === SERIES.gatewayObjective;
+      for (const r of ofGateway ? gatewayInventory : servers) {
         if (r.labels[TAG.series] === s && Number.isFinite(r.value)) t = Math.max(t ?? -Infinity, r.value);
       }
     }
@@ -177,8 +178,8 @@ export function variantSignals(
     gatewayRequests: q.gateway
       ? measure({
           signal: 'gatewayRequests',
-          series: GATEWAY_REQUESTS,
-          newestOf: [SERIES.gateway],
+          series: seen(SERIES.gatewayObjective) ? SERIES.gatewayObjective : GATEWAY_REQUESTS,
+          newestOf: [SERIES.gatewayObjective, SERIES.gateway],
           missing: GATEWAY_REQUESTS,
           value: sumOf(),
         })

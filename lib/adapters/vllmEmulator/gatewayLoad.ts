@@ -1,7 +1,8 @@
 /**
  * The inference gateway's endpoint picker (EPP) at a known load: its per-model request counter
- * (`inference_model_request_total`) growing at a fixed rate and its pool gauges. `namespace`
- * stands in for the label a Kubernetes scrape adds to the EPP's series.
+ * growing at a fixed rate (`inference_model_request_total`, or as v1.x names it
+ * `inference_objective_request_total`) and its pool gauges. `namespace` stands in for the label a
+ * Kubernetes scrape adds to the EPP's series.
  */
 import type { MetricSample } from '../../fleetSimulator/prometheusText.js';
 
@@ -20,16 +21,20 @@ export interface GatewayLoadOptions {
   };
   /** epoch seconds the counter starts from (default: now) */
   readonly startSeconds?: number;
+  /** the EPP's release: 'v0' (default) names the counter inference_model_*, 'v1' inference_objective_* */
+  readonly naming?: 'v0' | 'v1';
 }
 
 export function gatewaySource(options: GatewayLoadOptions): (t: number) => MetricSample[] {
   const start = options.startSeconds ?? Date.now() / 1000;
+  const counter =
+    options.naming === 'v1' ? 'inference_objective_request_total' : 'inference_model_request_total';
   return (t) => {
     const requests = Math.floor(Math.max(t - start, 0) * options.requestRate + 1e-9);
     const samples: MetricSample[] = [
       {
-        name: 'inference_model_request_total',
-        family: 'inference_model_request_total',
+        name: counter,
+        family: counter,
         type: 'counter',
         labels: {
           model_name: options.model,

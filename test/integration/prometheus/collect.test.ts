@@ -48,6 +48,7 @@ const QUERIES: MetricsQuery[] = [
   query('stale', 'model-stale'),
   query('partial', 'model-partial'),
   query('spec', 'model-spec'),
+  query('gw1', 'model-gw1', { gateway: true }),
 ];
 
 const servers: VllmEmulatorServer[] = [];
@@ -86,6 +87,18 @@ beforeAll(async () => {
     }),
   );
   serve(fixed('model-shared', ['shared-a-0', 'shared-a-1', 'shared-b-0']).source());
+  // today's names only: vLLM 0.13 servers behind an EPP of v1.x
+  serve(
+    fixed('model-gw1', 2, { naming: 'vllm-0.13' }).source(),
+    gatewaySource({
+      model: 'model-gw1',
+      namespace: NS,
+      requestRate: 20,
+      naming: 'v1',
+      // the pool gauges keep their inference_pool_* names in v1.x
+      pool: { name: 'gw1', averageQueueSize: 1, averageKvCacheUtilization: 0.25, readyPods: 2 },
+    }),
+  );
   // vLLM 0.13 with speculative decoding: three tokens per engine step
   serve(fixed('model-spec', 2, { naming: 'vllm-0.13', load: { ...LOAD, tokensPerStep: 3 } }).source());
   // One target per replica, so that replicas can go away on their own.
@@ -216,6 +229,20 @@ test('with speculative decoding (vLLM 0.13) the time per token is the per-reques
     `sum(increase(vllm:inter_token_latency_seconds_sum{model_name="model-spec"}[${WINDOW}s])) / sum(increase(vllm:inter_token_latency_seconds_count{model_name="model-spec"}[${WINDOW}s]))`,
   );
   near(Number(step?.value?.[1]), 3 * LOAD.itlSeconds, 0.01);
+});
+
+test("a fleet exposing only today's names (vLLM 0.13, EPP v1.x) is read with the same query config as the older ones", () => {
+  const o = obs('gw1');
+  expect(o.missing).toEqual([]);
+  expect(o.stale).toEqual([]);
+  expect(o.arrivalRate?.source).toBe('inference_objective_request_total');
+  near(o.arrivalRate?.value, 20, 0.12);
+  expect(o.itlMs?.source).toBe('vllm:request_time_per_output_token_seconds');
+  near(o.itlMs?.value, LOAD.itlSeconds * 1000, 0.001);
+  expect(o.vllmNaming).toBe('vllm>=0.13');
+  expect(o.gatewayPool?.readyPods?.value).toBe(2);
+  // the older gateway, the same query shape: its old name
+  expect(obs('gw').arrivalRate?.source).toBe('inference_model_request_total');
 });
 
 test('one collection is one batch of queries, whatever the number of variants', () => {
