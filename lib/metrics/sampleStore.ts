@@ -4,7 +4,7 @@
  * embedded simulation scrapes its servers into it, so its numbers reach the decision policy
  * through the same RawSignals → estimateObservation path as production metrics.
  */
-import { GATEWAY_REQUEST_NAMES, VLLM, describeNaming } from './vllmNaming.js';
+import { GATEWAY_REQUEST_NAMES, GATEWAY_REQUESTS, VLLM, describeNaming } from './vllmNaming.js';
 import type { BucketIncrease, HistogramIncrease, RawSignals, Signal } from './signals.js';
 
 export interface Sample {
@@ -220,7 +220,7 @@ export class SampleStore {
     // the gateway's counter under the name its EPP version gives it, the newest first
     const gatewayName =
       GATEWAY_REQUEST_NAMES.find((n) => this.matching(n, { ...sel, podPattern: undefined }).length > 0) ??
-      GATEWAY_REQUEST_NAMES[1];
+      GATEWAY_REQUESTS;
     const gateway = this.matching(gatewayName, { ...sel, podPattern: undefined });
     return {
       variant: sel.variant,

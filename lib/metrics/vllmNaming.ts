@@ -29,10 +29,15 @@ export const VLLM = {
 
 export const GATEWAY_REQUESTS = 'inference_model_request_total';
 /**
- * The gateway's per-model request counter, newest name first: the EPP of Gateway API Inference
- * Extension v1.x calls the family `inference_objective_*`; earlier ones `inference_model_*`.
+ * The gateway's per-model request counter, newest name first: llm-d's router exports it as
+ * `llm_d_epp_request_total`; the EPP of Gateway API Inference Extension v1.x calls the family
+ * `inference_objective_*`; earlier ones `inference_model_*`.
  */
-export const GATEWAY_REQUEST_NAMES = ['inference_objective_request_total', GATEWAY_REQUESTS] as const;
+export const GATEWAY_REQUEST_NAMES = [
+  'llm_d_epp_request_total',
+  'inference_objective_request_total',
+  GATEWAY_REQUESTS,
+] as const;
 
 /** A short name for the naming generation, from which ITL and KV series exist. */
 export function describeNaming(itlSeries: string | undefined, kvSeries: string | undefined): string {

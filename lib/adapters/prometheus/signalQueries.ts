@@ -12,11 +12,22 @@
 import { GATEWAY_REQUEST_NAMES, GATEWAY_REQUESTS, VLLM } from '../../metrics/vllmNaming.js';
 import { anyOf, by, duration, selector, TAG, tagged, union, type Matcher } from './promql.js';
 
+/**
+ * The EPP's pool gauges (labels `name`, `namespace`), each under its names newest first: llm-d's
+ * router exports them as `llm_d_epp_*`, Gateway API Inference Extension's EPP as
+ * `inference_pool_*`; a pool is read under whichever its EPP exposes.
+ */
 export const GATEWAY_POOL = {
-  averageQueueSize: 'inference_pool_average_queue_size',
-  averageKvCacheUtilization: 'inference_pool_average_kv_cache_utilization',
-  readyPods: 'inference_pool_ready_pods',
+  averageQueueSize: ['llm_d_epp_average_queue_size', 'inference_pool_average_queue_size'],
+  averageKvCacheUtilization: [
+    'llm_d_epp_average_kv_cache_utilization',
+    'inference_pool_average_kv_cache_utilization',
+  ],
+  readyPods: ['llm_d_epp_ready_endpoints', 'inference_pool_ready_pods'],
 } as const;
+
+/** The name a pool gauge is reported by when none of its names is found: the upstream EPP's. */
+export const poolSeriesName = (key: PoolSignal): string => GATEWAY_POOL[key][GATEWAY_POOL[key].length - 1]!;
 
 export type PoolSignal = keyof typeof GATEWAY_POOL;
 
@@ -35,8 +46,10 @@ export const SERIES = {
   kvOld: VLLM.kvUsage[1],
   cacheConfig: VLLM.cacheConfig,
   gateway: GATEWAY_REQUESTS,
+  /** the same counter as llm-d's router names it */
+  gatewayLlmd: GATEWAY_REQUEST_NAMES[0],
   /** the same counter as the EPP of v1.x names it */
-  gatewayObjective: GATEWAY_REQUEST_NAMES[0],
+  gatewayObjective: GATEWAY_REQUEST_NAMES[1],
   /** success counter labelled `finish_reason` (llm-d's simulator) rather than vLLM's `finished_reason` */
   finishReasonLabel: `${VLLM.success}{finish_reason}`,
   /** running gauge with an `engine` label (vLLM V1; absent on llm-d's simulator) */
@@ -164,7 +177,7 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
 
 /**
  * The gateway's request counter of the models whose demand it measures (it has no pod label),
- * under one of its names: an EPP exposes one of them, and `or` keeps the newer one where both are.
+ * under one of its names: an EPP exposes one of them, and `or` keeps the newer one where several are.
  */
 function gatewaySelector(scope: QueryScope, name: string): string {
   return selector(name, [
@@ -204,8 +217,8 @@ function inventory(
     [SERIES.engineLabel, s(VLLM.running, [['engine', '!=', '']])],
   ];
   if (scope.gatewayModels.length > 0) {
-    entries.push([SERIES.gatewayObjective, gatewaySelector(scope, SERIES.gatewayObjective), SERVER_GROUP]);
-    entries.push([SERIES.gateway, gatewaySelector(scope, SERIES.gateway), SERVER_GROUP]);
+    for (const name of GATEWAY_REQUEST_NAMES)
+      entries.push([name, gatewaySelector(scope, name), SERVER_GROUP]);
   }
   return union([
     ...entries.flatMap(([series, sel, g]) => [
@@ -216,16 +229,25 @@ function inventory(
   ]);
 }
 
-/** The EPP's pool gauges and their newest sample times, grouped by pool name and namespace. */
+/**
+ * The EPP's pool gauges and their newest sample times, grouped by pool name and namespace, each
+ * under each of its names (tagged `key@name`), so the parser takes the newest name present.
+ */
 function poolQuery(scope: QueryScope): string {
   const matchers: Matcher[] = [
     ['name', '=~', anyOf(scope.pools)],
     ['namespace', '=~', anyOf(scope.namespaces)],
   ];
   return union(
-    (Object.entries(GATEWAY_POOL) as [PoolSignal, string][]).flatMap(([key, name]) => [
-      tagged(`max by (name, namespace) (${selector(name, matchers)})`, TAG.part, key),
-      tagged(`max by (name, namespace) (timestamp(${selector(name, matchers)}))`, TAG.part, `${key}:ts`),
-    ]),
+    (Object.entries(GATEWAY_POOL) as [PoolSignal, readonly string[]][]).flatMap(([key, names]) =>
+      names.flatMap((name) => [
+        tagged(`max by (name, namespace) (${selector(name, matchers)})`, TAG.part, `${key}@${name}`),
+        tagged(
+          `max by (name, namespace) (timestamp(${selector(name, matchers)}))`,
+          TAG.part,
+          `${key}:ts@${name}`,
+        ),
+      ]),
+    ),
   );
 }

@@ -139,14 +139,17 @@ describe('signal queries', () => {
       /^label_replace\(sum by \(model_name, namespace, pod, le\) \(increase\(vllm:time_to_first_token_seconds_bucket\{/,
     );
     expect(text.ttftBuckets).not.toContain('histogram_quantile');
-    // the counter as EPP v1.x names it, else as earlier ones did
+    // the counter as llm-d's router names it, else as EPP v1.x does, else as earlier ones did
     expect(text.gatewayRequests).toContain(
-      'sum by (model_name, namespace) (increase(inference_objective_request_total{model_name=~"llama-3\\\\.1-8b",namespace=~"llm"}[60s]) or increase(inference_model_request_total{model_name=~"llama-3\\\\.1-8b",namespace=~"llm"}[60s]))',
+      'sum by (model_name, namespace) (increase(llm_d_epp_request_total{model_name=~"llama-3\\\\.1-8b",namespace=~"llm"}[60s]) or increase(inference_objective_request_total{model_name=~"llama-3\\\\.1-8b",namespace=~"llm"}[60s]) or increase(inference_model_request_total{model_name=~"llama-3\\\\.1-8b",namespace=~"llm"}[60s]))',
     );
     expect(text.inventory).toContain('"sva_series", "inference_objective_request_total"');
     expect(text.inventory).toContain('"sva_series", "inference_model_request_total"');
     expect(text.gatewayPool).toContain(
-      'label_replace(max by (name, namespace) (inference_pool_ready_pods{name=~"chat",namespace=~"llm"}), "sva_part", "readyPods", "", "")',
+      'label_replace(max by (name, namespace) (inference_pool_ready_pods{name=~"chat",namespace=~"llm"}), "sva_part", "readyPods@inference_pool_ready_pods", "", "")',
+    );
+    expect(text.gatewayPool).toContain(
+      'label_replace(max by (name, namespace) (llm_d_epp_ready_endpoints{name=~"chat",namespace=~"llm"}), "sva_part", "readyPods@llm_d_epp_ready_endpoints", "", "")',
     );
     expect(text.gatewayPool).toContain('timestamp(inference_pool_average_queue_size{');
   });

@@ -49,6 +49,7 @@ const QUERIES: MetricsQuery[] = [
   query('partial', 'model-partial'),
   query('spec', 'model-spec'),
   query('gw1', 'model-gw1', { gateway: true }),
+  query('gw2', 'model-gw2', { gateway: true }),
 ];
 
 const servers: VllmEmulatorServer[] = [];
@@ -97,6 +98,17 @@ beforeAll(async () => {
       naming: 'v1',
       // the pool gauges keep their inference_pool_* names in v1.x
       pool: { name: 'gw1', averageQueueSize: 1, averageKvCacheUtilization: 0.25, readyPods: 2 },
+    }),
+  );
+  // and behind llm-d's router, whose EPP names its series llm_d_epp_*
+  serve(
+    fixed('model-gw2', 2, { naming: 'vllm-0.13' }).source(),
+    gatewaySource({
+      model: 'model-gw2',
+      namespace: NS,
+      requestRate: 12,
+      naming: 'llm-d',
+      pool: { name: 'gw2', averageQueueSize: 4, averageKvCacheUtilization: 0.75, readyPods: 2 },
     }),
   );
   // vLLM 0.13 with speculative decoding: three tokens per engine step
@@ -241,8 +253,20 @@ test("a fleet exposing only today's names (vLLM 0.13, EPP v1.x) is read with the
   near(o.itlMs?.value, LOAD.itlSeconds * 1000, 0.001);
   expect(o.vllmNaming).toBe('vllm>=0.13');
   expect(o.gatewayPool?.readyPods?.value).toBe(2);
-  // the older gateway, the same query shape: its old name
+  expect(o.gatewayPool?.readyPods?.source).toBe('inference_pool_ready_pods');
+  // behind llm-d's router: llm_d_epp_* for the counter and the pool gauges
+  const llmd = obs('gw2');
+  expect(llmd.missing).toEqual([]);
+  expect(llmd.arrivalRate?.source).toBe('llm_d_epp_request_total');
+  near(llmd.arrivalRate?.value, 12, 0.12);
+  expect(llmd.gatewayPool).toMatchObject({
+    averageQueueSize: { value: 4, source: 'llm_d_epp_average_queue_size' },
+    averageKvCacheUtilization: { value: 0.75, source: 'llm_d_epp_average_kv_cache_utilization' },
+    readyPods: { value: 2, source: 'llm_d_epp_ready_endpoints' },
+  });
+  // the older gateway, the same query shape: its old names
   expect(obs('gw').arrivalRate?.source).toBe('inference_model_request_total');
+  expect(obs('gw').gatewayPool?.averageQueueSize?.source).toBe('inference_pool_average_queue_size');
 });
 
 test('one collection is one batch of queries, whatever the number of variants', () => {
