@@ -62,6 +62,7 @@ import { loadConfig } from '../lib/config/load.js';
 import type { Config } from '../lib/config/schema.js';
 import type { ApplyDeps, ApplyOptions } from '../lib/loop/apply.js';
 import type { EvaluateDeps } from '../lib/loop/evaluate.js';
+import { aliasingSink } from '../lib/loop/telemetry.js';
 import type { CapacityProvider } from '../lib/policy/capacity.js';
 import type { Cluster, DeadLetters, MetricsSource, TelemetrySink } from '../lib/policy/ports.js';
 import { capacityProvider } from './capacityProviders.js';
@@ -325,7 +326,11 @@ const telemetryKind = (env: Env) => env.SVA_TELEMETRY ?? (env.SVA_REMOTE_WRITE_U
 async function telemetryFromEnv(ctx: WiringContext): Promise<TelemetrySink> {
   const kind = telemetryKind(ctx.env);
   try {
-    return await pick(telemetrySinks, kind, 'telemetry sink', ctx);
+    // the config may ask for other autoscalers' names of the same gauges (wva_*) as well
+    return aliasingSink(
+      await pick(telemetrySinks, kind, 'telemetry sink', ctx),
+      ctx.config.telemetry?.aliases ?? [],
+    );
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     ctx.logger.warn('telemetry sink unavailable: metrics are not published', { reason });

@@ -3,7 +3,7 @@
  * fast one evaluation reaches every Deployment.
  *
  *   npm run bench:apply -- [--imports 15] [--runs 7] [--variants 100] [--concurrency 5]
- *                          [--skip-package] [--skip-stack] [--json]
+ *                          [--skip-package] [--skip-stack] [--json] [--profile]
  *
  *  1. zip sizes per function, from `osls package` (the deployment's own packaging);
  *  2. handler import time: p50 (and max) over --imports fresh `node` processes importing the
@@ -12,8 +12,11 @@
  *     from the start of an evaluation of --variants variants to the last Deployment patched
  *     (evaluate → SQS FIFO → the local event source → apply → PATCH …/scale), p50 and p99 over
  *     --runs runs, after a warm-up run. Before each run every Deployment is put back to 1 replica,
- *     so each run patches. --concurrency: apply invocations at once (Lambda's event source
- *     starts with 5 for a queue and scales with the message groups).
+ *     so each run patches. The event source polls from the evaluation's start, as Lambda's
+ *     does (a message is applied while the rest are still being sent); --after-evaluate starts
+ *     it only once the evaluation has returned, as this benchmark did at first. --concurrency: apply invocations at once (Lambda's event source
+ *     starts with 5 for a queue and scales with the message groups). --profile prints, per run,
+ *     each kind of request made (./requests.ts): how many, their time in all, when.
  *
  * Targets (issue 12): zips ≤ 1.5 MB, import ≤ 300 ms, evaluation to last patch p99 ≤ 2 s.
  */
@@ -22,6 +25,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { AppsV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -45,6 +49,7 @@ import {
   startMoto,
   type Moto,
 } from '../../stack/moto.js';
+import { formatSummary, processCpuMs, recordRequests, summarise } from './requests.js';
 import { readZip } from './zip.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -60,6 +65,8 @@ const { values } = parseArgs({
     'skip-package': { type: 'boolean', default: false },
     'skip-stack': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    'after-evaluate': { type: 'boolean', default: false },
   },
 });
 
@@ -230,11 +237,22 @@ async function endToEnd(): Promise<StackFigures> {
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
         );
       }
+      const recorder = values.profile ? recordRequests() : undefined;
+      const servers = [
+        ['moto', moto.server.pid],
+        ['etcd', kube.pids[0]],
+        ['kube-apiserver', kube.pids[1]],
+      ] as const;
+      const cpu0 = servers.map(([, pid]) => processCpuMs(pid));
+      const loop0 = performance.eventLoopUtilization();
       const t0 = performance.now();
-      await evaluate({ pool: 'default' }, lambdaContext('sva-evaluate', 60));
-      const t1 = performance.now();
-      let lastPatch = t1;
-      const totals = await drainQueue(
+      let t1 = t0;
+      const evaluation = evaluate({ pool: 'default' }, lambdaContext('sva-evaluate', 60)).then(() => {
+        t1 = performance.now();
+      });
+      if (values['after-evaluate']) await evaluation;
+      let lastPatch = t0;
+      const drained = drainQueue(
         moto.sqs,
         async (event: SQSEvent, context: Context) => {
           const response = (await apply(event, context)) as SQSBatchResponse;
@@ -249,8 +267,16 @@ async function endToEnd(): Promise<StackFigures> {
           maxPolls: 10 * variantCount,
           emptyPolls: 1,
           concurrency,
+          producing: evaluation,
         },
       );
+      const [totals] = await Promise.all([drained, evaluation]);
+      const busy = performance.eventLoopUtilization(loop0).utilization;
+      const spans = recorder?.stop();
+      const cpu = servers.map(([name, pid], i) => {
+        const used = (processCpuMs(pid) ?? NaN) - (cpu0[i] ?? NaN);
+        return `${name} ${used.toFixed(0)} ms`;
+      });
       const after = await replicas();
       const patched = names.filter((n) => (after.get(n) ?? 1) > 1).length;
       // a decision per variant and the pool's capacity intent
@@ -263,6 +289,11 @@ async function endToEnd(): Promise<StackFigures> {
       progress(
         `${run === 0 ? 'warm-up' : `run ${run}`}: evaluate ${figures.evaluateMs.toFixed(0)} ms, to the last patch ${figures.totalMs.toFixed(0)} ms (${patched} Deployments patched)`,
       );
+      if (spans) {
+        progress(
+          `  this process's event loop busy ${(busy * 100).toFixed(0)}% of the run; CPU used by ${cpu.join(', ')}; requests (ms from the evaluation's start):\n${formatSummary(summarise(spans, t0, lastPatch))}`,
+        );
+      }
       if (run > 0) results.push(figures);
     }
     const totals = results.map((r) => r.totalMs);

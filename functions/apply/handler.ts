@@ -4,7 +4,8 @@
  * pool's capacity) are applied concurrently, each in its own order (./groups.ts). A message apply
  * rejects (malformed, too large, outside the config) or a permanent error ends (403, 404, 422)
  * is sent to the dead-letter queue with its reason and reported processed, so it never holds
- * its group; a transient failure (throttling, 409, 429, 5xx, timeouts) is a batch item failure,
+ * its group; one a permanent error ended after some of its Deployments were set is `partial`,
+ * logged and set aside so (what was set, what was refused), and the next decision sets them all; a transient failure (throttling, 409, 429, 5xx, timeouts) is a batch item failure,
  * retried by SQS with the rest of its group behind it. Expired, duplicate and superseded
  * messages are logged and deleted. Adapters come from the environment (../wiring.ts).
  */
@@ -22,8 +23,8 @@ export const logger = new Logger({ serviceName: 'sva-apply' });
 /** Why a message is set aside for good, or undefined when it was handled. */
 function setAside(outcome: MessageOutcome): string | undefined {
   if (outcome.kind === 'rejected') return `rejected: ${outcome.detail}`;
-  if (outcome.kind === 'decision' && outcome.status === 'failed')
-    return `failed: ${outcome.detail}: ${outcome.error ?? ''}`;
+  if (outcome.kind === 'decision' && (outcome.status === 'failed' || outcome.status === 'partial'))
+    return `${outcome.status}: ${outcome.detail}: ${outcome.error ?? ''}`;
   return undefined;
 }
 
@@ -69,7 +70,12 @@ async function applyRecord(w: ApplyWiring, record: SQSRecord): Promise<void> {
   const aside = setAside(outcome);
   if (outcome.kind !== 'rejected') {
     const what = outcome.kind === 'capacity' ? 'capacity intent' : 'decision';
-    const message = outcome.status === 'applied' ? `${what} applied` : `${what} dropped: ${outcome.status}`;
+    const message =
+      outcome.status === 'applied'
+        ? `${what} applied`
+        : outcome.status === 'partial'
+          ? `${what} partly applied: the rest waits for the next decision`
+          : `${what} dropped: ${outcome.status}`;
     // Every dropped message is a warning with its reason (and counted, lib/loop/apply.ts);
     // insufficient capacity means the next evaluation sizes elsewhere: worth one too.
     const short = outcome.kind === 'capacity' && outcome.report?.changes.some((c) => c.insufficient);

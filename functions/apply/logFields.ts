@@ -54,6 +54,7 @@ export function outcomeFields(o: ApplyOutcome | CapacityOutcome): Record<string,
     targetReplicas: o.decision.targetReplicas,
     reason: o.decision.reason,
     ...(o.error ? { error: o.error } : {}),
+    ...(o.refused ? { set: o.set ?? [], refused: o.refused } : {}),
   };
 }
 

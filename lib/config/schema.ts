@@ -482,6 +482,21 @@ export const optimizerSchema = z
   })
   .strict();
 
+/** Other autoscalers whose metric names the telemetry can publish too (lib/loop/telemetry.ts ALIASES). */
+export const TELEMETRY_ALIAS_SETS = ['wva'] as const;
+export type TelemetryAliasSet = (typeof TELEMETRY_ALIAS_SETS)[number];
+
+export const telemetrySchema = z
+  .object({
+    aliases: z
+      .array(z.enum(TELEMETRY_ALIAS_SETS))
+      .default([])
+      .describe(
+        "also publish the inferno_* gauges under other autoscalers' names: 'wva' (wva_desired_replicas, wva_current_replicas, wva_desired_ratio, for dashboards built on llm-d's Workload Variant Autoscaler)",
+      ),
+  })
+  .strict();
+
 const configObject = z
   .object({
     accelerators: z.array(acceleratorSchema).min(1),
@@ -509,6 +524,7 @@ const configObject = z
       .optional()
       .describe('the KV transfer between prefill and decode pods in this pool (disaggregated variants)'),
     simulation: simulationSchema.optional().describe('the embedded simulation behind `sva simulate`'),
+    telemetry: telemetrySchema.optional().describe('the metrics the autoscaler publishes'),
   })
   .strict();
 

@@ -79,6 +79,12 @@ export class VllmEngineMetrics {
   readonly decodeTime = new Histogram(REQUEST_LATENCY_BUCKETS);
   /** the KV connector's statistics, on an engine that receives KV (a decode pod); else null */
   readonly nixl: NixlMetrics | null;
+  /**
+   * vLLM 0.13's per-request time per output token (decode time over its tokens): the per-token
+   * time also under speculative decoding, where an ITL observation is a step of several tokens.
+   * Exposed only when set (the emulator's 0.13 servers); the simulation leaves it out.
+   */
+  requestTimePerOutputToken: Histogram | undefined;
 
   constructor(maxModelLen: number, kvConnector = false) {
     this.nixl = kvConnector ? new NixlMetrics() : null;
@@ -122,12 +128,13 @@ interface FamilySpec {
   ) => void;
 }
 
-function histogram(family: string, pick: (m: VllmEngineMetrics) => Histogram): FamilySpec {
+function histogram(family: string, pick: (m: VllmEngineMetrics) => Histogram | undefined): FamilySpec {
   return {
     family,
     type: 'histogram',
     write: (target, base, emit, buckets) => {
       const h = pick(target.metrics);
+      if (!h) return;
       if (buckets) {
         let cumulative = 0;
         for (let i = 0; i < h.bounds.length; i++) {
@@ -180,6 +187,7 @@ const FAMILIES: readonly FamilySpec[] = [
   histogram('vllm:request_generation_tokens', (m) => m.generationTokensPerRequest),
   histogram('vllm:time_to_first_token_seconds', (m) => m.timeToFirstToken),
   histogram('vllm:inter_token_latency_seconds', (m) => m.interTokenLatency),
+  histogram('vllm:request_time_per_output_token_seconds', (m) => m.requestTimePerOutputToken),
   histogram('vllm:e2e_request_latency_seconds', (m) => m.e2eLatency),
   histogram('vllm:request_queue_time_seconds', (m) => m.queueTime),
   histogram('vllm:request_inference_time_seconds', (m) => m.inferenceTime),

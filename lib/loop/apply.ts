@@ -5,7 +5,9 @@
  * sequence it has finished or dropped, and the capacity intent grows at once but removes
  * capacity only when every variant of the pool has reached its pool sequence (otherwise it skips
  * removal and leaves it to the next evaluation). Idempotent: targets are absolute, a decision
- * is claimed before and marked after, and an intent older than one taken on is dropped.
+ * is claimed before and marked after, and an intent older than one taken on is dropped. A
+ * decision costs two state writes (the claim, and markDone: applied, pool sequence reached and
+ * the scaling counted), and the capacity intent one read of every variant's mark.
  */
 import { configHash } from '../config/hash.js';
 import { variantKey } from '../config/variantKey.js';
@@ -56,6 +58,11 @@ export type ApplyStatus =
   | 'superseded'
   | 'expired'
   | 'failed'
+  /**
+   * some of the decision's Deployments were set before a permanent refusal of another: what was
+   * set stands (absolute targets), the rest waits for the next decision, which sets them all
+   */
+  | 'partial'
   /** of an older generation of the policy memory than apply has taken on: a restored memory */
   | 'stale-generation';
 
@@ -64,6 +71,7 @@ export const DROPPED: ReadonlySet<string> = new Set([
   'superseded',
   'expired',
   'failed',
+  'partial',
   'stale-generation',
   'rejected',
 ]);
@@ -76,8 +84,11 @@ export interface ApplyOutcome {
   readonly telemetryError?: string;
   /** the decision was made with another config than apply's: judged by apply's all the same */
   readonly configMismatch?: string;
-  /** failed: the permanent error that ended it (403, 404, 422), after the changes in detail */
+  /** failed or partial: the permanent error that ended it (403, 404, 422), after the changes in detail */
   readonly error?: string;
+  /** failed or partial: the Deployments set before the refusal ("chat-h100 to 3"), and the one refused */
+  readonly set?: readonly string[];
+  readonly refused?: string;
 }
 
 /**
@@ -203,9 +214,7 @@ export async function applyCapacity(
   // (another config, or a forged intent) cannot remove capacity that variant may still need.
   const own = [...opts.config.variants, ...disaggregatedVariants(opts.config)].map(variantKey);
   const variants = [...new Set([...intent.variants, ...own])].sort();
-  const reached = new Map(
-    await Promise.all(variants.map(async (v) => [v, await deps.state.poolReached(v, generation)] as const)),
-  );
+  const reached = await deps.state.poolsReached(variants, generation);
   const allowed = removalAllowed({ poolSequence: intent.poolSequence, variants }, reached);
   const report = await deps.capacity.provide(intent, { now, allowRemoval: allowed });
   const behind = variants.filter((v) => (reached.get(v) ?? 0) < intent.poolSequence);
@@ -264,7 +273,7 @@ export async function applyDecision(
       : undefined;
   // Whatever becomes of it, the variant is done with this pool evaluation: capacity may follow.
   const outcome = async (status: ApplyStatus, detail: string): Promise<ApplyOutcome> => {
-    await deps.state.markPoolReached(variant, decision.poolSequence, generation);
+    await deps.state.markDone(variant, { poolSequence: decision.poolSequence, generation });
     return { kind: 'decision', status, decision, detail, ...(configMismatch ? { configMismatch } : {}) };
   };
   const age = now - Date.parse(decision.issuedAt) / 1000;
@@ -277,21 +286,23 @@ export async function applyDecision(
   // Sequences compare only within one generation of the policy memory: a newer generation
   // (a fresh memory) starts the comparison again; an older one is a restored memory, dropped
   // until evaluate notices and starts a newer generation (lib/loop/evaluate.ts checkGeneration).
-  const last = await deps.state.lastApplied(variant);
-  const lastGeneration = last.generation ?? 0;
-  if (generation < lastGeneration) {
-    return outcome(
-      'stale-generation',
-      `generation ${generation} is older than generation ${lastGeneration} of the decisions already taken on: a restored policy memory; the next evaluation starts a new generation`,
-    );
-  }
-  if (generation === lastGeneration && decision.sequence < last.sequence) {
-    return outcome('superseded', `sequence ${decision.sequence} is older than ${last.sequence}`);
-  }
-  if (generation === lastGeneration && decision.sequence === last.sequence && last.applied) {
-    return outcome('duplicate', `sequence ${decision.sequence} was already applied`);
-  }
-  if (!(await deps.state.claim(variant, decision.sequence, generation))) {
+  // The claim answers with the mark in its way when it is refused: one round trip either way.
+  const claim = await deps.state.claim(variant, decision.sequence, generation);
+  if (!claim.claimed) {
+    const { last } = claim;
+    const lastGeneration = last.generation ?? 0;
+    if (generation < lastGeneration) {
+      return outcome(
+        'stale-generation',
+        `generation ${generation} is older than generation ${lastGeneration} of the decisions already taken on: a restored policy memory; the next evaluation starts a new generation`,
+      );
+    }
+    if (generation === lastGeneration && decision.sequence < last.sequence) {
+      return outcome('superseded', `sequence ${decision.sequence} is older than ${last.sequence}`);
+    }
+    if (generation === lastGeneration && decision.sequence === last.sequence && last.applied) {
+      return outcome('duplicate', `sequence ${decision.sequence} was already applied`);
+    }
     return outcome('superseded', `a newer decision for ${variant} was taken on concurrently`);
   }
 
@@ -308,32 +319,45 @@ export async function applyDecision(
     } catch (err) {
       if (!isPermanent(err)) throw err;
       const error = err instanceof Error ? err.message : String(err);
-      const partial = done.length > 0 ? `partial: ${done.join(', ')} set; ` : '';
-      const failed = await outcome('failed', `${partial}${d.deployment} to ${d.replicas} refused`);
-      return { ...failed, error };
+      const refused = `${d.deployment} to ${d.replicas} refused`;
+      const ended =
+        done.length > 0
+          ? await outcome('partial', `${done.join(', ')} set; ${refused}`)
+          : await outcome('failed', refused);
+      return { ...ended, error, set: done, refused: d.deployment };
     }
     done.push(`${d.deployment} to ${d.replicas}`);
   }
-  await deps.state.markApplied(variant, decision.sequence, generation);
-  const applied = await outcome(
-    'applied',
-    `${decision.action} to ${decision.targetReplicas} on ${decision.accelerator}`,
-  );
-
-  let telemetryError: string | undefined;
-  try {
-    const acceleratorType = opts.acceleratorTypes?.get(decision.accelerator) ?? decision.accelerator;
-    const base = { variant: decision.variant, namespace: decision.namespace, acceleratorType };
-    const points = [currentPoint({ ...base, replicas: decision.targetReplicas, timestampMs: now * 1000 })];
-    if (decision.targetReplicas !== decision.currentReplicas) {
-      const labels = scalingLabels({
+  const acceleratorType = opts.acceleratorTypes?.get(decision.accelerator) ?? decision.accelerator;
+  const base = { variant: decision.variant, namespace: decision.namespace, acceleratorType };
+  const scaled = decision.targetReplicas !== decision.currentReplicas;
+  const count = scaled
+    ? scalingLabels({
         ...base,
         direction: decision.targetReplicas > decision.currentReplicas ? 'up' : 'down',
         reason: decision.reason,
-      });
-      const value = await deps.state.incrementScalingCounter(labels);
-      points.push({ name: INFERNO.scalingTotal, labels, value, timestamp: now * 1000 });
-    }
+      })
+    : undefined;
+  // Applied, pool sequence reached and the scaling counted: one write.
+  const marked = await deps.state.markDone(variant, {
+    poolSequence: decision.poolSequence,
+    generation,
+    appliedSequence: decision.sequence,
+    ...(count ? { count } : {}),
+  });
+  const applied: ApplyOutcome = {
+    kind: 'decision',
+    status: 'applied',
+    decision,
+    detail: `${decision.action} to ${decision.targetReplicas} on ${decision.accelerator}`,
+    ...(configMismatch ? { configMismatch } : {}),
+  };
+
+  let telemetryError: string | undefined;
+  try {
+    const points = [currentPoint({ ...base, replicas: decision.targetReplicas, timestampMs: now * 1000 })];
+    if (count && marked.count !== undefined)
+      points.push({ name: INFERNO.scalingTotal, labels: count, value: marked.count, timestamp: now * 1000 });
     await deps.telemetry.publish(points);
   } catch (err) {
     telemetryError = err instanceof Error ? err.message : String(err);

@@ -1,5 +1,6 @@
 /** The autoscaler's own metrics (docs/METRICS.md, "Out"), with the names and labels dashboards expect. */
-import type { TelemetryPoint } from '../policy/ports.js';
+import type { TelemetryAliasSet } from '../config/schema.js';
+import type { TelemetryPoint, TelemetrySink } from '../policy/ports.js';
 
 export const INFERNO = {
   scalingTotal: 'inferno_replica_scaling_total',
@@ -9,6 +10,40 @@ export const INFERNO = {
   /** messages the consumer dropped, by reason (lib/loop/apply.ts DROPPED) */
   decisionsDropped: 'inferno_decisions_dropped_total',
 } as const;
+
+/**
+ * Names other dashboards know the same gauges by, published beside ours when the config asks
+ * (`telemetry.aliases`): llm-d's Workload Variant Autoscaler, Inferno's successor, renamed its
+ * gauges `wva_*`. Same values, same labels.
+ */
+export const ALIASES: Record<TelemetryAliasSet, Readonly<Partial<Record<string, string>>>> = {
+  wva: {
+    [INFERNO.desired]: 'wva_desired_replicas',
+    [INFERNO.current]: 'wva_current_replicas',
+    [INFERNO.ratio]: 'wva_desired_ratio',
+  },
+};
+
+/** The points, and a copy under each alias name the sets give for one. */
+export function withAliases(
+  points: readonly TelemetryPoint[],
+  sets: readonly TelemetryAliasSet[],
+): TelemetryPoint[] {
+  if (sets.length === 0) return [...points];
+  return points.flatMap((p) => {
+    const names = sets.flatMap((set) => {
+      const alias = ALIASES[set][p.name];
+      return alias ? [alias] : [];
+    });
+    return [p, ...names.map((name) => ({ ...p, name }))];
+  });
+}
+
+/** A sink that publishes every point also under its aliases. */
+export function aliasingSink(sink: TelemetrySink, sets: readonly TelemetryAliasSet[]): TelemetrySink {
+  if (sets.length === 0) return sink;
+  return { publish: (points) => sink.publish(withAliases(points, sets)) };
+}
 
 /**
  * Beyond the original autoscaler's names, what the dashboard and the alert rules in

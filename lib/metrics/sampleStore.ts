@@ -4,7 +4,7 @@
  * embedded simulation scrapes its servers into it, so its numbers reach the decision policy
  * through the same RawSignals → estimateObservation path as production metrics.
  */
-import { GATEWAY_REQUESTS, VLLM, describeNaming } from './vllmNaming.js';
+import { GATEWAY_REQUEST_NAMES, GATEWAY_REQUESTS, VLLM, describeNaming } from './vllmNaming.js';
 import type { BucketIncrease, HistogramIncrease, RawSignals, Signal } from './signals.js';
 
 export interface Sample {
@@ -213,14 +213,19 @@ export class SampleStore {
       names.find((n) => this.matching(`${n}${suffix}`, sel).length > 0);
     const running = this.matching(VLLM.running, sel);
     const waiting = this.matching(VLLM.waiting, sel);
-    const itlName = firstPresent(VLLM.itl, '_sum');
+    const itlName = firstPresent(VLLM.perTokenTime, '_sum');
     const kvName = firstPresent(VLLM.kvUsage, '');
     const inFlight = [...running, ...waiting];
     const alive = running.filter((s) => this.valueAt(s, now) !== undefined);
     const kvSeries = kvName
       ? this.matching(kvName, sel).filter((s) => this.valueAt(s, now) !== undefined)
       : [];
-    const gateway = this.matching(GATEWAY_REQUESTS, { ...sel, podPattern: undefined, labels: undefined });
+    // the gateway's counter under the name its EPP version gives it, the newest first
+    const gatewayName =
+      GATEWAY_REQUEST_NAMES.find(
+        (n) => this.matching(n, { ...sel, podPattern: undefined, labels: undefined }).length > 0,
+      ) ?? GATEWAY_REQUESTS;
+    const gateway = this.matching(gatewayName, { ...sel, podPattern: undefined, labels: undefined });
     return {
       variant: sel.variant,
       model: sel.model,
@@ -230,7 +235,7 @@ export class SampleStore {
         this.increase(VLLM.success, this.matching(VLLM.success, sel), now, windowSeconds),
       ),
       gatewayRequests:
-        gateway.length > 0 ? this.increase(GATEWAY_REQUESTS, gateway, now, windowSeconds) : undefined,
+        gateway.length > 0 ? this.increase(gatewayName, gateway, now, windowSeconds) : undefined,
       inFlightNow: need(
         VLLM.waiting,
         waiting.length > 0 ? this.gaugeSum(`${VLLM.running}+${VLLM.waiting}`, inFlight, now, now) : undefined,

@@ -11,6 +11,18 @@ export const VLLM = {
   generationTokens: 'vllm:request_generation_tokens',
   ttft: 'vllm:time_to_first_token_seconds',
   itl: ['vllm:inter_token_latency_seconds', 'vllm:time_per_output_token_seconds'],
+  /** per request, its decode time over its tokens: the time per token also with speculative decoding */
+  requestTpot: 'vllm:request_time_per_output_token_seconds',
+  /**
+   * The time per output token, in the order a collector prefers them where a server exposes
+   * several: vLLM 0.13's per-request time per token (an ITL observation is an engine step, of
+   * several tokens with speculative decoding), then ITL's new name, then its old one.
+   */
+  perTokenTime: [
+    'vllm:request_time_per_output_token_seconds',
+    'vllm:inter_token_latency_seconds',
+    'vllm:time_per_output_token_seconds',
+  ],
   kvUsage: ['vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc'],
   cacheConfig: 'vllm:cache_config_info',
   /** the NIXL KV connector's (disaggregated serving), recorded by the engine that receives the KV */
@@ -19,6 +31,16 @@ export const VLLM = {
 } as const;
 
 export const GATEWAY_REQUESTS = 'inference_model_request_total';
+/**
+ * The gateway's per-model request counter, newest name first: llm-d's router exports it as
+ * `llm_d_epp_request_total`; the EPP of Gateway API Inference Extension v1.x calls the family
+ * `inference_objective_*`; earlier ones `inference_model_*`.
+ */
+export const GATEWAY_REQUEST_NAMES = [
+  'llm_d_epp_request_total',
+  'inference_objective_request_total',
+  GATEWAY_REQUESTS,
+] as const;
 
 /** A short name for the naming generation, from which ITL and KV series exist. */
 export function describeNaming(itlSeries: string | undefined, kvSeries: string | undefined): string {

@@ -119,31 +119,50 @@ export interface DecisionState {
   savePolicy(pool: string, memory: PolicyMemory): Promise<void>;
   lastApplied(variant: string): Promise<AppliedMark>;
   /**
-   * Takes on a decision before acting, unless a newer one is already taken (false): a newer
-   * generation always is newer; within one generation, a higher sequence. The same sequence
-   * may be claimed again while not applied, so a retry after a crash still acts.
+   * Takes on a decision before acting, unless a newer one is already taken: a newer generation
+   * always is newer; within one generation, a higher sequence. The same sequence may be claimed
+   * again while not applied, so a retry after a crash still acts. When it is not taken, the
+   * mark that stood in its way comes back with the answer (one round trip, not a read first).
    */
-  claim(variant: string, sequence: number, generation?: number): Promise<boolean>;
-  markApplied(variant: string, sequence: number, generation?: number): Promise<void>;
+  claim(variant: string, sequence: number, generation?: number): Promise<Claim>;
   /**
-   * Records that a variant finished or dropped its decision of a pool evaluation: the pool
-   * sequence it has reached (kept at the highest within a generation; a newer generation
-   * starts it again).
+   * Records, in one write, that a variant is done with its decision of a pool evaluation:
+   * the pool sequence it has reached (kept at the highest within a generation; a newer
+   * generation starts it again), whatever became of the decision; when it was applied, the
+   * decision as applied (only while it is still the one claimed); and, when it scaled, one more
+   * in inferno_replica_scaling_total for `count`'s labels, kept across invocations.
    */
-  markPoolReached(variant: string, poolSequence: number, generation?: number): Promise<void>;
+  markDone(variant: string, done: Done): Promise<DoneAnswer>;
   /**
-   * The pool sequence a variant has reached in this generation: 0 when none or only in an
-   * older one, Infinity when it has gone on to a newer generation.
+   * The pool sequence each variant has reached in this generation: 0 when none or only in an
+   * older one, Infinity when it has gone on to a newer generation. Read together: the
+   * capacity intent asks for every variant of its pool at once.
    */
-  poolReached(variant: string, generation?: number): Promise<number>;
+  poolsReached(variants: readonly string[], generation?: number): Promise<Map<string, number>>;
   /** Takes on a pool's capacity intent unless a newer evaluation's (or generation's) intent was taken. */
   claimCapacity(pool: string, poolSequence: number, generation?: number): Promise<boolean>;
   /** The newest capacity intent taken on for a pool: evaluate tells a restored policy memory by it. */
   capacityMark(pool: string): Promise<CapacityMark | undefined>;
-  /** Running value of inferno_replica_scaling_total for a label set, kept across invocations. */
-  incrementScalingCounter(labels: Readonly<Record<string, string>>): Promise<number>;
   /** Running value of another counter of the consumer's (inferno_decisions_dropped_total), kept across invocations. */
   incrementCounter(metric: string, labels: Readonly<Record<string, string>>): Promise<number>;
+}
+
+/** A claim's answer: taken on, or not and the newer (or applied) mark in its way. */
+export type Claim = { readonly claimed: true } | { readonly claimed: false; readonly last: AppliedMark };
+
+/** What markDone records (see there). */
+export interface Done {
+  readonly poolSequence: number;
+  readonly generation?: number;
+  /** the decision's sequence, when it was applied */
+  readonly appliedSequence?: number;
+  /** the labels of inferno_replica_scaling_total to count one more in, when it scaled */
+  readonly count?: Readonly<Record<string, string>>;
+}
+
+export interface DoneAnswer {
+  /** the counter's running value after this one, when `count` was given */
+  readonly count?: number;
 }
 
 export interface Clock {

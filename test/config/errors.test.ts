@@ -46,6 +46,14 @@ function errorFor(
 const detail = (err: Error) => err.message.slice(err.message.indexOf(': ') + 2);
 
 describe('config errors name the file and the field', () => {
+  it('telemetry aliases of an autoscaler we do not know the names of', () => {
+    const err = errorFor('unknown-alias-set', (d) => {
+      d.telemetry = { aliases: ['wva', 'keda'] };
+    });
+    expect(detail(err)).toMatch(/^telemetry\.aliases\[1\]: /);
+    expect(detail(err)).toContain('"wva"');
+  });
+
   it('unknown model', () => {
     const err = errorFor('unknown-model', (d) => {
       d.variants[1].model = 'gpt-5';

@@ -29,7 +29,7 @@ test('events/apply-one-decision.json: the Deployment scaled, the pool sequence r
   const { result, calls, logs, state } = await run(readEvent('events/apply-one-decision.json') as SQSEvent);
   expect(result).toEqual({ batchItemFailures: [] });
   expect(calls).toEqual(['scale llm/chat 3']);
-  expect(await state.poolReached('llm/chat')).toBe(1);
+  expect((await state.poolsReached(['llm/chat'])).get('llm/chat')).toBe(1);
   expect(await state.lastApplied('llm/chat')).toEqual({ sequence: 1, applied: true });
   const [applied] = byMessage(logs, 'decision applied');
   expect(applied).toMatchObject({

@@ -111,7 +111,7 @@ describe('applyDecision', () => {
     expect(w.cluster.replicas('llm', 'chat')).toBe(4);
     expect(w.log.lines).toEqual(['scale llm/chat 4']);
     expect(await w.state.lastApplied('llm/chat')).toEqual({ sequence: 1, applied: true });
-    expect(await w.state.poolReached('llm/chat')).toBe(fixtureDecision().poolSequence);
+    expect((await w.state.poolsReached(['llm/chat'])).get('llm/chat')).toBe(fixtureDecision().poolSequence);
   });
 
   it('is idempotent: the same message twice applies once, the second is a duplicate', async () => {
@@ -341,7 +341,7 @@ describe('admission and failures: nothing outside the config, no message held by
     expect(w.cluster.replicas('llm', 'chat')).toBe(4);
   });
 
-  it('a permanent error (403) ends the decision as failed, partial action reported; the next one reconciles', async () => {
+  it('a permanent error (403) after another Deployment was set ends the decision as partial, both named', async () => {
     const w = world();
     w.cluster.failScaling('llm/chat', forbidden);
     const out = await w.apply(
@@ -353,13 +353,15 @@ describe('admission and failures: nothing outside the config, no message held by
       }),
     );
     expect(out).toMatchObject({
-      status: 'failed',
-      detail: 'partial: chat-h100 to 0 set; chat to 4 refused',
+      status: 'partial',
+      detail: 'chat-h100 to 0 set; chat to 4 refused',
       error: 'deployment llm/chat: scale to 4: forbidden',
+      set: ['chat-h100 to 0'],
+      refused: 'chat',
     });
     expect(w.cluster.replicas('llm', 'chat-h100')).toBe(0);
     expect(w.cluster.replicas('llm', 'chat')).toBe(2);
-    expect(await w.state.poolReached('llm/chat')).toBe(1);
+    expect((await w.state.poolsReached(['llm/chat'])).get('llm/chat')).toBe(1);
   });
 
   it('a transient error (5xx, 409, throttling) is thrown: the message is retried', async () => {
@@ -514,7 +516,7 @@ describe('applyCapacity', () => {
     await w.apply(otherDecision({ poolSequence: 9, sequence: 3 }));
     // a late, older decision does not move the mark back
     await w.apply(fixtureDecision({ poolSequence: 4, sequence: 2 }));
-    expect(await w.state.poolReached('llm/chat')).toBe(9);
+    expect((await w.state.poolsReached(['llm/chat'])).get('llm/chat')).toBe(9);
     const out = await capacityOf(w.deps, intent(8, 2), OPTIONS);
     expect(out.removalAllowed).toBe(true);
     expect(w.capacity.devices('L4')).toBe(2);

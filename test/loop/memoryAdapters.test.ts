@@ -87,15 +87,15 @@ describe('MemoryDecisionState', () => {
   it('claims a sequence once applied only once, and never an older one', async () => {
     const s = new MemoryDecisionState();
     expect(await s.lastApplied('llm/chat')).toEqual({ sequence: 0, applied: false });
-    expect(await s.claim('llm/chat', 3)).toBe(true);
-    // a retry after a crash before markApplied may claim it again
-    expect(await s.claim('llm/chat', 3)).toBe(true);
-    await s.markApplied('llm/chat', 3);
-    expect(await s.claim('llm/chat', 3)).toBe(false);
-    expect(await s.claim('llm/chat', 2)).toBe(false);
-    expect(await s.claim('llm/chat', 4)).toBe(true);
+    expect(await s.claim('llm/chat', 3)).toEqual({ claimed: true });
+    // a retry after a crash before markDone may claim it again
+    expect(await s.claim('llm/chat', 3)).toEqual({ claimed: true });
+    await s.markDone('llm/chat', { poolSequence: 1, appliedSequence: 3 });
+    expect(await s.claim('llm/chat', 3)).toEqual({ claimed: false, last: { sequence: 3, applied: true } });
+    expect(await s.claim('llm/chat', 2)).toMatchObject({ claimed: false });
+    expect(await s.claim('llm/chat', 4)).toEqual({ claimed: true });
     // marking an older sequence does not mark the newer one
-    await s.markApplied('llm/chat', 3);
+    await s.markDone('llm/chat', { poolSequence: 2, appliedSequence: 3 });
     expect(await s.lastApplied('llm/chat')).toEqual({ sequence: 4, applied: false });
   });
 
@@ -110,18 +110,21 @@ describe('MemoryDecisionState', () => {
 
   it('keeps the highest pool sequence a variant reached', async () => {
     const s = new MemoryDecisionState();
-    expect(await s.poolReached('llm/chat')).toBe(0);
-    await s.markPoolReached('llm/chat', 5);
-    await s.markPoolReached('llm/chat', 3);
-    expect(await s.poolReached('llm/chat')).toBe(5);
-    expect(await s.poolReached('llm/other')).toBe(0);
+    const reached = async () => Object.fromEntries(await s.poolsReached(['llm/chat', 'llm/other']));
+    expect(await reached()).toEqual({ 'llm/chat': 0, 'llm/other': 0 });
+    await s.markDone('llm/chat', { poolSequence: 5 });
+    await s.markDone('llm/chat', { poolSequence: 3 });
+    expect(await reached()).toEqual({ 'llm/chat': 5, 'llm/other': 0 });
   });
 
   it('keeps a counter per label set, whatever the key order', async () => {
     const s = new MemoryDecisionState();
-    expect(await s.incrementScalingCounter({ a: '1', b: '2' })).toBe(1);
-    expect(await s.incrementScalingCounter({ b: '2', a: '1' })).toBe(2);
-    expect(await s.incrementScalingCounter({ a: '1', b: '3' })).toBe(1);
+    const count = async (labels: Record<string, string>) =>
+      (await s.markDone('llm/chat', { poolSequence: 1, count: labels })).count;
+    expect(await count({ a: '1', b: '2' })).toBe(1);
+    expect(await count({ b: '2', a: '1' })).toBe(2);
+    expect(await count({ a: '1', b: '3' })).toBe(1);
+    expect(await s.incrementCounter('m', { a: '1' })).toBe(1);
   });
 
   it('hands out copies of the policy memory, never shared state', async () => {

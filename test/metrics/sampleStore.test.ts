@@ -171,15 +171,32 @@ describe('SampleStore gauges and ended series', () => {
     expect(o.missing).toContain(VLLM.success);
   });
 
-  it('reads the gateway counter whatever the pod pattern', () => {
+  it.each([GATEWAY_REQUESTS, 'inference_objective_request_total'])(
+    'reads the gateway counter (%s) whatever the pod pattern',
+    (name) => {
+      const store = new SampleStore();
+      const gw = (v: number) => [{ name, labels: { model_name: 'm', namespace: 'llm' }, value: v }];
+      store.ingest(0, gw(100));
+      store.ingest(30, gw(190));
+      const s = store.rawSignals({ ...SEL, podPattern: /^chat-/ }, 30, 30);
+      expect(s.gatewayRequests).toEqual({ value: 90, timestamp: 30, series: name });
+    },
+  );
+
+  it("reads the time per token from vLLM 0.13's per-request series where a server has it", () => {
     const store = new SampleStore();
-    const gw = (v: number) => [
-      { name: GATEWAY_REQUESTS, labels: { model_name: 'm', namespace: 'llm' }, value: v },
+    const at = (t: number, k: number) => [
+      { name: `${VLLM.requestTpot}_sum`, labels: labels('chat-0'), value: 0.04 * k },
+      { name: `${VLLM.requestTpot}_count`, labels: labels('chat-0'), value: k },
+      // speculative decoding: a step of three tokens per ITL observation
+      { name: `${VLLM.itl[0]}_sum`, labels: labels('chat-0'), value: 0.12 * 40 * k },
+      { name: `${VLLM.itl[0]}_count`, labels: labels('chat-0'), value: 40 * k },
     ];
-    store.ingest(0, gw(100));
-    store.ingest(30, gw(190));
-    const s = store.rawSignals({ ...SEL, podPattern: /^chat-/ }, 30, 30);
-    expect(s.gatewayRequests).toEqual({ value: 90, timestamp: 30, series: GATEWAY_REQUESTS });
+    store.ingest(0, at(0, 10));
+    store.ingest(30, at(30, 20));
+    const s = store.rawSignals(SEL, 30, 30);
+    expect(s.itlSeconds?.sum.series).toBe(`${VLLM.requestTpot}_sum`);
+    expect(s.itlSeconds!.sum.value / s.itlSeconds!.count.value).toBeCloseTo(0.04);
   });
 });
 

@@ -2,8 +2,8 @@
  * The API clients capacity providers use (core, apps, custom objects), from a kubeconfig or
  * from an endpoint and a token renewed on use (EKS), rebuilt whenever the token changes.
  */
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { kubeConfigFor, type TokenEndpoint } from './kubeConfig.js';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { KeepAliveKubeConfig, kubeConfigFor, type TokenEndpoint } from './kubeConfig.js';
 
 export interface KubeApis {
   readonly core: CoreV1Api;
@@ -20,7 +20,7 @@ export function kubeApis(kc: KubeConfig): KubeApis {
 }
 
 export function kubeApisFromKubeconfig(path?: string): () => Promise<KubeApis> {
-  const kc = new KubeConfig();
+  const kc = new KeepAliveKubeConfig();
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
   if (!kc.getCurrentCluster()) throw new Error(`kubeconfig ${path ?? '(default)'} has no current cluster`);

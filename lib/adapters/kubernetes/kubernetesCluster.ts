@@ -2,12 +2,14 @@
  * Deployments through the Kubernetes API (@kubernetes/client-node 1.4). Reads Deployments for
  * desired and ready replicas; scales through the `scale` subresource with a JSON merge patch
  * carrying the resourceVersion it read, so a concurrent writer's change is never overwritten
- * blind: a 409 re-reads and retries with the adapters' backoff (bounded). 403 and 404 fail at once, naming the object.
+ * blind: a 409 re-reads and retries with the adapters' backoff (bounded), as does a reset of a
+ * kept-alive connection (./kubeConfig.ts). 403 and 404 fail at once, naming the object.
  * Needs only get on deployments and get/patch on deployments/scale (deploy/rbac.yaml).
  */
 import { ApiException, PatchStrategy, setHeaderOptions, type AppsV1Api } from '@kubernetes/client-node';
 import type { Cluster, DeploymentView } from '../../policy/ports.js';
 import { withBackoff, type BackoffPolicy } from '../backoff.js';
+import { mapLimit } from '../concurrency.js';
 
 /** The calls this adapter makes. */
 export type DeploymentsApi = Pick<
@@ -35,6 +37,19 @@ export class KubernetesError extends Error {
 /** Re-reads after a 409: tries of read-and-patch, the first included, and the delays between them. */
 export const CONFLICT_BACKOFF: BackoffPolicy = { attempts: 5, baseDelayMs: 50, maxDelayMs: 800 };
 
+/**
+ * A read on a kept-alive connection the server closed meanwhile (an idle timeout, a Lambda
+ * environment thawed after minutes) fails with a reset before any answer: tried again at once,
+ * on another connection. Tries, the first included.
+ */
+export const STALE_CONNECTION_RETRY: BackoffPolicy = { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 };
+
+/** A connection the peer had closed: nothing was answered, so the request can be sent again. */
+export function isStaleConnection(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
+}
+
 export interface KubernetesClusterOptions {
   /** Deployments read at once */
   readonly readConcurrency?: number;
@@ -60,7 +75,11 @@ export class KubernetesCluster implements Cluster {
     const api = await this.api();
     const views = await mapLimit(targets, this.options.readConcurrency ?? 8, async (t) => {
       try {
-        const d = await api.readNamespacedDeployment({ name: t.deployment, namespace: t.namespace });
+        const d = await withBackoff(
+          () => api.readNamespacedDeployment({ name: t.deployment, namespace: t.namespace }),
+          isStaleConnection,
+          STALE_CONNECTION_RETRY,
+        );
         const view: DeploymentView = {
           variant: t.variant,
           namespace: t.namespace,
@@ -100,7 +119,8 @@ export class KubernetesCluster implements Cluster {
             mergePatch,
           );
         },
-        (err) => statusOf(err) === 409,
+        // a 409, or a kept-alive connection found closed: the read-and-patch is safe to repeat
+        (err) => statusOf(err) === 409 || isStaleConnection(err),
         policy,
       );
     } catch (err) {
@@ -182,17 +202,4 @@ export function toKubernetesError(
         true,
       );
   }
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  return out;
 }

@@ -1,6 +1,13 @@
 /** Decision state in process memory: for tests, the simulation and single-process use. */
 import { emptyMemory, type PolicyMemory } from '../../policy/memory.js';
-import type { AppliedMark, CapacityMark, DecisionState } from '../../policy/ports.js';
+import type {
+  AppliedMark,
+  CapacityMark,
+  Claim,
+  DecisionState,
+  Done,
+  DoneAnswer,
+} from '../../policy/ports.js';
 
 const labelKey = (labels: Readonly<Record<string, string>>) =>
   Object.keys(labels)
@@ -33,36 +40,47 @@ export class MemoryDecisionState implements DecisionState {
     return this.applied.get(variant) ?? { sequence: 0, applied: false };
   }
 
-  async claim(variant: string, sequence: number, generation = 0): Promise<boolean> {
+  async claim(variant: string, sequence: number, generation = 0): Promise<Claim> {
     const last = await this.lastApplied(variant);
     const lastGeneration = last.generation ?? 0;
-    if (generation < lastGeneration) return false;
+    if (generation < lastGeneration) return { claimed: false, last };
     if (
       generation === lastGeneration &&
       (sequence < last.sequence || (sequence === last.sequence && last.applied))
     )
-      return false;
+      return { claimed: false, last };
     this.applied.set(variant, mark(sequence, false, generation));
-    return true;
+    return { claimed: true };
   }
 
-  async markApplied(variant: string, sequence: number, generation = 0): Promise<void> {
+  async markDone(variant: string, done: Done): Promise<DoneAnswer> {
+    const generation = done.generation ?? 0;
     const last = await this.lastApplied(variant);
-    if (last.sequence === sequence && (last.generation ?? 0) === generation)
-      this.applied.set(variant, mark(sequence, true, generation));
+    if (
+      done.appliedSequence !== undefined &&
+      last.sequence === done.appliedSequence &&
+      (last.generation ?? 0) === generation
+    )
+      this.applied.set(variant, mark(done.appliedSequence, true, generation));
+    const reached = this.reached.get(variant) ?? { generation: 0, poolSequence: 0 };
+    if (generation > reached.generation)
+      this.reached.set(variant, { generation, poolSequence: done.poolSequence });
+    else if (generation === reached.generation)
+      this.reached.set(variant, {
+        generation,
+        poolSequence: Math.max(reached.poolSequence, done.poolSequence),
+      });
+    return done.count ? { count: this.increment(done.count) } : {};
   }
 
-  async markPoolReached(variant: string, poolSequence: number, generation = 0): Promise<void> {
-    const last = this.reached.get(variant) ?? { generation: 0, poolSequence: 0 };
-    if (generation > last.generation) this.reached.set(variant, { generation, poolSequence });
-    else if (generation === last.generation)
-      this.reached.set(variant, { generation, poolSequence: Math.max(last.poolSequence, poolSequence) });
-  }
-
-  async poolReached(variant: string, generation = 0): Promise<number> {
-    const last = this.reached.get(variant) ?? { generation: 0, poolSequence: 0 };
-    if (last.generation > generation) return Infinity;
-    return last.generation === generation ? last.poolSequence : 0;
+  async poolsReached(variants: readonly string[], generation = 0): Promise<Map<string, number>> {
+    return new Map(
+      variants.map((variant) => {
+        const last = this.reached.get(variant) ?? { generation: 0, poolSequence: 0 };
+        if (last.generation > generation) return [variant, Infinity];
+        return [variant, last.generation === generation ? last.poolSequence : 0];
+      }),
+    );
   }
 
   async claimCapacity(pool: string, poolSequence: number, generation = 0): Promise<boolean> {
@@ -78,10 +96,10 @@ export class MemoryDecisionState implements DecisionState {
   }
 
   async incrementCounter(metric: string, labels: Readonly<Record<string, string>>): Promise<number> {
-    return this.incrementScalingCounter({ ...labels, __name__: metric });
+    return this.increment({ ...labels, __name__: metric });
   }
 
-  async incrementScalingCounter(labels: Readonly<Record<string, string>>): Promise<number> {
+  private increment(labels: Readonly<Record<string, string>>): number {
     const key = labelKey(labels);
     const value = (this.counters.get(key) ?? 0) + 1;
     this.counters.set(key, value);

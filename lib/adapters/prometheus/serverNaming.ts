@@ -1,11 +1,14 @@
 /**
  * Which vLLM naming a variant's servers use, from the series and labels found for it: ITL was
- * renamed in 0.11 (both names exposed in 0.11, the old one hidden in 0.12), KV usage in 0.11,
- * and llm-d's inference simulator labels completions `finish_reason` and has no `engine`.
+ * renamed in 0.11 (both names exposed in 0.11, the old one hidden in 0.12, removed in 0.13, which
+ * has the per-request time per output token), KV usage in 0.11, and llm-d's inference simulator
+ * labels completions `finish_reason` and has no `engine`.
  */
 import { describeNaming, VLLM } from '../../metrics/vllmNaming.js';
 
 export interface NamingEvidence {
+  /** vllm:request_time_per_output_token_seconds */
+  readonly requestTpot?: boolean;
   readonly itlNew: boolean;
   readonly itlOld: boolean;
   readonly kvNew: boolean;
@@ -22,6 +25,7 @@ export function describeServerNaming(e: NamingEvidence): string | undefined {
   let naming: string;
   if (e.kvNew && e.kvOld) naming = 'mixed';
   else if (e.itlNew && e.itlOld && e.kvNew) naming = 'vllm 0.11';
+  else if (e.requestTpot && e.itlNew && !e.itlOld && e.kvNew) naming = 'vllm>=0.13';
   else if (e.itlNew && !e.itlOld && e.kvNew) naming = 'vllm>=0.12';
   else
     naming = describeNaming(

@@ -6,16 +6,28 @@
  *
  * Servers of different vLLM versions are read per series: `rate(new) or rate(old)` keeps the
  * new name where a server exposes both (0.11) and the old where only it exists (<= 0.10), as `or`
- * matches elements on their labels without the metric name.
+ * matches elements on their labels without the metric name. The time per output token prefers
+ * 0.13's per-request series over ITL (VLLM.perTokenTime) the same way.
  */
-import { GATEWAY_REQUESTS, VLLM } from '../../metrics/vllmNaming.js';
+import { GATEWAY_REQUEST_NAMES, GATEWAY_REQUESTS, VLLM } from '../../metrics/vllmNaming.js';
 import { anyOf, by, duration, selector, TAG, tagged, union, type Matcher } from './promql.js';
 
+/**
+ * The EPP's pool gauges (labels `name`, `namespace`), each under its names newest first: llm-d's
+ * router exports them as `llm_d_epp_*`, Gateway API Inference Extension's EPP as
+ * `inference_pool_*`; a pool is read under whichever its EPP exposes.
+ */
 export const GATEWAY_POOL = {
-  averageQueueSize: 'inference_pool_average_queue_size',
-  averageKvCacheUtilization: 'inference_pool_average_kv_cache_utilization',
-  readyPods: 'inference_pool_ready_pods',
+  averageQueueSize: ['llm_d_epp_average_queue_size', 'inference_pool_average_queue_size'],
+  averageKvCacheUtilization: [
+    'llm_d_epp_average_kv_cache_utilization',
+    'inference_pool_average_kv_cache_utilization',
+  ],
+  readyPods: ['llm_d_epp_ready_endpoints', 'inference_pool_ready_pods'],
 } as const;
+
+/** The name a pool gauge is reported by when none of its names is found: the upstream EPP's. */
+export const poolSeriesName = (key: PoolSignal): string => GATEWAY_POOL[key][GATEWAY_POOL[key].length - 1]!;
 
 export type PoolSignal = keyof typeof GATEWAY_POOL;
 
@@ -27,12 +39,17 @@ export const SERIES = {
   promptTokens: `${VLLM.promptTokens}_count`,
   generationTokens: `${VLLM.generationTokens}_count`,
   ttft: `${VLLM.ttft}_count`,
+  requestTpot: `${VLLM.requestTpot}_count`,
   itlNew: `${VLLM.itl[0]}_count`,
   itlOld: `${VLLM.itl[1]}_count`,
   kvNew: VLLM.kvUsage[0],
   kvOld: VLLM.kvUsage[1],
   cacheConfig: VLLM.cacheConfig,
   gateway: GATEWAY_REQUESTS,
+  /** the same counter as llm-d's router names it */
+  gatewayLlmd: GATEWAY_REQUEST_NAMES[0],
+  /** the same counter as the EPP of v1.x names it */
+  gatewayObjective: GATEWAY_REQUEST_NAMES[1],
   /** success counter labelled `finish_reason` (llm-d's simulator) rather than vLLM's `finished_reason` */
   finishReasonLabel: `${VLLM.success}{finish_reason}`,
   /** running gauge with an `engine` label (vLLM V1; absent on llm-d's simulator) */
@@ -145,9 +162,9 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
     { signal: 'promptTokens', text: histogram([VLLM.promptTokens]) },
     { signal: 'generationTokens', text: histogram([VLLM.generationTokens]) },
     { signal: 'ttft', text: histogram([VLLM.ttft]) },
-    { signal: 'itl', text: histogram(VLLM.itl) },
+    { signal: 'itl', text: histogram(VLLM.perTokenTime) },
     { signal: 'ttftBuckets', text: p95([VLLM.ttft]) },
-    { signal: 'itlBuckets', text: p95(VLLM.itl) },
+    { signal: 'itlBuckets', text: p95(VLLM.perTokenTime) },
     {
       signal: 'cacheConfig',
       text: `max ${by(group, ['instance', 'pod', 'engine', 'block_size', 'num_gpu_blocks'])} (${s(VLLM.cacheConfig)})`,
@@ -163,16 +180,22 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
   if (scope.gatewayModels.length > 0) {
     queries.push({
       signal: 'gatewayRequests',
-      text: windowed((w) => `sum ${by(SERVER_GROUP)} (increase(${gatewaySelector(scope)}[${w}]))`),
+      text: windowed(
+        (w) =>
+          `sum ${by(SERVER_GROUP)} (${GATEWAY_REQUEST_NAMES.map((n) => `increase(${gatewaySelector(scope, n)}[${w}])`).join(' or ')})`,
+      ),
     });
   }
   if (scope.pools.length > 0) queries.push({ signal: 'gatewayPool', text: poolQuery(scope) });
   return queries;
 }
 
-/** The gateway's request counter of the models whose demand it measures (it has no pod label). */
-function gatewaySelector(scope: QueryScope): string {
-  return selector(GATEWAY_REQUESTS, [
+/**
+ * The gateway's request counter of the models whose demand it measures (it has no pod label),
+ * under one of its names: an EPP exposes one of them, and `or` keeps the newer one where several are.
+ */
+function gatewaySelector(scope: QueryScope, name: string): string {
+  return selector(name, [
     ['model_name', '=~', anyOf(scope.gatewayModels)],
     ['namespace', '=~', anyOf(scope.namespaces)],
   ]);
@@ -196,6 +219,7 @@ function inventory(
     [SERIES.promptTokens, s(SERIES.promptTokens), group],
     [SERIES.generationTokens, s(SERIES.generationTokens), group],
     [SERIES.ttft, s(SERIES.ttft), group],
+    [SERIES.requestTpot, s(SERIES.requestTpot), group],
     [SERIES.itlNew, s(SERIES.itlNew), group],
     [SERIES.itlOld, s(SERIES.itlOld), group],
     [SERIES.kvNew, s(SERIES.kvNew), group],
@@ -207,7 +231,10 @@ function inventory(
     [SERIES.finishReasonLabel, s(VLLM.success, [['finish_reason', '!=', '']])],
     [SERIES.engineLabel, s(VLLM.running, [['engine', '!=', '']])],
   ];
-  if (scope.gatewayModels.length > 0) entries.push([SERIES.gateway, gatewaySelector(scope), SERVER_GROUP]);
+  if (scope.gatewayModels.length > 0) {
+    for (const name of GATEWAY_REQUEST_NAMES)
+      entries.push([name, gatewaySelector(scope, name), SERVER_GROUP]);
+  }
   return union([
     ...entries.flatMap(([series, sel, g]) => [
       tagged(`max ${by(g)} (timestamp(${sel}))`, TAG.series, series),
@@ -217,16 +244,25 @@ function inventory(
   ]);
 }
 
-/** The EPP's pool gauges and their newest sample times, grouped by pool name and namespace. */
+/**
+ * The EPP's pool gauges and their newest sample times, grouped by pool name and namespace, each
+ * under each of its names (tagged `key@name`), so the parser takes the newest name present.
+ */
 function poolQuery(scope: QueryScope): string {
   const matchers: Matcher[] = [
     ['name', '=~', anyOf(scope.pools)],
     ['namespace', '=~', anyOf(scope.namespaces)],
   ];
   return union(
-    (Object.entries(GATEWAY_POOL) as [PoolSignal, string][]).flatMap(([key, name]) => [
-      tagged(`max by (name, namespace) (${selector(name, matchers)})`, TAG.part, key),
-      tagged(`max by (name, namespace) (timestamp(${selector(name, matchers)}))`, TAG.part, `${key}:ts`),
-    ]),
+    (Object.entries(GATEWAY_POOL) as [PoolSignal, readonly string[]][]).flatMap(([key, names]) =>
+      names.flatMap((name) => [
+        tagged(`max by (name, namespace) (${selector(name, matchers)})`, TAG.part, `${key}@${name}`),
+        tagged(
+          `max by (name, namespace) (timestamp(${selector(name, matchers)}))`,
+          TAG.part,
+          `${key}:ts@${name}`,
+        ),
+      ]),
+    ),
   );
 }

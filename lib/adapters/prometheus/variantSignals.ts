@@ -9,13 +9,13 @@
  * - a failed query makes its series missing, with the reason as a parenthesised entry.
  */
 import type { HistogramIncrease, RawSignals, Signal } from '../../metrics/signals.js';
-import { GATEWAY_REQUESTS, VLLM } from '../../metrics/vllmNaming.js';
+import { GATEWAY_REQUEST_NAMES, GATEWAY_REQUESTS, VLLM } from '../../metrics/vllmNaming.js';
 import type { MetricsQuery } from '../../policy/ports.js';
 import { histogramQuantile, parseLe } from './histogramQuantile.js';
 import { TAG } from './promql.js';
 import type { CollectedResults, Row } from './queryRows.js';
 import { describeServerNaming } from './serverNaming.js';
-import { GATEWAY_POOL, SERIES, type PoolSignal, type SignalName } from './signalQueries.js';
+import { GATEWAY_POOL, poolSeriesName, SERIES, type PoolSignal, type SignalName } from './signalQueries.js';
 
 export interface VariantSignals {
   readonly raw: RawSignals;
@@ -104,7 +104,8 @@ export function variantSignals(
   const newest = (series: readonly string[]): number | undefined => {
     let t: number | undefined;
     for (const s of series) {
-      for (const r of s === SERIES.gateway ? gatewayInventory : servers) {
+      const ofGateway = (GATEWAY_REQUEST_NAMES as readonly string[]).includes(s);
+      for (const r of ofGateway ? gatewayInventory : servers) {
         if (r.labels[TAG.series] === s && Number.isFinite(r.value)) t = Math.max(t ?? -Infinity, r.value);
       }
     }
@@ -147,9 +148,15 @@ export function variantSignals(
     return sum && count ? { sum, count } : undefined;
   };
 
-  const itlName = seen(SERIES.itlNew) ? VLLM.itl[0] : seen(SERIES.itlOld) ? VLLM.itl[1] : undefined;
+  const itlName = seen(SERIES.requestTpot)
+    ? VLLM.requestTpot
+    : seen(SERIES.itlNew)
+      ? VLLM.itl[0]
+      : seen(SERIES.itlOld)
+        ? VLLM.itl[1]
+        : undefined;
   const kvName = seen(SERIES.kvNew) ? VLLM.kvUsage[0] : seen(SERIES.kvOld) ? VLLM.kvUsage[1] : undefined;
-  const itlSeries = [SERIES.itlNew, SERIES.itlOld];
+  const itlSeries = [SERIES.requestTpot, SERIES.itlNew, SERIES.itlOld];
   const inFlight = `${VLLM.running}+${VLLM.waiting}`;
   const inFlightFrom = {
     series: inFlight,
@@ -173,8 +180,8 @@ export function variantSignals(
     gatewayRequests: q.gateway
       ? measure({
           signal: 'gatewayRequests',
-          series: GATEWAY_REQUESTS,
-          newestOf: [SERIES.gateway],
+          series: GATEWAY_REQUEST_NAMES.find((n) => seen(n)) ?? GATEWAY_REQUESTS,
+          newestOf: GATEWAY_REQUEST_NAMES,
           missing: GATEWAY_REQUESTS,
           value: sumOf(),
         })
@@ -244,6 +251,7 @@ export function variantSignals(
       zeroFill: false,
     }),
     vllmNaming: describeServerNaming({
+      requestTpot: seen(SERIES.requestTpot),
       itlNew: seen(SERIES.itlNew),
       itlOld: seen(SERIES.itlOld),
       kvNew: seen(SERIES.kvNew),
@@ -301,16 +309,19 @@ function poolSignals(
   const error = results.error('gatewayPool');
   const rows = results.rows('gatewayPool', poolName, namespace);
   for (const key of Object.keys(GATEWAY_POOL) as PoolSignal[]) {
-    const series = GATEWAY_POOL[key];
     if (error !== undefined) {
       errors.add(error);
-      absent.add(series);
+      absent.add(poolSeriesName(key));
       continue;
     }
-    const value = rows.find((r) => r.labels[TAG.part] === key)?.value;
-    const timestamp = rows.find((r) => r.labels[TAG.part] === `${key}:ts`)?.value;
-    if (value === undefined || timestamp === undefined) absent.add(series);
-    else out[key] = { value, timestamp, series };
+    // the newest of its names the pool's EPP exposes
+    const found = GATEWAY_POOL[key].flatMap((series) => {
+      const value = rows.find((r) => r.labels[TAG.part] === `${key}@${series}`)?.value;
+      const timestamp = rows.find((r) => r.labels[TAG.part] === `${key}:ts@${series}`)?.value;
+      return value === undefined || timestamp === undefined ? [] : [{ value, timestamp, series }];
+    })[0];
+    if (found) out[key] = found;
+    else absent.add(poolSeriesName(key));
   }
   return out;
 }

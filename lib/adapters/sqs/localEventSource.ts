@@ -69,12 +69,13 @@ async function receive(
   client: Pick<SQSClient, 'send'>,
   opts: LocalEventSourceOptions,
   max = opts.batchSize ?? 10,
+  waitTimeSeconds = opts.waitTimeSeconds ?? 0,
 ): Promise<SQSRecord[]> {
   const received = await client.send(
     new ReceiveMessageCommand({
       QueueUrl: opts.queueUrl,
       MaxNumberOfMessages: Math.min(Math.max(max, 1), 10),
-      WaitTimeSeconds: opts.waitTimeSeconds ?? 0,
+      WaitTimeSeconds: waitTimeSeconds,
       MessageSystemAttributeNames: ['All'],
     }),
   );
@@ -145,6 +146,9 @@ export async function pollOnce(
 /** Invocations drainQueue runs at once, as Lambda's SQS event source starts with five. */
 export const DEFAULT_CONCURRENCY = 5;
 
+/** The long poll of drainQueue while its producer still sends, seconds. */
+export const PRODUCING_WAIT_SECONDS = 1;
+
 const groupOf = (r: SQSRecord) => r.attributes.MessageGroupId ?? `\u0000${r.messageId}`;
 
 /**
@@ -157,6 +161,11 @@ const groupOf = (r: SQSRecord) => r.attributes.MessageGroupId ?? `\u0000${r.mess
  * waiting ones are given back to the queue with the failed one, so the group's order holds.
  * (SQS itself keeps a group's later messages back while one is in flight; moto, behind the local
  * stack and the tests, does not, hence the bookkeeping here.)
+ *
+ * With `producing` (the send in progress, an evaluation), it polls from the start, as Lambda's
+ * event source always does: messages are applied while the rest are still being sent, and the
+ * empty-poll count starts only once the producer is done. Meanwhile it long-polls
+ * (PRODUCING_WAIT_SECONDS), so waiting for the first message costs a request a second.
  */
 export async function drainQueue(
   client: Pick<SQSClient, 'send'>,
@@ -166,6 +175,8 @@ export async function drainQueue(
     readonly emptyPolls?: number;
     /** invocations at once; default DEFAULT_CONCURRENCY */
     readonly concurrency?: number;
+    /** poll while this runs, and from then on until the queue is empty */
+    readonly producing?: Promise<unknown>;
   },
 ): Promise<{ polls: number; received: number; deleted: number; failed: number }> {
   const totals = { polls: 0, received: 0, deleted: 0, failed: 0 };
@@ -211,19 +222,29 @@ export async function drainQueue(
     }
   };
 
+  let produced = opts.producing === undefined;
+  // Its failure is the producer's to report: here it only ends the waiting.
+  opts.producing?.then(
+    () => (produced = true),
+    () => (produced = true),
+  );
   let empty = 0;
   const idle = () => running.size === 0 && pending.size === 0;
-  while (totals.polls < opts.maxPolls && (empty < (opts.emptyPolls ?? 1) || !idle())) {
+  while (totals.polls < opts.maxPolls && (!produced || empty < (opts.emptyPolls ?? 1) || !idle())) {
     dispatch();
     if (running.size >= concurrency) {
       await Promise.race(running);
       continue;
     }
-    const records = await receive(client, opts, batchSize);
+    const producing = !produced;
+    const wait = producing ? Math.max(PRODUCING_WAIT_SECONDS, opts.waitTimeSeconds ?? 0) : undefined;
+    const records = await receive(client, opts, batchSize, wait);
     totals.polls++;
     totals.received += records.length;
     for (const r of records) pending.set(groupOf(r), [...(pending.get(groupOf(r)) ?? []), r]);
     if (records.length > 0) empty = 0;
+    else if (producing)
+      continue; // the long poll waited: poll again
     else if (idle()) empty++;
     // Nothing new while invocations run: wait for one, or a moment, before receiving again.
     else await Promise.race([...running, new Promise((resolve) => setTimeout(resolve, 10))]);

@@ -1,7 +1,10 @@
 /**
  * The decision queue on SQS FIFO: one message per decision, MessageGroupId = namespace/variant
  * (decisions of a variant are delivered in order), MessageDeduplicationId from variant and
- * sequence (a re-sent decision is delivered once), sent with SendMessageBatch, 10 per call.
+ * sequence (a re-sent decision is delivered once), sent with SendMessageBatch, 10 per call,
+ * SEND_CONCURRENCY calls at once when no message group spans two calls (one decision per
+ * variant and the pool's capacity intent, as an evaluation sends them): order only matters
+ * within a group, and a group in one call keeps its order. Otherwise the calls go in turn.
  * Entries SQS reports as failed are re-sent with bounded backoff (the SDK retries only whole
  * calls); what still fails is named in the error, so the evaluation fails loudly instead of
  * silently losing a variant's decision.
@@ -15,6 +18,7 @@ import { deduplicationIdOf, groupIdOf, type PoolMessage } from '../../policy/mes
 import type { DecisionQueue } from '../../policy/ports.js';
 import { describeError } from '../aws/errors.js';
 import { retryRemaining, type BackoffPolicy } from '../backoff.js';
+import { mapLimit } from '../concurrency.js';
 
 /** The part of SQSClient this adapter uses. */
 export interface SqsSender {
@@ -22,6 +26,8 @@ export interface SqsSender {
 }
 
 export const SQS_BATCH_SIZE = 10;
+/** SendMessageBatch calls at once. */
+export const SEND_CONCURRENCY = 4;
 
 /** Re-sends of the entries SQS reports as failed: tries of an entry, the first included. */
 export const SQS_ENTRY_BACKOFF: BackoffPolicy = { attempts: 5, baseDelayMs: 100, maxDelayMs: 2000 };
@@ -50,10 +56,12 @@ export class SqsDecisionQueue implements DecisionQueue {
   ) {}
 
   async send(decisions: readonly PoolMessage[]): Promise<void> {
-    const failed: Pending[] = [];
-    for (let i = 0; i < decisions.length; i += SQS_BATCH_SIZE) {
-      failed.push(...(await this.sendBatch(decisions.slice(i, i + SQS_BATCH_SIZE).map(toEntry))));
-    }
+    const batches: SendMessageBatchRequestEntry[][] = [];
+    for (let i = 0; i < decisions.length; i += SQS_BATCH_SIZE)
+      batches.push(decisions.slice(i, i + SQS_BATCH_SIZE).map(toEntry));
+    const failed = (
+      await mapLimit(batches, groupsApart(batches) ? SEND_CONCURRENCY : 1, (b) => this.sendBatch(b))
+    ).flat();
     if (failed.length > 0) {
       const ids = failed.map((p) => p.entry.MessageDeduplicationId!);
       throw new SqsSendError(
@@ -95,6 +103,18 @@ export class SqsDecisionQueue implements DecisionQueue {
     );
     return [...givenUp, ...left];
   }
+}
+
+/** Whether every message group is within one batch. */
+function groupsApart(batches: readonly SendMessageBatchRequestEntry[][]): boolean {
+  const seen = new Map<string, number>();
+  return batches.every((batch, i) =>
+    batch.every((e) => {
+      const at = seen.get(e.MessageGroupId!);
+      seen.set(e.MessageGroupId!, i);
+      return at === undefined || at === i;
+    }),
+  );
 }
 
 function toEntry(d: PoolMessage, index: number): SendMessageBatchRequestEntry {

@@ -5,7 +5,13 @@
  * checked against the load. Gauges (running, waiting, KV usage) are the given constants.
  */
 import type { MetricSample } from '../../fleetSimulator/prometheusText.js';
-import { vllmSamples, VllmEngineMetrics, type VllmScrapeTarget } from '../../fleetSimulator/vllmMetrics.js';
+import {
+  Histogram,
+  ITL_BUCKETS,
+  vllmSamples,
+  VllmEngineMetrics,
+  type VllmScrapeTarget,
+} from '../../fleetSimulator/vllmMetrics.js';
 import { applyNaming, type EmulatedNaming } from './namings.js';
 
 export interface FixedLoad {
@@ -19,6 +25,12 @@ export interface FixedLoad {
   readonly waiting: number;
   /** 0..1; NaN to emulate a server that reports NaN */
   readonly kvCacheUsage: number;
+  /**
+   * tokens an engine step emits per request with speculative decoding (default 1): each ITL
+   * observation is then a step of that many tokens, `itlSeconds` times as long, and only
+   * `vllm:request_time_per_output_token_seconds` shows the time per token
+   */
+  readonly tokensPerStep?: number;
 }
 
 export interface FixedLoadVariantOptions {
@@ -50,6 +62,7 @@ class FixedLoadReplica {
     maxModelLen: number,
   ) {
     this.metrics = new VllmEngineMetrics(maxModelLen);
+    this.metrics.requestTimePerOutputToken = new Histogram(ITL_BUCKETS);
   }
 
   /** Completes the requests due by `t`, observing each in the counters and histograms. */
@@ -69,8 +82,13 @@ class FixedLoadReplica {
     m.promptTokensPerRequest.observe(inputTokens, n);
     m.generationTokensPerRequest.observe(outputTokens, n);
     m.timeToFirstToken.observe(ttftSeconds, n);
-    // one inter-token gap per token after the first, as vLLM records them
-    if (outputTokens > 1) m.interTokenLatency.observe(itlSeconds, n * (outputTokens - 1));
+    // one inter-token gap per engine step after the first token, as vLLM records them: a step
+    // per token, or per `tokensPerStep` tokens with speculative decoding
+    const perStep = this.load.tokensPerStep ?? 1;
+    if (outputTokens > 1) {
+      m.interTokenLatency.observe(itlSeconds * perStep, Math.round((n * (outputTokens - 1)) / perStep));
+      m.requestTimePerOutputToken?.observe(itlSeconds, n);
+    }
     m.e2eLatency.observe(ttftSeconds + decode, n);
     m.queueTime.observe(0, n);
     m.prefillTime.observe(ttftSeconds, n);

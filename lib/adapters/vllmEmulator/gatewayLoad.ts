@@ -1,7 +1,9 @@
 /**
  * The inference gateway's endpoint picker (EPP) at a known load: its per-model request counter
- * (`inference_model_request_total`) growing at a fixed rate and its pool gauges. `namespace`
- * stands in for the label a Kubernetes scrape adds to the EPP's series.
+ * growing at a fixed rate (`inference_model_request_total`, or as v1.x names it
+ * `inference_objective_request_total`, or llm-d's router `llm_d_epp_request_total`) and its pool
+ * gauges (`inference_pool_*`, llm-d's `llm_d_epp_*`). `namespace` stands in for the label a
+ * Kubernetes scrape adds to the EPP's series.
  */
 import type { MetricSample } from '../../fleetSimulator/prometheusText.js';
 
@@ -20,16 +22,27 @@ export interface GatewayLoadOptions {
   };
   /** epoch seconds the counter starts from (default: now) */
   readonly startSeconds?: number;
+  /**
+   * whose EPP: 'v0' (default) names the counter inference_model_*, 'v1' inference_objective_*,
+   * both with inference_pool_* gauges; 'llm-d' (llm-d's router) names them all llm_d_epp_*
+   */
+  readonly naming?: 'v0' | 'v1' | 'llm-d';
 }
 
 export function gatewaySource(options: GatewayLoadOptions): (t: number) => MetricSample[] {
   const start = options.startSeconds ?? Date.now() / 1000;
+  const llmd = options.naming === 'llm-d';
+  const counter = llmd
+    ? 'llm_d_epp_request_total'
+    : options.naming === 'v1'
+      ? 'inference_objective_request_total'
+      : 'inference_model_request_total';
   return (t) => {
     const requests = Math.floor(Math.max(t - start, 0) * options.requestRate + 1e-9);
     const samples: MetricSample[] = [
       {
-        name: 'inference_model_request_total',
-        family: 'inference_model_request_total',
+        name: counter,
+        family: counter,
         type: 'counter',
         labels: {
           model_name: options.model,
@@ -50,9 +63,15 @@ export function gatewaySource(options: GatewayLoadOptions): (t: number) => Metri
         value,
       });
       samples.push(
-        gauge('inference_pool_average_queue_size', pool.averageQueueSize),
-        gauge('inference_pool_average_kv_cache_utilization', pool.averageKvCacheUtilization),
-        gauge('inference_pool_ready_pods', pool.readyPods),
+        gauge(
+          llmd ? 'llm_d_epp_average_queue_size' : 'inference_pool_average_queue_size',
+          pool.averageQueueSize,
+        ),
+        gauge(
+          llmd ? 'llm_d_epp_average_kv_cache_utilization' : 'inference_pool_average_kv_cache_utilization',
+          pool.averageKvCacheUtilization,
+        ),
+        gauge(llmd ? 'llm_d_epp_ready_endpoints' : 'inference_pool_ready_pods', pool.readyPods),
       );
     }
     return samples;

@@ -24,18 +24,32 @@ function fakeDb(faults: Error[] = []) {
   return { db: db as unknown as ConstructorParameters<typeof DynamoDecisionState>[0], commands };
 }
 
-test('claim writes its condition on the stored sequence and reports a failed condition as false', async () => {
-  const { db, commands } = fakeDb([conditionFailed()]);
+test('claim writes its condition on the stored sequence; a refusal brings the mark in its way', async () => {
+  // As DynamoDB returns the item of a failed condition: in its typed form.
+  const refused = Object.assign(conditionFailed(), {
+    Item: {
+      pk: { S: 'applied#llm/chat' },
+      sequence: { N: '6' },
+      applied: { BOOL: true },
+      generation: { N: '2000' },
+    },
+  });
+  const { db, commands } = fakeDb([refused]);
   const state = new DynamoDecisionState(db, 't');
-  expect(await state.claim('llm/chat', 4)).toBe(false);
+  expect(await state.claim('llm/chat', 4)).toEqual({
+    claimed: false,
+    last: { sequence: 6, applied: true, generation: 2000 },
+  });
+  expect(commands).toHaveLength(1); // no read before or after
   expect(commands[0]!.input).toMatchObject({
     TableName: 't',
     Key: { pk: 'applied#llm/chat' },
     ConditionExpression:
       'attribute_not_exists(pk) OR #g < :g OR ((attribute_not_exists(#g) OR #g = :g) AND (#s < :s OR (#s = :s AND applied = :no)))',
     ExpressionAttributeValues: { ':s': 4, ':no': false },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
   });
-  expect(await state.claim('llm/chat', 4)).toBe(true);
+  expect(await state.claim('llm/chat', 4)).toEqual({ claimed: true });
 });
 
 test('other errors are not mistaken for a lost race', async () => {
@@ -44,18 +58,41 @@ test('other errors are not mistaken for a lost race', async () => {
   await expect(new DynamoDecisionState(db, 't').claimCapacity('default', 3)).rejects.toThrow('slow down');
 });
 
-test('counters are one atomic ADD per label set, labels in any order', async () => {
+test('markDone is one write: pool mark, applied mark and the scaling counter, their conditions together', async () => {
   const { db, commands } = fakeDb();
   const state = new DynamoDecisionState(db, 't');
-  expect(await state.incrementScalingCounter({ reason: 'load', direction: 'up' })).toBe(3);
-  await state.incrementScalingCounter({ direction: 'up', reason: 'load' });
-  expect(commands.map((c) => (c.input as UpdateCommand['input']).Key)).toEqual([
-    { pk: 'counter#direction=up,reason=load' },
-    { pk: 'counter#direction=up,reason=load' },
+  const labels = { reason: 'load', direction: 'up' };
+  const fake = { Attributes: { 'scaling#direction=up,reason=load': 3 } };
+  (db as { send: unknown }).send = async (command: UpdateCommand) => (commands.push(command), fake);
+  expect(await state.markDone('llm/chat', { poolSequence: 7, appliedSequence: 4, count: labels })).toEqual({
+    count: 3,
+  });
+  expect(commands).toHaveLength(1);
+  const input = commands[0]!.input as UpdateCommand['input'];
+  expect(input).toMatchObject({
+    Key: { pk: 'applied#llm/chat' },
+    UpdateExpression: 'SET #rp = :rp, #rg = :rg, applied = :yes, appliedAt = :now ADD #c :one',
+    ConditionExpression:
+      '(attribute_not_exists(#rp) OR #rg < :rg OR (#rg = :rg AND #rp < :rp)) AND (#s = :s AND (attribute_not_exists(#g) OR #g = :g))',
+    ReturnValues: 'UPDATED_NEW',
+  });
+  // the same label set, keys in any order
+  expect(input.ExpressionAttributeNames!['#c']).toBe('scaling#direction=up,reason=load');
+});
+
+test('when one part of markDone is refused, the others are written on their own', async () => {
+  const { db, commands } = fakeDb([conditionFailed(), conditionFailed()]);
+  const state = new DynamoDecisionState(db, 't');
+  expect(
+    await state.markDone('llm/chat', { poolSequence: 7, appliedSequence: 4, count: { direction: 'up' } }),
+  ).toEqual({ count: 0 }); // the fake answers without the counter
+  const expressions = commands.map((c) => (c.input as UpdateCommand['input']).UpdateExpression).sort();
+  expect(expressions).toEqual([
+    'ADD #c :one',
+    'SET #rp = :rp, #rg = :rg',
+    'SET #rp = :rp, #rg = :rg, applied = :yes, appliedAt = :now ADD #c :one',
+    'SET applied = :yes, appliedAt = :now',
   ]);
-  expect((commands[0]!.input as UpdateCommand['input']).UpdateExpression).toBe(
-    'ADD #v :one SET labels = :labels',
-  );
 });
 
 test('policy memory is saved compressed, only over an older pool sequence', async () => {

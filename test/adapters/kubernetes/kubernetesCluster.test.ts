@@ -137,3 +137,25 @@ test('a network error is retryable and names the object', async () => {
     message: 'deployment llm/chat: scale to 3 failed: connect ECONNREFUSED 127.0.0.1:6443',
   });
 });
+
+test('a kept-alive connection found closed (ECONNRESET) is tried again on another, for reads and patches', async () => {
+  const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+  const { api, patches, reads } = fakeApi({ reads: [reset(), scale(1, '41')], patches: [reset()] });
+  await new KubernetesCluster(api, noSleep).scale('llm', 'chat', 3);
+  expect(reads()).toBe(3); // the reset read, the read before the reset patch, the read before the one that went through
+  expect(patches).toHaveLength(2);
+
+  let tries = 0;
+  const reader = {
+    ...api,
+    readNamespacedDeployment: async () => {
+      if (tries++ === 0) throw reset();
+      return { spec: { replicas: 2 }, status: { readyReplicas: 2 } };
+    },
+  } as unknown as DeploymentsApi;
+  const views = await new KubernetesCluster(reader).deployments([
+    { namespace: 'llm', deployment: 'chat', variant: 'llm/chat', accelerator: 'L4' },
+  ]);
+  expect(views).toMatchObject([{ deployment: 'chat', desired: 2 }]);
+  expect(tries).toBe(2);
+});

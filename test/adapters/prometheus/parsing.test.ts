@@ -298,16 +298,35 @@ describe('a variant from its rows', () => {
     answers.set(
       'gatewayPool',
       vector([
-        [{ name: 'chat', namespace: 'llm', sva_part: 'averageQueueSize' }, '4'],
-        [{ name: 'chat', namespace: 'llm', sva_part: 'averageQueueSize:ts' }, String(T - 2)],
-        [{ name: 'chat', namespace: 'llm', sva_part: 'readyPods' }, '3'],
-        [{ name: 'chat', namespace: 'llm', sva_part: 'readyPods:ts' }, String(T - 2)],
+        [
+          { name: 'chat', namespace: 'llm', sva_part: 'averageQueueSize@inference_pool_average_queue_size' },
+          '4',
+        ],
+        [
+          {
+            name: 'chat',
+            namespace: 'llm',
+            sva_part: 'averageQueueSize:ts@inference_pool_average_queue_size',
+          },
+          String(T - 2),
+        ],
+        // an EPP exposing both names (llm-d's router during its renaming): the newer one is read
+        [{ name: 'chat', namespace: 'llm', sva_part: 'readyPods@llm_d_epp_ready_endpoints' }, '3'],
+        [
+          { name: 'chat', namespace: 'llm', sva_part: 'readyPods:ts@llm_d_epp_ready_endpoints' },
+          String(T - 2),
+        ],
+        [{ name: 'chat', namespace: 'llm', sva_part: 'readyPods@inference_pool_ready_pods' }, '9'],
+        [
+          { name: 'chat', namespace: 'llm', sva_part: 'readyPods:ts@inference_pool_ready_pods' },
+          String(T - 2),
+        ],
       ]),
     );
     const signals = variantSignals(CHAT, collected(answers), WINDOWS, 'chat');
     expect(signals.pool).toEqual({
       averageQueueSize: { value: 4, timestamp: T - 2, series: 'inference_pool_average_queue_size' },
-      readyPods: { value: 3, timestamp: T - 2, series: 'inference_pool_ready_pods' },
+      readyPods: { value: 3, timestamp: T - 2, series: 'llm_d_epp_ready_endpoints' },
     });
     expect(signals.raw.absent).toEqual(['inference_pool_average_kv_cache_utilization']);
   });

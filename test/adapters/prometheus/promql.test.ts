@@ -94,13 +94,17 @@ describe('signal queries', () => {
 
   test('renamed series are read per server: the new name where present, else the old one', () => {
     const text = Object.fromEntries(signalQueries(SCOPE).map((q) => [q.signal, q.text]));
+    // the time per token: vLLM 0.13's per-request series first, then ITL's new and old names
+    expect(text.itl).toContain(
+      'increase(vllm:request_time_per_output_token_seconds_sum{model_name=~"llama-3\\\\.1-8b|mixtral\\\\(8x7b\\\\)",namespace=~"llm"}[60s]) or increase(vllm:inter_token_latency_seconds_sum{',
+    );
     expect(text.itl).toContain(
       'increase(vllm:inter_token_latency_seconds_sum{model_name=~"llama-3\\\\.1-8b|mixtral\\\\(8x7b\\\\)",namespace=~"llm"}[60s]) or increase(vllm:time_per_output_token_seconds_sum{',
     );
     expect(text.kvCacheUsage).toContain('vllm:kv_cache_usage_perc{');
     expect(text.kvCacheUsage).toContain(' or vllm:gpu_cache_usage_perc{');
     expect(text.itlBuckets).toContain(
-      'label_replace(histogram_quantile(0.95, sum by (model_name, namespace, le) (increase(vllm:inter_token_latency_seconds_bucket{',
+      'label_replace(histogram_quantile(0.95, sum by (model_name, namespace, le) (increase(vllm:request_time_per_output_token_seconds_bucket{',
     );
   });
 
@@ -114,6 +118,7 @@ describe('signal queries', () => {
     );
     expect(inventory).toContain('finish_reason!=""');
     expect(inventory).toContain('engine!=""');
+    expect(inventory).toContain('"sva_series", "vllm:request_time_per_output_token_seconds_count"');
     expect(inventory).toContain('"sva_series", "vllm:inter_token_latency_seconds_count"');
     expect(inventory).toContain('"sva_series", "vllm:time_per_output_token_seconds_count"');
     expect(inventory).not.toContain('inference_model_request_total');
@@ -134,12 +139,17 @@ describe('signal queries', () => {
       /^label_replace\(sum by \(model_name, namespace, pod, le\) \(increase\(vllm:time_to_first_token_seconds_bucket\{/,
     );
     expect(text.ttftBuckets).not.toContain('histogram_quantile');
+    // the counter as llm-d's router names it, else as EPP v1.x does, else as earlier ones did
     expect(text.gatewayRequests).toContain(
-      'sum by (model_name, namespace) (increase(inference_model_request_total{model_name=~"llama-3\\\\.1-8b",namespace=~"llm"}[60s]))',
+      'sum by (model_name, namespace) (increase(llm_d_epp_request_total{model_name=~"llama-3\\\\.1-8b",namespace=~"llm"}[60s]) or increase(inference_objective_request_total{model_name=~"llama-3\\\\.1-8b",namespace=~"llm"}[60s]) or increase(inference_model_request_total{model_name=~"llama-3\\\\.1-8b",namespace=~"llm"}[60s]))',
     );
+    expect(text.inventory).toContain('"sva_series", "inference_objective_request_total"');
     expect(text.inventory).toContain('"sva_series", "inference_model_request_total"');
     expect(text.gatewayPool).toContain(
-      'label_replace(max by (name, namespace) (inference_pool_ready_pods{name=~"chat",namespace=~"llm"}), "sva_part", "readyPods", "", "")',
+      'label_replace(max by (name, namespace) (inference_pool_ready_pods{name=~"chat",namespace=~"llm"}), "sva_part", "readyPods@inference_pool_ready_pods", "", "")',
+    );
+    expect(text.gatewayPool).toContain(
+      'label_replace(max by (name, namespace) (llm_d_epp_ready_endpoints{name=~"chat",namespace=~"llm"}), "sva_part", "readyPods@llm_d_epp_ready_endpoints", "", "")',
     );
     expect(text.gatewayPool).toContain('timestamp(inference_pool_average_queue_size{');
   });

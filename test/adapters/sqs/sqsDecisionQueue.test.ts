@@ -1,6 +1,7 @@
 /** SqsDecisionQueue with a scripted SQS: which entries are re-sent, how often, and what is reported. */
 import type { SendMessageBatchCommand, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import { SqsDecisionQueue, SqsSendError } from '../../../lib/adapters/sqs/index.js';
+import { SEND_CONCURRENCY } from '../../../lib/adapters/sqs/sqsDecisionQueue.js';
 import { decision } from '../../functions/decisions.js';
 
 type Reply = (ids: string[]) => Partial<SendMessageBatchCommandOutput> | Error;
@@ -121,4 +122,35 @@ test('nothing to send makes no call', async () => {
   const { client, calls } = scriptedSqs([]);
   await new SqsDecisionQueue(client, 'q', backoff).send([]);
   expect(calls).toHaveLength(0);
+});
+
+/** An SQS whose calls take a while, recording how many are in flight at once. */
+function slowSqs() {
+  let inFlight = 0;
+  const seen = { most: 0, order: [] as string[][] };
+  const client = {
+    send: async (command: SendMessageBatchCommand) => {
+      seen.order.push((command.input.Entries ?? []).map((e) => e.MessageGroupId!));
+      seen.most = Math.max(seen.most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return { $metadata: {}, Successful: [], Failed: [] } as SendMessageBatchCommandOutput;
+    },
+  };
+  return { client, seen };
+}
+
+test('calls go out together when every message group is within one call', async () => {
+  const { client, seen } = slowSqs();
+  await new SqsDecisionQueue(client, 'q', backoff).send(decisions(101));
+  expect(seen.order).toHaveLength(11);
+  expect(seen.most).toBe(SEND_CONCURRENCY);
+});
+
+test('calls go in turn when a message group spans two of them, so its order holds', async () => {
+  const { client, seen } = slowSqs();
+  const spread = [...decisions(10), decision({ variant: 'v0', sequence: 3 })];
+  await new SqsDecisionQueue(client, 'q', backoff).send(spread);
+  expect(seen.order.map((groups) => groups.length)).toEqual([10, 1]);
+  expect(seen.most).toBe(1);
 });

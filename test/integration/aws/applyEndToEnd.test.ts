@@ -3,7 +3,9 @@
  * batch and logger) → DynamoDB state, the node groups' Auto Scaling groups (moto) and
  * Deployments (kube-apiserver with the shipped RBAC). The fault cases of the issue: duplicate
  * delivery, an older decision after a newer one, a forbidden namespace, a malformed message, a
- * busy Auto Scaling group; hostile decisions outside apply's config. Apply judges by its own
+ * busy Auto Scaling group; hostile decisions outside apply's config; a partial action during a
+ * move between accelerators (namespace `moving`, whose Role lets the scaler scale only the new
+ * accelerator's Deployment until the test widens it). Apply judges by its own
  * config (events/local-config.yaml and two variants evaluate does not run: llm/solo, and
  * restricted/chat, whose namespace the scaler's Role does not reach).
  */
@@ -13,7 +15,8 @@ import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { SetDesiredCapacityCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { AppsV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { parse, stringify } from 'yaml';
 import { ClusterNodes, kubeApisFromKubeconfig } from '../../../lib/adapters/kubernetes/index.js';
 import {
@@ -30,7 +33,7 @@ import { applyWiring, evaluateWiring } from '../../../functions/wiring.js';
 import { lambdaContext } from '../../../lib/cli/invokeCommand.js';
 import { decision } from '../../functions/decisions.js';
 import { replicasOf } from '../kubernetes/kubeApiServer.js';
-import { captureLogs, CLUSTER, startStack, type Stack } from './stack.js';
+import { captureLogs, CLUSTER, startStack, TABLE, type Stack } from './stack.js';
 
 jest.setTimeout(180_000);
 
@@ -51,8 +54,15 @@ beforeAll(async () => {
       { name: 'gpu-l4', minSize: 0, maxSize: 12, desiredSize: 1 },
       { name: 'gpu-h100', minSize: 0, maxSize: 2, desiredSize: 0 },
     ],
-    deployments: { llm: { chat: 1, summarize: 1, solo: 1 }, restricted: { chat: 1 } },
+    deployments: {
+      llm: { chat: 1, summarize: 1, solo: 1 },
+      restricted: { chat: 1 },
+      moving: { chat: 2, 'chat-h100': 0 },
+    },
   });
+  // The scaler may scale only chat-h100 in `moving`, as a Role listing resourceNames would allow
+  // it after an operator added the new accelerator's Deployment and forgot the old one.
+  await writeRole(['chat-h100']);
   // The SDK's default credential chain reads these.
   Object.assign(process.env, s().moto.env);
   const chat = LOCAL_CONFIG.variants[0]!;
@@ -61,7 +71,19 @@ beforeAll(async () => {
     applyConfig,
     stringify({
       ...LOCAL_CONFIG,
-      variants: [...LOCAL_CONFIG.variants, { ...chat, name: 'solo' }, { ...chat, namespace: 'restricted' }],
+      variants: [
+        ...LOCAL_CONFIG.variants,
+        { ...chat, name: 'solo' },
+        { ...chat, namespace: 'restricted' },
+        // moving from L4 to H100: two Deployments
+        {
+          ...chat,
+          namespace: 'moving',
+          accelerator: undefined,
+          accelerators: ['L4', 'H100'],
+          deployments: { L4: 'chat', H100: 'chat-h100' },
+        },
+      ],
     }),
   );
   applyEnv = { ...s().env, SVA_CONFIG: applyConfig };
@@ -72,6 +94,56 @@ afterAll(async () => {
 });
 
 const applyHandler = () => createApplyHandler(() => applyWiring(applyEnv, applyLogger));
+
+/** The scaler's Role in namespace `moving`: it may scale only the Deployments named. */
+async function writeRole(scalable: string[]): Promise<void> {
+  const rbac = s().kube.admin.makeApiClient(RbacAuthorizationV1Api);
+  const namespace = 'moving';
+  const body = {
+    metadata: { name: 'sva-scaler', namespace },
+    rules: [
+      {
+        apiGroups: ['apps'],
+        resources: ['deployments/scale'],
+        resourceNames: scalable,
+        verbs: ['get', 'patch'],
+      },
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
+    ],
+  };
+  const exists = await rbac.readNamespacedRole({ name: 'sva-scaler', namespace }).then(
+    () => true,
+    () => false,
+  );
+  if (exists) {
+    await rbac.replaceNamespacedRole({ name: 'sva-scaler', namespace, body });
+    return;
+  }
+  await rbac.createNamespacedRole({ namespace, body });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: 'sva-scaler', namespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'sva-scaler' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'sva-scaler' }],
+    },
+  });
+}
+
+/** The API server's RBAC follows a changed Role within moments: waits for it, bounded. */
+async function untilScalerMayScale(namespace: string, name: string): Promise<void> {
+  const apps = s().kube.scaler.makeApiClient(AppsV1Api);
+  for (let tries = 0; ; tries++) {
+    try {
+      await apps.readNamespacedDeploymentScale({ name, namespace });
+      return;
+    } catch (err) {
+      if (tries >= 50) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 const send = (...decisions: PoolMessage[]) =>
   new SqsDecisionQueue(s().moto.sqs, s().queues.queueUrl).send(decisions);
 const replicas = (ns: string, name: string) => replicasOf(s().kube.admin, ns, name);
@@ -299,4 +371,87 @@ test('a busy Auto Scaling group fails the capacity intent’s delivery, and the 
   expect((await s().nodeGroup('gpu-l4')).desiredSize).toBe(11);
   expect(refusals).toBe(2);
   expect(await s().dlqBodies()).toEqual([]);
+});
+
+test('a partial action during a move: capacity grown, the old Deployment refused (403); reported as partial, set aside without holding the group, reconciled by the next decision', async () => {
+  const move = (sequence: number) => {
+    const d = decision({ namespace: 'moving', variant: 'chat', sequence, current: 2, target: 1 });
+    return {
+      ...d,
+      accelerator: 'H100',
+      action: 'migrate' as const,
+      deployments: [
+        { accelerator: 'H100', deployment: 'chat-h100', replicas: 1 },
+        // the old accelerator's Deployment drains as the new one comes up
+        { accelerator: 'L4', deployment: 'chat', replicas: 1 },
+      ],
+    };
+  };
+  const h100Before = (await s().nodeGroup('gpu-h100')).desiredSize ?? 0;
+  // The evaluation's two messages, each on its own message group: the pool's capacity intent
+  // asks for the H100 the move needs; the variant's decision sets both Deployments. And the
+  // next decision of the variant, queued behind it in the same group.
+  await send(
+    capacityIntent({
+      pool: 'default',
+      poolSequence: 300,
+      generation: Date.now(),
+      now: Date.now() / 1000,
+      variants: ['moving/chat'],
+      acceleratorTypes: ['H100'],
+      replicas: [{ acceleratorType: 'H100', devicesPerReplica: 1, replicas: 1 }],
+    }),
+    move(1),
+    move(2),
+  );
+  const { result, logs } = await captureLogs(() => s().drain(applyHandler()));
+  // all three delivered once and deleted: nothing waits maxReceiveCount receives
+  expect(result).toMatchObject({ received: 3, deleted: 3, failed: 0 });
+  // the capacity part succeeded
+  expect(messages(logs, 'capacity intent applied')).toHaveLength(1);
+  expect((await s().nodeGroup('gpu-h100')).desiredSize).toBe(h100Before + 1);
+  // the Deployments part only in part: the new one set, the old one refused and unchanged
+  expect(await replicas('moving', 'chat-h100')).toBe(1);
+  expect(await replicas('moving', 'chat')).toBe(2);
+  const partial = messages(logs, 'decision partly applied');
+  expect(partial).toHaveLength(2);
+  expect(partial[0]).toMatchObject({
+    level: 'WARN',
+    status: 'partial',
+    decisionId: 'moving/chat#1',
+    messageGroupId: 'moving/chat',
+    receiveCount: '1',
+    set: ['chat-h100 to 1'],
+    refused: 'chat',
+    detail: 'chat-h100 to 1 set; chat to 1 refused',
+  });
+  expect(String(partial[0]!.error)).toMatch(/^deployment moving\/chat: scale to 1: forbidden/);
+  // set aside with the reason named, in the variant's group; the group went on to #2 at once
+  const dead = await s().dlqMessages();
+  expect(dead.map((m) => [JSON.parse(m.body).id, m.groupId])).toEqual([
+    ['moving/chat#1', 'moving/chat'],
+    ['moving/chat#2', 'moving/chat'],
+  ]);
+  expect(dead[0]!.reason).toMatch(
+    /^partial: chat-h100 to 1 set; chat to 1 refused: deployment moving\/chat: scale to 1: forbidden/,
+  );
+  // and counted, kept in the decision state as inferno_decisions_dropped_total{reason="partial"}
+  const counter = await s().moto.documents.send(
+    new GetCommand({
+      TableName: TABLE,
+      Key: { pk: 'counter#inferno_decisions_dropped_total#reason=partial' },
+    }),
+  );
+  expect(counter.Item?.value).toBe(2);
+
+  // The cause gone (the Role lists the old Deployment too), the next decision applies fully.
+  await writeRole(['chat-h100', 'chat']);
+  await untilScalerMayScale('moving', 'chat');
+  await send(move(3));
+  const next = await captureLogs(() => s().drain(applyHandler()));
+  expect(next.result).toMatchObject({ received: 1, deleted: 1, failed: 0 });
+  expect(messages(next.logs, 'decision applied')[0]).toMatchObject({ decisionId: 'moving/chat#3' });
+  expect(await replicas('moving', 'chat-h100')).toBe(1);
+  expect(await replicas('moving', 'chat')).toBe(1);
+  expect(await s().dlqMessages()).toEqual([]);
 });

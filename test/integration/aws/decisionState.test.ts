@@ -31,15 +31,17 @@ async function dynamoState(): Promise<DynamoDecisionState> {
 /** A script of calls and the answers both implementations must give. */
 async function transcript(state: DecisionState): Promise<unknown[]> {
   const v = 'llm/chat';
+  const reached = async (variants: string[], generation?: number) =>
+    Object.fromEntries(await state.poolsReached(variants, generation));
   return [
     await state.lastApplied(v),
     await state.claim(v, 3),
     await state.lastApplied(v),
     await state.claim(v, 3), // same sequence, not applied yet: a retry after a crash may act
-    await state.claim(v, 2), // older
-    await state.markApplied(v, 2), // not the claimed one: no effect
+    await state.claim(v, 2), // older: refused, with the mark in its way
+    await state.markDone(v, { poolSequence: 4, appliedSequence: 2 }), // not the claimed one: not applied
     await state.lastApplied(v),
-    await state.markApplied(v, 3),
+    await state.markDone(v, { poolSequence: 5, appliedSequence: 3, count: { direction: 'up' } }),
     await state.lastApplied(v),
     await state.claim(v, 3), // already applied: duplicate
     await state.claim(v, 4),
@@ -48,30 +50,34 @@ async function transcript(state: DecisionState): Promise<unknown[]> {
     await state.claimCapacity('default', 5), // the same intent again (a redelivery)
     await state.claimCapacity('default', 4), // an older evaluation's intent
     await state.claimCapacity('default', 6),
-    await state.markPoolReached('llm/chat', 5),
-    await state.markPoolReached('llm/chat', 3), // a late, older decision: the mark stays at 5
-    await state.poolReached('llm/chat'),
-    await state.poolReached('llm/other'),
+    await state.markDone(v, { poolSequence: 3 }), // a late, older decision: the mark stays at 5
+    await reached([v, 'llm/other']),
+    // applied, counted, but the pool mark already further: the other parts still hold
+    await state.markDone(v, { poolSequence: 4, appliedSequence: 4, count: { direction: 'up' } }),
+    await state.lastApplied(v),
+    await reached([v]),
     // generations: a newer one resets the comparison, an older one is refused
     await state.claim(v, 1, 2000), // a fresh memory: sequence 1 of a newer generation
     await state.lastApplied(v),
     await state.claim(v, 9, 1000), // a restored memory's generation: refused
-    await state.markApplied(v, 1, 1000), // not this generation: no effect
-    await state.markApplied(v, 1, 2000),
+    await state.markDone(v, { poolSequence: 9, generation: 1000, appliedSequence: 1 }), // not this generation
     await state.lastApplied(v),
-    await state.markPoolReached('llm/chat', 1, 2000), // a newer generation starts the mark again
-    await state.poolReached('llm/chat', 2000),
-    await state.poolReached('llm/chat', 1000), // gone on to a newer one
-    await state.poolReached('llm/chat', 3000), // only in an older one
+    await reached([v], 1000),
+    await state.markDone(v, { poolSequence: 1, generation: 2000, appliedSequence: 1 }), // starts the mark again
+    await state.lastApplied(v),
+    await reached([v], 2000),
+    await reached([v], 1000), // gone on to a newer one
+    await reached([v], 3000), // only in an older one
     await state.claimCapacity('default', 1, 2000),
     await state.claimCapacity('default', 7, 1000),
     await state.capacityMark('default'),
     await state.capacityMark('other'),
     await state.incrementCounter('inferno_decisions_dropped_total', { reason: 'expired' }),
     await state.incrementCounter('inferno_decisions_dropped_total', { reason: 'expired' }),
-    await state.incrementScalingCounter({ variant_name: 'chat', direction: 'up' }),
-    await state.incrementScalingCounter({ direction: 'up', variant_name: 'chat' }), // same labels, any order
-    await state.incrementScalingCounter({ variant_name: 'chat', direction: 'down' }),
+    await state.markDone('llm/code', { poolSequence: 1, count: { variant_name: 'code', direction: 'up' } }),
+    // same labels, any order
+    await state.markDone('llm/code', { poolSequence: 2, count: { direction: 'up', variant_name: 'code' } }),
+    await state.markDone('llm/code', { poolSequence: 3, count: { variant_name: 'code', direction: 'down' } }),
     await state.loadPolicy('default'),
   ];
 }
@@ -79,13 +85,34 @@ async function transcript(state: DecisionState): Promise<unknown[]> {
 test('answers exactly as the in-memory state does', async () => {
   const expected = await transcript(new MemoryDecisionState());
   expect(await transcript(await dynamoState())).toEqual(expected);
-  expect(expected.slice(0, 5)).toEqual([
+  expect(expected.slice(0, 9)).toEqual([
     { sequence: 0, applied: false },
-    true,
+    { claimed: true },
     { sequence: 3, applied: false },
-    true,
-    false,
+    { claimed: true },
+    { claimed: false, last: { sequence: 3, applied: false } },
+    {},
+    { sequence: 3, applied: false },
+    { count: 1 },
+    { sequence: 3, applied: true },
   ]);
+  expect(expected.slice(17, 21)).toEqual([
+    { 'llm/chat': 5, 'llm/other': 0 },
+    { count: 2 },
+    { sequence: 4, applied: true },
+    { 'llm/chat': 5 },
+  ]);
+});
+
+test('pool marks of more variants than one BatchGetItem takes come back whole', async () => {
+  const state = await dynamoState();
+  const variants = Array.from({ length: 150 }, (_, i) => `llm/v${i}`);
+  await Promise.all(
+    variants.slice(0, 120).map((v, i) => state.markDone(v, { poolSequence: i + 1, generation: 7 })),
+  );
+  const reached = await state.poolsReached(variants, 7);
+  expect([...reached.keys()]).toEqual(variants);
+  expect(variants.map((v) => reached.get(v))).toEqual(variants.map((_, i) => (i < 120 ? i + 1 : 0)));
 });
 
 test('policy memory round-trips per pool', async () => {
@@ -120,15 +147,15 @@ test('concurrent consumers settle on the newest sequence and never lose a count'
   const a = await dynamoState();
   // A second consumer of the same table.
   const b = new DynamoDecisionState(moto!.documents, `sva-state-${tables}`);
-  expect(await a.claim('llm/chat', 5)).toBe(true);
-  await b.markApplied('llm/chat', 5);
+  expect(await a.claim('llm/chat', 5)).toEqual({ claimed: true });
+  await b.markDone('llm/chat', { poolSequence: 5, appliedSequence: 5 });
   // Marked applied by one consumer: the other cannot take it on again.
-  expect(await a.claim('llm/chat', 5)).toBe(false);
+  expect(await a.claim('llm/chat', 5)).toEqual({ claimed: false, last: { sequence: 5, applied: true } });
 
   const claims = await Promise.all(
     Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).claim('llm/code', i + 1)),
   );
-  expect(claims[7]).toBe(true); // the newest always gets through, whatever the order
+  expect(claims[7]).toEqual({ claimed: true }); // the newest always gets through, whatever the order
   expect(await a.lastApplied('llm/code')).toEqual({ sequence: 8, applied: false });
 
   const groups = await Promise.all(
@@ -138,7 +165,9 @@ test('concurrent consumers settle on the newest sequence and never lose a count'
   expect(await a.claimCapacity('default', 14)).toBe(false); // 15 is held: an older intent cannot undo it
 
   const counts = await Promise.all(
-    Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).incrementScalingCounter({ variant_name: 'code' })),
+    Array.from({ length: 10 }, (_, i) =>
+      (i % 2 ? a : b).markDone('llm/code', { poolSequence: i, count: { variant_name: 'code' } }),
+    ),
   );
-  expect([...counts].sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  expect(counts.map((c) => c.count!).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 });

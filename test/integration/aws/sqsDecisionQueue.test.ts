@@ -161,3 +161,47 @@ test('the local event source applies batches of different groups concurrently, e
   expect(overlapping).toEqual([]);
   for (const v of variants) expect(order.get(v)).toEqual([1, 2, 3]);
 });
+
+test('while its producer still sends, the event source polls on and applies what has arrived', async () => {
+  const { queueUrl, queueArn } = await createDecisionQueues(moto!.sqs, `producing-${++queues}`, 3);
+  const queue = new SqsDecisionQueue(moto!.sqs, queueUrl);
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  let producerDone = 0;
+  // An evaluation that takes a while before its first send, and sends in two parts.
+  const producing = (async () => {
+    await pause(1500);
+    await queue.send(['a', 'b', 'c'].map((variant) => decision({ variant, sequence: 1 })));
+    await pause(1500);
+    await queue.send(['d', 'e'].map((variant) => decision({ variant, sequence: 1 })));
+    producerDone = Date.now();
+  })();
+  const applied: { variant: string; at: number }[] = [];
+  const totals = await drainQueue(
+    moto!.sqs,
+    async (event) => {
+      for (const r of event.Records)
+        applied.push({ variant: (JSON.parse(r.body) as DecisionRecord).variant, at: Date.now() });
+      return { batchItemFailures: [] };
+    },
+    {
+      queueUrl,
+      queueArn,
+      region: REGION,
+      context: () => lambdaContext('sva-apply', 60),
+      maxPolls: 50,
+      emptyPolls: 1,
+      producing,
+    },
+  );
+  expect(totals).toMatchObject({ received: 5, deleted: 5, failed: 0 });
+  expect(applied.map((a) => a.variant).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+  // the first part was applied before the producer had sent the second
+  expect(
+    applied
+      .filter((a) => a.at < producerDone)
+      .map((a) => a.variant)
+      .sort(),
+  ).toEqual(expect.arrayContaining(['a', 'b', 'c']));
+  // long polls while waiting: a few requests, not one every few milliseconds
+  expect(totals.polls).toBeLessThan(12);
+});

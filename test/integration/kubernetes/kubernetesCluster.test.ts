@@ -3,6 +3,8 @@
  * read Deployments and scale them in namespaces bound to its Role and nothing else; conflicts
  * are re-read and retried (bounded); 403 and 404 fail at once, naming the object.
  */
+import diagnostics from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import { resolve } from 'node:path';
 import { jest } from '@jest/globals';
 import { ApiException, AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -309,5 +311,29 @@ describe('credentials', () => {
     await cluster.scale('llm', 'chat', 4);
     expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(4);
     expect(asked).toBe(2);
+  });
+
+  test('requests share kept-alive TLS connections instead of one handshake each', async () => {
+    const reused: boolean[] = [];
+    const count = (message: unknown) =>
+      void reused.push((message as { request: ClientRequest }).request.reusedSocket);
+    diagnostics.subscribe('http.client.response.finish', count);
+    try {
+      const reader = new KubernetesCluster(appsApiFromKubeconfig(k().writeKubeconfig(READER_TOKEN)), {
+        readConcurrency: 2,
+      });
+      const targets = Array.from({ length: 12 }, () => ({
+        namespace: 'llm',
+        deployment: 'code',
+        variant: 'llm/code',
+        accelerator: 'H100',
+      }));
+      expect(await reader.deployments(targets)).toHaveLength(12);
+      // two reads at a time: two connections, kept for the other ten reads
+      expect(reused).toHaveLength(12);
+      expect(reused.filter((r) => !r).length).toBeLessThanOrEqual(2);
+    } finally {
+      diagnostics.unsubscribe('http.client.response.finish', count);
+    }
   });
 });

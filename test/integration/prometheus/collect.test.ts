@@ -21,7 +21,7 @@ import {
 } from '../../../lib/adapters/vllmEmulator/index.js';
 import type { MetricsQuery } from '../../../lib/policy/ports.js';
 import { run } from '../../cli/run.js';
-import { LOAD, now, startPrometheus, waitFor, waitForScrapes } from './helpers.js';
+import { LOAD, now, query as promQuery, startPrometheus, waitFor, waitForScrapes } from './helpers.js';
 
 const WINDOW = 5;
 const MAX_AGE = 4;
@@ -47,6 +47,9 @@ const QUERIES: MetricsQuery[] = [
   query('shared-b', 'model-shared', { podPattern: '^shared-b-' }),
   query('stale', 'model-stale'),
   query('partial', 'model-partial'),
+  query('spec', 'model-spec'),
+  query('gw1', 'model-gw1', { gateway: true }),
+  query('gw2', 'model-gw2', { gateway: true }),
 ];
 
 const servers: VllmEmulatorServer[] = [];
@@ -85,6 +88,31 @@ beforeAll(async () => {
     }),
   );
   serve(fixed('model-shared', ['shared-a-0', 'shared-a-1', 'shared-b-0']).source());
+  // today's names only: vLLM 0.13 servers behind an EPP of v1.x
+  serve(
+    fixed('model-gw1', 2, { naming: 'vllm-0.13' }).source(),
+    gatewaySource({
+      model: 'model-gw1',
+      namespace: NS,
+      requestRate: 20,
+      naming: 'v1',
+      // the pool gauges keep their inference_pool_* names in v1.x
+      pool: { name: 'gw1', averageQueueSize: 1, averageKvCacheUtilization: 0.25, readyPods: 2 },
+    }),
+  );
+  // and behind llm-d's router, whose EPP names its series llm_d_epp_*
+  serve(
+    fixed('model-gw2', 2, { naming: 'vllm-0.13' }).source(),
+    gatewaySource({
+      model: 'model-gw2',
+      namespace: NS,
+      requestRate: 12,
+      naming: 'llm-d',
+      pool: { name: 'gw2', averageQueueSize: 4, averageKvCacheUtilization: 0.75, readyPods: 2 },
+    }),
+  );
+  // vLLM 0.13 with speculative decoding: three tokens per engine step
+  serve(fixed('model-spec', 2, { naming: 'vllm-0.13', load: { ...LOAD, tokensPerStep: 3 } }).source());
   // One target per replica, so that replicas can go away on their own.
   const stale = fixed('model-stale', 2);
   staleServers.push(...stale.pods.map((p) => serve(stale.podSource(p))));
@@ -152,6 +180,11 @@ const NAMING_NAMES: Record<EmulatedNaming, { naming: string; itl: string; kv: st
     itl: 'vllm:inter_token_latency_seconds',
     kv: 'vllm:kv_cache_usage_perc',
   },
+  'vllm-0.13': {
+    naming: 'vllm>=0.13',
+    itl: 'vllm:request_time_per_output_token_seconds',
+    kv: 'vllm:kv_cache_usage_perc',
+  },
   'llm-d-sim': {
     naming: 'llm-d-sim',
     itl: 'vllm:inter_token_latency_seconds',
@@ -194,6 +227,46 @@ describe.each(EMULATED_NAMINGS)('servers named as %s', (naming) => {
       expect(o.at - e!.timestamp).toBeLessThan(MAX_AGE);
     }
   });
+});
+
+test('with speculative decoding (vLLM 0.13) the time per token is the per-request series, not the per-step ITL', async () => {
+  const o = obs('spec');
+  expect(o.vllmNaming).toBe('vllm>=0.13');
+  expect(o.itlMs?.source).toBe('vllm:request_time_per_output_token_seconds');
+  near(o.itlMs?.value, LOAD.itlSeconds * 1000, 0.001);
+  near(o.itlP95Ms?.value, 48.75, 0.001);
+  // what reading the ITL series would have given: a step of three tokens per observation
+  const [step] = await promQuery(
+    prom!,
+    `sum(increase(vllm:inter_token_latency_seconds_sum{model_name="model-spec"}[${WINDOW}s])) / sum(increase(vllm:inter_token_latency_seconds_count{model_name="model-spec"}[${WINDOW}s]))`,
+  );
+  near(Number(step?.value?.[1]), 3 * LOAD.itlSeconds, 0.01);
+});
+
+test("a fleet exposing only today's names (vLLM 0.13, EPP v1.x) is read with the same query config as the older ones", () => {
+  const o = obs('gw1');
+  expect(o.missing).toEqual([]);
+  expect(o.stale).toEqual([]);
+  expect(o.arrivalRate?.source).toBe('inference_objective_request_total');
+  near(o.arrivalRate?.value, 20, 0.12);
+  expect(o.itlMs?.source).toBe('vllm:request_time_per_output_token_seconds');
+  near(o.itlMs?.value, LOAD.itlSeconds * 1000, 0.001);
+  expect(o.vllmNaming).toBe('vllm>=0.13');
+  expect(o.gatewayPool?.readyPods?.value).toBe(2);
+  expect(o.gatewayPool?.readyPods?.source).toBe('inference_pool_ready_pods');
+  // behind llm-d's router: llm_d_epp_* for the counter and the pool gauges
+  const llmd = obs('gw2');
+  expect(llmd.missing).toEqual([]);
+  expect(llmd.arrivalRate?.source).toBe('llm_d_epp_request_total');
+  near(llmd.arrivalRate?.value, 12, 0.12);
+  expect(llmd.gatewayPool).toMatchObject({
+    averageQueueSize: { value: 4, source: 'llm_d_epp_average_queue_size' },
+    averageKvCacheUtilization: { value: 0.75, source: 'llm_d_epp_average_kv_cache_utilization' },
+    readyPods: { value: 2, source: 'llm_d_epp_ready_endpoints' },
+  });
+  // the older gateway, the same query shape: its old names
+  expect(obs('gw').arrivalRate?.source).toBe('inference_model_request_total');
+  expect(obs('gw').gatewayPool?.averageQueueSize?.source).toBe('inference_pool_average_queue_size');
 });
 
 test('one collection is one batch of queries, whatever the number of variants', () => {

@@ -1,7 +1,8 @@
 /**
  * The inferno_* metrics pushed by remote write into a real Prometheus (remote-write receiver on)
  * come back from PromQL with exactly their names and labels, and the scaling counter keeps
- * counting across invocations (two sink instances, the value kept by the decision state).
+ * counting across invocations (two sink instances, the value kept by the decision state); the
+ * wva_* aliases the config can ask for.
  */
 import { MemoryDecisionState } from '../../../lib/adapters/memory/index.js';
 import {
@@ -10,7 +11,16 @@ import {
   freeLoopbackPort,
   type LocalPrometheus,
 } from '../../../lib/adapters/prometheus/index.js';
-import { currentPoint, desiredPoints, INFERNO, scalingLabels } from '../../../lib/loop/telemetry.js';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { parseConfig } from '../../../lib/config/load.js';
+import {
+  aliasingSink,
+  currentPoint,
+  desiredPoints,
+  INFERNO,
+  scalingLabels,
+} from '../../../lib/loop/telemetry.js';
 import type { TelemetryPoint } from '../../../lib/policy/ports.js';
 import { query, startPrometheus } from './helpers.js';
 
@@ -35,14 +45,14 @@ async function invocation(
   replicas: number,
 ): Promise<number> {
   const sink = new RemoteWriteTelemetrySink({ connection: { url: prom!.remoteWriteUrl } });
-  const value = await state.incrementScalingCounter(SCALING);
+  const { count: value } = await state.markDone('llm/chat-8b', { poolSequence: 1, count: SCALING });
   const points: TelemetryPoint[] = [
     ...desiredPoints({ ...VARIANT, replicas, current: replicas - 1, timestampMs }),
     currentPoint({ ...VARIANT, replicas, timestampMs }),
-    { name: INFERNO.scalingTotal, labels: SCALING, value, timestamp: timestampMs },
+    { name: INFERNO.scalingTotal, labels: SCALING, value: value!, timestamp: timestampMs },
   ];
   await sink.publish(points);
-  return value;
+  return value!;
 }
 
 test('pushed metrics come back with exactly their labels, and the counter increases across invocations', async () => {
@@ -120,4 +130,28 @@ test('an unreachable receiver is retried with backoff, then reported', async () 
     sink.publish([{ name: INFERNO.desired, labels: GAUGE_LABELS, value: 1, timestamp: Date.now() }]),
   ).rejects.toThrow(/failed after 4 attempts: fetch failed \(ECONNREFUSED\)/);
   expect(delays).toEqual([20, 40, 50]);
+});
+
+test('asked for by the config, the gauges are pushed under the wva_* names too, with the same labels and values', async () => {
+  const local = parse(readFileSync('events/local-config.yaml', 'utf8')) as Record<string, unknown>;
+  const config = parseConfig({ ...local, telemetry: { aliases: ['wva'] } }, 'test');
+  const sink = aliasingSink(
+    new RemoteWriteTelemetrySink({ connection: { url: prom!.remoteWriteUrl } }),
+    config.telemetry?.aliases ?? [],
+  );
+  const labels = { variant_name: 'alias-8b', namespace: 'llm', accelerator_type: 'L4' };
+  const g = { variant: 'alias-8b', namespace: 'llm', acceleratorType: 'L4', timestampMs: Date.now() - 500 };
+  await sink.publish([
+    ...desiredPoints({ ...g, replicas: 6, current: 3 }),
+    currentPoint({ ...g, replicas: 3 }),
+  ]);
+  for (const [name, value] of [
+    ['wva_desired_replicas', '6'],
+    ['wva_current_replicas', '3'],
+    ['wva_desired_ratio', '2'],
+    [INFERNO.desired, '6'],
+  ] as const) {
+    const result = await query(prom!, `${name}{variant_name="alias-8b"}`);
+    expect(result.map((r) => [r.metric, r.value![1]])).toEqual([[{ __name__: name, ...labels }, value]]);
+  }
 });
