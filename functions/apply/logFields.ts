@@ -54,6 +54,9 @@ export function outcomeFields(o: ApplyOutcome | CapacityOutcome): Record<string,
     targetReplicas: o.decision.targetReplicas,
     reason: o.decision.reason,
     ...(o.error ? { error: o.error } : {}),
+    ...(o.wouldDo ? { wouldDo: o.wouldDo } : {}),
+    ...(o.conflicts ? { conflicts: o.conflicts } : {}),
+    ...(o.deletionCosts ? { deletionCosts: o.deletionCosts } : {}),
   };
 }
 

@@ -27,6 +27,7 @@ import {
   deploymentsToCompare,
   type Rejection,
 } from './admission.js';
+import { adoptionHold, deletionCostsOf, publishAdoption } from './adoption.js';
 import { currentPoint, INFERNO, scalingLabels } from './telemetry.js';
 
 export interface ApplyDeps {
@@ -50,6 +51,14 @@ export interface ApplyOptions {
 
 export type ApplyStatus =
   | 'applied'
+  /** shadow mode: nothing changed; the outcome says what would have been */
+  | 'shadow'
+  /** advise mode: nothing changed; the user's HPA or KEDA scales on inferno_desired_replicas */
+  | 'advise'
+  /** paused by the config or the Deployment's annotation: nothing changed */
+  | 'paused'
+  /** an HPA or ScaledObject targets a Deployment of the variant: refused, nothing changed */
+  | 'conflict'
   | 'duplicate'
   | 'superseded'
   | 'expired'
@@ -64,6 +73,7 @@ export const DROPPED: ReadonlySet<string> = new Set([
   'failed',
   'stale-generation',
   'rejected',
+  'conflict',
 ]);
 
 export interface ApplyOutcome {
@@ -76,6 +86,12 @@ export interface ApplyOutcome {
   readonly configMismatch?: string;
   /** failed: the permanent error that ended it (403, 404, 422), after the changes in detail */
   readonly error?: string;
+  /** shadow and advise: the changes acting would have made, as `chat 2 → 4` */
+  readonly wouldDo?: readonly string[];
+  /** conflict: the other autoscalers, as `HorizontalPodAutoscaler llm/chat (autoscaling/v2beta2) → chat` */
+  readonly conflicts?: readonly string[];
+  /** deletion costs set on pods before a scale-down, as `pod=cost` */
+  readonly deletionCosts?: readonly string[];
 }
 
 /**
@@ -193,6 +209,14 @@ export async function applyCapacity(
       `issued ${Math.round(age)} s ago, more than ${opts.maxAgeSeconds} s: not applied`,
     );
   }
+  if (opts.config.mode !== 'act') {
+    // The pool adopts sva in shadow or advise mode: capacity is the user's to change.
+    const would = intent.accelerators.map((a) => `${a.acceleratorType}: ${a.devices} devices`).join('; ');
+    return outcome(
+      opts.config.mode,
+      `pool in ${opts.config.mode} mode: capacity not changed (would ask for ${would || 'none'})`,
+    );
+  }
   const generation = intent.generation ?? 0;
   if (!(await deps.state.claimCapacity(intent.pool, intent.poolSequence, generation))) {
     return outcome('superseded', `a newer capacity intent of pool ${intent.pool} was taken on`);
@@ -239,17 +263,21 @@ export async function applyDecision(
   // even make apply read the cluster for it.
   const refused = admitDecision(decision, admission);
   if (refused) return rejected(refused, decision);
-  const compare = deploymentsToCompare(decision, opts.config);
-  if (compare.length > 0) {
-    const views = await deps.cluster.deployments(
-      compare.map((t) => ({
-        namespace: decision.namespace,
-        deployment: t.deployment,
-        variant,
-        accelerator: t.accelerator,
-      })),
-    );
-    const live = new Map(views.map((v) => [v.deployment, v.desired]));
+  // Every Deployment it names, read once: the replicas a move may only lower, the pause
+  // annotation, and what a scale-down lowers (its pods' deletion costs).
+  const views =
+    decision.deployments.length > 0
+      ? await deps.cluster.deployments(
+          decision.deployments.map((t) => ({
+            namespace: decision.namespace,
+            deployment: t.deployment,
+            variant,
+            accelerator: t.accelerator,
+          })),
+        )
+      : [];
+  const live = new Map(views.map((v) => [v.deployment, v.desired]));
+  if (deploymentsToCompare(decision, opts.config).length > 0) {
     const lowered = admitDecision(decision, admission, live);
     if (lowered) return rejected(lowered, decision);
   }
@@ -260,9 +288,20 @@ export async function applyDecision(
       ? `decided with config ${decision.configHash.slice(0, 12)}, judged by apply's ${ownHash.slice(0, 12)}`
       : undefined;
   // Whatever becomes of it, the variant is done with this pool evaluation: capacity may follow.
-  const outcome = async (status: ApplyStatus, detail: string): Promise<ApplyOutcome> => {
+  const outcome = async (
+    status: ApplyStatus,
+    detail: string,
+    extra: Partial<ApplyOutcome> = {},
+  ): Promise<ApplyOutcome> => {
     await deps.state.markPoolReached(variant, decision.poolSequence, generation);
-    return { kind: 'decision', status, decision, detail, ...(configMismatch ? { configMismatch } : {}) };
+    return {
+      kind: 'decision',
+      status,
+      decision,
+      detail,
+      ...(configMismatch ? { configMismatch } : {}),
+      ...extra,
+    };
   };
   const age = now - Date.parse(decision.issuedAt) / 1000;
   if (age > opts.maxAgeSeconds) {
@@ -292,6 +331,32 @@ export async function applyDecision(
     return outcome('superseded', `a newer decision for ${variant} was taken on concurrently`);
   }
 
+  // Adopting sva (README "Adopting sva"): a mode other than act, a pause, or another autoscaler
+  // on the same Deployments, and apply changes nothing; it says what and why.
+  const held = await adoptionHold(deps, decision, opts, views);
+  if (held) {
+    const telemetryError = await publishAdoption(deps, decision, opts, held, views);
+    const out = await outcome(held.status, held.detail, held.extra);
+    return telemetryError ? { ...out, telemetryError } : out;
+  }
+
+  // Before lowering a Deployment, its least busy pods are marked to go first.
+  const deletionCosts: string[] = [];
+  for (const d of decision.deployments) {
+    const current = live.get(d.deployment);
+    if (current === undefined || d.replicas >= current || !decision.podLoads?.length) continue;
+    try {
+      const costs = deletionCostsOf(decision.podLoads);
+      const set = await deps.cluster.setDeletionCosts(decision.namespace, d.deployment, costs);
+      const byPod = new Map(costs.map((c) => [c.pod, c.cost]));
+      deletionCosts.push(...set.map((p) => `${p}=${byPod.get(p)}`));
+    } catch (err) {
+      if (!isPermanent(err)) throw err;
+      // Without the costs the ReplicaSet picks as it always did: the scale-down goes on.
+      deletionCosts.push(`not set: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   // Capacity for growth is asked for by the pool's capacity intent, and removed only after
   // every variant has applied its decision: here only the Deployments change.
   // A permanent refusal (403, 404, 422) ends the decision: retrying cannot mend it and would
@@ -314,6 +379,7 @@ export async function applyDecision(
   const applied = await outcome(
     'applied',
     `${decision.action} to ${decision.targetReplicas} on ${decision.accelerator}`,
+    deletionCosts.length > 0 ? { deletionCosts } : {},
   );
 
   let telemetryError: string | undefined;

@@ -23,6 +23,7 @@ import {
   acceleratorType,
   allowedAccelerators,
   deploymentName,
+  modeOf,
   profileOf,
   targetsOf,
   variantByKey,
@@ -88,14 +89,20 @@ export async function evaluatePool(
     memory,
     now,
   });
+  // A variant not in act mode says so in its record, so the queue and the logs tell what it is.
+  const decisions = out.decisions.map((d) => {
+    const v = variantOf(config, d);
+    const mode = v ? modeOf(config, v) : config.mode;
+    return mode === 'act' ? d : { ...d, mode };
+  });
   // Saved before sending: a lost send skips a sequence number, but never reuses one.
   await deps.state.savePolicy(pool, out.memory);
-  await deps.queue.send([...out.decisions, out.capacity]);
+  await deps.queue.send([...decisions, out.capacity]);
 
   let telemetryError: string | undefined;
   try {
     await deps.telemetry.publish(
-      out.decisions.flatMap((d) => {
+      decisions.flatMap((d) => {
         const type = acceleratorType(config, d.accelerator) ?? d.accelerator;
         const base = {
           variant: d.variant,
@@ -123,9 +130,9 @@ export async function evaluatePool(
     poolSequence: out.memory.poolSequence,
     generation: out.memory.generation ?? 0,
     ...(restored ? { generationStarted: restored } : {}),
-    decisions: out.decisions,
+    decisions,
     capacity: out.capacity,
-    held: out.decisions.filter((d) => d.action === 'hold').map((d) => `${d.namespace}/${d.variant}`),
+    held: decisions.filter((d) => d.action === 'hold').map((d) => `${d.namespace}/${d.variant}`),
     telemetryError,
   };
 }

@@ -15,7 +15,8 @@ import { configCapacity } from '../config/toSystem.js';
 import { sizingCapacity } from './capacityPlan.js';
 import type { PolicyMemory } from './memory.js';
 import type { PoolInput, PoolOutput } from './plan.js';
-import { planCapacity } from './stages/capacity.js';
+import { modeOf } from '../config/resolved.js';
+import { planCapacity, type ReplicasAsked } from './stages/capacity.js';
 import { assessDemand } from './stages/demand.js';
 import { guard } from './stages/guards.js';
 import { observe } from './stages/observe.js';
@@ -47,6 +48,21 @@ export function decidePool(input: PoolInput): PoolOutput {
     now,
   };
   const decisions = guarded.map((g) => decisionRecord(g, memory.variants[g.key]!.sequence, context));
-  const capacity = planCapacity(config, guarded, context);
+  const capacity = planCapacity(config, capacityAsked(input, guarded), context);
   return { decisions, capacity, memory };
+}
+
+/**
+ * What each variant asks of the pool's capacity: its decision, unless apply will not act on it
+ * (shadow mode, or paused by the config or a Deployment's annotation): then what runs, so that
+ * a variant being watched neither grows nodes it will not use nor loses the ones it runs on.
+ * A variant in advise mode asks for its decision: the user's HPA or KEDA scales to it.
+ */
+function capacityAsked(input: PoolInput, guarded: readonly ReplicasAsked[]): ReplicasAsked[] {
+  return guarded.map((g) => {
+    const views = input.deployments.filter((d) => d.variant === g.key);
+    const held = modeOf(input.config, g.v) === 'shadow' || g.v.paused || views.some((d) => d.paused);
+    if (!held) return g;
+    return { ...g, deployments: new Map(views.map((d) => [d.accelerator, d.desired])) };
+  });
 }

@@ -64,6 +64,27 @@ export const decisionSchema = z
     reason: z.enum(SCALING_REASONS),
     message: z.string(),
     deployments: z.array(deploymentTargetSchema),
+    /** the variant's adoption mode when evaluate decided (absent: act); apply judges by its own config */
+    mode: z.enum(['act', 'shadow', 'advise']).optional(),
+    /**
+     * Load per pod (running + waiting requests, from vLLM's metrics) at a scale-down: apply sets
+     * the pods' deletion cost from it so the ReplicaSet removes the least busy.
+     */
+    podLoads: z
+      .array(
+        z
+          .object({
+            pod: z
+              .string()
+              .min(1)
+              .max(253)
+              .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a pod name (DNS-1123 subdomain)'),
+            load: finite.refine((n) => n >= 0, 'must not be negative'),
+          })
+          .strict(),
+      )
+      .max(1000)
+      .optional(),
     prediction: z
       .object({ ttftMs: finite, itlMs: finite, utilization: finite, ratePerReplica: finite })
       .strict()
