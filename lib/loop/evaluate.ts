@@ -29,6 +29,7 @@ import {
   variantByKey,
 } from '../config/resolved.js';
 import { metricsQuery } from '../policy/ports.js';
+import { MAX_POD_LOADS } from '../policy/decisionRecord.js';
 import { decisionOpsPoints, desiredPoints } from './telemetry.js';
 
 export interface EvaluateDeps {
@@ -89,11 +90,22 @@ export async function evaluatePool(
     memory,
     now,
   });
-  // A variant not in act mode says so in its record, so the queue and the logs tell what it is.
+  // A variant not in act mode says so in its record, so the queue and the logs tell what it is;
+  // one that lowers a Deployment carries its pods' loads, for apply's deletion costs.
+  const byVariant = new Map(observations.map((o) => [o.variant, o]));
+  const desired = new Map(deployments.map((d) => [`${d.namespace}/${d.deployment}`, d.desired]));
   const decisions = out.decisions.map((d) => {
     const v = variantOf(config, d);
     const mode = v ? modeOf(config, v) : config.mode;
-    return mode === 'act' ? d : { ...d, mode };
+    const lowers = d.deployments.some(
+      (t) => t.replicas < (desired.get(`${d.namespace}/${t.deployment}`) ?? 0),
+    );
+    const podLoads = lowers ? byVariant.get(`${d.namespace}/${d.variant}`)?.podLoads : undefined;
+    return {
+      ...d,
+      ...(mode === 'act' ? {} : { mode }),
+      ...(podLoads?.length ? { podLoads: podLoads.slice(0, MAX_POD_LOADS) } : {}),
+    };
   });
   // Saved before sending: a lost send skips a sequence number, but never reuses one.
   await deps.state.savePolicy(pool, out.memory);

@@ -12,6 +12,9 @@ import { z } from 'zod';
 export const DECISION_VERSION = 3;
 
 const count = z.number().int().nonnegative();
+
+/** The most pods a decision carries loads of: a message stays far below the body limit. */
+export const MAX_POD_LOADS = 500;
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
 export const SCALING_REASONS = [
@@ -83,7 +86,7 @@ export const decisionSchema = z
           })
           .strict(),
       )
-      .max(1000)
+      .max(MAX_POD_LOADS)
       .optional(),
     prediction: z
       .object({ ttftMs: finite, itlMs: finite, utilization: finite, ratePerReplica: finite })

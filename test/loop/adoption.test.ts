@@ -9,9 +9,12 @@ import {
   ManualClock,
   MemoryCapacityProvider,
   MemoryCluster,
+  MemoryDecisionQueue,
   MemoryDecisionState,
+  MemoryMetricsSource,
   MemoryTelemetrySink,
 } from '../../lib/adapters/memory/index.js';
+import { evaluatePool, type EvaluateDeps } from '../../lib/loop/evaluate.js';
 import type { Config, VariantConfig } from '../../lib/config/schema.js';
 import { deletionCostsOf, effectiveMode } from '../../lib/loop/adoption.js';
 import {
@@ -24,7 +27,7 @@ import {
 import { capacityIntent } from '../../lib/policy/capacityPlan.js';
 import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
 import type { OtherAutoscaler } from '../../lib/policy/ports.js';
-import { deployment } from '../policy/helpers.js';
+import { capacityViews, deployment, observation, poolConfig, ratePerReplica } from '../policy/helpers.js';
 import { APPLY_CONFIG } from './applyConfig.js';
 import { fixtureDecision, ISSUED_AT } from './decisionFixture.js';
 
@@ -271,5 +274,85 @@ describe('scale-down removes the least busy replica', () => {
       expect(out.kind === 'rejected' && out.field).toMatch(/^decision\.podLoads/);
     }
     expect(w.log.lines).toEqual([]);
+  });
+});
+
+describe('evaluate, for adoption', () => {
+  const START = 1_767_225_600;
+  const evalWorld = (config: Config, paused = false) => {
+    const clock = new ManualClock(START);
+    const metrics = new MemoryMetricsSource();
+    const cluster = new MemoryCluster({
+      deployments: [{ ...deployment('L4', 2), ...(paused ? { paused: true } : {}) }],
+      pods: { 'llm/chat': ['chat-0', 'chat-1'] },
+    });
+    const capacity = new MemoryCapacityProvider({ accelerators: capacityViews(config, { 'gpu-l4': 3 }) });
+    const state = new MemoryDecisionState();
+    const queue = new MemoryDecisionQueue(() => clock.now());
+    const telemetry = new MemoryTelemetrySink();
+    const deps: EvaluateDeps = { metrics, cluster, capacity, queue, state, telemetry, clock };
+    const drain = () =>
+      queue.drain(async (body) => {
+        await applyMessage({ cluster, capacity, state, telemetry, clock }, body, {
+          config,
+          pool: 'pool-a',
+          maxAgeSeconds: 300,
+        });
+      });
+    return { metrics, cluster, deps, drain };
+  };
+  const idle = poolConfig({ policy: { stabilizationWindowSeconds: 0 } });
+  const r = ratePerReplica(idle);
+  const loads = [
+    { pod: 'chat-0', load: 3 },
+    { pod: 'chat-1', load: 0 },
+  ];
+
+  it("a scale-down carries the pods' loads, and apply marks the idle pod to go first", async () => {
+    const w = evalWorld(idle);
+    w.metrics.observations.set('llm/chat', (now) => ({ ...observation(0.3 * r, now), podLoads: loads }));
+    const out = await evaluatePool(w.deps, idle, 'pool-a');
+    expect(out.decisions[0]).toMatchObject({ action: 'scale-down', targetReplicas: 1, podLoads: loads });
+    await w.drain();
+    expect(w.cluster.deletionCosts).toEqual(
+      new Map([
+        ['llm/chat-0', 3000],
+        ['llm/chat-1', 0],
+      ]),
+    );
+    expect(w.cluster.replicas('llm', 'chat')).toBe(1);
+  });
+
+  it('no loads in a decision that lowers nothing', async () => {
+    const w = evalWorld(idle);
+    w.metrics.observations.set('llm/chat', (now) => ({ ...observation(1.5 * r, now), podLoads: loads }));
+    const out = await evaluatePool(w.deps, idle, 'pool-a');
+    expect(out.decisions[0]!.targetReplicas).toBeGreaterThanOrEqual(2);
+    expect(out.decisions[0]!.podLoads).toBeUndefined();
+  });
+
+  it('shadow: the decision says so; the capacity intent counts what runs, not what was decided', async () => {
+    const shadow = { ...idle, mode: 'shadow' as const };
+    const w = evalWorld(shadow);
+    w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
+    const out = await evaluatePool(w.deps, shadow, 'pool-a');
+    expect(out.decisions[0]).toMatchObject({ mode: 'shadow', targetReplicas: 4 });
+    expect(out.capacity.accelerators.find((a) => a.acceleratorType === 'L4')?.devices).toBe(2);
+    // the same evaluation in act mode asks for the 4
+    const w2 = evalWorld(idle);
+    w2.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
+    const acting = await evaluatePool(w2.deps, idle, 'pool-a');
+    expect(acting.decisions[0]!.mode).toBeUndefined();
+    expect(acting.capacity.accelerators.find((a) => a.acceleratorType === 'L4')?.devices).toBe(4);
+  });
+
+  it('paused by the annotation: evaluate goes on deciding; capacity counts what runs', async () => {
+    const w = evalWorld(idle, true);
+    w.metrics.observations.set('llm/chat', (now) => observation(3.5 * r, now));
+    const out = await evaluatePool(w.deps, idle, 'pool-a');
+    expect(out.decisions[0]!.targetReplicas).toBe(4);
+    expect(out.capacity.accelerators.find((a) => a.acceleratorType === 'L4')?.devices).toBe(2);
+    await w.drain();
+    expect(w.cluster.replicas('llm', 'chat')).toBe(2);
   });
 });
