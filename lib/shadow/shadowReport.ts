@@ -206,7 +206,7 @@ export function formatShadowReport(rows: readonly ShadowDay[]): string[] {
   const body = rows.map((r) => [
     r.variant,
     r.day,
-    r.hours.toFixed(1),
+    r.hours.toFixed(2),
     `${r.sva.meanReplicas.toFixed(1)}/${r.ran.meanReplicas.toFixed(1)}`,
     `${r.sva.deviceHours.toFixed(1)}/${r.ran.deviceHours.toFixed(1)}`,
     `${r.sva.cost.toFixed(2)}/${r.ran.cost.toFixed(2)}`,
@@ -221,7 +221,7 @@ export function formatShadowReport(rows: readonly ShadowDay[]): string[] {
   body.push([
     'total',
     '',
-    rows.reduce((a, r) => a + r.hours, 0).toFixed(1),
+    rows.reduce((a, r) => a + r.hours, 0).toFixed(2),
     '',
     `${total((s) => s.deviceHours, 'sva').toFixed(1)}/${total((s) => s.deviceHours, 'ran').toFixed(1)}`,
     `${svaCost.toFixed(2)}/${ranCost.toFixed(2)}`,
