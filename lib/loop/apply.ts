@@ -19,7 +19,7 @@ import {
 } from '../policy/capacity.js';
 import { InvalidDecisionError, parseDecision, type DecisionRecord } from '../policy/decisionRecord.js';
 import { isCapacityIntent, parsePoolMessage, type PoolMessage } from '../policy/messages.js';
-import type { Clock, Cluster, DecisionState, TelemetrySink } from '../policy/ports.js';
+import type { Clock, Cluster, DecisionState, DeploymentView, TelemetrySink } from '../policy/ports.js';
 import {
   admitCapacityIntent,
   admitDecision,
@@ -265,17 +265,31 @@ export async function applyDecision(
   if (refused) return rejected(refused, decision);
   // Every Deployment it names, read once: the replicas a move may only lower, the pause
   // annotation, and what a scale-down lowers (its pods' deletion costs).
-  const views =
-    decision.deployments.length > 0
-      ? await deps.cluster.deployments(
-          decision.deployments.map((t) => ({
-            namespace: decision.namespace,
-            deployment: t.deployment,
-            variant,
-            accelerator: t.accelerator,
-          })),
-        )
-      : [];
+  let views: DeploymentView[] = [];
+  try {
+    if (decision.deployments.length > 0)
+      views = await deps.cluster.deployments(
+        decision.deployments.map((t) => ({
+          namespace: decision.namespace,
+          deployment: t.deployment,
+          variant,
+          accelerator: t.accelerator,
+        })),
+      );
+  } catch (err) {
+    if (!isPermanent(err)) throw err;
+    // Refused for good (403, 404 of the namespace): as a refused scale, the variant is done
+    // with this pool evaluation and the message ends without holding its group.
+    await deps.state.markPoolReached(variant, decision.poolSequence, decision.generation ?? 0);
+    const targets = decision.deployments.map((t) => `${t.deployment} to ${t.replicas}`).join(', ');
+    return {
+      kind: 'decision',
+      status: 'failed',
+      decision,
+      detail: `${targets} refused`,
+      error: err instanceof Error ? err.message : String(err),
+    };
+  }
   const live = new Map(views.map((v) => [v.deployment, v.desired]));
   if (deploymentsToCompare(decision, opts.config).length > 0) {
     const lowered = admitDecision(decision, admission, live);
@@ -333,7 +347,18 @@ export async function applyDecision(
 
   // Adopting sva (README "Adopting sva"): a mode other than act, a pause, or another autoscaler
   // on the same Deployments, and apply changes nothing; it says what and why.
-  const held = await adoptionHold(deps, decision, opts, views);
+  let held;
+  try {
+    held = await adoptionHold(deps, decision, opts, views);
+  } catch (err) {
+    if (!isPermanent(err)) throw err;
+    // What apply cannot check it does not act on: another autoscaler may be scaling these.
+    const failed = await outcome(
+      'failed',
+      'not acted on: the other autoscalers of the namespace could not be read',
+    );
+    return { ...failed, error: err instanceof Error ? err.message : String(err) };
+  }
   if (held) {
     const telemetryError = await publishAdoption(deps, decision, opts, held, views);
     const out = await outcome(held.status, held.detail, held.extra);

@@ -16,6 +16,7 @@ import {
 } from '../../lib/adapters/memory/index.js';
 import { evaluatePool, type EvaluateDeps } from '../../lib/loop/evaluate.js';
 import type { Config, VariantConfig } from '../../lib/config/schema.js';
+import { KubernetesError } from '../../lib/adapters/kubernetes/index.js';
 import { deletionCostsOf, effectiveMode } from '../../lib/loop/adoption.js';
 import {
   applyCapacity,
@@ -209,6 +210,30 @@ describe('no fight with another autoscaler', () => {
     expect((await w.apply(fixtureDecision())).status).toBe('conflict');
     w.cluster.setOtherAutoscalers([]);
     expect((await w.apply(fixtureDecision({ sequence: 2 }))).status).toBe('applied');
+  });
+});
+
+describe('what apply cannot check it does not act on', () => {
+  it('the other autoscalers cannot be read (403): failed for good, nothing scaled, the pool may go on', async () => {
+    const w = world();
+    w.cluster.otherAutoscalers = async () => {
+      throw new KubernetesError('list horizontalpodautoscalers (HTTP 403): forbidden', 403, 'llm', false);
+    };
+    const out = await w.apply(fixtureDecision());
+    expect(out.status).toBe('failed');
+    expect(out.detail).toBe('not acted on: the other autoscalers of the namespace could not be read');
+    expect(out.error).toMatch(/HTTP 403/);
+    expect(w.log.lines).toEqual([]);
+    expect(await w.state.poolReached('llm/chat')).toBe(fixtureDecision().poolSequence);
+  });
+
+  it('a transient failure to read them is thrown, for a retry', async () => {
+    const w = world();
+    w.cluster.otherAutoscalers = async () => {
+      throw new KubernetesError('list (HTTP 503)', 503, 'llm', true);
+    };
+    await expect(w.apply(fixtureDecision())).rejects.toThrow('HTTP 503');
+    expect(w.log.lines).toEqual([]);
   });
 });
 
