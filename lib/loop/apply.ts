@@ -371,7 +371,9 @@ export async function applyDecision(
     const current = live.get(d.deployment);
     if (current === undefined || d.replicas >= current || !decision.podLoads?.length) continue;
     try {
-      const costs = deletionCostsOf(decision.podLoads);
+      // at most twice the pods the Deployment runs (a rollout may hold both ReplicaSets' pods):
+      // a decision cannot make apply write more than that
+      const costs = deletionCostsOf(decision.podLoads).slice(0, 2 * current);
       const set = await deps.cluster.setDeletionCosts(decision.namespace, d.deployment, costs);
       const byPod = new Map(costs.map((c) => [c.pod, c.cost]));
       deletionCosts.push(...set.map((p) => `${p}=${byPod.get(p)}`));

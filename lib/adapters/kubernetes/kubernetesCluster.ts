@@ -180,7 +180,10 @@ export class KubernetesCluster implements Cluster {
     const pods = await this.options.pods();
     const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
     const set: string[] = [];
-    for (const { pod, cost } of costs) {
+    // A Deployment's pods are named <deployment>-<template hash>-<suffix> by its ReplicaSets:
+    // others are not even tried (the tests below remain the check of ownership).
+    const own = costs.filter((c) => c.pod.startsWith(`${deployment}-`));
+    for (const { pod, cost } of own) {
       const value = String(cost);
       const forms = [
         [...tests, { op: 'add', path: `/metadata/annotations/${pointer(DELETION_COST_ANNOTATION)}`, value }],

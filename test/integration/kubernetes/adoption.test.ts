@@ -285,6 +285,7 @@ describe('scale-down removes the least busy replica', () => {
     await pod('chat-busy', 'chat', { 'prometheus.io/scrape': 'true' });
     await pod('chat-idle', 'chat'); // no annotations at all: the map is created
     await pod('other-x', 'other'); // another Deployment's pod, named by a hostile decision
+    await pod('chat-impostor', 'other'); // named like chat's, labelled as another's
     const w = scalerWorld();
     // the scaler may patch pods but not read them (without the capacity providers' Role)
     const denied = await w.apis.core.readNamespacedPod({ name: 'chat-busy', namespace: 'llm' }).then(
@@ -301,6 +302,7 @@ describe('scale-down removes the least busy replica', () => {
         { pod: 'chat-busy', load: 12 },
         { pod: 'chat-idle', load: 0.5 },
         { pod: 'other-x', load: 0 },
+        { pod: 'chat-impostor', load: 0 },
         { pod: 'chat-gone', load: 0 },
       ],
     });
@@ -309,6 +311,8 @@ describe('scale-down removes the least busy replica', () => {
     expect(await costOf('chat-busy')).toBe('12000');
     expect(await costOf('chat-idle')).toBe('500');
     expect(await costOf('other-x')).toBeUndefined();
+    // the JSON patch's tests of the Deployment's labels refused it: never written
+    expect(await costOf('chat-impostor')).toBeUndefined();
     // the pod's other annotations stay
     const busy = await core().readNamespacedPod({ name: 'chat-busy', namespace: 'llm' });
     expect(busy.metadata?.annotations?.['prometheus.io/scrape']).toBe('true');
