@@ -208,7 +208,13 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
     };
   });
   return {
-    fleet: { variants, nodeGroups, seed: sim?.seed ?? 1, delayJitter: sim?.delayJitter ?? 0.1 },
+    fleet: {
+      variants,
+      nodeGroups,
+      seed: sim?.seed ?? 1,
+      delayJitter: sim?.delayJitter ?? 0.1,
+      removalOrder: sim?.removalOrder ?? 'newest',
+    },
     traces,
     durationSeconds,
     measuredFrom: warmup,

@@ -331,6 +331,12 @@ export const simulationSchema = z
       .max(1)
       .default(0.1)
       .describe('relative spread of node and model start-up delays'),
+    removalOrder: z
+      .enum(['newest', 'least-busy'])
+      .optional()
+      .describe(
+        "which ready replicas a scale-down drains: 'newest' (default, the ReplicaSet's order without deletion costs) or 'least-busy' (as pod-deletion-cost orders them when apply sets it)",
+      ),
     variants: z
       .record(
         z.string(),
