@@ -8,6 +8,7 @@
  * is claimed before and marked after, and an intent older than one taken on is dropped.
  */
 import { configHash } from '../config/hash.js';
+import { modeOf } from '../config/resolved.js';
 import { variantKey } from '../config/variantKey.js';
 import type { Config } from '../config/schema.js';
 import { removalAllowed } from '../policy/capacityPlan.js';
@@ -209,12 +210,16 @@ export async function applyCapacity(
       `issued ${Math.round(age)} s ago, more than ${opts.maxAgeSeconds} s: not applied`,
     );
   }
-  if (opts.config.mode !== 'act') {
-    // The pool adopts sva in shadow or advise mode: capacity is the user's to change.
+  // Capacity is sva's to change once some variant of the pool acts: the intent counts variants
+  // in shadow mode (and paused ones) at what they run, so they neither gain nor lose nodes by it.
+  // While none acts (a pool being watched, or advising), it changes nothing.
+  const modes = new Set(opts.config.variants.map((v) => modeOf(opts.config, v)));
+  if (!modes.has('act')) {
+    const mode = modes.has('shadow') ? 'shadow' : 'advise';
     const would = intent.accelerators.map((a) => `${a.acceleratorType}: ${a.devices} devices`).join('; ');
     return outcome(
-      opts.config.mode,
-      `pool in ${opts.config.mode} mode: capacity not changed (would ask for ${would || 'none'})`,
+      mode,
+      `no variant of the pool in act mode: capacity not changed (would ask for ${would || 'none'})`,
     );
   }
   const generation = intent.generation ?? 0;

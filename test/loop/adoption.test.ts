@@ -135,22 +135,32 @@ describe('modes', () => {
     expect(effectiveMode(fixtureDecision(), 'act')).toBe('act');
   });
 
-  it('a pool in shadow or advise mode leaves capacity alone, saying what it would have asked', async () => {
+  const growTo6 = capacityIntent({
+    pool: 'default',
+    poolSequence: 1,
+    now: ISSUED_AT,
+    variants: ['llm/chat', 'llm/other'],
+    acceleratorTypes: ['L4'],
+    replicas: [{ acceleratorType: 'L4', devicesPerReplica: 1, replicas: 6 }],
+  });
+
+  it('a pool where no variant acts leaves capacity alone, saying what it would have asked', async () => {
     for (const mode of ['shadow', 'advise'] as const) {
       const w = world({ ...APPLY_CONFIG, mode });
-      const i = capacityIntent({
-        pool: 'default',
-        poolSequence: 1,
-        now: ISSUED_AT,
-        variants: ['llm/chat', 'llm/other'],
-        acceleratorTypes: ['L4'],
-        replicas: [{ acceleratorType: 'L4', devicesPerReplica: 1, replicas: 6 }],
-      });
-      const out = await applyCapacity(w.deps, i, w.options);
+      const out = await applyCapacity(w.deps, growTo6, w.options);
       expect(out.status).toBe(mode);
-      expect(out.detail).toBe(`pool in ${mode} mode: capacity not changed (would ask for L4: 6 devices)`);
+      expect(out.detail).toBe(
+        'no variant of the pool in act mode: capacity not changed (would ask for L4: 6 devices)',
+      );
       expect(w.log.lines).toEqual([]);
     }
+  });
+
+  it('once one variant acts in a shadow pool, capacity follows the intent (held variants counted at what they run)', async () => {
+    const w = world(withVariant({ ...APPLY_CONFIG, mode: 'shadow' }, 'other', { mode: 'act' }));
+    const out = await applyCapacity(w.deps, growTo6, w.options);
+    expect(out.status).toBe('applied');
+    expect(w.log.lines).toEqual(['capacity default#1 L4=6 (no removal)']);
   });
 });
 
