@@ -43,12 +43,10 @@ import {
 import { DynamoDecisionState, DynamoSeasonStore } from '../lib/adapters/dynamodb/index.js';
 import { describeClusterEndpoint, EksTokenSource } from '../lib/adapters/eks/index.js';
 import {
-  appsApiFromKubeconfig,
-  appsApiFromToken,
   KubernetesCluster,
   kubeApisFromKubeconfig,
   kubeApisFromToken,
-  type DeploymentsApiSource,
+  OtherAutoscalersReader,
   type KubeApis,
 } from '../lib/adapters/kubernetes/index.js';
 import { systemClock } from '../lib/adapters/memory/index.js';
@@ -218,22 +216,17 @@ function kubeApisFromEnv(env: Env): () => Promise<KubeApis> {
   };
 }
 
+/**
+ * The Deployments (evaluate reads them, apply scales them), the other autoscalers of their
+ * namespaces and their pods' deletion costs (apply), through the same API clients.
+ */
 function clusterFromEnv(env: Env): Cluster {
-  if (env.KUBECONFIG) return new KubernetesCluster(appsApiFromKubeconfig(env.KUBECONFIG));
-  const clusterName = env.SVA_CLUSTER_NAME;
-  if (!clusterName)
+  if (!env.KUBECONFIG && !env.SVA_CLUSTER_NAME)
     throw new WiringError('neither KUBECONFIG nor SVA_CLUSTER_NAME is set (the Kubernetes API)');
-  const { region } = awsClientSettings(env);
-  const tokens = new EksTokenSource({ clusterName, region, credentials: fromNodeProviderChain() });
-  const eks = eksClient(env);
-  let source: DeploymentsApiSource | undefined;
-  // Described on first use; a failure leaves the next use to try again.
-  return new KubernetesCluster(async () => {
-    source ??= appsApiFromToken({
-      ...(await describeClusterEndpoint(eks, clusterName)),
-      token: () => tokens.token(),
-    });
-    return source();
+  const kube = kubeApisFromEnv(env);
+  return new KubernetesCluster(async () => (await kube()).apps, {
+    autoscalers: new OtherAutoscalersReader(kube),
+    pods: async () => (await kube()).core,
   });
 }
 

@@ -5,13 +5,14 @@
  * groups), and etcd + kube-apiserver with a Deployment per variant and accelerator and the
  * shipped RBAC. `env` holds the variables that wire the handlers to it, exactly as on Lambda.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { CustomObjectsApi, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, parseDocument } from 'yaml';
 import { LocalPrometheus } from '../lib/adapters/prometheus/index.js';
 import { loadConfig } from '../lib/config/load.js';
-import type { Config } from '../lib/config/schema.js';
+import type { AdoptionMode, Config } from '../lib/config/schema.js';
 import { capacityProviderOf } from '../lib/config/capacityProvider.js';
 import { EmulatedFleet, type FleetStatus } from './fleet.js';
 import {
@@ -45,6 +46,8 @@ export interface LocalStackOptions {
   readonly scrapeIntervalSeconds?: number;
   /** receives before a decision goes to the DLQ (default 3) */
   readonly maxReceiveCount?: number;
+  /** the pool's mode for the handlers (a copy of the config with `mode` set); default the config's */
+  readonly mode?: AdoptionMode;
   readonly log?: (line: string) => void;
 }
 
@@ -125,12 +128,25 @@ async function createNodePools(kube: KubeServer, config: Config): Promise<void> 
   }
 }
 
+/**
+ * The handlers' copy of the config with the pool's mode set (the fleet keeps reading the
+ * original, whose traces are relative to it): the way an operator switches a pool to shadow.
+ */
+function withMode(configPath: string, mode: AdoptionMode): string {
+  const doc = parseDocument(readFileSync(configPath, 'utf8'));
+  doc.set('mode', mode);
+  const path = join(mkdtempSync(join(tmpdir(), 'sva-stack-config-')), `config-${mode}.yaml`);
+  writeFileSync(path, doc.toString());
+  return path;
+}
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? (() => {});
-  const configPath = resolve(options.configPath);
+  const sourcePath = resolve(options.configPath);
+  const configPath = options.mode ? withMode(sourcePath, options.mode) : sourcePath;
   const config = loadConfig(configPath);
   const fleet = await EmulatedFleet.create(config, {
-    configPath,
+    configPath: sourcePath,
     traceFiles: options.traceFiles,
     rateScale: options.rateScale,
   });

@@ -9,6 +9,9 @@
 import { parseArgs } from 'node:util';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { drainQueue } from '../lib/adapters/sqs/index.js';
+import { PrometheusClient, RemoteWriteTelemetrySink } from '../lib/adapters/prometheus/index.js';
+import { shadowReportFromPrometheus } from '../lib/cli/shadowReportCommand.js';
+import { formatShadowReport } from '../lib/shadow/shadowReport.js';
 import { lambdaContext } from '../lib/cli/invokeCommand.js';
 import type { EvaluateSummary } from '../functions/evaluate/summary.js';
 import { REGION } from './moto.js';
@@ -23,13 +26,14 @@ process.on('warning', (w) => {
     process.stderr.write(`${w.name}: ${w.message}\n`);
 });
 
-export const STACK_USAGE = `usage: npm run stack -- [--config FILE] [--trace FILE ...] [--rate-scale X] [--interval S] [--cycles N] [--log-level LEVEL]
+export const STACK_USAGE = `usage: npm run stack -- [--config FILE] [--trace FILE ...] [--rate-scale X] [--interval S] [--cycles N] [--log-level LEVEL] [--shadow]
   --config FILE     sva config with a simulation section naming a trace per variant (default config/default.yaml)
   --trace FILE      trace of the i-th variant (overrides the config's)
   --rate-scale X    multiply the traces' request rates
   --interval S      seconds between evaluations (default: the config's policy.intervalSeconds)
   --cycles N        run N cycles, then stop everything and exit (default: until Ctrl-C)
-  --log-level L     the handlers' Powertools log level (default WARN; INFO shows every decision applied)`;
+  --log-level L     the handlers' Powertools log level (default WARN; INFO shows every decision applied)
+  --shadow          run the pool in shadow mode (apply changes nothing) and print the shadow report at the end`;
 
 interface Printed {
   readonly decisions: Map<string, { demand: number | null; ttftMs: number | null; itlMs: number | null }>;
@@ -117,6 +121,38 @@ function printCycle(
   );
 }
 
+/**
+ * What kube-state-metrics would expose for the Deployments, pushed to the stack's Prometheus
+ * (there is no kube-state-metrics here): kube_deployment_spec_replicas, the "what ran" of the
+ * shadow report.
+ */
+async function publishDeploymentReplicas(stack: LocalStack, fleet: FleetStatus): Promise<void> {
+  const sink = new RemoteWriteTelemetrySink({ connection: { url: stack.prometheus.remoteWriteUrl } });
+  const timestamp = Date.now();
+  await sink.publish(
+    fleet.deployments.map((d) => ({
+      name: 'kube_deployment_spec_replicas',
+      labels: { namespace: d.namespace, deployment: d.name },
+      value: d.replicas,
+      timestamp,
+    })),
+  );
+}
+
+/** The shadow report of the run so far, on a grid of the evaluation interval. */
+async function shadowLines(stack: LocalStack, from: number, intervalSeconds: number): Promise<string[]> {
+  try {
+    const rows = await shadowReportFromPrometheus(
+      new PrometheusClient({ url: stack.prometheus.url }),
+      stack.config,
+      { from, to: Date.now() / 1000, stepSeconds: Math.max(1, Math.round(intervalSeconds)) },
+    );
+    return formatShadowReport(rows);
+  } catch (err) {
+    return [`(cannot make the shadow report: ${err instanceof Error ? err.message : String(err)})`];
+  }
+}
+
 /** How many inferno_* series the handlers' remote write has put into the stack's Prometheus. */
 async function publishedSeries(stack: LocalStack): Promise<string> {
   try {
@@ -164,6 +200,7 @@ export async function runStack(
       interval: { type: 'string' },
       cycles: { type: 'string' },
       'log-level': { type: 'string', default: 'WARN' },
+      shadow: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -201,7 +238,11 @@ export async function runStack(
       traceFiles: values.trace,
       rateScale,
       log: out,
+      ...(values.shadow ? { mode: 'shadow' as const } : {}),
     });
+    const startedAt = Date.now() / 1000;
+    if (values.shadow)
+      out('pool in shadow mode: apply changes nothing; the shadow report follows the last cycle');
     const intervalSeconds =
       values.interval === undefined ? stack.config.policy.intervalSeconds : Number(values.interval);
     if (!(intervalSeconds > 0)) throw new Error('--interval needs a positive number of seconds');
@@ -272,6 +313,7 @@ export async function runStack(
           },
         );
         const fleet = await stack.sync();
+        await publishDeploymentReplicas(stack, fleet);
         const [alerts, published] = await Promise.all([firingAlerts(stack), publishedSeries(stack)]);
         printCycle(out, cycle, stack, summary, applied, printed, fleet, alerts, published);
       } catch (err) {
@@ -284,6 +326,11 @@ export async function runStack(
           () => stopping,
           (w) => (wake = w),
         );
+    }
+    if (values.shadow) {
+      out('');
+      out('shadow report (sva shadow-report over this run):');
+      for (const line of await shadowLines(stack, startedAt, intervalSeconds)) out(`  ${line}`);
     }
     return failures > 0 ? 1 : 0;
   } catch (err) {

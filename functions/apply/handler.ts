@@ -20,6 +20,9 @@ import { correlationKeys, failureFields, outcomeFields } from './logFields.js';
 
 export const logger = new Logger({ serviceName: 'sva-apply' });
 
+/** Decisions apply holds without acting by design (README "Adopting sva"), not dropped. */
+const HELD: ReadonlySet<string> = new Set(['shadow', 'advise', 'paused']);
+
 /** Why a message is set aside for good, or undefined when it was handled. */
 function setAside(outcome: MessageOutcome): string | undefined {
   if (outcome.kind === 'rejected') return `rejected: ${outcome.detail}`;
@@ -75,11 +78,15 @@ async function applyRecord(w: ApplyWiring, record: SQSRecord): Promise<void> {
         ? `${what} applied`
         : outcome.status === 'partial'
           ? `${what} partly applied: the rest waits for the next decision`
-          : `${what} dropped: ${outcome.status}`;
+          : HELD.has(outcome.status)
+            ? `${what} not acted on: ${outcome.status}`
+            : `${what} dropped: ${outcome.status}`;
     // Every dropped message is a warning with its reason (and counted, lib/loop/apply.ts);
-    // insufficient capacity means the next evaluation sizes elsewhere: worth one too.
+    // insufficient capacity means the next evaluation sizes elsewhere: worth one too; and so is
+    // a pause, which someone has to lift. Shadow and advise are what was asked for: info.
     const short = outcome.kind === 'capacity' && outcome.report?.changes.some((c) => c.insufficient);
-    logger[DROPPED.has(outcome.status) || short ? 'warn' : 'info'](message, {
+    const warn = DROPPED.has(outcome.status) || short || outcome.status === 'paused';
+    logger[warn ? 'warn' : 'info'](message, {
       ...keys,
       ...outcomeFields(outcome),
     });

@@ -55,6 +55,9 @@ export function outcomeFields(o: ApplyOutcome | CapacityOutcome): Record<string,
     reason: o.decision.reason,
     ...(o.error ? { error: o.error } : {}),
     ...(o.refused ? { set: o.set ?? [], refused: o.refused } : {}),
+    ...(o.wouldDo ? { wouldDo: o.wouldDo } : {}),
+    ...(o.conflicts ? { conflicts: o.conflicts } : {}),
+    ...(o.deletionCosts ? { deletionCosts: o.deletionCosts } : {}),
   };
 }
 

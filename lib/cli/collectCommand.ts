@@ -52,14 +52,18 @@ const ESTIMATES = [
 
 const POOL = ['averageQueueSize', 'averageKvCacheUtilization', 'readyPods'] as const;
 
-function connectionFrom(values: {
-  prometheus?: string;
-  timeout?: string;
-  header?: string[];
-  'bearer-token-file'?: string;
-  'sigv4-region'?: string;
-}): PrometheusConnection {
-  if (!values.prometheus) throw new UsageError(`--prometheus URL is required\n${COLLECT_USAGE}`);
+/** The Prometheus connection the command-line flags describe (also `sva shadow-report`'s). */
+export function connectionFrom(
+  values: {
+    prometheus?: string;
+    timeout?: string;
+    header?: string[];
+    'bearer-token-file'?: string;
+    'sigv4-region'?: string;
+  },
+  usage = COLLECT_USAGE,
+): PrometheusConnection {
+  if (!values.prometheus) throw new UsageError(`--prometheus URL is required\n${usage}`);
   let url: URL;
   try {
     url = new URL(values.prometheus);

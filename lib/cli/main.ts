@@ -31,6 +31,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     const m = await import('./collectCommand.js');
     return { run: m.collectCommand, usage: m.COLLECT_USAGE };
   },
+  'shadow-report': async () => {
+    const m = await import('./shadowReportCommand.js');
+    return { run: m.shadowReportCommand, usage: m.SHADOW_REPORT_USAGE };
+  },
   invoke: async () => {
     const m = await import('./invokeCommand.js');
     return { run: m.invokeCommand, usage: m.INVOKE_USAGE };

@@ -230,6 +230,7 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
       nodeGroups,
       seed: sim?.seed ?? 1,
       delayJitter: sim?.delayJitter ?? 0.1,
+      removalOrder: sim?.removalOrder ?? 'newest',
     },
     traces,
     durationSeconds,

@@ -8,7 +8,7 @@
  */
 import { derivedDeploymentName } from './kubernetesNames.js';
 import { newNodeSeconds, nodeStartupSeconds } from './startup.js';
-import type { Config, NodeGroupConfig, VariantConfig } from './schema.js';
+import type { AdoptionMode, Config, NodeGroupConfig, VariantConfig } from './schema.js';
 import { variantKey } from './variantKey.js';
 
 export type AcceleratorConfig = Config['accelerators'][number];
@@ -133,4 +133,9 @@ export function provisioningSeconds(config: Config, accelerator: string): number
 /** The config's node groups, each with the whole time a new node takes (its startup phases summed). */
 export function nodeGroupsWithStartup(config: Config): (NodeGroupConfig & { provisioningSeconds: number })[] {
   return config.nodeGroups.map((g) => ({ ...g, provisioningSeconds: nodeStartupSeconds(g) }));
+}
+
+/** The variant's adoption mode: its own, else the pool's. */
+export function modeOf(config: Config, v: VariantConfig): AdoptionMode {
+  return v.mode ?? config.mode;
 }

@@ -184,6 +184,15 @@ export const kvTransferSchema = z
 export const ROLES = ['prefill', 'decode'] as const;
 export type Role = (typeof ROLES)[number];
 
+/**
+ * How far apply acts for a pool or a variant (README "Adopting sva"): `act` scales the
+ * Deployments; `shadow` decides and publishes but changes nothing, recording what it would have
+ * done; `advise` only publishes inferno_desired_replicas for the user's HPA or KEDA to scale on.
+ */
+export const ADOPTION_MODES = ['act', 'shadow', 'advise'] as const;
+export type AdoptionMode = (typeof ADOPTION_MODES)[number];
+const adoptionMode = z.enum(ADOPTION_MODES);
+
 export const variantSchema = z
   .object({
     name: deploymentName.describe(
@@ -202,6 +211,15 @@ export const variantSchema = z
     maxReplicas: count.optional().describe('upper bound on replicas; default: no bound'),
     maxBatchSize: count.default(0).describe("overrides the profile's batch limit when > 0"),
     keepAccelerator: z.boolean().default(false).describe('never move off the current accelerator'),
+    mode: adoptionMode
+      .optional()
+      .describe("act | shadow | advise for this variant; default: the pool's `mode`"),
+    paused: z
+      .boolean()
+      .default(false)
+      .describe(
+        'apply leaves its Deployments alone (evaluate goes on deciding and learning); the annotation sva.autoscaler/paused: "true" on a Deployment does the same without a config change',
+      ),
     load: z
       .object({
         arrivalRate: arrivalRate.describe('requests per second'),
@@ -438,6 +456,12 @@ export const simulationSchema = z
       .max(1)
       .default(0.1)
       .describe('relative spread of node and model start-up delays'),
+    removalOrder: z
+      .enum(['newest', 'least-busy'])
+      .optional()
+      .describe(
+        "which ready replicas a scale-down drains: 'newest' (default, the ReplicaSet's order without deletion costs) or 'least-busy' (as pod-deletion-cost orders them when apply sets it)",
+      ),
     variants: z
       .record(
         z.string(),
@@ -518,6 +542,11 @@ const configObject = z
       .optional()
       .describe(
         'where GPU capacity comes from: managed-node-groups | karpenter | none; default: managed-node-groups with nodeGroups, else none',
+      ),
+    mode: adoptionMode
+      .default('act')
+      .describe(
+        "the pool's mode: act (scale the Deployments and capacity) | shadow (decide and publish, change nothing, record what would have been done) | advise (publish inferno_desired_replicas for an HPA or KEDA to scale on); a variant's `mode` overrides it",
       ),
     policy: policySchema.default(policySchema.parse({})),
     kvTransfer: kvTransferSchema

@@ -76,10 +76,18 @@ export interface FleetSimConfig {
    * from base * [1 - j, 1 + j] with the seeded generator. Default 0 keeps them exact.
    */
   readonly delayJitter?: number;
+  /**
+   * Which ready replicas a scale-down drains: 'newest' (default: the ReplicaSet's order without
+   * deletion costs) or 'least-busy' (fewest outstanding requests first, ties to the newest: the
+   * order pod-deletion-cost gives when apply sets it, docs/ADOPTION.md)
+   */
+  readonly removalOrder?: RemovalOrder;
   /** an endpoint picker with flow control in front of every variant (gateway.ts); default none */
   readonly gateway?: GatewayConfig;
   readonly results?: ResultsConfig;
 }
+
+export type RemovalOrder = 'newest' | 'least-busy';
 
 export type ParsedVariantConfig = Required<VariantConfig>;
 export type ParsedNodeGroupConfig = Required<NodeGroupConfig>;
@@ -88,6 +96,7 @@ export interface ParsedFleetSimConfig {
   readonly nodeGroups: readonly ParsedNodeGroupConfig[];
   readonly seed: number;
   readonly delayJitter: number;
+  readonly removalOrder: RemovalOrder;
   readonly gateway?: ParsedGatewayConfig;
   readonly results: {
     readonly origin: number;
@@ -178,6 +187,7 @@ const fleetSimConfigSchema = z
     nodeGroups: z.array(nodeGroupSchema),
     seed: z.number().int().default(1),
     delayJitter: z.number().min(0).max(1).default(0),
+    removalOrder: z.enum(['newest', 'least-busy']).default('newest'),
     gateway: gatewaySchema.optional(),
     results: z
       .object({

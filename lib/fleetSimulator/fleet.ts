@@ -21,7 +21,8 @@
  * is placed (FIFO by creation) as soon as a ready node of its accelerator type has
  * gpusPerReplica free GPUs, then loads: imagePullSeconds unless the node has run the model
  * before, then loadSeconds (framework start, weights, engine initialisation). Scaling down removes the newest
- * non-ready replicas first (they hold no requests), then drains the newest ready ones: a
+ * non-ready replicas first (they hold no requests), then drains the newest ready ones (or the
+ * least busy: removalOrder 'least-busy', the order pod-deletion-cost gives): a
  * draining replica takes no new requests, serves everything it already accepted (running and
  * waiting), and is gone when empty, freeing its GPUs. Node: provisioning -> ready -> removed;
  * only empty nodes are removed (provisioning ones first), so a scale-down may stop short. A new
@@ -47,7 +48,13 @@
  * boundaries, so that capacity appearing at t serves arrivals at t, and a request arriving at an
  * iteration boundary joins the next iteration.
  */
-import { SimError, parseFleetSimConfig, type FleetSimConfig, type ParsedVariantConfig } from './config.js';
+import {
+  SimError,
+  parseFleetSimConfig,
+  type FleetSimConfig,
+  type ParsedVariantConfig,
+  type RemovalOrder,
+} from './config.js';
 import { EventQueue } from './eventQueue.js';
 import type {
   FleetResults,
@@ -157,6 +164,7 @@ class FleetSimulation implements FleetSim {
   /** draws whether a KV transfer fails */
   private readonly transferRandom: SeededRandom;
   private readonly delayJitter: number;
+  private readonly removalOrder: RemovalOrder;
   /** the endpoint picker in front of the variants, if the fleet has one (gateway.ts) */
   private readonly gateway: ParsedGatewayConfig | undefined;
 
@@ -166,6 +174,7 @@ class FleetSimulation implements FleetSim {
     this.delayRandom = SeededRandom.stream(config.seed, 1);
     this.transferRandom = SeededRandom.stream(config.seed, 2);
     this.delayJitter = config.delayJitter;
+    this.removalOrder = config.removalOrder;
     this.gateway = config.gateway;
     this.records = config.results.keepRecords ? [] : null;
     this.groups = config.nodeGroups.map((groupConfig) => {
@@ -315,10 +324,11 @@ class FleetSimulation implements FleetSim {
       this.placePending();
       return;
     }
-    const byRemovalOrder = [
-      ...active.filter((r) => r.lifecycle !== 'ready').reverse(),
-      ...active.filter((r) => r.lifecycle === 'ready').reverse(),
-    ];
+    // Non-ready replicas first (they hold no requests), then the ready ones, newest first or,
+    // as pod-deletion-cost orders them, the least busy first (stable: ties stay newest first).
+    const ready = active.filter((r) => r.lifecycle === 'ready').reverse();
+    if (this.removalOrder === 'least-busy') ready.sort((a, b) => a.engine.outstanding - b.engine.outstanding);
+    const byRemovalOrder = [...active.filter((r) => r.lifecycle !== 'ready').reverse(), ...ready];
     for (const replica of byRemovalOrder.slice(0, active.length - count)) {
       if (replica.lifecycle === 'ready') {
         this.enter(replica, 'draining');

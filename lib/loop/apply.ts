@@ -10,6 +10,7 @@
  * the scaling counted), and the capacity intent one read of every variant's mark.
  */
 import { configHash } from '../config/hash.js';
+import { modeOf } from '../config/resolved.js';
 import { variantKey } from '../config/variantKey.js';
 import type { Config } from '../config/schema.js';
 import { removalAllowed } from '../policy/capacityPlan.js';
@@ -21,7 +22,7 @@ import {
 } from '../policy/capacity.js';
 import { InvalidDecisionError, parseDecision, type DecisionRecord } from '../policy/decisionRecord.js';
 import { isCapacityIntent, parsePoolMessage, type PoolMessage } from '../policy/messages.js';
-import type { Clock, Cluster, DecisionState, TelemetrySink } from '../policy/ports.js';
+import type { Clock, Cluster, DecisionState, DeploymentView, TelemetrySink } from '../policy/ports.js';
 import {
   admitCapacityIntent,
   admitDecision,
@@ -29,6 +30,7 @@ import {
   deploymentsToCompare,
   type Rejection,
 } from './admission.js';
+import { adoptionHold, deletionCostsOf, publishAdoption } from './adoption.js';
 import { currentPoint, INFERNO, scalingLabels } from './telemetry.js';
 import { roleScalingOrder } from './roleAdmission.js';
 import { disaggregatedVariants } from '../config/roles.js';
@@ -54,6 +56,14 @@ export interface ApplyOptions {
 
 export type ApplyStatus =
   | 'applied'
+  /** shadow mode: nothing changed; the outcome says what would have been */
+  | 'shadow'
+  /** advise mode: nothing changed; the user's HPA or KEDA scales on inferno_desired_replicas */
+  | 'advise'
+  /** paused by the config or the Deployment's annotation: nothing changed */
+  | 'paused'
+  /** an HPA or ScaledObject targets a Deployment of the variant: refused, nothing changed */
+  | 'conflict'
   | 'duplicate'
   | 'superseded'
   | 'expired'
@@ -74,6 +84,7 @@ export const DROPPED: ReadonlySet<string> = new Set([
   'partial',
   'stale-generation',
   'rejected',
+  'conflict',
 ]);
 
 export interface ApplyOutcome {
@@ -89,6 +100,12 @@ export interface ApplyOutcome {
   /** failed or partial: the Deployments set before the refusal ("chat-h100 to 3"), and the one refused */
   readonly set?: readonly string[];
   readonly refused?: string;
+  /** shadow and advise: the changes acting would have made, as `chat 2 → 4` */
+  readonly wouldDo?: readonly string[];
+  /** conflict: the other autoscalers, as `HorizontalPodAutoscaler llm/chat (autoscaling/v2beta2) → chat` */
+  readonly conflicts?: readonly string[];
+  /** deletion costs set on pods before a scale-down, as `pod=cost` */
+  readonly deletionCosts?: readonly string[];
 }
 
 /**
@@ -206,6 +223,18 @@ export async function applyCapacity(
       `issued ${Math.round(age)} s ago, more than ${opts.maxAgeSeconds} s: not applied`,
     );
   }
+  // Capacity is sva's to change once some variant of the pool acts: the intent counts variants
+  // in shadow mode (and paused ones) at what they run, so they neither gain nor lose nodes by it.
+  // While none acts (a pool being watched, or advising), it changes nothing.
+  const modes = new Set(opts.config.variants.map((v) => modeOf(opts.config, v)));
+  if (!modes.has('act')) {
+    const mode = modes.has('shadow') ? 'shadow' : 'advise';
+    const would = intent.accelerators.map((a) => `${a.acceleratorType}: ${a.devices} devices`).join('; ');
+    return outcome(
+      mode,
+      `no variant of the pool in act mode: capacity not changed (would ask for ${would || 'none'})`,
+    );
+  }
   const generation = intent.generation ?? 0;
   if (!(await deps.state.claimCapacity(intent.pool, intent.poolSequence, generation))) {
     return outcome('superseded', `a newer capacity intent of pool ${intent.pool} was taken on`);
@@ -251,17 +280,38 @@ export async function applyDecision(
   // even make apply read the cluster for it.
   const refused = admitDecision(decision, admission);
   if (refused) return rejected(refused, decision);
-  const compare = deploymentsToCompare(decision, opts.config);
-  if (compare.length > 0) {
-    const views = await deps.cluster.deployments(
-      compare.map((t) => ({
-        namespace: decision.namespace,
-        deployment: t.deployment,
-        variant,
-        accelerator: t.accelerator,
-      })),
-    );
-    const live = new Map(views.map((v) => [v.deployment, v.desired]));
+  // Every Deployment it names, read once: the replicas a move may only lower, the pause
+  // annotation, and what a scale-down lowers (its pods' deletion costs).
+  let views: DeploymentView[] = [];
+  try {
+    if (decision.deployments.length > 0)
+      views = await deps.cluster.deployments(
+        decision.deployments.map((t) => ({
+          namespace: decision.namespace,
+          deployment: t.deployment,
+          variant,
+          accelerator: t.accelerator,
+        })),
+      );
+  } catch (err) {
+    if (!isPermanent(err)) throw err;
+    // Refused for good (403, 404 of the namespace): as a refused scale, the variant is done
+    // with this pool evaluation and the message ends without holding its group.
+    await deps.state.markDone(variant, {
+      poolSequence: decision.poolSequence,
+      generation: decision.generation ?? 0,
+    });
+    const targets = decision.deployments.map((t) => `${t.deployment} to ${t.replicas}`).join(', ');
+    return {
+      kind: 'decision',
+      status: 'failed',
+      decision,
+      detail: `${targets} refused`,
+      error: err instanceof Error ? err.message : String(err),
+    };
+  }
+  const live = new Map(views.map((v) => [v.deployment, v.desired]));
+  if (deploymentsToCompare(decision, opts.config).length > 0) {
     const lowered = admitDecision(decision, admission, live);
     if (lowered) return rejected(lowered, decision);
   }
@@ -272,9 +322,20 @@ export async function applyDecision(
       ? `decided with config ${decision.configHash.slice(0, 12)}, judged by apply's ${ownHash.slice(0, 12)}`
       : undefined;
   // Whatever becomes of it, the variant is done with this pool evaluation: capacity may follow.
-  const outcome = async (status: ApplyStatus, detail: string): Promise<ApplyOutcome> => {
+  const outcome = async (
+    status: ApplyStatus,
+    detail: string,
+    extra: Partial<ApplyOutcome> = {},
+  ): Promise<ApplyOutcome> => {
     await deps.state.markDone(variant, { poolSequence: decision.poolSequence, generation });
-    return { kind: 'decision', status, decision, detail, ...(configMismatch ? { configMismatch } : {}) };
+    return {
+      kind: 'decision',
+      status,
+      decision,
+      detail,
+      ...(configMismatch ? { configMismatch } : {}),
+      ...extra,
+    };
   };
   const age = now - Date.parse(decision.issuedAt) / 1000;
   if (age > opts.maxAgeSeconds) {
@@ -304,6 +365,45 @@ export async function applyDecision(
       return outcome('duplicate', `sequence ${decision.sequence} was already applied`);
     }
     return outcome('superseded', `a newer decision for ${variant} was taken on concurrently`);
+  }
+
+  // Adopting sva (README "Adopting sva"): a mode other than act, a pause, or another autoscaler
+  // on the same Deployments, and apply changes nothing; it says what and why.
+  let held;
+  try {
+    held = await adoptionHold(deps, decision, opts, views);
+  } catch (err) {
+    if (!isPermanent(err)) throw err;
+    // What apply cannot check it does not act on: another autoscaler may be scaling these.
+    const failed = await outcome(
+      'failed',
+      'not acted on: the other autoscalers of the namespace could not be read',
+    );
+    return { ...failed, error: err instanceof Error ? err.message : String(err) };
+  }
+  if (held) {
+    const telemetryError = await publishAdoption(deps, decision, opts, held, views);
+    const out = await outcome(held.status, held.detail, held.extra);
+    return telemetryError ? { ...out, telemetryError } : out;
+  }
+
+  // Before lowering a Deployment, its least busy pods are marked to go first.
+  const deletionCosts: string[] = [];
+  for (const d of decision.deployments) {
+    const current = live.get(d.deployment);
+    if (current === undefined || d.replicas >= current || !decision.podLoads?.length) continue;
+    try {
+      // at most twice the pods the Deployment runs (a rollout may hold both ReplicaSets' pods):
+      // a decision cannot make apply write more than that
+      const costs = deletionCostsOf(decision.podLoads).slice(0, 2 * current);
+      const set = await deps.cluster.setDeletionCosts(decision.namespace, d.deployment, costs);
+      const byPod = new Map(costs.map((c) => [c.pod, c.cost]));
+      deletionCosts.push(...set.map((p) => `${p}=${byPod.get(p)}`));
+    } catch (err) {
+      if (!isPermanent(err)) throw err;
+      // Without the costs the ReplicaSet picks as it always did: the scale-down goes on.
+      deletionCosts.push(`not set: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   // Capacity for growth is asked for by the pool's capacity intent, and removed only after
@@ -351,6 +451,7 @@ export async function applyDecision(
     decision,
     detail: `${decision.action} to ${decision.targetReplicas} on ${decision.accelerator}`,
     ...(configMismatch ? { configMismatch } : {}),
+    ...(deletionCosts.length > 0 ? { deletionCosts } : {}),
   };
 
   let telemetryError: string | undefined;

@@ -24,6 +24,7 @@ import {
   acceleratorType,
   allowedAccelerators,
   deploymentName,
+  modeOf,
   profileOf,
   targetsOf,
   variantByKey,
@@ -31,6 +32,7 @@ import {
 import { metricsQuery } from '../policy/ports.js';
 import { disaggregatedVariants, roleAccelerators, roleDeployment, ROLES } from '../config/roles.js';
 import { roleQueries } from '../policy/disaggregated.js';
+import { MAX_POD_LOADS } from '../policy/decisionRecord.js';
 import { decisionOpsPoints, desiredPoints } from './telemetry.js';
 
 export interface EvaluateDeps {
@@ -97,15 +99,32 @@ export async function evaluatePool(
     ...(seasons ? { seasons } : {}),
     now,
   });
+  // A variant not in act mode says so in its record, so the queue and the logs tell what it is;
+  // one that lowers a Deployment carries its pods' loads, for apply's deletion costs.
+  const byVariant = new Map(observations.map((o) => [o.variant, o]));
+  const desired = new Map(deployments.map((d) => [`${d.namespace}/${d.deployment}`, d.desired]));
+  const decisions = out.decisions.map((d) => {
+    const v = variantOf(config, d);
+    const mode = v ? modeOf(config, v) : config.mode;
+    const lowers = d.deployments.some(
+      (t) => t.replicas < (desired.get(`${d.namespace}/${t.deployment}`) ?? 0),
+    );
+    const podLoads = lowers ? byVariant.get(`${d.namespace}/${d.variant}`)?.podLoads : undefined;
+    return {
+      ...d,
+      ...(mode === 'act' ? {} : { mode }),
+      ...(podLoads?.length ? { podLoads: podLoads.slice(0, MAX_POD_LOADS) } : {}),
+    };
+  });
   // Saved before sending: a lost send skips a sequence number, but never reuses one.
   await deps.state.savePolicy(pool, out.memory);
   if (seasonal && out.seasons.size > 0) await seasonal.save(out.seasons);
-  await deps.queue.send([...out.decisions, out.capacity]);
+  await deps.queue.send([...decisions, out.capacity]);
 
   let telemetryError: string | undefined;
   try {
     await deps.telemetry.publish(
-      out.decisions.flatMap((d) => {
+      decisions.flatMap((d) => {
         const type = acceleratorType(config, d.accelerator) ?? d.accelerator;
         const base = {
           variant: d.variant,
@@ -133,9 +152,9 @@ export async function evaluatePool(
     poolSequence: out.memory.poolSequence,
     generation: out.memory.generation ?? 0,
     ...(restored ? { generationStarted: restored } : {}),
-    decisions: out.decisions,
+    decisions,
     capacity: out.capacity,
-    held: out.decisions.filter((d) => d.action === 'hold').map((d) => `${d.namespace}/${d.variant}`),
+    held: decisions.filter((d) => d.action === 'hold').map((d) => `${d.namespace}/${d.variant}`),
     telemetryError,
   };
 }

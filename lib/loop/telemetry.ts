@@ -46,6 +46,23 @@ export function aliasingSink(sink: TelemetrySink, sets: readonly TelemetryAliasS
 }
 
 /**
+ * What apply publishes about adopting sva (README "Adopting sva"): the mode it met a variant in,
+ * a pause, a refusal to fight another autoscaler, and what shadow mode would have done.
+ */
+export const ADOPTION = {
+  /** 1 for the variant's mode (label mode: act | shadow | advise) */
+  mode: 'inferno_variant_mode',
+  /** 1 while the variant is paused (label source: config | annotation), 0 otherwise */
+  paused: 'inferno_variant_paused',
+  /** other autoscalers (HPA, ScaledObject) targeting the variant's Deployments while in act mode */
+  conflicts: 'inferno_autoscaler_conflicts',
+  /** the replicas shadow mode would have set, beside the ones that run */
+  shadowReplicas: 'inferno_shadow_replicas',
+  /** scalings shadow mode would have made, by direction */
+  shadowScalingTotal: 'inferno_shadow_scaling_total',
+} as const;
+
+/**
  * Beyond the original autoscaler's names, what the dashboard and the alert rules in
  * observability/ need to watch the autoscaler itself; published by evaluate for every decision.
  */

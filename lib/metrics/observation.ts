@@ -44,6 +44,11 @@ export interface VariantObservation {
   readonly kvTransferMs?: Estimate;
   /** a decode role's failed KV transfers over the window */
   readonly kvTransferFailures?: Estimate;
+  /**
+   * Running + waiting requests per pod now (the `pod` label of vLLM's series), when known:
+   * what a scale-down's deletion costs are set from.
+   */
+  readonly podLoads?: readonly { readonly pod: string; readonly load: number }[];
   /** which naming the servers use ("vllm>=0.11", "vllm<0.11", "llm-d-sim", ...) when known */
   readonly vllmNaming?: string;
   /** series whose newest sample is older than the allowed age */

@@ -15,6 +15,7 @@ import { configCapacity } from '../config/toSystem.js';
 import { sizingCapacity } from './capacityPlan.js';
 import type { PolicyMemory } from './memory.js';
 import type { PoolInput, PoolOutput } from './plan.js';
+import { modeOf } from '../config/resolved.js';
 import { planCapacity } from './stages/capacity.js';
 import { assessDemand } from './stages/demand.js';
 import { guard } from './stages/guards.js';
@@ -84,7 +85,11 @@ export function decidePool(input: PoolInput): PoolOutput {
     memory.variants[d.key] = d.memory;
     decisions.push(d.record);
   }
-  const capacity = planCapacity(config, [...guarded, ...split.map(replicasAsked)], context);
+  const capacity = planCapacity(
+    config,
+    [...capacityAsked(input, guarded), ...split.map(replicasAsked)],
+    context,
+  );
   const seasons = new Map(guarded.flatMap((g) => (g.season && g.demand ? [[g.key, g.season] as const] : [])));
   return { decisions, capacity, memory, seasons };
 }
@@ -97,4 +102,19 @@ function replicasAsked(d: DisaggregatedDecision): ReplicasAsked {
       deployments.set(r.accelerator, (deployments.get(r.accelerator) ?? 0) + r.target);
   }
   return { key: d.key, v: d.v, deployments };
+}
+
+/**
+ * What each variant asks of the pool's capacity: its decision, unless apply will not act on it
+ * (shadow mode, or paused by the config or a Deployment's annotation): then what runs, so that
+ * a variant being watched neither grows nodes it will not use nor loses the ones it runs on.
+ * A variant in advise mode asks for its decision: the user's HPA or KEDA scales to it.
+ */
+function capacityAsked(input: PoolInput, guarded: readonly ReplicasAsked[]): ReplicasAsked[] {
+  return guarded.map((g) => {
+    const views = input.deployments.filter((d) => d.variant === g.key);
+    const held = modeOf(input.config, g.v) === 'shadow' || g.v.paused || views.some((d) => d.paused);
+    if (!held) return g;
+    return { ...g, deployments: new Map(views.map((d) => [d.accelerator, d.desired])) };
+  });
 }

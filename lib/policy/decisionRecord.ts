@@ -12,6 +12,9 @@ import { z } from 'zod';
 export const DECISION_VERSION = 3;
 
 const count = z.number().int().nonnegative();
+
+/** The most pods a decision carries loads of: a message stays far below the body limit. */
+export const MAX_POD_LOADS = 500;
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
 export const SCALING_REASONS = [
@@ -76,6 +79,27 @@ export const decisionSchema = z
      * are then their sums, and accelerator is empty
      */
     roles: z.object({ prefill: roleTargetSchema, decode: roleTargetSchema }).strict().optional(),
+    /** the variant's adoption mode when evaluate decided (absent: act); apply judges by its own config */
+    mode: z.enum(['act', 'shadow', 'advise']).optional(),
+    /**
+     * Load per pod (running + waiting requests, from vLLM's metrics) at a scale-down: apply sets
+     * the pods' deletion cost from it so the ReplicaSet removes the least busy.
+     */
+    podLoads: z
+      .array(
+        z
+          .object({
+            pod: z
+              .string()
+              .min(1)
+              .max(253)
+              .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a pod name (DNS-1123 subdomain)'),
+            load: finite.refine((n) => n >= 0, 'must not be negative'),
+          })
+          .strict(),
+      )
+      .max(MAX_POD_LOADS)
+      .optional(),
     prediction: z
       .object({ ttftMs: finite, itlMs: finite, utilization: finite, ratePerReplica: finite })
       .strict()

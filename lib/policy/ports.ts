@@ -47,6 +47,28 @@ export interface DeploymentView {
   readonly desired: number;
   /** ready replicas */
   readonly ready: number;
+  /** annotated `sva.autoscaler/paused: "true"`: apply leaves it alone (absent: not paused) */
+  readonly paused?: boolean;
+}
+
+/** The annotation that pauses sva on one Deployment, without a config change or a redeploy. */
+export const PAUSED_ANNOTATION = 'sva.autoscaler/paused';
+
+/** Another autoscaler that sets a Deployment's replicas: an HPA or a KEDA ScaledObject. */
+export interface OtherAutoscaler {
+  readonly kind: 'HorizontalPodAutoscaler' | 'ScaledObject';
+  /** the API version it was read with, e.g. autoscaling/v2beta2 */
+  readonly apiVersion: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** the Deployment its scaleTargetRef names */
+  readonly deployment: string;
+}
+
+/** A pod of a Deployment and its pod-deletion-cost: the ReplicaSet removes the lowest first. */
+export interface DeletionCost {
+  readonly pod: string;
+  readonly cost: number;
 }
 
 export interface Cluster {
@@ -55,6 +77,17 @@ export interface Cluster {
     targets: readonly { namespace: string; deployment: string; variant: string; accelerator: string }[],
   ): Promise<DeploymentView[]>;
   scale(namespace: string, deployment: string, replicas: number): Promise<void>;
+  /**
+   * The HPAs and KEDA ScaledObjects of a namespace that target Deployments (apply refuses to
+   * fight them). Read once per namespace for a batch of decisions, not once per decision.
+   */
+  otherAutoscalers(namespace: string): Promise<OtherAutoscaler[]>;
+  /**
+   * Sets controller.kubernetes.io/pod-deletion-cost on those of the given pods that belong to
+   * the Deployment (its selector's labels), so a scale-down removes the least busy; returns the
+   * pods annotated. A pod that is gone or not the Deployment's is skipped, never written.
+   */
+  setDeletionCosts(namespace: string, deployment: string, costs: readonly DeletionCost[]): Promise<string[]>;
 }
 
 /** GPU capacity: see capacity.ts (the port, its intents and outcomes). */

@@ -275,7 +275,7 @@ describe('usage errors: exit 2, one line naming the problem and where the usage 
     const result = await run('optimise', 'x.json');
     expect(result.code).toBe(2);
     expect(result.errLines).toEqual([
-      'sva: unknown command "optimise" (commands: solve, analyze, simulate, collect, invoke; see: sva --help)',
+      'sva: unknown command "optimise" (commands: solve, analyze, simulate, collect, shadow-report, invoke; see: sva --help)',
     ]);
     expectNoStack(result);
   });

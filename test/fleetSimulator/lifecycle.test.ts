@@ -115,6 +115,21 @@ describe('replica and node lifecycles', () => {
     expect(drained.draining).toBeCloseTo(records[1]!.finished! - 1.5, 9);
   });
 
+  test("removalOrder 'least-busy' drains the replica with the fewest outstanding requests, as pod-deletion-cost orders them", () => {
+    // chat-0 gets a short request (done by 1.5 s), chat-1 a long one (still running then).
+    const scenario = (removalOrder?: 'least-busy') => {
+      const sim = createFleetSim({ ...oneVariantConfig({ initialReplicas: 2 }), removalOrder });
+      sim.addArrivals('chat', requests([1, 10, 1], [1.001, 100, 200]));
+      sim.runUntil(1.5);
+      sim.setReplicas('chat', 'H100', 1);
+      return sim;
+    };
+    const newest = scenario();
+    expect([lifecycleOf(newest, 'chat-0'), lifecycleOf(newest, 'chat-1')]).toEqual(['ready', 'draining']);
+    const leastBusy = scenario('least-busy');
+    expect([lifecycleOf(leastBusy, 'chat-0'), lifecycleOf(leastBusy, 'chat-1')]).toEqual(['gone', 'ready']);
+  });
+
   test('an idle replica asked to drain is gone at once', () => {
     const sim = createFleetSim(oneVariantConfig({ initialReplicas: 2 }));
     sim.setReplicas('chat', 'H100', 0);

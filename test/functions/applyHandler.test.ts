@@ -357,3 +357,48 @@ test('events/apply-hostile-decisions.json: the three outside the config to the D
     ['llm/chat', 'decision.issuedAt'],
   ]);
 });
+
+test('adopting sva: shadow logged at INFO, pause and conflict at WARN with what and why; none of them a failure or a dead letter', async () => {
+  const setup = memoryApplyWiring();
+  setup.cluster.setOtherAutoscalers([
+    {
+      kind: 'ScaledObject',
+      apiVersion: 'keda.sh/v1alpha1',
+      namespace: 'llm',
+      name: 'sum-q',
+      deployment: 'summarize',
+    },
+  ]);
+  const { result, logs, calls, deadLetters } = await run(
+    sqsEvent(
+      sqsRecord({ ...decision({ variant: 'chat' }), mode: 'shadow' }),
+      sqsRecord(decision({ variant: 'summarize' })),
+    ),
+    setup,
+  );
+  expect(result).toEqual({ batchItemFailures: [] });
+  expect(calls).toEqual([]);
+  expect(deadLetters.letters).toEqual([]);
+  const [shadow] = byMessage(logs, 'decision not acted on: shadow');
+  expect(shadow).toMatchObject({ level: 'INFO', variant: 'llm/chat', wouldDo: ['chat 1 → 2'] });
+  const [conflict] = byMessage(logs, 'decision dropped: conflict');
+  expect(conflict).toMatchObject({
+    level: 'WARN',
+    variant: 'llm/summarize',
+    conflicts: ['ScaledObject llm/sum-q (keda.sh/v1alpha1) → summarize'],
+  });
+  expect(String(conflict!.detail)).toMatch(/advise/);
+
+  const paused = memoryApplyWiring();
+  const config = {
+    ...paused.wiring.config,
+    variants: paused.wiring.config.variants.map((v) => ({ ...v, paused: v.name === 'chat' })),
+  };
+  paused.wiring = { ...paused.wiring, options: { ...paused.wiring.options, config } };
+  const held = await run(sqsEvent(sqsRecord(decision({ variant: 'chat' }))), paused);
+  expect(held.result).toEqual({ batchItemFailures: [] });
+  expect(held.calls).toEqual([]);
+  const [line] = byMessage(held.logs, 'decision not acted on: paused');
+  expect(line).toMatchObject({ level: 'WARN', variant: 'llm/chat' });
+  expect(String(line!.detail)).toMatch(/^paused by the config/);
+});

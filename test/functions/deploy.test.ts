@@ -66,12 +66,15 @@ test('IAM: each function gets the calls its adapters make, on named resources on
   }
 });
 
-test('RBAC: evaluate (sva-reader) gets Deployments; apply (sva-scaler) gets and patches their scale and gets them; nothing else', () => {
+test('RBAC: evaluate (sva-reader) gets Deployments; apply (sva-scaler) gets and patches their scale, gets them, lists the HPAs and ScaledObjects and patches pods (deletion cost); nothing else', () => {
   const rules = {
     'sva-reader': [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] }],
     'sva-scaler': [
       { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] },
       { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
+      { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['get', 'list'] },
+      { apiGroups: ['keda.sh'], resources: ['scaledobjects'], verbs: ['get', 'list'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['patch'] },
     ],
   };
   for (const file of ['rbac.yaml', 'rbac-cluster.yaml']) {

@@ -36,6 +36,8 @@ test('the alerts the issue asks for are there, on series we publish or read', ()
     'SvaPredictedTtftOverTarget',
     'SvaPredictedItlOverTarget',
     'SvaDecisionsDropped',
+    'SvaAutoscalerConflict',
+    'SvaVariantPausedLong',
   ]);
   for (const rule of rules) {
     const names = metricNames(rule.expr);

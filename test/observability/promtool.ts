@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { INFERNO, SVA_OPS } from '../../lib/loop/telemetry.js';
+import { ADOPTION, INFERNO, SVA_OPS } from '../../lib/loop/telemetry.js';
 import { GATEWAY_REQUESTS, VLLM } from '../../lib/metrics/vllmNaming.js';
 
 export const PROMTOOL_INSTALL =
@@ -27,6 +27,7 @@ const HISTOGRAMS = [VLLM.ttft, ...VLLM.itl, VLLM.promptTokens, VLLM.generationTo
 export const KNOWN_SERIES: ReadonlySet<string> = new Set([
   ...Object.values(INFERNO),
   ...Object.values(SVA_OPS),
+  ...Object.values(ADOPTION),
   VLLM.running,
   VLLM.waiting,
   VLLM.success,

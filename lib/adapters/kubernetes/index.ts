@@ -1,5 +1,7 @@
 export {
+  DELETION_COST_ANNOTATION,
   KubernetesCluster,
+  type PodsApi,
   KubernetesError,
   toKubernetesError,
   type DeploymentsApi,
@@ -9,3 +11,4 @@ export {
 export { appsApiFromKubeconfig, appsApiFromToken, kubeConfigFor, type TokenEndpoint } from './kubeConfig.js';
 export * from './clusterNodes.js';
 export * from './kubeApis.js';
+export * from './otherAutoscalers.js';

@@ -2,13 +2,15 @@
  * The API clients capacity providers use (core, apps, custom objects), from a kubeconfig or
  * from an endpoint and a token renewed on use (EKS), rebuilt whenever the token changes.
  */
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { ApisApi, AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { KeepAliveKubeConfig, kubeConfigFor, type TokenEndpoint } from './kubeConfig.js';
 
 export interface KubeApis {
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
   readonly custom: CustomObjectsApi;
+  /** discovery: which API groups and versions the server serves */
+  readonly apis: ApisApi;
 }
 
 export function kubeApis(kc: KubeConfig): KubeApis {
@@ -16,6 +18,7 @@ export function kubeApis(kc: KubeConfig): KubeApis {
     core: kc.makeApiClient(CoreV1Api),
     apps: kc.makeApiClient(AppsV1Api),
     custom: kc.makeApiClient(CustomObjectsApi),
+    apis: kc.makeApiClient(ApisApi),
   };
 }
 

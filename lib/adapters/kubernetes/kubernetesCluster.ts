@@ -6,10 +6,29 @@
  * kept-alive connection (./kubeConfig.ts). 403 and 404 fail at once, naming the object.
  * Needs only get on deployments and get/patch on deployments/scale (deploy/rbac.yaml).
  */
-import { ApiException, PatchStrategy, setHeaderOptions, type AppsV1Api } from '@kubernetes/client-node';
-import type { Cluster, DeploymentView } from '../../policy/ports.js';
+import {
+  ApiException,
+  PatchStrategy,
+  setHeaderOptions,
+  type AppsV1Api,
+  type CoreV1Api,
+} from '@kubernetes/client-node';
+import {
+  PAUSED_ANNOTATION,
+  type Cluster,
+  type DeletionCost,
+  type DeploymentView,
+  type OtherAutoscaler,
+} from '../../policy/ports.js';
 import { withBackoff, type BackoffPolicy } from '../backoff.js';
 import { mapLimit } from '../concurrency.js';
+import type { OtherAutoscalersReader } from './otherAutoscalers.js';
+
+/** The annotation the ReplicaSet controller orders a scale-down by (Kubernetes 1.22+, beta from 1.22, alpha 1.21). */
+export const DELETION_COST_ANNOTATION = 'controller.kubernetes.io/pod-deletion-cost';
+
+/** The pod call deletion costs make: a JSON patch (only `patch` on pods, no get or list). */
+export type PodsApi = Pick<CoreV1Api, 'patchNamespacedPod'>;
 
 /** The calls this adapter makes. */
 export type DeploymentsApi = Pick<
@@ -55,6 +74,10 @@ export interface KubernetesClusterOptions {
   readonly readConcurrency?: number;
   /** when a patch meets a 409 (default CONFLICT_BACKOFF) */
   readonly conflictBackoff?: BackoffPolicy;
+  /** HPAs and ScaledObjects (apply's check before acting); without it apply cannot act */
+  readonly autoscalers?: OtherAutoscalersReader;
+  /** pods, for deletion costs before a scale-down; without it none are set */
+  readonly pods?: () => Promise<PodsApi>;
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -88,6 +111,7 @@ export class KubernetesCluster implements Cluster {
           // Kubernetes defaults spec.replicas to 1
           desired: d.spec?.replicas ?? 1,
           ready: d.status?.readyReplicas ?? 0,
+          ...(d.metadata?.annotations?.[PAUSED_ANNOTATION] === 'true' ? { paused: true } : {}),
         };
         return view;
       } catch (err) {
@@ -133,7 +157,82 @@ export class KubernetesCluster implements Cluster {
       );
     }
   }
+
+  async otherAutoscalers(namespace: string): Promise<OtherAutoscaler[]> {
+    if (!this.options.autoscalers)
+      throw new KubernetesError(
+        `no reader of HPAs and ScaledObjects is wired: apply cannot tell whether another autoscaler scales namespace ${namespace}'s Deployments`,
+        undefined,
+        namespace,
+        false,
+      );
+    return this.options.autoscalers.list(namespace);
+  }
+
+  /**
+   * One JSON patch per pod: `test` operations on the Deployment's matchLabels first, so a pod
+   * that is not the Deployment's is refused by the API server (422) and never written, then the
+   * annotation. A pod without annotations has no map to add to: the second form creates it,
+   * behind the same tests. Only `patch` on pods is needed.
+   */
+  async setDeletionCosts(
+    namespace: string,
+    deployment: string,
+    costs: readonly DeletionCost[],
+  ): Promise<string[]> {
+    if (!this.options.pods || costs.length === 0) return [];
+    const api = await this.api();
+    let selector: Record<string, string> | undefined;
+    try {
+      const d = await api.readNamespacedDeployment({ name: deployment, namespace });
+      selector = d.spec?.selector?.matchLabels;
+    } catch (err) {
+      if (statusOf(err) === 404) return [];
+      throw toKubernetesError(err, namespace, deployment, 'read deployment');
+    }
+    // Without labels to test, a pod's ownership cannot be checked: none is written.
+    if (!selector || Object.keys(selector).length === 0) return [];
+    const tests = Object.entries(selector).map(([k, v]) => ({
+      op: 'test',
+      path: `/metadata/labels/${pointer(k)}`,
+      value: v,
+    }));
+    const pods = await this.options.pods();
+    const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+    const set: string[] = [];
+    // A Deployment's pods are named <deployment>-<template hash>-<suffix> by its ReplicaSets:
+    // others are not even tried (the tests below remain the check of ownership).
+    const own = costs.filter((c) => c.pod.startsWith(`${deployment}-`));
+    for (const { pod, cost } of own) {
+      const value = String(cost);
+      const forms = [
+        [...tests, { op: 'add', path: `/metadata/annotations/${pointer(DELETION_COST_ANNOTATION)}`, value }],
+        [
+          ...tests,
+          { op: 'add', path: '/metadata/annotations', value: { [DELETION_COST_ANNOTATION]: value } },
+        ],
+      ];
+      for (const [i, body] of forms.entries()) {
+        try {
+          await pods.patchNamespacedPod({ name: pod, namespace, body }, jsonPatch);
+          set.push(pod);
+          break;
+        } catch (err) {
+          const status = statusOf(err);
+          if (status === 404) break; // gone since evaluate saw it
+          // 422: a test failed (not the Deployment's pod) or, on the first form, no map to add to
+          if (status === 422 && i === 0) continue;
+          if (status === 422) break;
+          throw toKubernetesError(err, namespace, deployment, `set the deletion cost of pod ${pod}`);
+        }
+      }
+    }
+    return set;
+  }
 }
+
+/** RFC 6901: `~` and `/` in a key are escaped in a JSON pointer. */
+const pointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 function statusOf(err: unknown): number | undefined {
   if (err instanceof ApiException) return err.code;

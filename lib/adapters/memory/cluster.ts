@@ -4,7 +4,7 @@
  * one Deployment fail. Subclasses keep the Deployments elsewhere (the simulated fleet) by
  * overriding views() and resize().
  */
-import type { Cluster, DeploymentView } from '../../policy/ports.js';
+import type { Cluster, DeletionCost, DeploymentView, OtherAutoscaler } from '../../policy/ports.js';
 import type { CallLog, DeploymentTarget } from './callLog.js';
 
 /** What names a Deployment; a read's targets also say which variant and accelerator they expect. */
@@ -13,15 +13,27 @@ export type DeploymentName = Pick<DeploymentTarget, 'namespace' | 'deployment'>;
 export interface MemoryClusterOptions {
   readonly deployments?: readonly DeploymentView[];
   readonly log?: CallLog;
+  /** HPAs and ScaledObjects targeting Deployments */
+  readonly otherAutoscalers?: readonly OtherAutoscaler[];
+  /** pods per `namespace/deployment`, for deletion costs */
+  readonly pods?: Readonly<Record<string, readonly string[]>>;
 }
 
 export class MemoryCluster implements Cluster {
   private readonly byName = new Map<string, DeploymentView>();
   private readonly failures = new Map<string, () => Error>();
   protected readonly log: CallLog | undefined;
+  private autoscalers: OtherAutoscaler[];
+  private readonly pods: Readonly<Record<string, readonly string[]>>;
+  /** pod-deletion-cost per `namespace/pod`, as set */
+  readonly deletionCosts = new Map<string, number>();
+  /** how many times each namespace's other autoscalers were listed */
+  readonly autoscalerLists = new Map<string, number>();
 
   constructor(options: MemoryClusterOptions = {}) {
     this.log = options.log;
+    this.autoscalers = [...(options.otherAutoscalers ?? [])];
+    this.pods = options.pods ?? {};
     for (const v of options.deployments ?? []) this.byName.set(`${v.namespace}/${v.deployment}`, v);
   }
 
@@ -35,6 +47,27 @@ export class MemoryCluster implements Cluster {
     this.log?.calls.push({ kind: 'scale', namespace, deployment, replicas, failed: fail !== undefined });
     if (fail) throw fail();
     this.resize(namespace, deployment, replicas);
+  }
+
+  async otherAutoscalers(namespace: string): Promise<OtherAutoscaler[]> {
+    this.autoscalerLists.set(namespace, (this.autoscalerLists.get(namespace) ?? 0) + 1);
+    return this.autoscalers.filter((a) => a.namespace === namespace);
+  }
+
+  /** Another autoscaler appears (or, with an empty list, they all go). */
+  setOtherAutoscalers(list: readonly OtherAutoscaler[]): void {
+    this.autoscalers = [...list];
+  }
+
+  async setDeletionCosts(
+    namespace: string,
+    deployment: string,
+    costs: readonly DeletionCost[],
+  ): Promise<string[]> {
+    const mine = new Set(this.pods[`${namespace}/${deployment}`] ?? []);
+    const set = costs.filter((c) => mine.has(c.pod));
+    for (const c of set) this.deletionCosts.set(`${namespace}/${c.pod}`, c.cost);
+    return set.map((c) => c.pod);
   }
 
   /** Makes every scaling of `namespace/deployment` throw what `error` returns. */

@@ -45,6 +45,11 @@ export interface LocalPrometheusOptions {
   readonly ruleFiles?: readonly string[];
   /** rule evaluation interval (default 15 s) */
   readonly evaluationIntervalSeconds?: number;
+  /**
+   * Accept remote-written samples this far behind the newest (a backfilled history: the shadow
+   * report's tests); default none, as Prometheus
+   */
+  readonly outOfOrderTimeWindowSeconds?: number;
 }
 
 /** The generated configuration: every job scraped on its interval, labels kept as the targets expose them. */
@@ -58,6 +63,13 @@ export function prometheusConfig(options: LocalPrometheusOptions): string {
       evaluation_interval: seconds(options.evaluationIntervalSeconds ?? 15),
     },
     ...(options.ruleFiles?.length ? { rule_files: [...options.ruleFiles] } : {}),
+    ...(options.outOfOrderTimeWindowSeconds
+      ? {
+          storage: {
+            tsdb: { out_of_order_time_window: `${Math.round(options.outOfOrderTimeWindowSeconds)}s` },
+          },
+        }
+      : {}),
     scrape_configs: options.jobs.map((j) => ({
       job_name: j.job,
       honor_labels: true,

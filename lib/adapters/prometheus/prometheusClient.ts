@@ -117,6 +117,20 @@ export class PrometheusClient {
     });
   }
 
+  /** Evaluates a PromQL expression at every `stepSeconds` from `startSeconds` to `endSeconds` (query_range). */
+  async range(
+    query: string,
+    startSeconds: number,
+    endSeconds: number,
+    stepSeconds: number,
+  ): Promise<QueryResult> {
+    try {
+      return await this.driver.rangeQuery(query, startSeconds * 1000, endSeconds * 1000, stepSeconds);
+    } catch (thrown) {
+      throw toQueryError(thrown, this.connection.url, this.timeoutMs);
+    }
+  }
+
   /** Evaluates a PromQL expression at `timeSeconds` (epoch seconds). */
   async instant(query: string, timeSeconds: number): Promise<QueryResult> {
     try {

@@ -179,6 +179,7 @@ export class PrometheusMetricsSource implements MetricsSource {
       stale: [...stale].sort(),
       missing: [...missing].sort(),
       errors: signals.errors,
+      ...(signals.podLoads ? { podLoads: signals.podLoads } : {}),
     };
   }
 }

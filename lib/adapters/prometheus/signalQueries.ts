@@ -138,13 +138,16 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
       tagged(sumIncrease(names, '_sum'), TAG.part, 'sum'),
       tagged(sumIncrease(names, '_count'), TAG.part, 'count'),
     ]);
-  const inFlight = (offset: string) =>
-    `sum ${by(group)} (${s(VLLM.running)}${offset} + ${s(VLLM.waiting)}${offset})`;
+  const inFlight = (offset: string, g: readonly string[] = group) =>
+    `sum ${by(g)} (${s(VLLM.running)}${offset} + ${s(VLLM.waiting)}${offset})`;
+  // Now, per pod as well: the parser sums the variant's pods, and keeps each pod's load for the
+  // deletion costs of a scale-down (lib/loop/adoption.ts).
+  const perPod = group.includes('pod') ? group : [...group, 'pod'];
 
   const queries: SignalQuery[] = [
     { signal: 'inventory', text: inventory(scope, group, s) },
     { signal: 'completions', text: sumIncrease([VLLM.success], '') },
-    { signal: 'inFlightNow', text: inFlight('') },
+    { signal: 'inFlightNow', text: inFlight('', perPod) },
     { signal: 'inFlightBefore', text: windowed((w) => inFlight(` offset ${w}`)) },
     { signal: 'running', text: `sum ${by(group)} (${s(VLLM.running)})` },
     { signal: 'waiting', text: `sum ${by(group)} (${s(VLLM.waiting)})` },

@@ -28,6 +28,8 @@ export interface VariantSignals {
   readonly pool: Partial<Record<PoolSignal, Signal>>;
   /** why queries this variant depends on failed */
   readonly errors: readonly string[];
+  /** running + waiting per pod now, from the rows of pods that carry a `pod` label */
+  readonly podLoads?: readonly { readonly pod: string; readonly load: number }[];
 }
 
 interface Measure {
@@ -287,7 +289,14 @@ export function variantSignals(
   });
   const pool = poolName !== undefined ? poolSignals(results, poolName, q.namespace, errors, absent) : {};
 
+  const podRows = rowsOf('inFlightNow').filter((r) => r.labels.pod && Number.isFinite(r.value));
+  const podLoads =
+    raw.inFlightNow && podRows.length > 0
+      ? podRows.map((r) => ({ pod: r.labels.pod!, load: r.value })).sort((a, b) => (a.pod < b.pod ? -1 : 1))
+      : undefined;
+
   return {
+    ...(podLoads ? { podLoads } : {}),
     raw: { ...raw, absent: [...absent, ...[...errors].map((e) => `(${e})`)] },
     ttftP95Seconds,
     itlP95Seconds,

@@ -291,6 +291,17 @@ describe('a variant from its rows', () => {
     expect(b.completionRate?.value).toBe(5);
     expect(b.arrivalRate).toEqual({ value: 15, source: 'inference_model_request_total', timestamp: T - 1 });
     expect(b.readyReplicas?.value).toBe(1);
+    // each pod's running + waiting now, for a scale-down's deletion costs: the variant's pods only
+    const loads = (q: MetricsQuery) => variantSignals(q, results, WINDOWS).podLoads;
+    expect(loads({ ...CHAT, variant: 'llm/a', podPattern: '^a-' })).toEqual([
+      { pod: 'a-0', load: 1 },
+      { pod: 'a-1', load: 1 },
+    ]);
+    expect(loads({ ...CHAT, variant: 'llm/b', podPattern: '^b-' })).toEqual([{ pod: 'b-0', load: 5 }]);
+  });
+
+  test('without a pod label on the servers, no pod loads', () => {
+    expect(variantSignals(CHAT, collected(freshAnswers()), WINDOWS).podLoads).toBeUndefined();
   });
 
   test('gateway pool gauges are read by pool name, with their own sample times', () => {

@@ -106,6 +106,25 @@ test('a Karpenter pool: the capacity intent checked against the NodePools, which
   expect(out).not.toMatch(/cycle \d failed/);
 });
 
+test('--shadow: the pool decides but nothing changes, and the shadow report ends the run', async () => {
+  run = runStack(['--shadow', '--cycles', '3', '--interval', '3']);
+  const code = await run.exited;
+  const out = run.output();
+  expect({ code, out }).toMatchObject({ code: 0 });
+  expect(out).toMatch(/^pool in shadow mode: apply changes nothing/m);
+  // the Deployments keep the replicas they started with, whatever was decided
+  for (const variant of ['llm/chat-8b', 'llm/code-70b']) {
+    const sizes = [...out.matchAll(new RegExp(`^ {2}replicas ${variant}: (.*)$`, 'gm'))].map((m) => m[1]);
+    expect(sizes).toHaveLength(3);
+    expect(new Set(sizes).size).toBe(1);
+  }
+  expect(out).toMatch(/^shadow report \(sva shadow-report over this run\):$/m);
+  expect(out).toMatch(/^ {2}variant +day +hours +replicas sva\/ran +device-h sva\/ran +cost sva\/ran/m);
+  expect(out).toMatch(/^ {2}llm\/chat-8b +\d{4}-\d\d-\d\d +\d+\.\d\d +[\d.]+\/[\d.]+ /m);
+  expect(out).toMatch(/^ {2}llm\/code-70b +\d{4}-\d\d-\d\d /m);
+  expect(out).not.toMatch(/cycle \d failed/);
+});
+
 test('Ctrl-C (SIGINT) stops the loop and every process it started', async () => {
   run = runStack(['--interval', '3']);
   const r = run;

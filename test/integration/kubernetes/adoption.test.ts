@@ -1,0 +1,321 @@
+/**
+ * Adopting sva against a real kube-apiserver (1.20: it serves autoscaling/v2beta2, not v2) with
+ * the shipped RBAC (deploy/rbac.yaml) and KEDA's ScaledObject CRD (stack/keda-crds.yaml): apply,
+ * on the scaler's token, refuses a Deployment an HPA or a ScaledObject scales (in act mode), is
+ * held by shadow and advise modes and by the pause annotation, reads each namespace's other
+ * autoscalers once per batch, and sets pod-deletion-cost on the Deployment's own pods only.
+ * The shipped advise examples (deploy/advise/) are created here too: the server accepts them.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { jest } from '@jest/globals';
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import {
+  DELETION_COST_ANNOTATION,
+  kubeApis,
+  KubernetesCluster,
+  OtherAutoscalersReader,
+} from '../../../lib/adapters/kubernetes/index.js';
+import {
+  ManualClock,
+  MemoryCapacityProvider,
+  MemoryDecisionState,
+  MemoryTelemetrySink,
+} from '../../../lib/adapters/memory/index.js';
+import type { Config } from '../../../lib/config/schema.js';
+import { applyMessage, type ApplyDeps, type ApplyOutcome } from '../../../lib/loop/apply.js';
+import type { DecisionRecord } from '../../../lib/policy/decisionRecord.js';
+import { APPLY_CONFIG } from '../../loop/applyConfig.js';
+import { fixtureDecision, ISSUED_AT } from '../../loop/decisionFixture.js';
+import {
+  applyManifest,
+  createDeployment,
+  createNamespace,
+  replicasOf,
+  startKubeApiServer,
+  type KubeServer,
+} from './kubeApiServer.js';
+
+jest.setTimeout(120_000);
+
+let kube: KubeServer | undefined;
+const k = () => kube!;
+/** HPAs as 1.20 serves them (there is no autoscaling/v2 client for it in client-node 1.x) */
+const HPA_V2BETA2 = {
+  group: 'autoscaling',
+  version: 'v2beta2',
+  namespace: 'llm',
+  plural: 'horizontalpodautoscalers',
+};
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** The shipped example's objects, as the admin would create them (apiVersion rewritten for 1.20 when asked). */
+type Manifest = KubernetesObject & { spec: { scaleTargetRef: { name: string } } };
+
+function manifest(path: string, over: (o: Manifest) => void): KubernetesObject[] {
+  return parseAllDocuments(readFileSync(resolve(path), 'utf8'))
+    .map((d) => d.toJSON() as Manifest)
+    .filter((o) => o?.kind)
+    .map((o) => {
+      over(o);
+      return o;
+    });
+}
+
+beforeAll(async () => {
+  kube = await startKubeApiServer();
+  for (const ns of ['llm', 'monitoring']) await createNamespace(k().admin, ns);
+  await applyManifest(k().admin, resolve('stack/keda-crds.yaml'));
+  await applyManifest(k().admin, resolve('deploy/rbac.yaml'));
+  for (const [name, replicas] of [
+    ['chat', 2],
+    ['chat-h100', 0],
+    ['other', 1],
+  ] as const)
+    await createDeployment(k().admin, 'llm', name, replicas);
+  // The CRD serves once established.
+  const custom = k().admin.makeApiClient(CustomObjectsApi);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await custom.listNamespacedCustomObject({
+        group: 'keda.sh',
+        version: 'v1alpha1',
+        namespace: 'llm',
+        plural: 'scaledobjects',
+      });
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+});
+
+afterAll(async () => {
+  await kube?.stop();
+});
+
+/** apply on the scaler's token: the shipped Role, nothing more. */
+function scalerWorld(config: Config = APPLY_CONFIG) {
+  const apis = kubeApis(k().scaler);
+  const autoscalers = new OtherAutoscalersReader(async () => apis);
+  const cluster = new KubernetesCluster(apis.apps, { autoscalers, pods: async () => apis.core });
+  const telemetry = new MemoryTelemetrySink();
+  const deps: ApplyDeps = {
+    cluster,
+    capacity: new MemoryCapacityProvider({ accelerators: [] }),
+    state: new MemoryDecisionState(),
+    telemetry,
+    clock: new ManualClock(ISSUED_AT + 5),
+  };
+  let sequence = 0;
+  const apply = async (over: Partial<DecisionRecord> = {}) =>
+    (await applyMessage(
+      deps,
+      JSON.stringify(fixtureDecision({ sequence: ++sequence, poolSequence: sequence, ...over })),
+      { config, maxAgeSeconds: 300 },
+    )) as ApplyOutcome;
+  return { apis, autoscalers, cluster, telemetry, deps, apply };
+}
+
+const otherTo = (replicas: number): Partial<DecisionRecord> => ({
+  variant: 'other',
+  targetReplicas: replicas,
+  deployments: [{ accelerator: 'L4', deployment: 'other', replicas }],
+});
+
+async function setReplicas(name: string, replicas: number) {
+  await k()
+    .admin.makeApiClient(AppsV1Api)
+    .patchNamespacedDeploymentScale({ name, namespace: 'llm', body: { spec: { replicas } } }, mergePatch);
+}
+
+describe('the other autoscalers of a namespace', () => {
+  test('discovery picks autoscaling/v2beta2 on 1.20 (no v2 served) and sees keda.sh/v1alpha1', async () => {
+    const { groups } = await kubeApis(k().admin).apis.getAPIVersions();
+    const autoscaling = groups.find((g) => g.name === 'autoscaling')!.versions.map((v) => v.version);
+    expect(autoscaling).toContain('v2beta2');
+    expect(autoscaling).not.toContain('v2');
+    const w = scalerWorld();
+    expect(await w.autoscalers.list('llm')).toEqual([]);
+    expect(w.autoscalers.requests).toEqual({ discovery: 1, hpa: 1, scaledObject: 1 });
+  });
+
+  test('the shipped HPA example (as v2beta2) and ScaledObject example are found, each on its Deployment', async () => {
+    const api = KubernetesObjectApi.makeApiClient(k().admin);
+    for (const o of manifest('deploy/advise/hpa-external.yaml', (o) => {
+      if (o.kind === 'HorizontalPodAutoscaler') o.apiVersion = 'autoscaling/v2beta2';
+    }))
+      await api.create(o);
+    for (const o of manifest('deploy/advise/keda-scaledobject.yaml', (o) => {
+      o.metadata!.name = 'other-sva';
+      o.spec.scaleTargetRef.name = 'other';
+    }))
+      await api.create(o);
+    const w = scalerWorld();
+    expect(await w.autoscalers.list('llm')).toEqual([
+      {
+        kind: 'HorizontalPodAutoscaler',
+        apiVersion: 'autoscaling/v2beta2',
+        namespace: 'llm',
+        name: 'chat-sva',
+        deployment: 'chat',
+      },
+      {
+        kind: 'ScaledObject',
+        apiVersion: 'keda.sh/v1alpha1',
+        namespace: 'llm',
+        name: 'other-sva',
+        deployment: 'other',
+      },
+    ]);
+  });
+});
+
+describe('apply in act mode refuses a Deployment another autoscaler scales', () => {
+  test('HPA on chat, ScaledObject on other: both refused, replicas untouched, a batch lists the namespace once', async () => {
+    const w = scalerWorld();
+    const outs = await Promise.all([w.apply(), w.apply(otherTo(3))]);
+    expect(outs.map((o) => o.status)).toEqual(['conflict', 'conflict']);
+    expect(outs[0]!.conflicts).toEqual(['HorizontalPodAutoscaler llm/chat-sva (autoscaling/v2beta2) → chat']);
+    expect(outs[1]!.conflicts).toEqual(['ScaledObject llm/other-sva (keda.sh/v1alpha1) → other']);
+    expect(outs[0]!.detail).toMatch(/mode to advise/);
+    expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(2);
+    expect(await replicasOf(k().admin, 'llm', 'other')).toBe(1);
+    expect(w.autoscalers.requests).toEqual({ discovery: 1, hpa: 1, scaledObject: 1 });
+    const dropped = w.telemetry.points.filter((p) => p.name === 'inferno_decisions_dropped_total');
+    expect(dropped.map((p) => p.labels.reason)).toEqual(['conflict', 'conflict']);
+  });
+
+  test('advise mode is what the HPA is for: no conflict, nothing written, the HPA stays', async () => {
+    const w = scalerWorld({ ...APPLY_CONFIG, mode: 'advise' });
+    const out = await w.apply();
+    expect(out.status).toBe('advise');
+    expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(2);
+    const hpa = (await k()
+      .admin.makeApiClient(CustomObjectsApi)
+      .getNamespacedCustomObject({ ...HPA_V2BETA2, name: 'chat-sva' })) as {
+      spec: { scaleTargetRef: { name: string } };
+    };
+    expect(hpa.spec.scaleTargetRef.name).toBe('chat');
+  });
+
+  test('shadow mode writes nothing and says what it would have set', async () => {
+    const w = scalerWorld({ ...APPLY_CONFIG, mode: 'shadow' });
+    const out = await w.apply();
+    expect(out.status).toBe('shadow');
+    expect(out.wouldDo).toEqual(['chat 2 → 4']);
+    expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(2);
+  });
+
+  test('once the HPA is deleted (the hand-over), the next decision scales', async () => {
+    await k()
+      .admin.makeApiClient(CustomObjectsApi)
+      .deleteNamespacedCustomObject({ ...HPA_V2BETA2, name: 'chat-sva' });
+    const w = scalerWorld();
+    expect((await w.apply()).status).toBe('applied');
+    expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(4);
+    await setReplicas('chat', 2);
+  });
+
+  test('evaluate cannot list HPAs or ScaledObjects: its Role reads Deployments only', async () => {
+    const reader = new OtherAutoscalersReader(async () => kubeApis(k().reader));
+    await expect(reader.list('llm')).rejects.toThrow(
+      /HTTP 403.*forbidden; apply's Role must allow get and list/,
+    );
+  });
+});
+
+describe('pause without a redeploy', () => {
+  const annotate = async (value: string | null) =>
+    k()
+      .admin.makeApiClient(AppsV1Api)
+      .patchNamespacedDeployment(
+        {
+          name: 'chat',
+          namespace: 'llm',
+          body: { metadata: { annotations: { 'sva.autoscaler/paused': value } } },
+        },
+        mergePatch,
+      );
+
+  test('the annotation holds the variant; removing it lets the next decision act', async () => {
+    await annotate('true');
+    const w = scalerWorld();
+    const out = await w.apply();
+    expect(out.status).toBe('paused');
+    expect(out.detail).toMatch(/sva\.autoscaler\/paused="true" on chat/);
+    expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(2);
+    const paused = w.telemetry.points.filter((p) => p.name === 'inferno_variant_paused');
+    expect(paused.map((p) => [p.labels.source, p.value])).toEqual([['annotation', 1]]);
+    await annotate(null);
+    expect((await w.apply()).status).toBe('applied');
+    expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(4);
+  });
+});
+
+describe('scale-down removes the least busy replica', () => {
+  const core = () => k().admin.makeApiClient(CoreV1Api);
+  const pod = async (name: string, app: string, annotations?: Record<string, string>) =>
+    core().createNamespacedPod({
+      namespace: 'llm',
+      body: {
+        metadata: { name, labels: { app }, ...(annotations ? { annotations } : {}) },
+        spec: { containers: [{ name: 'vllm', image: 'vllm/vllm-openai:v0.11.0' }] },
+      },
+    });
+  const costOf = async (name: string) =>
+    (await core().readNamespacedPod({ name, namespace: 'llm' })).metadata?.annotations?.[
+      DELETION_COST_ANNOTATION
+    ];
+
+  test("pod-deletion-cost from each pod's load, on the Deployment's pods only, with patch alone", async () => {
+    await setReplicas('chat', 3);
+    await pod('chat-busy', 'chat', { 'prometheus.io/scrape': 'true' });
+    await pod('chat-idle', 'chat'); // no annotations at all: the map is created
+    await pod('other-x', 'other'); // another Deployment's pod, named by a hostile decision
+    await pod('chat-impostor', 'other'); // named like chat's, labelled as another's
+    const w = scalerWorld();
+    // the scaler may patch pods but not read them (without the capacity providers' Role)
+    const denied = await w.apis.core.readNamespacedPod({ name: 'chat-busy', namespace: 'llm' }).then(
+      () => 200,
+      (e) => (e instanceof ApiException ? e.code : -1),
+    );
+    expect(denied).toBe(403);
+    const out = await w.apply({
+      action: 'scale-down',
+      targetReplicas: 2,
+      currentReplicas: 3,
+      deployments: [{ accelerator: 'L4', deployment: 'chat', replicas: 2 }],
+      podLoads: [
+        { pod: 'chat-busy', load: 12 },
+        { pod: 'chat-idle', load: 0.5 },
+        { pod: 'other-x', load: 0 },
+        { pod: 'chat-impostor', load: 0 },
+        { pod: 'chat-gone', load: 0 },
+      ],
+    });
+    expect(out.status).toBe('applied');
+    expect(out.deletionCosts).toEqual(['chat-busy=12000', 'chat-idle=500']);
+    expect(await costOf('chat-busy')).toBe('12000');
+    expect(await costOf('chat-idle')).toBe('500');
+    expect(await costOf('other-x')).toBeUndefined();
+    // the JSON patch's tests of the Deployment's labels refused it: never written
+    expect(await costOf('chat-impostor')).toBeUndefined();
+    // the pod's other annotations stay
+    const busy = await core().readNamespacedPod({ name: 'chat-busy', namespace: 'llm' });
+    expect(busy.metadata?.annotations?.['prometheus.io/scrape']).toBe('true');
+    expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(2);
+  });
+});
