@@ -296,6 +296,35 @@ export const policySchema = z
   })
   .strict();
 
+export const gatewayEventsSchema = z
+  .object({
+    slotSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(300)
+      .default(10)
+      .describe('arrivals and output lengths are counted per variant in time slots of this length'),
+    statsWindowSeconds: z
+      .number()
+      .positive()
+      .default(900)
+      .describe('output length per input-length bucket is learned over this window'),
+    retentionSeconds: z
+      .number()
+      .positive()
+      .default(3600)
+      .describe('counters and slots expire (DynamoDB TTL) this long after their last change'),
+    debounceSeconds: nonNegative
+      .default(10)
+      .describe(
+        'a request for a variant with no ready replica triggers at most one evaluation per pool this often',
+      ),
+  })
+  .strict();
+
+export type GatewayEventsConfig = z.output<typeof gatewayEventsSchema>;
+
 export const simulationSchema = z
   .object({
     seed: z.number().int().default(1),
@@ -380,6 +409,9 @@ const configObject = z
         'where GPU capacity comes from: managed-node-groups | karpenter | none; default: managed-node-groups with nodeGroups, else none',
       ),
     policy: policySchema.default(policySchema.parse({})),
+    gatewayEvents: gatewayEventsSchema
+      .default(gatewayEventsSchema.parse({}))
+      .describe("the gateway's request events (functions/ingest): counters, buckets, scale from zero"),
     simulation: simulationSchema.optional().describe('the embedded simulation behind `sva simulate`'),
   })
   .strict();

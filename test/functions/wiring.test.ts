@@ -26,7 +26,10 @@ test.each([
   [without('SVA_CONFIG'), 'SVA_CONFIG is not set (the config file)'],
   [without('SVA_STATE_TABLE'), 'SVA_STATE_TABLE is not set (the DynamoDB table of the decision state)'],
   [without('SVA_QUEUE_URL'), 'SVA_QUEUE_URL is not set (the SQS FIFO queue of decisions)'],
-  [without('SVA_METRICS'), 'set SVA_PROMETHEUS_URL (or SVA_METRICS=config-load for fixed loads)'],
+  [
+    without('SVA_METRICS'),
+    'set SVA_PROMETHEUS_URL or SVA_GATEWAY_TABLE (or SVA_METRICS=config-load for fixed loads)',
+  ],
   [without('SVA_CLUSTER_NAME'), 'neither KUBECONFIG nor SVA_CLUSTER_NAME is set (the Kubernetes API)'],
   [without('AWS_REGION'), 'AWS_REGION is not set (the region of the queue, table and cluster)'],
 ])('evaluate wiring refuses an incomplete environment (%#)', async (env, message) => {

@@ -7,3 +7,4 @@ export { MemoryCluster, type DeploymentName, type MemoryClusterOptions } from '.
 export { MemoryCapacityProvider, type MemoryCapacityOptions } from './capacity.js';
 export { MemoryMetricsSource } from './metricsSource.js';
 export { MemoryDeadLetters, type DeadLetter } from './deadLetters.js';
+export { MemoryGatewayLoad, InProcessEvaluationTrigger } from './gatewayLoad.js';
