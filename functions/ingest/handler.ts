@@ -2,13 +2,14 @@
  * Ingest (SQS standard queue event source, batches): the gateway's request events folded into
  * per-engine counters and per-variant bucket statistics (lib/loop/ingest.ts). A message that
  * does not parse is counted and dropped with its reason, never retried and never failing the
- * batch; a failed write fails the batch, whose redelivery the stored batch keys recognise.
+ * batch; a failed write fails the batch, whose redelivery the stored batch keys recognise
+ * (docs/GATEWAY.md, "Lost and duplicated events").
  * A request waiting for a variant with no ready replica triggers an evaluation at once.
  */
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ingestBatch, type IngestResult } from '../../lib/loop/ingest.js';
 import { cached, ingestWiring, type IngestWiring } from '../wiring.js';
 
@@ -16,7 +17,7 @@ export const logger = new Logger({ serviceName: 'sva-ingest' });
 
 export function createIngestHandler(wire: () => Promise<IngestWiring>) {
   const wiring = cached(wire);
-  return middy(async (event: SQSEvent, _context: Context): Promise<IngestResult> => {
+  return middy(async (event: SQSEvent, _context: Context): Promise<SQSBatchResponse & IngestResult> => {
     const { deps, config, pool } = await wiring();
     const records = Array.isArray(event?.Records) ? event.Records : [];
     const result = await ingestBatch(
@@ -29,7 +30,8 @@ export function createIngestHandler(wire: () => Promise<IngestWiring>) {
       logger.warn('gateway events dropped', { reason: d.reason, count: d.count });
     if (result.triggerError) logger.error('evaluation not triggered', { error: result.triggerError });
     logger.info('gateway events ingested', { ...result, dropped: result.dropped.length });
-    return result;
+    // Nothing is left for a retry: bad messages are dropped, a failed write throws the batch.
+    return { batchItemFailures: [], ...result };
   }).use(injectLambdaContext(logger, { resetKeys: true }));
 }
 
