@@ -6,6 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsClientSettings } from '../adapters/aws/clientConfig.js';
+import { DynamoGatewayLoad, GatewayMetricsSource } from '../adapters/gatewayEvents/index.js';
 import {
   PrometheusMetricsSource,
   type PrometheusConnection,
@@ -22,6 +26,7 @@ const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/default.yaml', import
 
 export const COLLECT_USAGE = `usage: sva collect --prometheus URL [--config FILE] [--json] [--window S] [--max-age S] [--timeout MS]
                    [--header 'NAME: VALUE' ...] [--bearer-token-file FILE] [--sigv4-region REGION]
+                   [--gateway-table TABLE]
   --prometheus URL         Prometheus (or compatible) base URL; user:password@ in it for basic auth
   --config FILE            sva config whose variants are read (default: config/default.yaml)
   --json                   print { "variants": [...] } as JSON
@@ -30,7 +35,9 @@ export const COLLECT_USAGE = `usage: sva collect --prometheus URL [--config FILE
   --timeout MS             time limit per query (default 5000)
   --header 'NAME: VALUE'   extra request header (repeatable), e.g. X-Scope-OrgID
   --bearer-token-file F    bearer token read from a file (or PROMETHEUS_BEARER_TOKEN)
-  --sigv4-region REGION    sign requests for Amazon Managed Prometheus`;
+  --sigv4-region REGION    sign requests for Amazon Managed Prometheus
+  --gateway-table TABLE    merge the gateway's counters from this DynamoDB table, as evaluate does
+                           (AWS_REGION, AWS_ENDPOINT_URL from the environment; docs/GATEWAY.md)`;
 
 /** The estimates in the order the issue lists them, with their units for people. */
 const ESTIMATES = [
@@ -99,6 +106,7 @@ function connectionFrom(values: {
 
 const valueOf = (e: Estimate | undefined) => (e ? e.value : null);
 
+/** Where each estimate came from: the gateway's counters or a Prometheus series. */
 function sources(o: PrometheusObservation, now: number) {
   const out: Record<string, { series: string; ageSeconds: number }> = {};
   for (const [key] of ESTIMATES) {
@@ -134,6 +142,7 @@ export function observationJson(o: PrometheusObservation, now: number) {
     kvCapacityTokens: valueOf(o.kvCapacityTokens),
     gatewayPool: o.gatewayPool ? Object.fromEntries(POOL.map((k) => [k, valueOf(o.gatewayPool?.[k])])) : null,
     sources: sources(o, now),
+    outputByInputBucket: o.outputByInputBucket ?? null,
     errors: [...o.errors],
   };
 }
@@ -169,7 +178,16 @@ export function formatObservation(o: PrometheusObservation, now: number): string
       ? table(['estimate', 'value', 'unit', 'age s', 'source'], rows, [1, 3])
       : '(no estimates)';
   const list = (xs: readonly string[]) => (xs.length > 0 ? xs.join(', ') : '-');
-  return `${title}\n${estimates}\nstale: ${list(o.stale)}\nmissing: ${list(o.missing)}`;
+  const byBucket = o.outputByInputBucket
+    ? `\noutput by input bucket (gateway-events): expected ${format(o.outputByInputBucket.expectedOutputTokens)} tokens, overall ${format(o.outputByInputBucket.overallMeanOutputTokens)}; ` +
+      o.outputByInputBucket.buckets
+        .map(
+          (b) =>
+            `[${2 ** b.bucket}, ${2 ** (b.bucket + 1)}): ${b.arrivals} arriving, ${format(b.meanOutputTokens)} out`,
+        )
+        .join('; ')
+    : '';
+  return `${title}\n${estimates}${byBucket}\nstale: ${list(o.stale)}\nmissing: ${list(o.missing)}`;
 }
 
 export async function collectCommand(
@@ -190,6 +208,7 @@ export async function collectCommand(
       header: { type: 'string', multiple: true },
       'bearer-token-file': { type: 'string' },
       'sigv4-region': { type: 'string' },
+      'gateway-table': { type: 'string' },
     },
   });
   if (positionals.length > 0)
@@ -202,7 +221,27 @@ export async function collectCommand(
     maxAgeSeconds: positiveNumber(values['max-age'], '--max-age') ?? config.policy.metricsMaxAgeSeconds,
   });
   const now = Date.now() / 1000;
-  const observations = await source.collect(config.variants.map(metricsQuery), now);
+  const table = values['gateway-table'];
+  const merged = table
+    ? new GatewayMetricsSource({
+        store: new DynamoGatewayLoad(
+          DynamoDBDocumentClient.from(new DynamoDBClient(awsClientSettings(process.env))),
+          table,
+        ),
+        fallback: source,
+        windowSeconds: positiveNumber(values.window, '--window') ?? config.policy.metricsWindowSeconds,
+        maxAgeSeconds: positiveNumber(values['max-age'], '--max-age') ?? config.policy.metricsMaxAgeSeconds,
+        settings: config.gatewayEvents,
+        // a look, not an evaluation: drifted counters are reported, not reset
+        resetDrifted: false,
+      })
+    : undefined;
+  // The merge keeps each Prometheus observation and replaces only the estimates the gateway has.
+  const observations = merged
+    ? ((await merged.collect(config.variants.map(metricsQuery), now)) as PrometheusObservation[])
+    : await source.collect(config.variants.map(metricsQuery), now);
+  for (const c of merged?.lastCollection ?? [])
+    if (c.error) err(`sva collect: gateway counters of ${c.variant} not read: ${c.error}`);
   const stats = source.lastCollection;
   if (stats && stats.queries > 0 && stats.failed === stats.queries) {
     err(`sva collect: cannot read metrics: ${stats.errors.join('; ')}`);

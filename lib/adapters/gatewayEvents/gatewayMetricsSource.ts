@@ -24,6 +24,8 @@ export interface GatewayMetricsOptions {
   readonly settings: GatewayEventsConfig;
   /** vLLM's sample must be this much newer than the newest event to overrule the counters (events wait in the queue) */
   readonly reconcileSlackSeconds?: number;
+  /** write reconciled zeros back (default true); a read-only reader (`sva collect`) only reports */
+  readonly resetDrifted?: boolean;
 }
 
 /** What one collection did with the counters, for the logs and tests. */
@@ -100,7 +102,7 @@ export class GatewayMetricsSource implements MetricsSource {
     });
     const reconcile = this.overruled(g, base);
     let reset = 0;
-    if (reconcile && base.running!.value + base.waiting!.value === 0) {
+    if (reconcile && o.resetDrifted !== false && base.running!.value + base.waiting!.value === 0) {
       const drifted = g.freshEngines.filter((e) => e.inFlight !== 0 || e.inPrefill !== 0);
       if (drifted.length > 0) reset = await o.store.resetEngines(load.variant, drifted).catch(() => 0);
     }
