@@ -58,6 +58,9 @@ export interface GatewayEstimates {
 
 const SOURCE = 'gateway-events';
 
+/** How many completions' worth of the overall mean each bucket's mean starts from. */
+export const PRIOR_COMPLETIONS = 20;
+
 function sumBuckets(slots: readonly SlotCounts[]): Map<number, BucketCounts> {
   const out = new Map<number, BucketCounts>();
   for (const s of slots)
@@ -91,11 +94,13 @@ export function outputByInputBucket(
     .sort((a, b) => a - b)
     .map((bucket) => {
       const l = learned.get(bucket);
-      const known = l !== undefined && l.completions > 0;
       return {
         bucket,
         arrivals: recent.get(bucket)?.arrivals ?? 0,
-        meanOutputTokens: known ? l.outputTokens / l.completions : overall,
+        // shrunk toward the overall mean: a bucket of few completions says little on its own
+        meanOutputTokens:
+          ((l?.outputTokens ?? 0) + PRIOR_COMPLETIONS * overall) /
+          ((l?.completions ?? 0) + PRIOR_COMPLETIONS),
         completions: l?.completions ?? 0,
       };
     });

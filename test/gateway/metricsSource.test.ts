@@ -134,6 +134,8 @@ describe('GatewayMetricsSource', () => {
     const [chat] = await gateway.collect(queries, T);
     const byBucket = chat!.outputByInputBucket!;
     expect(byBucket.overallMeanOutputTokens).toBeCloseTo(210);
-    expect(byBucket.expectedOutputTokens).toBeCloseTo(400);
+    // 20 long completions of 400, shrunk toward 210 by 20 completions' worth: (20 x 400 + 20 x 210) / 40
+    expect(byBucket.expectedOutputTokens).toBeCloseTo(305);
+    expect(byBucket.buckets.find((b) => b.bucket === 5)!.meanOutputTokens).toBeCloseTo(115);
   });
 });
