@@ -42,7 +42,7 @@ import { writeBenchReport, type TraceReport } from './report.js';
 import { hourlyRows } from '../../lib/closedLoop/hourly.js';
 import { formatTable, traceResult, type TraceResult } from './results.js';
 import { staticPeakSizing } from './staticPeak.js';
-import { CHAT_FLEET, CODE_FLEET, DEFAULT_TRACES } from './traces.js';
+import { CHAT_FLEET, DEFAULT_TRACES } from './traces.js';
 import { positiveNumber } from '../../lib/cli/args.js';
 import { UsageError } from '../../lib/cli/errors.js';
 
