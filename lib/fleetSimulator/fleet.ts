@@ -48,6 +48,7 @@
  * iteration boundary joins the next iteration.
  */
 import { SimError, parseFleetSimConfig, type FleetSimConfig, type ParsedVariantConfig } from './config.js';
+import type { RequestObserver } from './fleetApi.js';
 import { EventQueue } from './eventQueue.js';
 import type {
   FleetResults,
@@ -139,6 +140,8 @@ class FleetSimulation implements FleetSim {
   private readonly delayJitter: number;
   /** the endpoint picker in front of the variants, if the fleet has one (gateway.ts) */
   private readonly gateway: ParsedGatewayConfig | undefined;
+  /** told of every request's dispatch and completion (the gateway's events), when set */
+  private observer: RequestObserver | null = null;
 
   constructor(input: FleetSimConfig) {
     // Frozen: the parsed config is never mutated, so forks share it instead of copying it.
@@ -193,7 +196,18 @@ class FleetSimulation implements FleetSim {
   }
 
   fork(): FleetSim {
-    return forkGraph(this);
+    // A fork runs on its own: whoever observes this simulation does not observe the copy.
+    const observer = this.observer;
+    this.observer = null;
+    try {
+      return forkGraph(this);
+    } finally {
+      this.observer = observer;
+    }
+  }
+
+  observeRequests(observer: RequestObserver | null): void {
+    this.observer = observer;
   }
 
   // ---- control API ----
@@ -523,6 +537,8 @@ class FleetSimulation implements FleetSim {
         this.dispatch(request, replica);
       } else if (variant.queue.length - variant.queueHead < variant.config.maxQueuedRequests) {
         variant.queue.push(request);
+        if (this.observer !== null)
+          this.observer.queued(request, variant.replicas.filter((r) => r.lifecycle === 'ready').length);
       } else {
         request.status = 'dropped';
         variant.dropped++;
@@ -539,7 +555,10 @@ class FleetSimulation implements FleetSim {
   private step(replica: Replica): void {
     const end = replica.engine.step(this.time);
     const { book } = replica.variant;
-    for (const request of replica.engine.takeCompleted()) book.completed(request);
+    for (const request of replica.engine.takeCompleted()) {
+      book.completed(request);
+      this.observer?.completed(request);
+    }
     if (end !== null) {
       this.schedule(end, { kind: 'step', replica });
     } else {
@@ -578,9 +597,14 @@ class FleetSimulation implements FleetSim {
       request.accelerator = replica.accelerator;
       replica.variant.rejected++;
       replica.variant.book.rejected(request);
+      if (this.observer !== null) {
+        this.observer.dispatched(request);
+        this.observer.completed(request);
+      }
       return;
     }
     replica.engine.enqueue(request, this.time);
+    this.observer?.dispatched(request);
     if (!replica.stepScheduled) {
       replica.stepScheduled = true;
       this.schedule(this.time, { kind: 'step', replica });

@@ -57,7 +57,7 @@ export interface BatchAggregate {
   readonly dropped: readonly DroppedEvent[];
   /** events seen twice in the batch (the same request and type), counted once */
   readonly duplicates: number;
-  /** variants with a request and no ready replica (a `queued` event): they need an evaluation now */
+  /** variants with a request and no ready replica (a `queued` event with no endpoint): they need an evaluation now */
   readonly waitingForReplicas: readonly string[];
   /** events applied */
   readonly applied: number;
@@ -168,7 +168,8 @@ export function aggregateBatch(
     };
     if (event.type === 'queued') {
       arrival();
-      waiting.add(variant);
+      // Held while every replica is saturated is the scheduled evaluation's to judge.
+      if ((event.endpoints ?? 0) === 0) waiting.add(variant);
       continue;
     }
     const engine = engineOf(variant, event.engine);

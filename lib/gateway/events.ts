@@ -15,8 +15,8 @@ import { z } from 'zod';
 import { MAX_TOKENS } from '../config/plausible.js';
 
 const tokenCount = z.number().int().nonnegative().max(MAX_TOKENS);
-/** epoch seconds, after 2020 and before 2100: a millisecond timestamp is refused, not misread */
-const epochSeconds = z.number().min(1_577_836_800).max(4_102_444_800);
+/** epoch seconds (a simulation's start at 0), before 2100: a millisecond timestamp is refused, not misread */
+const epochSeconds = z.number().nonnegative().max(4_102_444_800);
 const label = z.string().min(1).max(253);
 
 const base = {
@@ -33,7 +33,14 @@ const base = {
 };
 
 export const gatewayEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('queued'), ...base }).strict(),
+  z
+    .object({
+      type: z.literal('queued'),
+      ...base,
+      /** ready endpoints the variant had (0, or absent: none, so it waits for a replica; more: all saturated) */
+      endpoints: z.number().int().nonnegative().optional(),
+    })
+    .strict(),
   z
     .object({
       type: z.literal('dispatch'),

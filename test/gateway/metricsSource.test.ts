@@ -49,7 +49,7 @@ function vllm(now: number, o: { running: number; waiting: number; at: number }):
 }
 
 describe('GatewayMetricsSource', () => {
-  it('takes fresh gateway estimates and fills the rest from the other source, naming each source', async () => {
+  it('takes fresh gateway arrivals and in-flight counts, the rest from the other source, naming each source', async () => {
     // 30 requests in the last minute, 10 still in prefill on p1
     const done = Array.from({ length: 20 }, (_, i) =>
       request(`d${i}`, { at: T - 40 + i, engine: 'p0', prompt: 100 + i, output: 50, duration: 3 }),
@@ -63,9 +63,14 @@ describe('GatewayMetricsSource', () => {
     const [chat, code] = await gateway.collect(queries, T);
     expect(chat!.arrivalRate).toMatchObject({ source: 'gateway-events:arrivals' });
     expect(chat!.arrivalRate!.value).toBeCloseTo(30 / 60, 6); // whole slots from T - 60
-    expect(chat!.waiting).toMatchObject({ value: 10, source: 'gateway-events:in_prefill', timestamp: T - 5 });
-    expect(chat!.running).toMatchObject({ value: 0, source: 'gateway-events:in_flight_decoding' });
-    expect(chat!.avgOutputTokens).toMatchObject({ value: 50, source: 'gateway-events:output_tokens' });
+    // in flight: the gateway's 10, of which vLLM runs 3: 7 wait
+    expect(chat!.running).toMatchObject({ value: 3, source: 'vllm:num_requests_running' });
+    expect(chat!.waiting).toMatchObject({
+      value: 7,
+      source: 'gateway-events:in_prefill + gateway-events:in_flight_decoding - vllm:num_requests_running',
+    });
+    // token means over completed requests are vLLM's
+    expect(chat!.avgOutputTokens).toMatchObject({ value: 111, source: 'vllm:request_generation_tokens' });
     expect(chat!.ttftMs).toMatchObject({ source: 'vllm:time_to_first_token_seconds' });
     expect(chat!.outputByInputBucket?.expectedOutputTokens).toBeCloseTo(50);
     // no events for code-70b: what the other source said
@@ -93,7 +98,10 @@ describe('GatewayMetricsSource', () => {
     // vLLM's sample is older than the newest event: the counters stand
     const again = await source(lost, (now) => vllm(now, { running: 0, waiting: 0, at: T - 31 }));
     const [kept] = await again.gateway.collect(queries, T);
-    expect(kept!.running).toMatchObject({ value: 1, source: 'gateway-events:in_flight_decoding' });
+    expect(kept!.waiting).toMatchObject({
+      value: 1,
+      source: expect.stringMatching(/^gateway-events:in_prefill/),
+    });
   });
 
   it('falls back to the other source when the counters cannot be read', async () => {
@@ -116,7 +124,7 @@ describe('GatewayMetricsSource', () => {
     expect(gateway.lastCollection[0]).toMatchObject({ error: 'table gone' });
   });
 
-  it('predicts output length from the input mix of the last window', async () => {
+  it('fills in what the other source lacks (a variant at zero), and predicts output length from the input mix', async () => {
     // over the stats window: short prompts answer 20 tokens, long ones 400
     const learned = Array.from({ length: 40 }, (_, i) =>
       request(`l${i}`, {
@@ -132,6 +140,8 @@ describe('GatewayMetricsSource', () => {
     ).flat();
     const { gateway } = await source([...learned, ...recent]);
     const [chat] = await gateway.collect(queries, T);
+    expect(chat!.avgInputTokens).toMatchObject({ value: 4000, source: 'gateway-events:prompt_tokens' });
+    expect(chat!.running).toMatchObject({ source: 'gateway-events:in_flight_decoding' });
     const byBucket = chat!.outputByInputBucket!;
     expect(byBucket.overallMeanOutputTokens).toBeCloseTo(210);
     // 20 long completions of 400, shrunk toward 210 by 20 completions' worth: (20 x 400 + 20 x 210) / 40

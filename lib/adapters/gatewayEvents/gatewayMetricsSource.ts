@@ -1,7 +1,9 @@
 /**
  * A MetricsSource over the gateway's counters (ingest's state), merged with another source
- * (Prometheus): per estimate, a fresh gateway value wins and the other source fills the rest,
- * each estimate keeping its `source` so `sva collect` shows where it came from.
+ * (Prometheus), each estimate keeping its `source` so `sva collect` shows where it came from:
+ * fresh gateway arrivals win; the requests in flight are the gateway's total, of which vLLM's
+ * running are running and the rest waiting; token means are vLLM's (over completed requests,
+ * as the sizing is calibrated), the gateway's only where vLLM has none (docs/GATEWAY.md).
  *
  * Reconciliation: a lost completion leaves a counter too high, a duplicate dispatch the same.
  * When vLLM's own gauges (running, waiting) were sampled after the newest event of the variant's
@@ -40,8 +42,7 @@ export interface GatewayCollection {
   readonly error?: string;
 }
 
-const MERGED = ['arrivalRate', 'avgInputTokens', 'avgOutputTokens', 'waiting', 'running'] as const;
-type Merged = (typeof MERGED)[number];
+type Merged = 'arrivalRate' | 'avgInputTokens' | 'avgOutputTokens' | 'waiting' | 'running';
 
 function emptyObservation(q: MetricsQuery, now: number, windowSeconds: number): VariantObservation {
   return { variant: q.variant, model: q.modelName, at: now, windowSeconds, stale: [], missing: [] };
@@ -107,18 +108,36 @@ export class GatewayMetricsSource implements MetricsSource {
       if (drifted.length > 0) reset = await o.store.resetEngines(load.variant, drifted).catch(() => 0);
     }
     const used: string[] = [];
-    const pick = (key: Merged): Estimate | undefined => {
-      const mine = reconcile && (key === 'waiting' || key === 'running') ? undefined : g[key];
-      if (mine) {
-        used.push(key);
-        return mine;
-      }
-      return base[key];
-    };
     const chosen: Partial<Record<Merged, Estimate>> = {};
-    for (const k of MERGED) {
-      const e = pick(k);
-      if (e) chosen[k] = e;
+    const take = (key: Merged, mine: Estimate | undefined, theirs: Estimate | undefined) => {
+      if (mine) used.push(key);
+      const e = mine ?? theirs;
+      if (e) chosen[key] = e;
+    };
+    // Arrivals: counted at the gateway as they happen, the gateway's win.
+    take('arrivalRate', g.arrivalRate, base.arrivalRate);
+    // Token means: vLLM's are over completed requests, the gateway's over arrivals; the sizing
+    // is calibrated on completed requests, so the gateway's only fill in (a variant at zero).
+    for (const key of ['avgInputTokens', 'avgOutputTokens'] as const)
+      if (base[key]) take(key, undefined, base[key]);
+      else take(key, g[key], undefined);
+    // In flight: the gateway's total is exact; how much of it waits is the engine's to say
+    // (in prefill is not vLLM's waiting: it counts the requests being prefilled too).
+    const inFlight = reconcile || !g.waiting || !g.running ? undefined : g.waiting.value + g.running.value;
+    if (inFlight !== undefined && base.running) {
+      take('running', undefined, base.running);
+      take(
+        'waiting',
+        {
+          value: Math.max(inFlight - base.running.value, 0),
+          source: `${g.waiting!.source} + ${g.running!.source} - ${base.running.source}`,
+          timestamp: Math.min(g.waiting!.timestamp, base.running.timestamp),
+        },
+        undefined,
+      );
+    } else {
+      take('waiting', reconcile ? undefined : g.waiting, base.waiting);
+      take('running', reconcile ? undefined : g.running, base.running);
     }
     const observation: VariantObservation = {
       ...base,

@@ -69,7 +69,7 @@ async function collect(table: string) {
   return json<Collected>(result).variants.find((v) => v.name === 'chat-8b')!;
 }
 
-test('fresh gateway counters win, Prometheus fills the rest, and each estimate names its source', async () => {
+test('fresh gateway arrivals and in-flight counts win, Prometheus gives the rest, and each estimate names its source', async () => {
   await createGatewayTable(moto!.dynamo, 'gw-fresh');
   const store = new DynamoGatewayLoad(moto!.documents, 'gw-fresh');
   const now = Date.now() / 1000;
@@ -86,9 +86,12 @@ test('fresh gateway counters win, Prometheus fills the rest, and each estimate n
   await store.apply(aggregateBatch(events, variantResolver(config), 10), 3600);
   const chat = await collect('gw-fresh');
   expect(chat.sources.arrivalRate!.series).toBe('gateway-events:arrivals');
-  expect(chat.sources.waiting!.series).toBe('gateway-events:in_prefill');
-  expect(chat.waiting).toBe(3);
-  expect(chat.sources.avgOutputTokens!.series).toBe('gateway-events:output_tokens');
+  // in flight: the gateway's 3, of which vLLM says 12 run: none waits
+  expect(chat.sources.waiting!.series).toMatch(/^gateway-events:in_prefill .* - vllm:num_requests_running/);
+  expect(chat.waiting).toBe(0);
+  expect(chat.sources.running!.series).toMatch(/^vllm:num_requests_running/);
+  // token means over completed requests: vLLM's
+  expect(chat.sources.avgOutputTokens!.series).toMatch(/^vllm:/);
   // only vLLM knows latencies and the KV cache
   expect(chat.sources.ttftMs!.series).toMatch(/^vllm:time_to_first_token_seconds/);
   expect(chat.sources.kvCacheUsage!.series).toMatch(/^vllm:/);
