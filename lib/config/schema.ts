@@ -437,6 +437,12 @@ const variantKey = (v: { namespace: string; name: string }) => `${v.namespace}/$
 
 /** Cross-references between sections: every name used must be defined, and usable. */
 function checkReferences(c: Config, ctx: RefineContext): void {
+  if (c.gatewayEvents.statsWindowSeconds < c.policy.metricsWindowSeconds)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['gatewayEvents', 'statsWindowSeconds'],
+      message: `must be at least policy.metricsWindowSeconds (${c.policy.metricsWindowSeconds}): output lengths are learned over a window that holds the rate window`,
+    });
   duplicates(ctx, c.accelerators, 'accelerators', 'accelerator');
   duplicates(ctx, c.models, 'models', 'model');
   duplicates(ctx, c.serviceClasses, 'serviceClasses', 'service class');

@@ -1,4 +1,5 @@
 /** One batch of events becomes one change per engine and one per variant slot. */
+import { parseConfig } from '../../lib/config/load.js';
 import { aggregateBatch } from '../../lib/gateway/aggregate.js';
 import { inputBucket, parseGatewayMessage } from '../../lib/gateway/events.js';
 import { variantResolver } from '../../lib/gateway/variants.js';
@@ -110,5 +111,17 @@ describe('aggregateBatch', () => {
       10,
     );
     expect(batch.engines[0]).toMatchObject({ inFlight: 0, inPrefill: 0, promptTokensInPrefill: 0 });
+  });
+});
+
+describe('gatewayEvents config', () => {
+  it('refuses a statistics window shorter than the rate window, naming the field', () => {
+    const config = gatewayConfig();
+    expect(() =>
+      parseConfig(
+        { ...JSON.parse(JSON.stringify(config)), gatewayEvents: { statsWindowSeconds: 30 } },
+        'test config',
+      ),
+    ).toThrow(/gatewayEvents\.statsWindowSeconds/);
   });
 });
