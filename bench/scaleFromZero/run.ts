@@ -6,7 +6,7 @@
  *   npm run bench:zero -- [--runs 30] [--json]
  *
  * The path is the deployed one, with the local stack's stand-ins for Lambda: an event source
- * polls the gateway queue (long polling, 1 s) and runs the ingest handler, which claims the
+ * polls the gateway queue (every 20 ms) and runs the ingest handler, which claims the
  * pool's trigger in DynamoDB and starts evaluate in its own process (the `in-process`
  * EvaluationTrigger: moto runs no Lambda functions); evaluate reads Prometheus, the gateway's
  * counters, the cluster and the node groups, decides and sends to the SQS FIFO decision queue;
@@ -35,6 +35,7 @@ const VARIANT = 'chat-8b';
 const NAMESPACE = 'llm';
 const MODEL = 'llama-3.1-8b';
 const DEBOUNCE_SECONDS = 1;
+const POLL_MS = 20;
 
 const percentile = (xs: readonly number[], p: number) => {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -74,13 +75,16 @@ function eventSource(
   stopped: () => boolean,
 ): Promise<void> {
   return (async () => {
+    // Short polls 20 ms apart: SQS's long poll answers as a message arrives, moto's may wait
+    // out its second while holding other requests behind it.
     while (!stopped()) {
-      await pollOnce(stack.moto.sqs, handler as never, {
+      const polled = await pollOnce(stack.moto.sqs, handler as never, {
         ...queue,
         region: REGION,
         context: () => lambdaContext(name, 30),
-        waitTimeSeconds: 1,
+        waitTimeSeconds: 0,
       });
+      if (polled.received === 0) await sleep(POLL_MS);
     }
   })();
 }
