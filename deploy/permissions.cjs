@@ -12,7 +12,9 @@
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
-const FUNCTIONS = ['evaluate', 'apply'];
+const FUNCTIONS = ['evaluate', 'apply', 'ingest'];
+/** ingest reads no Prometheus: only the others get its permissions */
+const PROMETHEUS_READERS = ['evaluate', 'apply'];
 const PLACEHOLDER = /\$\{([A-Za-z]+)\}/g;
 
 function readPolicy(file) {
@@ -20,7 +22,7 @@ function readPolicy(file) {
 }
 
 /**
- * @param {'evaluate' | 'apply'} fn
+ * @param {'evaluate' | 'apply' | 'ingest'} fn
  * @param {{
  *   values: Record<string, unknown>,
  *   nodeGroups: readonly string[],
@@ -31,8 +33,9 @@ function readPolicy(file) {
  * }} options
  */
 function policyStatements(fn, options) {
-  if (!FUNCTIONS.includes(fn)) throw new Error(`unknown function ${fn} (evaluate or apply)`);
+  if (!FUNCTIONS.includes(fn)) throw new Error(`unknown function ${fn} (${FUNCTIONS.join(', ')})`);
   const documents = [readPolicy(`iam-${fn}-policy.json`)];
+  if (!PROMETHEUS_READERS.includes(fn)) return concreteStatements(documents, options);
   // Amazon Managed Prometheus: only when a workspace is named (other stores need no IAM).
   if (options.prometheusWorkspaceArn) documents.push(readPolicy(`iam-${fn}-prometheus-policy.json`));
   // Prometheus credentials in a secret store (functions/prometheusAccess.ts): both functions
@@ -44,6 +47,11 @@ function policyStatements(fn, options) {
   }
   if (options.prometheusCredentialsParameter)
     documents.push(readPolicy('iam-prometheus-credentials-parameter-policy.json'));
+  return concreteStatements(documents, options);
+}
+
+/** The documents' statements with the deployment's values in their Resources. */
+function concreteStatements(documents, options) {
   const values = {
     ...options.values,
     PrometheusWorkspaceArn: options.prometheusWorkspaceArn,

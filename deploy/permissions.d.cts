@@ -1,5 +1,5 @@
 /** Types of permissions.cjs, for the CDK app in infra/. */
-export type FunctionName = 'evaluate' | 'apply';
+export type FunctionName = 'evaluate' | 'apply' | 'ingest';
 
 export interface PolicyStatementJson {
   readonly Sid: string;

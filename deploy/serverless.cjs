@@ -27,9 +27,12 @@ const statementsFor =
         QueueName: { 'Fn::GetAtt': ['DecisionQueue', 'QueueName'] },
         DeadLetterQueueName: { 'Fn::GetAtt': ['DecisionDeadLetterQueue', 'QueueName'] },
         TableName: { Ref: 'StateTable' },
+        GatewayTableName: { Ref: 'GatewayTable' },
+        GatewayQueueName: { 'Fn::GetAtt': ['GatewayEventQueue', 'QueueName'] },
         ClusterName: clusterName,
         EvaluateFunctionName: `${service}-${stage}-evaluate`,
         ApplyFunctionName: `${service}-${stage}-apply`,
+        IngestFunctionName: `${service}-${stage}-ingest`,
       },
       nodeGroups: configNodeGroups(resolve(__dirname, '..', configFile)),
       prometheusWorkspaceArn: workspaceArn || undefined,
@@ -42,4 +45,5 @@ const statementsFor =
 module.exports = {
   evaluateStatements: statementsFor('evaluate'),
   applyStatements: statementsFor('apply'),
+  ingestStatements: statementsFor('ingest'),
 };

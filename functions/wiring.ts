@@ -11,7 +11,13 @@
  *   SVA_CLUSTER_NAME      EKS cluster: its managed node groups, and its API server when no kubeconfig
  *   KUBECONFIG            kubeconfig for the Kubernetes API (local); else EKS DescribeCluster + token
  *   SVA_POOL              capacity pool evaluated by default (default "default")
- *   SVA_METRICS           prometheus (default when SVA_PROMETHEUS_URL is set) | config-load
+ *   SVA_METRICS           gateway-events (default when SVA_GATEWAY_TABLE is set; Prometheus fills
+ *                         in when SVA_PROMETHEUS_URL is set) | prometheus (default when
+ *                         SVA_PROMETHEUS_URL is set) | config-load
+ *   SVA_GATEWAY_TABLE     DynamoDB table of the gateway's counters (keys `pk`, `sk`)     ingest
+ *   SVA_EVALUATION_TRIGGER  lambda (default) | in-process (the local stack: evaluate runs in
+ *                         ingest's process, with evaluate's variables)                 ingest
+ *   SVA_EVALUATE_FUNCTION the evaluate function ingest invokes on a request at zero     ingest
  *   SVA_TELEMETRY         remote-write (default when SVA_REMOTE_WRITE_URL is set) | log | none
  *   SVA_PROMETHEUS_URL    Prometheus (or Amazon Managed Prometheus workspace) query URL
  *   SVA_REMOTE_WRITE_URL  where the inferno_* metrics are pushed (…/api/v1/write)
@@ -40,7 +46,13 @@ import {
   type SecretStoreClients,
   type StoredCredentials,
 } from '../lib/adapters/aws/secretStore.js';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDecisionState, DynamoSeasonStore } from '../lib/adapters/dynamodb/index.js';
+import {
+  DynamoGatewayLoad,
+  GatewayMetricsSource,
+  LambdaEvaluationTrigger,
+} from '../lib/adapters/gatewayEvents/index.js';
 import { describeClusterEndpoint, EksTokenSource } from '../lib/adapters/eks/index.js';
 import {
   KubernetesCluster,
@@ -49,7 +61,7 @@ import {
   OtherAutoscalersReader,
   type KubeApis,
 } from '../lib/adapters/kubernetes/index.js';
-import { systemClock } from '../lib/adapters/memory/index.js';
+import { InProcessEvaluationTrigger, systemClock } from '../lib/adapters/memory/index.js';
 import {
   PrometheusMetricsSource,
   RemoteWriteTelemetrySink,
@@ -59,7 +71,9 @@ import { SqsDeadLetters, SqsDecisionQueue } from '../lib/adapters/sqs/index.js';
 import { loadConfig } from '../lib/config/load.js';
 import type { Config } from '../lib/config/schema.js';
 import type { ApplyDeps, ApplyOptions } from '../lib/loop/apply.js';
-import type { EvaluateDeps } from '../lib/loop/evaluate.js';
+import { evaluatePool, type EvaluateDeps } from '../lib/loop/evaluate.js';
+import type { IngestDeps } from '../lib/loop/ingest.js';
+import type { EvaluationTrigger } from '../lib/gateway/ports.js';
 import { aliasingSink } from '../lib/loop/telemetry.js';
 import type { CapacityProvider } from '../lib/policy/capacity.js';
 import type { Cluster, DeadLetters, MetricsSource, TelemetrySink } from '../lib/policy/ports.js';
@@ -98,19 +112,30 @@ function prometheusConnection(
   };
 }
 
+const prometheusSource: Factory<MetricsSource> = ({ env, config, prometheusCredentials }) =>
+  new PrometheusMetricsSource({
+    connection: prometheusConnection(
+      env,
+      required(env, 'SVA_PROMETHEUS_URL', 'the Prometheus query URL'),
+      prometheusCredentials,
+    ),
+    windowSeconds: config.policy.metricsWindowSeconds,
+    maxAgeSeconds: config.policy.metricsMaxAgeSeconds,
+  });
+
 const metricsSources = new Map<string, Factory<MetricsSource>>([
   ['config-load', ({ config }) => new ConfigLoadMetrics(config)],
+  ['prometheus', prometheusSource],
   [
-    'prometheus',
-    ({ env, config, prometheusCredentials }) =>
-      new PrometheusMetricsSource({
-        connection: prometheusConnection(
-          env,
-          required(env, 'SVA_PROMETHEUS_URL', 'the Prometheus query URL'),
-          prometheusCredentials,
-        ),
-        windowSeconds: config.policy.metricsWindowSeconds,
-        maxAgeSeconds: config.policy.metricsMaxAgeSeconds,
+    // the gateway's counters first, Prometheus for the rest when it is configured
+    'gateway-events',
+    async (ctx) =>
+      new GatewayMetricsSource({
+        store: gatewayLoadFromEnv(ctx.env),
+        fallback: ctx.env.SVA_PROMETHEUS_URL ? await prometheusSource(ctx) : undefined,
+        windowSeconds: ctx.config.policy.metricsWindowSeconds,
+        maxAgeSeconds: ctx.config.policy.metricsMaxAgeSeconds,
+        settings: ctx.config.gatewayEvents,
       }),
   ],
 ]);
@@ -173,6 +198,14 @@ function seasonsFromEnv(env: Env, logger: Logger): DynamoSeasonStore {
   const table = required(env, 'SVA_STATE_TABLE', 'the DynamoDB table of the decision state');
   const client = new DynamoDBClient(awsClientSettings(env));
   return new DynamoSeasonStore(DynamoDBDocumentClient.from(client), table, (m) => logger.warn(m));
+}
+
+function gatewayLoadFromEnv(env: Env): DynamoGatewayLoad {
+  const table = required(env, 'SVA_GATEWAY_TABLE', "the DynamoDB table of the gateway's counters");
+  return new DynamoGatewayLoad(
+    DynamoDBDocumentClient.from(new DynamoDBClient(awsClientSettings(env))),
+    table,
+  );
 }
 
 const eksClient = (env: Env) => new EKSClient(awsClientSettings(env));
@@ -258,9 +291,13 @@ export async function evaluateWiring(env: Env, logger: Logger): Promise<Evaluate
   const config = configFromEnv(env);
   const prometheusCredentials = await prometheusCredentialsFromEnv(env);
   const ctx = { env, config, logger, prometheusCredentials };
-  const metricsKind = env.SVA_METRICS ?? (env.SVA_PROMETHEUS_URL ? 'prometheus' : undefined);
+  const metricsKind =
+    env.SVA_METRICS ??
+    (env.SVA_GATEWAY_TABLE ? 'gateway-events' : env.SVA_PROMETHEUS_URL ? 'prometheus' : undefined);
   if (!metricsKind)
-    throw new WiringError('set SVA_PROMETHEUS_URL (or SVA_METRICS=config-load for fixed loads)');
+    throw new WiringError(
+      'set SVA_PROMETHEUS_URL or SVA_GATEWAY_TABLE (or SVA_METRICS=config-load for fixed loads)',
+    );
   const queueUrl = required(env, 'SVA_QUEUE_URL', 'the SQS FIFO queue of decisions');
   return {
     config,
@@ -275,6 +312,52 @@ export async function evaluateWiring(env: Env, logger: Logger): Promise<Evaluate
       telemetry: await telemetryFromEnv(ctx),
       clock: systemClock,
     },
+  };
+}
+
+export interface IngestWiring {
+  readonly deps: IngestDeps;
+  readonly config: Config;
+  readonly pool: string;
+}
+
+const evaluationTriggers = new Map<string, (env: Env, logger: Logger) => EvaluationTrigger>([
+  [
+    'lambda',
+    (env) =>
+      new LambdaEvaluationTrigger(
+        new LambdaClient(awsClientSettings(env)),
+        required(env, 'SVA_EVALUATE_FUNCTION', 'the evaluate function to invoke'),
+      ),
+  ],
+  [
+    // The local stack: the evaluation runs in this process, wired from the same variables.
+    'in-process',
+    (env, logger) => {
+      const wiring = cached(() => evaluateWiring(env, logger));
+      return new InProcessEvaluationTrigger(
+        async (pool) => {
+          const { deps, config } = await wiring();
+          return evaluatePool(deps, config, pool);
+        },
+        (err) => logger.error('triggered evaluation failed', { error: String(err) }),
+      );
+    },
+  ],
+]);
+
+export async function ingestWiring(env: Env, logger: Logger): Promise<IngestWiring> {
+  const config = configFromEnv(env);
+  const kind = env.SVA_EVALUATION_TRIGGER || 'lambda';
+  const trigger = evaluationTriggers.get(kind);
+  if (!trigger)
+    throw new WiringError(
+      `evaluation trigger "${kind}" is not available (known: ${[...evaluationTriggers.keys()].join(', ')})`,
+    );
+  return {
+    config,
+    pool: env.SVA_POOL || 'default',
+    deps: { store: gatewayLoadFromEnv(env), trigger: trigger(env, logger), clock: systemClock },
   };
 }
 

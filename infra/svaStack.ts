@@ -30,6 +30,7 @@ import type { SvaSettings } from './settings.js';
 export const ROOT = resolve(import.meta.dirname, '..');
 
 const APPLY_TIMEOUT_SECONDS = 30;
+const INGEST_TIMEOUT_SECONDS = 30;
 
 export interface SvaStackProps extends StackProps {
   readonly settings: SvaSettings;
@@ -41,6 +42,9 @@ export class SvaStack extends Stack {
   readonly table: dynamodb.Table;
   readonly evaluate: lambda.Function;
   readonly apply: lambda.Function;
+  readonly gatewayQueue: sqs.Queue;
+  readonly gatewayTable: dynamodb.Table;
+  readonly ingest: lambda.Function;
 
   constructor(scope: Construct, id: string, props: SvaStackProps) {
     super(scope, id, props);
@@ -72,6 +76,31 @@ export class SvaStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    // The gateway's request events (docs/GATEWAY.md): a standard queue, no order needed.
+    const gatewayDeadLetters = new sqs.Queue(this, 'GatewayEventDeadLetterQueue', {
+      queueName: name('gateway-events-dlq'),
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+    this.gatewayQueue = new sqs.Queue(this, 'GatewayEventQueue', {
+      queueName: name('gateway-events'),
+      // 6 x the ingest timeout, as Lambda's SQS event source wants
+      visibilityTimeout: Duration.seconds(6 * INGEST_TIMEOUT_SECONDS),
+      // an event older than the statistics window says nothing any more
+      retentionPeriod: Duration.hours(1),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      deadLetterQueue: { queue: gatewayDeadLetters, maxReceiveCount: 5 },
+    });
+    // Per engine, per variant and time slot, and the trigger's debounce; expired by TTL.
+    this.gatewayTable = new dynamodb.Table(this, 'GatewayTable', {
+      tableName: name('gateway'),
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
     const environment: Record<string, string> = {
       POWERTOOLS_LOG_LEVEL: s.logLevel,
       SVA_CONFIG: s.configFile,
@@ -89,7 +118,10 @@ export class SvaStack extends Stack {
       const functionName = name(which);
       const role = new iam.Role(this, `${id}Role`, {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: `sva ${which}: map it to the Kubernetes group ${which === 'evaluate' ? 'sva-reader' : 'sva-scaler'} (EKS access entry)`,
+        description:
+          which === 'ingest'
+            ? "sva ingest: the gateway's counters; no Kubernetes access"
+            : `sva ${which}: map it to the Kubernetes group ${which === 'evaluate' ? 'sva-reader' : 'sva-scaler'} (EKS access entry)`,
       });
       const statements = policyStatements(which, {
         values: {
@@ -98,9 +130,12 @@ export class SvaStack extends Stack {
           QueueName: this.queue.queueName,
           DeadLetterQueueName: this.deadLetterQueue.queueName,
           TableName: this.table.tableName,
+          GatewayTableName: this.gatewayTable.tableName,
+          GatewayQueueName: this.gatewayQueue.queueName,
           ClusterName: s.clusterName,
           EvaluateFunctionName: name('evaluate'),
           ApplyFunctionName: name('apply'),
+          IngestFunctionName: name('ingest'),
         },
         nodeGroups,
         prometheusWorkspaceArn: s.prometheusWorkspaceArn || undefined,
@@ -161,7 +196,11 @@ export class SvaStack extends Stack {
       });
     };
 
-    this.evaluate = fn('Evaluate', 'evaluate', 60, { SVA_QUEUE_URL: this.queue.queueUrl });
+    this.evaluate = fn('Evaluate', 'evaluate', 60, {
+      SVA_QUEUE_URL: this.queue.queueUrl,
+      // the gateway's counters (docs/GATEWAY.md): fresh ones win over Prometheus
+      SVA_GATEWAY_TABLE: this.gatewayTable.tableName,
+    });
     // Only evaluate's role may send decisions: anyone else who can call SQS in the account (an
     // admin, another workload's role) is refused, so the queue carries only what evaluate decided.
     this.queue.addToResourcePolicy(
@@ -205,6 +244,20 @@ export class SvaStack extends Stack {
     // The event source's permissions are in deploy/iam-apply-policy.json already; the CDK adds
     // its own statement for the queue too (same actions, the same named queue).
 
+    // Ingest keeps the gateway's counters and, on a request at zero replicas, invokes evaluate
+    // asynchronously; it never sends decisions (the decision queue's policy refuses it anyway).
+    this.ingest = fn('Ingest', 'ingest', INGEST_TIMEOUT_SECONDS, {
+      SVA_GATEWAY_TABLE: this.gatewayTable.tableName,
+      SVA_EVALUATE_FUNCTION: name('evaluate'),
+    });
+    this.ingest.addEventSource(
+      new SqsEventSource(this.gatewayQueue, {
+        // one write per engine and per variant slot per batch: larger batches, fewer writes
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+      }),
+    );
+
     const alarms = [
       new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
         alarmName: name('decisions-dlq-not-empty'),
@@ -234,6 +287,7 @@ export class SvaStack extends Stack {
         [
           ['EvaluateErrors', this.evaluate, 'evaluate'],
           ['ApplyErrors', this.apply, 'apply'],
+          ['IngestErrors', this.ingest, 'ingest'],
         ] as const
       ).map(
         ([id, f, which]) =>
@@ -256,6 +310,8 @@ export class SvaStack extends Stack {
     new CfnOutput(this, 'DecisionQueueUrl', { value: this.queue.queueUrl });
     new CfnOutput(this, 'DecisionDeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'StateTableName', { value: this.table.tableName });
+    new CfnOutput(this, 'GatewayEventQueueUrl', { value: this.gatewayQueue.queueUrl });
+    new CfnOutput(this, 'GatewayTableName', { value: this.gatewayTable.tableName });
     new CfnOutput(this, 'EvaluateRoleArn', { value: this.evaluate.role!.roleArn });
     new CfnOutput(this, 'ApplyRoleArn', { value: this.apply.role!.roleArn });
   }

@@ -7,6 +7,8 @@
  * Deployments' status, and its ready nodes as Ready Nodes with the instances' providerIDs (the
  * kubelet's and cloud node controller's part), which the capacity provider counts.
  */
+import { GatewayTap } from '../lib/closedLoop/gatewayTap.js';
+import type { GatewayEvent } from '../lib/gateway/events.js';
 import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DescribeNodegroupCommand, type EKSClient } from '@aws-sdk/client-eks';
 import {
@@ -71,6 +73,8 @@ export class EmulatedFleet {
   /** where the next replay of the traces starts (simulated seconds) */
   private nextReplay: number;
   private readonly applied = new Map<string, number>();
+  /** what the fleet's gateway sends of its requests (docs/GATEWAY.md) */
+  private readonly tap: GatewayTap;
 
   private constructor(
     readonly config: Config,
@@ -78,6 +82,8 @@ export class EmulatedFleet {
   ) {
     this.sim = createFleetSim(scenario.fleet);
     this.wallStart = Date.now() / 1000;
+    this.tap = new GatewayTap(config);
+    this.sim.observeRequests(this.tap);
     this.nextReplay = 0;
     this.replayTraces();
     this.emulator = new VllmEmulatorServer([simSource(this.sim, { startSeconds: this.wallStart })]);
@@ -222,6 +228,14 @@ export class EmulatedFleet {
   }
 
   /** The replicas each Deployment starts with (the simulator's warm start), by `namespace/name`. */
+  /**
+   * The gateway's request events since the last call, up to the simulation's now, timed on the
+   * wall clock as the emulated metrics are (the simulation starts at the stack's start).
+   */
+  gatewayEvents(): GatewayEvent[] {
+    return this.tap.flush(this.sim.now).map((e) => ({ ...e, at: e.at + this.wallStart }));
+  }
+
   initialReplicas(): Map<string, number> {
     const state = this.sim.state();
     return new Map(

@@ -27,6 +27,8 @@ import {
 import {
   createCluster,
   createDecisionQueues,
+  createGatewayQueue,
+  createGatewayTable,
   createStateTable,
   startMoto,
   type DecisionQueues,
@@ -36,6 +38,8 @@ import {
 export const CLUSTER = 'gpu-cluster';
 export const TABLE = 'sva-state';
 export const QUEUE = 'sva-decisions';
+export const GATEWAY_TABLE = 'sva-gateway';
+export const GATEWAY_QUEUE = 'sva-gateway-events';
 export const ALERT_RULES = resolve('observability/alerts.yml');
 
 export interface LocalStackOptions {
@@ -64,10 +68,17 @@ export interface LocalStack {
   readonly moto: Moto;
   readonly kube: KubeServer;
   readonly queues: DecisionQueues;
+  /** the gateway's request events (a standard queue), ingest's event source */
+  readonly gatewayQueue: { readonly queueUrl: string; readonly queueArn: string };
   /** apply's environment (Kubernetes as the scaler: deploy/rbac*.yaml's group sva-scaler) */
   readonly env: Record<string, string>;
   /** evaluate's: the same, but Kubernetes as the reader (group sva-reader), as on EKS */
   readonly evaluateEnv: Record<string, string>;
+  /**
+   * ingest's: the gateway's table, and evaluate's variables for the evaluation it triggers, which
+   * runs in ingest's process (moto runs no Lambda functions; docs/GATEWAY.md, "Scale from zero")
+   */
+  readonly ingestEnv: Record<string, string>;
   readonly processes: StartedProcess[];
   sync(): Promise<FleetStatus>;
   stop(): Promise<void>;
@@ -180,6 +191,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const queues = await createDecisionQueues(moto.sqs, QUEUE, options.maxReceiveCount ?? 3);
     await createStateTable(moto.dynamo, TABLE);
+    await createGatewayTable(moto.dynamo, GATEWAY_TABLE);
+    const gatewayQueue = await createGatewayQueue(moto.sqs, GATEWAY_QUEUE);
     await createCluster(moto.eks, CLUSTER, fleet.initialNodes(), moto.autoScaling);
     const namespaces = [...new Set(fleet.deployments.map((d) => d.namespace))];
     for (const namespace of namespaces) await createNamespace(kube.admin, namespace);
@@ -198,8 +211,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       KUBECONFIG: kube.writeKubeconfig(SCALER_TOKEN),
       SVA_PROMETHEUS_URL: prometheus.url,
       SVA_REMOTE_WRITE_URL: prometheus.remoteWriteUrl,
+      SVA_GATEWAY_TABLE: GATEWAY_TABLE,
     };
     const evaluateEnv = { ...env, KUBECONFIG: kube.writeKubeconfig(READER_TOKEN) };
+    const ingestEnv = { ...evaluateEnv, SVA_EVALUATION_TRIGGER: 'in-process' };
     const m = moto;
     const k = kube;
     const p = prometheus;
@@ -211,8 +226,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       moto: m,
       kube: k,
       queues,
+      gatewayQueue,
       env,
       evaluateEnv,
+      ingestEnv,
       processes: [
         { name: 'prometheus', pid: p.pid },
         { name: 'moto', pid: m.server.pid },

@@ -9,7 +9,7 @@ import {
   CreateAutoScalingGroupCommand,
   CreateLaunchConfigurationCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateClusterCommand,
   CreateNodegroupCommand,
@@ -121,6 +121,44 @@ export async function createStateTable(dynamo: DynamoDBClient, name: string): Pr
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+}
+
+/** The gateway's counters (functions/ingest): keys `pk` and `sk`, TTL on `expiresAt`. */
+export async function createGatewayTable(dynamo: DynamoDBClient, name: string): Promise<void> {
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  await dynamo.send(
+    new UpdateTimeToLiveCommand({
+      TableName: name,
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    }),
+  );
+}
+
+/** The gateway's event queue: a standard queue (ingest's batches need no order). */
+export async function createGatewayQueue(
+  sqs: SQSClient,
+  name: string,
+): Promise<{ readonly queueUrl: string; readonly queueArn: string }> {
+  const queue = await sqs.send(
+    new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: '30' } }),
+  );
+  const queueArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl!, AttributeNames: ['QueueArn'] }))
+  ).Attributes!.QueueArn!;
+  return { queueUrl: queue.QueueUrl!, queueArn };
 }
 
 export async function createCluster(

@@ -15,6 +15,7 @@ import { formatShadowReport } from '../lib/shadow/shadowReport.js';
 import { lambdaContext } from '../lib/cli/invokeCommand.js';
 import type { EvaluateSummary } from '../functions/evaluate/summary.js';
 import { REGION } from './moto.js';
+import { sendGatewayEvents } from './gatewayEvents.js';
 import { startLocalStack, type LocalStack } from './localStack.js';
 import type { FleetStatus } from './fleet.js';
 
@@ -262,6 +263,11 @@ export async function runStack(
     const evaluateEnv = { ...process.env, ...stack.evaluateEnv };
     const evaluate = createEvaluateHandler(() => evaluateWiring(evaluateEnv, evaluateLogger));
     const { handler: apply } = await import('../functions/apply/handler.js');
+    // ingest: the fleet's gateway events, evaluate in its own process on a request at zero
+    const { createIngestHandler, logger: ingestLogger } = await import('../functions/ingest/handler.js');
+    const { ingestWiring } = await import('../functions/wiring.js');
+    const ingestEnv = { ...process.env, ...stack.ingestEnv };
+    const ingest = createIngestHandler(() => ingestWiring(ingestEnv, ingestLogger));
 
     // Prometheus needs a few scrapes before rates mean anything.
     await sleep(
@@ -275,6 +281,26 @@ export async function runStack(
       // A failed cycle is reported and the next one tried, as the schedule would.
       try {
         await stack.sync();
+        const s0 = stack;
+        const events = s0.fleet.gatewayEvents();
+        const sent = await sendGatewayEvents(s0.moto.sqs, s0.gatewayQueue.queueUrl, events);
+        let ingested = 0;
+        const gateway = await drainQueue(
+          s0.moto.sqs,
+          async (event: SQSEvent, context: Context) => {
+            const result = await ingest(event, context);
+            ingested += result.applied;
+            return result;
+          },
+          {
+            ...s0.gatewayQueue,
+            region: REGION,
+            context: () => lambdaContext('sva-ingest', 30),
+            maxPolls: 20,
+            emptyPolls: 1,
+          },
+        );
+        const gatewayLine = `  gateway: ${events.length} events in ${sent} messages, ${ingested} applied by ingest (${gateway.received} received)`;
         const summary = (await evaluate(
           { pool: 'default' },
           lambdaContext('sva-evaluate', 60),
@@ -316,6 +342,7 @@ export async function runStack(
         await publishDeploymentReplicas(stack, fleet);
         const [alerts, published] = await Promise.all([firingAlerts(stack), publishedSeries(stack)]);
         printCycle(out, cycle, stack, summary, applied, printed, fleet, alerts, published);
+        out(gatewayLine);
       } catch (err) {
         failures++;
         out(`cycle ${cycle} failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);

@@ -6,6 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsClientSettings } from '../adapters/aws/clientConfig.js';
+import { DynamoGatewayLoad, GatewayMetricsSource } from '../adapters/gatewayEvents/index.js';
 import {
   PrometheusMetricsSource,
   type PrometheusConnection,
@@ -23,6 +27,7 @@ const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/default.yaml', import
 
 export const COLLECT_USAGE = `usage: sva collect --prometheus URL [--config FILE] [--json] [--window S] [--max-age S] [--timeout MS]
                    [--header 'NAME: VALUE' ...] [--bearer-token-file FILE] [--sigv4-region REGION]
+                   [--gateway-table TABLE]
   --prometheus URL         Prometheus (or compatible) base URL; user:password@ in it for basic auth
   --config FILE            sva config whose variants are read (default: config/default.yaml)
   --json                   print { "variants": [...] } as JSON
@@ -31,7 +36,9 @@ export const COLLECT_USAGE = `usage: sva collect --prometheus URL [--config FILE
   --timeout MS             time limit per query (default 5000)
   --header 'NAME: VALUE'   extra request header (repeatable), e.g. X-Scope-OrgID
   --bearer-token-file F    bearer token read from a file (or PROMETHEUS_BEARER_TOKEN)
-  --sigv4-region REGION    sign requests for Amazon Managed Prometheus`;
+  --sigv4-region REGION    sign requests for Amazon Managed Prometheus
+  --gateway-table TABLE    merge the gateway's counters from this DynamoDB table, as evaluate does
+                           (AWS_REGION, AWS_ENDPOINT_URL from the environment; docs/GATEWAY.md)`;
 
 /** The estimates in the order the issue lists them, with their units for people. */
 const ESTIMATES = [
@@ -104,6 +111,7 @@ export function connectionFrom(
 
 const valueOf = (e: Estimate | undefined) => (e ? e.value : null);
 
+/** Where each estimate came from: the gateway's counters or a Prometheus series. */
 function sources(o: PrometheusObservation, now: number) {
   const out: Record<string, { series: string; ageSeconds: number }> = {};
   for (const [key] of ESTIMATES) {
@@ -139,6 +147,7 @@ export function observationJson(o: PrometheusObservation, now: number) {
     kvCapacityTokens: valueOf(o.kvCapacityTokens),
     gatewayPool: o.gatewayPool ? Object.fromEntries(POOL.map((k) => [k, valueOf(o.gatewayPool?.[k])])) : null,
     sources: sources(o, now),
+    outputByInputBucket: o.outputByInputBucket ?? null,
     errors: [...o.errors],
   };
 }
@@ -174,7 +183,16 @@ export function formatObservation(o: PrometheusObservation, now: number): string
       ? table(['estimate', 'value', 'unit', 'age s', 'source'], rows, [1, 3])
       : '(no estimates)';
   const list = (xs: readonly string[]) => (xs.length > 0 ? xs.join(', ') : '-');
-  return `${title}\n${estimates}\nstale: ${list(o.stale)}\nmissing: ${list(o.missing)}`;
+  const byBucket = o.outputByInputBucket
+    ? `\noutput by input bucket (gateway-events): expected ${format(o.outputByInputBucket.expectedOutputTokens)} tokens, overall ${format(o.outputByInputBucket.overallMeanOutputTokens)}; ` +
+      o.outputByInputBucket.buckets
+        .map(
+          (b) =>
+            `[${2 ** b.bucket}, ${2 ** (b.bucket + 1)}): ${b.arrivals} arriving, ${format(b.meanOutputTokens)} out`,
+        )
+        .join('; ')
+    : '';
+  return `${title}\n${estimates}${byBucket}\nstale: ${list(o.stale)}\nmissing: ${list(o.missing)}`;
 }
 
 export async function collectCommand(
@@ -195,6 +213,7 @@ export async function collectCommand(
       header: { type: 'string', multiple: true },
       'bearer-token-file': { type: 'string' },
       'sigv4-region': { type: 'string' },
+      'gateway-table': { type: 'string' },
     },
   });
   if (positionals.length > 0)
@@ -208,10 +227,28 @@ export async function collectCommand(
   });
   const now = Date.now() / 1000;
   // a disaggregated variant is observed per role (`namespace/name@role`)
-  const observations = await source.collect(
-    [...config.variants.map(metricsQuery), ...roleQueries(config)],
-    now,
-  );
+  const queries = [...config.variants.map(metricsQuery), ...roleQueries(config)];
+  const table = values['gateway-table'];
+  const merged = table
+    ? new GatewayMetricsSource({
+        store: new DynamoGatewayLoad(
+          DynamoDBDocumentClient.from(new DynamoDBClient(awsClientSettings(process.env))),
+          table,
+        ),
+        fallback: source,
+        windowSeconds: positiveNumber(values.window, '--window') ?? config.policy.metricsWindowSeconds,
+        maxAgeSeconds: positiveNumber(values['max-age'], '--max-age') ?? config.policy.metricsMaxAgeSeconds,
+        settings: config.gatewayEvents,
+        // a look, not an evaluation: drifted counters are reported, not reset
+        resetDrifted: false,
+      })
+    : undefined;
+  // The merge keeps each Prometheus observation and replaces only the estimates the gateway has.
+  const observations = merged
+    ? ((await merged.collect(queries, now)) as PrometheusObservation[])
+    : await source.collect(queries, now);
+  for (const c of merged?.lastCollection ?? [])
+    if (c.error) err(`sva collect: gateway counters of ${c.variant} not read: ${c.error}`);
   const stats = source.lastCollection;
   if (stats && stats.queries > 0 && stats.failed === stats.queries) {
     err(`sva collect: cannot read metrics: ${stats.errors.join('; ')}`);

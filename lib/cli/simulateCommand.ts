@@ -12,6 +12,7 @@ import { positiveNumber } from './args.js';
 export const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/default.yaml', import.meta.url));
 
 export const SIMULATE_USAGE = `usage: sva simulate [--config FILE] [--trace FILE ...] [--rate-scale X] [--duration S] [--out DIR] [--json]
+                    [--gateway-events]
   --config FILE     sva config with a simulation section (default: config/default.yaml)
   --trace FILE      request trace (Azure CSV, Mooncake JSONL, or CSV timestamp_s,input_tokens,output_tokens);
                     the i-th --trace drives the config's i-th variant; with --trace, variants
@@ -19,7 +20,9 @@ export const SIMULATE_USAGE = `usage: sva simulate [--config FILE] [--trace FILE
   --rate-scale X    multiply every trace's request rate by X (shifted copies overlaid: same length)
   --duration S      simulated seconds (default: the longest trace)
   --out DIR         where report.html and summary.json go (default: out)
-  --json            print the summary as JSON on stdout`;
+  --json            print the summary as JSON on stdout
+  --gateway-events  the fleet's gateway sends request events through ingest; evaluate reads its
+                    counters merged with the metrics, and a request at zero replicas triggers it`;
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
@@ -71,6 +74,7 @@ export async function simulateCommand(
       duration: { type: 'string' },
       out: { type: 'string', default: 'out' },
       json: { type: 'boolean', default: false },
+      'gateway-events': { type: 'boolean', default: false },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
@@ -88,6 +92,7 @@ export async function simulateCommand(
   );
   let shown = -1;
   const run = await runClosedLoop(config, scenario, {
+    gatewayEvents: values['gateway-events'],
     onProgress: (fraction, t) => {
       const tenth = Math.floor(fraction * 10 + 1e-9);
       if (tenth > shown) {

@@ -7,6 +7,10 @@ import { targetsOf } from '../config/resolved.js';
 import type { Config } from '../config/schema.js';
 import { createFleetSim, type FleetSim } from '../fleetSimulator/index.js';
 import { svaController, type Controller, type ScalingEvent } from './controller.js';
+import { GatewayTap } from './gatewayTap.js';
+import { GatewayMetricsSource } from '../adapters/gatewayEvents/gatewayMetricsSource.js';
+import { ManualClock, MemoryGatewayLoad } from '../adapters/memory/index.js';
+import { ingestBatch } from '../loop/ingest.js';
 import { nodePricePerHour } from '../config/nodePrice.js';
 import { sloTargets, summarizeRun, type SimulationSummary } from './outcomes.js';
 import type { Scenario } from './scenario.js';
@@ -65,6 +69,12 @@ export interface RunOptions {
   readonly controller?: Controller;
   /** called now and then with the fraction of simulated time done */
   readonly onProgress?: (fraction: number, t: number) => void;
+  /**
+   * The fleet's gateway sends its request events, ingested every scrape interval into the
+   * in-memory counters, which evaluate reads merged with the metrics; a request waiting for a
+   * variant with no ready replica triggers an evaluation at once (docs/GATEWAY.md)
+   */
+  readonly gatewayEvents?: boolean;
 }
 
 /** Number of sorted times at or before t. */
@@ -117,11 +127,13 @@ export async function runClosedLoop(
   const horizon = end + (config.simulation?.drainSeconds ?? 120);
   let usageAtStart = from > 0 ? undefined : sim.usage();
   let nextStep = controller.intervalSeconds;
+  const gateway = options.gatewayEvents ? gatewayEventPath(config, sim, metrics) : undefined;
 
   for (let t = scrapeEvery; t <= horizon + 1e-9; t += scrapeEvery) {
     sim.runUntil(t);
+    const triggered = (await gateway?.ingest(t)) ?? false;
     if (!usageAtStart && t >= from) usageAtStart = sim.usage();
-    const gateway = new Map(
+    const gatewayCounts = new Map(
       everyVariant(config).map((v) => [
         v.name,
         { model: v.metrics.modelName ?? v.model, namespace: v.namespace, count: arrivedBy(v.name, t) },
@@ -129,15 +141,17 @@ export async function runClosedLoop(
     );
     // The sample store reads histograms' _sum and _count only: their buckets would be most of
     // every scrape, kept an hour for nothing.
-    metrics.scrape(t, sim.scrape(undefined, { histogramBuckets: POLICY_BUCKETS }), gateway);
-    if (t + 1e-9 < nextStep || t > end) continue;
-    nextStep += controller.intervalSeconds;
+    metrics.scrape(t, sim.scrape(undefined, { histogramBuckets: POLICY_BUCKETS }), gatewayCounts);
+    const scheduled = t + 1e-9 >= nextStep;
+    if ((!scheduled && !triggered) || t > end) continue;
+    if (scheduled) nextStep += controller.intervalSeconds;
     const step = await controller.step({
       t,
       config,
       scenario,
       sim,
       metrics,
+      ...(gateway ? { gatewayMetrics: gateway.metrics } : {}),
       cluster,
       capacity,
       record: (e) => {
@@ -233,4 +247,48 @@ function addLatencies(timeline: TimelinePoint[], sim: FleetSim, from: number): v
     }
     since = to;
   }
+}
+
+/**
+ * The gateway-event path on the simulated fleet: the tap's events go through the ingest use
+ * case into the in-memory counters; evaluate reads them merged with the fleet's metrics. The
+ * trigger asks for an evaluation at the next tick (the scrape interval is the loop's resolution).
+ */
+function gatewayEventPath(config: Config, sim: FleetSim, metrics: SimMetricsSource) {
+  const tap = new GatewayTap(config);
+  sim.observeRequests(tap);
+  const store = new MemoryGatewayLoad();
+  const clock = new ManualClock(0);
+  let triggered = false;
+  const deps = {
+    store,
+    clock,
+    trigger: {
+      trigger: async () => {
+        triggered = true;
+      },
+    },
+  };
+  return {
+    metrics: new GatewayMetricsSource({
+      store,
+      fallback: metrics,
+      windowSeconds: config.policy.metricsWindowSeconds,
+      maxAgeSeconds: config.policy.metricsMaxAgeSeconds,
+      settings: config.gatewayEvents,
+    }),
+    /** Ingests the events up to t; true when one asked for an evaluation now. */
+    async ingest(t: number): Promise<boolean> {
+      clock.set(t);
+      const events = tap.flush(t);
+      // messages of up to 1000 events, as a gateway batching its sends would
+      const messages = [];
+      for (let i = 0; i < events.length; i += 1000)
+        messages.push({ id: `sim-${t}-${i}`, body: JSON.stringify(events.slice(i, i + 1000)) });
+      if (messages.length > 0) await ingestBatch(deps, messages, config, 'default');
+      const now = triggered;
+      triggered = false;
+      return now;
+    },
+  };
 }

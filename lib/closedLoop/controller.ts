@@ -15,6 +15,7 @@ import { applyMessage } from '../loop/apply.js';
 import { evaluatePool } from '../loop/evaluate.js';
 import type { DecisionRecord } from '../policy/decisionRecord.js';
 import type { FleetSim } from '../fleetSimulator/index.js';
+import type { MetricsSource } from '../policy/ports.js';
 import type { Scenario } from './scenario.js';
 import type { SimCluster, SimMetricsSource } from './simAdapters.js';
 import type { SimCapacityProvider } from './simCapacity.js';
@@ -37,6 +38,8 @@ export interface ControlContext {
   readonly sim: FleetSim;
   /** the fleet's metrics as Prometheus would hold them */
   readonly metrics: SimMetricsSource;
+  /** those merged with the gateway's counters, when the run emits gateway events (evaluate reads these) */
+  readonly gatewayMetrics?: MetricsSource;
   readonly cluster: SimCluster;
   /** the simulated node groups behind the capacity port */
   readonly capacity: SimCapacityProvider;
@@ -75,7 +78,8 @@ export function svaController(config: Config): Controller {
     intervalSeconds: config.policy.intervalSeconds,
     async step(ctx) {
       clock.set(ctx.t);
-      const { metrics, cluster, capacity } = ctx;
+      const { cluster, capacity } = ctx;
+      const metrics = ctx.gatewayMetrics ?? ctx.metrics;
       const result = await evaluatePool(
         { metrics, cluster, capacity, queue, state, seasons, telemetry, clock },
         config,

@@ -439,6 +439,35 @@ export const policySchema = z
   })
   .strict();
 
+export const gatewayEventsSchema = z
+  .object({
+    slotSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(300)
+      .default(10)
+      .describe('arrivals and output lengths are counted per variant in time slots of this length'),
+    statsWindowSeconds: z
+      .number()
+      .positive()
+      .default(900)
+      .describe('output length per input-length bucket is learned over this window'),
+    retentionSeconds: z
+      .number()
+      .positive()
+      .default(3600)
+      .describe('counters and slots expire (DynamoDB TTL) this long after their last change'),
+    debounceSeconds: nonNegative
+      .default(10)
+      .describe(
+        'a request for a variant with no ready replica triggers at most one evaluation per pool this often',
+      ),
+  })
+  .strict();
+
+export type GatewayEventsConfig = z.output<typeof gatewayEventsSchema>;
+
 export const simulationSchema = z
   .object({
     seed: z.number().int().default(1),
@@ -552,6 +581,9 @@ const configObject = z
     kvTransfer: kvTransferSchema
       .optional()
       .describe('the KV transfer between prefill and decode pods in this pool (disaggregated variants)'),
+    gatewayEvents: gatewayEventsSchema
+      .default(gatewayEventsSchema.parse({}))
+      .describe("the gateway's request events (functions/ingest): counters, buckets, scale from zero"),
     simulation: simulationSchema.optional().describe('the embedded simulation behind `sva simulate`'),
     telemetry: telemetrySchema.optional().describe('the metrics the autoscaler publishes'),
   })
@@ -603,6 +635,12 @@ const variantKey = (v: { namespace: string; name: string }) => `${v.namespace}/$
 
 /** Cross-references between sections: every name used must be defined, and usable. */
 function checkReferences(c: ConfigObject, ctx: RefineContext): void {
+  if (c.gatewayEvents.statsWindowSeconds < c.policy.metricsWindowSeconds)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['gatewayEvents', 'statsWindowSeconds'],
+      message: `must be at least policy.metricsWindowSeconds (${c.policy.metricsWindowSeconds}): output lengths are learned over a window that holds the rate window`,
+    });
   duplicates(ctx, c.accelerators, 'accelerators', 'accelerator');
   duplicates(ctx, c.models, 'models', 'model');
   duplicates(ctx, c.serviceClasses, 'serviceClasses', 'service class');

@@ -55,6 +55,7 @@ import {
   type ParsedVariantConfig,
   type RemovalOrder,
 } from './config.js';
+import type { RequestObserver } from './fleetApi.js';
 import { EventQueue } from './eventQueue.js';
 import type {
   FleetResults,
@@ -167,6 +168,8 @@ class FleetSimulation implements FleetSim {
   private readonly removalOrder: RemovalOrder;
   /** the endpoint picker in front of the variants, if the fleet has one (gateway.ts) */
   private readonly gateway: ParsedGatewayConfig | undefined;
+  /** told of every request's dispatch and completion (the gateway's events), when set */
+  private observer: RequestObserver | null = null;
 
   constructor(input: FleetSimConfig) {
     // Frozen: the parsed config is never mutated, so forks share it instead of copying it.
@@ -248,7 +251,18 @@ class FleetSimulation implements FleetSim {
   }
 
   fork(): FleetSim {
-    return forkGraph(this);
+    // A fork runs on its own: whoever observes this simulation does not observe the copy.
+    const observer = this.observer;
+    this.observer = null;
+    try {
+      return forkGraph(this);
+    } finally {
+      this.observer = observer;
+    }
+  }
+
+  observeRequests(observer: RequestObserver | null): void {
+    this.observer = observer;
   }
 
   // ---- control API ----
@@ -593,6 +607,8 @@ class FleetSimulation implements FleetSim {
         this.dispatch(request, replica);
       } else if (variant.queue.length - variant.queueHead < variant.config.maxQueuedRequests) {
         variant.queue.push(request);
+        if (this.observer !== null)
+          this.observer.queued(request, variant.replicas.filter((r) => r.lifecycle === 'ready').length);
       } else {
         request.status = 'dropped';
         variant.dropped++;
@@ -612,7 +628,10 @@ class FleetSimulation implements FleetSim {
     for (const request of replica.engine.takeCompleted()) {
       // a prefill leg done: its request's KV goes to the decode role
       if (handoff !== null) this.startTransfer(replica, request.parent!, handoff.config);
-      else book.completed(request);
+      else {
+        book.completed(request);
+        this.observer?.completed(request);
+      }
     }
     if (end !== null) {
       this.schedule(end, { kind: 'step', replica });
@@ -649,6 +668,8 @@ class FleetSimulation implements FleetSim {
     const { handoff, decodes } = replica.variant;
     if (handoff !== null) {
       this.dispatchPrefill(request, replica, handoff.to);
+      // the gateway dispatched it to a prefill pod; its decode leg is no new dispatch
+      if (request.status !== 'rejected') this.observer?.dispatched(request);
       return;
     }
     if (!replica.engine.canServe(request)) {
@@ -669,6 +690,7 @@ class FleetSimulation implements FleetSim {
       replica.engine.enqueue(request, this.time, received);
     } else {
       replica.engine.enqueue(request, this.time);
+      this.observer?.dispatched(request);
     }
     this.kick(replica);
   }
@@ -740,6 +762,10 @@ class FleetSimulation implements FleetSim {
     request.accelerator = replica.accelerator;
     replica.variant.rejected++;
     replica.variant.book.rejected(request);
+    if (this.observer !== null) {
+      this.observer.dispatched(request);
+      this.observer.completed(request);
+    }
   }
 
   private dispatchQueued(variant: Variant): void {

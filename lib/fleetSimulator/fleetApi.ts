@@ -96,7 +96,35 @@ export interface FleetUsage {
   readonly replicaSeconds: readonly ReplicaUsage[];
 }
 
+/**
+ * What a gateway in front of the fleet sees of each request, as it happens: `queued` when it
+ * waits in the gateway (or variant) queue, with the variant's ready replicas then; `dispatched`
+ * to a replica; `completed` (finished, or rejected by the replica: then without a first token).
+ * The first token is the request's `firstToken` field, set when the replica produces it.
+ */
+export interface RequestObserver {
+  queued(request: SimRequestView, readyReplicas: number): void;
+  dispatched(request: SimRequestView): void;
+  completed(request: SimRequestView): void;
+}
+
+/** The fields of a simulated request an observer reads. */
+export interface SimRequestView {
+  readonly id: number;
+  readonly variant: string;
+  readonly arrival: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly status: string;
+  readonly replica: string | undefined;
+  readonly dispatched: number | undefined;
+  readonly firstToken: number | undefined;
+  readonly finished: number | undefined;
+}
+
 export interface FleetSim {
+  /** Tells `observer` of every request's dispatch and completion from now on (null: no more). Forks do not. */
+  observeRequests(observer: RequestObserver | null): void;
   /** current simulated time (s) */
   readonly now: number;
   /**

@@ -18,6 +18,24 @@ export interface TokenBuckets {
   readonly counts: readonly number[];
 }
 
+/**
+ * Output length by log2 input-length bucket (the gateway's events): per bucket the arrivals of
+ * the rate window and the mean output over a longer window, and what the mix of those arrivals
+ * is expected to produce per request.
+ */
+export interface OutputByInputBucket {
+  readonly buckets: readonly {
+    readonly bucket: number;
+    readonly arrivals: number;
+    readonly meanOutputTokens: number;
+    /** completions the mean was learned from (0: the overall mean stands in) */
+    readonly completions: number;
+  }[];
+  readonly overallMeanOutputTokens: number;
+  /** mean output tokens per request of the rate window's arrivals, bucket by bucket */
+  readonly expectedOutputTokens: number;
+}
+
 export interface VariantObservation {
   /** `namespace/name` */
   readonly variant: string;
@@ -34,6 +52,8 @@ export interface VariantObservation {
   /** the windowed token histograms (vllm:request_prompt_tokens, _generation_tokens), when exposed */
   readonly inputTokenBuckets?: TokenBuckets;
   readonly outputTokenBuckets?: TokenBuckets;
+  /** output length by input bucket, when the gateway's events are collected */
+  readonly outputByInputBucket?: OutputByInputBucket;
   readonly ttftMs?: Estimate;
   readonly itlMs?: Estimate;
   readonly waiting?: Estimate;

@@ -107,7 +107,13 @@ export function estimateDemand(obs: VariantObservation, memory: VariantMemory, c
   }
   const tokens = {
     input: obs.avgInputTokens?.value ?? memory.lastTokens?.input ?? DEFAULT_TOKENS.input,
-    output: obs.avgOutputTokens?.value ?? memory.lastTokens?.output ?? DEFAULT_TOKENS.output,
+    // The output the requests arriving now will ask for, bucket by bucket of their prompts
+    // (docs/GATEWAY.md, "Output length by input bucket"), before the mean of what just completed.
+    output:
+      obs.outputByInputBucket?.expectedOutputTokens ??
+      obs.avgOutputTokens?.value ??
+      memory.lastTokens?.output ??
+      DEFAULT_TOKENS.output,
   };
   const driver =
     backlogRate > forecastRate

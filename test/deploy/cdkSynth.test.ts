@@ -22,9 +22,13 @@ test('npx cdk synth writes the stack and the bundled functions, offline', () => 
     if (r.status !== 0) throw new Error(`cdk synth failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
     const template = JSON.parse(readFileSync(join(out, 'sva-ci.template.json'), 'utf8')) as CfnTemplate;
     const functions = resourcesOf(template, 'AWS::Lambda::Function').map(([, f]) => f.Properties!);
-    expect(functions.map((f) => f.FunctionName).sort()).toEqual(['sva-ci-apply', 'sva-ci-evaluate']);
+    expect(functions.map((f) => f.FunctionName).sort()).toEqual([
+      'sva-ci-apply',
+      'sva-ci-evaluate',
+      'sva-ci-ingest',
+    ]);
     const assets = readdirSync(out).filter((d) => d.startsWith('asset.'));
-    expect(assets).toHaveLength(2);
+    expect(assets).toHaveLength(3);
     for (const a of assets) {
       // minified, and no source map to ship (the unminified bundle was 6.5 MB, its map 9 MB)
       expect(readdirSync(join(out, a)).sort()).toEqual(['config', 'index.mjs']);

@@ -60,7 +60,7 @@ test('the queue: FIFO with content-based deduplication, redriven to a FIFO dead-
     },
   });
   expect(props('AWS::SQS::Queue', 'DecisionDeadLetterQueue')).toMatchObject({ FifoQueue: true });
-  expect(props('AWS::DynamoDB::Table')).toMatchObject({
+  expect(props('AWS::DynamoDB::Table', 'StateTable')).toMatchObject({
     TableName: 'sva-prod-state',
     KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
   });
@@ -71,11 +71,14 @@ test('evaluate on the stage schedule with the pool as input; apply on the queue 
     ScheduleExpression: 'rate(1 minute)',
     Targets: [expect.objectContaining({ Input: JSON.stringify({ pool: 'default' }) })],
   });
-  expect(props('AWS::Lambda::EventSourceMapping')).toMatchObject({
-    BatchSize: 10,
-    FunctionResponseTypes: ['ReportBatchItemFailures'],
-    EventSourceArn: { 'Fn::GetAtt': ['DecisionQueue', 'Arn'] },
-  });
+  const mappings = resourcesOf(template, 'AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+  expect(mappings).toContainEqual(
+    expect.objectContaining({
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      EventSourceArn: { 'Fn::GetAtt': ['DecisionQueue', 'Arn'] },
+    }),
+  );
   for (const [, fn] of resourcesOf(template, 'AWS::Lambda::Function')) {
     expect(fn.Properties).toMatchObject({
       Runtime: 'nodejs22.x',
@@ -112,6 +115,7 @@ test('IAM: the statements of deploy/iam-*.json, named resources only, node group
       .sort();
   expect(actions('EvaluateRole')).toEqual(deployActions('evaluate'));
   expect(actions('ApplyRole')).toEqual(deployActions('apply'));
+  expect(actions('IngestRole')).toEqual(deployActions('ingest'));
   const nodeGroups = JSON.stringify(statements.filter((s) => s.Sid === 'ReadNodeGroups'));
   const groups = JSON.stringify(statements.filter((s) => s.Sid === 'ScaleNodeGroups'));
   for (const g of ['gpu-l4', 'gpu-a10g', 'gpu-l40s', 'gpu-h100', 'gpu-a100']) {
@@ -121,7 +125,7 @@ test('IAM: the statements of deploy/iam-*.json, named resources only, node group
 });
 
 test('each zip holds the minified handler (an ES module), the config and functions/package.json, no source map, within 1.5 MB', () => {
-  for (const fn of ['evaluate', 'apply']) {
+  for (const fn of ['evaluate', 'apply', 'ingest']) {
     expect(zipEntries(join(dir, `${fn}.zip`)).sort()).toEqual(
       [`functions/${fn}/handler.js`, 'config/default.yaml', 'functions/package.json'].sort(),
     );
@@ -151,6 +155,45 @@ test('the decision queue accepts messages only from the evaluate role', () => {
   });
 });
 
+test("ingest: the gateway's standard queue in batches of 100, its own table with TTL, and evaluate to invoke", () => {
+  expect(props('AWS::SQS::Queue', 'GatewayEventQueue')).toMatchObject({
+    QueueName: 'sva-prod-gateway-events',
+    VisibilityTimeout: 180,
+    RedrivePolicy: { maxReceiveCount: 5 },
+  });
+  expect(props('AWS::SQS::Queue', 'GatewayEventQueue').FifoQueue).toBeUndefined();
+  expect(props('AWS::DynamoDB::Table', 'GatewayTable')).toMatchObject({
+    TableName: 'sva-prod-gateway',
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+  });
+  const mappings = resourcesOf(template, 'AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+  expect(mappings).toContainEqual(
+    expect.objectContaining({
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
+      EventSourceArn: { 'Fn::GetAtt': ['GatewayEventQueue', 'Arn'] },
+    }),
+  );
+  expect(props('AWS::Lambda::Function', 'IngestLambdaFunction')).toMatchObject({
+    FunctionName: 'sva-prod-ingest',
+    Environment: {
+      Variables: expect.objectContaining({
+        SVA_GATEWAY_TABLE: { Ref: 'GatewayTable' },
+        SVA_EVALUATE_FUNCTION: 'sva-prod-evaluate',
+      }),
+    },
+  });
+  // the evaluate function only, and no decision queue
+  const ingest = JSON.stringify(props('AWS::IAM::Role', 'IngestRole').Policies);
+  expect(ingest).toContain(':function:sva-prod-evaluate');
+  expect(ingest).not.toContain('DecisionQueue');
+  expect(ingest).not.toContain('StateTable');
+});
+
 test('the same resources as the CDK stack', () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const cdk = Template.fromStack(
@@ -177,7 +220,7 @@ test('the same resources as the CDK stack', () => {
     'ReservedConcurrentExecutions',
   ];
   expect(pick(cdk, 'AWS::Lambda::Function', fnKeys)).toEqual(pick(template, 'AWS::Lambda::Function', fnKeys));
-  const esmKeys = ['BatchSize', 'FunctionResponseTypes'];
+  const esmKeys = ['BatchSize', 'FunctionResponseTypes', 'MaximumBatchingWindowInSeconds'];
   expect(pick(cdk, 'AWS::Lambda::EventSourceMapping', esmKeys)).toEqual(
     pick(template, 'AWS::Lambda::EventSourceMapping', esmKeys),
   );
@@ -195,7 +238,8 @@ test('the same resources as the CDK stack', () => {
   expect(pick(cdk, 'AWS::CloudWatch::Alarm', alarmKeys)).toEqual(
     pick(template, 'AWS::CloudWatch::Alarm', alarmKeys),
   );
-  expect(pick(cdk, 'AWS::DynamoDB::Table', ['TableName', 'KeySchema', 'BillingMode'])).toEqual(
-    pick(template, 'AWS::DynamoDB::Table', ['TableName', 'KeySchema', 'BillingMode']),
+  const tableKeys = ['TableName', 'KeySchema', 'BillingMode', 'TimeToLiveSpecification'];
+  expect(pick(cdk, 'AWS::DynamoDB::Table', tableKeys)).toEqual(
+    pick(template, 'AWS::DynamoDB::Table', tableKeys),
   );
 });

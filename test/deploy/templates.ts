@@ -72,7 +72,7 @@ export function zipEntries(path: string): string[] {
 }
 
 /** The IAM actions of the policy documents in deploy/ for a function (the one place they are written). */
-export function deployActions(fn: 'evaluate' | 'apply'): string[] {
+export function deployActions(fn: 'evaluate' | 'apply' | 'ingest'): string[] {
   const doc = JSON.parse(readFileSync(`deploy/iam-${fn}-policy.json`, 'utf8')) as { Statement: Statement[] };
   return doc.Statement.flatMap((s) => [s.Action].flat()).sort();
 }

@@ -21,12 +21,15 @@ const actions = (file: string) =>
 test('IAM: each function gets the calls its adapters make, on named resources only', () => {
   // evaluate: SendMessageBatch, policy memory Get/Put (and the variants' seasons: BatchGet), DescribeCluster
   // (no kubeconfig on Lambda), and observing capacity: DescribeNodegroup finds a node group's Auto
-  // Scaling group, which is read
+  // Scaling group, which is read; the gateway's counters: Query, and UpdateItem to reset drifted
+  // ones (docs/GATEWAY.md)
   expect(actions('iam-evaluate-policy.json')).toEqual([
     'autoscaling:DescribeAutoScalingGroups',
     'dynamodb:BatchGetItem',
     'dynamodb:GetItem',
     'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
     'eks:DescribeCluster',
     'eks:DescribeNodegroup',
     'logs:CreateLogStream',
@@ -52,14 +55,28 @@ test('IAM: each function gets the calls its adapters make, on named resources on
     'sqs:ReceiveMessage',
     'sqs:SendMessage',
   ]);
-  for (const file of ['iam-evaluate-policy.json', 'iam-apply-policy.json']) {
+  // ingest: the gateway's queue (event source), its counters (ADD, the trigger's conditional put),
+  // evaluate's asynchronous invoke; no decision queue, no decision state, no cluster
+  expect(actions('iam-ingest-policy.json')).toEqual([
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'lambda:InvokeFunction',
+    'logs:CreateLogStream',
+    'logs:PutLogEvents',
+    'sqs:DeleteMessage',
+    'sqs:GetQueueAttributes',
+    'sqs:ReceiveMessage',
+  ]);
+  for (const file of ['iam-evaluate-policy.json', 'iam-apply-policy.json', 'iam-ingest-policy.json']) {
     for (const s of policy(file).Statement) {
       expect(s.Effect).toBe('Allow');
       for (const r of [s.Resource].flat()) {
         // DescribeAutoScalingGroups takes no resource-level permission: "*" is its only Resource.
         if (s.Action.every((a) => a === 'autoscaling:DescribeAutoScalingGroups')) expect(r).toBe('*');
         else
-          expect(r).toMatch(/^arn:aws:(sqs|dynamodb|eks|logs|autoscaling):\$\{Region\}:\$\{AccountId\}:\S+$/);
+          expect(r).toMatch(
+            /^arn:aws:(sqs|dynamodb|eks|logs|autoscaling|lambda):\$\{Region\}:\$\{AccountId\}:\S+$/,
+          );
       }
       for (const a of s.Action) expect(a).not.toContain('*');
     }

@@ -1,9 +1,12 @@
 /** Wiring from the environment: what is required, what is picked, and what fails how (no network here). */
 import { PrometheusMetricsSource, RemoteWriteTelemetrySink } from '../../lib/adapters/prometheus/index.js';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { GatewayMetricsSource, LambdaEvaluationTrigger } from '../../lib/adapters/gatewayEvents/index.js';
+import { InProcessEvaluationTrigger } from '../../lib/adapters/memory/index.js';
 import {
   applyWiring,
   evaluateWiring,
+  ingestWiring,
   registerMetricsSource,
   WiringError,
   type Env,
@@ -26,7 +29,10 @@ test.each([
   [without('SVA_CONFIG'), 'SVA_CONFIG is not set (the config file)'],
   [without('SVA_STATE_TABLE'), 'SVA_STATE_TABLE is not set (the DynamoDB table of the decision state)'],
   [without('SVA_QUEUE_URL'), 'SVA_QUEUE_URL is not set (the SQS FIFO queue of decisions)'],
-  [without('SVA_METRICS'), 'set SVA_PROMETHEUS_URL (or SVA_METRICS=config-load for fixed loads)'],
+  [
+    without('SVA_METRICS'),
+    'set SVA_PROMETHEUS_URL or SVA_GATEWAY_TABLE (or SVA_METRICS=config-load for fixed loads)',
+  ],
   [without('SVA_CLUSTER_NAME'), 'neither KUBECONFIG nor SVA_CLUSTER_NAME is set (the Kubernetes API)'],
   [without('AWS_REGION'), 'AWS_REGION is not set (the region of the queue, table and cluster)'],
 ])('evaluate wiring refuses an incomplete environment (%#)', async (env, message) => {
@@ -75,4 +81,43 @@ test('apply options come from the config', async () => {
     ['L4', 'L4'],
     ['H100', 'H100'],
   ]);
+});
+
+describe('ingest wiring and the gateway-events source', () => {
+  const ingestBase: Env = {
+    AWS_REGION: 'us-east-1',
+    SVA_CONFIG: 'events/local-config.yaml',
+    SVA_GATEWAY_TABLE: 'gw',
+  };
+
+  test.each([
+    [
+      { ...ingestBase, SVA_GATEWAY_TABLE: undefined },
+      "SVA_GATEWAY_TABLE is not set (the DynamoDB table of the gateway's counters)",
+    ],
+    [ingestBase, 'SVA_EVALUATE_FUNCTION is not set (the evaluate function to invoke)'],
+    [
+      { ...ingestBase, SVA_EVALUATION_TRIGGER: 'cron' },
+      'evaluation trigger "cron" is not available (known: lambda, in-process)',
+    ],
+  ])('ingest refuses an incomplete environment (%#)', async (env, message) => {
+    await expect(ingestWiring(env, logger)).rejects.toThrow(message);
+  });
+
+  test('ingest invokes evaluate on Lambda, or runs it in-process for the local stack', async () => {
+    const lambda = await ingestWiring({ ...ingestBase, SVA_EVALUATE_FUNCTION: 'sva-dev-evaluate' }, logger);
+    expect(lambda.deps.trigger).toBeInstanceOf(LambdaEvaluationTrigger);
+    const local = await ingestWiring({ ...ingestBase, SVA_EVALUATION_TRIGGER: 'in-process' }, logger);
+    expect(local.deps.trigger).toBeInstanceOf(InProcessEvaluationTrigger);
+  });
+
+  test('evaluate reads the gateway counters when SVA_GATEWAY_TABLE is set, Prometheus filling in', async () => {
+    const env = {
+      ...without('SVA_METRICS'),
+      SVA_GATEWAY_TABLE: 'gw',
+      SVA_PROMETHEUS_URL: 'http://127.0.0.1:9090',
+    };
+    const { deps } = await evaluateWiring(env, logger);
+    expect(deps.metrics).toBeInstanceOf(GatewayMetricsSource);
+  });
 });

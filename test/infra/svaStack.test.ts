@@ -28,7 +28,8 @@ const { template, json } = synth();
 const CONFIG_NODE_GROUPS = ['gpu-l4', 'gpu-a10g', 'gpu-l40s', 'gpu-h100', 'gpu-a100'];
 
 test('the decision queue: FIFO, content-based deduplication, a FIFO dead-letter queue by redrive policy', () => {
-  template.resourceCountIs('AWS::SQS::Queue', 2);
+  // the decision queue and its dead-letter queue, the gateway's event queue and its own
+  template.resourceCountIs('AWS::SQS::Queue', 4);
   template.hasResourceProperties('AWS::SQS::Queue', {
     QueueName: 'sva-dev-decisions.fifo',
     FifoQueue: true,
@@ -70,6 +71,56 @@ test('the schedule: evaluate every minute (per stage) with the pool as constant 
   });
 });
 
+test("ingest: the gateway's standard queue in batches, its own table with TTL, evaluate to invoke and nothing else", () => {
+  template.hasResourceProperties('AWS::SQS::Queue', {
+    QueueName: 'sva-dev-gateway-events',
+    VisibilityTimeout: 180,
+    RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }),
+  });
+  template.hasResourceProperties('AWS::DynamoDB::Table', {
+    TableName: 'sva-dev-gateway',
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+  });
+  template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GatewayEventQueue'), 'Arn'] },
+    FunctionName: { Ref: Match.stringLikeRegexp('^Ingest') },
+    BatchSize: 100,
+    MaximumBatchingWindowInSeconds: 1,
+  });
+  template.hasResourceProperties('AWS::Lambda::Function', {
+    FunctionName: 'sva-dev-ingest',
+    Environment: {
+      Variables: Match.objectLike({
+        SVA_GATEWAY_TABLE: { Ref: Match.stringLikeRegexp('^GatewayTable') },
+        SVA_EVALUATE_FUNCTION: 'sva-dev-evaluate',
+      }),
+    },
+  });
+  template.hasResourceProperties('AWS::Lambda::Function', {
+    FunctionName: 'sva-dev-evaluate',
+    Environment: {
+      Variables: Match.objectLike({ SVA_GATEWAY_TABLE: { Ref: Match.stringLikeRegexp('^GatewayTable') } }),
+    },
+  });
+  const ingest =
+    JSON.stringify(
+      Object.values(json.Resources).filter(
+        (r) => r.Type === 'AWS::IAM::Policy' && (r.Properties?.PolicyName as string).startsWith('Ingest'),
+      ),
+    ) +
+    JSON.stringify(
+      Object.values(json.Resources).filter(
+        (r) => r.Type === 'AWS::IAM::Policy' && r.Properties?.PolicyName === 'sva-ingest',
+      ),
+    );
+  expect(ingest).toContain(':function:sva-dev-evaluate');
+  expect(ingest).not.toMatch(/DecisionQueue|StateTable/);
+});
+
 test('apply reads the queue in batches with partial batch failures', () => {
   template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
     EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DecisionQueue'), 'Arn'] },
@@ -80,8 +131,8 @@ test('apply reads the queue in batches with partial batch failures', () => {
 });
 
 test('both functions: nodejs22.x on arm64, the environment of functions/wiring.ts', () => {
-  template.resourceCountIs('AWS::Lambda::Function', 2);
-  for (const name of ['sva-dev-evaluate', 'sva-dev-apply']) {
+  template.resourceCountIs('AWS::Lambda::Function', 3);
+  for (const name of ['sva-dev-evaluate', 'sva-dev-apply', 'sva-dev-ingest']) {
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: name,
       Runtime: 'nodejs22.x',
@@ -118,7 +169,7 @@ test('both functions: nodejs22.x on arm64, the environment of functions/wiring.t
 });
 
 test('alarms: dead-letter queue depth, function errors, age of the oldest decision', () => {
-  template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+  template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
     MetricName: 'ApproximateNumberOfMessagesVisible',
     Namespace: 'AWS/SQS',
@@ -138,7 +189,7 @@ test('alarms: dead-letter queue depth, function errors, age of the oldest decisi
     ],
     Threshold: 300,
   });
-  for (const fn of ['Evaluate', 'Apply'])
+  for (const fn of ['Evaluate', 'Apply', 'Ingest'])
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Errors',
       Namespace: 'AWS/Lambda',
@@ -178,6 +229,7 @@ test('IAM: no "*" resource; the statements of deploy/iam-*.json on the named que
       .sort();
   expect(actionsOf('sva-evaluate')).toEqual(deployActions('evaluate'));
   expect(actionsOf('sva-apply')).toEqual(deployActions('apply'));
+  expect(actionsOf('sva-ingest')).toEqual(deployActions('ingest'));
   // node groups: one ARN per node group of the config, never all of the cluster's
   const nodeGroupArns = JSON.stringify(
     statements.filter((s) => s.Sid === 'ReadNodeGroups').map((s) => s.Resource),

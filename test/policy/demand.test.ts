@@ -142,3 +142,28 @@ describe('estimateDemand', () => {
     expect(estimateDemand(obs(1, zero), memory(), ctx()).outputTokens).toBe(1);
   });
 });
+
+describe('estimateDemand with output length by input bucket', () => {
+  it("sizes with the output the arriving mix is expected to produce, before the window's mean", () => {
+    const outputByInputBucket = {
+      buckets: [
+        { bucket: 6, arrivals: 1, meanOutputTokens: 20, completions: 50 },
+        { bucket: 12, arrivals: 3, meanOutputTokens: 400, completions: 50 },
+      ],
+      overallMeanOutputTokens: 210,
+      expectedOutputTokens: 305,
+    };
+    const withBuckets = estimateDemand(
+      obs(2, { avgOutputTokens: { value: 90, source: 'vllm', timestamp: NOW }, outputByInputBucket }),
+      memory(),
+      ctx(),
+    );
+    expect(withBuckets.outputTokens).toBe(305);
+    const without = estimateDemand(
+      obs(2, { avgOutputTokens: { value: 90, source: 'vllm', timestamp: NOW } }),
+      memory(),
+      ctx(),
+    );
+    expect(without.outputTokens).toBe(90);
+  });
+});

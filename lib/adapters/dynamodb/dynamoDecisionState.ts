@@ -74,7 +74,8 @@ function generationConditions(generation: number): { older: string; same: string
     : { older: '(attribute_not_exists(#g) OR #g < :g)', same: '#g = :g' };
 }
 
-function isConditionFailure(err: unknown): boolean {
+/** DynamoDB refused a conditional write (its condition did not hold). */
+export function isConditionFailure(err: unknown): boolean {
   return (
     err instanceof ConditionalCheckFailedException ||
     (err as { name?: string })?.name === 'ConditionalCheckFailedException'

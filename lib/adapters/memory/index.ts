@@ -8,3 +8,4 @@ export { MemoryCapacityProvider, type MemoryCapacityOptions } from './capacity.j
 export { MemoryMetricsSource } from './metricsSource.js';
 export { MemoryDeadLetters, type DeadLetter } from './deadLetters.js';
 export { MemorySeasonStore } from './seasonStore.js';
+export { MemoryGatewayLoad, InProcessEvaluationTrigger } from './gatewayLoad.js';

@@ -64,5 +64,7 @@ test('without the stack in the shell, the handler names what is missing', () => 
     AWS_EC2_METADATA_DISABLED: 'true',
   });
   expect(r.status).toBe(1);
-  expect(r.stdout).toContain('set SVA_PROMETHEUS_URL (or SVA_METRICS=config-load for fixed loads)');
+  expect(r.stdout).toContain(
+    'set SVA_PROMETHEUS_URL or SVA_GATEWAY_TABLE (or SVA_METRICS=config-load for fixed loads)',
+  );
 });
