@@ -17,7 +17,7 @@ import { SetDesiredCapacityCommand, type AutoScalingClient } from '@aws-sdk/clie
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { AppsV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { parse, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { ClusterNodes, kubeApisFromKubeconfig } from '../../../lib/adapters/kubernetes/index.js';
 import {
   AutoScalingGroups,
@@ -95,22 +95,28 @@ afterAll(async () => {
 
 const applyHandler = () => createApplyHandler(() => applyWiring(applyEnv, applyLogger));
 
-/** The scaler's Role in namespace `moving`: it may scale only the Deployments named. */
+interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+/**
+ * The scaler's Role in namespace `moving`: deploy/rbac.yaml's, but it may scale only the
+ * Deployments named (as a Role listing resourceNames would allow).
+ */
 async function writeRole(scalable: string[]): Promise<void> {
   const rbac = s().kube.admin.makeApiClient(RbacAuthorizationV1Api);
   const namespace = 'moving';
-  const body = {
-    metadata: { name: 'sva-scaler', namespace },
-    rules: [
-      {
-        apiGroups: ['apps'],
-        resources: ['deployments/scale'],
-        resourceNames: scalable,
-        verbs: ['get', 'patch'],
-      },
-      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
-    ],
-  };
+  const shipped = parseAllDocuments(readFileSync('deploy/rbac.yaml', 'utf8'))
+    .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string }; rules?: PolicyRule[] })
+    .find((d) => d.kind === 'Role' && d.metadata?.name === 'sva-scaler');
+  if (!shipped?.rules) throw new Error('deploy/rbac.yaml has no Role sva-scaler');
+  const rules = shipped.rules.map((r) =>
+    r.resources.includes('deployments/scale') ? { ...r, resourceNames: scalable } : r,
+  );
+  const body = { metadata: { name: 'sva-scaler', namespace }, rules };
   const exists = await rbac.readNamespacedRole({ name: 'sva-scaler', namespace }).then(
     () => true,
     () => false,
