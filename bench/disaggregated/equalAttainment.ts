@@ -124,23 +124,21 @@ export async function cachedRun(
   return { knobs, row, fromCache: false };
 }
 
-const reachesOf = (target: number) => (t: Trial) => t.row.attainment >= target - 1e-12;
-
-/** The cheapest setting of `knob` whose run of `policy` reaches `target` (see the file comment). */
-export async function searchKnob(
-  w: Workload,
-  kind: VariantKind,
-  policy: string,
+/**
+ * The walk of the file comment over any run: `run` gives a setting's trial, cached or not. The
+ * cheapest trial reaching `target`, the best one, and every trial in the order run.
+ */
+export async function walkKnob(
   knob: KnobSpec,
   target: number,
-  opts: { cacheDir?: string; duration?: number },
+  run: (knobs: Knobs) => Promise<Trial>,
 ): Promise<SearchResult> {
-  const reaches = reachesOf(target);
+  const reaches = (t: Trial) => t.row.attainment >= target - 1e-12;
   const trials: Trial[] = [];
   let missed: Trial | undefined;
   let passing: Trial | undefined;
   for (const knobs of knob.settings) {
-    const trial = await cachedRun(w, kind, policy, knobs, opts);
+    const trial = await run(knobs);
     trials.push(trial);
     if (reaches(trial)) {
       passing = trial;
@@ -150,7 +148,7 @@ export async function searchKnob(
   }
   // the grid is coarse and costs move in whole nodes: a setting between may reach it for less
   for (let i = 0; passing && missed && i < REFINE_STEPS; i++) {
-    const trial = await cachedRun(w, kind, policy, knob.between(missed.knobs, passing.knobs), opts);
+    const trial = await run(knob.between(missed.knobs, passing.knobs));
     trials.push(trial);
     if (reaches(trial)) passing = trial;
     else missed = trial;
@@ -158,4 +156,16 @@ export async function searchKnob(
   const cheapest = trials.filter(reaches).sort((a, b) => a.row.cost - b.row.cost)[0];
   const best = [...trials].sort((a, b) => b.row.attainment - a.row.attainment || a.row.cost - b.row.cost)[0]!;
   return { target, knob, ...(cheapest ? { cheapest } : {}), best, trials };
+}
+
+/** The cheapest setting of `knob` whose run of `policy` reaches `target` (see the file comment). */
+export function searchKnob(
+  w: Workload,
+  kind: VariantKind,
+  policy: string,
+  knob: KnobSpec,
+  target: number,
+  opts: { cacheDir?: string; duration?: number },
+): Promise<SearchResult> {
+  return walkKnob(knob, target, (knobs) => cachedRun(w, kind, policy, knobs, opts));
 }
