@@ -121,4 +121,19 @@ describe('a disaggregated variant through the loop', () => {
     expect(nodes).toHaveLength(1);
     expect(nodes[0]).toMatch(/^capacity default#1 .*A100=8/);
   });
+
+  it('a disaggregated variant in shadow mode changes nothing and keeps what its roles run in the capacity intent', async () => {
+    const shadow: Config = {
+      ...config,
+      disaggregated: config.disaggregated!.map((v) => ({ ...v, mode: 'shadow' as const })),
+    };
+    const { outcomes, scaled, pd, capacity } = await cycle(1, 0, shadow);
+    expect(pd.mode).toBe('shadow');
+    // the decision is what it would do (both roles grow), apply scales neither
+    expect(pd.roles!.decode.targetReplicas).toBe(2);
+    expect(scaled.filter((s) => s.startsWith('code-70b-pd'))).toEqual([]);
+    expect(outcomes).toContain('decision shadow');
+    // the capacity intent counts what runs: one H100 prefill pod, no A100 decode pod
+    expect(capacity.accelerators.find((a) => a.acceleratorType === 'A100')?.devices).toBe(0);
+  });
 });
