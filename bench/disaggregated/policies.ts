@@ -99,7 +99,17 @@ function sizeBoth(
   return plan ? { prefill: plan.prefill.replicas, decode: plan.decode.replicas } : undefined;
 }
 
-function dynamoPerRole(config: Config): Controller {
+/**
+ * The baselines' knobs, searched for the equal-attainment comparison (./equalAttainment.ts):
+ * the planner sizes for `plannerHeadroom` times its predicted rate (1: Dynamo as documented),
+ * KEDA scales one replica per `kedaThreshold` waiting requests (5: bench/policies/kedaQueue.ts).
+ */
+export interface DisaggregatedKnobs {
+  readonly plannerHeadroom?: number;
+  readonly kedaThreshold?: number;
+}
+
+function dynamoPerRole(config: Config, headroom = 1): Controller {
   return {
     name: 'dynamo-planner',
     intervalSeconds: DYNAMO_ADJUSTMENT_SECONDS,
@@ -109,7 +119,7 @@ function dynamoPerRole(config: Config): Controller {
         const requests = ctx.scenario.traces.get(v.name)?.requests ?? [];
         const observed = loadOf(requests, ctx.t - DYNAMO_ADJUSTMENT_SECONDS, ctx.t);
         estimatedRates[v.name] = observed.rate;
-        const sized = sizeBoth(ctx, v, observed, { ttft: 1, itl: 1 });
+        const sized = sizeBoth(ctx, v, { ...observed, rate: observed.rate * headroom }, { ttft: 1, itl: 1 });
         if (!sized) continue;
         for (const role of ROLES) await scaleRole(ctx, v, role, sized[role], 'planner');
       }
@@ -118,7 +128,7 @@ function dynamoPerRole(config: Config): Controller {
   };
 }
 
-function kedaPerRole(config: Config): Controller {
+function kedaPerRole(config: Config, threshold = KEDA_QUEUE_THRESHOLD): Controller {
   const windows = new Map<string, ScaleDownWindow>();
   return {
     name: 'keda-queue',
@@ -140,7 +150,7 @@ function kedaPerRole(config: Config): Controller {
             window.seed(0, current);
             windows.set(key, window);
           }
-          const recommended = clampRole(v, role, Math.ceil(waiting / KEDA_QUEUE_THRESHOLD));
+          const recommended = clampRole(v, role, Math.ceil(waiting / threshold));
           await scaleRole(ctx, v, role, window.apply(ctx.t, current, recommended), 'queue');
         }
       }
@@ -192,14 +202,18 @@ function clairvoyant(config: Config): Controller {
   };
 }
 
-export function disaggregatedController(name: DisaggregatedPolicy, config: Config): Controller {
+export function disaggregatedController(
+  name: DisaggregatedPolicy,
+  config: Config,
+  knobs: DisaggregatedKnobs = {},
+): Controller {
   switch (name) {
     case 'sva':
       return svaController(config);
     case 'dynamo-planner':
-      return withClusterAutoscaler(dynamoPerRole(config));
+      return withClusterAutoscaler(dynamoPerRole(config, knobs.plannerHeadroom));
     case 'keda-queue':
-      return withClusterAutoscaler(kedaPerRole(config));
+      return withClusterAutoscaler(kedaPerRole(config, knobs.kedaThreshold));
     case 'clairvoyant':
       return withClusterAutoscaler(clairvoyant(config));
   }

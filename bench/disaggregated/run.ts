@@ -2,140 +2,182 @@
  * `npm run bench:disaggregated`: a disaggregated fleet of Llama-3-70B beside the aggregated one
  * (config/disaggregated.yaml), each on its own, under the policies of ./policies.ts (the
  * disaggregated variant) and sva and the Dynamo-style planner (the aggregated one). Prints SLO
- * attainment (both targets met, by request) and cost over the measured span, and whether
- * disaggregation pays: the cheaper of the two at equal or better attainment.
+ * attainment (both targets met, by request) and cost over the measured span, then the costs at
+ * equal attainment (./equalAttainment.ts): each baseline's knob searched for the cheapest setting
+ * reaching sva's attainment, and sva's margins on both variants for the same attainment, so that
+ * whether disaggregation pays is judged at equal attainment.
  *
- * Options: --workload NAME (default: all), --duration S (default: the trace).
+ * Options: --workload NAME (default: all), --duration S (default: the trace), --no-search (the
+ * first table only), --no-cache (run the searches again instead of reading bench/disaggregated/.cache/).
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parse } from 'yaml';
-import { parseConfig } from '../../lib/config/load.js';
-import type { Config } from '../../lib/config/schema.js';
-import { buildScenario } from '../../lib/closedLoop/scenario.js';
-import { runClosedLoop } from '../../lib/closedLoop/closedLoop.js';
-import { svaController } from '../../lib/closedLoop/controller.js';
-import { createPolicyRun } from '../policies/policies.js';
-import { DISAGGREGATED_POLICIES, disaggregatedController } from './policies.js';
-
-interface Workload {
-  readonly name: string;
-  readonly config: string;
-  /** the variants' trace and targets, when they differ from the config's */
-  readonly trace?: string;
-  readonly targets?: { ttftMs: number; itlMs: number };
-}
-
-const WORKLOADS: readonly Workload[] = [
-  // the suite's coding trace: 2k-token prompts (up to 7.4k), 28 output tokens, very bursty
-  { name: 'azure-code', config: 'config/disaggregated.yaml' },
-  // held back: long-context chat (Mooncake: 12k-token prompts on average, 343 output tokens)
-  {
-    name: 'mooncake-chat',
-    config: 'config/disaggregated.yaml',
-    trace: '../data/traces/mooncake-conversation.jsonl',
-    targets: { ttftMs: 15000, itlMs: 50 },
-  },
-];
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Doc = any;
-
-/** The config with only the aggregated, or only the disaggregated, variant. */
-function configFor(w: Workload, kind: 'aggregated' | 'disaggregated'): Config {
-  const doc: Doc = parse(readFileSync(w.config, 'utf8'));
-  doc.variants = doc.variants.filter((v: Doc) => (kind === 'disaggregated') === (v.roles !== undefined));
-  const names = new Set(doc.variants.map((v: Doc) => v.name));
-  for (const name of Object.keys(doc.simulation.variants)) {
-    if (!names.has(name)) delete doc.simulation.variants[name];
-    else if (w.trace) doc.simulation.variants[name].trace = w.trace;
-  }
-  if (w.targets)
-    for (const c of doc.serviceClasses) for (const m of Object.keys(c.targets)) c.targets[m] = w.targets;
-  return parseConfig(doc, w.config);
-}
-
-interface Row {
-  workload: string;
-  variant: string;
-  policy: string;
-  attainment: number;
-  ttft: number;
-  itl: number;
-  cost: number;
-  p95TtftMs: number | null;
-  seconds: number;
-}
-
-async function run(
-  w: Workload,
-  kind: 'aggregated' | 'disaggregated',
-  policy: string,
-  duration?: number,
-): Promise<Row> {
-  const config = configFor(w, kind);
-  const scenario = await buildScenario(config, { configPath: w.config, durationSeconds: duration });
-  let controller;
-  let runScenario = scenario;
-  if (kind === 'disaggregated')
-    controller = disaggregatedController(policy as (typeof DISAGGREGATED_POLICIES)[number], config);
-  else if (policy === 'sva') controller = svaController(config);
-  else ({ controller, scenario: runScenario } = createPolicyRun('dynamo-planner', config, scenario));
-  const result = await runClosedLoop(config, runScenario, { controller });
-  const s = result.summary;
-  return {
-    workload: w.name,
-    variant: kind,
-    policy,
-    attainment: s.sloAttainment,
-    ttft: s.ttftAttainment,
-    itl: s.itlAttainment,
-    cost: s.cost,
-    p95TtftMs: s.p95TtftMs,
-    seconds: result.elapsedMs / 1000,
-  };
-}
+import { DISAGGREGATED_POLICIES } from './policies.js';
+import { runPolicy, WORKLOADS, type Row, type VariantKind, type Workload } from './workloads.js';
+import {
+  CACHE_DIR,
+  KEDA_THRESHOLD,
+  PLANNER_HEADROOM,
+  searchKnob,
+  SVA_MARGIN,
+  type KnobSpec,
+  type SearchResult,
+} from './equalAttainment.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+const GOAL_ATTAINMENT = 0.99;
+const GOAL_COST_RATIO = 0.8;
+
+function printRows(rows: readonly Row[], planner: Row): void {
+  console.log(
+    '| variant | policy | SLO attainment | TTFT met | ITL met | cost ($) | cost / planner (disaggregated) | pod cost ($) | p95 TTFT ms |',
+  );
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    console.log(
+      `| ${r.variant} | ${r.policy} | ${pct(r.attainment)} | ${pct(r.ttft)} | ${pct(r.itl)} | ${r.cost.toFixed(2)} | ${(r.cost / planner.cost).toFixed(2)} | ${r.podCost.toFixed(2)} | ${r.p95TtftMs?.toFixed(0) ?? '-'} |`,
+    );
+  }
+}
+
+interface Searched {
+  readonly variant: VariantKind;
+  readonly policy: string;
+  readonly result: SearchResult;
+}
+
+function printSearches(searches: readonly Searched[]): void {
+  console.log(
+    '| variant | policy | target | knob | cheapest setting reaching it | SLO attainment | cost ($) | pod cost ($) | runs (cached) |',
+  );
+  console.log('| --- | --- | ---: | --- | --- | ---: | ---: | ---: | --- |');
+  for (const { variant, policy, result } of searches) {
+    const t = result.cheapest ?? result.best;
+    const setting = result.cheapest ? result.knob.show(t.knobs) : `none (best: ${result.knob.show(t.knobs)})`;
+    const runs = result.trials
+      .map((x) => `${result.knob.show(x.knobs)}: ${pct(x.row.attainment)} $${x.row.cost.toFixed(0)}`)
+      .join('; ');
+    console.log(
+      `| ${variant} | ${policy} | ${pct(result.target)} | ${result.knob.name} | ${setting} | ${pct(t.row.attainment)} | ${t.row.cost.toFixed(2)} | ${t.row.podCost.toFixed(2)} | ${runs} (${result.trials.filter((x) => x.fromCache).length}) |`,
+    );
+  }
+}
+
+/** The cost ratio a against b at equal attainment, as words. */
+function atEqual(a: SearchResult, b: SearchResult, names: [string, string]): string {
+  if (!a.cheapest || !b.cheapest) {
+    const missing = [!a.cheapest ? names[0] : '', !b.cheapest ? names[1] : ''].filter(Boolean).join(' and ');
+    return `not comparable at ${pct(a.target)}: ${missing} never reached it (best ${[a, b]
+      .filter((r) => !r.cheapest)
+      .map((r) => pct(r.best.row.attainment))
+      .join(', ')})`;
+  }
+  return `${names[0]} $${a.cheapest.row.cost.toFixed(2)} against ${names[1]} $${b.cheapest.row.cost.toFixed(2)} (${(a.cheapest.row.cost / b.cheapest.row.cost).toFixed(2)}x)`;
+}
+
+async function searchesFor(
+  w: Workload,
+  rows: readonly Row[],
+  opts: { cacheDir?: string; duration?: number },
+): Promise<void> {
+  const row = (variant: VariantKind, policy: string) =>
+    rows.find((r) => r.variant === variant && r.policy === policy)!;
+  const sva = row('disaggregated', 'sva');
+  const aggregated = row('aggregated', 'sva');
+  const search = async (variant: VariantKind, policy: string, knob: KnobSpec, target: number) => ({
+    variant,
+    policy,
+    result: await searchKnob(w, variant, policy, knob, target, opts),
+  });
+  // the baselines at sva's attainment; sva itself at the goal's when it is short of it
+  const planner = await search('disaggregated', 'dynamo-planner', PLANNER_HEADROOM, sva.attainment);
+  const keda = await search('disaggregated', 'keda-queue', KEDA_THRESHOLD, sva.attainment);
+  const svaGoal =
+    sva.attainment < GOAL_ATTAINMENT
+      ? await search('disaggregated', 'sva', SVA_MARGIN, GOAL_ATTAINMENT)
+      : undefined;
+  const plannerGoal = svaGoal
+    ? await search('disaggregated', 'dynamo-planner', PLANNER_HEADROOM, GOAL_ATTAINMENT)
+    : undefined;
+  // aggregated against disaggregated, both under sva, at the higher of their attainments
+  const level = Math.max(sva.attainment, aggregated.attainment);
+  const disaggregatedAt = await search('disaggregated', 'sva', SVA_MARGIN, level);
+  const aggregatedAt = await search('aggregated', 'sva', SVA_MARGIN, level);
+  console.log(`\n### ${w.name} at equal attainment\n`);
+  printSearches(
+    [planner, keda, svaGoal, plannerGoal, disaggregatedAt, aggregatedAt].filter(
+      (s): s is Searched => s !== undefined,
+    ),
+  );
+  console.log();
+  console.log(
+    `sva (disaggregated, ${pct(sva.attainment)}, $${sva.cost.toFixed(2)}) against the per-role planner at that attainment: ${
+      planner.result.cheapest
+        ? `${(sva.cost / planner.result.cheapest.row.cost).toFixed(2)}x (planner at headroom ${PLANNER_HEADROOM.show(planner.result.cheapest.knobs)}: $${planner.result.cheapest.row.cost.toFixed(2)})`
+        : `the planner never reaches it (best ${pct(planner.result.best.row.attainment)} at headroom ${PLANNER_HEADROOM.show(planner.result.best.knobs)}, $${planner.result.best.row.cost.toFixed(2)})`
+    }; against KEDA per role: ${
+      keda.result.cheapest
+        ? `${(sva.cost / keda.result.cheapest.row.cost).toFixed(2)}x`
+        : `KEDA never reaches it (best ${pct(keda.result.best.row.attainment)})`
+    }`,
+  );
+  if (svaGoal && plannerGoal)
+    console.log(
+      `at the goal's ${pct(GOAL_ATTAINMENT)}: ${atEqual(svaGoal.result, plannerGoal.result, ['sva', 'the planner'])}`,
+    );
+  const goalMet =
+    sva.attainment >= GOAL_ATTAINMENT &&
+    (planner.result.cheapest === undefined || sva.cost <= GOAL_COST_RATIO * planner.result.cheapest.row.cost);
+  console.log(
+    `goal (sva >= ${pct(GOAL_ATTAINMENT)} at <= ${GOAL_COST_RATIO}x the planner's cost at equal or better attainment): ${goalMet ? 'met' : 'missed'}${
+      goalMet && !planner.result.cheapest
+        ? " (the planner reaches sva's attainment at no setting searched)"
+        : ''
+    }`,
+  );
+  console.log(
+    `disaggregation against the aggregated variant under sva at ${pct(level)}: ${atEqual(disaggregatedAt.result, aggregatedAt.result, ['disaggregated', 'aggregated'])}: ${
+      disaggregatedAt.result.cheapest && aggregatedAt.result.cheapest
+        ? disaggregatedAt.result.cheapest.row.cost <= aggregatedAt.result.cheapest.row.cost
+          ? 'disaggregation pays'
+          : 'disaggregation does not pay'
+        : disaggregatedAt.result.cheapest
+          ? 'disaggregation pays (the aggregated variant cannot reach it)'
+          : aggregatedAt.result.cheapest
+            ? 'disaggregation does not pay (it cannot reach it)'
+            : 'neither reaches it'
+    }`,
+  );
+}
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { workload: { type: 'string' }, duration: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      workload: { type: 'string' },
+      duration: { type: 'string' },
+      'no-search': { type: 'boolean', default: false },
+      'no-cache': { type: 'boolean', default: false },
+    },
+  });
   const duration = values.duration ? Number(values.duration) : undefined;
   const workloads = WORKLOADS.filter((w) => !values.workload || w.name === values.workload);
   for (const w of workloads) {
     const rows: Row[] = [];
-    for (const policy of DISAGGREGATED_POLICIES) rows.push(await run(w, 'disaggregated', policy, duration));
-    for (const policy of ['sva', 'dynamo-planner']) rows.push(await run(w, 'aggregated', policy, duration));
+    for (const policy of DISAGGREGATED_POLICIES)
+      rows.push((await runPolicy(w, 'disaggregated', policy, {}, duration)).row);
+    for (const policy of ['sva', 'dynamo-planner'])
+      rows.push((await runPolicy(w, 'aggregated', policy, {}, duration)).row);
     const planner = rows.find((r) => r.variant === 'disaggregated' && r.policy === 'dynamo-planner')!;
     console.log(`\n## ${w.name}\n`);
-    console.log(
-      '| variant | policy | SLO attainment | TTFT met | ITL met | cost ($) | cost / planner (disaggregated) | p95 TTFT ms |',
-    );
-    console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const r of rows) {
-      console.log(
-        `| ${r.variant} | ${r.policy} | ${pct(r.attainment)} | ${pct(r.ttft)} | ${pct(r.itl)} | ${r.cost.toFixed(2)} | ${(r.cost / planner.cost).toFixed(2)} | ${r.p95TtftMs?.toFixed(0) ?? '-'} |`,
-      );
-    }
+    printRows(rows, planner);
     const sva = rows.find((r) => r.variant === 'disaggregated' && r.policy === 'sva')!;
-    const aggregated = rows.find((r) => r.variant === 'aggregated' && r.policy === 'sva')!;
-    const goal =
-      sva.attainment >= 0.99 && sva.cost <= 0.8 * planner.cost && sva.attainment >= planner.attainment;
     console.log(
-      `\nsva on the disaggregated variant: ${pct(sva.attainment)} at ${(sva.cost / planner.cost).toFixed(2)}x the per-role planner's cost (planner ${pct(planner.attainment)}): goal (>= 99% at <= 0.8x, attainment >= planner's) ${goal ? 'met' : 'missed'}`,
+      `\nsva on the disaggregated variant: ${pct(sva.attainment)} at ${(sva.cost / planner.cost).toFixed(2)}x the per-role planner's cost at its default (planner ${pct(planner.attainment)})`,
     );
-    const pays =
-      sva.attainment >= aggregated.attainment && sva.cost <= aggregated.cost
-        ? 'pays: at least as many requests within both targets, for less'
-        : sva.attainment >= aggregated.attainment
-          ? `serves more requests within both targets (${pct(sva.attainment)} against ${pct(aggregated.attainment)}) but costs ${(sva.cost / aggregated.cost).toFixed(2)}x: no equal-attainment comparison`
-          : sva.cost <= aggregated.cost
-            ? `costs less (${(sva.cost / aggregated.cost).toFixed(2)}x) but serves fewer within both targets (${pct(sva.attainment)} against ${pct(aggregated.attainment)}): no equal-attainment comparison`
-            : 'does not pay: fewer requests within both targets, for more';
-    console.log(`disaggregation against the aggregated variant under sva: ${pays}`);
     console.log(
       `(run times: ${rows.map((r) => `${r.variant}/${r.policy} ${r.seconds.toFixed(1)} s`).join(', ')})`,
     );
+    if (!values['no-search'])
+      await searchesFor(w, rows, { cacheDir: values['no-cache'] ? undefined : CACHE_DIR, duration });
   }
 }
 

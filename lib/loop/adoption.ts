@@ -5,6 +5,7 @@
  * and why: in the outcome (logged, the decision record's fate), and in published metrics.
  */
 import { acceleratorType, modeOf, variantByKey } from '../config/resolved.js';
+import { disaggregatedByKey } from '../config/roles.js';
 import type { AdoptionMode } from '../config/schema.js';
 import type { DecisionRecord } from '../policy/decisionRecord.js';
 import type { DeletionCost, DeploymentView, TelemetryPoint } from '../policy/ports.js';
@@ -44,7 +45,8 @@ export async function adoptionHold(
   opts: ApplyOptions,
   views: readonly DeploymentView[],
 ): Promise<AdoptionHold | undefined> {
-  const v = variantByKey(opts.config, `${d.namespace}/${d.variant}`);
+  const key = `${d.namespace}/${d.variant}`;
+  const v = variantByKey(opts.config, key) ?? disaggregatedByKey(opts.config, key);
   const mode = effectiveMode(d, v ? modeOf(opts.config, v) : opts.config.mode);
   const would = wouldDo(d, views);
   const summary = would.length > 0 ? would.join(', ') : 'no change';

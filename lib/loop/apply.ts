@@ -225,8 +225,11 @@ export async function applyCapacity(
   }
   // Capacity is sva's to change once some variant of the pool acts: the intent counts variants
   // in shadow mode (and paused ones) at what they run, so they neither gain nor lose nodes by it.
-  // While none acts (a pool being watched, or advising), it changes nothing.
-  const modes = new Set(opts.config.variants.map((v) => modeOf(opts.config, v)));
+  // While none acts (a pool being watched, or advising), it changes nothing. Disaggregated
+  // variants count too: a pool of only those would otherwise never get a node.
+  const modes = new Set(
+    [...opts.config.variants, ...disaggregatedVariants(opts.config)].map((v) => modeOf(opts.config, v)),
+  );
   if (!modes.has('act')) {
     const mode = modes.has('shadow') ? 'shadow' : 'advise';
     const would = intent.accelerators.map((a) => `${a.acceleratorType}: ${a.devices} devices`).join('; ');

@@ -30,7 +30,13 @@ import {
   variantByKey,
 } from '../config/resolved.js';
 import { metricsQuery } from '../policy/ports.js';
-import { disaggregatedVariants, roleAccelerators, roleDeployment, ROLES } from '../config/roles.js';
+import {
+  disaggregatedByKey,
+  disaggregatedVariants,
+  roleAccelerators,
+  roleDeployment,
+  ROLES,
+} from '../config/roles.js';
 import { roleQueries } from '../policy/disaggregated.js';
 import { MAX_POD_LOADS } from '../policy/decisionRecord.js';
 import { decisionOpsPoints, desiredPoints } from './telemetry.js';
@@ -198,8 +204,10 @@ export function checkGeneration(
   };
 }
 
+/** The decision's variant, single-Deployment or disaggregated. */
 function variantOf(config: Config, d: DecisionRecord) {
-  return variantByKey(config, variantKey({ namespace: d.namespace, name: d.variant }));
+  const key = variantKey({ namespace: d.namespace, name: d.variant });
+  return variantByKey(config, key) ?? disaggregatedByKey(config, key);
 }
 
 function targetsOfDecision(config: Config, d: DecisionRecord): { ttftMs: number; itlMs: number } {

@@ -87,7 +87,7 @@ export function decidePool(input: PoolInput): PoolOutput {
   }
   const capacity = planCapacity(
     config,
-    [...capacityAsked(input, guarded), ...split.map(replicasAsked)],
+    capacityAsked(input, [...guarded, ...split.map(replicasAsked)]),
     context,
   );
   const seasons = new Map(guarded.flatMap((g) => (g.season && g.demand ? [[g.key, g.season] as const] : [])));
@@ -109,12 +109,16 @@ function replicasAsked(d: DisaggregatedDecision): ReplicasAsked {
  * (shadow mode, or paused by the config or a Deployment's annotation): then what runs, so that
  * a variant being watched neither grows nodes it will not use nor loses the ones it runs on.
  * A variant in advise mode asks for its decision: the user's HPA or KEDA scales to it.
+ * Disaggregated variants likewise (their `mode` counts as a single-Deployment variant's does).
  */
 function capacityAsked(input: PoolInput, guarded: readonly ReplicasAsked[]): ReplicasAsked[] {
   return guarded.map((g) => {
     const views = input.deployments.filter((d) => d.variant === g.key);
     const held = modeOf(input.config, g.v) === 'shadow' || g.v.paused || views.some((d) => d.paused);
     if (!held) return g;
-    return { ...g, deployments: new Map(views.map((d) => [d.accelerator, d.desired])) };
+    // a disaggregated variant's two roles may run on one accelerator: their replicas add up
+    const running = new Map<string, number>();
+    for (const d of views) running.set(d.accelerator, (running.get(d.accelerator) ?? 0) + d.desired);
+    return { ...g, deployments: running };
   });
 }

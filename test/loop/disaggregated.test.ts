@@ -14,6 +14,7 @@ import {
 } from '../../lib/adapters/memory/index.js';
 import { ConfigLoadMetrics } from '../../functions/configLoadMetrics.js';
 import { loadConfig } from '../../lib/config/load.js';
+import type { Config } from '../../lib/config/schema.js';
 import { applyMessage } from '../../lib/loop/apply.js';
 import { evaluatePool } from '../../lib/loop/evaluate.js';
 import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
@@ -65,7 +66,8 @@ function fleet(log: CallLog, prefill: number, decode: number) {
   return { cluster, capacity };
 }
 
-async function cycle(prefill: number, decode: number) {
+async function cycle(prefill: number, decode: number, on: Config = config) {
+  const config = on;
   const log = new CallLog();
   const { cluster, capacity } = fleet(log, prefill, decode);
   const clock = new ManualClock(1_800_000_000);
@@ -81,7 +83,8 @@ async function cycle(prefill: number, decode: number) {
   });
   const scaled = log.calls.flatMap((c) => (c.kind === 'scale' ? [`${c.deployment}=${c.replicas}`] : []));
   const pd = result.decisions.find((d) => d.variant === 'code-70b-pd') as DecisionRecord;
-  return { result, outcomes, scaled, pd, capacity: result.capacity as CapacityIntent };
+  const nodes = log.lines.filter((l) => l.startsWith('capacity'));
+  return { result, outcomes, scaled, pd, capacity: result.capacity as CapacityIntent, nodes };
 }
 
 describe('a disaggregated variant through the loop', () => {
@@ -107,5 +110,30 @@ describe('a disaggregated variant through the loop', () => {
     // a fresh memory has not seen a whole window: it keeps what runs rather than scale down blind
     expect(pd.roles!.prefill.targetReplicas).toBe(6);
     expect(pd.roles!.decode.targetReplicas).toBe(3);
+  });
+
+  it('a pool of only the disaggregated variant gets the capacity its roles ask for', async () => {
+    // the capacity intent is applied once a variant of the pool acts: the disaggregated one counts
+    const alone: Config = { ...config, variants: [] };
+    const { outcomes, nodes, capacity } = await cycle(1, 0, alone);
+    expect(outcomes).toContain('capacity applied');
+    expect(capacity.variants).toEqual(['llm/code-70b-pd']);
+    expect(nodes).toHaveLength(1);
+    expect(nodes[0]).toMatch(/^capacity default#1 .*A100=8/);
+  });
+
+  it('a disaggregated variant in shadow mode changes nothing and keeps what its roles run in the capacity intent', async () => {
+    const shadow: Config = {
+      ...config,
+      disaggregated: config.disaggregated!.map((v) => ({ ...v, mode: 'shadow' as const })),
+    };
+    const { outcomes, scaled, pd, capacity } = await cycle(1, 0, shadow);
+    expect(pd.mode).toBe('shadow');
+    // the decision is what it would do (both roles grow), apply scales neither
+    expect(pd.roles!.decode.targetReplicas).toBe(2);
+    expect(scaled.filter((s) => s.startsWith('code-70b-pd'))).toEqual([]);
+    expect(outcomes).toContain('decision shadow');
+    // the capacity intent counts what runs: one H100 prefill pod, no A100 decode pod
+    expect(capacity.accelerators.find((a) => a.acceleratorType === 'A100')?.devices).toBe(0);
   });
 });

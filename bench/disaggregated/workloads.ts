@@ -1,0 +1,161 @@
+/**
+ * The disaggregated benchmark's workloads and one run of a policy on one of them
+ * (config/disaggregated.yaml with only the aggregated, or only the disaggregated, variant).
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { parseConfig } from '../../lib/config/load.js';
+import type { Config } from '../../lib/config/schema.js';
+import { buildScenario, type Scenario } from '../../lib/closedLoop/scenario.js';
+import { runClosedLoop, type SimulationRun } from '../../lib/closedLoop/closedLoop.js';
+import { svaController, type Controller } from '../../lib/closedLoop/controller.js';
+import { createPolicyRun } from '../policies/policies.js';
+import type { FleetSim, FleetUsage } from '../../lib/fleetSimulator/index.js';
+import { disaggregatedController, type DisaggregatedKnobs, type DisaggregatedPolicy } from './policies.js';
+
+export interface Workload {
+  readonly name: string;
+  readonly config: string;
+  /** the variants' trace and targets, when they differ from the config's */
+  readonly trace?: string;
+  readonly targets?: { ttftMs: number; itlMs: number };
+}
+
+export const WORKLOADS: readonly Workload[] = [
+  // the suite's coding trace: 2k-token prompts (up to 7.4k), 28 output tokens, very bursty
+  { name: 'azure-code', config: 'config/disaggregated.yaml' },
+  // held back: long-context chat (Mooncake: 12k-token prompts on average, 343 output tokens)
+  {
+    name: 'mooncake-chat',
+    config: 'config/disaggregated.yaml',
+    trace: '../data/traces/mooncake-conversation.jsonl',
+    targets: { ttftMs: 15000, itlMs: 50 },
+  },
+];
+
+export type VariantKind = 'aggregated' | 'disaggregated';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Doc = any;
+
+/** The config with only the aggregated, or only the disaggregated, variant. */
+export function configFor(w: Workload, kind: VariantKind): Config {
+  const doc: Doc = parse(readFileSync(w.config, 'utf8'));
+  doc.variants = doc.variants.filter((v: Doc) => (kind === 'disaggregated') === (v.roles !== undefined));
+  const names = new Set(doc.variants.map((v: Doc) => v.name));
+  for (const name of Object.keys(doc.simulation.variants)) {
+    if (!names.has(name)) delete doc.simulation.variants[name];
+    else if (w.trace) doc.simulation.variants[name].trace = w.trace;
+  }
+  if (w.targets)
+    for (const c of doc.serviceClasses) for (const m of Object.keys(c.targets)) c.targets[m] = w.targets;
+  return parseConfig(doc, w.config);
+}
+
+export interface Row {
+  workload: string;
+  variant: VariantKind;
+  policy: string;
+  attainment: number;
+  ttft: number;
+  itl: number;
+  /** node-hours of the node groups, as billed */
+  cost: number;
+  /** replica-hours at the accelerator's price: what the pods held, nodes perfectly packed */
+  podCost: number;
+  p95TtftMs: number | null;
+  seconds: number;
+}
+
+/** A setting of a policy's knob (the defaults when empty). */
+export interface Knobs extends DisaggregatedKnobs {
+  /** sva's policy.targetMargin times this (each capped at 1); 1: the config's */
+  readonly marginScale?: number;
+}
+
+/** The config with sva's target margins scaled (each at most 1). */
+export function withMarginScale(config: Config, scale: number): Config {
+  if (scale === 1) return config;
+  const m = config.policy.targetMargin;
+  return {
+    ...config,
+    policy: {
+      ...config.policy,
+      targetMargin: { ttft: Math.min(m.ttft * scale, 1), itl: Math.min(m.itl * scale, 1) },
+    },
+  };
+}
+
+/** $ of the replica-seconds between two readings, each replica at its accelerator's price. */
+function podCost(config: Config, before: FleetUsage | undefined, after: FleetUsage): number {
+  const price = new Map(config.accelerators.map((a) => [a.type ?? a.name, a.costPerHour]));
+  const seconds = (u: FleetUsage['replicaSeconds'][number]) =>
+    u.seconds['pending-node'] + u.seconds.loading + u.seconds.ready + u.seconds.draining;
+  let cost = 0;
+  for (const u of after.replicaSeconds) cost += (seconds(u) / 3600) * (price.get(u.accelerator) ?? 0);
+  for (const u of before?.replicaSeconds ?? []) cost -= (seconds(u) / 3600) * (price.get(u.accelerator) ?? 0);
+  return cost;
+}
+
+/** One closed-loop run of the controller `make` builds (it may also adapt the scenario). */
+export async function runWith(
+  w: Workload,
+  kind: VariantKind,
+  policy: string,
+  make: (config: Config, scenario: Scenario) => { controller: Controller; scenario: Scenario },
+  options: { duration?: number; marginScale?: number } = {},
+): Promise<{ row: Row; run: SimulationRun }> {
+  const config = withMarginScale(configFor(w, kind), options.marginScale ?? 1);
+  const built = await buildScenario(config, { configPath: w.config, durationSeconds: options.duration });
+  const { controller, scenario } = make(config, built);
+  // The pods' usage from the measured span's start, read through the controller's context.
+  let sim: FleetSim | undefined;
+  let atStart: FleetUsage | undefined;
+  const watched: Controller = {
+    ...controller,
+    step(ctx) {
+      sim = ctx.sim;
+      if (!atStart && ctx.t >= scenario.measuredFrom) atStart = ctx.sim.usage();
+      return controller.step(ctx);
+    },
+  };
+  const run = await runClosedLoop(config, scenario, { controller: watched });
+  const s = run.summary;
+  return {
+    row: {
+      workload: w.name,
+      variant: kind,
+      policy,
+      attainment: s.sloAttainment,
+      ttft: s.ttftAttainment,
+      itl: s.itlAttainment,
+      cost: s.cost,
+      podCost: sim ? podCost(config, atStart, sim.usage()) : Number.NaN,
+      p95TtftMs: s.p95TtftMs,
+      seconds: run.elapsedMs / 1000,
+    },
+    run,
+  };
+}
+
+/** One run of a named policy: the disaggregated variant's policies, or sva / the planner on the aggregated one. */
+export function runPolicy(
+  w: Workload,
+  kind: VariantKind,
+  policy: string,
+  knobs: Knobs = {},
+  duration?: number,
+): Promise<{ row: Row; run: SimulationRun }> {
+  return runWith(
+    w,
+    kind,
+    policy,
+    (config, scenario) =>
+      kind === 'disaggregated'
+        ? { controller: disaggregatedController(policy as DisaggregatedPolicy, config, knobs), scenario }
+        : policy === 'sva'
+          ? { controller: svaController(config), scenario }
+          : createPolicyRun(policy as 'dynamo-planner', config, scenario),
+    { duration, marginScale: knobs.marginScale },
+  );
+}
