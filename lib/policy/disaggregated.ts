@@ -16,7 +16,6 @@
  *   takes the cheapest.
  * - Stabilised per role (lib/policy/stabilize.ts), each with its own recommendations.
  */
-import { configHash } from '../config/hash.js';
 import { targetsOf } from '../config/resolved.js';
 import { newNodeSeconds } from '../config/startup.js';
 import { disaggregatedInput, type DisaggregatedLoad } from '../config/toDisaggregated.js';
@@ -33,7 +32,8 @@ import type { Config, DisaggregatedVariantConfig } from '../config/schema.js';
 import { variantKey } from '../config/variantKey.js';
 import type { VariantObservation } from '../metrics/observation.js';
 import { sizeDisaggregated, type DisaggregatedPlan } from '../optimizer/disaggregated.js';
-import { DECISION_VERSION, type DecisionRecord, type ScalingReason } from './decisionRecord.js';
+import type { DecisionRecord, ScalingReason } from './decisionRecord.js';
+import { recordHeader } from './stages/record.js';
 import { estimateDemand, type Demand } from './demand.js';
 import { variantMemory, type PolicyMemory, type Recommendation, type VariantMemory } from './memory.js';
 import { metricsQuery, type DeploymentView, type MetricsQuery } from './ports.js';
@@ -353,17 +353,7 @@ function disaggregatedRecord(
     d.obs[r] ? d.obs[r].missing.map((s) => `${r}:${s}`) : [`${r}:(no observation)`],
   );
   return {
-    version: DECISION_VERSION,
-    id: `${key}#${d.sequence}`,
-    pool: ctx.pool,
-    poolSequence: ctx.poolSequence,
-    ...(ctx.generation !== undefined ? { generation: ctx.generation } : {}),
-    variant: v.name,
-    namespace: v.namespace,
-    model: v.model,
-    sequence: d.sequence,
-    issuedAt: new Date(ctx.now * 1000).toISOString(),
-    configHash: configHash(config),
+    ...recordHeader(ctx, v, key, d.sequence),
     accelerator: '',
     targetReplicas: target,
     currentReplicas: current,

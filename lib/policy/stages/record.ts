@@ -2,7 +2,7 @@
  * Stage 6: what the evaluation leaves behind: the memory for the next one and the decision
  * record per variant, with what it was decided from.
  */
-import type { Config } from '../../config/schema.js';
+import type { Config, VariantConfig } from '../../config/schema.js';
 import type { VariantObservation } from '../../metrics/observation.js';
 import { DECISION_VERSION, type DecisionRecord } from '../decisionRecord.js';
 import type { VariantMemory } from '../memory.js';
@@ -63,6 +63,28 @@ export interface RecordContext {
   readonly now: number;
 }
 
+/** What every decision record starts with: which decision of which variant, made when and by what config. */
+export function recordHeader(
+  ctx: RecordContext,
+  v: Pick<VariantConfig, 'name' | 'namespace' | 'model'>,
+  key: string,
+  sequence: number,
+) {
+  return {
+    version: DECISION_VERSION,
+    id: `${key}#${sequence}`,
+    pool: ctx.pool,
+    poolSequence: ctx.poolSequence,
+    ...(ctx.generation !== undefined ? { generation: ctx.generation } : {}),
+    variant: v.name,
+    namespace: v.namespace,
+    model: v.model,
+    sequence,
+    issuedAt: new Date(ctx.now * 1000).toISOString(),
+    configHash: configHash(ctx.config),
+  } as const;
+}
+
 export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext): DecisionRecord {
   const { v, current, observation: obs, demand } = g;
   const currentOnTarget = current.byAccelerator.get(g.accelerator)?.desired ?? 0;
@@ -76,17 +98,7 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
           ? 'scale-down'
           : 'none';
   return {
-    version: DECISION_VERSION,
-    id: `${g.key}#${sequence}`,
-    pool: ctx.pool,
-    poolSequence: ctx.poolSequence,
-    ...(ctx.generation !== undefined ? { generation: ctx.generation } : {}),
-    variant: v.name,
-    namespace: v.namespace,
-    model: v.model,
-    sequence,
-    issuedAt: new Date(ctx.now * 1000).toISOString(),
-    configHash: configHash(ctx.config),
+    ...recordHeader(ctx, v, g.key, sequence),
     accelerator: g.accelerator,
     targetReplicas: g.target,
     currentReplicas: current.desired,
