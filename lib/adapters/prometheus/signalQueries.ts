@@ -67,6 +67,7 @@ export type SignalName =
   | 'gatewayRequests'
   | 'gatewayQueue'
   | 'inFlightNow'
+  | 'podSampledAt'
   | 'inFlightBefore'
   | 'running'
   | 'waiting'
@@ -154,6 +155,8 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
     { signal: 'inventory', text: inventory(scope, group, s) },
     { signal: 'completions', text: sumIncrease([VLLM.success], '') },
     { signal: 'inFlightNow', text: inFlight('', perPod) },
+    // each pod's newest sample: its load compared with the gateway's counters of that pod
+    { signal: 'podSampledAt', text: `max ${by(perPod)} (timestamp(${s(VLLM.running)}))` },
     { signal: 'inFlightBefore', text: windowed((w) => inFlight(` offset ${w}`)) },
     { signal: 'running', text: `sum ${by(group)} (${s(VLLM.running)})` },
     { signal: 'waiting', text: `sum ${by(group)} (${s(VLLM.waiting)})` },

@@ -35,6 +35,8 @@ export interface VariantSignals {
   readonly errors: readonly string[];
   /** running + waiting per pod now, from the rows of pods that carry a `pod` label */
   readonly podLoads?: readonly { readonly pod: string; readonly load: number }[];
+  /** each pod's newest running-gauge sample, epoch seconds */
+  readonly podSampledAt?: Readonly<Record<string, number>>;
 }
 
 interface Measure {
@@ -301,8 +303,15 @@ export function variantSignals(
       ? podRows.map((r) => ({ pod: r.labels.pod!, load: r.value })).sort((a, b) => (a.pod < b.pod ? -1 : 1))
       : undefined;
 
+  const sampledRows = podLoads
+    ? rowsOf('podSampledAt').filter((r) => r.labels.pod && Number.isFinite(r.value))
+    : [];
+  const podSampledAt =
+    sampledRows.length > 0 ? Object.fromEntries(sampledRows.map((r) => [r.labels.pod!, r.value])) : undefined;
+
   return {
     ...(podLoads ? { podLoads } : {}),
+    ...(podSampledAt ? { podSampledAt } : {}),
     raw: { ...raw, absent: [...absent, ...[...errors].map((e) => `(${e})`)] },
     ttftP95Seconds,
     itlP95Seconds,
