@@ -1,5 +1,5 @@
 /**
- * `sva invoke evaluate|apply EVENT_FILE`: runs a Lambda handler in this process on an event
+ * `sva invoke evaluate|apply|ingest EVENT_FILE`: runs a Lambda handler in this process on an event
  * file, through the same handler module (middy, logger, batch processor, wiring from the
  * environment) that runs on Lambda. Endpoints come from the standard variables (AWS_REGION,
  * AWS_ENDPOINT_URL, KUBECONFIG) and SVA_CONFIG; see functions/wiring.ts for the rest.
@@ -11,10 +11,11 @@ import type { Context } from 'aws-lambda';
 import { InputError } from '../config/errors.js';
 import { UsageError } from './errors.js';
 
-export const INVOKE_USAGE = `usage: sva invoke evaluate|apply EVENT_FILE [--timeout SECONDS]
+export const INVOKE_USAGE = `usage: sva invoke evaluate|apply|ingest EVENT_FILE [--timeout SECONDS]
   runs the function's handler on EVENT_FILE (JSON: an EventBridge event for evaluate, an SQS
-  event for apply) with SVA_CONFIG, AWS_REGION, AWS_ENDPOINT_URL, KUBECONFIG, SVA_QUEUE_URL,
-  SVA_STATE_TABLE, SVA_CLUSTER_NAME, SVA_METRICS from the environment; prints the result.
+  event for apply and ingest) with SVA_CONFIG, AWS_REGION, AWS_ENDPOINT_URL, KUBECONFIG,
+  SVA_QUEUE_URL, SVA_STATE_TABLE, SVA_CLUSTER_NAME, SVA_METRICS (ingest: SVA_GATEWAY_TABLE,
+  SVA_EVALUATION_TRIGGER) from the environment; prints the result.
   In EVENT_FILE, "{{now}}" and "{{now-Ns}}" become the ISO time now (N seconds ago), so
   fixtures of fresh and stale decisions stay fresh and stale.
   Exit status 1 when the handler fails or reports batch item failures.`;
@@ -22,7 +23,11 @@ export const INVOKE_USAGE = `usage: sva invoke evaluate|apply EVENT_FILE [--time
 const FUNCTIONS = {
   evaluate: async () => (await import('../../functions/evaluate/handler.js')).handler,
   apply: async () => (await import('../../functions/apply/handler.js')).handler,
+  ingest: async () => (await import('../../functions/ingest/handler.js')).handler,
 } as const;
+
+/** The functions whose event source is an SQS queue: their event needs a Records array. */
+const SQS_FUNCTIONS: ReadonlySet<string> = new Set(['apply', 'ingest']);
 
 type FunctionName = keyof typeof FUNCTIONS;
 
@@ -84,11 +89,11 @@ export async function invokeCommand(
   if (!name || !file || rest.length > 0)
     throw new UsageError(`invoke needs a function and an EVENT_FILE\n${INVOKE_USAGE}`);
   if (!(name in FUNCTIONS))
-    throw new UsageError(`unknown function "${name}" (evaluate or apply)\n${INVOKE_USAGE}`);
+    throw new UsageError(`unknown function "${name}" (evaluate, apply or ingest)\n${INVOKE_USAGE}`);
   const timeout = Number(values.timeout);
   if (!(timeout > 0)) throw new UsageError(`--timeout must be a positive number of seconds`);
   const event = readEvent(file);
-  if (name === 'apply' && !Array.isArray((event as { Records?: unknown })?.Records)) {
+  if (SQS_FUNCTIONS.has(name) && !Array.isArray((event as { Records?: unknown })?.Records)) {
     throw new InputError(`${file}: an SQS event needs a Records array`);
   }
   const handler = await FUNCTIONS[name as FunctionName]();

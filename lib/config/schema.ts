@@ -252,7 +252,9 @@ export const variantSchema = z
         gateway: z
           .boolean()
           .default(false)
-          .describe('demand from the gateway request counter (needed to scale from zero)'),
+          .describe(
+            "demand from the gateway's request counter and flow-control queue (needed to scale from zero)",
+          ),
         roleLabel: name
           .optional()
           .describe(

@@ -69,6 +69,12 @@ export interface VariantObservation {
    * what a scale-down's deletion costs are set from.
    */
   readonly podLoads?: readonly { readonly pod: string; readonly load: number }[];
+  /**
+   * When each pod's own gauges were last sampled, epoch seconds (Prometheus's `pod` label): a
+   * pod's load compares with the gateway's counters of that pod only when sampled after its last
+   * event (lib/adapters/gatewayEvents/gatewayMetricsSource.ts).
+   */
+  readonly podSampledAt?: Readonly<Record<string, number>>;
   /** which naming the servers use ("vllm>=0.11", "vllm<0.11", "llm-d-sim", ...) when known */
   readonly vllmNaming?: string;
   /** series whose newest sample is older than the allowed age */

@@ -32,6 +32,8 @@ export interface RawSignals {
   readonly completions?: Signal;
   /** increase of the gateway's request counter over the window, when a gateway is configured */
   readonly gatewayRequests?: Signal;
+  /** requests the gateway holds in its flow-control queue now (no endpoint could take them), when read */
+  readonly gatewayQueued?: Signal;
   /** running + waiting requests, summed over replicas, now and one window ago */
   readonly inFlightNow?: Signal;
   readonly inFlightBefore?: Signal;
@@ -135,7 +137,7 @@ export function estimateObservation(raw: RawSignals, opts: EstimationOptions): V
     outputTokenBuckets: tokenBuckets(raw.generationTokenBuckets),
     ttftMs: histogram(raw.ttftSeconds, 1000),
     itlMs: histogram(raw.itlSeconds, 1000),
-    waiting: waiting ? estimate(waiting.value, waiting) : undefined,
+    waiting: waitingEstimate(waiting, fresh(raw.gatewayQueued)),
     running: running ? estimate(running.value, running) : undefined,
     kvCacheUsage: kv ? estimate(kv.value, kv) : undefined,
     readyReplicas: ready ? estimate(ready.value, ready) : undefined,
@@ -146,6 +148,20 @@ export function estimateObservation(raw: RawSignals, opts: EstimationOptions): V
     vllmNaming: raw.vllmNaming,
     stale: [...stale].sort(),
     missing: [...missing].sort(),
+  };
+}
+
+/**
+ * Requests waiting: in the engines' queues (vLLM's gauge) and in the gateway's flow-control queue,
+ * which no engine has seen yet. A variant at zero replicas has only the latter: its demand.
+ */
+function waitingEstimate(engines: Signal | undefined, gateway: Signal | undefined): Estimate | undefined {
+  if (!gateway) return engines && estimate(engines.value, engines);
+  if (!engines) return estimate(Math.max(gateway.value, 0), gateway);
+  return {
+    value: engines.value + Math.max(gateway.value, 0),
+    source: `${engines.series} + ${gateway.series}`,
+    timestamp: Math.min(engines.timestamp, gateway.timestamp),
   };
 }
 

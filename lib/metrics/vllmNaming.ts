@@ -42,6 +42,17 @@ export const GATEWAY_REQUEST_NAMES = [
   GATEWAY_REQUESTS,
 ] as const;
 
+/**
+ * The EPP's flow-control queue: requests held at the gateway because no endpoint of their model
+ * can take them (every one saturated, or none ready: a variant at zero), labelled `model_name`,
+ * `inference_pool`, `priority`. Newest name first: llm-d's router, then Gateway API Inference
+ * Extension's (deprecated there in favour of the first).
+ */
+export const GATEWAY_QUEUE_NAMES = [
+  'llm_d_epp_flow_control_queue_size',
+  'inference_extension_flow_control_queue_size',
+] as const;
+
 /** A short name for the naming generation, from which ITL and KV series exist. */
 export function describeNaming(itlSeries: string | undefined, kvSeries: string | undefined): string {
   const newItl = itlSeries === VLLM.itl[0];

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEvent } from '../../lib/cli/invokeCommand.js';
+import { parseGatewayMessage } from '../../lib/gateway/events.js';
 
 const fixtures = readdirSync('events').filter((f) => f.endsWith('.json'));
 
@@ -17,7 +18,9 @@ function testFiles(dir: string): string[] {
 test('each entry point has valid and invalid fixtures', () => {
   const evaluate = fixtures.filter((f) => f.startsWith('evaluate-') || f === 'scheduled.json');
   const apply = fixtures.filter((f) => f.startsWith('apply-'));
-  expect(evaluate.length + apply.length).toBe(fixtures.length);
+  const ingest = fixtures.filter((f) => f.startsWith('ingest-'));
+  expect(evaluate.length + apply.length + ingest.length).toBe(fixtures.length);
+  expect(ingest).toEqual(['ingest-gateway-events.json', 'ingest-malformed-events.json']);
   expect(evaluate).toEqual(
     expect.arrayContaining(['scheduled.json', 'evaluate-scheduled.json', 'evaluate-invalid-pool.json']),
   );
@@ -34,13 +37,22 @@ test('each entry point has valid and invalid fixtures', () => {
 test('each fixture parses as an event of its function', () => {
   for (const f of fixtures) {
     const event = readEvent(join('events', f)) as { Records?: { body: string; eventSource: string }[] };
-    if (f.startsWith('apply-')) {
+    if (f.startsWith('apply-') || f.startsWith('ingest-')) {
       expect(event.Records?.length).toBeGreaterThan(0);
       for (const r of event.Records!) expect(r.eventSource).toBe('aws:sqs');
     } else {
       expect(event.Records).toBeUndefined();
     }
   }
+});
+
+test('the valid gateway fixture holds only events ingest accepts, the malformed one some it refuses', () => {
+  const parses = (f: string) =>
+    (readEvent(join('events', f)) as { Records: { body: string }[] }).Records.map(
+      (r) => parseGatewayMessage(r.body).ok,
+    );
+  expect(parses('ingest-gateway-events.json').every(Boolean)).toBe(true);
+  expect(parses('ingest-malformed-events.json')).toEqual([false, false, false, true, true]);
 });
 
 test('each fixture is described in events/README.md and used by a test', () => {

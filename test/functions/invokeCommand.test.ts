@@ -23,10 +23,10 @@ test('wrong words are usage errors (exit 2)', async () => {
   });
   expect(await sva('invoke', 'scale', 'events/apply-one-decision.json')).toMatchObject({
     code: 2,
-    err: expect.stringContaining('unknown function "scale" (evaluate or apply)'),
+    err: expect.stringContaining('unknown function "scale" (evaluate, apply or ingest)'),
   });
   expect(await sva('invoke', 'apply', 'a.json', '--timeout', '0')).toMatchObject({ code: 2 });
-  expect((await sva('--help')).out).toContain('usage: sva invoke evaluate|apply EVENT_FILE');
+  expect((await sva('--help')).out).toContain('usage: sva invoke evaluate|apply|ingest EVENT_FILE');
 });
 
 test('a missing or broken event file is one line and exit 1', async () => {

@@ -104,6 +104,37 @@ describe('GatewayMetricsSource', () => {
     });
   });
 
+  it("resets one engine's counters once its own pod, sampled later, is idle, while another engine is busy", async () => {
+    // p0: a dispatch whose completion was lost; p1: a request just dispatched, before vLLM's sample
+    const events = [
+      ...request('a', { at: T - 30, engine: 'p0', prompt: 100, output: 50 }).slice(0, 2),
+      ...request('b', { at: T - 1, engine: 'p1', prompt: 100, output: 50 }).slice(0, 2),
+    ];
+    const pods = (p0SampledAt: number) => (now: number) => ({
+      ...vllm(now, { running: 1, waiting: 0, at: T - 2 }),
+      podLoads: [
+        { pod: 'p0', load: 0 },
+        { pod: 'p1', load: 1 },
+      ],
+      podSampledAt: { p0: p0SampledAt, p1: T - 2 },
+    });
+    const { gateway, store } = await source(events, pods(T - 2));
+    const [chat] = await gateway.collect(queries, T);
+    // the variant's totals are not overruled (p1's event is newer than vLLM's sample) ...
+    expect(gateway.lastCollection[0]).toMatchObject({ reconciled: false, reset: 1 });
+    // ... but p0's phantom request is left out of what is in flight: vLLM runs the one there is
+    expect(chat!.waiting!.value).toBe(0);
+    const [load] = await store.load([CHAT], 0);
+    const byEngine = Object.fromEntries(load!.engines.map((e) => [e.engine, e.inFlight]));
+    expect(byEngine).toEqual({ p0: 0, p1: 1 });
+
+    // p0 sampled before its last event: its counters stand
+    const again = await source(events, pods(T - 31));
+    const [kept] = await again.gateway.collect(queries, T);
+    expect(again.gateway.lastCollection[0]).toMatchObject({ reset: 0 });
+    expect(kept!.waiting!.value).toBe(1);
+  });
+
   it('falls back to the other source when the counters cannot be read', async () => {
     const fallback = new MemoryMetricsSource();
     fallback.observations.set(CHAT, (now) => vllm(now, { running: 1, waiting: 1, at: T }));

@@ -198,3 +198,40 @@ describe('estimateObservation', () => {
     expect(o.stale).toEqual(['inference_model_request_total']);
   });
 });
+
+describe("the gateway's flow-control queue", () => {
+  const opts = { now: NOW, maxAgeSeconds: 120 };
+  it("adds to the engines' waiting requests: none of them has reached an engine", () => {
+    const o = estimateObservation(
+      raw({
+        waiting: sig('vllm:num_requests_waiting', 2),
+        gatewayQueued: sig('llm_d_epp_flow_control_queue_size', 5),
+      }),
+      opts,
+    );
+    expect(o.waiting).toEqual({
+      value: 7,
+      source: 'vllm:num_requests_waiting + llm_d_epp_flow_control_queue_size',
+      timestamp: NOW - 10,
+    });
+  });
+  it('is all that waits for a variant at zero replicas, and is left out when stale', () => {
+    const atZero = raw({
+      waiting: undefined,
+      gatewayQueued: sig('inference_extension_flow_control_queue_size', 3),
+    });
+    expect(estimateObservation(atZero, opts).waiting).toEqual({
+      value: 3,
+      source: 'inference_extension_flow_control_queue_size',
+      timestamp: NOW - 10,
+    });
+    const stale = raw({
+      waiting: undefined,
+      gatewayQueued: sig('llm_d_epp_flow_control_queue_size', 3, NOW - 600),
+    });
+    expect(estimateObservation(stale, opts)).toMatchObject({
+      waiting: undefined,
+      stale: expect.arrayContaining(['llm_d_epp_flow_control_queue_size']),
+    });
+  });
+});

@@ -8,8 +8,10 @@
  * Reconciliation: a lost completion leaves a counter too high, a duplicate dispatch the same.
  * When vLLM's own gauges (running, waiting) were sampled after the newest event of the variant's
  * engines, no event can explain a difference, so vLLM's gauges win; when they say idle and the
- * counters do not, the counters are reset (each only if unchanged since). Counters nobody
- * updates age out (maxAgeSeconds) and expire (TTL).
+ * counters do not, the counters are reset (each only if unchanged since). The same holds engine
+ * by engine: a pod vLLM shows idle, sampled after that engine's last event, has its counters
+ * reset and left out of the requests in flight, while the variant's other engines are busy.
+ * Counters nobody updates age out (maxAgeSeconds) and expire (TTL).
  */
 import type { GatewayEventsConfig } from '../../config/schema.js';
 import { gatewayEstimates, type GatewayEstimates, type GatewayLoad } from '../../gateway/load.js';
@@ -102,11 +104,18 @@ export class GatewayMetricsSource implements MetricsSource {
       maxAgeSeconds: o.maxAgeSeconds,
     });
     const reconcile = this.overruled(g, base);
+    const busy = g.freshEngines.filter((e) => e.inFlight !== 0 || e.inPrefill !== 0);
+    // Engines whose own pod, sampled after their last event, is idle: their counts are left over
+    // from lost events, whatever the variant's other engines do.
+    const idlePods = this.idleSince(base);
+    const drifted =
+      reconcile && base.running!.value + base.waiting!.value === 0
+        ? busy
+        : busy.filter((e) => (idlePods.get(e.engine) ?? -Infinity) > e.updatedAt + this.slack);
     let reset = 0;
-    if (reconcile && o.resetDrifted !== false && base.running!.value + base.waiting!.value === 0) {
-      const drifted = g.freshEngines.filter((e) => e.inFlight !== 0 || e.inPrefill !== 0);
-      if (drifted.length > 0) reset = await o.store.resetEngines(load.variant, drifted).catch(() => 0);
-    }
+    if (drifted.length > 0 && o.resetDrifted !== false)
+      reset = await o.store.resetEngines(load.variant, drifted).catch(() => 0);
+    const phantom = drifted.reduce((a, e) => a + e.inFlight, 0);
     const used: string[] = [];
     const chosen: Partial<Record<Merged, Estimate>> = {};
     const take = (key: Merged, mine: Estimate | undefined, theirs: Estimate | undefined) => {
@@ -123,7 +132,10 @@ export class GatewayMetricsSource implements MetricsSource {
       else take(key, g[key], undefined);
     // In flight: the gateway's total is exact; how much of it waits is the engine's to say
     // (in prefill is not vLLM's waiting: it counts the requests being prefilled too).
-    const inFlight = reconcile || !g.waiting || !g.running ? undefined : g.waiting.value + g.running.value;
+    const inFlight =
+      reconcile || !g.waiting || !g.running
+        ? undefined
+        : Math.max(g.waiting.value + g.running.value - phantom, 0);
     if (inFlight !== undefined && base.running) {
       take('running', undefined, base.running);
       take(
@@ -147,12 +159,26 @@ export class GatewayMetricsSource implements MetricsSource {
     return { observation, collection: { variant: load.variant, used, reconciled: reconcile, reset } };
   }
 
+  private get slack(): number {
+    return this.options.reconcileSlackSeconds ?? 2;
+  }
+
+  /** The pods vLLM shows with nothing running or waiting, and when each was sampled. */
+  private idleSince(base: VariantObservation): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const p of base.podLoads ?? []) {
+      const at = base.podSampledAt?.[p.pod];
+      if (p.load === 0 && at !== undefined) out.set(p.pod, at);
+    }
+    return out;
+  }
+
   /** vLLM's gauges were sampled after the newest event of the variant's engines, and disagree. */
   private overruled(g: GatewayEstimates, base: VariantObservation): boolean {
     if (!g.waiting || !g.running || !base.waiting || !base.running) return false;
     const sampled = Math.min(base.waiting.timestamp, base.running.timestamp);
     const quietSince = Math.max(g.waiting.timestamp, g.running.timestamp);
-    if (sampled <= quietSince + (this.options.reconcileSlackSeconds ?? 2)) return false;
+    if (sampled <= quietSince + this.slack) return false;
     return g.waiting.value + g.running.value !== base.waiting.value + base.running.value;
   }
 }

@@ -180,6 +180,7 @@ export class PrometheusMetricsSource implements MetricsSource {
       missing: [...missing].sort(),
       errors: signals.errors,
       ...(signals.podLoads ? { podLoads: signals.podLoads } : {}),
+      ...(signals.podSampledAt ? { podSampledAt: signals.podSampledAt } : {}),
     };
   }
 }

@@ -9,7 +9,12 @@
  * matches elements on their labels without the metric name. The time per output token prefers
  * 0.13's per-request series over ITL (VLLM.perTokenTime) the same way.
  */
-import { GATEWAY_REQUEST_NAMES, GATEWAY_REQUESTS, VLLM } from '../../metrics/vllmNaming.js';
+import {
+  GATEWAY_QUEUE_NAMES,
+  GATEWAY_REQUEST_NAMES,
+  GATEWAY_REQUESTS,
+  VLLM,
+} from '../../metrics/vllmNaming.js';
 import { anyOf, by, duration, selector, TAG, tagged, union, type Matcher } from './promql.js';
 
 /**
@@ -60,7 +65,9 @@ export type SignalName =
   | 'inventory'
   | 'completions'
   | 'gatewayRequests'
+  | 'gatewayQueue'
   | 'inFlightNow'
+  | 'podSampledAt'
   | 'inFlightBefore'
   | 'running'
   | 'waiting'
@@ -148,6 +155,8 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
     { signal: 'inventory', text: inventory(scope, group, s) },
     { signal: 'completions', text: sumIncrease([VLLM.success], '') },
     { signal: 'inFlightNow', text: inFlight('', perPod) },
+    // each pod's newest sample: its load compared with the gateway's counters of that pod
+    { signal: 'podSampledAt', text: `max ${by(perPod)} (timestamp(${s(VLLM.running)}))` },
     { signal: 'inFlightBefore', text: windowed((w) => inFlight(` offset ${w}`)) },
     { signal: 'running', text: `sum ${by(group)} (${s(VLLM.running)})` },
     { signal: 'waiting', text: `sum ${by(group)} (${s(VLLM.waiting)})` },
@@ -188,6 +197,7 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
           `sum ${by(SERVER_GROUP)} (${GATEWAY_REQUEST_NAMES.map((n) => `increase(${gatewaySelector(scope, n)}[${w}])`).join(' or ')})`,
       ),
     });
+    queries.push({ signal: 'gatewayQueue', text: gatewayQueueQuery(scope) });
   }
   if (scope.pools.length > 0) queries.push({ signal: 'gatewayPool', text: poolQuery(scope) });
   return queries;
@@ -202,6 +212,21 @@ function gatewaySelector(scope: QueryScope, name: string): string {
     ['model_name', '=~', anyOf(scope.gatewayModels)],
     ['namespace', '=~', anyOf(scope.namespaces)],
   ]);
+}
+
+/**
+ * The requests the gateway holds per model (its flow-control queue, summed over pools and
+ * priorities) and the newest sample's time, each under each of its names (tagged `name` and
+ * `ts@name`), so the parser takes the newest name an EPP exposes: the demand of a variant at zero
+ * replicas, which has no vLLM series at all (docs/METRICS.md, "Inference gateway").
+ */
+function gatewayQueueQuery(scope: QueryScope): string {
+  return union(
+    GATEWAY_QUEUE_NAMES.flatMap((name) => [
+      tagged(`sum ${by(SERVER_GROUP)} (${gatewaySelector(scope, name)})`, TAG.part, name),
+      tagged(`max ${by(SERVER_GROUP)} (timestamp(${gatewaySelector(scope, name)}))`, TAG.part, `ts@${name}`),
+    ]),
+  );
 }
 
 /**

@@ -9,7 +9,12 @@
  * - a failed query makes its series missing, with the reason as a parenthesised entry.
  */
 import type { HistogramIncrease, RawSignals, Signal } from '../../metrics/signals.js';
-import { GATEWAY_REQUEST_NAMES, GATEWAY_REQUESTS, VLLM } from '../../metrics/vllmNaming.js';
+import {
+  GATEWAY_QUEUE_NAMES,
+  GATEWAY_REQUEST_NAMES,
+  GATEWAY_REQUESTS,
+  VLLM,
+} from '../../metrics/vllmNaming.js';
 import type { MetricsQuery } from '../../policy/ports.js';
 import { histogramQuantile, parseLe } from './histogramQuantile.js';
 import { TAG } from './promql.js';
@@ -30,6 +35,8 @@ export interface VariantSignals {
   readonly errors: readonly string[];
   /** running + waiting per pod now, from the rows of pods that carry a `pod` label */
   readonly podLoads?: readonly { readonly pod: string; readonly load: number }[];
+  /** each pod's newest running-gauge sample, epoch seconds */
+  readonly podSampledAt?: Readonly<Record<string, number>>;
 }
 
 interface Measure {
@@ -188,6 +195,7 @@ export function variantSignals(
           value: sumOf(),
         })
       : undefined,
+    gatewayQueued: q.gateway ? gatewayQueued(results, q, errors) : undefined,
     inFlightNow: measure({ signal: 'inFlightNow', ...inFlightFrom }),
     inFlightBefore: measure({ signal: 'inFlightBefore', ...inFlightFrom }),
     promptTokens: histogram('promptTokens', VLLM.promptTokens, [SERIES.promptTokens], VLLM.promptTokens),
@@ -295,8 +303,15 @@ export function variantSignals(
       ? podRows.map((r) => ({ pod: r.labels.pod!, load: r.value })).sort((a, b) => (a.pod < b.pod ? -1 : 1))
       : undefined;
 
+  const sampledRows = podLoads
+    ? rowsOf('podSampledAt').filter((r) => r.labels.pod && Number.isFinite(r.value))
+    : [];
+  const podSampledAt =
+    sampledRows.length > 0 ? Object.fromEntries(sampledRows.map((r) => [r.labels.pod!, r.value])) : undefined;
+
   return {
     ...(podLoads ? { podLoads } : {}),
+    ...(podSampledAt ? { podSampledAt } : {}),
     raw: { ...raw, absent: [...absent, ...[...errors].map((e) => `(${e})`)] },
     ttftP95Seconds,
     itlP95Seconds,
@@ -304,6 +319,26 @@ export function variantSignals(
     pool,
     errors: [...errors],
   };
+}
+
+/**
+ * The gateway's flow-control queue of the variant's model, under the newest of its names the EPP
+ * exposes. An EPP without flow control has none: not reported missing (nothing is wrong).
+ */
+function gatewayQueued(results: CollectedResults, q: MetricsQuery, errors: Set<string>): Signal | undefined {
+  if (!results.issued('gatewayQueue')) return undefined;
+  const error = results.error('gatewayQueue');
+  if (error !== undefined) {
+    errors.add(error);
+    return undefined;
+  }
+  const rows = results.rows('gatewayQueue', q.modelName, q.namespace);
+  for (const series of GATEWAY_QUEUE_NAMES) {
+    const value = rows.find((r) => r.labels[TAG.part] === series)?.value;
+    const timestamp = rows.find((r) => r.labels[TAG.part] === `ts@${series}`)?.value;
+    if (value !== undefined && timestamp !== undefined) return { value, timestamp, series };
+  }
+  return undefined;
 }
 
 function poolSignals(

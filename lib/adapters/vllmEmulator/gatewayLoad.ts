@@ -2,7 +2,9 @@
  * The inference gateway's endpoint picker (EPP) at a known load: its per-model request counter
  * growing at a fixed rate (`inference_model_request_total`, or as v1.x names it
  * `inference_objective_request_total`, or llm-d's router `llm_d_epp_request_total`) and its pool
- * gauges (`inference_pool_*`, llm-d's `llm_d_epp_*`). `namespace` stands in for the label a
+ * gauges (`inference_pool_*`, llm-d's `llm_d_epp_*`), and when asked its flow-control queue
+ * (`inference_extension_flow_control_queue_size`, llm-d's `llm_d_epp_flow_control_queue_size`),
+ * split over two priorities as the EPP labels it. `namespace` stands in for the label a
  * Kubernetes scrape adds to the EPP's series.
  */
 import type { MetricSample } from '../../fleetSimulator/prometheusText.js';
@@ -20,6 +22,8 @@ export interface GatewayLoadOptions {
     readonly averageKvCacheUtilization: number;
     readonly readyPods: number;
   };
+  /** requests held in the flow-control queue for the model (default: no such series) */
+  readonly flowControlQueue?: number;
   /** epoch seconds the counter starts from (default: now) */
   readonly startSeconds?: number;
   /**
@@ -52,6 +56,26 @@ export function gatewaySource(options: GatewayLoadOptions): (t: number) => Metri
         value: requests,
       },
     ];
+    if (options.flowControlQueue !== undefined) {
+      const name = llmd ? 'llm_d_epp_flow_control_queue_size' : 'inference_extension_flow_control_queue_size';
+      const high = Math.ceil(options.flowControlQueue / 2);
+      for (const [priority, value] of [
+        ['1', high],
+        ['0', options.flowControlQueue - high],
+      ] as const)
+        samples.push({
+          name,
+          family: name,
+          type: 'gauge',
+          labels: {
+            inference_pool: options.pool?.name ?? options.model,
+            model_name: options.model,
+            priority,
+            namespace: options.namespace,
+          },
+          value,
+        });
+    }
     const pool = options.pool;
     if (pool) {
       const labels = { name: pool.name, namespace: options.namespace };

@@ -84,13 +84,20 @@ function guardMeasured(s: Sized & Measured, config: Config, now: number): Guarde
 const withinBounds = (v: VariantConfig, replicas: number) =>
   Math.min(Math.max(replicas, v.minReplicas), v.maxReplicas ?? Infinity);
 
-/** Idle: scale to zero only when allowed and nothing arrived for the whole idle window; then min and max. */
+/**
+ * Idle: scale to zero only when allowed, nothing arrived for the whole idle window and nothing
+ * waits; then min and max. A request waiting (in an engine, or in the gateway's flow-control
+ * queue for a variant at zero) is demand however long ago it arrived: it gets a replica.
+ */
 export function idleAndBounds(s: Sized & Measured, config: Config, now: number): Recommendation {
   const { v, current, demand, memory } = s;
   let { replicas, reason, message } = s.recommendation;
   if (demand.measured === 0 && v.minReplicas === 0) {
     const idleSince = memory.lastArrivalAt ?? -Infinity;
-    if (now - idleSince >= config.policy.idleWindowSeconds) {
+    const waiting = s.observation?.waiting?.value ?? 0;
+    if (waiting > 0) {
+      replicas = Math.max(replicas, 1);
+    } else if (now - idleSince >= config.policy.idleWindowSeconds) {
       replicas = 0;
       reason = 'idle';
       message = `no arrivals for ${Number.isFinite(idleSince) ? `${Math.round(now - idleSince)} s` : 'the whole history'}`;

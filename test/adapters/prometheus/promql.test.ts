@@ -60,6 +60,7 @@ describe('signal queries', () => {
       'inventory',
       'completions',
       'inFlightNow',
+      'podSampledAt',
       'inFlightBefore',
       'running',
       'waiting',
@@ -76,6 +77,10 @@ describe('signal queries', () => {
     const text = Object.fromEntries(queries.map((q) => [q.signal, q.text]));
     const sel = 'model_name=~"llama-3\\\\.1-8b|mixtral\\\\(8x7b\\\\)",namespace=~"llm"';
     expect(text.running).toBe(`sum by (model_name, namespace) (vllm:num_requests_running{${sel}})`);
+    // per pod, when each was last sampled: its load compares with the gateway's counters of that pod
+    expect(text.podSampledAt).toBe(
+      `max by (model_name, namespace, pod) (timestamp(vllm:num_requests_running{${sel}}))`,
+    );
     expect(text.completions).toBe(
       [60, 300]
         .map(
@@ -131,7 +136,7 @@ describe('signal queries', () => {
       gatewayModels: ['llama-3.1-8b'],
       pools: ['chat'],
     });
-    expect(queries).toHaveLength(17);
+    expect(queries).toHaveLength(19);
     const text = Object.fromEntries(queries.map((q) => [q.signal, q.text]));
     expect(text.running).toMatch(/^sum by \(model_name, namespace, pod\) /);
     // per pod, buckets come back as they are, for the parser to sum per variant
@@ -152,6 +157,13 @@ describe('signal queries', () => {
       'label_replace(max by (name, namespace) (llm_d_epp_ready_endpoints{name=~"chat",namespace=~"llm"}), "sva_part", "readyPods@llm_d_epp_ready_endpoints", "", "")',
     );
     expect(text.gatewayPool).toContain('timestamp(inference_pool_average_queue_size{');
+    // the flow-control queue per model, summed over pools and priorities, under both its names
+    expect(text.gatewayQueue).toContain(
+      'label_replace(sum by (model_name, namespace) (llm_d_epp_flow_control_queue_size{model_name=~"llama-3\\\\.1-8b",namespace=~"llm"}), "sva_part", "llm_d_epp_flow_control_queue_size", "", "")',
+    );
+    expect(text.gatewayQueue).toContain(
+      'max by (model_name, namespace) (timestamp(inference_extension_flow_control_queue_size{model_name=~"llama-3\\\\.1-8b",namespace=~"llm"}))',
+    );
   });
 });
 

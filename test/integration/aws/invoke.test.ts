@@ -7,6 +7,7 @@ import { jest } from '@jest/globals';
 import { parse } from 'yaml';
 import { main } from '../../../lib/cli/main.js';
 import { replicasOf } from '../kubernetes/kubeApiServer.js';
+import { createGatewayTable } from './moto.js';
 import { captureLogs, startStack, type Stack } from './stack.js';
 
 jest.setTimeout(180_000);
@@ -30,9 +31,19 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** ingest's: the gateway's table, and an evaluation it triggers run in its own process with evaluate's identity */
+const ingestEnv = () => ({
+  ...stack!.evaluateEnv,
+  SVA_GATEWAY_TABLE: 'sva-gateway',
+  SVA_EVALUATION_TRIGGER: 'in-process',
+});
+
 async function invoke(fn: string, file: string) {
   // Each function with its own Kubernetes identity, as on EKS (evaluate: sva-reader).
-  Object.assign(process.env, fn === 'evaluate' ? stack!.evaluateEnv : stack!.env);
+  Object.assign(
+    process.env,
+    fn === 'evaluate' ? stack!.evaluateEnv : fn === 'ingest' ? ingestEnv() : stack!.env,
+  );
   const out: string[] = [];
   const err: string[] = [];
   const { result: code, logs } = await captureLogs(() =>
@@ -102,4 +113,51 @@ test('apply: one decision, several, a malformed one, a stale one', async () => {
   expect(stale.code).toBe(0);
   expect(stale.logs.find((l) => l.message === 'decision dropped: expired')).toBeDefined();
   expect(await replicas('chat')).toBe(3);
+});
+
+test('ingest: events/ingest-gateway-events.json counted once each, a request at zero triggers an evaluation', async () => {
+  await createGatewayTable(stack!.moto.dynamo, 'sva-gateway');
+  const r = await invoke('ingest', 'events/ingest-gateway-events.json');
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.out)).toMatchObject({
+    batchItemFailures: [],
+    messages: 6,
+    events: 8,
+    // req-1's dispatch came twice in the batch
+    duplicates: 1,
+    applied: 7,
+    dropped: [],
+    // one write per engine (two chat pods) and one per variant slot (chat, summarize)
+    writes: 4,
+    waitingForReplicas: ['llm/summarize'],
+    triggered: true,
+  });
+  // the evaluation ran in ingest's process and queued a decision per variant, as a scheduled one would
+  expect(await stack!.decisionsOf(2, 2)).toEqual(['chat', 'summarize']);
+
+  // the same batch again (SQS redelivering it whole): nothing counted twice, no second evaluation
+  const again = await invoke('ingest', 'events/ingest-gateway-events.json');
+  expect(again.code).toBe(0);
+  expect(JSON.parse(again.out)).toMatchObject({ writes: 0, alreadyApplied: 4, triggered: false });
+});
+
+test('ingest: events/ingest-malformed-events.json drops what does not parse with the field named, applies the rest', async () => {
+  const r = await invoke('ingest', 'events/ingest-malformed-events.json');
+  expect(r.code).toBe(0);
+  const result = JSON.parse(r.out);
+  expect(result).toMatchObject({
+    batchItemFailures: [],
+    messages: 5,
+    events: 2,
+    applied: 1,
+    triggered: false,
+  });
+  expect(result.dropped.map((d: { reason: string }) => d.reason)).toEqual([
+    'invalid message: not JSON',
+    expect.stringMatching(/^invalid message: promptTokens: /),
+    expect.stringMatching(/^invalid message: at: /),
+    "model mistral-7b in llm is no configured variant's, or several's",
+  ]);
+  expect(r.logs.filter((l) => l.message === 'gateway events dropped')).toHaveLength(4);
 });

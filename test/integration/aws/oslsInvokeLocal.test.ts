@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { jest } from '@jest/globals';
 import { parse } from 'yaml';
+import { createGatewayTable } from './moto.js';
 import { startStack, type Stack } from './stack.js';
 
 jest.setTimeout(180_000);
@@ -45,6 +46,9 @@ function oslsInvokeLocal(fn: string, event: string, env: Record<string, string>)
   );
 }
 
+/** The result osls prints after the handler's log lines (one JSON object each): the one spread over several lines. */
+const printedResult = (stdout: string) => JSON.parse(stdout.slice(stdout.search(/^\{\n/m)));
+
 test('evaluate: a decision per variant queued, the summary printed', () => {
   const r = oslsInvokeLocal('evaluate', 'events/scheduled.json', {
     ...stack!.evaluateEnv,
@@ -53,10 +57,32 @@ test('evaluate: a decision per variant queued, the summary printed', () => {
     SVA_TELEMETRY: 'none',
   });
   if (r.status !== 0) throw new Error(`osls invoke local failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  // the handler's log lines (one JSON object each), then the result, printed over several lines
-  const summary = JSON.parse(r.stdout.slice(r.stdout.search(/^\{\n/m)));
+  const summary = printedResult(r.stdout);
   expect(summary).toMatchObject({ pool: 'default', held: [] });
   expect(summary.variants.map((v: { variant: string }) => v.variant)).toEqual(['llm/chat', 'llm/summarize']);
+});
+
+test('ingest: the gateway events counted, the request at zero triggers an evaluation in the same process', async () => {
+  await createGatewayTable(stack!.moto.dynamo, 'sva-gateway');
+  const r = oslsInvokeLocal('ingest', 'events/ingest-gateway-events.json', {
+    ...stack!.evaluateEnv,
+    SVA_CONFIG: 'events/local-config.yaml',
+    SVA_METRICS: 'config-load',
+    SVA_TELEMETRY: 'none',
+    SVA_GATEWAY_TABLE: 'sva-gateway',
+    // moto runs no Lambda function: the evaluation runs in ingest's process (docs/GATEWAY.md)
+    SVA_EVALUATION_TRIGGER: 'in-process',
+  });
+  if (r.status !== 0) throw new Error(`osls invoke local failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  expect(printedResult(r.stdout)).toMatchObject({
+    batchItemFailures: [],
+    applied: 7,
+    duplicates: 1,
+    waitingForReplicas: ['llm/summarize'],
+    triggered: true,
+  });
+  // the triggered evaluation finished before the process exited: a decision per variant queued
+  expect(await stack!.decisionsOf(2, 2)).toEqual(['chat', 'summarize']);
 });
 
 test('without the stack in the shell, the handler names what is missing', () => {

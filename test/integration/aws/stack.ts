@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeNodegroupCommand } from '@aws-sdk/client-eks';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { stringify } from 'yaml';
 import { lambdaContext } from '../../../lib/cli/invokeCommand.js';
 import { drainQueue, type SqsBatchHandler } from '../../../lib/adapters/sqs/index.js';
@@ -56,6 +56,11 @@ export interface Stack {
   /** what the dead-letter queue holds, with the reason apply gave (absent: moved by redrive) */
   dlqMessages(): Promise<DeadLetterMessage[]>;
   nodeGroup(name: string): Promise<{ desiredSize?: number; minSize?: number; maxSize?: number }>;
+  /**
+   * The variants whose decision of a pool sequence is queued (taken off the queue with every
+   * decision before it), waiting up to a minute for `count` of them.
+   */
+  decisionsOf(poolSequence: number, count: number): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -137,6 +142,26 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         return (await dlqMessages()).map((x) => x.body);
       },
       dlqMessages,
+      async decisionsOf(poolSequence, count) {
+        const seen: string[] = [];
+        for (let polls = 0; polls < 60 && seen.length < count; polls++) {
+          const r = await m.sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: queues.queueUrl,
+              MaxNumberOfMessages: 10,
+              WaitTimeSeconds: 1,
+            }),
+          );
+          for (const x of r.Messages ?? []) {
+            const d = JSON.parse(x.Body ?? '{}') as { poolSequence?: number; variant?: string };
+            if (d.poolSequence === poolSequence && d.variant) seen.push(d.variant);
+            await m.sqs.send(
+              new DeleteMessageCommand({ QueueUrl: queues.queueUrl, ReceiptHandle: x.ReceiptHandle! }),
+            );
+          }
+        }
+        return seen.sort();
+      },
       async nodeGroup(name) {
         // Sizes live in the node group's Auto Scaling group (moto does not tie the two together).
         const out = await m.eks.send(

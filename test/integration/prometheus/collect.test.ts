@@ -270,8 +270,8 @@ test("a fleet exposing only today's names (vLLM 0.13, EPP v1.x) is read with the
 });
 
 test('one collection is one batch of queries, whatever the number of variants', () => {
-  expect(source.lastCollection).toMatchObject({ queries: 17, failed: 0 });
-  expect(source.queriesFor(QUERIES.slice(0, 2))).toHaveLength(15);
+  expect(source.lastCollection).toMatchObject({ queries: 19, failed: 0 });
+  expect(source.queriesFor(QUERIES.slice(0, 2))).toHaveLength(16);
 });
 
 test('an idle variant is a measured zero, not NaN and not missing', () => {

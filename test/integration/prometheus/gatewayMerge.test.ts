@@ -4,11 +4,12 @@
  * fills the rest; counters no event changed since vLLM's later samples give way to vLLM's gauges.
  */
 import { jest } from '@jest/globals';
-import { DynamoGatewayLoad } from '../../../lib/adapters/gatewayEvents/index.js';
-import type { LocalPrometheus } from '../../../lib/adapters/prometheus/index.js';
+import { DynamoGatewayLoad, GatewayMetricsSource } from '../../../lib/adapters/gatewayEvents/index.js';
+import { PrometheusMetricsSource, type LocalPrometheus } from '../../../lib/adapters/prometheus/index.js';
 import { FixedLoadVariant, VllmEmulatorServer } from '../../../lib/adapters/vllmEmulator/index.js';
 import { aggregateBatch } from '../../../lib/gateway/aggregate.js';
 import { variantResolver } from '../../../lib/gateway/variants.js';
+import { metricsQuery } from '../../../lib/policy/ports.js';
 import { run, json } from '../../cli/run.js';
 import { createGatewayTable, startMoto, type Moto } from '../aws/moto.js';
 import { gatewayConfig, request } from '../../gateway/events.js';
@@ -24,7 +25,7 @@ const config = gatewayConfig();
 beforeAll(async () => {
   moto = await startMoto();
   Object.assign(process.env, moto.env);
-  // chat-8b's vLLM servers at a known load (6 running, 2 waiting)
+  // chat-8b's vLLM servers at a known load (6 running, 2 waiting), and one idle pod
   server = new VllmEmulatorServer([
     new FixedLoadVariant({
       model: 'llama-3.1-8b',
@@ -32,6 +33,13 @@ beforeAll(async () => {
       pods: 2,
       naming: 'vllm-0.12',
       load: LOAD,
+    }).source(),
+    new FixedLoadVariant({
+      model: 'llama-3.1-8b',
+      namespace: 'llm',
+      pods: ['chat-8b-idle'],
+      naming: 'vllm-0.12',
+      load: { ...LOAD, requestRate: 0, running: 0, waiting: 0, kvCacheUsage: 0 },
     }).source(),
   ]);
   prom = await startPrometheus([{ job: 'vllm', targets: [await server.start()] }]);
@@ -110,4 +118,37 @@ test("counters no event changed since vLLM's later samples give way to vLLM's ga
   expect(chat.running).toBeCloseTo(LOAD.running * 2);
   // the arrivals are still the gateway's (a measured window)
   expect(chat.sources.arrivalRate!.series).toBe('gateway-events:arrivals');
+});
+
+test("an engine's counters are reset once its own pod, sampled after its last event, is idle, while the others are busy", async () => {
+  await createGatewayTable(moto!.dynamo, 'gw-per-engine');
+  const store = new DynamoGatewayLoad(moto!.documents, 'gw-per-engine');
+  const now = Date.now() / 1000;
+  const events = [
+    // a request on the idle pod 20 s ago whose completion never came
+    ...request('lost', { at: now - 20, engine: 'chat-8b-idle', prompt: 700, output: 120 }).slice(0, 2),
+    // one just dispatched to a busy pod, newer than any of vLLM's samples: the variant's totals stand
+    ...request('new', { at: now, engine: 'llama-3.1-8b-0', prompt: 700, output: 120 }).slice(0, 1),
+  ];
+  await store.apply(aggregateBatch(events, variantResolver(config), 10), 3600);
+  const chat8b = config.variants.find((v) => v.name === 'chat-8b')!;
+  const source = new GatewayMetricsSource({
+    store,
+    fallback: new PrometheusMetricsSource({
+      connection: { url: prom!.url, timeoutMs: 5000 },
+      windowSeconds: 60,
+      maxAgeSeconds: 120,
+    }),
+    windowSeconds: 60,
+    maxAgeSeconds: 120,
+    settings: config.gatewayEvents,
+  });
+  const [observation] = await source.collect([metricsQuery(chat8b)], now + 1);
+  expect(observation!.podSampledAt?.['chat-8b-idle']).toBeGreaterThan(now - 20 + 2);
+  expect(source.lastCollection[0]).toMatchObject({ reconciled: false, reset: 1 });
+  const [load] = await store.load(['llm/chat-8b'], 0);
+  expect(Object.fromEntries(load!.engines.map((e) => [e.engine, e.inFlight]))).toEqual({
+    'chat-8b-idle': 0,
+    'llama-3.1-8b-0': 1,
+  });
 });

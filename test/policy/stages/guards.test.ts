@@ -93,6 +93,20 @@ describe('idleAndBounds', () => {
     ).toBe(0);
   });
 
+  it('gives a variant at zero a replica while a request waits, however long ago it arrived', () => {
+    const memory = memoryOf({ lastArrivalAt: T0 - 3600 });
+    const waiting = (n: number) =>
+      recommended(
+        idle,
+        0,
+        0,
+        { replicas: 0 },
+        { memory, observations: [observation(0, T0, { waiting: n })] },
+      );
+    expect(idleAndBounds(measured(waiting(0)), idle, T0)).toMatchObject({ replicas: 0, reason: 'idle' });
+    expect(idleAndBounds(measured(waiting(2)), idle, T0).replicas).toBe(1);
+  });
+
   it('holds minReplicas and caps at maxReplicas, naming the bound', () => {
     const config = poolConfig({ chat: { minReplicas: 2 } });
     expect(idleAndBounds(measured(recommended(config, 1, 2, { replicas: 1 })), config, T0)).toMatchObject({
