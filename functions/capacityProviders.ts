@@ -45,7 +45,11 @@ const providers = new Map<string, CapacityFactory>([
       if (!ctx.clusterName)
         throw new Error("SVA_CLUSTER_NAME is not set (the EKS cluster of the config's nodeGroups)");
       return new ManagedNodeGroupsProvider(
-        new AutoScalingGroups(ctx.eks(), new AutoScalingClient(awsClientSettings(ctx.env)), ctx.clusterName),
+        new AutoScalingGroups(
+          ctx.eks(),
+          new AutoScalingClient(awsClientSettings(ctx.env, 'AUTO_SCALING')),
+          ctx.clusterName,
+        ),
         new ClusterNodes(ctx.kube, ctx.provider.deviceResource),
         { nodeGroups: nodeGroupsWithStartup(ctx.config), workloads: ctx.workloads },
       );

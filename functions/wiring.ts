@@ -5,6 +5,8 @@
  *   SVA_CONFIG            config file (YAML or JSON)                                   required
  *   AWS_REGION            region of the queue, table and cluster                       required
  *   AWS_ENDPOINT_URL      a local AWS endpoint (moto)                                  optional
+ *   AWS_ENDPOINT_URL_<SERVICE>  one service's, before it (SQS, DYNAMODB, EKS, AUTO_SCALING,
+ *                         LAMBDA, SECRETS_MANAGER, SSM; lib/adapters/aws/clientConfig.ts) optional
  *   SVA_STATE_TABLE       DynamoDB table of the decision state (key `pk`, string)       required
  *   SVA_QUEUE_URL         SQS FIFO queue of decisions                                  evaluate
  *   SVA_DLQ_URL           its dead-letter queue: apply sends what it rejects there     apply
@@ -189,26 +191,26 @@ export function configFromEnv(env: Env): Config {
 
 function stateFromEnv(env: Env): DynamoDecisionState {
   const table = required(env, 'SVA_STATE_TABLE', 'the DynamoDB table of the decision state');
-  const client = new DynamoDBClient(awsClientSettings(env));
+  const client = new DynamoDBClient(awsClientSettings(env, 'DYNAMODB'));
   return new DynamoDecisionState(DynamoDBDocumentClient.from(client), table);
 }
 
 /** The variants' learnt seasons, one item each in the same table (policy.forecast.seasonal). */
 function seasonsFromEnv(env: Env, logger: Logger): DynamoSeasonStore {
   const table = required(env, 'SVA_STATE_TABLE', 'the DynamoDB table of the decision state');
-  const client = new DynamoDBClient(awsClientSettings(env));
+  const client = new DynamoDBClient(awsClientSettings(env, 'DYNAMODB'));
   return new DynamoSeasonStore(DynamoDBDocumentClient.from(client), table, (m) => logger.warn(m));
 }
 
 function gatewayLoadFromEnv(env: Env): DynamoGatewayLoad {
   const table = required(env, 'SVA_GATEWAY_TABLE', "the DynamoDB table of the gateway's counters");
   return new DynamoGatewayLoad(
-    DynamoDBDocumentClient.from(new DynamoDBClient(awsClientSettings(env))),
+    DynamoDBDocumentClient.from(new DynamoDBClient(awsClientSettings(env, 'DYNAMODB'))),
     table,
   );
 }
 
-const eksClient = (env: Env) => new EKSClient(awsClientSettings(env));
+const eksClient = (env: Env) => new EKSClient(awsClientSettings(env, 'EKS'));
 
 /** The pool's capacity provider, as its config chooses (functions/capacityProviders.ts). */
 function capacityFromEnv(env: Env, config: Config): CapacityProvider {
@@ -238,7 +240,7 @@ function kubeApisFromEnv(env: Env): () => Promise<KubeApis> {
     if (!clusterName)
       throw new WiringError('neither KUBECONFIG nor SVA_CLUSTER_NAME is set (the Kubernetes API)');
     if (!source) {
-      const { region } = awsClientSettings(env);
+      const { region } = awsClientSettings(env, 'EKS');
       const tokens = new EksTokenSource({ clusterName, region, credentials: fromNodeProviderChain() });
       source = kubeApisFromToken({
         ...(await describeClusterEndpoint(eksClient(env), clusterName)),
@@ -275,7 +277,8 @@ export interface EvaluateWiring {
  */
 export async function prometheusCredentialsFromEnv(
   env: Env,
-  clients: (env: Env) => SecretStoreClients = (e) => secretStoreClients(awsClientSettings(e)),
+  clients: (env: Env) => SecretStoreClients = (e) =>
+    secretStoreClients((service) => awsClientSettings(e, service)),
 ): Promise<StoredCredentials | undefined> {
   let reference;
   try {
@@ -306,7 +309,7 @@ export async function evaluateWiring(env: Env, logger: Logger): Promise<Evaluate
       metrics: await pick(metricsSources, metricsKind, 'metrics source', ctx),
       cluster: clusterFromEnv(env),
       capacity: capacityFromEnv(env, config),
-      queue: new SqsDecisionQueue(new SQSClient(awsClientSettings(env)), queueUrl),
+      queue: new SqsDecisionQueue(new SQSClient(awsClientSettings(env, 'SQS')), queueUrl),
       state: stateFromEnv(env),
       ...(config.policy.forecast.seasonal.enabled ? { seasons: seasonsFromEnv(env, logger) } : {}),
       telemetry: await telemetryFromEnv(ctx),
@@ -326,7 +329,7 @@ const evaluationTriggers = new Map<string, (env: Env, logger: Logger) => Evaluat
     'lambda',
     (env) =>
       new LambdaEvaluationTrigger(
-        new LambdaClient(awsClientSettings(env)),
+        new LambdaClient(awsClientSettings(env, 'LAMBDA')),
         required(env, 'SVA_EVALUATE_FUNCTION', 'the evaluate function to invoke'),
       ),
   ],
@@ -375,7 +378,7 @@ export async function applyWiring(env: Env, logger: Logger): Promise<ApplyWiring
   return {
     config,
     ...(env.SVA_DLQ_URL
-      ? { deadLetters: new SqsDeadLetters(new SQSClient(awsClientSettings(env)), env.SVA_DLQ_URL) }
+      ? { deadLetters: new SqsDeadLetters(new SQSClient(awsClientSettings(env, 'SQS')), env.SVA_DLQ_URL) }
       : {}),
     options: {
       config,

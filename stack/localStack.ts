@@ -165,12 +165,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let kube: KubeServer | undefined;
   let prometheus: LocalPrometheus | undefined;
   const stopAll = async () => {
-    await Promise.all([
-      prometheus?.stop(),
-      moto?.server.stop(),
-      kube?.stop(),
-      fleet.stop().catch(() => undefined),
-    ]);
+    await Promise.all([prometheus?.stop(), moto?.stop(), kube?.stop(), fleet.stop().catch(() => undefined)]);
   };
   try {
     const target = await fleet.start();
@@ -186,7 +181,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }),
     ]);
     log(`Prometheus      ${prometheus.url} (pid ${prometheus.pid})`);
-    log(`moto            ${moto.endpoint} (pid ${moto.server.pid})`);
+    for (const s of moto.servers) log(`${s.name.padEnd(15)} ${s.endpoint} (pid ${s.pid})`);
     log(`kube-apiserver  ${kube.server} (pids ${kube.pids.join(', ')}: etcd, kube-apiserver)`);
 
     const queues = await createDecisionQueues(moto.sqs, QUEUE, options.maxReceiveCount ?? 3);
@@ -232,7 +227,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ingestEnv,
       processes: [
         { name: 'prometheus', pid: p.pid },
-        { name: 'moto', pid: m.server.pid },
+        ...m.servers.map((s) => ({ name: s.name, pid: s.pid })),
         ...k.pids.map((pid, i) => ({ name: i === 0 ? 'etcd' : 'kube-apiserver', pid })),
       ],
       sync: () => fleet.sync(k.admin, m.eks, m.autoScaling, CLUSTER),

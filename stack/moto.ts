@@ -1,8 +1,14 @@
 /**
- * A moto server (python3 -m moto.server) on loopback, and the AWS resources of the autoscaler
- * in it: the SQS FIFO decision queue with its DLQ and redrive policy, the DynamoDB state table,
+ * moto servers (python3 -m moto.server) on loopback, and the AWS resources of the autoscaler
+ * in them: the SQS FIFO decision queue with its DLQ and redrive policy, the DynamoDB state table,
  * an EKS cluster with GPU node groups, each backed by the Auto Scaling group EKS names for it
  * (moto does not create one: the capacity provider sizes node groups through Auto Scaling).
+ *
+ * Each service the autoscaler uses has a server of its own, as each is a service of its own on
+ * AWS: one moto process answers one request at a time (Python's GIL), so with one for all an
+ * evaluation's SQS sends waited behind apply's DynamoDB writes (docs/TESTING.md, "The real
+ * servers"). The clients reach each through AWS_ENDPOINT_URL_<SERVICE>; every
+ * other service (Lambda, IAM, Secrets Manager, SSM) shares the server at AWS_ENDPOINT_URL.
  */
 import {
   AutoScalingClient,
@@ -18,16 +24,29 @@ import {
 } from '@aws-sdk/client-eks';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { awsClientSettings } from '../lib/adapters/aws/clientConfig.js';
+import { awsClientSettings, type AwsService } from '../lib/adapters/aws/clientConfig.js';
 import { freePort, requireCommand, ServerProcess } from './processes.js';
 
 export const MOTO_INSTALL = `pip install 'moto[server]==5.2.1'`;
 export const REGION = 'us-east-1';
 export const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
+/** The services with a moto server of their own. */
+export const MOTO_SERVICES = [
+  'SQS',
+  'DYNAMODB',
+  'EKS',
+  'AUTO_SCALING',
+] as const satisfies readonly AwsService[];
+export type MotoService = (typeof MOTO_SERVICES)[number];
+
 export interface Moto {
+  /** the shared server: every service without one of its own (Lambda, IAM, Secrets Manager, SSM) */
   readonly endpoint: string;
-  readonly server: ServerProcess;
+  /** each service's own server */
+  readonly endpoints: Readonly<Record<MotoService, string>>;
+  /** every server, named moto-<service> (moto for the shared one) */
+  readonly servers: readonly MotoServer[];
   readonly sqs: SQSClient;
   readonly eks: EKSClient;
   readonly autoScaling: AutoScalingClient;
@@ -35,12 +54,19 @@ export interface Moto {
   readonly documents: DynamoDBDocumentClient;
   /** variables for code that builds its own clients from the environment */
   readonly env: Record<string, string>;
+  /** stops every server */
+  stop(): Promise<void>;
 }
 
-export async function startMoto(): Promise<Moto> {
-  requireCommand('python3', ['-c', 'import moto.server'], MOTO_INSTALL);
+export interface MotoServer {
+  readonly name: string;
+  readonly endpoint: string;
+  readonly pid: number | undefined;
+}
+
+async function startMotoServer(name: string): Promise<{ server: ServerProcess; endpoint: string }> {
   const port = await freePort();
-  const server = new ServerProcess('moto', 'python3', [
+  const server = new ServerProcess(name, 'python3', [
     '-m',
     'moto.server',
     '-H',
@@ -55,27 +81,57 @@ export async function startMoto(): Promise<Moto> {
     await server.stop();
     throw err;
   }
+  return { server, endpoint };
+}
+
+export async function startMoto(): Promise<Moto> {
+  requireCommand('python3', ['-c', 'import moto.server'], MOTO_INSTALL);
+  const names = ['moto', ...MOTO_SERVICES.map((s) => `moto-${s.toLowerCase().replace('_', '-')}`)];
+  const started = await Promise.allSettled(names.map(startMotoServer));
+  const processes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value.server] : []));
+  const stop = async () => {
+    await Promise.all(processes.map((s) => s.stop()));
+  };
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
+  const servers = started.map((r, i) => {
+    const { server, endpoint } = (r as PromiseFulfilledResult<{ server: ServerProcess; endpoint: string }>)
+      .value;
+    return { name: names[i]!, endpoint, pid: server.pid };
+  });
+  const [shared, ...own] = servers.map((s) => s.endpoint);
+  const endpoints = Object.fromEntries(MOTO_SERVICES.map((s, i) => [s, own[i]!])) as Record<
+    MotoService,
+    string
+  >;
+  const env: Record<string, string> = {
+    AWS_REGION: REGION,
+    AWS_ENDPOINT_URL: shared!,
+    ...Object.fromEntries(MOTO_SERVICES.map((s) => [`AWS_ENDPOINT_URL_${s}`, endpoints[s]])),
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
   // The functions' client settings, pointed at moto: a retry strategy (and its quota) per client.
-  const settings = () => ({
-    ...awsClientSettings({ AWS_REGION: REGION, AWS_ENDPOINT_URL: endpoint }),
+  const settings = (service: AwsService) => ({
+    ...awsClientSettings(env, service),
     credentials: CREDENTIALS,
   });
-  const dynamo = new DynamoDBClient(settings());
+  const dynamo = new DynamoDBClient(settings('DYNAMODB'));
   return {
-    endpoint,
-    server,
-    sqs: new SQSClient(settings()),
-    eks: new EKSClient(settings()),
-    autoScaling: new AutoScalingClient(settings()),
+    endpoint: shared!,
+    endpoints,
+    servers,
+    sqs: new SQSClient(settings('SQS')),
+    eks: new EKSClient(settings('EKS')),
+    autoScaling: new AutoScalingClient(settings('AUTO_SCALING')),
     dynamo,
     documents: DynamoDBDocumentClient.from(dynamo),
-    env: {
-      AWS_REGION: REGION,
-      AWS_ENDPOINT_URL: endpoint,
-      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
-    },
+    env,
+    stop,
   };
 }
 

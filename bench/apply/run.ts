@@ -239,7 +239,7 @@ async function endToEnd(): Promise<StackFigures> {
       }
       const recorder = values.profile ? recordRequests() : undefined;
       const servers = [
-        ['moto', moto.server.pid],
+        ...moto.servers.map((s) => [s.name, s.pid] as const),
         ['etcd', kube.pids[0]],
         ['kube-apiserver', kube.pids[1]],
       ] as const;
@@ -304,7 +304,7 @@ async function endToEnd(): Promise<StackFigures> {
       p99Ms: quantile(totals, 0.99),
     };
   } finally {
-    await Promise.all([moto?.server.stop(), kube?.stop()]);
+    await Promise.all([moto?.stop(), kube?.stop()]);
   }
 }
 

@@ -232,7 +232,7 @@ export async function collectCommand(
   const merged = table
     ? new GatewayMetricsSource({
         store: new DynamoGatewayLoad(
-          DynamoDBDocumentClient.from(new DynamoDBClient(awsClientSettings(process.env))),
+          DynamoDBDocumentClient.from(new DynamoDBClient(awsClientSettings(process.env, 'DYNAMODB'))),
           table,
         ),
         fallback: source,

@@ -314,6 +314,12 @@ export async function applyDecision(
     };
   }
   const live = new Map(views.map((v) => [v.deployment, v.desired]));
+  // what the read saw, so a scale need not read the Deployment again (a conflict re-reads)
+  const seen = new Map(
+    views.flatMap((v) =>
+      v.resourceVersion ? [[v.deployment, { desired: v.desired, resourceVersion: v.resourceVersion }]] : [],
+    ),
+  );
   if (deploymentsToCompare(decision, opts.config).length > 0) {
     const lowered = admitDecision(decision, admission, live);
     if (lowered) return rejected(lowered, decision);
@@ -418,7 +424,7 @@ export async function applyDecision(
   // A disaggregated variant's roles change in an order that never starves either (roleAdmission.ts).
   for (const d of roleScalingOrder(decision)) {
     try {
-      await deps.cluster.scale(decision.namespace, d.deployment, d.replicas);
+      await deps.cluster.scale(decision.namespace, d.deployment, d.replicas, seen.get(d.deployment));
     } catch (err) {
       if (!isPermanent(err)) throw err;
       const error = err instanceof Error ? err.message : String(err);

@@ -49,6 +49,14 @@ export interface DeploymentView {
   readonly ready: number;
   /** annotated `sva.autoscaler/paused: "true"`: apply leaves it alone (absent: not paused) */
   readonly paused?: boolean;
+  /** the version read (the Deployment's, which its scale subresource shares), when the store has one */
+  readonly resourceVersion?: string;
+}
+
+/** What a read of a Deployment just returned, for a scale that follows it (Cluster.scale). */
+export interface SeenReplicas {
+  readonly desired: number;
+  readonly resourceVersion: string;
 }
 
 /** The annotation that pauses sva on one Deployment, without a config change or a redeploy. */
@@ -76,7 +84,11 @@ export interface Cluster {
   deployments(
     targets: readonly { namespace: string; deployment: string; variant: string; accelerator: string }[],
   ): Promise<DeploymentView[]>;
-  scale(namespace: string, deployment: string, replicas: number): Promise<void>;
+  /**
+   * Sets spec.replicas, never over a change it has not seen: with `seen` (a read just made) the
+   * first try writes against that version instead of reading again; a conflict re-reads.
+   */
+  scale(namespace: string, deployment: string, replicas: number, seen?: SeenReplicas): Promise<void>;
   /**
    * The HPAs and KEDA ScaledObjects of a namespace that target Deployments (apply refuses to
    * fight them). Read once per namespace for a batch of decisions, not once per decision.

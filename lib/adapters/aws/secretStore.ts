@@ -25,10 +25,13 @@ export interface SecretStoreClients {
   readonly ssm: () => Sender<GetParameterCommand>;
 }
 
-export function secretStoreClients(settings: { region?: string; endpoint?: string }): SecretStoreClients {
+/** The two stores' clients, each with its service's settings (./clientConfig.ts). */
+export function secretStoreClients(
+  settings: (service: 'SECRETS_MANAGER' | 'SSM') => { region?: string; endpoint?: string },
+): SecretStoreClients {
   return {
-    secretsManager: () => new SecretsManagerClient(settings),
-    ssm: () => new SSMClient(settings),
+    secretsManager: () => new SecretsManagerClient(settings('SECRETS_MANAGER')),
+    ssm: () => new SSMClient(settings('SSM')),
   };
 }
 

@@ -12,7 +12,7 @@ const ENV = { AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:5000'
 function scriptedEks(replies: { status: number; type?: string }[], strategy = awsRetryStrategy()) {
   let calls = 0;
   const client = new EKSClient({
-    ...awsClientSettings(ENV),
+    ...awsClientSettings(ENV, 'EKS'),
     retryStrategy: strategy,
     credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' },
     requestHandler: {
@@ -41,13 +41,30 @@ function scriptedEks(replies: { status: number; type?: string }[], strategy = aw
 const noDelay = () => awsRetryStrategy({ ...AWS_BACKOFF, random: () => 0 });
 
 test('region and endpoint from the standard variables; every client gets the retry strategy', async () => {
-  const settings = awsClientSettings(ENV);
+  const settings = awsClientSettings(ENV, 'EKS');
   expect(settings).toMatchObject({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:5000' });
   expect(await settings.retryStrategy.maxAttempts()).toBe(AWS_BACKOFF.attempts);
-  expect(awsClientSettings({ AWS_DEFAULT_REGION: 'us-east-2', AWS_ENDPOINT_URL: '' })).not.toHaveProperty(
-    'endpoint',
-  );
-  expect(() => awsClientSettings({})).toThrow('AWS_REGION is not set');
+  expect(
+    awsClientSettings({ AWS_DEFAULT_REGION: 'us-east-2', AWS_ENDPOINT_URL: '' }, 'SQS'),
+  ).not.toHaveProperty('endpoint');
+  expect(() => awsClientSettings({}, 'SQS')).toThrow('AWS_REGION is not set');
+});
+
+test("a service's own endpoint variable comes before the shared one, as in the SDK", () => {
+  const env = {
+    ...ENV,
+    AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:5001',
+    AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:5002',
+    AWS_ENDPOINT_URL_AUTO_SCALING: '',
+  };
+  expect(awsClientSettings(env, 'SQS').endpoint).toBe('http://127.0.0.1:5001');
+  expect(awsClientSettings(env, 'DYNAMODB').endpoint).toBe('http://127.0.0.1:5002');
+  // unset or empty: the shared one
+  expect(awsClientSettings(env, 'EKS').endpoint).toBe('http://127.0.0.1:5000');
+  expect(awsClientSettings(env, 'AUTO_SCALING').endpoint).toBe('http://127.0.0.1:5000');
+  expect(
+    awsClientSettings({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:5003' }, 'SSM'),
+  ).not.toHaveProperty('endpoint');
 });
 
 test('throttling and server faults are retried by the SDK until the call goes through', async () => {

@@ -122,10 +122,43 @@ test.each([
   expect(sleeps).toEqual([]);
 });
 
+test("with what apply's read just saw, the first try patches against it without reading the scale again", async () => {
+  const { api, patches, reads } = fakeApi({ reads: [scale(1, '50')] });
+  await new KubernetesCluster(api, noSleep).scale('llm', 'chat', 3, { desired: 1, resourceVersion: '44' });
+  expect(reads()).toBe(0);
+  expect(patches.map((p) => p.body)).toEqual([
+    { metadata: { resourceVersion: '44' }, spec: { replicas: 3 } },
+  ]);
+});
+
+test('a version seen before another writer changed the Deployment meets a 409, and the retry re-reads', async () => {
+  const conflict = status(409, 'the object has been modified');
+  const { api, patches, reads } = fakeApi({ reads: [scale(2, '45')], patches: [conflict] });
+  await new KubernetesCluster(api, noSleep).scale('llm', 'chat', 3, { desired: 1, resourceVersion: '44' });
+  expect(reads()).toBe(1);
+  expect(
+    patches.map((p) => (p.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion),
+  ).toEqual(['44', '45']);
+  // the re-read finds it already at the target: no second write
+  const there = fakeApi({ reads: [scale(3, '46')], patches: [conflict] });
+  await new KubernetesCluster(there.api, noSleep).scale('llm', 'chat', 3, {
+    desired: 1,
+    resourceVersion: '44',
+  });
+  expect(there.reads()).toBe(1);
+  expect(there.patches).toHaveLength(1);
+});
+
 test('a Deployment already at the target is left alone', async () => {
   const { api, patches } = fakeApi({ reads: [scale(3, '9')] });
   await new KubernetesCluster(api, noSleep).scale('llm', 'chat', 3);
   expect(patches).toEqual([]);
+  const seen = fakeApi({});
+  await new KubernetesCluster(seen.api, noSleep).scale('llm', 'chat', 3, {
+    desired: 3,
+    resourceVersion: '9',
+  });
+  expect([seen.reads(), seen.patches.length]).toEqual([0, 0]);
 });
 
 test('a network error is retryable and names the object', async () => {
@@ -150,12 +183,12 @@ test('a kept-alive connection found closed (ECONNRESET) is tried again on anothe
     ...api,
     readNamespacedDeployment: async () => {
       if (tries++ === 0) throw reset();
-      return { spec: { replicas: 2 }, status: { readyReplicas: 2 } };
+      return { metadata: { resourceVersion: '12' }, spec: { replicas: 2 }, status: { readyReplicas: 2 } };
     },
   } as unknown as DeploymentsApi;
   const views = await new KubernetesCluster(reader).deployments([
     { namespace: 'llm', deployment: 'chat', variant: 'llm/chat', accelerator: 'L4' },
   ]);
-  expect(views).toMatchObject([{ deployment: 'chat', desired: 2 }]);
+  expect(views).toMatchObject([{ deployment: 'chat', desired: 2, resourceVersion: '12' }]);
   expect(tries).toBe(2);
 });

@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await moto?.server.stop();
+  await moto?.stop();
 });
 
 async function dynamoState(): Promise<DynamoDecisionState> {

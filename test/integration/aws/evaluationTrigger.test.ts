@@ -18,7 +18,7 @@ let lambda: LambdaClient;
 beforeAll(async () => {
   moto = await startMoto();
   lambda = new LambdaClient({
-    ...awsClientSettings({ AWS_REGION: REGION, AWS_ENDPOINT_URL: moto.endpoint }),
+    ...awsClientSettings(moto.env, 'LAMBDA'),
     credentials: CREDENTIALS,
   });
   // moto's Lambda wants a role it knows: IAM's query API, unsigned (moto reads the service from the scope)
@@ -54,7 +54,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await moto?.server.stop();
+  await moto?.stop();
 });
 
 test('an Event invocation of evaluate is accepted', async () => {

@@ -39,7 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await moto?.server.stop();
+  await moto?.stop();
 });
 
 async function table(): Promise<string> {

@@ -34,7 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await moto?.server.stop();
+  await moto?.stop();
 });
 
 async function world() {

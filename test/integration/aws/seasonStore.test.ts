@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await moto?.server.stop();
+  await moto?.stop();
 });
 
 /** A state with a few slots learnt, distinct per variant. */

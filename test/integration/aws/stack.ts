@@ -174,11 +174,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         return { desiredSize: g?.DesiredCapacity, minSize: g?.MinSize, maxSize: g?.MaxSize };
       },
       async stop() {
-        await Promise.all([m.server.stop(), kube?.stop()]);
+        await Promise.all([m.stop(), kube?.stop()]);
       },
     };
   } catch (err) {
-    await Promise.all([moto?.server.stop(), kube?.stop()]);
+    await Promise.all([moto?.stop(), kube?.stop()]);
     throw err;
   }
 }

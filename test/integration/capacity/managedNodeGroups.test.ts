@@ -51,7 +51,7 @@ beforeAll(async () => {
   [moto, kube] = await Promise.all([startMoto(), startKubeApiServer()]);
   autoScaling = new AutoScalingClient({
     region: REGION,
-    endpoint: moto.endpoint,
+    endpoint: moto.endpoints.AUTO_SCALING,
     credentials: CREDENTIALS,
     maxAttempts: 1,
   });
@@ -63,7 +63,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([moto?.server.stop(), kube?.stop()]);
+  await Promise.all([moto?.stop(), kube?.stop()]);
 });
 
 /** A node group of its own accelerator type (so runs never see each other's nodes). */

@@ -115,7 +115,15 @@ describe('the shipped Roles: apply scales (sva-scaler), evaluate reads (sva-read
       { namespace: 'llm', deployment: 'absent', variant: 'llm/absent', accelerator: 'L4' },
     ]);
     expect(views).toEqual([
-      { namespace: 'llm', deployment: 'chat', variant: 'llm/chat', accelerator: 'L4', desired: 3, ready: 2 },
+      {
+        namespace: 'llm',
+        deployment: 'chat',
+        variant: 'llm/chat',
+        accelerator: 'L4',
+        desired: 3,
+        ready: 2,
+        resourceVersion: expect.stringMatching(/^\d+$/),
+      },
     ]);
   });
 
@@ -253,6 +261,29 @@ describe('optimistic concurrency on the scale subresource', () => {
     expect(calls.patchStatuses).toEqual([409, 200]);
     expect(calls.reads).toBe(2);
     expect(await replicasOf(k().admin, 'llm', 'conflict')).toBe(3);
+  });
+
+  test("the version apply's read saw is the scale's: patched without a second read; once stale, a real 409 and a re-read", async () => {
+    const apps = k().scaler.makeApiClient(AppsV1Api);
+    const read = async () => {
+      const [view] = await new KubernetesCluster(apps).deployments([
+        { namespace: 'llm', deployment: 'conflict', variant: 'llm/conflict', accelerator: 'L4' },
+      ]);
+      return { desired: view!.desired, resourceVersion: view!.resourceVersion! };
+    };
+    const fresh = instrumented(apps, async () => {});
+    await new KubernetesCluster(fresh.wrapped).scale('llm', 'conflict', 4, await read());
+    expect(fresh.calls).toMatchObject({ reads: 0, patchStatuses: [200] });
+    expect(await replicasOf(k().admin, 'llm', 'conflict')).toBe(4);
+
+    const seen = await read();
+    await concurrentWrite('llm', 'conflict', 6);
+    const stale = instrumented(apps, async () => {});
+    await new KubernetesCluster(stale.wrapped, {
+      conflictBackoff: { attempts: 5, baseDelayMs: 1, maxDelayMs: 1 },
+    }).scale('llm', 'conflict', 5, seen);
+    expect(stale.calls).toMatchObject({ reads: 1, patchStatuses: [409, 200] });
+    expect(await replicasOf(k().admin, 'llm', 'conflict')).toBe(5);
   });
 
   test('conflicts on every attempt stop after the bound with a clear error', async () => {

@@ -49,7 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await prom?.stop();
   await server?.stop();
-  await moto?.server.stop();
+  await moto?.stop();
 });
 
 interface Collected {

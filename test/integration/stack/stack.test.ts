@@ -71,6 +71,11 @@ test('--cycles 2: decisions and replicas printed each cycle, then every process 
   for (const line of [
     /^Prometheus +http:\/\/127\.0\.0\.1:\d+ \(pid \d+\)$/m,
     /^moto +http:\/\/127\.0\.0\.1:\d+ \(pid \d+\)$/m,
+    // a moto server per service (stack/moto.ts), each named with its variable
+    /^moto-sqs +http:\/\/127\.0\.0\.1:\d+ \(pid \d+\)$/m,
+    /^moto-dynamodb +http:\/\/127\.0\.0\.1:\d+ \(pid \d+\)$/m,
+    /^ {2}export AWS_ENDPOINT_URL_SQS=http:\/\/127\.0\.0\.1:\d+$/m,
+    /^ {2}export AWS_ENDPOINT_URL_DYNAMODB=http:\/\/127\.0\.0\.1:\d+$/m,
     /^kube-apiserver +https:\/\/127\.0\.0\.1:\d+ \(pids \d+, \d+: etcd, kube-apiserver\)$/m,
     /^ {2}export SVA_QUEUE_URL=http:\/\/127\.0\.0\.1:\d+\/123456789012\/sva-decisions\.fifo$/m,
     /^cycle 1 .* pool default #1$/m,
@@ -82,12 +87,12 @@ test('--cycles 2: decisions and replicas printed each cycle, then every process 
     /^ {2}replicas llm\/chat-8b: \S+ \d+ \(\d+ ready\)/m,
     /^ {2}node groups: gpu-/m,
     /^ {2}in Prometheus \(remote write\): [1-9]\d* inferno_\* series of \d+ metrics; alerts firing: /m,
-    /^stopped: prometheus \(pid \d+\), moto \(pid \d+\), etcd \(pid \d+\), kube-apiserver \(pid \d+\)$/m,
+    /^stopped: prometheus \(pid \d+\), moto \(pid \d+\), moto-sqs \(pid \d+\), moto-dynamodb \(pid \d+\), moto-eks \(pid \d+\), moto-auto-scaling \(pid \d+\), etcd \(pid \d+\), kube-apiserver \(pid \d+\)$/m,
   ])
     expect(out).toMatch(line);
   expect(out).not.toMatch(/^cycle 3/m);
   const pids = startedPids(out);
-  expect(pids).toHaveLength(8); // four at start, the same four at the end
+  expect(pids).toHaveLength(16); // eight at start, the same eight at the end
   for (const pid of pids) expect({ pid, alive: alive(pid) }).toEqual({ pid, alive: false });
 });
 
@@ -130,7 +135,7 @@ test('Ctrl-C (SIGINT) stops the loop and every process it started', async () => 
   const r = run;
   await waitFor('the first cycle', () => /alerts firing: /m.test(r.output()), 120_000);
   const before = startedPids(r.output());
-  expect(before).toHaveLength(4);
+  expect(before).toHaveLength(8);
   r.child.kill('SIGINT');
   const code = await r.exited;
   expect({ code, out: r.output() }).toMatchObject({ code: 0 });
