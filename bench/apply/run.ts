@@ -21,7 +21,7 @@
  * Targets (issue 12): zips ≤ 1.5 MB, import ≤ 300 ms, evaluation to last patch p99 ≤ 2 s.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,9 +29,10 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { AppsV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { DEFAULT_CONCURRENCY, drainQueue } from '../../lib/adapters/sqs/localEventSource.js';
 import { lambdaContext } from '../../lib/cli/invokeCommand.js';
+import { manyVariantsConfig } from '../../stack/manyVariants.js';
 import {
   applyManifest,
   createDeployment,
@@ -149,28 +150,8 @@ function packageAndImport(): PackageFigures {
 const CLUSTER = 'gpu-cluster';
 const TABLE = 'sva-state';
 
-function benchConfig(names: readonly string[]) {
-  const base = parse(readFileSync(join(REPO_ROOT, 'events/local-config.yaml'), 'utf8')) as Record<
-    string,
-    unknown
-  >;
-  return {
-    ...base,
-    variants: names.map((name, i) => ({
-      name,
-      namespace: 'llm',
-      model: 'llama-3.1-8b',
-      serviceClass: 'interactive',
-      accelerator: 'L4',
-      minReplicas: 1,
-      maxReplicas: 8,
-      startupSeconds: 60,
-      // 1.05 to 5.45 req/s: each variant needs 2 replicas or more, so each run patches all of them
-      load: { arrivalRate: 1.05 + (i % 9) * 0.55, avgInputTokens: 512, avgOutputTokens: 128 },
-    })),
-    nodeGroups: [{ name: 'gpu-l4', acceleratorType: 'L4', gpusPerNode: 1, minNodes: 0, maxNodes: 1000 }],
-  };
-}
+// 1.05 to 5.45 req/s: each variant needs 2 replicas or more, so each run patches all of them
+const benchRate = (i: number) => 1.05 + (i % 9) * 0.55;
 
 interface StackFigures {
   readonly variants: number;
@@ -199,7 +180,7 @@ async function endToEnd(): Promise<StackFigures> {
     await applyManifest(kube.admin, join(REPO_ROOT, 'deploy/rbac.yaml'));
     await applyManifest(kube.admin, join(REPO_ROOT, 'deploy/rbac-capacity.yaml'));
     const configPath = join(kube.dir, 'config.yaml');
-    writeFileSync(configPath, stringify(benchConfig(names)));
+    writeFileSync(configPath, stringify(manyVariantsConfig(names, benchRate)));
     const env = {
       ...moto.env,
       SVA_CONFIG: configPath,

@@ -38,38 +38,15 @@ export function statementsOf(template: CfnTemplate): Statement[] {
   return out;
 }
 
-/** A resource that is the wildcard itself ("*"), as opposed to a named ARN. */
 /** Statements whose actions take no resource-level permission, so "*" is their only Resource. */
 export const DESCRIBE_ONLY_SIDS = ['ReadAutoScalingGroups'];
 
+/** A resource that is the wildcard itself ("*"), as opposed to a named ARN. */
 export function isWildcard(resource: unknown): boolean {
   return resource === '*' || (Array.isArray(resource) && resource.some(isWildcard));
 }
 
-/** The names of the files in a zip archive, from its central directory. */
-export function zipEntries(path: string): string[] {
-  const buf = readFileSync(path);
-  let eocd = -1;
-  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65_557); i--) {
-    if (buf.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new Error(`${path}: not a zip archive`);
-  const count = buf.readUInt16LE(eocd + 10);
-  let at = buf.readUInt32LE(eocd + 16);
-  const names: string[] = [];
-  for (let i = 0; i < count; i++) {
-    if (buf.readUInt32LE(at) !== 0x02014b50) throw new Error(`${path}: bad central directory`);
-    const nameLength = buf.readUInt16LE(at + 28);
-    const extra = buf.readUInt16LE(at + 30);
-    const comment = buf.readUInt16LE(at + 32);
-    names.push(buf.toString('utf8', at + 46, at + 46 + nameLength));
-    at += 46 + nameLength + extra + comment;
-  }
-  return names;
-}
+export { zipEntries } from '../../bench/apply/zip.js';
 
 /** The IAM actions of the policy documents in deploy/ for a function (the one place they are written). */
 export function deployActions(fn: 'evaluate' | 'apply' | 'ingest'): string[] {

@@ -3,13 +3,12 @@
  * a real kube-apiserver, timed. Every Deployment ends at its decided size and the node group at
  * the pool's plan.
  */
-import { readFileSync } from 'node:fs';
 import { jest } from '@jest/globals';
-import { parse } from 'yaml';
 import { createApplyHandler, logger as applyLogger } from '../../../functions/apply/handler.js';
 import { createEvaluateHandler, logger as evaluateLogger } from '../../../functions/evaluate/handler.js';
 import { applyWiring, evaluateWiring } from '../../../functions/wiring.js';
 import { lambdaContext } from '../../../lib/cli/invokeCommand.js';
+import { manyVariantsConfig } from '../../../stack/manyVariants.js';
 import { replicasOf } from '../kubernetes/kubeApiServer.js';
 import { captureLogs, startStack, type Stack } from './stack.js';
 
@@ -18,25 +17,8 @@ jest.setTimeout(300_000);
 const VARIANTS = 100;
 const names = Array.from({ length: VARIANTS }, (_, i) => `v${String(i).padStart(3, '0')}`);
 
-function config() {
-  const base = parse(readFileSync('events/local-config.yaml', 'utf8')) as Record<string, unknown>;
-  return {
-    ...base,
-    variants: names.map((name, i) => ({
-      name,
-      namespace: 'llm',
-      model: 'llama-3.1-8b',
-      serviceClass: 'interactive',
-      accelerator: 'L4',
-      minReplicas: 1,
-      maxReplicas: 8,
-      startupSeconds: 60,
-      // 0.5 to 5.45 req/s: targets from 1 to the step limit
-      load: { arrivalRate: 0.5 + (i % 10) * 0.55, avgInputTokens: 512, avgOutputTokens: 128 },
-    })),
-    nodeGroups: [{ name: 'gpu-l4', acceleratorType: 'L4', gpusPerNode: 1, minNodes: 0, maxNodes: 1000 }],
-  };
-}
+// 0.5 to 5.45 req/s: targets from 1 to the step limit
+const config = () => manyVariantsConfig(names, (i) => 0.5 + (i % 10) * 0.55);
 
 let stack: Stack | undefined;
 

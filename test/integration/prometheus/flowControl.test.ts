@@ -6,12 +6,12 @@
  * the queue as the variant's waiting requests and gives it a replica, however long ago the request
  * arrived; with the queue empty the same variant stays at zero.
  */
-import { PrometheusMetricsSource, type LocalPrometheus } from '../../../lib/adapters/prometheus/index.js';
+import type { LocalPrometheus, PrometheusMetricsSource } from '../../../lib/adapters/prometheus/index.js';
 import { gatewaySource, VllmEmulatorServer } from '../../../lib/adapters/vllmEmulator/index.js';
 import { decidePool } from '../../../lib/policy/decide.js';
 import { metricsQuery } from '../../../lib/policy/ports.js';
 import { CHAT, deployment, poolConfig, poolInput } from '../../policy/helpers.js';
-import { now, startPrometheus, waitForScrapes } from './helpers.js';
+import { now, shortWindowSource, startPrometheus, waitForScrapes } from './helpers.js';
 
 const variantOf = (name: string, model: string) => ({
   ...CHAT,
@@ -50,14 +50,7 @@ beforeAll(async () => {
   for (const s of servers) targets.push(await s.start());
   prom = await startPrometheus([{ job: 'epp', targets }]);
   await waitForScrapes(prom, 'epp', targets.length, 3);
-  source = new PrometheusMetricsSource({
-    connection: { url: prom.url, timeoutMs: 5000 },
-    windowSeconds: 5,
-    fallbackWindowSeconds: 30,
-    maxAgeSeconds: 4,
-    lookbackSeconds: 60,
-    lookbackStepSeconds: 1,
-  });
+  source = shortWindowSource(prom);
 }, 60_000);
 
 afterAll(async () => {

@@ -2,7 +2,11 @@
  * Helpers for tests against a real Prometheus: start it (failing with the install command when
  * absent), wait for scrapes with bounded polling, and query it directly.
  */
-import { LocalPrometheus, type ScrapeJob } from '../../../lib/adapters/prometheus/index.js';
+import {
+  LocalPrometheus,
+  PrometheusMetricsSource,
+  type ScrapeJob,
+} from '../../../lib/adapters/prometheus/index.js';
 import type { FixedLoad } from '../../../lib/adapters/vllmEmulator/index.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -10,6 +14,21 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** Starts Prometheus on loopback scraping the jobs every second (throws the install command if absent). */
 export function startPrometheus(jobs: readonly ScrapeJob[]): Promise<LocalPrometheus> {
   return LocalPrometheus.start({ jobs, scrapeIntervalSeconds: 1 });
+}
+
+/**
+ * A metrics source on a 1 s scrape interval: a 5 s rate window (30 s when too few samples), a
+ * series older than 4 s stale, so a test sees a scrape stop within seconds.
+ */
+export function shortWindowSource(prom: LocalPrometheus): PrometheusMetricsSource {
+  return new PrometheusMetricsSource({
+    connection: { url: prom.url, timeoutMs: 5000 },
+    windowSeconds: 5,
+    fallbackWindowSeconds: 30,
+    maxAgeSeconds: 4,
+    lookbackSeconds: 60,
+    lookbackStepSeconds: 1,
+  });
 }
 
 export interface PromSample {

@@ -4,12 +4,12 @@
  * pod stops being scraped, Prometheus drops it from the sums while the other keeps every series
  * fresh, so arrivals look halved. The decision on that measurement keeps both replicas and says why.
  */
-import { PrometheusMetricsSource, type LocalPrometheus } from '../../../lib/adapters/prometheus/index.js';
+import type { LocalPrometheus, PrometheusMetricsSource } from '../../../lib/adapters/prometheus/index.js';
 import { FixedLoadVariant, VllmEmulatorServer } from '../../../lib/adapters/vllmEmulator/index.js';
 import { decidePool } from '../../../lib/policy/decide.js';
 import { metricsQuery } from '../../../lib/policy/ports.js';
 import { deployment, poolConfig, poolInput } from '../../policy/helpers.js';
-import { now, query, startPrometheus, waitFor, waitForScrapes } from './helpers.js';
+import { now, shortWindowSource, query, startPrometheus, waitFor, waitForScrapes } from './helpers.js';
 
 const config = poolConfig({
   chat: { metrics: { modelName: 'model-partial' } },
@@ -44,14 +44,7 @@ beforeAll(async () => {
   for (const s of servers) targets.push(await s.start());
   prom = await startPrometheus([{ job: 'vllm', targets }]);
   await waitForScrapes(prom, 'vllm', targets.length, 8);
-  source = new PrometheusMetricsSource({
-    connection: { url: prom.url, timeoutMs: 5000 },
-    windowSeconds: 5,
-    fallbackWindowSeconds: 30,
-    maxAgeSeconds: 4,
-    lookbackSeconds: 60,
-    lookbackStepSeconds: 1,
-  });
+  source = shortWindowSource(prom);
 }, 60_000);
 
 afterAll(async () => {
