@@ -434,6 +434,13 @@ export const policySchema = z
       .describe(
         "learn per variant the engine's speed (iteration times scaled until the predicted ITL is the observed) and a factor on the predicted TTFT, from the load the replicas carry",
       ),
+    spill: z
+      .object({ enabled: z.boolean().default(false) })
+      .strict()
+      .default({ enabled: false })
+      .describe(
+        "when the chosen accelerator cannot hold what a variant's target or demand asks of it (its node groups' limit, the capacity others leave, maxReplicas), run the shortfall, held over the window, on the other allowed accelerator whose added nodes cost least (free devices on nodes kept up anyway first); an abandoned move's replicas are then released once the chosen accelerator has ready what the recommendation needs of it",
+      ),
     acceleratorSwitchSeconds: nonNegative
       .default(300)
       .describe('another accelerator must be recommended this long before a variant moves to it'),

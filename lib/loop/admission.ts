@@ -67,6 +67,22 @@ function chosenMayGrow(d: DecisionRecord, config: Config): boolean {
 }
 
 /**
+ * A spill (policy.spill) may grow one Deployment besides the chosen one: it must be on another
+ * accelerator the config allows the variant, within maxReplicas.
+ */
+function checkSpill(d: DecisionRecord, v: VariantConfig, config: Config): Rejection | undefined {
+  if (!d.spill) return undefined;
+  const { accelerator, replicas } = d.spill;
+  if (accelerator === d.accelerator)
+    return reject('decision.spill.accelerator', `${accelerator} is the chosen accelerator, not another`);
+  if (!allowedAccelerators(config, v).includes(accelerator))
+    return reject('decision.spill.accelerator', `${accelerator} is not an accelerator the variant may use`);
+  if (v.maxReplicas !== undefined && replicas > v.maxReplicas)
+    return reject('decision.spill.replicas', `${replicas} is above maxReplicas ${v.maxReplicas}`);
+  return undefined;
+}
+
+/**
  * The Deployments the decision may only keep or lower, and so only if the live cluster runs at
  * least that many: those of other accelerators (a move in progress), and the chosen one's when
  * the config no longer allows it (a hold there after a config change). The caller reads these
@@ -107,6 +123,8 @@ export function admitDecision(
     );
   const future = checkIssuedAt('decision', d.issuedAt, ctx.now);
   if (future) return future;
+  if (split && d.spill)
+    return reject('decision.spill', `${key} is disaggregated: its roles spill nothing`);
   if (split) return admitRoles(d, split, config, live);
   if (!v) return reject('decision.variant', `${key} is not a variant of the config`);
   if (d.roles) return reject('decision.roles', `${key} is not disaggregated: it has no roles`);
@@ -114,6 +132,8 @@ export function admitDecision(
   if (d.accelerator !== '' && !acceleratorNamed(config, d.accelerator))
     return reject('decision.accelerator', `"${d.accelerator}" is not an accelerator of the config`);
   const mayGrow = chosenMayGrow(d, config);
+  const spillCheck = checkSpill(d, v, config);
+  if (spillCheck) return spillCheck;
   const seen = new Set<string>();
   const names = new Set<string>();
   for (const [i, t] of d.deployments.entries()) {
@@ -138,9 +158,10 @@ export function admitDecision(
       if (bounds) return bounds;
     } else if (live) {
       // Another accelerator of the variant (a move in progress), or one no longer allowed:
-      // it may keep or lower what runs, never raise it.
+      // it may keep or lower what runs, never raise it; a spill's up to the replicas it names.
       const current = live.get(t.deployment) ?? 0;
-      if (t.replicas > current)
+      const spillTo = d.spill?.accelerator === t.accelerator ? d.spill.replicas : 0;
+      if (t.replicas > Math.max(current, spillTo))
         return reject(
           `${at}.replicas`,
           `${t.replicas} would raise ${t.deployment} from ${current}: only the chosen accelerator, when the variant may use it, may grow`,

@@ -202,20 +202,36 @@ export interface ServerCandidates {
   /** sorted by value, then accelerator name */
   readonly candidates: RankedCandidate[];
   readonly notes: string[];
+  /**
+   * r* of every accelerator that meets the targets at some rate, maxReplicas aside (req/s); where
+   * no rate meets the per-request ITL cap, the averages' r*
+   */
+  readonly ratesPerReplica: Map<string, number>;
 }
 
 export function buildCandidates(system: SystemSpec, server: ServerSpec, ctx: SolveContext): ServerCandidates {
   const notes: string[] = [];
+  const rates = new Map<string, number>();
   const model = system.models.get(server.model);
   const serviceClass = system.serviceClasses.get(server.serviceClass);
   const targets = serviceClass?.targets.get(server.model);
-  if (!model) return { candidates: [], notes: [`model ${server.model} has no performance profile`] };
+  if (!model)
+    return {
+      candidates: [],
+      notes: [`model ${server.model} has no performance profile`],
+      ratesPerReplica: rates,
+    };
   if (!serviceClass)
-    return { candidates: [], notes: [`service class ${server.serviceClass} is not defined`] };
+    return {
+      candidates: [],
+      notes: [`service class ${server.serviceClass} is not defined`],
+      ratesPerReplica: rates,
+    };
   if (!targets) {
     return {
       candidates: [],
       notes: [`service class ${server.serviceClass} has no targets for ${server.model}`],
+      ratesPerReplica: rates,
     };
   }
   const { load } = server;
@@ -261,9 +277,12 @@ export function buildCandidates(system: SystemSpec, server: ServerSpec, ctx: Sol
     const cap = server.rateCaps?.get(acc.name);
     if (cap !== undefined && !(cap > 0)) {
       notes.push(`${acc.name}: no rate meets the rate cap (${server.name}'s per-request ITL)`);
+      // the averages' r* still measures what the demand asks of this accelerator
+      rates.set(acc.name, sizing.maxRate);
       continue;
     }
     const maxRate = cap !== undefined ? Math.min(sizing.maxRate, cap) : sizing.maxRate;
+    rates.set(acc.name, maxRate);
     const needed = Math.ceil((demand / maxRate) * (1 - REPLICA_ROUNDING_SLACK));
     const replicas = Math.max(needed, server.minReplicas);
     if (server.maxReplicas !== undefined && replicas > server.maxReplicas) {
@@ -288,5 +307,8 @@ export function buildCandidates(system: SystemSpec, server: ServerSpec, ctx: Sol
       a.allocation.value - b.allocation.value ||
       compareNames(a.allocation.accelerator, b.allocation.accelerator),
   );
-  return { candidates: ranked, notes };
+  for (const c of ranked)
+    if (!rates.has(c.allocation.accelerator))
+      rates.set(c.allocation.accelerator, c.allocation.maxRatePerReplica);
+  return { candidates: ranked, notes, ratesPerReplica: rates };
 }

@@ -11,9 +11,11 @@ export function solve(system: SystemSpec): Solution {
   const servers = [...system.servers].sort((a, b) => compareNames(a.name, b.name));
   const ranked = new Map<string, RankedCandidate[]>();
   const notes = new Map<string, string[]>();
+  const ratesPerReplica = new Map<string, ReadonlyMap<string, number>>();
   for (const server of servers) {
     const built = buildCandidates(system, server, ctx);
     ranked.set(server.name, built.candidates);
+    ratesPerReplica.set(server.name, built.ratesPerReplica);
     if (built.notes.length > 0) notes.set(server.name, built.notes);
   }
 
@@ -51,6 +53,7 @@ export function solve(system: SystemSpec): Solution {
     allocations,
     candidates,
     notes,
+    ratesPerReplica,
     stats: { sizings: ctx.sizings.size, evaluations: ctx.evaluations },
   };
 }

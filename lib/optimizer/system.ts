@@ -135,6 +135,11 @@ export interface Solution {
   readonly candidates: ReadonlyMap<string, readonly Allocation[]>;
   /** why a server got no allocation, or why accelerators were not candidates */
   readonly notes: ReadonlyMap<string, readonly string[]>;
+  /**
+   * per server, r* of every accelerator that meets the targets at some rate, including those
+   * that would need more than maxReplicas (a spill runs part of the demand there)
+   */
+  readonly ratesPerReplica: ReadonlyMap<string, ReadonlyMap<string, number>>;
   readonly stats: SolveStats;
 }
 

@@ -8,6 +8,7 @@
  *   size      the optimizer across the whole pool, within capacity; moves only after the
  *             optimizer has preferred another accelerator for a while;
  *   guards    idle, min/max, stabilisation and its adaptive window, make-before-break;
+ *   spill     the shortfall the chosen accelerator cannot hold, on another (policy.spill);
  *   capacity  the devices every replica asked for needs per accelerator type: one intent per pool;
  *   record    the memory for the next evaluation and the decision records.
  */
@@ -22,6 +23,7 @@ import { guard } from './stages/guards.js';
 import { observe } from './stages/observe.js';
 import { decisionRecord, remember } from './stages/record.js';
 import { size } from './stages/size.js';
+import { placeShortfalls } from './spill.js';
 import { acceleratorType, devicesPerReplica } from '../config/resolved.js';
 import { disaggregatedVariants } from '../config/roles.js';
 import { freeAfter } from '../config/toDisaggregated.js';
@@ -42,7 +44,10 @@ export function decidePool(input: PoolInput): PoolOutput {
   // Capacity the provider cannot deliver (out of stock, at its limit) is not sized on.
   const devices = sizingCapacity(configCapacity(config), input.capacity);
   const short = new Set(input.capacity.filter((c) => c.insufficient).map((c) => c.acceleratorType));
-  const guarded = size(assessed, config, now, devices, short).map((s) => guard(s, config, now));
+  const guarded = placeShortfalls(
+    size(assessed, config, now, devices, short).map((s) => guard(s, config, now)),
+    { config, devices, capacity: input.capacity, now },
+  );
 
   const memory: PolicyMemory = {
     // a memory without one is fresh (or from before generations): it starts a generation now

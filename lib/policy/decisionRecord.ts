@@ -29,6 +29,7 @@ export const SCALING_REASONS = [
   'stale-metrics', // hold: metrics missing or too old
   'partial-metrics', // a scale-down or move refused: the measurement may undercount the load
   'migration', // moving to another accelerator
+  'spill', // the chosen accelerator cannot hold the target: the shortfall runs on another
   'steady',
   'kv-transfer-failing', // hold: a disaggregated variant's KV transfers fail
 ] as const;
@@ -79,6 +80,14 @@ export const decisionSchema = z
      * are then their sums, and accelerator is empty
      */
     roles: z.object({ prefill: roleTargetSchema, decode: roleTargetSchema }).strict().optional(),
+    /**
+     * The shortfall the chosen accelerator cannot hold, run on another allowed accelerator
+     * (policy.spill): the one Deployment besides the chosen one that may grow, up to these replicas.
+     */
+    spill: z
+      .object({ accelerator: z.string().min(1), replicas: count })
+      .strict()
+      .optional(),
     /** the variant's adoption mode when evaluate decided (absent: act); apply judges by its own config */
     mode: z.enum(['act', 'shadow', 'advise']).optional(),
     /**

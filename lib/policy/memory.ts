@@ -36,6 +36,11 @@ export interface VariantMemory {
   tokenHistogram?: { t: number; bounds: number[]; input: number[]; output: number[] };
   /** since when the optimizer has preferred an accelerator other than the current one */
   otherAccelerator?: { accelerator: string; since: number };
+  /**
+   * replicas of the chosen accelerator asked beyond what it could hold (policy.spill): the
+   * spill keeps the largest within the window, as the window keeps the target
+   */
+  shortfalls?: Recommendation[];
   /** a disaggregated variant's recommendations per role (its stabilisation windows) */
   roles?: { prefill: Recommendation[]; decode: Recommendation[] };
 }

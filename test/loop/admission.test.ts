@@ -117,6 +117,18 @@ describe('admitDecision', () => {
       expect(fieldOf(move(1), new Map())).toBe('decision.deployments[0].replicas');
     });
 
+    it('a spill may grow the Deployment it names up to its replicas, no further, and no other', () => {
+      const spill = (h100: number, replicas = 3, accelerator = '4xH100') =>
+        chat({ ...move(h100), action: 'scale-up', reason: 'spill', spill: { accelerator, replicas } });
+      expect(fieldOf(spill(3), live)).toBeUndefined();
+      expect(fieldOf(spill(3), new Map())).toBeUndefined();
+      expect(fieldOf(spill(4), live)).toBe('decision.deployments[0].replicas');
+      // on the chosen accelerator, one the variant may not use, or beyond maxReplicas: refused
+      expect(fieldOf(spill(3, 3, 'L4'), live)).toBe('decision.spill.accelerator');
+      expect(fieldOf(spill(3, 3, 'H100'), live)).toBe('decision.spill.accelerator');
+      expect(fieldOf(spill(3, 500), live)).toBe('decision.spill.replicas');
+    });
+
     it('an accelerator no longer allowed may only be scaled down', () => {
       // H100 is not allowed for chat: its Deployment (named chat-h100 by default) may only lower
       const leaving = (n: number) =>

@@ -22,12 +22,18 @@ export interface Guarded extends Sized {
   readonly message: string;
   /** moving replicas from one accelerator to another */
   readonly migrating: boolean;
-  /** replicas per accelerator to ask for (includes an old accelerator kept during a move) */
+  /** replicas per accelerator to ask for (includes an old accelerator kept during a move, and a spill) */
   readonly deployments: ReadonlyMap<string, number>;
+  /** what the optimizer recommended on the accelerator, before the window and step limits */
+  readonly recommended?: number;
+  /** the shortfall run on another accelerator (lib/policy/spill.ts) */
+  readonly spill?: { readonly accelerator: string; readonly replicas: number };
   /** what the stabilisation window keeps of this evaluation (nothing without an accelerator) */
   readonly windowEntry?: WindowEntry;
   /** the adaptive window's state after this evaluation */
   readonly windowMemory: Partial<VariantMemory>;
+  /** the stabilisation window this evaluation held the target over (seconds) */
+  readonly windowSeconds?: number;
 }
 
 export function guard(s: Sized, config: Config, now: number): Guarded {
@@ -76,8 +82,10 @@ function guardMeasured(s: Sized & Measured, config: Config, now: number): Guarde
     message: decided.message,
     migrating: decided.accelerator !== current.accelerator && current.desired > 0,
     deployments: makeBeforeBreak(current, decided.accelerator, decided.replicas),
+    recommended: bounded.replicas,
     windowEntry: { t: now, accelerator: bounded.accelerator, replicas: bounded.replicas },
     windowMemory: stabilized.windowMemory,
+    windowSeconds: stabilized.windowSeconds,
   };
 }
 
@@ -127,7 +135,13 @@ export function stabilizeTarget(
   recommended: Recommendation,
   config: Config,
   now: number,
-): { target: number; reason: ScalingReason; message: string; windowMemory: Partial<VariantMemory> } {
+): {
+  target: number;
+  reason: ScalingReason;
+  message: string;
+  windowMemory: Partial<VariantMemory>;
+  windowSeconds: number;
+} {
   const { v, current, memory } = s;
   const policy = config.policy;
   const { accelerator } = recommended;
@@ -189,7 +203,13 @@ export function stabilizeTarget(
     target,
   });
   if (adapted.note) message = `${message}; ${adapted.note}`;
-  return { target: withinBounds(v, target), reason, message, windowMemory: adapted.memory };
+  return {
+    target: withinBounds(v, target),
+    reason,
+    message,
+    windowMemory: adapted.memory,
+    windowSeconds: window,
+  };
 }
 
 /**
@@ -221,16 +241,20 @@ export function refuseShrinkOnGaps(s: Measured, decided: Recommendation): Recomm
   };
 }
 
-/** Make before break: other accelerators keep their replicas until the chosen one has enough ready. */
+/**
+ * Make before break: other accelerators keep their replicas until the chosen one has `needed`
+ * ready (by default its whole target; with a spill, what the recommendation needs of it).
+ */
 export function makeBeforeBreak(
   current: CurrentState,
   accelerator: string,
   target: number,
+  needed = target,
 ): Map<string, number> {
   const deployments = new Map([[accelerator, target]]);
   const readyOnTarget = current.byAccelerator.get(accelerator)?.ready ?? 0;
   for (const [acc, d] of current.byAccelerator) {
-    if (acc !== accelerator) deployments.set(acc, readyOnTarget >= target ? 0 : d.desired);
+    if (acc !== accelerator) deployments.set(acc, readyOnTarget >= needed ? 0 : d.desired);
   }
   return deployments;
 }

@@ -113,6 +113,7 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
         deployment: deploymentName(ctx.config, v, accelerator),
         replicas,
       })),
+    ...(g.spill ? { spill: { ...g.spill } } : {}),
     prediction: demand ? predictAt(ctx.config, v, g.accelerator, demand, g.target, g.correction) : null,
     inputs: {
       arrivalRate: obs?.arrivalRate?.value ?? null,

@@ -17,6 +17,8 @@ export interface Sized extends Assessed {
   readonly preferred?: string;
   /** req/s one replica on the recommended accelerator sustains within the targets */
   readonly ratePerReplica?: number;
+  /** r* of every allowed accelerator that meets the targets at some rate, maxReplicas and capacity aside */
+  readonly ratesPerReplica?: ReadonlyMap<string, number>;
 }
 
 export function size(
@@ -41,6 +43,7 @@ export function size(
       ...a,
       recommendation,
       preferred: allocation?.accelerator,
+      ratesPerReplica: solution.ratesPerReplica.get(a.key),
       ...(onRecommended && onRecommended.maxRatePerReplica > 0
         ? { ratePerReplica: onRecommended.maxRatePerReplica }
         : {}),

@@ -1,0 +1,180 @@
+/**
+ * A deliberate spill (policy.spill): when the chosen accelerator cannot hold a variant's target
+ * (its node groups' limit, what the other variants leave of it, maxReplicas), the shortfall runs
+ * on another allowed accelerator, sized for the demand the chosen one cannot serve, not as a whole
+ * move. Without it, the only second accelerator a variant ever ran was an abandoned move's, kept
+ * by make-before-break because the chosen accelerator could never reach its target: sized for a
+ * move, on whatever the move bought (bench/RESULTS.md, "Issue 14: a deliberate spill"). With it,
+ * make-before-break releases the other accelerators once the chosen one has ready what the
+ * recommendation needs of it (within what it can hold), the spill keeping what the window holds.
+ *
+ * Pure: the pool's guarded variants in, the same with their deployments and spills out.
+ */
+import type { Config } from '../config/schema.js';
+import { acceleratorType, devicesPerReplica, nodeGroupsOfType } from '../config/resolved.js';
+import { nodePricePerHour } from '../config/nodePrice.js';
+import type { AcceleratorCapacity } from './capacity.js';
+import { isMeasured } from './stages/demand.js';
+import { makeBeforeBreak, type Guarded } from './stages/guards.js';
+
+export interface SpillContext {
+  readonly config: Config;
+  /** devices per type the pool may count on (sizingCapacity); undefined: unlimited */
+  readonly devices: ReadonlyMap<string, number> | undefined;
+  /** what the capacity provider reports: the devices one node brings */
+  readonly capacity: readonly AcceleratorCapacity[];
+  /** epoch seconds */
+  readonly now: number;
+}
+
+/** A shortfall within this share of a replica is none: rates divide on noise. */
+const SLACK = 1e-9;
+
+/** Each variant in turn, against the devices the variants before it (and the rest's targets) take. */
+export function placeShortfalls(guarded: readonly Guarded[], ctx: SpillContext): Guarded[] {
+  if (!ctx.config.policy.spill.enabled) return [...guarded];
+  const out = [...guarded];
+  for (let i = 0; i < out.length; i++) {
+    const others = askedDevices(
+      ctx.config,
+      out.filter((_, j) => j !== i),
+    );
+    out[i] = placeShortfall(out[i]!, ctx, others);
+  }
+  return out;
+}
+
+/** Devices per type the given variants' deployments take. */
+function askedDevices(config: Config, variants: readonly Guarded[]): Map<string, number> {
+  const asked = new Map<string, number>();
+  for (const g of variants) {
+    for (const [acc, n] of g.deployments)
+      addDevices(asked, config, acc, n * devicesPerReplica(config, g.v, acc));
+  }
+  return asked;
+}
+
+function addDevices(asked: Map<string, number>, config: Config, acc: string, devices: number) {
+  const type = acceleratorType(config, acc) ?? acc;
+  asked.set(type, (asked.get(type) ?? 0) + devices);
+}
+
+interface Placement {
+  readonly accelerator: string;
+  readonly replicas: number;
+  /** replicas the shortfall needs there beyond those that fit */
+  readonly short: number;
+  /** cost per hour of the nodes it adds (free devices on nodes kept up anyway cost nothing) */
+  readonly added: number;
+  readonly cost: number;
+}
+
+/**
+ * One variant: the target's shortfall on the chosen accelerator, placed; then make-before-break,
+ * where an abandoned move (the chosen accelerator is the one serving) is released once the
+ * chosen one has ready what the recommendation needs of it. A hold keeps what runs.
+ */
+export function placeShortfall(g: Guarded, ctx: SpillContext, others: ReadonlyMap<string, number>): Guarded {
+  if (!isMeasured(g) || !g.accelerator) return g;
+  const { config } = ctx;
+  const { v, current, accelerator: chosen, target } = g;
+  const room = roomFor(ctx, others, v, chosen);
+  // A move under way keeps the old accelerator until the new one has its target ready, as
+  // before; on a partial measurement nothing is released (refuseShrinkOnGaps: grow, never shrink).
+  const abandoned = chosen === current.accelerator;
+  const needed = g.gaps.length > 0 ? Infinity : abandoned ? Math.min(g.recommended ?? target, room) : target;
+  const deployments = makeBeforeBreak(current, chosen, target, needed);
+  // Replicas of the chosen accelerator the demand or the window asks beyond what it can hold.
+  const rates = g.ratesPerReplica ?? new Map<string, number>();
+  const rate = rates.get(chosen) ?? 0;
+  const askedNow = Math.max(target, rate > 0 ? g.demand.rate / rate : 0);
+  // The shortfall is held over the window, as the target is: capacity released is back a lead
+  // time later at best.
+  const window = g.windowSeconds ?? 0;
+  const remembered = (g.memory.shortfalls ?? []).filter((r) => r.t > ctx.now - window);
+  const held = remembered.filter((r) => r.accelerator === chosen).map((r) => r.replicas);
+  const shortNow = Math.max(askedNow - room, 0);
+  const shortfall = Math.max(shortNow, ...held);
+  const asked = room + shortfall;
+  const shortfalls =
+    shortNow > SLACK ? [...remembered, { t: ctx.now, accelerator: chosen, replicas: shortNow }] : remembered;
+  const base = { ...g, deployments, windowMemory: { ...g.windowMemory, shortfalls } };
+  if (shortfall <= SLACK) return base;
+  // Without the chosen accelerator's rate per replica (nothing sized it) the shortfall has no
+  // measure on another: nothing is spilled.
+  if (!(rate > 0)) return base;
+
+  const withChosen = new Map(others);
+  addDevices(withChosen, config, chosen, Math.min(target, room) * devicesPerReplica(config, v, chosen));
+  const placement = [...rates]
+    .filter(([acc, r]) => acc !== chosen && acc !== '' && r > 0)
+    .map(([acc, r]) => place(ctx, withChosen, g, acc, Math.ceil((shortfall * rate) / r - SLACK)))
+    .filter((p): p is Placement => p !== undefined)
+    .sort(
+      (a, b) =>
+        Number(a.short > 0) - Number(b.short > 0) ||
+        a.added - b.added ||
+        a.cost - b.cost ||
+        (a.accelerator < b.accelerator ? -1 : 1),
+    )[0];
+  const why = `${chosen} holds ${room} of the ${Math.ceil(asked - SLACK)} replicas asked`;
+  if (!placement) {
+    return {
+      ...g,
+      deployments,
+      message: `${g.message}; no spill: ${why}, and no other accelerator has room`,
+    };
+  }
+  const kept = deployments.get(placement.accelerator) ?? 0;
+  deployments.set(placement.accelerator, Math.max(kept, placement.replicas));
+  const short = placement.short > 0 ? `, ${placement.short} short: no more room there` : '';
+  return {
+    ...base,
+    reason: 'spill',
+    message: `${g.message}; spill ${placement.replicas} on ${placement.accelerator}: ${why}${short}`,
+    spill: { accelerator: placement.accelerator, replicas: placement.replicas },
+  };
+}
+
+/** Replicas of the variant the accelerator can hold: what the others leave of its type, and maxReplicas. */
+function roomFor(
+  ctx: SpillContext,
+  asked: ReadonlyMap<string, number>,
+  v: Guarded['v'],
+  accelerator: string,
+): number {
+  const type = acceleratorType(ctx.config, accelerator) ?? accelerator;
+  const bound = ctx.devices ? (ctx.devices.get(type) ?? 0) : Infinity;
+  const fits = Math.floor(
+    Math.max(bound - (asked.get(type) ?? 0), 0) / devicesPerReplica(ctx.config, v, accelerator),
+  );
+  return Math.min(fits, v.maxReplicas ?? Infinity);
+}
+
+/** `wanted` replicas on another accelerator: what fits, and what the nodes it adds cost. */
+function place(
+  ctx: SpillContext,
+  asked: ReadonlyMap<string, number>,
+  g: Guarded,
+  accelerator: string,
+  wanted: number,
+): Placement | undefined {
+  const { config } = ctx;
+  const replicas = Math.min(wanted, roomFor(ctx, asked, g.v, accelerator));
+  if (replicas <= 0) return undefined;
+  const per = devicesPerReplica(config, g.v, accelerator);
+  const type = acceleratorType(config, accelerator) ?? accelerator;
+  const group = nodeGroupsOfType(config, type)[0];
+  const node =
+    ctx.capacity.find((c) => c.acceleratorType === type)?.devicesPerNode ?? group?.gpusPerNode ?? 1;
+  const perDevice = group ? nodePricePerHour(config, group) / group.gpusPerNode : 0;
+  const before = asked.get(type) ?? 0;
+  const nodesAdded = Math.ceil((before + replicas * per) / node) - Math.ceil(before / node);
+  return {
+    accelerator,
+    replicas,
+    short: wanted - replicas,
+    added: nodesAdded * node * perDevice,
+    cost: replicas * per * perDevice,
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * A deliberate spill (policy.spill, lib/policy/spill.ts): when the chosen accelerator cannot hold
+ * the target, the shortfall runs on another allowed accelerator, sized as the shortfall, bounded
+ * by the capacity there; it is held over the window as the target is, released once no longer
+ * asked for, never while the chosen accelerator lacks ready replicas, and never on missing data.
+ */
+import {
+  blindObservation,
+  deployment,
+  lastDevicesAsked,
+  observation,
+  poolConfig,
+  ratePerReplica,
+  replicasOn,
+  Session,
+  T0,
+} from '../helpers.js';
+
+const at = (i: number) => T0 + 30 * i;
+const WINDOW = 300;
+
+/** chat on L4 (4 one-GPU nodes at most) or H100 (8-GPU nodes, `h100Nodes` at most). */
+function spillConfig(enabled = true, h100Nodes = 1) {
+  return poolConfig({
+    chat: { accelerator: undefined, accelerators: ['L4', 'H100'], maxReplicas: 10 },
+    nodeGroups: [
+      { name: 'gpu-l4', acceleratorType: 'L4', gpusPerNode: 1, maxNodes: 4, provisioningSeconds: 60 },
+      {
+        name: 'gpu-h100',
+        acceleratorType: 'H100',
+        gpusPerNode: 8,
+        maxNodes: h100Nodes,
+        provisioningSeconds: 120,
+      },
+    ],
+    policy: { spill: { enabled }, stabilizationWindowSeconds: WINDOW },
+  });
+}
+
+const config = spillConfig();
+const rL4 = ratePerReplica(config, 'llm/chat', 'L4');
+const rH100 = ratePerReplica(config, 'llm/chat', 'H100');
+
+function onFourL4(c = config): Session {
+  return new Session(c, [
+    deployment('L4', 4, 4, 'llm/chat', 'chat-l4'),
+    deployment('H100', 0, 0, 'llm/chat', 'chat-h100'),
+  ]);
+}
+
+describe('a deliberate spill', () => {
+  it('runs the shortfall beyond what the node group holds on the other accelerator, sized as the shortfall', () => {
+    const s = onFourL4();
+    // 6.5 L4 replicas' worth: 7 asked, 4 can exist
+    const d = s.run(at(0), 6.5 * rL4);
+    expect(d.accelerator).toBe('L4');
+    expect(d.targetReplicas).toBe(7);
+    const spilled = Math.ceil((2.5 * rL4) / rH100 - 1e-9);
+    expect(spilled).toBeLessThan(3); // a shortfall, not a move of the 7
+    expect(d.reason).toBe('spill');
+    expect(d.spill).toEqual({ accelerator: 'H100', replicas: spilled });
+    expect(replicasOn(d, 'H100')).toBe(spilled);
+    expect(replicasOn(d, 'L4')).toBe(7);
+    expect(d.message).toContain(`spill ${spilled} on H100: L4 holds 4 of the 7 replicas asked`);
+    // the capacity intent asks for the spill's devices
+    expect(lastDevicesAsked(s).H100).toBe(spilled);
+  });
+
+  it('is bounded by the capacity left on the other accelerator', () => {
+    const c = spillConfig(true, 1);
+    // another variant keeps 7 of the one H100 node's 8 devices
+    const s = new Session(
+      poolConfig({
+        variants: [
+          { ...c.variants[0], accelerator: undefined, accelerators: ['L4', 'H100'], maxReplicas: 40 },
+          {
+            name: 'other',
+            namespace: 'llm',
+            model: 'm8b',
+            serviceClass: 'interactive',
+            accelerator: 'H100',
+            minReplicas: 7,
+            maxReplicas: 7,
+            startupSeconds: 60,
+          },
+        ],
+        nodeGroups: c.nodeGroups,
+        policy: { spill: { enabled: true }, stabilizationWindowSeconds: WINDOW },
+      }),
+      [
+        deployment('L4', 4, 4, 'llm/chat', 'chat-l4'),
+        deployment('H100', 0, 0, 'llm/chat', 'chat-h100'),
+        deployment('H100', 7, 7, 'llm/other', 'other'),
+      ],
+    );
+    // 30 L4 replicas' worth: 26 beyond the 4 L4 nodes, more than the one H100 device left serves
+    const d = s.decide(at(0), [
+      observation(30 * rL4, at(0)),
+      observation(0.1, at(0), { variant: 'llm/other' }),
+    ]);
+    expect(Math.ceil((26 * rL4) / rH100)).toBeGreaterThan(1);
+    expect(d.accelerator).toBe('L4');
+    expect(d.spill).toEqual({ accelerator: 'H100', replicas: 1 });
+    expect(d.message).toMatch(/spill 1 on H100: .* short: no more room there/);
+  });
+
+  it('is held over the window, then released, and only once the chosen accelerator has ready what it needs', () => {
+    const s = onFourL4();
+    const first = s.run(at(0), 6.5 * rL4);
+    const spilled = first.spill!.replicas;
+    // demand falls to what 3 L4 serve: the window still holds the target and the spill
+    const held = s.run(at(1), 2.5 * rL4);
+    expect(held.targetReplicas).toBe(7);
+    expect(replicasOn(held, 'H100')).toBe(spilled);
+    // past the window: 3 L4 asked, which 4 can hold: no spill, the H100 replicas go
+    const later = s.run(at(WINDOW / 30 + 1), 2.5 * rL4);
+    expect(later.spill).toBeUndefined();
+    expect(later.targetReplicas).toBeLessThanOrEqual(4);
+    expect(replicasOn(later, 'H100')).toBe(0);
+  });
+
+  it('never removes the other accelerator while the chosen one lacks the ready replicas it needs', () => {
+    const s = onFourL4();
+    s.run(at(0), 6.5 * rL4);
+    s.run(at(1), 2.5 * rL4);
+    // two L4 replicas are lost (not ready): the H100 replicas stay while L4 lacks the 3 it needs
+    s.setReady('L4', 2);
+    const waiting = s.decide(at(WINDOW / 30 + 1), [observation(2.5 * rL4, at(WINDOW / 30 + 1))]);
+    expect(waiting.spill).toBeUndefined();
+    expect(replicasOn(waiting, 'H100')).toBeGreaterThan(0);
+    // once they are, H100 goes
+    s.setReady('L4', 4);
+    const released = s.decide(at(WINDOW / 30 + 2), [observation(2.5 * rL4, at(WINDOW / 30 + 2))]);
+    expect(replicasOn(released, 'H100')).toBe(0);
+  });
+
+  it('holds what runs on missing data: the spill is neither grown nor released', () => {
+    const s = onFourL4();
+    const first = s.run(at(0), 6.5 * rL4);
+    const hold = s.decide(at(WINDOW / 30 + 1), [
+      blindObservation(at(WINDOW / 30 + 1), { missing: ['arrivals'] }),
+    ]);
+    expect(hold.action).toBe('hold');
+    expect(hold.spill).toBeUndefined();
+    expect(replicasOn(hold, 'H100')).toBe(first.spill!.replicas);
+    expect(replicasOn(hold, 'L4')).toBe(7);
+  });
+
+  it('releases nothing on a partial measurement', () => {
+    // L4 serves with 3 ready; one H100 replica is left from an earlier spill
+    const start = () =>
+      new Session(config, [
+        deployment('L4', 3, 3, 'llm/chat', 'chat-l4'),
+        deployment('H100', 1, 1, 'llm/chat', 'chat-h100'),
+      ]);
+    // measured in full, 2 L4 replicas' worth: L4 has them ready, the H100 replica goes
+    const full = start().decide(at(0), [observation(1.5 * rL4, at(0))]);
+    expect(replicasOn(full, 'H100')).toBe(0);
+    // the same with the in-flight gauges missing: it stays
+    const partial = start().decide(at(0), [{ ...observation(1.5 * rL4, at(0)), running: undefined }]);
+    expect(replicasOn(partial, 'H100')).toBe(1);
+  });
+
+  it('is off by default: the target beyond the node group is asked of the chosen accelerator alone', () => {
+    const s = onFourL4(spillConfig(false));
+    const d = s.run(at(0), 6.5 * rL4);
+    expect(d.spill).toBeUndefined();
+    expect(replicasOn(d, 'H100')).toBe(0);
+    expect(d.reason).not.toBe('spill');
+  });
+});
