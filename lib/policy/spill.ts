@@ -5,8 +5,10 @@
  * move. Without it, the only second accelerator a variant ever ran was an abandoned move's, kept
  * by make-before-break because the chosen accelerator could never reach its target: sized for a
  * move, on whatever the move bought (bench/RESULTS.md, "Issue 14: a deliberate spill"). With it,
- * make-before-break releases the other accelerators once the chosen one has ready what the
- * recommendation needs of it (within what it can hold), the spill keeping what the window holds.
+ * make-before-break, when the target is beyond what the chosen accelerator can hold, releases the
+ * other accelerators once the chosen one has ready what the recommendation needs of it (within
+ * what it can hold): what runs serves the demand of the moment, and the spill is the headroom the
+ * window keeps.
  *
  * Pure: the pool's guarded variants in, the same with their deployments and spills out.
  */
@@ -70,19 +72,21 @@ interface Placement {
 }
 
 /**
- * One variant: the target's shortfall on the chosen accelerator, placed; then make-before-break,
- * where an abandoned move (the chosen accelerator is the one serving) is released once the
- * chosen one has ready what the recommendation needs of it. A hold keeps what runs.
+ * One variant: make-before-break, releasing what a target beyond the chosen accelerator's room
+ * kept; then the shortfall there, held over the window, placed on another accelerator. A hold
+ * (no measured demand) keeps what runs.
  */
 export function placeShortfall(g: Guarded, ctx: SpillContext, others: ReadonlyMap<string, number>): Guarded {
   if (!isMeasured(g) || !g.accelerator) return g;
   const { config } = ctx;
   const { v, current, accelerator: chosen, target } = g;
   const room = roomFor(ctx, others, v, chosen);
-  // A move under way keeps the old accelerator until the new one has its target ready, as
-  // before; on a partial measurement nothing is released (refuseShrinkOnGaps: grow, never shrink).
-  const abandoned = chosen === current.accelerator;
-  const needed = g.gaps.length > 0 ? Infinity : abandoned ? Math.min(g.recommended ?? target, room) : target;
+  // Make-before-break waits for the target on the chosen accelerator; one beyond what it can
+  // hold is never ready, and kept the other accelerators' replicas (an abandoned move's) for
+  // good: the spill now covers the shortfall, so they go once the chosen one has ready what the
+  // recommendation needs of it. On a partial measurement nothing is released (refuseShrinkOnGaps).
+  const needed =
+    g.gaps.length > 0 ? Infinity : target > room ? Math.min(g.recommended ?? target, room) : target;
   const deployments = makeBeforeBreak(current, chosen, target, needed);
   // Replicas of the chosen accelerator the demand or the window asks beyond what it can hold.
   const rates = g.ratesPerReplica ?? new Map<string, number>();
@@ -119,11 +123,7 @@ export function placeShortfall(g: Guarded, ctx: SpillContext, others: ReadonlyMa
     )[0];
   const why = `${chosen} holds ${room} of the ${Math.ceil(asked - SLACK)} replicas asked`;
   if (!placement) {
-    return {
-      ...g,
-      deployments,
-      message: `${g.message}; no spill: ${why}, and no other accelerator has room`,
-    };
+    return { ...base, message: `${g.message}; no spill: ${why}, and no other accelerator has room` };
   }
   const kept = deployments.get(placement.accelerator) ?? 0;
   deployments.set(placement.accelerator, Math.max(kept, placement.replicas));

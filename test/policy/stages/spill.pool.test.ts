@@ -161,6 +161,23 @@ describe('a deliberate spill', () => {
     expect(replicasOn(partial, 'H100')).toBe(1);
   });
 
+  it('releases an abandoned move kept by a target beyond the node group, keeping only the spill', () => {
+    // L4 serves with its 4 nodes; 3 H100 replicas are left from a move abandoned at a dip
+    const start = (c = config) =>
+      new Session(c, [
+        deployment('L4', 4, 4, 'llm/chat', 'chat-l4'),
+        deployment('H100', 3, 3, 'llm/chat', 'chat-h100'),
+      ]);
+    const spilled = Math.ceil((2.5 * rL4) / rH100 - 1e-9);
+    expect(spilled).toBeLessThan(3);
+    const d = start().run(at(0), 6.5 * rL4);
+    expect(d.targetReplicas).toBe(7);
+    expect(replicasOn(d, 'H100')).toBe(spilled);
+    // without the spill, make-before-break keeps the move's 3 until 7 L4 are ready, which cannot be
+    const off = start(spillConfig(false)).run(at(0), 6.5 * rL4);
+    expect(replicasOn(off, 'H100')).toBe(3);
+  });
+
   it('is off by default: the target beyond the node group is asked of the chosen accelerator alone', () => {
     const s = onFourL4(spillConfig(false));
     const d = s.run(at(0), 6.5 * rL4);
