@@ -71,7 +71,9 @@ export function excessByHour(
       r.idleDevices += idle * (price.get(g.acceleratorType) ?? 0) * hours;
     }
     for (const d of decisions.get(p.t + measuredFrom) ?? []) {
-      const held = d.reason === 'stabilization' ? d.targetReplicas - recommendedOf(d) : 0;
+      // a spill's decision says so in its reason; what the window held is in its message still
+      const held =
+        d.reason === 'stabilization' || d.reason === 'spill' ? d.targetReplicas - recommendedOf(d) : 0;
       if (held > 0) r.heldByWindow += held * (price.get(d.accelerator) ?? 0) * hours;
     }
   }

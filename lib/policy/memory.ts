@@ -37,8 +37,9 @@ export interface VariantMemory {
   /** since when the optimizer has preferred an accelerator other than the current one */
   otherAccelerator?: { accelerator: string; since: number };
   /**
-   * replicas of the chosen accelerator asked beyond what it could hold (policy.spill): the
-   * spill keeps the largest within the window, as the window keeps the target
+   * replicas of the chosen accelerator the demand asked beyond what it could hold, where the
+   * target was bounded (policy.spill): the spill keeps the largest within the window, as the
+   * window keeps the target
    */
   shortfalls?: Recommendation[];
   /** a disaggregated variant's recommendations per role (its stabilisation windows) */

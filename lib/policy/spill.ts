@@ -88,20 +88,20 @@ export function placeShortfall(g: Guarded, ctx: SpillContext, others: ReadonlyMa
   const needed =
     g.gaps.length > 0 ? Infinity : target > room ? Math.min(g.recommended ?? target, room) : target;
   const deployments = makeBeforeBreak(current, chosen, target, needed);
-  // Replicas of the chosen accelerator the demand or the window asks beyond what it can hold.
+  // Replicas of the chosen accelerator asked beyond what it can hold: by the target (which the
+  // window already holds), or by the demand itself where the target is bounded (by capacity or
+  // maxReplicas), held over the window as the target is: capacity released is back a lead time
+  // later at best.
   const rates = g.ratesPerReplica ?? new Map<string, number>();
   const rate = rates.get(chosen) ?? 0;
-  const askedNow = Math.max(target, rate > 0 ? g.demand.rate / rate : 0);
-  // The shortfall is held over the window, as the target is: capacity released is back a lead
-  // time later at best.
+  const byDemand = rate > 0 ? Math.max(g.demand.rate / rate - room, 0) : 0;
   const window = g.windowSeconds ?? 0;
   const remembered = (g.memory.shortfalls ?? []).filter((r) => r.t > ctx.now - window);
   const held = remembered.filter((r) => r.accelerator === chosen).map((r) => r.replicas);
-  const shortNow = Math.max(askedNow - room, 0);
-  const shortfall = Math.max(shortNow, ...held);
+  const shortfall = Math.max(target - room, byDemand, ...held);
   const asked = room + shortfall;
   const shortfalls =
-    shortNow > SLACK ? [...remembered, { t: ctx.now, accelerator: chosen, replicas: shortNow }] : remembered;
+    byDemand > SLACK ? [...remembered, { t: ctx.now, accelerator: chosen, replicas: byDemand }] : remembered;
   const base = { ...g, deployments, windowMemory: { ...g.windowMemory, shortfalls } };
   if (shortfall <= SLACK) return base;
   // Without the chosen accelerator's rate per replica (nothing sized it) the shortfall has no
