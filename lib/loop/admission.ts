@@ -72,6 +72,9 @@ function chosenMayGrow(d: DecisionRecord, config: Config): boolean {
  */
 function checkSpill(d: DecisionRecord, v: VariantConfig, config: Config): Rejection | undefined {
   if (!d.spill) return undefined;
+  // like a decision's mode, the message cannot ask for more than apply's own config allows
+  if (!config.policy.spill.enabled)
+    return reject('decision.spill', 'policy.spill is off in the config apply runs with');
   const { accelerator, replicas } = d.spill;
   if (accelerator === d.accelerator)
     return reject('decision.spill.accelerator', `${accelerator} is the chosen accelerator, not another`);
@@ -123,8 +126,7 @@ export function admitDecision(
     );
   const future = checkIssuedAt('decision', d.issuedAt, ctx.now);
   if (future) return future;
-  if (split && d.spill)
-    return reject('decision.spill', `${key} is disaggregated: its roles spill nothing`);
+  if (split && d.spill) return reject('decision.spill', `${key} is disaggregated: its roles spill nothing`);
   if (split) return admitRoles(d, split, config, live);
   if (!v) return reject('decision.variant', `${key} is not a variant of the config`);
   if (d.roles) return reject('decision.roles', `${key} is not disaggregated: it has no roles`);

@@ -120,13 +120,21 @@ describe('admitDecision', () => {
     it('a spill may grow the Deployment it names up to its replicas, no further, and no other', () => {
       const spill = (h100: number, replicas = 3, accelerator = '4xH100') =>
         chat({ ...move(h100), action: 'scale-up', reason: 'spill', spill: { accelerator, replicas } });
-      expect(fieldOf(spill(3), live)).toBeUndefined();
-      expect(fieldOf(spill(3), new Map())).toBeUndefined();
-      expect(fieldOf(spill(4), live)).toBe('decision.deployments[0].replicas');
+      const on = {
+        ...ctx,
+        config: { ...APPLY_CONFIG, policy: { ...APPLY_CONFIG.policy, spill: { enabled: true } } },
+      };
+      const spillField = (d: DecisionRecord, l: ReadonlyMap<string, number>) =>
+        admitDecision(d, on, l)?.field;
+      expect(spillField(spill(3), live)).toBeUndefined();
+      expect(spillField(spill(3), new Map())).toBeUndefined();
+      expect(spillField(spill(4), live)).toBe('decision.deployments[0].replicas');
       // on the chosen accelerator, one the variant may not use, or beyond maxReplicas: refused
-      expect(fieldOf(spill(3, 3, 'L4'), live)).toBe('decision.spill.accelerator');
-      expect(fieldOf(spill(3, 3, 'H100'), live)).toBe('decision.spill.accelerator');
-      expect(fieldOf(spill(3, 500), live)).toBe('decision.spill.replicas');
+      expect(spillField(spill(3, 3, 'L4'), live)).toBe('decision.spill.accelerator');
+      expect(spillField(spill(3, 3, 'H100'), live)).toBe('decision.spill.accelerator');
+      expect(spillField(spill(3, 500), live)).toBe('decision.spill.replicas');
+      // with the spill off in apply's own config, no message may ask for one
+      expect(fieldOf(spill(3), live)).toBe('decision.spill');
     });
 
     it('an accelerator no longer allowed may only be scaled down', () => {
