@@ -31,7 +31,8 @@ import {
 import type { Config, DisaggregatedVariantConfig } from '../config/schema.js';
 import { variantKey } from '../config/variantKey.js';
 import type { VariantObservation } from '../metrics/observation.js';
-import { sizeDisaggregated, type DisaggregatedPlan } from '../optimizer/disaggregated.js';
+import { sizeDisaggregated, type DisaggregatedPlan, type PromptSpread } from '../optimizer/disaggregated.js';
+import { trustedDistributions, updateTokenHistogram } from './distribution.js';
 import type { DecisionRecord, ScalingReason } from './decisionRecord.js';
 import { recordHeader } from './stages/record.js';
 import { estimateDemand, type Demand } from './demand.js';
@@ -186,6 +187,34 @@ function stabilizedRole(
   return { replicas: s.replicas, limited: s.limitedBy !== undefined };
 }
 
+/**
+ * The prompts' spread a disaggregated variant is sized with (lib/optimizer/disaggregated.ts): the
+ * prefill pods for the share of requests allowed to miss the TTFT target as asked, the decode
+ * pods' KV cache full for no more than that share of the time (policy.itlDistribution.missShare).
+ * The distribution is the remembered prompt histogram once it is large enough to trust; before,
+ * a point at the mean prompt (then only the arrivals and the number in flight vary). None when
+ * the distribution sizing is off.
+ */
+export function promptSpread(
+  config: Config,
+  v: DisaggregatedVariantConfig,
+  histogram: VariantMemory['tokenHistogram'],
+  demand: Pick<Demand, 'inputTokens' | 'outputTokens'>,
+): PromptSpread | undefined {
+  const settings = config.policy.itlDistribution;
+  if (!settings.enabled) return undefined;
+  const distributions = trustedDistributions(
+    histogram,
+    { input: demand.inputTokens, output: demand.outputTokens },
+    settings.missShare,
+  );
+  return {
+    input: distributions?.input ?? { values: [demand.inputTokens], weights: [1] },
+    missShare: settings.missShare,
+    ttftMs: targetsOf(config, v).ttftMs,
+  };
+}
+
 /** One disaggregated variant's decision and memory. */
 export function decideDisaggregated(
   v: DisaggregatedVariantConfig,
@@ -206,6 +235,7 @@ export function decideDisaggregated(
   const hold = holdReason(obs);
   let demand: Demand | undefined;
   let plan: DisaggregatedPlan | undefined;
+  let tokenHistogram = previous.tokenHistogram;
   let reason: ScalingReason = hold?.reason ?? 'load';
   let message = hold?.message ?? '';
   const targets: Record<Role, RoleTarget> = {
@@ -227,7 +257,17 @@ export function decideDisaggregated(
       (n, role) => n + [...state[role].byAccelerator.values()].reduce((s, x) => s + x.desired - x.ready, 0),
       0,
     );
-    const merged: VariantObservation = { ...p, avgOutputTokens: d.avgOutputTokens ?? p.avgOutputTokens };
+    const merged: VariantObservation = {
+      ...p,
+      avgOutputTokens: d.avgOutputTokens ?? p.avgOutputTokens,
+      outputTokenBuckets: d.outputTokenBuckets ?? p.outputTokenBuckets,
+    };
+    tokenHistogram = updateTokenHistogram(
+      previous.tokenHistogram,
+      merged,
+      now,
+      config.policy.itlDistribution.halfLifeSeconds,
+    );
     demand = estimateDemand(merged, previous, {
       now,
       ttftTargetMs: targetsOf(config, v).ttftMs,
@@ -236,10 +276,12 @@ export function decideDisaggregated(
       startingReplicas: starting,
       forecast: config.policy.forecast,
     });
+    const spread = promptSpread(config, v, tokenHistogram, demand);
     const load: DisaggregatedLoad = {
       rate: demand.rate,
       inputTokens: demand.inputTokens,
       outputTokens: demand.outputTokens,
+      ...(spread ? { spread } : {}),
     };
     const only = (role: Role) => (running[role] ? [running[role]] : undefined);
     const sizing = sizeDisaggregated(
@@ -305,6 +347,7 @@ export function decideDisaggregated(
         ]
       : previous.demand,
     lastTokens: demand ? { input: demand.inputTokens, output: demand.outputTokens } : previous.lastTokens,
+    ...(tokenHistogram ? { tokenHistogram } : {}),
     roles: { prefill: keep(recommendations.prefill), decode: keep(recommendations.decode) },
   };
   const record = disaggregatedRecord(v, targets, { reason, message, demand, plan, obs, sequence }, ctx);

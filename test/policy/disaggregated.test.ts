@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { parseConfig } from '../../lib/config/index.js';
 import type { VariantObservation } from '../../lib/metrics/observation.js';
-import { decideDisaggregated, type RoleState } from '../../lib/policy/disaggregated.js';
+import { decideDisaggregated, promptSpread, type RoleState } from '../../lib/policy/disaggregated.js';
 import { emptyMemory } from '../../lib/policy/memory.js';
 import { parseDecision } from '../../lib/policy/decisionRecord.js';
 
@@ -113,5 +113,50 @@ describe('decideDisaggregated', () => {
     );
     expect(heavy.roles.prefill.target).toBeGreaterThan(light.roles.prefill.target);
     expect(heavy.roles.decode.target).toBe(light.roles.decode.target);
+  });
+});
+
+describe("the prompts' spread", () => {
+  const demand = { inputTokens: 2048, outputTokens: 28 };
+  // 1,000 requests counted (ten expected misses at 1%): 900 of 1,001-2,000 tokens, 100 of 5,001-10,000
+  const bounds = [1000, 2000, 5000, 10000];
+  const histogram = { t: now, bounds, input: [0, 900, 0, 100, 0], output: [1000, 0, 0, 0, 0] };
+
+  it('a point at the mean prompt before the histogram is trusted, the histogram after; the target as asked', () => {
+    const before = promptSpread(config, v, { ...histogram, output: [999, 0, 0, 0, 0] }, demand)!;
+    expect(before.input).toEqual({ values: [2048], weights: [1] });
+    expect(before.missShare).toBe(0.01);
+    expect(before.ttftMs).toBe(2000);
+    const after = promptSpread(config, v, histogram, demand)!;
+    expect(Math.max(...after.input.values)).toBe(10000);
+    expect(after.input.weights.reduce((a, w) => a + w, 0)).toBeCloseTo(1, 12);
+  });
+
+  it('none when the distribution sizing is off', () => {
+    const off = {
+      ...config,
+      policy: { ...config.policy, itlDistribution: { ...config.policy.itlDistribution, enabled: false } },
+    };
+    expect(promptSpread(off, v, histogram, demand)).toBeUndefined();
+  });
+
+  it("the decision remembers the prompt histogram of the prefill pods with the decode pods' outputs", () => {
+    const buckets = (counts: number[]) => ({ bounds: [...bounds, Infinity], counts });
+    const d = decideDisaggregated(
+      v,
+      {
+        prefill: obs({ inputTokenBuckets: buckets([0, 90, 0, 10, 0]) }),
+        decode: obs({ outputTokenBuckets: buckets([100, 0, 0, 0, 0]) }),
+      },
+      state,
+      emptyMemory(),
+      ctx,
+    );
+    expect(d.memory.tokenHistogram).toEqual({
+      t: now,
+      bounds,
+      input: [0, 90, 0, 10, 0],
+      output: [100, 0, 0, 0, 0],
+    });
   });
 });
