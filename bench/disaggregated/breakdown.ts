@@ -42,8 +42,8 @@ interface Sample {
   readonly nodes: Record<string, number>;
   /** free GPUs on ready nodes */
   readonly idleGpus: number;
-  /** the demand sva sized for (req/s) and its prompt tokens */
-  readonly demand?: { rate: number; inputTokens: number };
+  /** the demand sva sized for (req/s), the arrivals it measured, the prefill pods' waiting requests, the prompt tokens */
+  readonly demand?: { rate: number; measured: number; waiting: number; inputTokens: number };
 }
 
 /** sva's plan per role, as its decision message states it ("prefill N x ACC, decode M x ACC for"). */
@@ -87,13 +87,15 @@ function sampleOf(ctx: ControlContext, step: ControlStep, dt: number): Sample {
   }
   const rate = decision?.inputs.demandRate;
   const tokens = decision?.inputs.avgInputTokens;
+  const measured = decision?.inputs.arrivalRate ?? Number.NaN;
+  const waiting = decision?.inputs.waiting ?? Number.NaN;
   return {
     t: ctx.t,
     dt,
     roles: { prefill: role('prefill'), decode: role('decode') },
     nodes,
     idleGpus,
-    ...(rate != null && tokens != null ? { demand: { rate, inputTokens: tokens } } : {}),
+    ...(rate != null && tokens != null ? { demand: { rate, measured, waiting, inputTokens: tokens } } : {}),
   };
 }
 
@@ -209,7 +211,7 @@ async function main(): Promise<void> {
       const r = (role: Role) =>
         `${x.roles[role].planned ?? '-'}/${x.roles[role].target ?? '-'}/${x.roles[role].ready}`;
       console.log(
-        `| ${((x.t - from) / 60).toFixed(1)} | ${x.demand ? f2(x.demand.rate) : '-'} | ${x.demand?.inputTokens.toFixed(0) ?? '-'} | ${r('prefill')} | ${r('decode')} |`,
+        `| ${((x.t - from) / 60).toFixed(1)} | ${x.demand ? f2(x.demand.rate) : '-'} | ${x.demand ? f2(x.demand.measured) : '-'} | ${x.demand ? f1(x.demand.waiting) : '-'} | ${x.demand?.inputTokens.toFixed(0) ?? '-'} | ${r('prefill')} | ${r('decode')} |`,
       );
     }
   }

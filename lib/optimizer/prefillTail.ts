@@ -51,27 +51,50 @@ export interface PrefillTail {
   readonly hopelessShare: number;
 }
 
-/** The shares of the file comment; every request misses when the pods cannot keep up. */
-export function prefillTail(p: PrefillTailInput): PrefillTail {
+/** The service times' moments over the distribution, and each prompt's slack. */
+function servicePoints(p: Pick<PrefillTailInput, 'input' | 'serviceMs'>) {
   const total = p.input.weights.reduce((a, w) => a + w, 0);
   const points = p.input.values.map((tokens, i) => ({
+    tokens,
     w: total > 0 ? p.input.weights[i]! / total : 0,
     service: p.serviceMs(tokens),
-    slack: p.ttftMs - p.serviceMs(tokens) - p.afterMs(tokens),
   }));
-  const hopelessShare = points.reduce((a, x) => a + (x.slack < 0 ? x.w : 0), 0);
   const mean = points.reduce((a, x) => a + x.w * x.service, 0);
   const square = points.reduce((a, x) => a + x.w * x.service * x.service, 0);
+  const cv2 = mean > 0 ? Math.max(square / (mean * mean) - 1, 0) : 0;
+  return { points, mean, cv2 };
+}
+
+/** The shares of the file comment; every request misses when the pods cannot keep up. */
+export function prefillTail(p: PrefillTailInput): PrefillTail {
+  const { points, mean, cv2 } = servicePoints(p);
+  const slack = (x: (typeof points)[number]) => p.ttftMs - x.service - p.afterMs(x.tokens);
+  const hopelessShare = points.reduce((a, x) => a + (slack(x) < 0 ? x.w : 0), 0);
   const a = (p.rate / 1000) * mean;
   if (!(mean > 0) || a >= p.replicas) return { missShare: 1, hopelessShare };
-  const cv2 = Math.max(square / (mean * mean) - 1, 0);
   const waits = erlangC(p.replicas, a);
   const decay = ((p.replicas - a) / mean) * (2 / (1 + cv2));
-  const missShare = points.reduce(
-    (acc, x) => acc + x.w * (x.slack < 0 ? 1 : waits * Math.exp(-decay * x.slack)),
-    0,
-  );
+  const missShare = points.reduce((acc, x) => {
+    const s = slack(x);
+    return acc + x.w * (s < 0 ? 1 : waits * Math.exp(-decay * s));
+  }, 0);
   return { missShare, hopelessShare };
+}
+
+/**
+ * The requests the prefill pods hold waiting on average at a rate they keep up with: the M/G/c
+ * queue's length (Allen-Cunneen: Erlang C's, times (1 + cv^2) / 2). Prompts served one at a time
+ * queue even when nothing is amiss; only what waits beyond this is a backlog. Infinity when the
+ * pods cannot keep up.
+ */
+export function expectedWaiting(
+  p: Pick<PrefillTailInput, 'rate' | 'replicas' | 'input' | 'serviceMs'>,
+): number {
+  const { mean, cv2 } = servicePoints(p);
+  const a = (p.rate / 1000) * mean;
+  if (!(a > 0)) return 0;
+  if (a >= p.replicas) return Infinity;
+  return ((erlangC(p.replicas, a) * a) / (p.replicas - a)) * ((1 + cv2) / 2);
 }
 
 /** Whether the misses stay within `allowed` of the requests that can be served in time. */

@@ -31,7 +31,13 @@ import {
 import type { Config, DisaggregatedVariantConfig } from '../config/schema.js';
 import { variantKey } from '../config/variantKey.js';
 import type { VariantObservation } from '../metrics/observation.js';
-import { sizeDisaggregated, type DisaggregatedPlan, type PromptSpread } from '../optimizer/disaggregated.js';
+import {
+  prefillAloneMs,
+  sizeDisaggregated,
+  type DisaggregatedPlan,
+  type PromptSpread,
+} from '../optimizer/disaggregated.js';
+import { expectedWaiting } from '../optimizer/prefillTail.js';
 import { trustedDistributions, updateTokenHistogram } from './distribution.js';
 import type { DecisionRecord, ScalingReason } from './decisionRecord.js';
 import { recordHeader } from './stages/record.js';
@@ -215,6 +221,39 @@ export function promptSpread(
   };
 }
 
+/**
+ * The requests the prefill pods on `accelerator` hold waiting on average at the measured rate
+ * when nothing is amiss (lib/optimizer/prefillTail.ts, expectedWaiting), with the prompts'
+ * distribution when it is trusted (a point at the mean before); 0 when no pod is ready, the pods
+ * cannot keep up or the prompt size is unknown: then all that waits is a backlog.
+ */
+export function expectedPrefillWaiting(
+  config: Config,
+  v: DisaggregatedVariantConfig,
+  accelerator: string,
+  at: {
+    rate: number;
+    ready: number;
+    inputTokens: number | undefined;
+    histogram: VariantMemory['tokenHistogram'];
+  },
+): number {
+  const profile = config.models.find((m) => m.name === v.model)?.profiles[accelerator];
+  if (!profile || !(at.ready > 0) || at.inputTokens === undefined) return 0;
+  const distributions = trustedDistributions(
+    at.histogram,
+    { input: at.inputTokens },
+    config.policy.itlDistribution.missShare,
+  );
+  const queue = expectedWaiting({
+    rate: at.rate,
+    replicas: at.ready,
+    input: distributions?.input ?? { values: [at.inputTokens], weights: [1] },
+    serviceMs: (tokens) => prefillAloneMs(profile, tokens),
+  });
+  return Number.isFinite(queue) ? queue : 0;
+}
+
 /** One disaggregated variant's decision and memory. */
 export function decideDisaggregated(
   v: DisaggregatedVariantConfig,
@@ -257,17 +296,27 @@ export function decideDisaggregated(
       (n, role) => n + [...state[role].byAccelerator.values()].reduce((s, x) => s + x.desired - x.ready, 0),
       0,
     );
-    const merged: VariantObservation = {
-      ...p,
-      avgOutputTokens: d.avgOutputTokens ?? p.avgOutputTokens,
-      outputTokenBuckets: d.outputTokenBuckets ?? p.outputTokenBuckets,
-    };
     tokenHistogram = updateTokenHistogram(
       previous.tokenHistogram,
-      merged,
+      { ...p, outputTokenBuckets: d.outputTokenBuckets ?? p.outputTokenBuckets },
       now,
       config.policy.itlDistribution.halfLifeSeconds,
     );
+    // Prompts prefilled one at a time queue even when the pods keep up: only what waits beyond
+    // that queue is a backlog to drain (the rest the sizing already counts).
+    const queued = running.prefill
+      ? expectedPrefillWaiting(config, v, running.prefill, {
+          rate: p.arrivalRate!.value,
+          ready: [...state.prefill.byAccelerator.values()].reduce((n, x) => n + x.ready, 0),
+          inputTokens: p.avgInputTokens?.value ?? previous.lastTokens?.input,
+          histogram: tokenHistogram,
+        })
+      : 0;
+    const merged: VariantObservation = {
+      ...p,
+      avgOutputTokens: d.avgOutputTokens ?? p.avgOutputTokens,
+      ...(p.waiting ? { waiting: { ...p.waiting, value: Math.max(p.waiting.value - queued, 0) } } : {}),
+    };
     demand = estimateDemand(merged, previous, {
       now,
       ttftTargetMs: targetsOf(config, v).ttftMs,

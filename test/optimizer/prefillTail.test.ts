@@ -2,7 +2,7 @@
  * The prefill pods' TTFT tail from the prompts' distribution: Erlang C, the misses of long
  * prompts, the ones no replica count helps counted apart.
  */
-import { erlangC, prefillTail, tailWithin } from '../../lib/optimizer/prefillTail.js';
+import { erlangC, expectedWaiting, prefillTail, tailWithin } from '../../lib/optimizer/prefillTail.js';
 
 describe('Erlang C', () => {
   it('is the utilisation for one server and 1/3 for two servers at one erlang', () => {
@@ -46,5 +46,33 @@ describe('the prefill tail', () => {
     // 1 req/s of 3 s prompts on 2 pods: 3 erlangs
     const tail = prefillTail({ ...base, replicas: 2, input: { values: [3000], weights: [1] } });
     expect(tail.missShare).toBe(1);
+  });
+});
+
+describe('the queue the prefill pods hold when nothing is amiss', () => {
+  const serviceMs = (tokens: number) => tokens;
+  it('one pod, one prompt size: M/D/1, rho^2 / (2 (1 - rho)); spread prompts queue more', () => {
+    // rho = 0.5: 0.25 / 1
+    const point = expectedWaiting({
+      rate: 0.5,
+      replicas: 1,
+      input: { values: [1000], weights: [1] },
+      serviceMs,
+    });
+    expect(point).toBeCloseTo(0.25, 12);
+    // half of 100 and half of 1,900 tokens: the same mean, cv^2 = 0.81
+    const spread = expectedWaiting({
+      rate: 0.5,
+      replicas: 1,
+      input: { values: [100, 1900], weights: [1, 1] },
+      serviceMs,
+    });
+    expect(spread).toBeGreaterThan(point);
+  });
+
+  it('none without arrivals, unbounded when the pods cannot keep up', () => {
+    const input = { values: [1000], weights: [1] };
+    expect(expectedWaiting({ rate: 0, replicas: 2, input, serviceMs })).toBe(0);
+    expect(expectedWaiting({ rate: 3, replicas: 2, input, serviceMs })).toBe(Infinity);
   });
 });

@@ -7,7 +7,12 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { parseConfig } from '../../lib/config/index.js';
 import type { VariantObservation } from '../../lib/metrics/observation.js';
-import { decideDisaggregated, promptSpread, type RoleState } from '../../lib/policy/disaggregated.js';
+import {
+  decideDisaggregated,
+  expectedPrefillWaiting,
+  promptSpread,
+  type RoleState,
+} from '../../lib/policy/disaggregated.js';
 import { emptyMemory } from '../../lib/policy/memory.js';
 import { parseDecision } from '../../lib/policy/decisionRecord.js';
 
@@ -158,5 +163,47 @@ describe("the prompts' spread", () => {
       input: [0, 90, 0, 10, 0],
       output: [100, 0, 0, 0, 0],
     });
+  });
+});
+
+describe('the prefill backlog', () => {
+  it('only what waits beyond the queue the prefill pods hold anyway is drained', () => {
+    // 2,048-token prompts on 4xH100 take 4 x 7.2 + 0.107 x 2048 = 248 ms; 12 req/s on 4 pods: a = 2.98
+    const queued = expectedPrefillWaiting(config, v, '4xH100', {
+      rate: 12,
+      ready: 4,
+      inputTokens: 2048,
+      histogram: undefined,
+    });
+    expect(queued).toBeGreaterThan(0.5);
+    expect(queued).toBeLessThan(3);
+    expect(
+      expectedPrefillWaiting(config, v, '4xH100', {
+        rate: 12,
+        ready: 0,
+        inputTokens: 2048,
+        histogram: undefined,
+      }),
+    ).toBe(0);
+    // the pods cannot keep up: everything waiting is a backlog
+    expect(
+      expectedPrefillWaiting(config, v, '4xH100', {
+        rate: 40,
+        ready: 4,
+        inputTokens: 2048,
+        histogram: undefined,
+      }),
+    ).toBe(0);
+    const decide = (waiting: number) =>
+      decideDisaggregated(
+        v,
+        { prefill: obs({ arrivalRate: e(12), waiting: e(waiting) }), decode: obs() },
+        { prefill: running('4xH100', 4), decode: running('4xA100', 2) },
+        emptyMemory(),
+        ctx,
+      );
+    // as many waiting as the queue holds anyway: no backlog; ten more: drained within the TTFT target
+    expect(decide(Math.floor(queued)).record.inputs.demandRate).toBeCloseTo(12, 9);
+    expect(decide(Math.floor(queued) + 10).record.inputs.demandRate).toBeGreaterThan(12);
   });
 });
