@@ -9,7 +9,7 @@
  *   node bin/run-ts.js bench/disaggregated/breakdown.ts --workload mooncake-chat --policy sva
  *   node bin/run-ts.js bench/disaggregated/breakdown.ts --workload mooncake-chat --policy dynamo-planner --headroom 1.63
  *
- * Options: --margin-scale X (sva), --headroom X (the planner), --keda X (KEDA), --bucket S (the
+ * Options: --margin-scale X and --window-per-startup X (sva), --headroom X (the planner), --keda X (KEDA), --bucket S (the
  * rows' span, default 300 s), --duration S, --steps (every sample: sva's demand, plan and target).
  */
 import { parseArgs } from 'node:util';
@@ -112,6 +112,7 @@ async function main(): Promise<void> {
       workload: { type: 'string', default: 'mooncake-chat' },
       policy: { type: 'string', default: 'sva' },
       'margin-scale': { type: 'string' },
+      'window-per-startup': { type: 'string' },
       headroom: { type: 'string' },
       keda: { type: 'string' },
       bucket: { type: 'string', default: '300' },
@@ -123,6 +124,7 @@ async function main(): Promise<void> {
   if (!w) throw new Error(`--workload: one of ${WORKLOADS.map((x) => x.name).join(', ')}`);
   const knobs: Knobs = {
     ...(values['margin-scale'] ? { marginScale: Number(values['margin-scale']) } : {}),
+    ...(values['window-per-startup'] ? { windowPerStartup: Number(values['window-per-startup']) } : {}),
     ...(values.headroom ? { plannerHeadroom: Number(values.headroom) } : {}),
     ...(values.keda ? { kedaThreshold: Number(values.keda) } : {}),
   };

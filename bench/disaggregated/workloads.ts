@@ -76,6 +76,8 @@ export interface Row {
 export interface Knobs extends DisaggregatedKnobs {
   /** sva's policy.targetMargin times this (each capped at 1); 1: the config's */
   readonly marginScale?: number;
+  /** sva's policy.windowPerStartup (the stabilisation window in lead times); absent: the config's */
+  readonly windowPerStartup?: number;
 }
 
 /** The config with sva's target margins scaled (each at most 1). */
@@ -105,6 +107,7 @@ function podCost(config: Config, before: FleetUsage | undefined, after: FleetUsa
 export interface RunOptions {
   readonly duration?: number;
   readonly marginScale?: number;
+  readonly windowPerStartup?: number;
   /** called after every control step with what the controller did (bench/disaggregated/breakdown.ts) */
   readonly observe?: (ctx: ControlContext, step: ControlStep, measuredFrom: number) => void;
 }
@@ -117,7 +120,11 @@ export async function runWith(
   make: (config: Config, scenario: Scenario) => { controller: Controller; scenario: Scenario },
   options: RunOptions = {},
 ): Promise<{ row: Row; run: SimulationRun }> {
-  const config = withMarginScale(configFor(w, kind), options.marginScale ?? 1);
+  const scaled = withMarginScale(configFor(w, kind), options.marginScale ?? 1);
+  const config =
+    options.windowPerStartup === undefined
+      ? scaled
+      : { ...scaled, policy: { ...scaled.policy, windowPerStartup: options.windowPerStartup } };
   const built = await buildScenario(config, { configPath: w.config, durationSeconds: options.duration });
   const { controller, scenario } = make(config, built);
   // The pods' usage from the measured span's start, read through the controller's context.
@@ -171,6 +178,6 @@ export function runPolicy(
         : policy === 'sva'
           ? { controller: svaController(config), scenario }
           : createPolicyRun(policy as 'dynamo-planner', config, scenario),
-    { duration, marginScale: knobs.marginScale, observe },
+    { duration, marginScale: knobs.marginScale, windowPerStartup: knobs.windowPerStartup, observe },
   );
 }

@@ -9,11 +9,13 @@
  * - Held (no change) when either role's metrics are stale or missing, or when KV transfers fail:
  *   sizing on a broken handoff would read the failures' recomputation as load.
  * - Demand as for any variant (lib/policy/demand.ts): the measured rate, the prefill backlog to
- *   drain, the significant rise over the lead time of new capacity.
- * - Sized by lib/optimizer/disaggregated.ts with the policy's margins, the measured transfer time
- *   when longer than the model's, and the devices the single-Deployment variants left. A role
- *   that runs keeps its accelerator (a move of a role is not planned yet); one that runs nothing
- *   takes the cheapest.
+ *   drain (what waits beyond the queue the prefill pods hold anyway), the significant rise over
+ *   the lead time of new capacity.
+ * - Sized by lib/optimizer/disaggregated.ts with the policy's margins, the prompts' spread (the
+ *   remembered prompt histogram), the measured transfer time when longer than the model's, and
+ *   the devices the single-Deployment variants left. A role that runs nothing takes the cheapest
+ *   accelerator; one that runs moves when another carries the highest demand of its window for
+ *   less (chooseRoleAccelerators), keeping its pods on the old one until the new are ready.
  * - Stabilised per role (lib/policy/stabilize.ts), each with its own recommendations.
  */
 import { targetsOf } from '../config/resolved.js';
@@ -68,6 +70,8 @@ export interface RoleTarget {
   readonly accelerator: string;
   readonly target: number;
   readonly current: number;
+  /** the accelerator the role is leaving and what it keeps there until the new one is ready */
+  readonly retiring?: { readonly accelerator: string; readonly replicas: number };
 }
 
 export interface DisaggregatedDecision {
@@ -254,6 +258,58 @@ export function expectedPrefillWaiting(
   return Number.isFinite(queue) ? queue : 0;
 }
 
+/**
+ * The accelerator each role runs on. A role that runs nothing takes what the sizing finds
+ * cheapest. A role that runs moves when another accelerator it may use carries the highest demand
+ * of its stabilisation window (what the window will hold) for less: the cost that matters is that
+ * of the replicas held, and a role chosen at a quiet moment (a small decode batch on the cheaper
+ * device) can cost several times more through a burst than the faster one.
+ */
+export function chooseRoleAccelerators(
+  config: Config,
+  v: DisaggregatedVariantConfig,
+  running: Record<Role, string | undefined>,
+  load: DisaggregatedLoad,
+  at: { peakRate: number; observedTransferMs?: number },
+): Record<Role, string | undefined> {
+  const chosen = { ...running };
+  const other = (role: Role): Role => (role === 'prefill' ? 'decode' : 'prefill');
+  for (const role of ROLES) {
+    const current = running[role];
+    const options = roleAccelerators(config, v, role);
+    if (!current || options.length < 2) continue;
+    const roleCost = (accelerator: string) => {
+      const o = other(role);
+      const sizing = sizeDisaggregated(
+        disaggregatedInput(
+          config,
+          v,
+          { ...load, rate: at.peakRate },
+          {
+            margin: config.policy.targetMargin,
+            observedTransferMs: at.observedTransferMs,
+            accelerators: { [role]: [accelerator], [o]: running[o] ? [running[o]] : undefined },
+          },
+        ),
+      );
+      // only a plan meeting the targets says what the role costs there
+      return sizing.feasible ? sizing.plan[role].costPerHour : Infinity;
+    };
+    let best = current;
+    let bestCost = roleCost(current);
+    for (const accelerator of options) {
+      if (accelerator === current) continue;
+      const cost = roleCost(accelerator);
+      if (cost < bestCost - 1e-9) {
+        best = accelerator;
+        bestCost = cost;
+      }
+    }
+    chosen[role] = best;
+  }
+  return chosen;
+}
+
 /** One disaggregated variant's decision and memory. */
 export function decideDisaggregated(
   v: DisaggregatedVariantConfig,
@@ -332,7 +388,16 @@ export function decideDisaggregated(
       outputTokens: demand.outputTokens,
       ...(spread ? { spread } : {}),
     };
-    const only = (role: Role) => (running[role] ? [running[role]] : undefined);
+    const chosen = chooseRoleAccelerators(config, v, running, load, {
+      peakRate: Math.max(
+        load.rate,
+        ...ROLES.flatMap((role) =>
+          roleHistory[role].filter((r) => r.t > now - roleWindow(config, v)).map((r) => r.rate ?? 0),
+        ),
+      ),
+      observedTransferMs: d.kvTransferMs?.value,
+    });
+    const only = (role: Role) => (chosen[role] ? [chosen[role]] : undefined);
     const sizing = sizeDisaggregated(
       disaggregatedInput(config, v, load, {
         margin: config.policy.targetMargin,
@@ -369,8 +434,31 @@ export function decideDisaggregated(
         const bounds = v.roles[role];
         const target = Math.min(Math.max(s.replicas, bounds.minReplicas), bounds.maxReplicas ?? Infinity);
         if (s.limited) limited.push(role);
-        targets[role] = { accelerator: chosen.accelerator, target, current: currentOf(role) };
-        recommendations[role].push({ t: now, accelerator: chosen.accelerator, replicas: chosen.replicas });
+        // A role moving to another accelerator keeps what runs on the one it leaves until the new
+        // one's replicas are ready (make before break): apply may only keep or lower those.
+        const leaving = running[role];
+        const retiring =
+          leaving && leaving !== chosen.accelerator
+            ? {
+                accelerator: leaving,
+                replicas:
+                  (state[role].byAccelerator.get(chosen.accelerator)?.ready ?? 0) >= target
+                    ? 0
+                    : desiredOf(state[role], leaving),
+              }
+            : undefined;
+        targets[role] = {
+          accelerator: chosen.accelerator,
+          target,
+          current: currentOf(role),
+          ...(retiring ? { retiring } : {}),
+        };
+        recommendations[role].push({
+          t: now,
+          accelerator: chosen.accelerator,
+          replicas: chosen.replicas,
+          rate: demand.rate,
+        });
       }
       if (limited.length > 0 && reason !== 'capacity') reason = 'stabilization';
       message =
@@ -427,18 +515,20 @@ function disaggregatedRecord(
       : target < current
         ? 'scale-down'
         : 'none';
-  const deployments = ROLES.flatMap((role) =>
-    roles[role].accelerator === ''
-      ? []
-      : [
-          {
-            accelerator: roles[role].accelerator,
-            deployment: roleDeployment(config, v, role, roles[role].accelerator),
-            replicas: roles[role].target,
-            role,
-          },
-        ],
-  );
+  const deployments = ROLES.flatMap((role) => {
+    const r = roles[role];
+    if (r.accelerator === '') return [];
+    const on = (accelerator: string, replicas: number) => ({
+      accelerator,
+      deployment: roleDeployment(config, v, role, accelerator),
+      replicas,
+      role,
+    });
+    return [
+      on(r.accelerator, r.target),
+      ...(r.retiring ? [on(r.retiring.accelerator, r.retiring.replicas)] : []),
+    ];
+  });
   const p = d.obs.prefill;
   const stale = ROLES.flatMap((r) => (d.obs[r]?.stale ?? []).map((s) => `${r}:${s}`));
   const missing = ROLES.flatMap((r) =>

@@ -15,6 +15,7 @@ import {
 } from '../../lib/policy/disaggregated.js';
 import { emptyMemory } from '../../lib/policy/memory.js';
 import { parseDecision } from '../../lib/policy/decisionRecord.js';
+import { admitRoles } from '../../lib/loop/roleAdmission.js';
 
 const config = parseConfig(
   parse(readFileSync('config/disaggregated.yaml', 'utf8')),
@@ -59,13 +60,11 @@ describe('decideDisaggregated', () => {
     // 8 req/s of 2,048-token prompts: about 4 req/s per H100 prefill pod at most, so 3 or more
     expect(d.roles.prefill.target).toBeGreaterThanOrEqual(3);
     expect(d.roles.prefill.accelerator).toBe('4xH100');
-    expect(d.roles.decode.accelerator).toBe('4xA100');
     expect(d.record.action).toBe('scale-up');
     expect(d.record.roles!.prefill.targetReplicas).toBe(d.roles.prefill.target);
     expect(d.record.targetReplicas).toBe(d.roles.prefill.target + d.roles.decode.target);
-    expect(d.record.deployments.map((t) => [t.role, t.deployment])).toEqual([
-      ['prefill', 'code-70b-pd-prefill-4xh100'],
-      ['decode', 'code-70b-pd-decode-4xa100'],
+    expect(d.record.deployments.filter((t) => t.role === 'prefill').map((t) => t.deployment)).toEqual([
+      'code-70b-pd-prefill-4xh100',
     ]);
     // the measured transfer (40 ms) is longer than the model's (~33 ms): it is what TTFT counts
     expect(d.record.message).toContain('KV 40');
@@ -205,5 +204,68 @@ describe('the prefill backlog', () => {
     // as many waiting as the queue holds anyway: no backlog; ten more: drained within the TTFT target
     expect(decide(Math.floor(queued)).record.inputs.demandRate).toBeCloseTo(12, 9);
     expect(decide(Math.floor(queued) + 10).record.inputs.demandRate).toBeGreaterThan(12);
+  });
+});
+
+describe('a role moving to another accelerator', () => {
+  // 8 req/s of 28-token answers: an A100 decode step is 42.9 + 0.43 n ms, so the ITL target with
+  // its margin (45 ms) allows about 4 sequences a pod, and several A100 pods cost more than one
+  // H100 pod (28.4 + 0.346 n ms: dozens of sequences)
+  const decide = (decode: RoleState, memory = emptyMemory()) =>
+    decideDisaggregated(
+      v,
+      { prefill: obs(), decode: obs() },
+      { prefill: running('4xH100', 3), decode },
+      memory,
+      ctx,
+    );
+
+  it('moves the decode role to the accelerator that carries the demand for less, keeping the old pods until the new are ready', () => {
+    const d = decide(running('4xA100', 3));
+    expect(d.roles.decode.accelerator).toBe('4xH100');
+    expect(d.roles.decode.retiring).toEqual({ accelerator: '4xA100', replicas: 3 });
+    expect(d.record.deployments.filter((t) => t.role === 'decode')).toEqual([
+      {
+        accelerator: '4xH100',
+        deployment: 'code-70b-pd-decode-4xh100',
+        replicas: d.roles.decode.target,
+        role: 'decode',
+      },
+      { accelerator: '4xA100', deployment: 'code-70b-pd-decode-4xa100', replicas: 3, role: 'decode' },
+    ]);
+    expect(() => parseDecision(JSON.stringify(d.record))).not.toThrow();
+    // apply admits it: the Deployment left keeps what runs
+    const live = new Map([
+      ['code-70b-pd-prefill-4xh100', 3],
+      ['code-70b-pd-decode-4xa100', 3],
+    ]);
+    expect(admitRoles(d.record, v, config, live)).toBeUndefined();
+  });
+
+  it('lets the old pods go once the new accelerator has the replicas ready', () => {
+    const both: RoleState = {
+      byAccelerator: new Map([
+        ['4xA100', { desired: 3, ready: 3 }],
+        ['4xH100', { desired: 1, ready: 1 }],
+      ]),
+    };
+    const d = decide(both);
+    expect(d.roles.decode).toMatchObject({
+      accelerator: '4xH100',
+      target: 1,
+      retiring: { accelerator: '4xA100', replicas: 0 },
+    });
+  });
+
+  it("stays where it runs when the other accelerator costs as much or more at the window's highest demand", () => {
+    const quiet = decideDisaggregated(
+      v,
+      { prefill: obs({ arrivalRate: e(0.2) }), decode: obs() },
+      { prefill: running('4xH100', 1), decode: running('4xA100', 1) },
+      emptyMemory(),
+      ctx,
+    );
+    expect(quiet.roles.decode.accelerator).toBe('4xA100');
+    expect(quiet.roles.decode.retiring).toBeUndefined();
   });
 });
