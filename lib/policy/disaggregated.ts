@@ -70,8 +70,8 @@ export interface RoleTarget {
   readonly accelerator: string;
   readonly target: number;
   readonly current: number;
-  /** the accelerator the role is leaving and what it keeps there until the new one is ready */
-  readonly retiring?: { readonly accelerator: string; readonly replicas: number };
+  /** the accelerators the role is leaving and what it keeps on each until the new one is ready */
+  readonly retiring?: readonly { readonly accelerator: string; readonly replicas: number }[];
 }
 
 export interface DisaggregatedDecision {
@@ -263,15 +263,19 @@ export function expectedPrefillWaiting(
  * cheapest. A role that runs moves when another accelerator it may use carries the highest demand
  * of its stabilisation window (what the window will hold) for less: the cost that matters is that
  * of the replicas held, and a role chosen at a quiet moment (a small decode batch on the cheaper
- * device) can cost several times more through a burst than the faster one.
+ * device) can cost several times more through a burst than the faster one. A move pays for the
+ * new pods while they start (a lead time) beside the old ones, so it is made only when the
+ * saving over one window repays that: new cost x (1 + lead / window) <= current cost. Near ties
+ * never move, so a role does not swing between accelerators.
  */
 export function chooseRoleAccelerators(
   config: Config,
   v: DisaggregatedVariantConfig,
   running: Record<Role, string | undefined>,
   load: DisaggregatedLoad,
-  at: { peakRate: number; observedTransferMs?: number },
+  at: { peakRate: number; observedTransferMs?: number; leadSeconds: number; windowSeconds: number },
 ): Record<Role, string | undefined> {
+  const payback = 1 + at.leadSeconds / Math.max(at.windowSeconds, 1);
   const chosen = { ...running };
   const other = (role: Role): Role => (role === 'prefill' ? 'decode' : 'prefill');
   for (const role of ROLES) {
@@ -295,12 +299,13 @@ export function chooseRoleAccelerators(
       // only a plan meeting the targets says what the role costs there
       return sizing.feasible ? sizing.plan[role].costPerHour : Infinity;
     };
+    const stay = roleCost(current);
     let best = current;
-    let bestCost = roleCost(current);
+    let bestCost = Infinity;
     for (const accelerator of options) {
       if (accelerator === current) continue;
       const cost = roleCost(accelerator);
-      if (cost < bestCost - 1e-9) {
+      if (cost < bestCost && cost * payback <= stay) {
         best = accelerator;
         bestCost = cost;
       }
@@ -396,6 +401,8 @@ export function decideDisaggregated(
         ),
       ),
       observedTransferMs: d.kvTransferMs?.value,
+      leadSeconds: leadSeconds(config, v),
+      windowSeconds: roleWindow(config, v),
     });
     const only = (role: Role) => (chosen[role] ? [chosen[role]] : undefined);
     const sizing = sizeDisaggregated(
@@ -434,24 +441,22 @@ export function decideDisaggregated(
         const bounds = v.roles[role];
         const target = Math.min(Math.max(s.replicas, bounds.minReplicas), bounds.maxReplicas ?? Infinity);
         if (s.limited) limited.push(role);
-        // A role moving to another accelerator keeps what runs on the one it leaves until the new
-        // one's replicas are ready (make before break): apply may only keep or lower those.
-        const leaving = running[role];
-        const retiring =
-          leaving && leaving !== chosen.accelerator
-            ? {
-                accelerator: leaving,
-                replicas:
-                  (state[role].byAccelerator.get(chosen.accelerator)?.ready ?? 0) >= target
-                    ? 0
-                    : desiredOf(state[role], leaving),
-              }
-            : undefined;
+        // A role moving to another accelerator keeps, of what runs on the one it leaves, the share
+        // the new one's ready replicas do not cover yet (make before break: apply may only keep
+        // or lower those), so each new replica ready lets its share of the old go.
+        const readyNew = state[role].byAccelerator.get(chosen.accelerator)?.ready ?? 0;
+        const shortfall = target > 0 ? Math.max(target - readyNew, 0) / target : 0;
+        const retiring = [...state[role].byAccelerator]
+          .filter(([acc, x]) => acc !== chosen.accelerator && x.desired > 0)
+          .map(([acc, x]) => ({
+            accelerator: acc,
+            replicas: Math.max(Math.ceil(x.desired * shortfall - 1e-9), 0),
+          }));
         targets[role] = {
           accelerator: chosen.accelerator,
           target,
           current: currentOf(role),
-          ...(retiring ? { retiring } : {}),
+          ...(retiring.length > 0 ? { retiring } : {}),
         };
         recommendations[role].push({
           t: now,
@@ -524,10 +529,7 @@ function disaggregatedRecord(
       replicas,
       role,
     });
-    return [
-      on(r.accelerator, r.target),
-      ...(r.retiring ? [on(r.retiring.accelerator, r.retiring.replicas)] : []),
-    ];
+    return [on(r.accelerator, r.target), ...(r.retiring ?? []).map((x) => on(x.accelerator, x.replicas))];
   });
   const p = d.obs.prefill;
   const stale = ROLES.flatMap((r) => (d.obs[r]?.stale ?? []).map((s) => `${r}:${s}`));

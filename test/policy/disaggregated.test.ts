@@ -208,14 +208,14 @@ describe('the prefill backlog', () => {
 });
 
 describe('a role moving to another accelerator', () => {
-  // 8 req/s of 28-token answers: an A100 decode step is 42.9 + 0.43 n ms, so the ITL target with
-  // its margin (45 ms) allows about 4 sequences a pod, and several A100 pods cost more than one
-  // H100 pod (28.4 + 0.346 n ms: dozens of sequences)
+  // 16 req/s of 28-token answers: an A100 decode step is 42.9 + 0.43 n ms, so the ITL target with
+  // its margin (45 ms) allows about 4 sequences a pod, and five A100 pods cost more than one and a
+  // half H100 pods (28.4 + 0.346 n ms: dozens of sequences), what a move must save
   const decide = (decode: RoleState, memory = emptyMemory()) =>
     decideDisaggregated(
       v,
-      { prefill: obs(), decode: obs() },
-      { prefill: running('4xH100', 3), decode },
+      { prefill: obs({ arrivalRate: e(16) }), decode: obs() },
+      { prefill: running('4xH100', 5), decode },
       memory,
       ctx,
     );
@@ -223,7 +223,7 @@ describe('a role moving to another accelerator', () => {
   it('moves the decode role to the accelerator that carries the demand for less, keeping the old pods until the new are ready', () => {
     const d = decide(running('4xA100', 3));
     expect(d.roles.decode.accelerator).toBe('4xH100');
-    expect(d.roles.decode.retiring).toEqual({ accelerator: '4xA100', replicas: 3 });
+    expect(d.roles.decode.retiring).toEqual([{ accelerator: '4xA100', replicas: 3 }]);
     expect(d.record.deployments.filter((t) => t.role === 'decode')).toEqual([
       {
         accelerator: '4xH100',
@@ -253,8 +253,32 @@ describe('a role moving to another accelerator', () => {
     expect(d.roles.decode).toMatchObject({
       accelerator: '4xH100',
       target: 1,
-      retiring: { accelerator: '4xA100', replicas: 0 },
+      retiring: [{ accelerator: '4xA100', replicas: 0 }],
     });
+  });
+
+  it('lowers every Deployment the role leaves as the new replicas get ready, the chosen one having the most or not', () => {
+    // the move well under way: more desired on the new accelerator than on the old, none ready
+    const halfway: RoleState = {
+      byAccelerator: new Map([
+        ['4xA100', { desired: 2, ready: 2 }],
+        ['4xH100', { desired: 4, ready: 0 }],
+      ]),
+    };
+    const d = decide(halfway);
+    const target = d.roles.decode.target;
+    expect(d.roles.decode.accelerator).toBe('4xH100');
+    expect(d.roles.decode.retiring).toEqual([{ accelerator: '4xA100', replicas: 2 }]);
+    // one replica short of the target: the old keeps its share of that one
+    const later: RoleState = {
+      byAccelerator: new Map([
+        ['4xA100', { desired: 2, ready: 2 }],
+        ['4xH100', { desired: target, ready: target - 1 }],
+      ]),
+    };
+    expect(decide(later).roles.decode.retiring).toEqual([
+      { accelerator: '4xA100', replicas: Math.ceil(2 / target - 1e-9) },
+    ]);
   });
 
   it("stays where it runs when the other accelerator costs as much or more at the window's highest demand", () => {
