@@ -10,7 +10,9 @@
  *   node bin/run-ts.js bench/disaggregated/breakdown.ts --workload mooncake-chat --policy dynamo-planner --headroom 1.63
  *
  * Options: --margin-scale X and --window-per-startup X (sva), --headroom X (the planner), --keda X (KEDA), --bucket S (the
- * rows' span, default 300 s), --duration S, --steps (every sample: sva's demand, plan and target).
+ * rows' span, default 300 s), --duration S, --steps (every sample: sva's demand, plan and target),
+ * --static P,D (no policy: P prefill and D decode replicas throughout, nodes by the
+ * cluster-autoscaler; what a fixed allocation attains and costs).
  */
 import { parseArgs } from 'node:util';
 import { nodePricePerHour } from '../../lib/config/nodePrice.js';
@@ -18,8 +20,8 @@ import { ROLES, simRoleVariant, type Role } from '../../lib/config/roles.js';
 import type { ControlContext, ControlStep } from '../../lib/closedLoop/controller.js';
 import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
 import { loadOf } from '../policies/common.js';
-import { configFor, runPolicy, WORKLOADS, type Knobs } from './workloads.js';
-import type { DisaggregatedPolicy } from './policies.js';
+import { configFor, runPolicy, runWith, WORKLOADS, type Knobs } from './workloads.js';
+import { staticRoles, type DisaggregatedPolicy } from './policies.js';
 
 /** One role at one step: replicas by lifecycle (all accelerators), and sva's plan and target. */
 interface RoleSample {
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
       keda: { type: 'string' },
       bucket: { type: 'string', default: '300' },
       steps: { type: 'boolean', default: false },
+      static: { type: 'string' },
       duration: { type: 'string' },
     },
   });
@@ -132,20 +135,27 @@ async function main(): Promise<void> {
   let last: number | undefined;
   let end = Infinity;
   let seen: ControlContext | undefined;
-  const { row } = await runPolicy(
-    w,
-    'disaggregated',
-    values.policy as DisaggregatedPolicy,
-    knobs,
-    values.duration ? Number(values.duration) : undefined,
-    (ctx, step, from) => {
-      seen = ctx;
-      end = ctx.scenario.durationSeconds;
-      if (ctx.t < from || ctx.t > end) return;
-      samples.push(sampleOf(ctx, step, last === undefined ? 0 : ctx.t - last));
-      last = ctx.t;
-    },
-  );
+  const observe = (ctx: ControlContext, step: ControlStep, from: number) => {
+    seen = ctx;
+    end = ctx.scenario.durationSeconds;
+    if (ctx.t < from || ctx.t > end) return;
+    samples.push(sampleOf(ctx, step, last === undefined ? 0 : ctx.t - last));
+    last = ctx.t;
+  };
+  const duration = values.duration ? Number(values.duration) : undefined;
+  const fixed = values.static?.split(',').map(Number);
+  const { row } = fixed
+    ? await runWith(
+        w,
+        'disaggregated',
+        'static',
+        (config, scenario) => ({
+          controller: staticRoles(config, { prefill: fixed[0]!, decode: fixed[1]! }),
+          scenario,
+        }),
+        { duration, observe },
+      )
+    : await runPolicy(w, 'disaggregated', values.policy as DisaggregatedPolicy, knobs, duration, observe);
   // each sample stands for the span until the next; the last until the end
   for (let i = 0; i + 1 < samples.length; i++) samples[i] = { ...samples[i]!, dt: samples[i + 1]!.dt };
   if (samples.length > 0) {
@@ -162,7 +172,7 @@ async function main(): Promise<void> {
   const gpuPrice = Math.max(...config.nodeGroups.map((g) => nodePricePerHour(config, g) / g.gpusPerNode));
 
   console.log(
-    `${w.name}, ${values.policy} ${JSON.stringify(knobs)}: attainment ${(100 * row.attainment).toFixed(2)}% (TTFT ${(100 * row.ttft).toFixed(2)}%, ITL ${(100 * row.itl).toFixed(2)}%), cost $${f2(row.cost)}, pod cost $${f2(row.podCost)}, ${f2(hours)} h measured\n`,
+    `${w.name}, ${fixed ? `static ${fixed.join('+')}` : values.policy} ${JSON.stringify(knobs)}: attainment ${(100 * row.attainment).toFixed(2)}% (TTFT ${(100 * row.ttft).toFixed(2)}%, ITL ${(100 * row.itl).toFixed(2)}%), cost $${f2(row.cost)}, pod cost $${f2(row.podCost)}, ${f2(hours)} h measured\n`,
   );
   console.log(
     '| role | ready (avg) | starting | draining | planned (sva) | target (sva) | held above plan | replica-hours | accelerators at the end |',
