@@ -202,6 +202,23 @@ function clairvoyant(config: Config): Controller {
   };
 }
 
+/**
+ * Constant replicas per role on the accelerators the roles start on, nodes by the
+ * cluster-autoscaler: what a fixed allocation attains and costs (bench/disaggregated/breakdown.ts
+ * --static), the floor a policy's cost is judged against. Not one of the compared policies.
+ */
+export function staticRoles(config: Config, replicas: Record<Role, number>): Controller {
+  return withClusterAutoscaler({
+    name: 'static',
+    intervalSeconds: config.policy.intervalSeconds,
+    async step(ctx) {
+      for (const v of config.disaggregated ?? [])
+        for (const role of ROLES) await scaleRole(ctx, v, role, replicas[role], 'static');
+      return { estimatedRates: {} };
+    },
+  });
+}
+
 export function disaggregatedController(
   name: DisaggregatedPolicy,
   config: Config,

@@ -8,7 +8,12 @@ import { parseConfig } from '../../lib/config/load.js';
 import type { Config } from '../../lib/config/schema.js';
 import { buildScenario, type Scenario } from '../../lib/closedLoop/scenario.js';
 import { runClosedLoop, type SimulationRun } from '../../lib/closedLoop/closedLoop.js';
-import { svaController, type Controller } from '../../lib/closedLoop/controller.js';
+import {
+  svaController,
+  type ControlContext,
+  type ControlStep,
+  type Controller,
+} from '../../lib/closedLoop/controller.js';
 import { createPolicyRun } from '../policies/policies.js';
 import type { FleetSim, FleetUsage } from '../../lib/fleetSimulator/index.js';
 import { disaggregatedController, type DisaggregatedKnobs, type DisaggregatedPolicy } from './policies.js';
@@ -71,6 +76,8 @@ export interface Row {
 export interface Knobs extends DisaggregatedKnobs {
   /** sva's policy.targetMargin times this (each capped at 1); 1: the config's */
   readonly marginScale?: number;
+  /** sva's policy.windowPerStartup (the stabilisation window in lead times); absent: the config's */
+  readonly windowPerStartup?: number;
 }
 
 /** The config with sva's target margins scaled (each at most 1). */
@@ -97,15 +104,27 @@ function podCost(config: Config, before: FleetUsage | undefined, after: FleetUsa
   return cost;
 }
 
+export interface RunOptions {
+  readonly duration?: number;
+  readonly marginScale?: number;
+  readonly windowPerStartup?: number;
+  /** called after every control step with what the controller did (bench/disaggregated/breakdown.ts) */
+  readonly observe?: (ctx: ControlContext, step: ControlStep, measuredFrom: number) => void;
+}
+
 /** One closed-loop run of the controller `make` builds (it may also adapt the scenario). */
 export async function runWith(
   w: Workload,
   kind: VariantKind,
   policy: string,
   make: (config: Config, scenario: Scenario) => { controller: Controller; scenario: Scenario },
-  options: { duration?: number; marginScale?: number } = {},
+  options: RunOptions = {},
 ): Promise<{ row: Row; run: SimulationRun }> {
-  const config = withMarginScale(configFor(w, kind), options.marginScale ?? 1);
+  const scaled = withMarginScale(configFor(w, kind), options.marginScale ?? 1);
+  const config =
+    options.windowPerStartup === undefined
+      ? scaled
+      : { ...scaled, policy: { ...scaled.policy, windowPerStartup: options.windowPerStartup } };
   const built = await buildScenario(config, { configPath: w.config, durationSeconds: options.duration });
   const { controller, scenario } = make(config, built);
   // The pods' usage from the measured span's start, read through the controller's context.
@@ -113,10 +132,12 @@ export async function runWith(
   let atStart: FleetUsage | undefined;
   const watched: Controller = {
     ...controller,
-    step(ctx) {
+    async step(ctx) {
       sim = ctx.sim;
       if (!atStart && ctx.t >= scenario.measuredFrom) atStart = ctx.sim.usage();
-      return controller.step(ctx);
+      const step = await controller.step(ctx);
+      options.observe?.(ctx, step, scenario.measuredFrom);
+      return step;
     },
   };
   const run = await runClosedLoop(config, scenario, { controller: watched });
@@ -145,6 +166,7 @@ export function runPolicy(
   policy: string,
   knobs: Knobs = {},
   duration?: number,
+  observe?: RunOptions['observe'],
 ): Promise<{ row: Row; run: SimulationRun }> {
   return runWith(
     w,
@@ -156,6 +178,6 @@ export function runPolicy(
         : policy === 'sva'
           ? { controller: svaController(config), scenario }
           : createPolicyRun(policy as 'dynamo-planner', config, scenario),
-    { duration, marginScale: knobs.marginScale },
+    { duration, marginScale: knobs.marginScale, windowPerStartup: knobs.windowPerStartup, observe },
   );
 }

@@ -6,6 +6,7 @@ import {
   sizeDisaggregated,
   type DisaggregatedInput,
   type DisaggregatedSizing,
+  type PromptSpread,
   type RoleBounds,
 } from '../optimizer/disaggregated.js';
 import { acceleratorNamed, acceleratorType, targetsOf } from './resolved.js';
@@ -16,6 +17,8 @@ export interface DisaggregatedLoad {
   readonly rate: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
+  /** the prompts' spread (prefill's tail, decode's KV admission); without it the mean prompt sizes */
+  readonly spread?: PromptSpread;
 }
 
 export interface DisaggregatedOptions {

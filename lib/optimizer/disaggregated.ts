@@ -14,7 +14,15 @@
  * - Decode role: the same queue with no prompt and O decode steps (the first token is the decode
  *   pod's, as llm-d returns it), as many requests in the batch as the KV cache holds at I + O / 2
  *   tokens each. ITL is one decode step at the effective concurrency: no prefill interleaves.
+ *   With the prompts' spread known (load.spread) and an overflow share, each decode pod also
+ *   takes no more than the rate whose mean concurrency keeps the KV in flight within the cache
+ *   but for that share of the time (kvConcurrency, kvRateCap): a batch sized on the mean prompt
+ *   fills the cache whenever long prompts coincide, and vLLM then preempts or stops admitting.
  * - TTFT = prefill wait + prefill + transfer + decode wait + the decode's first step.
+ * - With the prompts' spread (load.spread), the prefill pods are also enough for no more than the
+ *   share allowed of the requests to miss the TTFT target as asked (lib/optimizer/prefillTail.ts):
+ *   the mean prompt within the margined target says nothing of the long prompts, which miss
+ *   first; the role's maxReplicas bounds what the tail may ask.
  *
  * For each pair of accelerators (prefill, decode) and a few shares of the TTFT budget given to
  * the decode's wait, the decode replicas are the fewest meeting the ITL target and their wait
@@ -22,7 +30,10 @@
  * The ratio bound raises the smaller side; the cheapest pair that fits the free devices wins.
  */
 import { buildReplicaModel, evaluateAt, sizeReplica, type ServiceProfile } from '../analyzer/index.js';
+import { probit } from 'simple-statistics';
+import type { TokenDistribution } from '../analyzer/chunkedItl.js';
 import { QUEUE_TO_BATCH_RATIO } from './candidates.js';
+import { prefillTail, tailWithin } from './prefillTail.js';
 
 /** vLLM's default max_num_batched_tokens (the prefill step budget when the profile gives none). */
 export const DEFAULT_STEP_TOKENS = 2048;
@@ -59,8 +70,24 @@ export interface RoleBounds {
   readonly maxReplicas?: number;
 }
 
+/** How spread the prompts are, and the share of requests allowed to miss a target. */
+export interface PromptSpread {
+  /** the prompt tokens' distribution (a point at the mean when nothing more is known) */
+  readonly input: TokenDistribution;
+  /** share of requests allowed to miss; also the share of time a decode pod's KV cache may be full */
+  readonly missShare: number;
+  /** the TTFT target as asked, without the policy's margin (ms); 0: none */
+  readonly ttftMs: number;
+}
+
 export interface DisaggregatedInput {
-  readonly load: { readonly rate: number; readonly inputTokens: number; readonly outputTokens: number };
+  readonly load: {
+    readonly rate: number;
+    readonly inputTokens: number;
+    readonly outputTokens: number;
+    /** the prompts' spread; without it each role is sized on the mean prompt alone */
+    readonly spread?: PromptSpread;
+  };
   /** targets as sized for (margins applied), ms; 0 = none */
   readonly targets: { readonly ttftMs: number; readonly itlMs: number };
   readonly kv: {
@@ -138,6 +165,60 @@ export function decodeBatch(profile: RoleProfile, inputTokens: number, outputTok
   return Math.min(Math.max(Math.floor(profile.kvCacheTokens / perRequest), 1), MAX_NUM_SEQS);
 }
 
+/**
+ * The mean number of requests a decode pod may hold so that their KV stays within the cache but
+ * for the overflow share: the largest n with n m + z sqrt(n s) <= cache, where m = E[K] and
+ * s = E[K^2] of a request's KV K = I + O / 2 (O at its mean), z the normal quantile of
+ * 1 - share. The count in flight is Poisson with mean n, so the sum of their KV has mean n m and
+ * variance n s (a compound Poisson sum); the bound is a quadratic in sqrt(n).
+ */
+export function kvConcurrency(
+  cacheTokens: number,
+  inputTokens: number,
+  outputTokens: number,
+  spread: PromptSpread,
+): number {
+  const half = outputTokens / 2;
+  const m = Math.max(inputTokens + half, 1);
+  const meanSquare = Math.max(meanSquareOf(spread.input), inputTokens * inputTokens);
+  const s = meanSquare + 2 * inputTokens * half + half * half;
+  const share = Math.min(Math.max(spread.missShare, 1e-6), 0.5);
+  const b = probit(1 - share) * Math.sqrt(s);
+  const x = (-b + Math.sqrt(b * b + 4 * m * cacheTokens)) / (2 * m);
+  return x * x;
+}
+
+/** E[X^2] of a distribution. */
+export function meanSquareOf(d: TokenDistribution): number {
+  const total = d.weights.reduce((a, w) => a + w, 0);
+  return total > 0 ? d.values.reduce((a, v, i) => a + v * v * d.weights[i]!, 0) / total : 0;
+}
+
+/** Bisection steps for the KV cap (the rate to within 2^-40 of the model's range). */
+const KV_CAP_STEPS = 40;
+
+/**
+ * The most requests per second one decode pod may take so that its mean concurrency stays
+ * within kvConcurrency; Infinity without a cache size or a spread.
+ */
+export function kvRateCap(
+  profile: RoleProfile,
+  load: { inputTokens: number; outputTokens: number; spread?: PromptSpread },
+): number {
+  if (profile.kvCacheTokens === undefined || load.spread === undefined) return Infinity;
+  const n = kvConcurrency(profile.kvCacheTokens, load.inputTokens, load.outputTokens, load.spread);
+  const model = decodeModel(profile, load.inputTokens, load.outputTokens);
+  let lo = 0;
+  let hi = model.rateRange.max;
+  if (evaluateAt(model, hi).numInService <= n) return hi;
+  for (let i = 0; i < KV_CAP_STEPS; i++) {
+    const mid = (lo + hi) / 2;
+    if (evaluateAt(model, mid).numInService <= n) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** The decode role's queue: no prompt, O decode steps, no interleaved prefill. */
 export function decodeModel(profile: RoleProfile, inputTokens: number, outputTokens: number) {
   const n = decodeBatch(profile, inputTokens, outputTokens);
@@ -185,7 +266,8 @@ function sizeDecode(
     tps: 0,
   });
   if (!sizing.feasible) return `decode on ${option.accelerator}: ${sizing.reason}`;
-  const replicas = Math.max(Math.ceil(load.rate / sizing.maxRate - 1e-9), decode.minReplicas, 1);
+  const perReplica = Math.min(sizing.maxRate, kvRateCap(option.profile, load));
+  const replicas = Math.max(Math.ceil(load.rate / perReplica - 1e-9), decode.minReplicas, 1);
   const at = evaluateAt(model, Math.min(load.rate / replicas, model.rateRange.max));
   return { replicas, waitMs: at.wait, firstStepMs: at.itl, itlMs: at.itl };
 }
@@ -198,7 +280,17 @@ interface PrefillSized {
   readonly utilisation: number;
 }
 
-function sizePrefill(option: RoleOption, input: DisaggregatedInput, budgetMs: number): PrefillSized | string {
+/** ms one prompt of `tokens` takes alone on a prefill pod: its chunks' base times and its tokens. */
+export function prefillAloneMs(profile: RoleProfile, tokens: number): number {
+  return Math.max(Math.ceil(tokens / stepBudget(profile)), 1) * profile.gamma + profile.delta * tokens;
+}
+
+function sizePrefill(
+  option: RoleOption,
+  input: DisaggregatedInput,
+  budgetMs: number,
+  decodeMs: number,
+): PrefillSized | string {
   const { load, prefill } = input;
   const model = prefillModel(option.profile, load.inputTokens);
   const start = Math.max(Math.ceil(load.rate / model.rateRange.max), prefill.minReplicas, 1);
@@ -208,22 +300,57 @@ function sizePrefill(option: RoleOption, input: DisaggregatedInput, budgetMs: nu
   if (budgetMs > 0 && alone > budgetMs) {
     return `prefill on ${option.accelerator}: ${alone.toFixed(0)} ms for one prompt and its transfer alone, over the ${budgetMs.toFixed(0)} ms left`;
   }
+  let meanMet: PrefillSized | undefined;
   for (let replicas = start; replicas <= limit; replicas++) {
-    const perPod = load.rate / replicas;
-    const at = evaluateAt(model, perPod);
-    const transfer = transferMs(input, perPod);
-    const ttft = at.ttft + transfer.ms;
-    if (budgetMs <= 0 || ttft <= budgetMs) {
-      return {
-        replicas,
-        waitMs: at.wait,
-        prefillMs: at.ttft - at.wait,
-        transferMs: transfer.ms,
-        utilisation: transfer.utilisation,
-      };
-    }
+    const sized = prefillAt(option.profile, input, replicas);
+    const ttft = sized.waitMs + sized.prefillMs + sized.transferMs;
+    if (budgetMs > 0 && ttft > budgetMs) continue;
+    meanMet ??= sized;
+    if (tailMet(option.profile, input, replicas, sized.transferMs, decodeMs)) return sized;
   }
+  // the tail needs more pods than the role may have: as many as it may
+  if (meanMet) return prefillAt(option.profile, input, limit);
   return `prefill on ${option.accelerator}: more than ${limit} replicas needed`;
+}
+
+/** The prefill role's wait, prefill and transfer with `replicas` pods sharing the load. */
+function prefillAt(profile: RoleProfile, input: DisaggregatedInput, replicas: number): PrefillSized {
+  const perPod = input.load.rate / replicas;
+  const at = evaluateAt(prefillModel(profile, input.load.inputTokens), perPod);
+  const transfer = transferMs(input, perPod);
+  return {
+    replicas,
+    waitMs: at.wait,
+    prefillMs: at.ttft - at.wait,
+    transferMs: transfer.ms,
+    utilisation: transfer.utilisation,
+  };
+}
+
+/**
+ * Whether the requests missing the TTFT target as asked stay within the share allowed, with the
+ * prompts' spread (lib/optimizer/prefillTail.ts); always true without a spread or a target. A
+ * prompt's transfer is the mean's scaled by its size, on the link as loaded at the mean.
+ */
+function tailMet(
+  profile: RoleProfile,
+  input: DisaggregatedInput,
+  replicas: number,
+  meanTransferMs: number,
+  decodeMs: number,
+): boolean {
+  const spread = input.load.spread;
+  if (spread === undefined || !(spread.ttftMs > 0)) return true;
+  const perToken = (meanTransferMs - input.kv.latencyMs) / Math.max(input.load.inputTokens, 1);
+  const tail = prefillTail({
+    rate: input.load.rate,
+    replicas,
+    input: spread.input,
+    serviceMs: (tokens) => prefillAloneMs(profile, tokens),
+    afterMs: (tokens) => input.kv.latencyMs + perToken * tokens + decodeMs,
+    ttftMs: spread.ttftMs,
+  });
+  return tailWithin(tail, spread.missShare);
 }
 
 function rolePlan(option: RoleOption, replicas: number, rate: number): RolePlan {
@@ -295,7 +422,7 @@ export function disaggregatedPlans(input: DisaggregatedInput): {
       const left = targets.ttftMs > 0 ? targets.ttftMs - decode.waitMs - decode.firstStepMs : 0;
       for (const p of input.prefill.options) {
         if (targets.ttftMs > 0 && left <= 0) continue;
-        const prefill = sizePrefill(p, input, left);
+        const prefill = sizePrefill(p, input, left, decode.waitMs + decode.firstStepMs);
         if (typeof prefill === 'string') {
           if (!notes.includes(prefill)) notes.push(prefill);
           continue;

@@ -9,11 +9,13 @@
  * - Held (no change) when either role's metrics are stale or missing, or when KV transfers fail:
  *   sizing on a broken handoff would read the failures' recomputation as load.
  * - Demand as for any variant (lib/policy/demand.ts): the measured rate, the prefill backlog to
- *   drain, the significant rise over the lead time of new capacity.
- * - Sized by lib/optimizer/disaggregated.ts with the policy's margins, the measured transfer time
- *   when longer than the model's, and the devices the single-Deployment variants left. A role
- *   that runs keeps its accelerator (a move of a role is not planned yet); one that runs nothing
- *   takes the cheapest.
+ *   drain (what waits beyond the queue the prefill pods hold anyway), the significant rise over
+ *   the lead time of new capacity.
+ * - Sized by lib/optimizer/disaggregated.ts with the policy's margins, the prompts' spread (the
+ *   remembered prompt histogram), the measured transfer time when longer than the model's, and
+ *   the devices the single-Deployment variants left. A role that runs nothing takes the cheapest
+ *   accelerator; one that runs moves when another carries the highest demand of its window for
+ *   less (chooseRoleAccelerators), keeping its pods on the old one until the new are ready.
  * - Stabilised per role (lib/policy/stabilize.ts), each with its own recommendations.
  */
 import { targetsOf } from '../config/resolved.js';
@@ -31,7 +33,14 @@ import {
 import type { Config, DisaggregatedVariantConfig } from '../config/schema.js';
 import { variantKey } from '../config/variantKey.js';
 import type { VariantObservation } from '../metrics/observation.js';
-import { sizeDisaggregated, type DisaggregatedPlan } from '../optimizer/disaggregated.js';
+import {
+  prefillAloneMs,
+  sizeDisaggregated,
+  type DisaggregatedPlan,
+  type PromptSpread,
+} from '../optimizer/disaggregated.js';
+import { expectedWaiting } from '../optimizer/prefillTail.js';
+import { trustedDistributions, updateTokenHistogram } from './distribution.js';
 import type { DecisionRecord, ScalingReason } from './decisionRecord.js';
 import { recordHeader } from './stages/record.js';
 import { estimateDemand, type Demand } from './demand.js';
@@ -61,6 +70,8 @@ export interface RoleTarget {
   readonly accelerator: string;
   readonly target: number;
   readonly current: number;
+  /** the accelerators the role is leaving and what it keeps on each until the new one is ready */
+  readonly retiring?: readonly { readonly accelerator: string; readonly replicas: number }[];
 }
 
 export interface DisaggregatedDecision {
@@ -186,6 +197,124 @@ function stabilizedRole(
   return { replicas: s.replicas, limited: s.limitedBy !== undefined };
 }
 
+/**
+ * The prompts' spread a disaggregated variant is sized with (lib/optimizer/disaggregated.ts): the
+ * prefill pods for the share of requests allowed to miss the TTFT target as asked, the decode
+ * pods' KV cache full for no more than that share of the time (policy.itlDistribution.missShare).
+ * The distribution is the remembered prompt histogram once it is large enough to trust; before,
+ * a point at the mean prompt (then only the arrivals and the number in flight vary). None when
+ * the distribution sizing is off.
+ */
+export function promptSpread(
+  config: Config,
+  v: DisaggregatedVariantConfig,
+  histogram: VariantMemory['tokenHistogram'],
+  demand: Pick<Demand, 'inputTokens' | 'outputTokens'>,
+): PromptSpread | undefined {
+  const settings = config.policy.itlDistribution;
+  if (!settings.enabled) return undefined;
+  const distributions = trustedDistributions(
+    histogram,
+    { input: demand.inputTokens, output: demand.outputTokens },
+    settings.missShare,
+  );
+  return {
+    input: distributions?.input ?? { values: [demand.inputTokens], weights: [1] },
+    missShare: settings.missShare,
+    ttftMs: targetsOf(config, v).ttftMs,
+  };
+}
+
+/**
+ * The requests the prefill pods on `accelerator` hold waiting on average at the measured rate
+ * when nothing is amiss (lib/optimizer/prefillTail.ts, expectedWaiting), with the prompts'
+ * distribution when it is trusted (a point at the mean before); 0 when no pod is ready, the pods
+ * cannot keep up or the prompt size is unknown: then all that waits is a backlog.
+ */
+export function expectedPrefillWaiting(
+  config: Config,
+  v: DisaggregatedVariantConfig,
+  accelerator: string,
+  at: {
+    rate: number;
+    ready: number;
+    inputTokens: number | undefined;
+    histogram: VariantMemory['tokenHistogram'];
+  },
+): number {
+  const profile = config.models.find((m) => m.name === v.model)?.profiles[accelerator];
+  if (!profile || !(at.ready > 0) || at.inputTokens === undefined) return 0;
+  const distributions = trustedDistributions(
+    at.histogram,
+    { input: at.inputTokens },
+    config.policy.itlDistribution.missShare,
+  );
+  const queue = expectedWaiting({
+    rate: at.rate,
+    replicas: at.ready,
+    input: distributions?.input ?? { values: [at.inputTokens], weights: [1] },
+    serviceMs: (tokens) => prefillAloneMs(profile, tokens),
+  });
+  return Number.isFinite(queue) ? queue : 0;
+}
+
+/**
+ * The accelerator each role runs on. A role that runs nothing takes what the sizing finds
+ * cheapest. A role that runs moves when another accelerator it may use carries the highest demand
+ * of its stabilisation window (what the window will hold) for less: the cost that matters is that
+ * of the replicas held, and a role chosen at a quiet moment (a small decode batch on the cheaper
+ * device) can cost several times more through a burst than the faster one. A move pays for the
+ * new pods while they start (a lead time) beside the old ones, so it is made only when the
+ * saving over one window repays that: new cost x (1 + lead / window) <= current cost. Near ties
+ * never move, so a role does not swing between accelerators.
+ */
+export function chooseRoleAccelerators(
+  config: Config,
+  v: DisaggregatedVariantConfig,
+  running: Record<Role, string | undefined>,
+  load: DisaggregatedLoad,
+  at: { peakRate: number; observedTransferMs?: number; leadSeconds: number; windowSeconds: number },
+): Record<Role, string | undefined> {
+  const payback = 1 + at.leadSeconds / Math.max(at.windowSeconds, 1);
+  const chosen = { ...running };
+  const other = (role: Role): Role => (role === 'prefill' ? 'decode' : 'prefill');
+  for (const role of ROLES) {
+    const current = running[role];
+    const options = roleAccelerators(config, v, role);
+    if (!current || options.length < 2) continue;
+    const roleCost = (accelerator: string) => {
+      const o = other(role);
+      const sizing = sizeDisaggregated(
+        disaggregatedInput(
+          config,
+          v,
+          { ...load, rate: at.peakRate },
+          {
+            margin: config.policy.targetMargin,
+            observedTransferMs: at.observedTransferMs,
+            accelerators: { [role]: [accelerator], [o]: running[o] ? [running[o]] : undefined },
+          },
+        ),
+      );
+      // only a plan meeting the targets says what the role costs there
+      return sizing.feasible ? sizing.plan[role].costPerHour : Infinity;
+    };
+    const stay = roleCost(current);
+    let best = current;
+    let bestCost = Infinity;
+    for (const accelerator of options) {
+      if (accelerator === current) continue;
+      const cost = roleCost(accelerator);
+      if (cost < bestCost && cost * payback <= stay) {
+        best = accelerator;
+        bestCost = cost;
+      }
+    }
+    chosen[role] = best;
+  }
+  return chosen;
+}
+
 /** One disaggregated variant's decision and memory. */
 export function decideDisaggregated(
   v: DisaggregatedVariantConfig,
@@ -206,6 +335,7 @@ export function decideDisaggregated(
   const hold = holdReason(obs);
   let demand: Demand | undefined;
   let plan: DisaggregatedPlan | undefined;
+  let tokenHistogram = previous.tokenHistogram;
   let reason: ScalingReason = hold?.reason ?? 'load';
   let message = hold?.message ?? '';
   const targets: Record<Role, RoleTarget> = {
@@ -227,7 +357,27 @@ export function decideDisaggregated(
       (n, role) => n + [...state[role].byAccelerator.values()].reduce((s, x) => s + x.desired - x.ready, 0),
       0,
     );
-    const merged: VariantObservation = { ...p, avgOutputTokens: d.avgOutputTokens ?? p.avgOutputTokens };
+    tokenHistogram = updateTokenHistogram(
+      previous.tokenHistogram,
+      { ...p, outputTokenBuckets: d.outputTokenBuckets ?? p.outputTokenBuckets },
+      now,
+      config.policy.itlDistribution.halfLifeSeconds,
+    );
+    // Prompts prefilled one at a time queue even when the pods keep up: only what waits beyond
+    // that queue is a backlog to drain (the rest the sizing already counts).
+    const queued = running.prefill
+      ? expectedPrefillWaiting(config, v, running.prefill, {
+          rate: p.arrivalRate!.value,
+          ready: [...state.prefill.byAccelerator.values()].reduce((n, x) => n + x.ready, 0),
+          inputTokens: p.avgInputTokens?.value ?? previous.lastTokens?.input,
+          histogram: tokenHistogram,
+        })
+      : 0;
+    const merged: VariantObservation = {
+      ...p,
+      avgOutputTokens: d.avgOutputTokens ?? p.avgOutputTokens,
+      ...(p.waiting ? { waiting: { ...p.waiting, value: Math.max(p.waiting.value - queued, 0) } } : {}),
+    };
     demand = estimateDemand(merged, previous, {
       now,
       ttftTargetMs: targetsOf(config, v).ttftMs,
@@ -236,12 +386,25 @@ export function decideDisaggregated(
       startingReplicas: starting,
       forecast: config.policy.forecast,
     });
+    const spread = promptSpread(config, v, tokenHistogram, demand);
     const load: DisaggregatedLoad = {
       rate: demand.rate,
       inputTokens: demand.inputTokens,
       outputTokens: demand.outputTokens,
+      ...(spread ? { spread } : {}),
     };
-    const only = (role: Role) => (running[role] ? [running[role]] : undefined);
+    const chosen = chooseRoleAccelerators(config, v, running, load, {
+      peakRate: Math.max(
+        load.rate,
+        ...ROLES.flatMap((role) =>
+          roleHistory[role].filter((r) => r.t > now - roleWindow(config, v)).map((r) => r.rate ?? 0),
+        ),
+      ),
+      observedTransferMs: d.kvTransferMs?.value,
+      leadSeconds: leadSeconds(config, v),
+      windowSeconds: roleWindow(config, v),
+    });
+    const only = (role: Role) => (chosen[role] ? [chosen[role]] : undefined);
     const sizing = sizeDisaggregated(
       disaggregatedInput(config, v, load, {
         margin: config.policy.targetMargin,
@@ -278,8 +441,29 @@ export function decideDisaggregated(
         const bounds = v.roles[role];
         const target = Math.min(Math.max(s.replicas, bounds.minReplicas), bounds.maxReplicas ?? Infinity);
         if (s.limited) limited.push(role);
-        targets[role] = { accelerator: chosen.accelerator, target, current: currentOf(role) };
-        recommendations[role].push({ t: now, accelerator: chosen.accelerator, replicas: chosen.replicas });
+        // A role moving to another accelerator keeps, of what runs on the one it leaves, the share
+        // the new one's ready replicas do not cover yet (make before break: apply may only keep
+        // or lower those), so each new replica ready lets its share of the old go.
+        const readyNew = state[role].byAccelerator.get(chosen.accelerator)?.ready ?? 0;
+        const shortfall = target > 0 ? Math.max(target - readyNew, 0) / target : 0;
+        const retiring = [...state[role].byAccelerator]
+          .filter(([acc, x]) => acc !== chosen.accelerator && x.desired > 0)
+          .map(([acc, x]) => ({
+            accelerator: acc,
+            replicas: Math.max(Math.ceil(x.desired * shortfall - 1e-9), 0),
+          }));
+        targets[role] = {
+          accelerator: chosen.accelerator,
+          target,
+          current: currentOf(role),
+          ...(retiring.length > 0 ? { retiring } : {}),
+        };
+        recommendations[role].push({
+          t: now,
+          accelerator: chosen.accelerator,
+          replicas: chosen.replicas,
+          rate: demand.rate,
+        });
       }
       if (limited.length > 0 && reason !== 'capacity') reason = 'stabilization';
       message =
@@ -305,6 +489,7 @@ export function decideDisaggregated(
         ]
       : previous.demand,
     lastTokens: demand ? { input: demand.inputTokens, output: demand.outputTokens } : previous.lastTokens,
+    ...(tokenHistogram ? { tokenHistogram } : {}),
     roles: { prefill: keep(recommendations.prefill), decode: keep(recommendations.decode) },
   };
   const record = disaggregatedRecord(v, targets, { reason, message, demand, plan, obs, sequence }, ctx);
@@ -335,18 +520,17 @@ function disaggregatedRecord(
       : target < current
         ? 'scale-down'
         : 'none';
-  const deployments = ROLES.flatMap((role) =>
-    roles[role].accelerator === ''
-      ? []
-      : [
-          {
-            accelerator: roles[role].accelerator,
-            deployment: roleDeployment(config, v, role, roles[role].accelerator),
-            replicas: roles[role].target,
-            role,
-          },
-        ],
-  );
+  const deployments = ROLES.flatMap((role) => {
+    const r = roles[role];
+    if (r.accelerator === '') return [];
+    const on = (accelerator: string, replicas: number) => ({
+      accelerator,
+      deployment: roleDeployment(config, v, role, accelerator),
+      replicas,
+      role,
+    });
+    return [on(r.accelerator, r.target), ...(r.retiring ?? []).map((x) => on(x.accelerator, x.replicas))];
+  });
   const p = d.obs.prefill;
   const stale = ROLES.flatMap((r) => (d.obs[r]?.stale ?? []).map((s) => `${r}:${s}`));
   const missing = ROLES.flatMap((r) =>

@@ -121,3 +121,21 @@ export function tokenDistributions(
   const output = bucketsToDistribution({ bounds, counts: h.output }, means.output);
   return input && output ? { input, output } : undefined;
 }
+
+/** misses the histogram must be large enough to expect before its tail is trusted */
+export const MIN_EXPECTED_MISSES = 10;
+
+/**
+ * The remembered histograms as distributions once they are large enough to show a share of
+ * `missShare`: ten expected misses. Before that (a new variant, the first minutes, when mostly
+ * the short requests have completed) undefined: the averages size.
+ */
+export function trustedDistributions(
+  h: TokenHistogram | undefined,
+  means: { input?: number; output?: number },
+  missShare: number,
+): { input: TokenDistribution; output: TokenDistribution } | undefined {
+  const seen = h?.output.reduce((a, c) => a + c, 0) ?? 0;
+  if (seen < MIN_EXPECTED_MISSES / missShare) return undefined;
+  return tokenDistributions(h, means);
+}

@@ -8,6 +8,8 @@ export interface Recommendation {
   readonly t: number;
   readonly accelerator: string;
   readonly replicas: number;
+  /** the demand it was sized for (req/s): a disaggregated role's accelerator is chosen for the window's highest */
+  readonly rate?: number;
 }
 
 export interface VariantMemory {

@@ -5,7 +5,7 @@ import type { Allocation, ModelSpec, ServiceClassSpec, SystemSpec } from '../opt
 import { corrected } from './correction.js';
 import type { Assessed } from './stages/demand.js';
 import { acceleratorType, devicesPerReplica, profileOf } from '../config/resolved.js';
-import { itlRateCap, tokenDistributions } from './distribution.js';
+import { itlRateCap, trustedDistributions } from './distribution.js';
 
 /** The system the optimizer sees: sizing targets with the policy's margins, capacity less what held variants keep. */
 export function sizingSystem(
@@ -113,14 +113,11 @@ function distributionCaps(
 ): Map<string, number> | undefined {
   const settings = config.policy.itlDistribution;
   if (!settings.enabled || !(itlTargetMs > 0)) return undefined;
-  // A share of 1% is only seen in enough requests: ten expected misses. Before that (a new
-  // variant, the first minutes, when mostly the short requests have completed) the averages size.
-  const seen = p.tokenHistogram?.output.reduce((a, c) => a + c, 0) ?? 0;
-  if (seen < MIN_EXPECTED_MISSES / settings.missShare) return undefined;
-  const distributions = tokenDistributions(p.tokenHistogram, {
-    input: p.demand?.inputTokens,
-    output: p.demand?.outputTokens,
-  });
+  const distributions = trustedDistributions(
+    p.tokenHistogram,
+    { input: p.demand?.inputTokens, output: p.demand?.outputTokens },
+    settings.missShare,
+  );
   if (!distributions) return undefined;
   const { input, output } = distributions;
   const caps = new Map<string, number>();
@@ -141,9 +138,6 @@ function distributionCaps(
   }
   return caps;
 }
-
-/** misses the histogram must be large enough to expect before its tail is trusted */
-const MIN_EXPECTED_MISSES = 10;
 
 /** req/s per replica above which no cap is looked for (far above any replica's throughput). */
 const CAP_UPPER_RATE = 500;

@@ -6,6 +6,8 @@ import { evaluateAt } from '../../lib/analyzer/index.js';
 import {
   decodeBatch,
   decodeModel,
+  kvConcurrency,
+  kvRateCap,
   prefillModel,
   sizeDisaggregated,
   transferMs,
@@ -190,5 +192,86 @@ describe('sizeDisaggregated', () => {
     if (!s.feasible) throw new Error('infeasible');
     expect(s.plan.prefill).toMatchObject({ accelerator: 'slow', replicas: 1 });
     expect(s.plan.decode).toMatchObject({ accelerator: 'slow', replicas: 1 });
+  });
+});
+
+describe("the prompts' spread (load.spread)", () => {
+  const point = (tokens: number) => ({ values: [tokens], weights: [1] });
+  // half the prompts of 100 tokens, half of 1,900: the mean 1,000, E[I^2] = 1,810,000
+  const spreadOut = { values: [100, 1900], weights: [1, 1] };
+
+  it('decode: the mean concurrency whose KV stays within the cache but for the share', () => {
+    // m = 1,050 and E[K^2] = 1,000^2 + 2 x 1,000 x 50 + 50^2 = 1,102,500 for a point at 1,000;
+    // z(0.99) = 2.326: n + 2.326 sqrt(n) = 95.24 at sqrt(n) = 8.665, n = 75.1 (the mean alone: 95.2)
+    const n = kvConcurrency(100_000, 1000, 100, { input: point(1000), missShare: 0.01, ttftMs: 0 });
+    expect(n).toBeGreaterThan(74.5);
+    expect(n).toBeLessThan(75.5);
+    expect(1050 * n + 2.3263 * Math.sqrt(n * 1_102_500)).toBeCloseTo(100_000, -2);
+    // spread prompts leave room for fewer, a larger share for more
+    const spread = kvConcurrency(100_000, 1000, 100, { input: spreadOut, missShare: 0.01, ttftMs: 0 });
+    expect(spread).toBeLessThan(n);
+    expect(
+      kvConcurrency(100_000, 1000, 100, { input: spreadOut, missShare: 0.2, ttftMs: 0 }),
+    ).toBeGreaterThan(spread);
+  });
+
+  it("decode: the rate cap keeps the model's mean concurrency at that bound; none without a spread", () => {
+    const load = { inputTokens: 1000, outputTokens: 100 };
+    expect(kvRateCap(fast.profile, load)).toBe(Infinity);
+    const spread = { input: spreadOut, missShare: 0.01, ttftMs: 0 };
+    const cap = kvRateCap(fast.profile, { ...load, spread });
+    const n = kvConcurrency(100_000, 1000, 100, spread);
+    expect(evaluateAt(decodeModel(fast.profile, 1000, 100), cap).numInService).toBeCloseTo(n, 3);
+  });
+
+  it('sizes each role for the spread: more decode pods for the KV, more prefill pods for the long prompts', () => {
+    // long, spread prompts on a small cache: 10% of 20,000 tokens, 90% of 2,000 (mean 3,800)
+    const long = { values: [2000, 20_000], weights: [9, 1] };
+    const load = { rate: 2, inputTokens: 3800, outputTokens: 200 };
+    const only = { options: [fast], minReplicas: 1 };
+    const mean = sizeDisaggregated(
+      input({ load, targets: { ttftMs: 6000, itlMs: 50 }, prefill: only, decode: only }),
+    );
+    const spread = sizeDisaggregated(
+      input({
+        load: { ...load, spread: { input: long, missShare: 0.01, ttftMs: 3000 } },
+        targets: { ttftMs: 6000, itlMs: 50 },
+        prefill: only,
+        decode: only,
+      }),
+    );
+    expect(mean.feasible && spread.feasible).toBe(true);
+    if (!mean.feasible || !spread.feasible) return;
+    expect(spread.plan.decode.replicas).toBeGreaterThan(mean.plan.decode.replicas);
+    expect(spread.plan.prefill.replicas).toBeGreaterThan(mean.plan.prefill.replicas);
+    // a point at the mean with a lenient target changes nothing on the prefill side
+    const lenient = sizeDisaggregated(
+      input({
+        load: { ...load, spread: { input: point(3800), missShare: 0.01, ttftMs: 60_000 } },
+        targets: { ttftMs: 6000, itlMs: 50 },
+        prefill: only,
+        decode: only,
+      }),
+    );
+    expect(lenient.feasible && lenient.plan.prefill.replicas).toBe(mean.plan.prefill.replicas);
+  });
+
+  it('the tail asks no more prefill pods than the role may have', () => {
+    const long = { values: [2000, 20_000], weights: [9, 1] };
+    const only = { options: [fast], minReplicas: 1 };
+    const sizing = sizeDisaggregated(
+      input({
+        load: {
+          rate: 2,
+          inputTokens: 3800,
+          outputTokens: 200,
+          spread: { input: long, missShare: 0.001, ttftMs: 2100 },
+        },
+        targets: { ttftMs: 6000, itlMs: 50 },
+        prefill: { ...only, maxReplicas: 3 },
+        decode: only,
+      }),
+    );
+    expect(sizing.feasible && sizing.plan.prefill.replicas).toBe(3);
   });
 });
