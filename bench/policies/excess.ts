@@ -9,7 +9,10 @@
  *   - the rest: what sva's recommendations (with the replicas a move keeps on another accelerator)
  *     cost beyond the oracle's fleet; negative where sva recommends less than the oracle holds.
  *
- *   npm run bench:excess -- [--trace FILE] [--json]
+ *   npm run bench:excess -- [--trace FILE] [--fleet FILE] [--json]
+ *
+ * --fleet runs the trace on another fleet (a trial's policy settings); the oracle's schedule is
+ * searched for that fleet (cached by its content like the suite's).
  *
  * The recommendation a window held is read from the decision's message ("(recommended N)"), the
  * one place the decision record states it.
@@ -32,11 +35,15 @@ const CACHE_DIR = fileURLToPath(new URL('./.cache/', import.meta.url));
 async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { trace: { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: {
+      trace: { type: 'string' },
+      fleet: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
   });
   const given = values.trace ?? DEFAULT_TRACES[2]!.path;
   const known = DEFAULT_TRACES.find((t) => basename(t.path) === basename(given));
-  const fleet = known?.fleet ?? CHAT_FLEET;
+  const fleet = values.fleet ? resolve(values.fleet) : (known?.fleet ?? CHAT_FLEET);
   const config = loadConfig(fleet);
   const scenario = await buildScenario(config, {
     configPath: fleet,

@@ -8,6 +8,11 @@ export interface Recommendation {
   readonly t: number;
   readonly accelerator: string;
   readonly replicas: number;
+  /**
+   * of them, the replicas measured demand and backlog asked for, when a forecast asked for more
+   * (policy.forecastCapacity.holdAsExpected)
+   */
+  readonly measured?: number;
 }
 
 export interface VariantMemory {

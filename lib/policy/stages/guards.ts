@@ -11,6 +11,14 @@ import type { CurrentState } from '../plan.js';
 import { stabilize } from '../stabilize.js';
 import { adaptWindow, leadSeconds, stabilizationWindow } from '../window.js';
 import { cautiousRise } from '../caution.js';
+import {
+  describeHold,
+  expectedRise,
+  heldByEntry,
+  rateExpected,
+  replicasForMeasured,
+  type ForecastHold,
+} from '../forecastCapacity.js';
 import type { Recommendation } from '../recommend.js';
 import { isMeasured, type Measured } from './demand.js';
 import type { Sized } from './size.js';
@@ -76,9 +84,20 @@ function guardMeasured(s: Sized & Measured, config: Config, now: number): Guarde
     message: decided.message,
     migrating: decided.accelerator !== current.accelerator && current.desired > 0,
     deployments: makeBeforeBreak(current, decided.accelerator, decided.replicas),
-    windowEntry: { t: now, accelerator: bounded.accelerator, replicas: bounded.replicas },
+    windowEntry: windowEntry(s, bounded, config, now),
     windowMemory: stabilized.windowMemory,
   };
+}
+
+/** What the window keeps of this evaluation: its replicas, and of them those for measured demand. */
+function windowEntry(s: Measured & Sized, bounded: Recommendation, config: Config, now: number): WindowEntry {
+  const entry = { t: now, accelerator: bounded.accelerator, replicas: bounded.replicas };
+  // Replicas asked for because no fleet meets the targets (all that is allowed or free) are not
+  // sized for the forecast: the window holds them as they are.
+  const sized = bounded.reason !== 'capacity' && bounded.reason !== 'max-replicas';
+  if (!config.policy.forecastCapacity.holdAsExpected || !sized) return entry;
+  const measured = replicasForMeasured(s.demand, bounded.replicas, s.ratePerReplica, s.v.minReplicas);
+  return measured < bounded.replicas ? { ...entry, measured } : entry;
 }
 
 const withinBounds = (v: VariantConfig, replicas: number) =>
@@ -146,21 +165,24 @@ export function stabilizeTarget(
           stabilizationWindow(config, v, accelerator),
           memory.window ?? (policy.adaptiveWindow.enabled ? policy.adaptiveWindow.initialSeconds : 0),
         );
+  // The rise is of rates counted at one request per window of resolution, as it was learnt.
+  const resolution = s.observation ? 1 / s.observation.windowSeconds : 0;
+  const history = memory.recommendations.filter((r) => r.accelerator === accelerator);
+  const forecastHold = holdAsExpected(s, config, now, lead, resolution);
   const stabilized = stabilize({
     now,
     current: currentOnTarget,
     recommended: recommended.replicas,
-    history: memory.recommendations.filter((r) => r.accelerator === accelerator),
+    history,
     windowSeconds: window,
     observedSince: memory.observedSince ?? now,
     up: policy.scaleUpMaxStep,
     down: policy.scaleDownMaxStep,
+    ...(forecastHold ? { heldBy: (r: WindowEntry) => heldByEntry(r, forecastHold.hold) } : {}),
   });
   let target = stabilized.replicas;
   // Released capacity is back a lead time later at best: keep what the rise demand has shown
   // within a lead time would need, at the rate one replica sustains within the targets.
-  // The rise is of rates counted at one request per window of resolution, as it was learnt.
-  const resolution = s.observation ? 1 / s.observation.windowSeconds : 0;
   const cautiousRate = s.demand
     ? Math.max(s.demand.rate, (s.demand.measured + resolution) * (rise ?? 1) - resolution)
     : 0;
@@ -175,6 +197,12 @@ export function stabilizeTarget(
   if (stabilized.limitedBy && reason !== 'idle') {
     reason = 'stabilization';
     message = `${message}; ${stabilized.limitedBy === 'window' ? `held by the ${Math.round(window)} s window` : 'limited by the step size'} (recommended ${recommended.replicas})`;
+    if (stabilized.limitedBy === 'window' && forecastHold)
+      message = `${message}: ${describeHold(
+        history.filter((r) => r.t > now - window),
+        forecastHold.hold,
+        forecastHold.rise,
+      )}`;
   }
   if (keptForRise && reason !== 'idle') {
     reason = 'stabilization';
@@ -182,14 +210,49 @@ export function stabilizeTarget(
   } else if (policy.caution.enabled && rise === undefined && target < currentOnTarget) {
     message = `${message}; no lead time of rises seen yet: the configured window rules`;
   }
+  // A regret is capacity released that demand asks for again: with regretOnMeasured, measured
+  // demand, not a forecast of it.
+  const asked =
+    policy.forecastCapacity.regretOnMeasured && s.demand
+      ? replicasForMeasured(s.demand, recommended.replicas, s.ratePerReplica, v.minReplicas)
+      : undefined;
   const adapted = adaptWindow(config, v, accelerator, memory, {
     now,
     window,
     current: currentOnTarget,
     target,
+    ...(asked !== undefined ? { asked } : {}),
   });
   if (adapted.note) message = `${message}; ${adapted.note}`;
   return { target: withinBounds(v, target), reason, message, windowMemory: adapted.memory };
+}
+
+/**
+ * What the window holds of forecasts (policy.forecastCapacity.holdAsExpected): the replicas the
+ * rate expected a lead time from now needs, once a rise has been learnt. Undefined when off.
+ */
+function holdAsExpected(
+  s: Sized,
+  config: Config,
+  now: number,
+  lead: number,
+  resolution: number,
+): { hold: ForecastHold; rise?: number } | undefined {
+  const policy = config.policy;
+  if (!policy.forecastCapacity.holdAsExpected || !s.demand) return undefined;
+  const rise = expectedRise(policy, s.rise, lead);
+  // With nothing to size for, the rate per replica is not the one demand would be served at.
+  const expected =
+    rise !== undefined && s.ratePerReplica && s.demand.rate > 0
+      ? Math.ceil(
+          (rateExpected(s.demand.measured, rise, resolution) + s.demand.backlogRate) / s.ratePerReplica -
+            1e-9,
+        )
+      : undefined;
+  return {
+    hold: { now, leadSeconds: lead, ...(expected !== undefined ? { expectedReplicas: expected } : {}) },
+    ...(expected !== undefined ? { rise } : {}),
+  };
 }
 
 /**
