@@ -351,7 +351,7 @@ export const policySchema = z
           .boolean()
           .default(false)
           .describe(
-            "the window holds the replicas measured demand (and backlog) asked for; a forecast's replicas beyond them until the time they were forecast for (one lead time), then only as far as the learnt rise still expects demand that high",
+            "the window holds the replicas measured demand (and backlog) asked for; a forecast's replicas beyond them until the time they were forecast for (one lead time), then only as far as the demand expected within a lead time (measured rate times the learnt rise, the most of the last lead time) needs",
           ),
         regretOnMeasured: z
           .boolean()

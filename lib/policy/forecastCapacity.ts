@@ -77,7 +77,10 @@ export function replicasForMeasured(
 export interface ForecastHold {
   readonly now: number;
   readonly leadSeconds: number;
-  /** replicas the rate expected a lead time from now needs; undefined: no rise learnt yet */
+  /**
+   * replicas the demand expected within a lead time needs (the most estimated over the last lead
+   * time); undefined: no rise learnt yet
+   */
   readonly expectedReplicas?: number;
 }
 
@@ -99,7 +102,7 @@ export function describeHold(entries: readonly WindowEntry[], hold: ForecastHold
   const forecastInLead = Math.max(0, ...recent.map((e) => e.replicas));
   const expected =
     hold.expectedReplicas !== undefined && rise !== undefined
-      ? `, as far as a rise of x${rise.toFixed(2)} expects ${hold.expectedReplicas}`
+      ? `, as far as the demand expected within a lead time needs (${hold.expectedReplicas}, a rise of x${rise.toFixed(2)} now)`
       : ', all of them: no lead time of rises seen yet';
   return `the window holds ${forMeasured} for measured demand, forecasts' replicas for their ${Math.round(hold.leadSeconds)} s lead time (${forecastInLead}) and beyond it${expected}`;
 }

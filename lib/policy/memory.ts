@@ -13,6 +13,8 @@ export interface Recommendation {
    * (policy.forecastCapacity.holdAsExpected)
    */
   readonly measured?: number;
+  /** the replicas the demand expected within a lead time needed then (holdAsExpected) */
+  readonly expected?: number;
 }
 
 export interface VariantMemory {

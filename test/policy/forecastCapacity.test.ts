@@ -104,7 +104,7 @@ describe('describeHold', () => {
     ];
     const hold = { now: 700, leadSeconds: 600, expectedReplicas: 5 };
     expect(describeHold(entries, hold, 1.3)).toBe(
-      "the window holds 4 for measured demand, forecasts' replicas for their 600 s lead time (3) and beyond it, as far as a rise of x1.30 expects 5",
+      "the window holds 4 for measured demand, forecasts' replicas for their 600 s lead time (3) and beyond it, as far as the demand expected within a lead time needs (5, a rise of x1.30 now)",
     );
     expect(describeHold(entries, { now: 700, leadSeconds: 600 }, undefined)).toMatch(
       /and beyond it, all of them: no lead time of rises seen yet$/,

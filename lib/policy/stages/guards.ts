@@ -84,14 +84,26 @@ function guardMeasured(s: Sized & Measured, config: Config, now: number): Guarde
     message: decided.message,
     migrating: decided.accelerator !== current.accelerator && current.desired > 0,
     deployments: makeBeforeBreak(current, decided.accelerator, decided.replicas),
-    windowEntry: windowEntry(s, bounded, config, now),
+    windowEntry: windowEntry(s, bounded, config, now, stabilized.expected),
     windowMemory: stabilized.windowMemory,
   };
 }
 
 /** What the window keeps of this evaluation: its replicas, and of them those for measured demand. */
-function windowEntry(s: Measured & Sized, bounded: Recommendation, config: Config, now: number): WindowEntry {
-  const entry = { t: now, accelerator: bounded.accelerator, replicas: bounded.replicas };
+function windowEntry(
+  s: Measured & Sized,
+  bounded: Recommendation,
+  config: Config,
+  now: number,
+  /** the replicas the demand expected a lead time from now needs (holdAsExpected, rise learnt) */
+  expected: number | undefined,
+): WindowEntry {
+  const entry = {
+    t: now,
+    accelerator: bounded.accelerator,
+    replicas: bounded.replicas,
+    ...(expected !== undefined ? { expected } : {}),
+  };
   // Replicas asked for because no fleet meets the targets (all that is allowed or free) are not
   // sized for the forecast: the window holds them as they are.
   const sized = bounded.reason !== 'capacity' && bounded.reason !== 'max-replicas';
@@ -146,7 +158,14 @@ export function stabilizeTarget(
   recommended: Recommendation,
   config: Config,
   now: number,
-): { target: number; reason: ScalingReason; message: string; windowMemory: Partial<VariantMemory> } {
+): {
+  target: number;
+  reason: ScalingReason;
+  message: string;
+  windowMemory: Partial<VariantMemory>;
+  /** the replicas the demand expected a lead time from now needs (holdAsExpected, rise learnt) */
+  expected?: number;
+} {
   const { v, current, memory } = s;
   const policy = config.policy;
   const { accelerator } = recommended;
@@ -168,7 +187,7 @@ export function stabilizeTarget(
   // The rise is of rates counted at one request per window of resolution, as it was learnt.
   const resolution = s.observation ? 1 / s.observation.windowSeconds : 0;
   const history = memory.recommendations.filter((r) => r.accelerator === accelerator);
-  const forecastHold = holdAsExpected(s, config, now, lead, resolution);
+  const forecastHold = holdAsExpected(s, config, now, lead, resolution, history);
   const stabilized = stabilize({
     now,
     current: currentOnTarget,
@@ -224,12 +243,20 @@ export function stabilizeTarget(
     ...(asked !== undefined ? { asked } : {}),
   });
   if (adapted.note) message = `${message}; ${adapted.note}`;
-  return { target: withinBounds(v, target), reason, message, windowMemory: adapted.memory };
+  return {
+    target: withinBounds(v, target),
+    reason,
+    message,
+    windowMemory: adapted.memory,
+    ...(forecastHold?.expectedNow !== undefined ? { expected: forecastHold.expectedNow } : {}),
+  };
 }
 
 /**
  * What the window holds of forecasts (policy.forecastCapacity.holdAsExpected): the replicas the
- * rate expected a lead time from now needs, once a rise has been learnt. Undefined when off.
+ * demand expected within a lead time needs (the measured rate times the rise learnt), the most
+ * of those estimated over the last lead time: a release cannot be undone sooner, so one
+ * evaluation's dip in the measured rate is no reason to let go. Undefined when off.
  */
 function holdAsExpected(
   s: Sized,
@@ -237,21 +264,25 @@ function holdAsExpected(
   now: number,
   lead: number,
   resolution: number,
-): { hold: ForecastHold; rise?: number } | undefined {
+  history: readonly WindowEntry[],
+): { hold: ForecastHold; rise?: number; expectedNow?: number } | undefined {
   const policy = config.policy;
   if (!policy.forecastCapacity.holdAsExpected || !s.demand) return undefined;
   const rise = expectedRise(policy, s.rise, lead);
   // With nothing to size for, the rate per replica is not the one demand would be served at.
-  const expected =
+  const expectedNow =
     rise !== undefined && s.ratePerReplica && s.demand.rate > 0
       ? Math.ceil(
           (rateExpected(s.demand.measured, rise, resolution) + s.demand.backlogRate) / s.ratePerReplica -
             1e-9,
         )
       : undefined;
+  if (expectedNow === undefined) return { hold: { now, leadSeconds: lead } };
+  const recent = history.filter((r) => r.t > now - lead && r.expected !== undefined).map((r) => r.expected!);
   return {
-    hold: { now, leadSeconds: lead, ...(expected !== undefined ? { expectedReplicas: expected } : {}) },
-    ...(expected !== undefined ? { rise } : {}),
+    hold: { now, leadSeconds: lead, expectedReplicas: Math.max(expectedNow, ...recent) },
+    rise,
+    expectedNow,
   };
 }
 

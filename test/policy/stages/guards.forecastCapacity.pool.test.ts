@@ -54,8 +54,27 @@ describe('forecast capacity held as far as the rise learnt expects', () => {
     // and the decision says why it holds what it holds
     const why = held.s.steps[held.end + released]!.decision.message;
     expect(why).toMatch(
-      /held by the 300 s window \(recommended 2\): the window holds 3 for measured demand, forecasts' replicas for their 120 s lead time \(\d+\) and beyond it, as far as a rise of x\d+\.\d\d expects \d+/,
+      /held by the 300 s window \(recommended 2\): the window holds 3 for measured demand, forecasts' replicas for their 120 s lead time \(\d+\) and beyond it, as far as the demand expected within a lead time needs \(\d+, a rise of x\d+\.\d\d now\)/,
     );
+  });
+
+  it('lets go of a forecast on the most demand expected over the last lead time, not on a dip', () => {
+    const s = new Session(hold, [deployment('L4', 2)]);
+    let i = 0;
+    for (; i < 40; i++) s.run(at(i), 1.5 * r);
+    for (const x of RAMP) s.run(at(i++), x * r);
+    // measured demand dips every other evaluation: a release cannot be undone within a lead time
+    const after: number[] = [];
+    for (let k = 0; k < 8; k++) after.push(s.run(at(i++), (k % 2 ? 1.2 : 2.8) * r).targetReplicas);
+    for (let k = lead / 30; k < 7; k += 2) expect(after[k + 1]).toBe(after[k]);
+    const dip = s.steps.at(-1)!.decision;
+    expect(dip.inputs.demand!.measured).toBeCloseTo(1.2 * r, 9);
+    // what the 2.8 r* evaluations expected within a lead time, kept through the dip: more than
+    // the 3 replicas measured demand asked for, where 1.2 r* times the rise needs 2
+    expect(dip.message).toMatch(
+      /the window holds 3 for measured demand.* needs \(4, a rise of x1\.\d\d now\)/,
+    );
+    expect(dip.targetReplicas).toBe(4);
   });
 
   it('on demand that comes and goes, the rise learnt keeps the forecast for the whole window', () => {
@@ -73,7 +92,9 @@ describe('forecast capacity held as far as the rise learnt expects', () => {
     // forecasts were held beyond their lead time: the learnt rise expects such demand
     expect(held.s.steps.some((x) => x.decision.inputs.demand!.forecastRate > 0)).toBe(true);
     expect(held.after[7]).toBeGreaterThan(1);
-    expect(held.s.steps.at(-1)!.decision.message).toMatch(/as far as a rise of x\d+\.\d\d expects \d+/);
+    expect(held.s.steps.at(-1)!.decision.message).toMatch(
+      /as far as the demand expected within a lead time needs \(\d+, a rise of x[\d.]+ now\)/,
+    );
   });
 
   it('holds all of a forecast before a lead time of rises has been seen, and says so', () => {
