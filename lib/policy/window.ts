@@ -61,7 +61,7 @@ export function adaptWindow(
       memory: { window: grown, calmSince: now, lastScaleDown: undefined },
       note:
         grown > window
-          ? `replicas released ${Math.round(now - lastDown.t)} s ago are needed again: window ${window} s -> ${grown} s`
+          ? `replicas released ${Math.round(now - lastDown.t)} s ago are needed again: window ${Math.round(window)} s -> ${Math.round(grown)} s`
           : undefined,
     };
   }
