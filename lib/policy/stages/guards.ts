@@ -216,12 +216,10 @@ export function stabilizeTarget(
   if (stabilized.limitedBy && reason !== 'idle') {
     reason = 'stabilization';
     message = `${message}; ${stabilized.limitedBy === 'window' ? `held by the ${Math.round(window)} s window` : 'limited by the step size'} (recommended ${recommended.replicas})`;
-    if (stabilized.limitedBy === 'window' && forecastHold)
-      message = `${message}: ${describeHold(
-        history.filter((r) => r.t > now - window),
-        forecastHold.hold,
-        forecastHold.rise,
-      )}`;
+    const inWindow = history.filter((r) => r.t > now - window);
+    // (with no entries yet, what runs stands for the recommendations not seen: nothing to name)
+    if (stabilized.limitedBy === 'window' && forecastHold && inWindow.length > 0)
+      message = `${message}: ${describeHold(inWindow, forecastHold.hold, forecastHold.rise)}`;
   }
   if (keptForRise && reason !== 'idle') {
     reason = 'stabilization';
