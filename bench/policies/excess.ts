@@ -11,8 +11,9 @@
  *
  *   npm run bench:excess -- [--trace FILE] [--fleet FILE] [--json]
  *
- * --fleet runs sva on another config of the same fleet (a policy setting on trial, such as
- * policy.spill); the oracle's schedule, cached by fleet and trace, is the same.
+ * --fleet runs the trace on another config (a policy setting on trial, such as policy.spill or
+ * policy.forecastCapacity). The oracle's schedule is cached by the fleet's hardware, models and
+ * trace, not by the policy: a policy trial reuses the suite's, another fleet is searched once.
  *
  * The recommendation a window held is read from the decision's message ("(recommended N)"), the
  * one place the decision record states it.

@@ -339,6 +339,32 @@ export const policySchema = z
       .describe(
         "learn per variant how far demand rises within one lead time; once a lead time's worth is seen, the window is one lead time and a scale-down keeps the replicas for the rise not exceeded with the attainment asked for (1 - itlDistribution.missShare)",
       ),
+    forecastCapacity: z
+      .object({
+        buyAsExpected: z
+          .boolean()
+          .default(false)
+          .describe(
+            "a scale-up buys the trend's forecast only as far as the rise learnt (policy.caution's statistics) expects demand a lead time later",
+          ),
+        holdAsExpected: z
+          .boolean()
+          .default(false)
+          .describe(
+            "the window holds the replicas measured demand (and backlog) asked for; a forecast's replicas beyond them until the time they were forecast for (one lead time), then only as far as the demand expected within a lead time (measured rate times the learnt rise, the most of the last lead time) needs",
+          ),
+        regretOnMeasured: z
+          .boolean()
+          .default(false)
+          .describe(
+            'the adaptive window grows only when measured demand (not a forecast) asks again for replicas released within it',
+          ),
+      })
+      .strict()
+      .default({ buyAsExpected: false, holdAsExpected: false, regretOnMeasured: false })
+      .describe(
+        "capacity bought for demand expected when it arrives: learns the rises as policy.caution does (its halfLifeSeconds; without its scale-down unless it is enabled too) and buys and holds the forecast's replicas by them",
+      ),
     windowPerStartup: nonNegative
       .default(2)
       .describe(

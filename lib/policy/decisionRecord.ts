@@ -131,6 +131,11 @@ export const decisionSchema = z
             backlogRate: finite,
             forecastRate: finite,
             leadSeconds: finite,
+            /**
+             * the rise learnt expected within the lead time and the trend's forecast before it was
+             * cut to what that rise expects (policy.forecastCapacity.buyAsExpected)
+             */
+            expected: z.object({ rise: finite, forecastRate: finite }).strict().optional(),
             /** the learnt season's highest rate within the lead time (with two errors), or why none */
             seasonal: z
               .union([

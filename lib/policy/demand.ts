@@ -39,6 +39,17 @@ export interface Demand {
   readonly outputTokens: number;
   /** which term made the difference */
   readonly driver: 'load' | 'backlog' | 'forecast';
+  /**
+   * the rise learnt expected within the lead time, and the trend's forecast before it was cut to
+   * what that rise expects (policy.forecastCapacity.buyAsExpected)
+   */
+  readonly expected?: { readonly rise: number; readonly forecastRate: number };
+}
+
+/** Which term of the demand made the difference. */
+export function demandDriver(backlogRate: number, forecastRate: number): Demand['driver'] {
+  if (backlogRate > forecastRate) return backlogRate > 0 ? 'backlog' : 'load';
+  return forecastRate > 0 ? 'forecast' : 'load';
 }
 
 /** Token sizes assumed before a variant has ever completed a request. */
@@ -115,14 +126,7 @@ export function estimateDemand(obs: VariantObservation, memory: VariantMemory, c
       memory.lastTokens?.output ??
       DEFAULT_TOKENS.output,
   };
-  const driver =
-    backlogRate > forecastRate
-      ? backlogRate > 0
-        ? 'backlog'
-        : 'load'
-      : forecastRate > 0
-        ? 'forecast'
-        : 'load';
+  const driver = demandDriver(backlogRate, forecastRate);
   return {
     rate: measured + backlogRate + forecastRate,
     measured,

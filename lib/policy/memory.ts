@@ -10,6 +10,13 @@ export interface Recommendation {
   readonly replicas: number;
   /** the demand it was sized for (req/s): a disaggregated role's accelerator is chosen for the window's highest */
   readonly rate?: number;
+  /**
+   * of them, the replicas measured demand and backlog asked for, when a forecast asked for more
+   * (policy.forecastCapacity.holdAsExpected)
+   */
+  readonly measured?: number;
+  /** the replicas the demand expected within a lead time needed then (holdAsExpected) */
+  readonly expected?: number;
 }
 
 export interface VariantMemory {

@@ -20,6 +20,8 @@ export interface StabilizeInput {
   readonly observedSince: number;
   readonly up: StepLimit;
   readonly down: StepLimit;
+  /** what an earlier recommendation still holds (default: all it asked for) */
+  readonly heldBy?: (r: Recommendation) => number;
 }
 
 export interface Stabilized {
@@ -43,7 +45,7 @@ export function stabilize(input: StabilizeInput): Stabilized {
   // stand for the recommendations not seen: no scale-down on a partial view.
   const seenWholeWindow = input.observedSince <= windowStart;
   const windowMax = inWindow.reduce(
-    (m, r) => Math.max(m, r.replicas),
+    (m, r) => Math.max(m, input.heldBy ? input.heldBy(r) : r.replicas),
     seenWholeWindow ? recommended : Math.max(recommended, current),
   );
   const held = Math.min(current, windowMax);

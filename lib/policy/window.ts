@@ -41,7 +41,8 @@ export function adaptWindow(
   v: VariantConfig,
   accelerator: string,
   mem: VariantMemory,
-  step: { now: number; window: number; current: number; target: number },
+  /** asked: the replicas demand asks for, when a regret counts only those (default: the target) */
+  step: { now: number; window: number; current: number; target: number; asked?: number },
 ): { memory: Partial<VariantMemory>; note?: string } {
   const settings = config.policy.adaptiveWindow;
   const base = stabilizationWindow(config, v, accelerator);
@@ -51,6 +52,7 @@ export function adaptWindow(
   const lastDown = mem.lastScaleDown;
   const regret =
     target > current &&
+    (step.asked ?? target) > current &&
     lastDown !== undefined &&
     now - lastDown.t <= window + leadSeconds(config, v, accelerator);
   if (regret) {
@@ -59,7 +61,7 @@ export function adaptWindow(
       memory: { window: grown, calmSince: now, lastScaleDown: undefined },
       note:
         grown > window
-          ? `replicas released ${Math.round(now - lastDown.t)} s ago are needed again: window ${window} s -> ${grown} s`
+          ? `replicas released ${Math.round(now - lastDown.t)} s ago are needed again: window ${Math.round(window)} s -> ${Math.round(grown)} s`
           : undefined,
     };
   }

@@ -13,6 +13,7 @@ import type { Observed } from './observe.js';
 import { updateTokenHistogram, type TokenHistogram } from '../distribution.js';
 import { updateRise, type RiseStats } from '../caution.js';
 import { observeSeason, seasonalForecast } from '../seasonal.js';
+import { expectedRise, forecastAsExpected, learnsRises } from '../forecastCapacity.js';
 
 export interface Assessed extends Observed {
   /** undefined: no arrival estimate, so the variant holds what runs */
@@ -53,7 +54,7 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
   const season = seasonal.enabled
     ? observeSeason(o.season, now, observation.arrivalRate.value, seasonal)
     : undefined;
-  const demand = estimateDemand(observation, memory, {
+  const trended = estimateDemand(observation, memory, {
     now,
     ttftTargetMs: targetsOf(config, v).ttftMs,
     intervalSeconds: policy.intervalSeconds,
@@ -65,6 +66,23 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
     forecast: policy.forecast,
     ...(seasonal.enabled ? { seasonal: seasonalForecast(season, now, lead) } : {}),
   });
+  const rise = learnsRises(policy)
+    ? updateRise(memory.rise, memory.demand, {
+        now,
+        measured: trended.measured,
+        leadSeconds: trended.leadSeconds,
+        windowSeconds: observation.windowSeconds,
+        halfLifeSeconds: policy.caution.halfLifeSeconds,
+      })
+    : undefined;
+  // Replicas bought now serve a lead time later: the forecast only as far as the rise expects.
+  const demand = policy.forecastCapacity.buyAsExpected
+    ? forecastAsExpected(
+        trended,
+        expectedRise(policy, rise, trended.leadSeconds),
+        1 / observation.windowSeconds,
+      )
+    : trended;
   // The model at the load the replicas carry, with a correction: what the correction learns against.
   const carried = (c: Correction) =>
     predictAt(config, v, current.accelerator, { ...demand, rate: demand.measured }, current.ready, c);
@@ -85,15 +103,6 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
     now,
     policy.itlDistribution.halfLifeSeconds,
   );
-  const rise = policy.caution.enabled
-    ? updateRise(memory.rise, memory.demand, {
-        now,
-        measured: demand.measured,
-        leadSeconds: demand.leadSeconds,
-        windowSeconds: observation.windowSeconds,
-        halfLifeSeconds: policy.caution.halfLifeSeconds,
-      })
-    : undefined;
   return {
     ...o,
     demand,

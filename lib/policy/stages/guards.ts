@@ -11,6 +11,14 @@ import type { CurrentState } from '../plan.js';
 import { stabilize } from '../stabilize.js';
 import { adaptWindow, leadSeconds, stabilizationWindow } from '../window.js';
 import { cautiousRise } from '../caution.js';
+import {
+  describeHold,
+  expectedRise,
+  heldByEntry,
+  rateExpected,
+  replicasForMeasured,
+  type ForecastHold,
+} from '../forecastCapacity.js';
 import type { Recommendation } from '../recommend.js';
 import { isMeasured, type Measured } from './demand.js';
 import type { Sized } from './size.js';
@@ -83,10 +91,33 @@ function guardMeasured(s: Sized & Measured, config: Config, now: number): Guarde
     migrating: decided.accelerator !== current.accelerator && current.desired > 0,
     deployments: makeBeforeBreak(current, decided.accelerator, decided.replicas),
     recommended: bounded.replicas,
-    windowEntry: { t: now, accelerator: bounded.accelerator, replicas: bounded.replicas },
+    windowEntry: windowEntry(s, bounded, config, now, stabilized.expected),
     windowMemory: stabilized.windowMemory,
     windowSeconds: stabilized.windowSeconds,
   };
+}
+
+/** What the window keeps of this evaluation: its replicas, and of them those for measured demand. */
+function windowEntry(
+  s: Measured & Sized,
+  bounded: Recommendation,
+  config: Config,
+  now: number,
+  /** the replicas the demand expected a lead time from now needs (holdAsExpected, rise learnt) */
+  expected: number | undefined,
+): WindowEntry {
+  const entry = {
+    t: now,
+    accelerator: bounded.accelerator,
+    replicas: bounded.replicas,
+    ...(expected !== undefined ? { expected } : {}),
+  };
+  // Replicas asked for because no fleet meets the targets (all that is allowed or free) are not
+  // sized for the forecast: the window holds them as they are.
+  const sized = bounded.reason !== 'capacity' && bounded.reason !== 'max-replicas';
+  if (!config.policy.forecastCapacity.holdAsExpected || !sized) return entry;
+  const measured = replicasForMeasured(s.demand, bounded.replicas, s.ratePerReplica, s.v.minReplicas);
+  return measured < bounded.replicas ? { ...entry, measured } : entry;
 }
 
 const withinBounds = (v: VariantConfig, replicas: number) =>
@@ -141,6 +172,8 @@ export function stabilizeTarget(
   message: string;
   windowMemory: Partial<VariantMemory>;
   windowSeconds: number;
+  /** the replicas the demand expected a lead time from now needs (holdAsExpected, rise learnt) */
+  expected?: number;
 } {
   const { v, current, memory } = s;
   const policy = config.policy;
@@ -160,21 +193,24 @@ export function stabilizeTarget(
           stabilizationWindow(config, v, accelerator),
           memory.window ?? (policy.adaptiveWindow.enabled ? policy.adaptiveWindow.initialSeconds : 0),
         );
+  // The rise is of rates counted at one request per window of resolution, as it was learnt.
+  const resolution = s.observation ? 1 / s.observation.windowSeconds : 0;
+  const history = memory.recommendations.filter((r) => r.accelerator === accelerator);
+  const forecastHold = holdAsExpected(s, config, now, lead, resolution, history);
   const stabilized = stabilize({
     now,
     current: currentOnTarget,
     recommended: recommended.replicas,
-    history: memory.recommendations.filter((r) => r.accelerator === accelerator),
+    history,
     windowSeconds: window,
     observedSince: memory.observedSince ?? now,
     up: policy.scaleUpMaxStep,
     down: policy.scaleDownMaxStep,
+    ...(forecastHold ? { heldBy: (r: WindowEntry) => heldByEntry(r, forecastHold.hold) } : {}),
   });
   let target = stabilized.replicas;
   // Released capacity is back a lead time later at best: keep what the rise demand has shown
   // within a lead time would need, at the rate one replica sustains within the targets.
-  // The rise is of rates counted at one request per window of resolution, as it was learnt.
-  const resolution = s.observation ? 1 / s.observation.windowSeconds : 0;
   const cautiousRate = s.demand
     ? Math.max(s.demand.rate, (s.demand.measured + resolution) * (rise ?? 1) - resolution)
     : 0;
@@ -189,6 +225,10 @@ export function stabilizeTarget(
   if (stabilized.limitedBy && reason !== 'idle') {
     reason = 'stabilization';
     message = `${message}; ${stabilized.limitedBy === 'window' ? `held by the ${Math.round(window)} s window` : 'limited by the step size'} (recommended ${recommended.replicas})`;
+    const inWindow = history.filter((r) => r.t > now - window);
+    // (with no entries yet, what runs stands for the recommendations not seen: nothing to name)
+    if (stabilized.limitedBy === 'window' && forecastHold && inWindow.length > 0)
+      message = `${message}: ${describeHold(inWindow, forecastHold.hold, forecastHold.rise)}`;
   }
   if (keptForRise && reason !== 'idle') {
     reason = 'stabilization';
@@ -196,11 +236,18 @@ export function stabilizeTarget(
   } else if (policy.caution.enabled && rise === undefined && target < currentOnTarget) {
     message = `${message}; no lead time of rises seen yet: the configured window rules`;
   }
+  // A regret is capacity released that demand asks for again: with regretOnMeasured, measured
+  // demand, not a forecast of it.
+  const asked =
+    policy.forecastCapacity.regretOnMeasured && s.demand
+      ? replicasForMeasured(s.demand, recommended.replicas, s.ratePerReplica, v.minReplicas)
+      : undefined;
   const adapted = adaptWindow(config, v, accelerator, memory, {
     now,
     window,
     current: currentOnTarget,
     target,
+    ...(asked !== undefined ? { asked } : {}),
   });
   if (adapted.note) message = `${message}; ${adapted.note}`;
   return {
@@ -209,6 +256,41 @@ export function stabilizeTarget(
     message,
     windowMemory: adapted.memory,
     windowSeconds: window,
+    ...(forecastHold?.expectedNow !== undefined ? { expected: forecastHold.expectedNow } : {}),
+  };
+}
+
+/**
+ * What the window holds of forecasts (policy.forecastCapacity.holdAsExpected): the replicas the
+ * demand expected within a lead time needs (the measured rate times the rise learnt), the most
+ * of those estimated over the last lead time: a release cannot be undone sooner, so one
+ * evaluation's dip in the measured rate is no reason to let go. Undefined when off.
+ */
+function holdAsExpected(
+  s: Sized,
+  config: Config,
+  now: number,
+  lead: number,
+  resolution: number,
+  history: readonly WindowEntry[],
+): { hold: ForecastHold; rise?: number; expectedNow?: number } | undefined {
+  const policy = config.policy;
+  if (!policy.forecastCapacity.holdAsExpected || !s.demand) return undefined;
+  const rise = expectedRise(policy, s.rise, lead);
+  // With nothing to size for, the rate per replica is not the one demand would be served at.
+  const expectedNow =
+    rise !== undefined && s.ratePerReplica && s.demand.rate > 0
+      ? Math.ceil(
+          (rateExpected(s.demand.measured, rise, resolution) + s.demand.backlogRate) / s.ratePerReplica -
+            1e-9,
+        )
+      : undefined;
+  if (expectedNow === undefined) return { hold: { now, leadSeconds: lead } };
+  const recent = history.filter((r) => r.t > now - lead && r.expected !== undefined).map((r) => r.expected!);
+  return {
+    hold: { now, leadSeconds: lead, expectedReplicas: Math.max(expectedNow, ...recent) },
+    rise,
+    expectedNow,
   };
 }
 

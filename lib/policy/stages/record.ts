@@ -10,6 +10,7 @@ import { predictAt } from '../predict.js';
 import { configHash } from '../../config/hash.js';
 import { deploymentName } from '../../config/resolved.js';
 import { leadSeconds, longestWindow } from '../window.js';
+import { learnsRises } from '../forecastCapacity.js';
 import type { Guarded } from './guards.js';
 
 /** The variant's memory after this evaluation: the previous one advanced by what was decided. */
@@ -50,7 +51,7 @@ export function remember(g: Guarded, config: Config, now: number): VariantMemory
 
 function demandHistorySeconds(config: Config, g: Guarded): number {
   const policy = config.policy;
-  const lead = policy.caution.enabled ? leadSeconds(config, g.v, g.current.accelerator) : 0;
+  const lead = learnsRises(policy) ? leadSeconds(config, g.v, g.current.accelerator) : 0;
   return Math.max(policy.forecast.horizonSeconds, lead + policy.intervalSeconds);
 }
 
@@ -131,6 +132,7 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
             backlogRate: demand.backlogRate,
             forecastRate: demand.forecastRate,
             leadSeconds: demand.leadSeconds,
+            ...(demand.expected ? { expected: { ...demand.expected } } : {}),
             ...(demand.seasonal ? { seasonal: { ...demand.seasonal } } : {}),
           }
         : null,
