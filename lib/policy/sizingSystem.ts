@@ -136,6 +136,7 @@ function distributionCaps(
         itlTargetMs,
         missShare: settings.missShare,
         upperRate: CAP_UPPER_RATE,
+        demand: p.demand?.rate,
       }),
     );
   }
