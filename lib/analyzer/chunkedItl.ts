@@ -16,7 +16,13 @@
  *   its gaps pushes the mean gap over the target.
  *
  * The chunks of several prompts in one step are counted as separate steps (more steps stretched,
- * each by less): on the side of caution for short answers. Rates are req/s, times ms.
+ * each by less): on the side of caution for short answers.
+ *
+ * With several replicas behind a router that sends each arrival to the replica with the fewest
+ * outstanding requests (the simulator's, and the gateway's endpoint picker in spirit), a replica
+ * decoding a request is not sent new prompts at the fleet's average rate per replica: an arrival
+ * joins it only when no replica is idle. The prompts overlapping a request's decoding are thinned
+ * by that share (`routedShare`). Rates are req/s, times ms.
  */
 import type { ServiceProfile } from './replicaModel.js';
 
@@ -38,6 +44,38 @@ export interface ItlShareInput {
   readonly output: TokenDistribution;
   /** ms; the target each request's mean gap is held to */
   readonly itlTargetMs: number;
+}
+
+/**
+ * The share of the per-replica arrival rate that reaches a replica while it serves a given
+ * request, over `replicas` replicas behind a least-outstanding router. Decoding is batched, so a
+ * request's time in the engine hardly depends on its neighbours: the fleet's requests in flight
+ * are Poisson with mean replicas x `occupancy` (an infinite-server queue), whatever the routing.
+ * The router keeps the replicas level, taken as perfectly level (the cautious side: a real fleet
+ * is sometimes lopsided, and then an arrival finds an idle replica more often): an arrival joins
+ * a busy replica only when no replica is idle, i.e. when the other requests in flight are at
+ * least replicas - 1, and then each replica at the lowest count is as likely. So the share is
+ * P(Poisson(replicas x occupancy) >= replicas - 1), interpolated between whole replica counts;
+ * one replica: 1 (every arrival comes to it).
+ */
+export function routedShare(replicas: number, occupancy: number): number {
+  const n = Math.max(replicas, 1);
+  if (n <= 1) return 1;
+  const mean = n * Math.max(occupancy, 0);
+  const atLeast = (k: number) => {
+    // P(Poisson(mean) >= k)
+    let term = Math.exp(-mean);
+    let below = 0;
+    for (let j = 0; j < k; j++) {
+      below += term;
+      term *= mean / (j + 1);
+    }
+    return Math.min(Math.max(1 - below, 0), 1);
+  };
+  const k = n - 1;
+  const lo = Math.floor(k);
+  const frac = k - lo;
+  return (1 - frac) * atLeast(lo) + frac * atLeast(lo + 1);
 }
 
 export interface ItlShare {
@@ -253,7 +291,7 @@ export class ItlShareModel {
    * rate x (g light steps + one prompt's prefill time). Each stretches the request's gaps by the
    * chunks it runs in them (at most g). It misses when the stretch exceeds g x (target - light).
    */
-  at(rate: number): ItlShare {
+  at(rate: number, replicas = 1): ItlShare {
     const { alpha, beta } = this.input.engine.profile;
     const chunkSteps = rate * this.chunksPerRequest;
     let batch = 1;
@@ -272,6 +310,9 @@ export class ItlShareModel {
     light = alpha + beta * batch;
     const lightSteps = (1000 - chunkSteps * light - rate * this.prefillMsPerRequest) / light;
     const h = chunkSteps / (chunkSteps + lightSteps);
+    // requests in a replica at once (Little: rate x time in the engine, prefill and decode steps)
+    const occupancy = (rate * (this.meanOut - 1 + this.chunksPerRequest)) / (chunkSteps + lightSteps);
+    const routed = routedShare(replicas, occupancy);
     const slack = this.input.itlTargetMs - light;
     const { gamma, delta } = this.input.engine.profile;
     const maxStepExtra = gamma + delta * Math.max(this.input.engine.budget - batch, 0);
@@ -287,7 +328,7 @@ export class ItlShareModel {
       }
       const v = this.visibleFor(Math.min(gaps, 1 << 12));
       const overlapMs = gaps * light + this.chunksPerRequest * (light + prefillMs);
-      const lambda = (rate * overlapMs) / 1000;
+      const lambda = (routed * rate * overlapMs) / 1000;
       const x = slack * gaps;
       // A step carries at most one budget of prefill, whoever it belongs to: when even a chunk in
       // every gap fits the slack, no number of overlapping prompts can make the request miss.
@@ -307,25 +348,34 @@ export class ItlShareModel {
   }
 }
 
-/** The share of requests missing the ITL target on one replica at `rate` req/s. */
-export function itlMissShare(input: ItlShareInput, rate: number): ItlShare {
-  return new ItlShareModel(input).at(rate);
+/** The share of requests missing the ITL target on one replica at `rate` req/s, of `replicas` (default 1). */
+export function itlMissShare(input: ItlShareInput, rate: number, replicas = 1): ItlShare {
+  return new ItlShareModel(input).at(rate, replicas);
 }
 
 /**
- * The largest rate (req/s) at which at most `maxMissShare` of requests miss the ITL target,
- * by bisection (the miss share grows with the rate); 0 when even a trickle misses more, and
- * `upper` when the rate the caller allows does not reach it.
+ * The largest rate (req/s) per replica at which at most `maxMissShare` of requests miss the ITL
+ * target, by bisection on a log scale (the miss share grows with the rate); 0 when even a trickle
+ * (a millionth of `upper`) misses more, and `upper` when the rate the caller allows does not
+ * reach it. With `demand` (req/s over the variant), the replicas at a rate are demand / rate, and
+ * the router's thinning (routedShare) counts.
  */
-export function maxRateForItlShare(input: ItlShareInput, maxMissShare: number, upper: number): number {
+export function maxRateForItlShare(
+  input: ItlShareInput,
+  maxMissShare: number,
+  upper: number,
+  demand?: number,
+): number {
   const model = new ItlShareModel(input);
-  if (model.at(upper).missShare <= maxMissShare) return upper;
+  const meets = (rate: number) =>
+    model.at(rate, demand !== undefined ? Math.max(demand / rate, 1) : 1).missShare <= maxMissShare;
+  if (meets(upper)) return upper;
+  let lo = upper * 1e-6;
+  if (!meets(lo)) return 0;
   let hi = upper;
-  if (model.at(upper * 1e-3).missShare > maxMissShare) return 0;
-  let lo = upper * 1e-3;
-  for (let i = 0; i < 30 && hi - lo > 1e-3 * hi; i++) {
-    const mid = (lo + hi) / 2;
-    if (model.at(mid).missShare <= maxMissShare) lo = mid;
+  for (let i = 0; i < 60 && hi - lo > 1e-3 * hi; i++) {
+    const mid = Math.sqrt(lo * hi);
+    if (meets(mid)) lo = mid;
     else hi = mid;
   }
   return lo;

@@ -58,6 +58,11 @@ export interface ItlCapInput {
   readonly missShare: number;
   /** the rate above which the cap does not matter (the queue model's own bound) */
   readonly upperRate: number;
+  /**
+   * req/s over the variant: the replicas at a rate are demand / rate, and a least-outstanding
+   * router sends a busy replica fewer prompts the more replicas there are (routedShare)
+   */
+  readonly demand?: number;
 }
 
 /** req/s per replica; the upper rate when the distribution never binds. */
@@ -71,6 +76,7 @@ export function itlRateCap(c: ItlCapInput): number {
     },
     c.missShare,
     c.upperRate,
+    c.demand,
   );
 }
 

@@ -133,6 +133,7 @@ function distributionCaps(
         itlTargetMs,
         missShare: settings.missShare,
         upperRate: CAP_UPPER_RATE,
+        demand: p.demand?.rate,
       }),
     );
   }
