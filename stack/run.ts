@@ -142,11 +142,16 @@ async function publishDeploymentReplicas(stack: LocalStack, fleet: FleetStatus):
 
 /** The shadow report of the run so far, on a grid of the evaluation interval. */
 async function shadowLines(stack: LocalStack, from: number, intervalSeconds: number): Promise<string[]> {
+  const step = Math.max(1, Math.round(intervalSeconds));
   try {
+    // The report's grid stops a step short of `to` (each point stands for the step after it).
+    // The last cycle pushed its samples a moment ago: with `to` at now, the grid could end before
+    // them, and on a busy machine, where cycles overrun the interval, before the first ones too
+    // ("no day where both ... have samples"). One step past now puts the last point after them.
     const rows = await shadowReportFromPrometheus(
       new PrometheusClient({ url: stack.prometheus.url }),
       stack.config,
-      { from, to: Date.now() / 1000, stepSeconds: Math.max(1, Math.round(intervalSeconds)) },
+      { from, to: Date.now() / 1000 + step, stepSeconds: step },
     );
     return formatShadowReport(rows);
   } catch (err) {
