@@ -9,7 +9,13 @@ import type { ScalingReason } from '../decisionRecord.js';
 import type { Recommendation as WindowEntry, VariantMemory } from '../memory.js';
 import type { CurrentState } from '../plan.js';
 import { stabilize } from '../stabilize.js';
-import { adaptWindow, leadSeconds, stabilizationWindow } from '../window.js';
+import { adaptWindow, leadSeconds, longestWindow, stabilizationWindow } from '../window.js';
+import {
+  describeLearntWindow,
+  learntWindow,
+  trackReleases,
+  type LearntWindowSettings,
+} from '../learntWindow.js';
 import { cautiousRise } from '../caution.js';
 import {
   describeHold,
@@ -186,16 +192,18 @@ export function stabilizeTarget(
   const rise = policy.caution.enabled
     ? cautiousRise(s.rise, policy.itlDistribution.missShare, lead / policy.intervalSeconds)
     : undefined;
+  const history = memory.recommendations.filter((r) => r.accelerator === accelerator);
+  const learnt = learnWindow(s, recommended, config, now, lead, history);
   const window =
     rise !== undefined
       ? lead
-      : Math.max(
+      : (learnt?.window?.seconds ??
+        Math.max(
           stabilizationWindow(config, v, accelerator),
           memory.window ?? (policy.adaptiveWindow.enabled ? policy.adaptiveWindow.initialSeconds : 0),
-        );
+        ));
   // The rise is of rates counted at one request per window of resolution, as it was learnt.
   const resolution = s.observation ? 1 / s.observation.windowSeconds : 0;
-  const history = memory.recommendations.filter((r) => r.accelerator === accelerator);
   const forecastHold = holdAsExpected(s, config, now, lead, resolution, history);
   const stabilized = stabilize({
     now,
@@ -229,6 +237,12 @@ export function stabilizeTarget(
     // (with no entries yet, what runs stands for the recommendations not seen: nothing to name)
     if (stabilized.limitedBy === 'window' && forecastHold && inWindow.length > 0)
       message = `${message}: ${describeHold(inWindow, forecastHold.hold, forecastHold.rise)}`;
+    if (stabilized.limitedBy === 'window' && learnt && rise === undefined)
+      message = `${message}; ${
+        learnt.window
+          ? describeLearntWindow(learnt.window, learnt.settings)
+          : `fewer than ${learnt.settings.minReleases} releases seen: the configured window`
+      }`;
   }
   if (keptForRise && reason !== 'idle') {
     reason = 'stabilization';
@@ -249,15 +263,51 @@ export function stabilizeTarget(
     target,
     ...(asked !== undefined ? { asked } : {}),
   });
-  if (adapted.note) message = `${message}; ${adapted.note}`;
+  // (a learnt window does not grow by regrets: they are in what it learns from)
+  if (adapted.note && !learnt?.window) message = `${message}; ${adapted.note}`;
   return {
     target: withinBounds(v, target),
     reason,
     message,
-    windowMemory: adapted.memory,
+    windowMemory: learnt ? { ...adapted.memory, releases: learnt.releases } : adapted.memory,
     windowSeconds: window,
     ...(forecastHold?.expectedNow !== undefined ? { expected: forecastHold.expectedNow } : {}),
   };
+}
+
+/**
+ * The releases of the recommendation tracked one step further, and the window they teach
+ * (policy.learntWindow; undefined when off; `window` undefined until enough have been seen).
+ */
+function learnWindow(
+  s: Sized,
+  recommended: Recommendation,
+  config: Config,
+  now: number,
+  lead: number,
+  history: readonly WindowEntry[],
+) {
+  const settingsIn = config.policy.learntWindow;
+  if (!settingsIn.enabled) return undefined;
+  const horizonSeconds = longestWindow(config, s.v, recommended.accelerator);
+  const last = history.reduce<WindowEntry | undefined>(
+    (a, r) => (r.t < now && (!a || r.t > a.t) ? r : a),
+    undefined,
+  );
+  const releases = trackReleases(s.memory.releases, {
+    now,
+    accelerator: recommended.accelerator,
+    recommended: recommended.replicas,
+    ...(last ? { previous: { t: last.t, replicas: last.replicas } } : {}),
+    horizonSeconds,
+  });
+  const settings: LearntWindowSettings = {
+    leadSeconds: lead,
+    horizonSeconds,
+    regretLeadTimes: settingsIn.regretLeadTimes,
+    minReleases: settingsIn.minReleases,
+  };
+  return { releases, settings, window: learntWindow(releases.returns, settings) };
 }
 
 /**

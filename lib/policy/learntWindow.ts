@@ -1,0 +1,158 @@
+/**
+ * A stabilisation window learnt per variant (policy.learntWindow, docs/SIZING.md section 6): how
+ * long replicas the recommendation let go of took to be recommended again, measured on the
+ * variant's own recommendations (which do not depend on the window, so the history is the same
+ * whatever window ran). The window holds a replica level for as long after its last
+ * recommendation as the window lasts, so each released level, once asked again, says exactly which
+ * window would have kept it; a level not asked again within the longest window says that holding
+ * it was paid for nothing.
+ *
+ * The length is the one that would have cost least over that history, counted in replica-seconds:
+ * a level held until it is asked again (or the window ends) costs the time held; a level asked
+ * again after the window let it go is bought again: a lead time paid for a replica that does not
+ * serve yet, and a lead time in which the demand it served goes without (`regretLeadTimes` lead
+ * times in all). Never shorter than one lead time (a release cannot be undone sooner), never
+ * longer than the longest window (the recommendations are not kept longer).
+ */
+
+/** Replica levels released and not recommended again yet: low..high, last recommended at t. */
+export interface OpenRelease {
+  readonly t: number;
+  readonly low: number;
+  readonly high: number;
+}
+
+/** Replicas released at once and how long they took to be asked again (null: not within the horizon). */
+export interface ReleaseReturn {
+  readonly t: number;
+  readonly after: number | null;
+  readonly replicas: number;
+}
+
+export interface ReleaseHistory {
+  /** the accelerator the open levels are counted on (levels of another do not compare) */
+  readonly accelerator: string;
+  readonly open: readonly OpenRelease[];
+  /** the newest returns, oldest first */
+  readonly returns: readonly ReleaseReturn[];
+}
+
+/** Returns kept per variant: the memory is one item per pool (lib/adapters/dynamodb). */
+export const MAX_RETURNS = 64;
+
+export interface ReleaseStep {
+  readonly now: number;
+  readonly accelerator: string;
+  /** the recommendation of this evaluation */
+  readonly recommended: number;
+  /** the last earlier recommendation on the same accelerator */
+  readonly previous?: { readonly t: number; readonly replicas: number };
+  /** levels not asked again within this long count as not needed (the longest window) */
+  readonly horizonSeconds: number;
+}
+
+/** The history advanced by one recommendation: levels asked again return, a drop opens levels. */
+export function trackReleases(prev: ReleaseHistory | undefined, step: ReleaseStep): ReleaseHistory {
+  const { now, recommended: r } = step;
+  const returns = [...(prev?.returns ?? [])];
+  const open: OpenRelease[] = [];
+  for (const o of prev && prev.accelerator === step.accelerator ? prev.open : []) {
+    if (now - o.t > step.horizonSeconds) {
+      returns.push({ t: now, after: null, replicas: o.high - o.low + 1 });
+      continue;
+    }
+    if (o.low <= r) {
+      const back = Math.min(o.high, r) - o.low + 1;
+      returns.push({ t: now, after: now - o.t, replicas: back });
+      if (o.high > r) open.push({ t: o.t, low: r + 1, high: o.high });
+    } else {
+      open.push(o);
+    }
+  }
+  const p = step.previous;
+  if (p && r < p.replicas) {
+    // levels above what is still open were asked for later; below the lowest open one only
+    const lowestOpen = Math.min(...open.map((o) => o.low), Infinity);
+    const high = Math.min(p.replicas, lowestOpen - 1);
+    if (high > r) open.push({ t: p.t, low: r + 1, high });
+  }
+  return { accelerator: step.accelerator, open, returns: returns.slice(-MAX_RETURNS) };
+}
+
+export interface LearntWindow {
+  readonly seconds: number;
+  /** released replicas counted (asked again or not within the horizon) */
+  readonly released: number;
+  /** of them, asked again within the window */
+  readonly heldUntilAsked: number;
+  /** asked again after the window: bought again */
+  readonly boughtAgain: number;
+  /** not asked again within the horizon */
+  readonly notAsked: number;
+}
+
+export interface LearntWindowSettings {
+  readonly leadSeconds: number;
+  readonly horizonSeconds: number;
+  /** what buying a released replica again costs, in lead times of one replica */
+  readonly regretLeadTimes: number;
+  /** releases (drops of the recommendation) seen before the history decides */
+  readonly minReleases: number;
+}
+
+/**
+ * The window that would have cost least over the variant's releases, within one lead time and the
+ * horizon; undefined until minReleases releases have returned or run out the horizon.
+ */
+export function learntWindow(
+  returns: readonly ReleaseReturn[],
+  s: LearntWindowSettings,
+): LearntWindow | undefined {
+  if (returns.length < s.minReleases) return undefined;
+  const regret = s.regretLeadTimes * s.leadSeconds;
+  const cost = (w: number) =>
+    returns.reduce((sum, x) => {
+      if (x.after === null || x.after > s.horizonSeconds) return sum + x.replicas * w;
+      // held while its last recommendation is inside the window (stabilize: r.t > now - window)
+      return sum + x.replicas * (x.after < w ? x.after : w + regret);
+    }, 0);
+  const lo = Math.min(s.leadSeconds, s.horizonSeconds);
+  const candidates = [lo, s.horizonSeconds];
+  for (const x of returns) {
+    if (x.after !== null && x.after + 1 > lo && x.after + 1 < s.horizonSeconds) candidates.push(x.after + 1);
+  }
+  let best = lo;
+  let bestCost = cost(lo);
+  for (const w of candidates) {
+    const c = cost(w);
+    // the shorter of two equal costs
+    if (c < bestCost - 1e-9 || (Math.abs(c - bestCost) <= 1e-9 && w < best)) {
+      best = w;
+      bestCost = c;
+    }
+  }
+  let heldUntilAsked = 0;
+  let boughtAgain = 0;
+  let notAsked = 0;
+  for (const x of returns) {
+    if (x.after === null || x.after > s.horizonSeconds) notAsked += x.replicas;
+    else if (x.after < best) heldUntilAsked += x.replicas;
+    else boughtAgain += x.replicas;
+  }
+  return {
+    seconds: best,
+    released: heldUntilAsked + boughtAgain + notAsked,
+    heldUntilAsked,
+    boughtAgain,
+    notAsked,
+  };
+}
+
+/** Why the window has its length, for the decision's message. */
+export function describeLearntWindow(w: LearntWindow, s: LearntWindowSettings): string {
+  return (
+    `window learnt from ${w.released} replicas released: ${w.heldUntilAsked} asked again within ${Math.round(w.seconds)} s, ` +
+    `${w.boughtAgain} later, ${w.notAsked} not within ${Math.round(s.horizonSeconds)} s ` +
+    `(the least replica-seconds, a replica bought again costing ${s.regretLeadTimes} lead times of ${Math.round(s.leadSeconds)} s)`
+  );
+}

@@ -1,0 +1,129 @@
+import {
+  describeLearntWindow,
+  learntWindow,
+  MAX_RETURNS,
+  trackReleases,
+  type ReleaseHistory,
+  type ReleaseReturn,
+} from '../../lib/policy/learntWindow.js';
+
+const step = (now: number, recommended: number, previous?: { t: number; replicas: number }) => ({
+  now,
+  accelerator: 'L4',
+  recommended,
+  horizonSeconds: 1800,
+  ...(previous ? { previous } : {}),
+});
+
+describe('trackReleases', () => {
+  it('opens the levels a drop releases, from the time they were last recommended', () => {
+    const h = trackReleases(undefined, step(130, 2, { t: 100, replicas: 6 }));
+    expect(h.open).toEqual([{ t: 100, low: 3, high: 6 }]);
+    expect(h.returns).toEqual([]);
+  });
+
+  it('returns the levels asked again, with the time since they were released; the rest stay open', () => {
+    let h = trackReleases(undefined, step(130, 2, { t: 100, replicas: 6 }));
+    h = trackReleases(h, step(700, 4, { t: 670, replicas: 2 }));
+    expect(h.returns).toEqual([{ t: 700, after: 600, replicas: 2 }]);
+    expect(h.open).toEqual([{ t: 100, low: 5, high: 6 }]);
+  });
+
+  it('a second drop below open levels opens only the levels under them', () => {
+    let h = trackReleases(undefined, step(130, 4, { t: 100, replicas: 6 }));
+    h = trackReleases(h, step(160, 1, { t: 130, replicas: 4 }));
+    expect(h.open).toEqual([
+      { t: 100, low: 5, high: 6 },
+      { t: 130, low: 2, high: 4 },
+    ]);
+    h = trackReleases(h, step(190, 6, { t: 160, replicas: 1 }));
+    expect(h.returns).toEqual([
+      { t: 190, after: 90, replicas: 2 },
+      { t: 190, after: 60, replicas: 3 },
+    ]);
+    expect(h.open).toEqual([]);
+  });
+
+  it('counts levels not asked again within the horizon as not needed', () => {
+    let h = trackReleases(undefined, step(130, 2, { t: 100, replicas: 6 }));
+    h = trackReleases(h, step(1901, 2, { t: 1871, replicas: 2 }));
+    expect(h.returns).toEqual([{ t: 1901, after: null, replicas: 4 }]);
+    expect(h.open).toEqual([]);
+  });
+
+  it('forgets open levels when the accelerator changes (levels of another do not compare), keeps the returns', () => {
+    const prev: ReleaseHistory = {
+      accelerator: 'H100',
+      open: [{ t: 100, low: 3, high: 6 }],
+      returns: [{ t: 90, after: 30, replicas: 1 }],
+    };
+    const h = trackReleases(prev, step(130, 8));
+    expect(h.open).toEqual([]);
+    expect(h.returns).toEqual(prev.returns);
+    expect(h.accelerator).toBe('L4');
+  });
+
+  it(`keeps the newest ${MAX_RETURNS} returns`, () => {
+    const prev: ReleaseHistory = {
+      accelerator: 'L4',
+      open: [{ t: 100, low: 3, high: 3 }],
+      returns: Array.from({ length: MAX_RETURNS }, (_, i) => ({ t: i, after: 30, replicas: 1 })),
+    };
+    const h = trackReleases(prev, step(160, 3));
+    expect(h.returns).toHaveLength(MAX_RETURNS);
+    expect(h.returns.at(-1)).toEqual({ t: 160, after: 60, replicas: 1 });
+    expect(h.returns[0]!.t).toBe(1);
+  });
+});
+
+describe('learntWindow', () => {
+  const settings = { leadSeconds: 400, horizonSeconds: 1800, regretLeadTimes: 2, minReleases: 8 };
+  const back = (after: number | null, n = 8): ReleaseReturn[] =>
+    Array.from({ length: n }, (_, i) => ({ t: i, after, replicas: 1 }));
+
+  it('decides nothing before minReleases', () => {
+    expect(learntWindow(back(1000, 7), settings)).toBeUndefined();
+  });
+
+  it('holds until replicas are asked again when that costs less than buying them again', () => {
+    // held 1,000 s each (8,000) against a lead time and a regret of two (8 x 1,200 = 9,600)
+    const w = learntWindow(back(1000), settings)!;
+    expect(w.seconds).toBe(1001);
+    expect(w).toMatchObject({ released: 8, heldUntilAsked: 8, boughtAgain: 0, notAsked: 0 });
+  });
+
+  it('lets go after one lead time when released replicas come back later than holding is worth', () => {
+    // held 1,700 s each costs more than 3 lead times (1,200)
+    const w = learntWindow(back(1700), settings)!;
+    expect(w.seconds).toBe(400);
+    expect(w.boughtAgain).toBe(8);
+  });
+
+  it('is shortened by releases never asked again: holding them is paid for nothing', () => {
+    const w = learntWindow([...back(1000), ...back(null)], settings)!;
+    expect(w.seconds).toBe(400);
+    expect(w).toMatchObject({ released: 16, heldUntilAsked: 0, boughtAgain: 8, notAsked: 8 });
+  });
+
+  it('never shorter than a lead time, however soon replicas come back', () => {
+    expect(learntWindow(back(60), settings)!.seconds).toBe(400);
+  });
+
+  it('never longer than the horizon', () => {
+    const w = learntWindow(back(1799), { ...settings, regretLeadTimes: 10 })!;
+    expect(w.seconds).toBe(1800);
+  });
+
+  it('grows with what buying again costs', () => {
+    expect(learntWindow(back(1300), settings)!.seconds).toBe(400);
+    expect(learntWindow(back(1300), { ...settings, regretLeadTimes: 3 })!.seconds).toBe(1301);
+  });
+
+  it('says why the window has its length', () => {
+    const w = learntWindow([...back(1000), ...back(null, 1)], settings)!;
+    expect(describeLearntWindow(w, settings)).toBe(
+      'window learnt from 9 replicas released: 8 asked again within 1001 s, 0 later, 1 not within 1800 s ' +
+        '(the least replica-seconds, a replica bought again costing 2 lead times of 400 s)',
+    );
+  });
+});
