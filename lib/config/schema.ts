@@ -375,6 +375,12 @@ export const policySchema = z
           .describe(
             'what a released replica asked again after the window costs, in lead times: one paid while it starts, one its demand goes without',
           ),
+        levels: z
+          .enum(['arrivals', 'recommendation'])
+          .default('arrivals')
+          .describe(
+            'what a level asked for is: the replicas the measured arrival rate needs at the rate one replica sustains (the arrivals do not depend on the capacity that ran), or the recommendation (which asks more where a backlog built up for want of capacity)',
+          ),
         minReleases: count
           .default(8)
           .describe(
@@ -382,7 +388,7 @@ export const policySchema = z
           ),
       })
       .strict()
-      .default({ enabled: false, regretLeadTimes: 2, minReleases: 8 })
+      .default({ enabled: false, regretLeadTimes: 2, levels: 'arrivals', minReleases: 8 })
       .describe(
         'the window of each variant learnt from its own recommendations: how long released replicas took to be recommended again; the length that would have cost least (held until asked, or bought again), within one lead time and the longest window; before minReleases, the configured window',
       ),

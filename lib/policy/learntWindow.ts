@@ -1,18 +1,20 @@
 /**
  * A stabilisation window learnt per variant (policy.learntWindow, docs/SIZING.md section 6): how
- * long replicas the recommendation let go of took to be recommended again, measured on the
- * variant's own recommendations (which do not depend on the window, so the history is the same
- * whatever window ran). The window holds a replica level for as long after its last
- * recommendation as the window lasts, so each released level, once asked again, says exactly which
- * window would have kept it; a level not asked again within the longest window says that holding
- * it was paid for nothing.
+ * long replica levels the variant let go of took to be asked for again. A level is what the
+ * measured arrivals need at the rate one replica sustains (levels: 'arrivals'; arrivals do not
+ * depend on the capacity that ran, so the history is the same whatever window ran) or the
+ * recommendation (levels: 'recommendation'; it asks more where a backlog built up for want of
+ * capacity). The window holds a level for as long after its last asking as the window lasts, so
+ * each released level, once asked again, says exactly which window would have kept it; a level
+ * not asked again within the longest window says that holding it was paid for nothing.
  *
  * The length is the one that would have cost least over that history, counted in replica-seconds:
  * a level held until it is asked again (or the window ends) costs the time held; a level asked
  * again after the window let it go is bought again: a lead time paid for a replica that does not
  * serve yet, and a lead time in which the demand it served goes without (`regretLeadTimes` lead
- * times in all). Never shorter than one lead time (a release cannot be undone sooner), never
- * longer than the longest window (the recommendations are not kept longer).
+ * times in all). Levels still open count for the time they have been open. Never shorter than one
+ * lead time (a release cannot be undone sooner), never longer than the longest window (the
+ * recommendations are not kept longer).
  */
 
 /** Replica levels released and not recommended again yet: low..high, last recommended at t. */
@@ -33,6 +35,8 @@ export interface ReleaseHistory {
   /** the accelerator the open levels are counted on (levels of another do not compare) */
   readonly accelerator: string;
   readonly open: readonly OpenRelease[];
+  /** the level of the last evaluation counted */
+  readonly last?: { readonly t: number; readonly replicas: number };
   /** the newest returns, oldest first */
   readonly returns: readonly ReleaseReturn[];
 }
@@ -43,20 +47,19 @@ export const MAX_RETURNS = 64;
 export interface ReleaseStep {
   readonly now: number;
   readonly accelerator: string;
-  /** the recommendation of this evaluation */
-  readonly recommended: number;
-  /** the last earlier recommendation on the same accelerator */
-  readonly previous?: { readonly t: number; readonly replicas: number };
+  /** the replicas asked for at this evaluation (the recommendation, or what the arrivals need) */
+  readonly level: number;
   /** levels not asked again within this long count as not needed (the longest window) */
   readonly horizonSeconds: number;
 }
 
-/** The history advanced by one recommendation: levels asked again return, a drop opens levels. */
+/** The history advanced by one evaluation: levels asked again return, a drop opens levels. */
 export function trackReleases(prev: ReleaseHistory | undefined, step: ReleaseStep): ReleaseHistory {
-  const { now, recommended: r } = step;
+  const { now, level: r } = step;
   const returns = [...(prev?.returns ?? [])];
   const open: OpenRelease[] = [];
-  for (const o of prev && prev.accelerator === step.accelerator ? prev.open : []) {
+  const same = prev?.accelerator === step.accelerator;
+  for (const o of same ? prev.open : []) {
     if (now - o.t > step.horizonSeconds) {
       returns.push({ t: now, after: null, replicas: o.high - o.low + 1 });
       continue;
@@ -69,14 +72,19 @@ export function trackReleases(prev: ReleaseHistory | undefined, step: ReleaseSte
       open.push(o);
     }
   }
-  const p = step.previous;
+  const p = same ? prev.last : undefined;
   if (p && r < p.replicas) {
     // levels above what is still open were asked for later; below the lowest open one only
     const lowestOpen = Math.min(...open.map((o) => o.low), Infinity);
     const high = Math.min(p.replicas, lowestOpen - 1);
     if (high > r) open.push({ t: p.t, low: r + 1, high });
   }
-  return { accelerator: step.accelerator, open, returns: returns.slice(-MAX_RETURNS) };
+  return {
+    accelerator: step.accelerator,
+    open,
+    last: { t: now, replicas: r },
+    returns: returns.slice(-MAX_RETURNS),
+  };
 }
 
 export interface LearntWindow {
@@ -107,15 +115,24 @@ export interface LearntWindowSettings {
 export function learntWindow(
   returns: readonly ReleaseReturn[],
   s: LearntWindowSettings,
+  /** levels released and not asked again yet: for how long, how many */
+  open: readonly { readonly age: number; readonly replicas: number }[] = [],
 ): LearntWindow | undefined {
   if (returns.length < s.minReleases) return undefined;
   const regret = s.regretLeadTimes * s.leadSeconds;
-  const cost = (w: number) =>
-    returns.reduce((sum, x) => {
-      if (x.after === null || x.after > s.horizonSeconds) return sum + x.replicas * w;
+  // Quick returns complete first, so leaving out the releases still open would learn too short a
+  // window: one open for `age` has cost min(w, age) so far (a lower bound: it may come back after
+  // the window yet).
+  const cost = (w: number) => {
+    let sum = 0;
+    for (const x of returns) {
+      if (x.after === null || x.after > s.horizonSeconds) sum += x.replicas * w;
       // held while its last recommendation is inside the window (stabilize: r.t > now - window)
-      return sum + x.replicas * (x.after < w ? x.after : w + regret);
-    }, 0);
+      else sum += x.replicas * (x.after < w ? x.after : w + regret);
+    }
+    for (const o of open) sum += o.replicas * Math.min(w, o.age);
+    return sum;
+  };
   const lo = Math.min(s.leadSeconds, s.horizonSeconds);
   const candidates = [lo, s.horizonSeconds];
   for (const x of returns) {

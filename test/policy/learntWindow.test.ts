@@ -7,36 +7,33 @@ import {
   type ReleaseReturn,
 } from '../../lib/policy/learntWindow.js';
 
-const step = (now: number, recommended: number, previous?: { t: number; replicas: number }) => ({
-  now,
-  accelerator: 'L4',
-  recommended,
-  horizonSeconds: 1800,
-  ...(previous ? { previous } : {}),
-});
+const step = (now: number, level: number) => ({ now, accelerator: 'L4', level, horizonSeconds: 1800 });
+
+/** The history after evaluations of (time, level), from nothing. */
+const track = (...levels: [number, number][]): ReleaseHistory =>
+  levels.reduce<ReleaseHistory | undefined>((h, [t, l]) => trackReleases(h, step(t, l)), undefined)!;
 
 describe('trackReleases', () => {
-  it('opens the levels a drop releases, from the time they were last recommended', () => {
-    const h = trackReleases(undefined, step(130, 2, { t: 100, replicas: 6 }));
+  it('opens the levels a drop releases, from the time they were last asked for', () => {
+    const h = track([100, 6], [130, 2]);
     expect(h.open).toEqual([{ t: 100, low: 3, high: 6 }]);
     expect(h.returns).toEqual([]);
+    expect(h.last).toEqual({ t: 130, replicas: 2 });
   });
 
   it('returns the levels asked again, with the time since they were released; the rest stay open', () => {
-    let h = trackReleases(undefined, step(130, 2, { t: 100, replicas: 6 }));
-    h = trackReleases(h, step(700, 4, { t: 670, replicas: 2 }));
+    const h = track([100, 6], [130, 2], [700, 4]);
     expect(h.returns).toEqual([{ t: 700, after: 600, replicas: 2 }]);
     expect(h.open).toEqual([{ t: 100, low: 5, high: 6 }]);
   });
 
   it('a second drop below open levels opens only the levels under them', () => {
-    let h = trackReleases(undefined, step(130, 4, { t: 100, replicas: 6 }));
-    h = trackReleases(h, step(160, 1, { t: 130, replicas: 4 }));
+    let h = track([100, 6], [130, 4], [160, 1]);
     expect(h.open).toEqual([
       { t: 100, low: 5, high: 6 },
       { t: 130, low: 2, high: 4 },
     ]);
-    h = trackReleases(h, step(190, 6, { t: 160, replicas: 1 }));
+    h = trackReleases(h, step(190, 6));
     expect(h.returns).toEqual([
       { t: 190, after: 90, replicas: 2 },
       { t: 190, after: 60, replicas: 3 },
@@ -45,19 +42,19 @@ describe('trackReleases', () => {
   });
 
   it('counts levels not asked again within the horizon as not needed', () => {
-    let h = trackReleases(undefined, step(130, 2, { t: 100, replicas: 6 }));
-    h = trackReleases(h, step(1901, 2, { t: 1871, replicas: 2 }));
+    const h = track([100, 6], [130, 2], [1901, 2]);
     expect(h.returns).toEqual([{ t: 1901, after: null, replicas: 4 }]);
     expect(h.open).toEqual([]);
   });
 
-  it('forgets open levels when the accelerator changes (levels of another do not compare), keeps the returns', () => {
+  it('forgets open levels and the last level when the accelerator changes (levels of another do not compare), keeps the returns', () => {
     const prev: ReleaseHistory = {
       accelerator: 'H100',
       open: [{ t: 100, low: 3, high: 6 }],
+      last: { t: 100, replicas: 6 },
       returns: [{ t: 90, after: 30, replicas: 1 }],
     };
-    const h = trackReleases(prev, step(130, 8));
+    const h = trackReleases(prev, step(130, 1));
     expect(h.open).toEqual([]);
     expect(h.returns).toEqual(prev.returns);
     expect(h.accelerator).toBe('L4');
@@ -117,6 +114,17 @@ describe('learntWindow', () => {
   it('grows with what buying again costs', () => {
     expect(learntWindow(back(1300), settings)!.seconds).toBe(400);
     expect(learntWindow(back(1300), { ...settings, regretLeadTimes: 3 })!.seconds).toBe(1301);
+  });
+
+  it('counts the releases still open: quick returns complete first and would learn too short a window', () => {
+    // 8 replicas open for 1,500 s have cost 1,500 s each under the longer window, 400 s under
+    // one lead time: that outweighs the regrets 8 late returns save
+    const quick = back(60);
+    const late = back(1000);
+    expect(learntWindow([...quick, ...late], settings)!.seconds).toBe(1001);
+    expect(learntWindow([...quick, ...late], settings, [{ age: 1500, replicas: 8 }])!.seconds).toBe(400);
+    // open for 500 s: they cost no more than 500 s under the longer window so far
+    expect(learntWindow([...quick, ...late], settings, [{ age: 500, replicas: 8 }])!.seconds).toBe(1001);
   });
 
   it('says why the window has its length', () => {

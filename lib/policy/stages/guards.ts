@@ -193,7 +193,7 @@ export function stabilizeTarget(
     ? cautiousRise(s.rise, policy.itlDistribution.missShare, lead / policy.intervalSeconds)
     : undefined;
   const history = memory.recommendations.filter((r) => r.accelerator === accelerator);
-  const learnt = learnWindow(s, recommended, config, now, lead, history);
+  const learnt = learnWindow(s, recommended, config, now, lead);
   const window =
     rise !== undefined
       ? lead
@@ -269,7 +269,7 @@ export function stabilizeTarget(
     target: withinBounds(v, target),
     reason,
     message,
-    windowMemory: learnt ? { ...adapted.memory, releases: learnt.releases } : adapted.memory,
+    windowMemory: learnt?.releases ? { ...adapted.memory, releases: learnt.releases } : adapted.memory,
     windowSeconds: window,
     ...(forecastHold?.expectedNow !== undefined ? { expected: forecastHold.expectedNow } : {}),
   };
@@ -279,35 +279,36 @@ export function stabilizeTarget(
  * The releases of the recommendation tracked one step further, and the window they teach
  * (policy.learntWindow; undefined when off; `window` undefined until enough have been seen).
  */
-function learnWindow(
-  s: Sized,
-  recommended: Recommendation,
-  config: Config,
-  now: number,
-  lead: number,
-  history: readonly WindowEntry[],
-) {
+function learnWindow(s: Sized, recommended: Recommendation, config: Config, now: number, lead: number) {
   const settingsIn = config.policy.learntWindow;
   if (!settingsIn.enabled) return undefined;
   const horizonSeconds = longestWindow(config, s.v, recommended.accelerator);
-  const last = history.reduce<WindowEntry | undefined>(
-    (a, r) => (r.t < now && (!a || r.t > a.t) ? r : a),
-    undefined,
-  );
-  const releases = trackReleases(s.memory.releases, {
-    now,
-    accelerator: recommended.accelerator,
-    recommended: recommended.replicas,
-    ...(last ? { previous: { t: last.t, replicas: last.replicas } } : {}),
-    horizonSeconds,
-  });
+  // The arrivals do not depend on the capacity that ran; the recommendation does (a backlog where
+  // capacity was let go asks more), so the arrivals' replicas are the unbiased history.
+  const level =
+    settingsIn.levels === 'recommendation'
+      ? recommended.replicas
+      : isMeasured(s) && s.ratePerReplica
+        ? Math.ceil(s.demand.measured / s.ratePerReplica - 1e-9)
+        : undefined;
+  const releases =
+    level === undefined
+      ? s.memory.releases
+      : trackReleases(s.memory.releases, {
+          now,
+          accelerator: recommended.accelerator,
+          level,
+          horizonSeconds,
+        });
   const settings: LearntWindowSettings = {
     leadSeconds: lead,
     horizonSeconds,
     regretLeadTimes: settingsIn.regretLeadTimes,
     minReleases: settingsIn.minReleases,
   };
-  return { releases, settings, window: learntWindow(releases.returns, settings) };
+  const open = (releases?.open ?? []).map((o) => ({ age: now - o.t, replicas: o.high - o.low + 1 }));
+  const window = releases ? learntWindow(releases.returns, settings, open) : undefined;
+  return { releases, settings, window };
 }
 
 /**
