@@ -29,6 +29,8 @@ export interface ReleaseReturn {
   readonly t: number;
   readonly after: number | null;
   readonly replicas: number;
+  /** the highest level among them (they are levels top - replicas + 1 .. top) */
+  readonly top: number;
 }
 
 export interface ReleaseHistory {
@@ -61,12 +63,12 @@ export function trackReleases(prev: ReleaseHistory | undefined, step: ReleaseSte
   const same = prev?.accelerator === step.accelerator;
   for (const o of same ? prev.open : []) {
     if (now - o.t > step.horizonSeconds) {
-      returns.push({ t: now, after: null, replicas: o.high - o.low + 1 });
+      returns.push({ t: now, after: null, replicas: o.high - o.low + 1, top: o.high });
       continue;
     }
     if (o.low <= r) {
-      const back = Math.min(o.high, r) - o.low + 1;
-      returns.push({ t: now, after: now - o.t, replicas: back });
+      const top = Math.min(o.high, r);
+      returns.push({ t: now, after: now - o.t, replicas: top - o.low + 1, top });
       if (o.high > r) open.push({ t: o.t, low: r + 1, high: o.high });
     } else {
       open.push(o);
@@ -172,4 +174,57 @@ export function describeLearntWindow(w: LearntWindow, s: LearntWindowSettings): 
     `${w.boughtAgain} later, ${w.notAsked} not within ${Math.round(s.horizonSeconds)} s ` +
     `(the least replica-seconds, a replica bought again costing ${s.regretLeadTimes} lead times of ${Math.round(s.leadSeconds)} s)`
   );
+}
+
+/**
+ * The samples of replica `level` and above only (levels below it left out): the top replicas of
+ * a burst come back with the next burst, the low ones within minutes; one window for all would be
+ * learnt from the many low ones.
+ */
+export function atOrAbove(
+  returns: readonly ReleaseReturn[],
+  open: readonly OpenRelease[],
+  level: number,
+  now: number,
+): { returns: ReleaseReturn[]; open: { age: number; replicas: number }[] } {
+  const count = (low: number, high: number) => Math.max(0, high - Math.max(low, level) + 1);
+  return {
+    returns: returns
+      .map((x) => ({ ...x, replicas: count(x.top - x.replicas + 1, x.top) }))
+      .filter((x) => x.replicas > 0),
+    open: open.map((o) => ({ age: now - o.t, replicas: count(o.low, o.high) })).filter((o) => o.replicas > 0),
+  };
+}
+
+/**
+ * The window of each replica level 1..highest (index 0 unused), learnt from that level and those
+ * above it; `configured` where fewer than minReleases samples reach the level.
+ */
+export function levelWindows(
+  history: ReleaseHistory,
+  s: LearntWindowSettings,
+  now: number,
+  highest: number,
+  configured: number,
+): { windows: number[]; learnt: (LearntWindow | undefined)[] } {
+  const windows = [0];
+  const learnt: (LearntWindow | undefined)[] = [undefined];
+  for (let k = 1; k <= highest; k++) {
+    const above = atOrAbove(history.returns, history.open, k, now);
+    const w = learntWindow(above.returns, s, above.open);
+    learnt.push(w);
+    windows.push(w?.seconds ?? configured);
+  }
+  return { windows, learnt };
+}
+
+/** Replicas an entry still holds: the highest level of it whose window has not run out since. */
+export function heldByLevel(
+  windows: readonly number[],
+  entry: { t: number; replicas: number },
+  now: number,
+): number {
+  for (let k = Math.min(entry.replicas, windows.length - 1); k >= 1; k--)
+    if (now - entry.t < windows[k]!) return k;
+  return 0;
 }

@@ -1,6 +1,9 @@
 import {
+  atOrAbove,
   describeLearntWindow,
+  heldByLevel,
   learntWindow,
+  levelWindows,
   MAX_RETURNS,
   trackReleases,
   type ReleaseHistory,
@@ -23,7 +26,7 @@ describe('trackReleases', () => {
 
   it('returns the levels asked again, with the time since they were released; the rest stay open', () => {
     const h = track([100, 6], [130, 2], [700, 4]);
-    expect(h.returns).toEqual([{ t: 700, after: 600, replicas: 2 }]);
+    expect(h.returns).toEqual([{ t: 700, after: 600, replicas: 2, top: 4 }]);
     expect(h.open).toEqual([{ t: 100, low: 5, high: 6 }]);
   });
 
@@ -35,15 +38,15 @@ describe('trackReleases', () => {
     ]);
     h = trackReleases(h, step(190, 6));
     expect(h.returns).toEqual([
-      { t: 190, after: 90, replicas: 2 },
-      { t: 190, after: 60, replicas: 3 },
+      { t: 190, after: 90, replicas: 2, top: 6 },
+      { t: 190, after: 60, replicas: 3, top: 4 },
     ]);
     expect(h.open).toEqual([]);
   });
 
   it('counts levels not asked again within the horizon as not needed', () => {
     const h = track([100, 6], [130, 2], [1901, 2]);
-    expect(h.returns).toEqual([{ t: 1901, after: null, replicas: 4 }]);
+    expect(h.returns).toEqual([{ t: 1901, after: null, replicas: 4, top: 6 }]);
     expect(h.open).toEqual([]);
   });
 
@@ -52,7 +55,7 @@ describe('trackReleases', () => {
       accelerator: 'H100',
       open: [{ t: 100, low: 3, high: 6 }],
       last: { t: 100, replicas: 6 },
-      returns: [{ t: 90, after: 30, replicas: 1 }],
+      returns: [{ t: 90, after: 30, replicas: 1, top: 1 }],
     };
     const h = trackReleases(prev, step(130, 1));
     expect(h.open).toEqual([]);
@@ -64,11 +67,11 @@ describe('trackReleases', () => {
     const prev: ReleaseHistory = {
       accelerator: 'L4',
       open: [{ t: 100, low: 3, high: 3 }],
-      returns: Array.from({ length: MAX_RETURNS }, (_, i) => ({ t: i, after: 30, replicas: 1 })),
+      returns: Array.from({ length: MAX_RETURNS }, (_, i) => ({ t: i, after: 30, replicas: 1, top: 1 })),
     };
     const h = trackReleases(prev, step(160, 3));
     expect(h.returns).toHaveLength(MAX_RETURNS);
-    expect(h.returns.at(-1)).toEqual({ t: 160, after: 60, replicas: 1 });
+    expect(h.returns.at(-1)).toEqual({ t: 160, after: 60, replicas: 1, top: 3 });
     expect(h.returns[0]!.t).toBe(1);
   });
 });
@@ -76,7 +79,7 @@ describe('trackReleases', () => {
 describe('learntWindow', () => {
   const settings = { leadSeconds: 400, horizonSeconds: 1800, regretLeadTimes: 2, minReleases: 8 };
   const back = (after: number | null, n = 8): ReleaseReturn[] =>
-    Array.from({ length: n }, (_, i) => ({ t: i, after, replicas: 1 }));
+    Array.from({ length: n }, (_, i) => ({ t: i, after, replicas: 1, top: 1 }));
 
   it('decides nothing before minReleases', () => {
     expect(learntWindow(back(1000, 7), settings)).toBeUndefined();
@@ -133,5 +136,52 @@ describe('learntWindow', () => {
       'window learnt from 9 replicas released: 8 asked again within 1001 s, 0 later, 1 not within 1800 s ' +
         '(the least replica-seconds, a replica bought again costing 2 lead times of 400 s)',
     );
+  });
+});
+
+describe('a window per replica level', () => {
+  const settings = { leadSeconds: 400, horizonSeconds: 1800, regretLeadTimes: 2, minReleases: 8 };
+  // the low replicas (1-2) come back within a minute, the burst's top ones (3-4) after 1,000 s
+  const returns: ReleaseReturn[] = [
+    ...Array.from({ length: 8 }, (_, i) => ({ t: i, after: 60, replicas: 2, top: 2 })),
+    ...Array.from({ length: 8 }, (_, i) => ({ t: i, after: 1000, replicas: 2, top: 4 })),
+  ];
+
+  it('keeps of the samples only the replicas at or above the level', () => {
+    const above = atOrAbove(returns, [{ t: 100, low: 2, high: 5 }], 3, 400);
+    expect(above.returns).toHaveLength(8);
+    expect(above.returns[0]).toMatchObject({ after: 1000, replicas: 2 });
+    expect(above.open).toEqual([{ age: 300, replicas: 3 }]);
+  });
+
+  it('learns each level from its own returns; the configured window where too few reach it', () => {
+    const history: ReleaseHistory = { accelerator: 'L4', open: [], returns };
+    const { windows, learnt } = levelWindows(history, settings, 2000, 5, 1596);
+    // levels 1-2: their own quick returns and the burst's above them (a replica 2 is held while a
+    // replica 4 is): held as long as the burst's
+    expect(windows.slice(1, 3)).toEqual([1001, 1001]);
+    expect(learnt[1]).toMatchObject({ released: 32, heldUntilAsked: 32 });
+    // levels 3-4: only the burst's, back after 1,000 s: held
+    expect(windows.slice(3, 5)).toEqual([1001, 1001]);
+    expect(learnt[3]).toMatchObject({ released: 16, heldUntilAsked: 16 });
+    // level 5: never released, the configured window
+    expect(windows[5]).toBe(1596);
+    expect(learnt[5]).toBeUndefined();
+    // a burst whose top came back too late to be worth holding: let go after a lead time, and the
+    // quick levels below it with it
+    const late: ReleaseReturn[] = [
+      ...returns.slice(0, 8),
+      ...Array.from({ length: 8 }, (_, i) => ({ t: i, after: 1700, replicas: 2, top: 4 })),
+    ];
+    const w = levelWindows({ accelerator: 'L4', open: [], returns: late }, settings, 2000, 4, 1596).windows;
+    expect(w.slice(1)).toEqual([400, 400, 400, 400]);
+  });
+
+  it('an entry holds its highest level whose window has not run out', () => {
+    const windows = [0, 400, 400, 1001, 1001];
+    expect(heldByLevel(windows, { t: 1000, replicas: 4 }, 1300)).toBe(4);
+    expect(heldByLevel(windows, { t: 1000, replicas: 6 }, 1300)).toBe(4);
+    expect(heldByLevel([0, 1001, 1001, 400, 400], { t: 1000, replicas: 4 }, 1500)).toBe(2);
+    expect(heldByLevel(windows, { t: 1000, replicas: 4 }, 2100)).toBe(0);
   });
 });

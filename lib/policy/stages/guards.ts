@@ -12,7 +12,9 @@ import { stabilize } from '../stabilize.js';
 import { adaptWindow, leadSeconds, longestWindow, stabilizationWindow } from '../window.js';
 import {
   describeLearntWindow,
+  heldByLevel,
   learntWindow,
+  levelWindows,
   trackReleases,
   type LearntWindowSettings,
 } from '../learntWindow.js';
@@ -194,17 +196,35 @@ export function stabilizeTarget(
     : undefined;
   const history = memory.recommendations.filter((r) => r.accelerator === accelerator);
   const learnt = learnWindow(s, recommended, config, now, lead);
-  const window =
-    rise !== undefined
-      ? lead
-      : (learnt?.window?.seconds ??
-        Math.max(
-          stabilizationWindow(config, v, accelerator),
-          memory.window ?? (policy.adaptiveWindow.enabled ? policy.adaptiveWindow.initialSeconds : 0),
-        ));
+  const configured = Math.max(
+    stabilizationWindow(config, v, accelerator),
+    memory.window ?? (policy.adaptiveWindow.enabled ? policy.adaptiveWindow.initialSeconds : 0),
+  );
   // The rise is of rates counted at one request per window of resolution, as it was learnt.
   const resolution = s.observation ? 1 / s.observation.windowSeconds : 0;
   const forecastHold = holdAsExpected(s, config, now, lead, resolution, history);
+  // A window per replica level (policy.learntWindow.perLevel): the entries are held level by level.
+  const perLevel =
+    rise === undefined && learnt?.releases && policy.learntWindow.perLevel && !forecastHold
+      ? levelWindows(
+          learnt.releases,
+          learnt.settings,
+          now,
+          Math.max(recommended.replicas, currentOnTarget, ...history.map((r) => r.replicas)),
+          configured,
+        )
+      : undefined;
+  const window =
+    rise !== undefined
+      ? lead
+      : perLevel
+        ? Math.max(...perLevel.windows)
+        : (learnt?.window?.seconds ?? configured);
+  const heldBy = forecastHold
+    ? (r: WindowEntry) => heldByEntry(r, forecastHold.hold)
+    : perLevel
+      ? (r: WindowEntry) => heldByLevel(perLevel.windows, r, now)
+      : undefined;
   const stabilized = stabilize({
     now,
     current: currentOnTarget,
@@ -214,7 +234,7 @@ export function stabilizeTarget(
     observedSince: memory.observedSince ?? now,
     up: policy.scaleUpMaxStep,
     down: policy.scaleDownMaxStep,
-    ...(forecastHold ? { heldBy: (r: WindowEntry) => heldByEntry(r, forecastHold.hold) } : {}),
+    ...(heldBy ? { heldBy } : {}),
   });
   let target = stabilized.replicas;
   // Released capacity is back a lead time later at best: keep what the rise demand has shown
@@ -232,12 +252,22 @@ export function stabilizeTarget(
   if (target < currentOnTarget && (reason === 'forecast' || reason === 'backlog')) reason = 'load';
   if (stabilized.limitedBy && reason !== 'idle') {
     reason = 'stabilization';
-    message = `${message}; ${stabilized.limitedBy === 'window' ? `held by the ${Math.round(window)} s window` : 'limited by the step size'} (recommended ${recommended.replicas})`;
+    const heldWindow = perLevel
+      ? `the window of replica ${stabilized.replicas}, ${Math.round(perLevel.windows[stabilized.replicas] ?? window)} s`
+      : `the ${Math.round(window)} s window`;
+    message = `${message}; ${stabilized.limitedBy === 'window' ? `held by ${heldWindow}` : 'limited by the step size'} (recommended ${recommended.replicas})`;
     const inWindow = history.filter((r) => r.t > now - window);
     // (with no entries yet, what runs stands for the recommendations not seen: nothing to name)
     if (stabilized.limitedBy === 'window' && forecastHold && inWindow.length > 0)
       message = `${message}: ${describeHold(inWindow, forecastHold.hold, forecastHold.rise)}`;
-    if (stabilized.limitedBy === 'window' && learnt && rise === undefined)
+    if (stabilized.limitedBy === 'window' && perLevel) {
+      const w = perLevel.learnt[stabilized.replicas];
+      message = `${message}; ${
+        w
+          ? `replicas ${stabilized.replicas} and above: ${describeLearntWindow(w, learnt!.settings)}`
+          : `fewer than ${learnt!.settings.minReleases} releases of replicas ${stabilized.replicas} and above seen: the configured window`
+      }`;
+    } else if (stabilized.limitedBy === 'window' && learnt && rise === undefined)
       message = `${message}; ${
         learnt.window
           ? describeLearntWindow(learnt.window, learnt.settings)

@@ -62,6 +62,26 @@ describe('learnt stabilisation window', () => {
       );
   });
 
+  it('per level: the top replicas of a burst held by their own window, and the decision says which', () => {
+    const ds = bursts(
+      { learntWindow: { enabled: true, perLevel: true, regretLeadTimes: 4, minReleases: 2 } },
+      16,
+      6,
+    );
+    const last = ds.at(-2)!;
+    expect(last.message).toMatch(/held by the window of replica 4, 481 s \(recommended 2\)/);
+    expect(last.message).toMatch(/replicas 4 and above: window learnt from \d+ replicas released/);
+    expect(heldAfterLastBurst(ds, 16)).toBe(-1);
+    // levels without enough releases of their own keep the configured window
+    const few = bursts({ learntWindow: { enabled: true, perLevel: true, minReleases: 100 } }, 16, 3);
+    const held = few.filter((d) => d.message.includes('held by'));
+    expect(held.length).toBeGreaterThan(0);
+    for (const d of held)
+      expect(d.message).toMatch(
+        /held by the window of replica 4, \d+ s .*fewer than 100 releases of replicas 4 and above seen: the configured window/,
+      );
+  });
+
   it('is off by default: the window and the memory as before', () => {
     const config = poolConfig();
     expect(config.policy.learntWindow.enabled).toBe(false);
