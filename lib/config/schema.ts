@@ -365,6 +365,39 @@ export const policySchema = z
       .describe(
         "capacity bought for demand expected when it arrives: learns the rises as policy.caution does (its halfLifeSeconds; without its scale-down unless it is enabled too) and buys and holds the forecast's replicas by them",
       ),
+    learntWindow: z
+      .object({
+        enabled: z.boolean().default(false),
+        regretLeadTimes: z
+          .number()
+          .positive()
+          .default(2)
+          .describe(
+            'what a released replica asked again after the window costs, in lead times: one paid while it starts, one its demand goes without',
+          ),
+        levels: z
+          .enum(['arrivals', 'recommendation'])
+          .default('arrivals')
+          .describe(
+            'what a level asked for is: the replicas the measured arrival rate needs at the rate one replica sustains (the arrivals do not depend on the capacity that ran), or the recommendation (which asks more where a backlog built up for want of capacity)',
+          ),
+        perLevel: z
+          .boolean()
+          .default(false)
+          .describe(
+            'a window per replica level, learnt from the releases of that level and those above it (the configured window where fewer than minReleases reach it): the top replicas of a burst keep the window their own returns ask for; not with forecastCapacity.holdAsExpected',
+          ),
+        minReleases: count
+          .default(8)
+          .describe(
+            'released replicas asked again (or not within the longest window) seen before the history decides',
+          ),
+      })
+      .strict()
+      .default({ enabled: false, regretLeadTimes: 2, levels: 'arrivals', perLevel: false, minReleases: 8 })
+      .describe(
+        'the window of each variant learnt from its own recommendations: how long released replicas took to be recommended again; the length that would have cost least (held until asked, or bought again), within one lead time and the longest window; before minReleases, the configured window',
+      ),
     windowPerStartup: nonNegative
       .default(2)
       .describe(

@@ -4,6 +4,8 @@
  * last saw an arrival. Plain JSON, so any state store can hold it.
  */
 
+import type { ReleaseHistory } from './learntWindow.js';
+
 export interface Recommendation {
   readonly t: number;
   readonly accelerator: string;
@@ -34,6 +36,8 @@ export interface VariantMemory {
   lastScaleDown?: { t: number; from: number };
   /** since when no released capacity was needed again */
   calmSince?: number;
+  /** replicas the recommendation let go of and how long they took to be asked again (policy.learntWindow) */
+  releases?: ReleaseHistory;
   /** how far demand rose within one lead time (lib/policy/caution.ts) */
   rise?: { mean: number; variance: number; weight: number; t: number };
   /** observed / predicted latency, learned online */

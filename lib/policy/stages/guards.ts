@@ -9,7 +9,15 @@ import type { ScalingReason } from '../decisionRecord.js';
 import type { Recommendation as WindowEntry, VariantMemory } from '../memory.js';
 import type { CurrentState } from '../plan.js';
 import { stabilize } from '../stabilize.js';
-import { adaptWindow, leadSeconds, stabilizationWindow } from '../window.js';
+import { adaptWindow, leadSeconds, longestWindow, stabilizationWindow } from '../window.js';
+import {
+  describeLearntWindow,
+  heldByLevel,
+  learntWindow,
+  levelWindows,
+  trackReleases,
+  type LearntWindowSettings,
+} from '../learntWindow.js';
 import { cautiousRise } from '../caution.js';
 import {
   describeHold,
@@ -186,17 +194,37 @@ export function stabilizeTarget(
   const rise = policy.caution.enabled
     ? cautiousRise(s.rise, policy.itlDistribution.missShare, lead / policy.intervalSeconds)
     : undefined;
+  const history = memory.recommendations.filter((r) => r.accelerator === accelerator);
+  const learnt = learnWindow(s, recommended, config, now, lead);
+  const configured = Math.max(
+    stabilizationWindow(config, v, accelerator),
+    memory.window ?? (policy.adaptiveWindow.enabled ? policy.adaptiveWindow.initialSeconds : 0),
+  );
+  // The rise is of rates counted at one request per window of resolution, as it was learnt.
+  const resolution = s.observation ? 1 / s.observation.windowSeconds : 0;
+  const forecastHold = holdAsExpected(s, config, now, lead, resolution, history);
+  // A window per replica level (policy.learntWindow.perLevel): the entries are held level by level.
+  const perLevel =
+    rise === undefined && learnt?.releases && policy.learntWindow.perLevel && !forecastHold
+      ? levelWindows(
+          learnt.releases,
+          learnt.settings,
+          now,
+          Math.max(recommended.replicas, currentOnTarget, ...history.map((r) => r.replicas)),
+          configured,
+        )
+      : undefined;
   const window =
     rise !== undefined
       ? lead
-      : Math.max(
-          stabilizationWindow(config, v, accelerator),
-          memory.window ?? (policy.adaptiveWindow.enabled ? policy.adaptiveWindow.initialSeconds : 0),
-        );
-  // The rise is of rates counted at one request per window of resolution, as it was learnt.
-  const resolution = s.observation ? 1 / s.observation.windowSeconds : 0;
-  const history = memory.recommendations.filter((r) => r.accelerator === accelerator);
-  const forecastHold = holdAsExpected(s, config, now, lead, resolution, history);
+      : perLevel
+        ? Math.max(...perLevel.windows)
+        : (learnt?.window?.seconds ?? configured);
+  const heldBy = forecastHold
+    ? (r: WindowEntry) => heldByEntry(r, forecastHold.hold)
+    : perLevel
+      ? (r: WindowEntry) => heldByLevel(perLevel.windows, r, now)
+      : undefined;
   const stabilized = stabilize({
     now,
     current: currentOnTarget,
@@ -206,7 +234,7 @@ export function stabilizeTarget(
     observedSince: memory.observedSince ?? now,
     up: policy.scaleUpMaxStep,
     down: policy.scaleDownMaxStep,
-    ...(forecastHold ? { heldBy: (r: WindowEntry) => heldByEntry(r, forecastHold.hold) } : {}),
+    ...(heldBy ? { heldBy } : {}),
   });
   let target = stabilized.replicas;
   // Released capacity is back a lead time later at best: keep what the rise demand has shown
@@ -224,11 +252,27 @@ export function stabilizeTarget(
   if (target < currentOnTarget && (reason === 'forecast' || reason === 'backlog')) reason = 'load';
   if (stabilized.limitedBy && reason !== 'idle') {
     reason = 'stabilization';
-    message = `${message}; ${stabilized.limitedBy === 'window' ? `held by the ${Math.round(window)} s window` : 'limited by the step size'} (recommended ${recommended.replicas})`;
+    const heldWindow = perLevel
+      ? `the window of replica ${stabilized.replicas}, ${Math.round(perLevel.windows[stabilized.replicas] ?? window)} s`
+      : `the ${Math.round(window)} s window`;
+    message = `${message}; ${stabilized.limitedBy === 'window' ? `held by ${heldWindow}` : 'limited by the step size'} (recommended ${recommended.replicas})`;
     const inWindow = history.filter((r) => r.t > now - window);
     // (with no entries yet, what runs stands for the recommendations not seen: nothing to name)
     if (stabilized.limitedBy === 'window' && forecastHold && inWindow.length > 0)
       message = `${message}: ${describeHold(inWindow, forecastHold.hold, forecastHold.rise)}`;
+    if (stabilized.limitedBy === 'window' && perLevel) {
+      const w = perLevel.learnt[stabilized.replicas];
+      message = `${message}; ${
+        w
+          ? `replicas ${stabilized.replicas} and above: ${describeLearntWindow(w, learnt!.settings)}`
+          : `fewer than ${learnt!.settings.minReleases} releases of replicas ${stabilized.replicas} and above seen: the configured window`
+      }`;
+    } else if (stabilized.limitedBy === 'window' && learnt && rise === undefined)
+      message = `${message}; ${
+        learnt.window
+          ? describeLearntWindow(learnt.window, learnt.settings)
+          : `fewer than ${learnt.settings.minReleases} releases seen: the configured window`
+      }`;
   }
   if (keptForRise && reason !== 'idle') {
     reason = 'stabilization';
@@ -249,15 +293,52 @@ export function stabilizeTarget(
     target,
     ...(asked !== undefined ? { asked } : {}),
   });
-  if (adapted.note) message = `${message}; ${adapted.note}`;
+  // (a learnt window does not grow by regrets: they are in what it learns from)
+  if (adapted.note && !learnt?.window) message = `${message}; ${adapted.note}`;
   return {
     target: withinBounds(v, target),
     reason,
     message,
-    windowMemory: adapted.memory,
+    windowMemory: learnt?.releases ? { ...adapted.memory, releases: learnt.releases } : adapted.memory,
     windowSeconds: window,
     ...(forecastHold?.expectedNow !== undefined ? { expected: forecastHold.expectedNow } : {}),
   };
+}
+
+/**
+ * The releases of the recommendation tracked one step further, and the window they teach
+ * (policy.learntWindow; undefined when off; `window` undefined until enough have been seen).
+ */
+function learnWindow(s: Sized, recommended: Recommendation, config: Config, now: number, lead: number) {
+  const settingsIn = config.policy.learntWindow;
+  if (!settingsIn.enabled) return undefined;
+  const horizonSeconds = longestWindow(config, s.v, recommended.accelerator);
+  // The arrivals do not depend on the capacity that ran; the recommendation does (a backlog where
+  // capacity was let go asks more), so the arrivals' replicas are the unbiased history.
+  const level =
+    settingsIn.levels === 'recommendation'
+      ? recommended.replicas
+      : isMeasured(s) && s.ratePerReplica
+        ? Math.ceil(s.demand.measured / s.ratePerReplica - 1e-9)
+        : undefined;
+  const releases =
+    level === undefined
+      ? s.memory.releases
+      : trackReleases(s.memory.releases, {
+          now,
+          accelerator: recommended.accelerator,
+          level,
+          horizonSeconds,
+        });
+  const settings: LearntWindowSettings = {
+    leadSeconds: lead,
+    horizonSeconds,
+    regretLeadTimes: settingsIn.regretLeadTimes,
+    minReleases: settingsIn.minReleases,
+  };
+  const open = (releases?.open ?? []).map((o) => ({ age: now - o.t, replicas: o.high - o.low + 1 }));
+  const window = releases ? learntWindow(releases.returns, settings, open) : undefined;
+  return { releases, settings, window };
 }
 
 /**
