@@ -9,7 +9,7 @@
  *   node bin/run-ts.js bench/disaggregated/breakdown.ts --workload mooncake-chat --policy sva
  *   node bin/run-ts.js bench/disaggregated/breakdown.ts --workload mooncake-chat --policy dynamo-planner --headroom 1.63
  *
- * Options: --margin-scale X, --window-per-startup X and --learnt-window role|perLevel[:recommendation] (sva), --headroom X (the planner), --keda X (KEDA), --bucket S (the
+ * Options: --margin-scale X, --window-per-startup X and --learnt-window role|perLevel[:recommendation] with --min-releases N (sva), --headroom X (the planner), --keda X (KEDA), --bucket S (the
  * rows' span, default 300 s), --duration S, --steps (every sample: sva's demand, plan and target),
  * --static P,D (no policy: P prefill and D decode replicas throughout, nodes by the
  * cluster-autoscaler; what a fixed allocation attains and costs).
@@ -116,6 +116,7 @@ async function main(): Promise<void> {
       'margin-scale': { type: 'string' },
       'window-per-startup': { type: 'string' },
       'learnt-window': { type: 'string' },
+      'min-releases': { type: 'string' },
       headroom: { type: 'string' },
       keda: { type: 'string' },
       bucket: { type: 'string', default: '300' },
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
     ...(values['margin-scale'] ? { marginScale: Number(values['margin-scale']) } : {}),
     ...(values['window-per-startup'] ? { windowPerStartup: Number(values['window-per-startup']) } : {}),
     ...(values['learnt-window'] ? { learntWindow: learntWindowTrial(values['learnt-window']) } : {}),
+    ...(values['min-releases'] ? { learntWindowMinReleases: Number(values['min-releases']) } : {}),
     ...(values.headroom ? { plannerHeadroom: Number(values.headroom) } : {}),
     ...(values.keda ? { kedaThreshold: Number(values.keda) } : {}),
   };

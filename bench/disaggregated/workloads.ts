@@ -83,6 +83,8 @@ export interface Knobs extends DisaggregatedKnobs {
    * the arrivals' levels (the default) or, with ':recommendation', the plan's; absent: the config's
    */
   readonly learntWindow?: LearntWindowTrial;
+  /** with learntWindow: its minReleases; absent: the config's */
+  readonly learntWindowMinReleases?: number;
 }
 
 export const LEARNT_WINDOW_TRIALS = [
@@ -101,7 +103,11 @@ export function learntWindowTrial(value: string): LearntWindowTrial {
 }
 
 /** The config with policy.learntWindow on, in one of its forms (the trial of bench/disaggregated/learntWindow.ts). */
-export function withLearntWindow(config: Config, trial: LearntWindowTrial | undefined): Config {
+export function withLearntWindow(
+  config: Config,
+  trial: LearntWindowTrial | undefined,
+  minReleases = config.policy.learntWindow.minReleases,
+): Config {
   if (trial === undefined) return config;
   return {
     ...config,
@@ -112,6 +118,7 @@ export function withLearntWindow(config: Config, trial: LearntWindowTrial | unde
         enabled: true,
         perLevel: trial.startsWith('perLevel'),
         levels: trial.endsWith(':recommendation') ? 'recommendation' : 'arrivals',
+        minReleases,
       },
     },
   };
@@ -146,6 +153,7 @@ export interface RunOptions {
   readonly marginScale?: number;
   readonly windowPerStartup?: number;
   readonly learntWindow?: LearntWindowTrial;
+  readonly learntWindowMinReleases?: number;
   /** called after every control step with what the controller did (bench/disaggregated/breakdown.ts) */
   readonly observe?: (ctx: ControlContext, step: ControlStep, measuredFrom: number) => void;
 }
@@ -161,6 +169,7 @@ export async function runWith(
   const scaled = withLearntWindow(
     withMarginScale(configFor(w, kind), options.marginScale ?? 1),
     options.learntWindow,
+    options.learntWindowMinReleases,
   );
   const config =
     options.windowPerStartup === undefined
@@ -224,6 +233,7 @@ export function runPolicy(
       marginScale: knobs.marginScale,
       windowPerStartup: knobs.windowPerStartup,
       learntWindow: knobs.learntWindow,
+      learntWindowMinReleases: knobs.learntWindowMinReleases,
       observe,
     },
   );
