@@ -9,7 +9,7 @@
  *   node bin/run-ts.js bench/disaggregated/breakdown.ts --workload mooncake-chat --policy sva
  *   node bin/run-ts.js bench/disaggregated/breakdown.ts --workload mooncake-chat --policy dynamo-planner --headroom 1.63
  *
- * Options: --margin-scale X and --window-per-startup X (sva), --headroom X (the planner), --keda X (KEDA), --bucket S (the
+ * Options: --margin-scale X, --window-per-startup X and --learnt-window role|perLevel[:recommendation] with --min-releases N (sva), --headroom X (the planner), --keda X (KEDA), --bucket S (the
  * rows' span, default 300 s), --duration S, --steps (every sample: sva's demand, plan and target),
  * --static P,D (no policy: P prefill and D decode replicas throughout, nodes by the
  * cluster-autoscaler; what a fixed allocation attains and costs).
@@ -20,7 +20,7 @@ import { ROLES, simRoleVariant, type Role } from '../../lib/config/roles.js';
 import type { ControlContext, ControlStep } from '../../lib/closedLoop/controller.js';
 import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
 import { loadOf } from '../policies/common.js';
-import { configFor, runPolicy, runWith, WORKLOADS, type Knobs } from './workloads.js';
+import { configFor, learntWindowTrial, runPolicy, runWith, WORKLOADS, type Knobs } from './workloads.js';
 import { staticRoles, type DisaggregatedPolicy } from './policies.js';
 
 /** One role at one step: replicas by lifecycle (all accelerators), and sva's plan and target. */
@@ -115,6 +115,8 @@ async function main(): Promise<void> {
       policy: { type: 'string', default: 'sva' },
       'margin-scale': { type: 'string' },
       'window-per-startup': { type: 'string' },
+      'learnt-window': { type: 'string' },
+      'min-releases': { type: 'string' },
       headroom: { type: 'string' },
       keda: { type: 'string' },
       bucket: { type: 'string', default: '300' },
@@ -128,6 +130,8 @@ async function main(): Promise<void> {
   const knobs: Knobs = {
     ...(values['margin-scale'] ? { marginScale: Number(values['margin-scale']) } : {}),
     ...(values['window-per-startup'] ? { windowPerStartup: Number(values['window-per-startup']) } : {}),
+    ...(values['learnt-window'] ? { learntWindow: learntWindowTrial(values['learnt-window']) } : {}),
+    ...(values['min-releases'] ? { learntWindowMinReleases: Number(values['min-releases']) } : {}),
     ...(values.headroom ? { plannerHeadroom: Number(values.headroom) } : {}),
     ...(values.keda ? { kedaThreshold: Number(values.keda) } : {}),
   };

@@ -78,6 +78,50 @@ export interface Knobs extends DisaggregatedKnobs {
   readonly marginScale?: number;
   /** sva's policy.windowPerStartup (the stabilisation window in lead times); absent: the config's */
   readonly windowPerStartup?: number;
+  /**
+   * sva's policy.learntWindow switched on: one window per role, or one per replica level, from
+   * the arrivals' levels (the default) or, with ':recommendation', the plan's; absent: the config's
+   */
+  readonly learntWindow?: LearntWindowTrial;
+  /** with learntWindow: its minReleases; absent: the config's */
+  readonly learntWindowMinReleases?: number;
+}
+
+export const LEARNT_WINDOW_TRIALS = [
+  'role',
+  'perLevel',
+  'role:recommendation',
+  'perLevel:recommendation',
+] as const;
+export type LearntWindowTrial = (typeof LEARNT_WINDOW_TRIALS)[number];
+
+/** A command line's --learnt-window, checked. */
+export function learntWindowTrial(value: string): LearntWindowTrial {
+  if (value !== 'role' && value !== 'perLevel')
+    throw new Error(`--learnt-window: role or perLevel, not ${value}`);
+  return value;
+}
+
+/** The config with policy.learntWindow on, in one of its forms (the trial of bench/disaggregated/learntWindow.ts). */
+export function withLearntWindow(
+  config: Config,
+  trial: LearntWindowTrial | undefined,
+  minReleases = config.policy.learntWindow.minReleases,
+): Config {
+  if (trial === undefined) return config;
+  return {
+    ...config,
+    policy: {
+      ...config.policy,
+      learntWindow: {
+        ...config.policy.learntWindow,
+        enabled: true,
+        perLevel: trial.startsWith('perLevel'),
+        levels: trial.endsWith(':recommendation') ? 'recommendation' : 'arrivals',
+        minReleases,
+      },
+    },
+  };
 }
 
 /** The config with sva's target margins scaled (each at most 1). */
@@ -108,6 +152,8 @@ export interface RunOptions {
   readonly duration?: number;
   readonly marginScale?: number;
   readonly windowPerStartup?: number;
+  readonly learntWindow?: LearntWindowTrial;
+  readonly learntWindowMinReleases?: number;
   /** called after every control step with what the controller did (bench/disaggregated/breakdown.ts) */
   readonly observe?: (ctx: ControlContext, step: ControlStep, measuredFrom: number) => void;
 }
@@ -120,7 +166,11 @@ export async function runWith(
   make: (config: Config, scenario: Scenario) => { controller: Controller; scenario: Scenario },
   options: RunOptions = {},
 ): Promise<{ row: Row; run: SimulationRun }> {
-  const scaled = withMarginScale(configFor(w, kind), options.marginScale ?? 1);
+  const scaled = withLearntWindow(
+    withMarginScale(configFor(w, kind), options.marginScale ?? 1),
+    options.learntWindow,
+    options.learntWindowMinReleases,
+  );
   const config =
     options.windowPerStartup === undefined
       ? scaled
@@ -178,6 +228,13 @@ export function runPolicy(
         : policy === 'sva'
           ? { controller: svaController(config), scenario }
           : createPolicyRun(policy as 'dynamo-planner', config, scenario),
-    { duration, marginScale: knobs.marginScale, windowPerStartup: knobs.windowPerStartup, observe },
+    {
+      duration,
+      marginScale: knobs.marginScale,
+      windowPerStartup: knobs.windowPerStartup,
+      learntWindow: knobs.learntWindow,
+      learntWindowMinReleases: knobs.learntWindowMinReleases,
+      observe,
+    },
   );
 }

@@ -396,7 +396,7 @@ export const policySchema = z
       .strict()
       .default({ enabled: false, regretLeadTimes: 2, levels: 'arrivals', perLevel: false, minReleases: 8 })
       .describe(
-        'the window of each variant learnt from its own recommendations: how long released replicas took to be recommended again; the length that would have cost least (held until asked, or bought again), within one lead time and the longest window; before minReleases, the configured window',
+        'the window of each variant learnt from its own recommendations: how long released replicas took to be recommended again; the length that would have cost least (held until asked, or bought again), within one lead time and the longest window; before minReleases, the configured window. A disaggregated variant learns one per role, from the releases of that role',
       ),
     windowPerStartup: nonNegative
       .default(2)

@@ -47,6 +47,8 @@ import { estimateDemand, type Demand } from './demand.js';
 import { variantMemory, type PolicyMemory, type Recommendation, type VariantMemory } from './memory.js';
 import { metricsQuery, type DeploymentView, type MetricsQuery } from './ports.js';
 import { stabilize } from './stabilize.js';
+import { describeRoleWindow, learnRoleWindow } from './roleWindow.js';
+import type { ReleaseHistory } from './learntWindow.js';
 
 /** The key a role's observation is filed under in the pool's observations. */
 export const roleObservationKey = (key: string, role: Role) => `${key}@${role}`;
@@ -167,7 +169,7 @@ function leadSeconds(config: Config, v: DisaggregatedVariantConfig): number {
  * The role's stabilisation window: as a single-Deployment variant's (lib/policy/window.ts), never
  * shorter than policy.windowPerStartup times the time new capacity of the variant takes.
  */
-function roleWindow(config: Config, v: DisaggregatedVariantConfig): number {
+export function roleWindow(config: Config, v: DisaggregatedVariantConfig): number {
   return Math.max(
     config.policy.stabilizationWindowSeconds,
     config.policy.windowPerStartup * leadSeconds(config, v),
@@ -176,7 +178,7 @@ function roleWindow(config: Config, v: DisaggregatedVariantConfig): number {
 
 function stabilizedRole(
   config: Config,
-  windowSeconds: number,
+  window: { seconds: number; heldBy?: (r: Recommendation) => number },
   now: number,
   current: number,
   recommended: number,
@@ -189,10 +191,11 @@ function stabilizedRole(
     current,
     recommended,
     history,
-    windowSeconds,
+    windowSeconds: window.seconds,
     observedSince,
     up: p.scaleUpMaxStep,
     down: p.scaleDownMaxStep,
+    ...(window.heldBy ? { heldBy: window.heldBy } : {}),
   });
   return { replicas: s.replicas, limited: s.limitedBy !== undefined };
 }
@@ -350,6 +353,7 @@ export function decideDisaggregated(
     prefill: [...roleHistory.prefill],
     decode: [...roleHistory.decode],
   };
+  const releases: { prefill?: ReleaseHistory; decode?: ReleaseHistory } = { ...previous.roleReleases };
   if (!hold) {
     const p = obs.prefill!;
     const d = obs.decode!;
@@ -425,13 +429,41 @@ export function decideDisaggregated(
     }
     if (plan) {
       const limited: string[] = [];
+      const windowNotes: string[] = [];
+      const lw = config.policy.learntWindow;
+      const sized = demand;
+      const learnRole = (
+        role: Role,
+        accelerator: string,
+        planned: number,
+        current: number,
+        history: readonly Recommendation[],
+      ) =>
+        lw.enabled
+          ? learnRoleWindow(
+              previous.roleReleases?.[role],
+              {
+                now,
+                accelerator,
+                planned,
+                arrivalsShare: sized.rate > 0 ? sized.measured / sized.rate : 1,
+                configuredSeconds: roleWindow(config, v),
+                leadSeconds: leadSeconds(config, v),
+                highest: Math.max(planned, current, ...history.map((r) => r.replicas)),
+              },
+              lw,
+            )
+          : undefined;
       for (const role of ROLES) {
         const chosen = plan[role];
         const current = desiredOf(state[role], chosen.accelerator);
         const history = recommendations[role].filter((r) => r.accelerator === chosen.accelerator);
+        // policy.learntWindow: the role's window learnt from its own releases (lib/policy/roleWindow.ts)
+        const learnt = learnRole(role, chosen.accelerator, chosen.replicas, current, history);
+        if (learnt) releases[role] = learnt.releases;
         const s = stabilizedRole(
           config,
-          roleWindow(config, v),
+          learnt ?? { seconds: roleWindow(config, v) },
           now,
           current,
           chosen.replicas,
@@ -441,6 +473,7 @@ export function decideDisaggregated(
         const bounds = v.roles[role];
         const target = Math.min(Math.max(s.replicas, bounds.minReplicas), bounds.maxReplicas ?? Infinity);
         if (s.limited) limited.push(role);
+        if (s.limited && learnt) windowNotes.push(`${role}: ${describeRoleWindow(learnt)}`);
         // A role moving to another accelerator keeps, of what runs on the one it leaves, the share
         // the new one's ready replicas do not cover yet (make before break: apply may only keep
         // or lower those), so each new replica ready lets its share of the old go.
@@ -471,7 +504,8 @@ export function decideDisaggregated(
         (!Number.isFinite(plan.ttft.totalMs)
           ? ''
           : `(TTFT ${plan.ttft.totalMs.toFixed(0)} ms: prefill wait ${plan.ttft.prefillWaitMs.toFixed(0)} + prefill ${plan.ttft.prefillMs.toFixed(0)} + KV ${plan.ttft.transferMs.toFixed(0)} + decode ${(plan.ttft.decodeWaitMs + plan.ttft.firstStepMs).toFixed(0)}; ITL ${plan.itlMs.toFixed(1)} ms)`) +
-        (limited.length > 0 ? `; ${limited.join(' and ')} held by the window or step limit` : '');
+        (limited.length > 0 ? `; ${limited.join(' and ')} held by the window or step limit` : '') +
+        (windowNotes.length > 0 ? ` (${windowNotes.join('; ')})` : '');
     }
   }
   const window = roleWindow(config, v);
@@ -491,6 +525,7 @@ export function decideDisaggregated(
     lastTokens: demand ? { input: demand.inputTokens, output: demand.outputTokens } : previous.lastTokens,
     ...(tokenHistogram ? { tokenHistogram } : {}),
     roles: { prefill: keep(recommendations.prefill), decode: keep(recommendations.decode) },
+    ...(releases.prefill || releases.decode ? { roleReleases: releases } : {}),
   };
   const record = disaggregatedRecord(v, targets, { reason, message, demand, plan, obs, sequence }, ctx);
   return { v, key, record, memory: nextMemory, roles: targets };

@@ -57,6 +57,8 @@ export interface VariantMemory {
   shortfalls?: Recommendation[];
   /** a disaggregated variant's recommendations per role (its stabilisation windows) */
   roles?: { prefill: Recommendation[]; decode: Recommendation[] };
+  /** each role's releases and how long they took to be asked again (policy.learntWindow, lib/policy/roleWindow.ts) */
+  roleReleases?: { prefill?: ReleaseHistory; decode?: ReleaseHistory };
 }
 
 export interface PolicyMemory {
