@@ -6,7 +6,7 @@
 import type { Config } from '../../lib/config/schema.js';
 import { nodePricePerHour } from '../../lib/config/nodePrice.js';
 import type { SimulationRun } from '../../lib/closedLoop/closedLoop.js';
-import { svaController, type Controller } from '../../lib/closedLoop/controller.js';
+import { observeSteps, svaController, type Controller } from '../../lib/closedLoop/controller.js';
 import { HOUR_SECONDS } from '../../lib/closedLoop/hourly.js';
 import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
 
@@ -21,15 +21,9 @@ export interface ExcessRow {
 
 /** sva as the benchmark runs it, keeping each step's decisions by the time they were taken. */
 export function recordingSva(config: Config, decisions: Map<number, DecisionRecord[]>): Controller {
-  const inner = svaController(config);
-  return {
-    ...inner,
-    step: async (ctx) => {
-      const result = await inner.step(ctx);
-      decisions.set(ctx.t, [...(result.decisions ?? [])]);
-      return result;
-    },
-  };
+  return observeSteps(svaController(config), (ctx, result) =>
+    decisions.set(ctx.t, [...(result.decisions ?? [])]),
+  );
 }
 
 const devicePrice = (config: Config) =>

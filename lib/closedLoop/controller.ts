@@ -65,6 +65,25 @@ export interface Controller {
   step(ctx: ControlContext): Promise<ControlStep>;
 }
 
+/**
+ * The same controller, with `onStep` told of every step it takes and what came of it: how a test
+ * or a benchmark keeps the decisions, or a handle on the simulated fleet, without changing a step.
+ */
+export function observeSteps(
+  controller: Controller,
+  onStep: (ctx: ControlContext, result: ControlStep) => void,
+): Controller {
+  return {
+    name: controller.name,
+    intervalSeconds: controller.intervalSeconds,
+    async step(ctx) {
+      const result = await controller.step(ctx);
+      onStep(ctx, result);
+      return result;
+    },
+  };
+}
+
 /** The autoscaler itself: evaluate, queue, apply, exactly as on Lambda. */
 export function svaController(config: Config): Controller {
   const clock = new ManualClock(0);

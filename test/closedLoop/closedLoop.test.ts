@@ -12,7 +12,7 @@ import { configToSystem } from '../../lib/config/toSystem.js';
 import { solve } from '../../lib/optimizer/index.js';
 import { step, type FleetSim } from '../../lib/fleetSimulator/index.js';
 import { runClosedLoop, type SimulationRun } from '../../lib/closedLoop/closedLoop.js';
-import { svaController, type Controller } from '../../lib/closedLoop/controller.js';
+import { observeSteps, svaController } from '../../lib/closedLoop/controller.js';
 import type { Scenario } from '../../lib/closedLoop/scenario.js';
 
 const T = 300;
@@ -152,16 +152,8 @@ let fleet: FleetSim;
 
 beforeAll(async () => {
   // The autoscaler itself, wrapped only to keep a handle on the simulated fleet for its results.
-  const sva = svaController(config);
   let sim: FleetSim | undefined;
-  const controller: Controller = {
-    name: sva.name,
-    intervalSeconds: sva.intervalSeconds,
-    step: (ctx) => {
-      sim = ctx.sim;
-      return sva.step(ctx);
-    },
-  };
+  const controller = observeSteps(svaController(config), (ctx) => (sim = ctx.sim));
   run = await runClosedLoop(config, scenario(), { controller });
   fleet = sim!;
 });

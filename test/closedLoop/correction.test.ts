@@ -11,7 +11,7 @@ import { parseConfig } from '../../lib/config/load.js';
 import type { Config } from '../../lib/config/schema.js';
 import { step, type FleetSim } from '../../lib/fleetSimulator/index.js';
 import { runClosedLoop } from '../../lib/closedLoop/closedLoop.js';
-import { svaController, type Controller } from '../../lib/closedLoop/controller.js';
+import { observeSteps, svaController } from '../../lib/closedLoop/controller.js';
 import type { Scenario } from '../../lib/closedLoop/scenario.js';
 import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
 
@@ -128,19 +128,12 @@ interface Outcome {
 }
 
 async function run(scale: number): Promise<Outcome> {
-  const sva = svaController(config(scale));
   const decisions: Outcome['decisions'] = [];
   let fleet: FleetSim | undefined;
-  const controller: Controller = {
-    name: sva.name,
-    intervalSeconds: sva.intervalSeconds,
-    async step(ctx) {
-      fleet = ctx.sim;
-      const out = await sva.step(ctx);
-      for (const d of out.decisions ?? []) decisions.push({ t: ctx.t, d });
-      return out;
-    },
-  };
+  const controller = observeSteps(svaController(config(scale)), (ctx, out) => {
+    fleet = ctx.sim;
+    for (const d of out.decisions ?? []) decisions.push({ t: ctx.t, d });
+  });
   // Started with enough replicas for the first load on either profile: the loop's first
   // decisions, not the start, are under test.
   await runClosedLoop(config(scale), scenario(3), { controller });

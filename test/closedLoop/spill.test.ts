@@ -10,7 +10,7 @@ import { parseConfig } from '../../lib/config/load.js';
 import type { Config } from '../../lib/config/schema.js';
 import { step, type FleetSim } from '../../lib/fleetSimulator/index.js';
 import { runClosedLoop, type SimulationRun } from '../../lib/closedLoop/closedLoop.js';
-import { svaController, type Controller } from '../../lib/closedLoop/controller.js';
+import { observeSteps, svaController } from '../../lib/closedLoop/controller.js';
 import type { Scenario } from '../../lib/closedLoop/scenario.js';
 
 const T = 300;
@@ -141,19 +141,12 @@ interface Outcome {
 
 async function simulate(spill: boolean): Promise<Outcome> {
   const c = config(spill);
-  const sva = svaController(c);
   let sim: FleetSim | undefined;
   const reasons: string[] = [];
-  const controller: Controller = {
-    name: sva.name,
-    intervalSeconds: sva.intervalSeconds,
-    step: async (ctx) => {
-      sim = ctx.sim;
-      const s = await sva.step(ctx);
-      for (const d of s.decisions ?? []) reasons.push(`${d.reason}: ${d.message}`);
-      return s;
-    },
-  };
+  const controller = observeSteps(svaController(c), (ctx, s) => {
+    sim = ctx.sim;
+    for (const d of s.decisions ?? []) reasons.push(`${d.reason}: ${d.message}`);
+  });
   const run = await runClosedLoop(c, scenario(), { controller });
   return { run, sim: sim!, reasons };
 }
