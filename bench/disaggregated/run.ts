@@ -8,11 +8,22 @@
  * whether disaggregation pays is judged at equal attainment.
  *
  * Options: --workload NAME (default: all), --duration S (default: the trace), --no-search (the
- * first table only), --no-cache (run the searches again instead of reading bench/disaggregated/.cache/).
+ * first table only), --no-cache (run the searches again instead of reading bench/disaggregated/.cache/),
+ * --dequantise auto|S (spread the requests of a trace recorded on a timestamp grid over each tick:
+ * the grid detected, or S seconds; lib/fleetSimulator/traces.ts, dequantise. Default: as given).
  */
 import { parseArgs } from 'node:util';
+import { dequantiseFlag } from '../../lib/cli/args.js';
+import { describeDequantise, readTrace } from '../../lib/fleetSimulator/index.js';
 import { DISAGGREGATED_POLICIES } from './policies.js';
-import { runPolicy, WORKLOADS, type Row, type VariantKind, type Workload } from './workloads.js';
+import {
+  runPolicy,
+  WORKLOADS,
+  workloadTrace,
+  type Row,
+  type VariantKind,
+  type Workload,
+} from './workloads.js';
 import {
   CACHE_DIR,
   KEDA_THRESHOLD,
@@ -156,11 +167,19 @@ async function main(): Promise<void> {
       duration: { type: 'string' },
       'no-search': { type: 'boolean', default: false },
       'no-cache': { type: 'boolean', default: false },
+      dequantise: { type: 'string' },
     },
   });
   const duration = values.duration ? Number(values.duration) : undefined;
-  const workloads = WORKLOADS.filter((w) => !values.workload || w.name === values.workload);
+  const dequantise = dequantiseFlag(values.dequantise, '--dequantise');
+  const workloads = WORKLOADS.filter((w) => !values.workload || w.name === values.workload).map((w) =>
+    dequantise ? { ...w, dequantise } : w,
+  );
   for (const w of workloads) {
+    if (w.dequantise)
+      console.log(
+        `\n${w.name}: ${describeDequantise(await readTrace(workloadTrace(w)), w.dequantise)} (--dequantise)`,
+      );
     const rows: Row[] = [];
     for (const policy of DISAGGREGATED_POLICIES)
       rows.push((await runPolicy(w, 'disaggregated', policy, {}, duration)).row);

@@ -3,6 +3,7 @@
  * (config/disaggregated.yaml with only the aggregated, or only the disaggregated, variant).
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { parseConfig } from '../../lib/config/load.js';
 import type { Config } from '../../lib/config/schema.js';
@@ -15,7 +16,7 @@ import {
   type Controller,
 } from '../../lib/closedLoop/controller.js';
 import { createPolicyRun } from '../policies/policies.js';
-import type { FleetSim, FleetUsage } from '../../lib/fleetSimulator/index.js';
+import type { DequantiseOptions, FleetSim, FleetUsage } from '../../lib/fleetSimulator/index.js';
 import { disaggregatedController, type DisaggregatedKnobs, type DisaggregatedPolicy } from './policies.js';
 
 export interface Workload {
@@ -24,6 +25,8 @@ export interface Workload {
   /** the variants' trace and targets, when they differ from the config's */
   readonly trace?: string;
   readonly targets?: { ttftMs: number; itlMs: number };
+  /** the trace's timestamps spread over their grid's ticks (--dequantise); absent: as given */
+  readonly dequantise?: DequantiseOptions;
 }
 
 export const WORKLOADS: readonly Workload[] = [
@@ -39,6 +42,14 @@ export const WORKLOADS: readonly Workload[] = [
 ];
 
 export type VariantKind = 'aggregated' | 'disaggregated';
+
+/** The trace file the workload's disaggregated variant replays. */
+export function workloadTrace(w: Workload): string {
+  const config = configFor(w, 'disaggregated');
+  const configured = Object.values(config.simulation?.variants ?? {})[0]?.trace;
+  if (configured === undefined) throw new Error(`${w.name}: no trace in ${w.config}`);
+  return resolve(dirname(resolve(w.config)), configured);
+}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Doc = any;
@@ -175,7 +186,11 @@ export async function runWith(
     options.windowPerStartup === undefined
       ? scaled
       : { ...scaled, policy: { ...scaled.policy, windowPerStartup: options.windowPerStartup } };
-  const built = await buildScenario(config, { configPath: w.config, durationSeconds: options.duration });
+  const built = await buildScenario(config, {
+    configPath: w.config,
+    durationSeconds: options.duration,
+    dequantise: w.dequantise,
+  });
   const { controller, scenario } = make(config, built);
   // The pods' usage from the measured span's start, read through the controller's context.
   let sim: FleetSim | undefined;

@@ -6,6 +6,7 @@
  *
  *   npm run bench -- [--trace FILE ...] [--rate-scale X] [--json] [--out DIR]
  *                    [--policy NAME ...] [--duration S] [--interval S] [--target X] [--no-cache]
+ *                    [--trace-dequantise auto|S]
  *
  * Prints a table per trace (or, with --json, `{ trace, policies: { name: {...} } }`, an array of
  * them with several traces) and writes out/report.html and out/results.json under
@@ -43,7 +44,8 @@ import { hourlyRows } from '../../lib/closedLoop/hourly.js';
 import { formatTable, traceResult, type TraceResult } from './results.js';
 import { staticPeakSizing } from './staticPeak.js';
 import { CHAT_FLEET, DEFAULT_TRACES } from './traces.js';
-import { positiveNumber } from '../../lib/cli/args.js';
+import { dequantiseFlag, positiveNumber } from '../../lib/cli/args.js';
+import { describeDequantise, readTrace } from '../../lib/fleetSimulator/index.js';
 import { UsageError } from '../../lib/cli/errors.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -56,6 +58,10 @@ const USAGE = `usage: npm run bench -- [--trace FILE ...] [--rate-scale X] [--js
   --fleet FILE      the fleet every trace runs on (default: fleet-code.yaml for the Azure code trace,
                     fleet-chat.yaml for Mooncake and any other trace)
   --rate-scale X    multiply every trace's request rate by X (default: ${DEFAULT_TRACES.map((t) => `x${t.rateScale} for ${basename(t.path)}`).join(', ')}, x1 for other files)
+  --trace-dequantise auto|S
+                    spread the requests of a trace recorded on a timestamp grid (the Mooncake trace: 3 s)
+                    uniformly over each tick, seeded, before the rate scaling: auto detects the grid (a
+                    trace without one runs as given), S gives its step in seconds (default: as given)
   --json            print { trace, policies: { name: {...} } } (an array with several traces) instead of tables
   --out DIR         where report.html and results.json go (default: bench/policies/out)
   --policy NAME     run only these policies (default: all: ${POLICY_NAMES.join(', ')})
@@ -81,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
       interval: { type: 'string' },
       target: { type: 'string' },
       'no-cache': { type: 'boolean', default: false },
+      'trace-dequantise': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -90,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const rateScale = positiveNumber(values['rate-scale'], '--rate-scale');
+  const dequantise = dequantiseFlag(values['trace-dequantise'], '--trace-dequantise');
   const durationSeconds = positiveNumber(values.duration, '--duration');
   const intervalSeconds = positiveNumber(values.interval, '--interval') ?? DEFAULT_ORACLE_INTERVAL_SECONDS;
   const target = positiveNumber(values.target, '--target') ?? DEFAULT_ORACLE_TARGET;
@@ -119,7 +127,11 @@ async function main(argv: string[]): Promise<number> {
   const outDir = resolve(values.out ?? DEFAULT_OUT);
 
   const fleets = new Map(traces.map((t) => [t.fleet, loadConfig(t.fleet)]));
+  const grids = new Map<string, string>();
+  if (dequantise)
+    for (const t of traces) grids.set(t.path, describeDequantise(await readTrace(t.path), dequantise));
   const notes = [
+    ...[...grids].map(([path, words]) => `${relative(REPO_ROOT, path)}: ${words} (--trace-dequantise)`),
     ...traces.map((t) => {
       const c = fleets.get(t.fleet)!;
       const v = c.variants[0]!;
@@ -142,6 +154,7 @@ async function main(argv: string[]): Promise<number> {
       traceFiles: [trace.path],
       rateScale: trace.rateScale,
       durationSeconds,
+      dequantise,
     });
     const requests = [...scenario.traces.values()].reduce(
       (a, t) =>

@@ -21,8 +21,10 @@ import { solve } from '../optimizer/index.js';
 import { acceleratorType, allowedAccelerators, devicesPerReplica, modelOf } from '../config/resolved.js';
 import {
   amplify,
+  dequantise,
   readTrace,
   TraceError,
+  type DequantiseOptions,
   type FleetSimConfig,
   type ReplicaProfile,
   type Trace,
@@ -51,6 +53,12 @@ export interface ScenarioOptions {
   readonly durationSeconds?: number;
   /** seconds of warm-up before the measured span (default: the config's, else 600) */
   readonly warmupSeconds?: number;
+  /**
+   * spread the requests of traces recorded on a timestamp grid over each tick (see dequantise in
+   * lib/fleetSimulator/traces.ts; seed default: the simulation's), before any rate scaling;
+   * absent: the traces' timestamps as given
+   */
+  readonly dequantise?: DequantiseOptions;
 }
 
 /** The opening of a trace whose busiest minute sizes the starting fleet. */
@@ -151,6 +159,16 @@ async function loadTrace(path: string): Promise<Trace> {
   }
 }
 
+function dequantised(trace: Trace, options: DequantiseOptions | undefined, seed = 1): Trace {
+  if (!options) return trace;
+  try {
+    return dequantise(trace, { seed, ...options });
+  } catch (err) {
+    if (err instanceof TraceError) throw new InputError(err.message);
+    throw err;
+  }
+}
+
 export async function buildScenario(config: Config, options: ScenarioOptions): Promise<Scenario> {
   const sim = config.simulation;
   const baseDir = dirname(resolve(options.configPath));
@@ -167,7 +185,7 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
           : undefined;
     if (!path) continue;
     const scale = (options.rateScale ?? 1) * (fromCli !== undefined ? 1 : (configured?.rateScale ?? 1));
-    const trace = await loadTrace(path);
+    const trace = dequantised(await loadTrace(path), options.dequantise, config.simulation?.seed);
     traces.set(v.name, scale === 1 ? trace : amplify(trace, scale, config.simulation?.seed ?? 1));
   }
   const longest = Math.max(0, ...[...traces.values()].map((t) => t.requests.at(-1)?.arrival ?? 0));

@@ -11,11 +11,16 @@
  * Columns are found by header name, so extra columns are ignored. Blank lines are skipped. Rows
  * out of time order are sorted (stably), not rejected. A bad field fails the whole read with
  * `FILE:LINE: FIELD is not ...: "VALUE"`.
+ *
+ * Timestamps recorded on a coarse grid (the Mooncake conversation trace: about 10 requests at the
+ * same millisecond every 3 s) replay as simultaneous arrivals. `dequantise` is the explicit
+ * option that spreads each tick's requests over the tick (detectGrid finds the grid); the readers
+ * never do it on their own.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 
-import { mulberry32 } from './random.js';
+import { mulberry32, randomStream } from './random.js';
 
 export interface TraceRequest {
   /** seconds from the trace start */
@@ -323,4 +328,120 @@ export function loop(trace: Trace, duration: number): Trace {
     }
   }
   return { name: `${trace.name}~${duration}s`, requests, duration };
+}
+
+// ---- timestamps recorded on a grid ----
+
+/** A grid the trace's timestamps were recorded on (detectGrid). */
+export interface TimestampGrid {
+  /** seconds between ticks */
+  readonly step: number;
+  /** distinct timestamps: the ticks that hold requests */
+  readonly ticks: number;
+  /** share of the requests whose timestamp another request shares */
+  readonly tiedShare: number;
+}
+
+/** At least this share of the requests must share their timestamp for a grid to be detected. */
+export const GRID_MIN_TIED_SHARE = 0.5;
+/** How far (as a share of the step) a gap may sit from a whole number of steps: clock jitter. */
+export const GRID_TOLERANCE = 0.02;
+
+/**
+ * The grid the timestamps sit on, or undefined when they do not look quantised. Detected only
+ * when ties are common (GRID_MIN_TIED_SHARE of the requests share a timestamp: one request
+ * per tick says nothing about rounding, and a millisecond trace has a few chance ties): the step
+ * is the greatest common divisor of the gaps between distinct timestamps, found with a tolerance
+ * because a recorder's ticks jitter by a few ms (Mooncake's sit 1 ms before to 3 ms after each
+ * multiple of 3000 ms, so the exact gcd is 1 ms). The smallest gap is the candidate; every gap
+ * must be within GRID_TOLERANCE of a whole number of it; the step is then the sum of the gaps
+ * over the sum of their whole numbers (the mean tick length, free of one gap's jitter).
+ */
+export function detectGrid(trace: Trace): TimestampGrid | undefined {
+  const { ticks, tiedShare } = tickStats(trace.requests);
+  if (ticks.length < 2 || tiedShare < GRID_MIN_TIED_SHARE) return undefined;
+  const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!);
+  const smallest = Math.min(...gaps);
+  if (!(smallest > 0)) return undefined;
+  let steps = 0;
+  for (const gap of gaps) {
+    const k = Math.round(gap / smallest);
+    if (Math.abs(gap - k * smallest) > GRID_TOLERANCE * smallest) return undefined;
+    steps += k;
+  }
+  const step = (ticks.at(-1)! - ticks[0]!) / steps;
+  return { step, ticks: ticks.length, tiedShare };
+}
+
+/** The distinct arrivals (ascending) and the share of requests sharing theirs. */
+function tickStats(requests: readonly TraceRequest[]): { ticks: number[]; tiedShare: number } {
+  const ticks: number[] = [];
+  let tied = 0;
+  let run = 0;
+  for (const [i, r] of requests.entries()) {
+    if (i === 0 || r.arrival !== requests[i - 1]!.arrival) {
+      if (run > 1) tied += run;
+      ticks.push(r.arrival);
+      run = 1;
+    } else run++;
+  }
+  if (run > 1) tied += run;
+  return { ticks, tiedShare: requests.length > 0 ? tied / requests.length : 0 };
+}
+
+export interface DequantiseOptions {
+  /** seconds between ticks; absent: detectGrid's (no grid detected: the trace is returned as is) */
+  readonly step?: number;
+  /** seeds the offsets (default 1) */
+  readonly seed?: number;
+}
+
+/** The random stream of the offsets, apart from the other uses of the same seed (amplify's thinning). */
+const DEQUANTISE_STREAM = 0x9e47;
+
+/**
+ * The trace with each tick's requests spread over the tick: the requests sharing a timestamp t
+ * get t plus seeded uniform offsets in [0, width), width the step, cut short by the next tick
+ * (jittered ticks may come a few ms early) and by the trace's duration. Forward from t, since a
+ * recorder stamps what it collected since the tick (and so arrivals stay at or after the trace's
+ * start). The offsets are sorted before they are given out, so the requests keep their order and
+ * the trace stays sorted; counts and tokens are unchanged; the same seed gives the same trace.
+ * Without a step and with no grid detected the trace is returned unchanged.
+ */
+export function dequantise(trace: Trace, options: DequantiseOptions = {}): Trace {
+  const step = options.step ?? detectGrid(trace)?.step;
+  if (step === undefined) return trace;
+  if (!(step > 0) || !Number.isFinite(step))
+    throw new TraceError(`dequantise step must be > 0 seconds, got ${step}`);
+  const random = randomStream(options.seed ?? 1, DEQUANTISE_STREAM);
+  const { requests } = trace;
+  const spread: TraceRequest[] = [];
+  for (let start = 0; start < requests.length;) {
+    const t = requests[start]!.arrival;
+    let end = start + 1;
+    while (end < requests.length && requests[end]!.arrival === t) end++;
+    const next = end < requests.length ? requests[end]!.arrival : Infinity;
+    const width = Math.min(step, next - t, (trace.duration ?? Infinity) - t);
+    const offsets = Array.from({ length: end - start }, () => random() * Math.max(width, 0)).sort(
+      (a, b) => a - b,
+    );
+    for (let i = start; i < end; i++) spread.push({ ...requests[i]!, arrival: t + offsets[i - start]! });
+    start = end;
+  }
+  return { ...trace, name: `${trace.name}~spread`, requests: spread };
+}
+
+/** What dequantise does to the trace with these options, in words (the benchmarks' notes). */
+export function describeDequantise(trace: Trace, options: DequantiseOptions): string {
+  const grid = detectGrid(trace);
+  const found = grid
+    ? `timestamps on a ${grid.step.toFixed(3)} s grid (${grid.ticks} ticks, ${(100 * grid.tiedShare).toFixed(0)}% of the requests sharing one)`
+    : 'no timestamp grid detected';
+  const action =
+    options.step !== undefined
+      ? `each tick's requests spread over up to ${options.step} s (step given)`
+      : grid
+        ? "each tick's requests spread uniformly over it"
+        : 'replayed as given';
+  return `${found}; ${action}`;
 }

@@ -36,6 +36,23 @@ describe('buildScenario', () => {
     expect(measured.map((r) => r.arrival)).toEqual([0, 0.5, 1.2, 3, 8, 9.5].map((t) => t + 4.75));
   });
 
+  it('with dequantise, spreads a gridded trace over its ticks before the rate scaling; default as given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sva-scenario-'));
+    const file = join(dir, 'grid.csv');
+    const rows = [0, 0, 0, 3, 3, 6, 6, 6].map((t, i) => `${t},${100 + i},1`);
+    writeFileSync(file, `timestamp_s,input_tokens,output_tokens\n${rows.join('\n')}\n`);
+    const options = { configPath: CONFIG, traceFiles: [file], durationSeconds: 9, warmupSeconds: 0 };
+    const asGiven = await buildScenario(config, options);
+    expect(asGiven.traces.get('chat-8b')!.requests.map((r) => r.arrival)).toEqual([0, 0, 0, 3, 3, 6, 6, 6]);
+    const spread = (await buildScenario(config, { ...options, dequantise: {} })).traces.get('chat-8b')!;
+    expect(spread.requests.map((r) => r.inputTokens)).toEqual([100, 101, 102, 103, 104, 105, 106, 107]);
+    expect(new Set(spread.requests.map((r) => r.arrival)).size).toBe(8);
+    expect(spread.requests.map((r) => Math.floor(r.arrival / 3))).toEqual([0, 0, 0, 1, 1, 2, 2, 2]);
+    const doubled = await buildScenario(config, { ...options, rateScale: 2, dequantise: {} });
+    expect(new Set(doubled.traces.get('chat-8b')!.requests.map((r) => r.arrival)).size).toBe(16);
+    await expect(buildScenario(config, { ...options, dequantise: { step: -1 } })).rejects.toThrow(/step/);
+  });
+
   it('replays the last minutes of the span before it, unmeasured', async () => {
     const s = await buildScenario(config, {
       configPath: CONFIG,

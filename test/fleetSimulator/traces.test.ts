@@ -2,13 +2,18 @@ import { fileURLToPath } from 'node:url';
 import {
   amplify,
   cut,
+  dequantise,
+  detectGrid,
   loop,
   parseTrace,
   readTrace,
   scaleRate,
   traceDuration,
   TraceError,
+  type Trace,
+  type TraceRequest,
 } from '../../lib/fleetSimulator/index.js';
+import { mulberry32 } from '../../lib/fleetSimulator/random.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/traces/${name}`, import.meta.url));
 // The copies in the repository (data/traces/), identical to ../shared/data/traces.
@@ -171,5 +176,104 @@ describe('amplify', () => {
 
   it('rejects a factor that is not positive', () => {
     expect(() => amplify(base, 0)).toThrow(TraceError);
+  });
+});
+
+describe('timestamps on a grid', () => {
+  // Like the Mooncake trace: ticks every 3 s jittered by -1 to +3 ms, several requests each.
+  const grid = (ticks: number, seed = 3): Trace => {
+    const random = mulberry32(seed);
+    const requests: TraceRequest[] = [];
+    for (let k = 0; k < ticks; k++) {
+      const jitter = k === 0 ? 0 : Math.floor(random() * 5) - 1;
+      const arrival = (3000 * k + jitter) / 1000;
+      const count = 1 + Math.floor(random() * 12);
+      for (let i = 0; i < count; i++) requests.push({ arrival, inputTokens: 1000 * k + i, outputTokens: i });
+    }
+    return { name: 'grid', requests };
+  };
+  // Poisson arrivals at 5 per second, timestamps in whole ms (a few chance ties).
+  const poisson = (n: number): Trace => {
+    const random = mulberry32(11);
+    let t = 0;
+    const requests: TraceRequest[] = [];
+    for (let i = 0; i < n; i++) {
+      t += -Math.log(1 - random()) / 5;
+      requests.push({ arrival: Math.round(t * 1000) / 1000, inputTokens: i, outputTokens: 1 });
+    }
+    return { name: 'poisson', requests };
+  };
+  const ticksOf = (trace: Trace) => [...new Set(trace.requests.map((r) => r.arrival))];
+
+  test('detectGrid finds a jittered 3 s grid and not a millisecond trace', () => {
+    const found = detectGrid(grid(200));
+    expect(found?.step).toBeCloseTo(3, 2);
+    expect(found?.ticks).toBe(200);
+    expect(found?.tiedShare).toBeGreaterThan(0.8);
+    const plain = poisson(2000);
+    expect(ticksOf(plain).length).toBeLessThan(2000); // it does have ties, just not many
+    expect(detectGrid(plain)).toBeUndefined();
+  });
+
+  test('detectGrid needs every gap to be a whole number of steps (ticks may be empty)', () => {
+    const requests = [0, 0, 3, 3, 4.4, 4.4, 9, 9].map((arrival, i) => ({
+      arrival,
+      inputTokens: i,
+      outputTokens: 1,
+    }));
+    expect(detectGrid({ name: 'x', requests })).toBeUndefined();
+    const missingTicks = [0, 0, 3, 3, 12, 12, 15, 15].map((arrival, i) => ({
+      arrival,
+      inputTokens: i,
+      outputTokens: 1,
+    }));
+    expect(detectGrid({ name: 'x', requests: missingTicks })?.step).toBeCloseTo(3, 12);
+  });
+
+  test('dequantise spreads each tick over it: counts, order and tokens kept, deterministic', () => {
+    const trace = grid(200);
+    const spread = dequantise(trace);
+    expect(spread.requests).toHaveLength(trace.requests.length);
+    const ticks = ticksOf(trace);
+    for (const [i, r] of spread.requests.entries()) {
+      const before = trace.requests[i]!;
+      // the same request in the same place, moved only within its tick
+      expect([r.inputTokens, r.outputTokens]).toEqual([before.inputTokens, before.outputTokens]);
+      const next = ticks[ticks.indexOf(before.arrival) + 1] ?? Infinity;
+      expect(r.arrival).toBeGreaterThanOrEqual(before.arrival);
+      expect(r.arrival).toBeLessThan(Math.min(next, before.arrival + 3.0001));
+      if (i > 0) expect(r.arrival).toBeGreaterThanOrEqual(spread.requests[i - 1]!.arrival);
+    }
+    // no longer tied, and spread over the whole tick rather than bunched at its start
+    expect(ticksOf(spread)).toHaveLength(spread.requests.length);
+    const offsets = spread.requests.map((r, i) => r.arrival - trace.requests[i]!.arrival);
+    expect(offsets.reduce((a, x) => a + x, 0) / offsets.length).toBeGreaterThan(1.3);
+    expect(Math.max(...offsets)).toBeGreaterThan(2.8);
+    expect(dequantise(trace)).toEqual(spread);
+    expect(dequantise(trace, { seed: 2 }).requests).not.toEqual(spread.requests);
+  });
+
+  test('dequantise with a step given uses it, cut by the next tick and the duration', () => {
+    const requests = [0, 0, 1, 10, 10].map((arrival, i) => ({ arrival, inputTokens: i, outputTokens: 1 }));
+    const spread = dequantise({ name: 'x', requests, duration: 10.5 }, { step: 2 });
+    const arrivals = spread.requests.map((r) => r.arrival);
+    expect(arrivals[0]! >= 0 && arrivals[1]! < 1).toBe(true); // cut at the next tick, 1 s on
+    expect(arrivals[2]! >= 1 && arrivals[2]! < 3).toBe(true); // a whole step
+    expect(arrivals[3]! >= 10 && arrivals[4]! < 10.5).toBe(true); // cut at the duration
+    expect(spread.duration).toBe(10.5);
+    expect(() => dequantise({ name: 'x', requests }, { step: 0 })).toThrow(TraceError);
+  });
+
+  test('dequantise leaves a trace without a grid as it is', () => {
+    const plain = poisson(2000);
+    expect(dequantise(plain)).toBe(plain);
+  });
+
+  test('the real traces: Mooncake on a 3 s grid, Azure and ServeGen not', async () => {
+    const mooncake = detectGrid(await readTrace(`${DATA}/mooncake-conversation.jsonl`));
+    expect(mooncake).toMatchObject({ ticks: 1180, tiedShare: 1 });
+    expect(mooncake!.step).toBeCloseTo(3, 4);
+    expect(detectGrid(await readTrace(`${DATA}/azure-llm-2023-code.csv`))).toBeUndefined();
+    expect(detectGrid(await readTrace(`${DATA}/servegen-mlarge-day6-24h.csv`))).toBeUndefined();
   });
 });
