@@ -33,7 +33,7 @@ import { buildReplicaModel, evaluateAt, sizeReplica, type ServiceProfile } from 
 import { probit } from 'simple-statistics';
 import type { TokenDistribution } from '../analyzer/chunkedItl.js';
 import { QUEUE_TO_BATCH_RATIO } from './candidates.js';
-import { prefillTail, tailWithin } from './prefillTail.js';
+import { missBudget, prefillTail, tailWithin } from './prefillTail.js';
 
 /** vLLM's default max_num_batched_tokens (the prefill step budget when the profile gives none). */
 export const DEFAULT_STEP_TOKENS = 2048;
@@ -278,6 +278,8 @@ interface PrefillSized {
   readonly prefillMs: number;
   readonly transferMs: number;
   readonly utilisation: number;
+  /** why the share allowed to miss could not be the one asked for (the tail's hopeless prompts) */
+  readonly note?: string;
 }
 
 /** ms one prompt of `tokens` takes alone on a prefill pod: its chunks' base times and its tokens. */
@@ -301,15 +303,21 @@ function sizePrefill(
     return `prefill on ${option.accelerator}: ${alone.toFixed(0)} ms for one prompt and its transfer alone, over the ${budgetMs.toFixed(0)} ms left`;
   }
   let meanMet: PrefillSized | undefined;
+  let note: string | undefined;
   for (let replicas = start; replicas <= limit; replicas++) {
     const sized = prefillAt(option.profile, input, replicas);
     const ttft = sized.waitMs + sized.prefillMs + sized.transferMs;
     if (budgetMs > 0 && ttft > budgetMs) continue;
     meanMet ??= sized;
-    if (tailMet(option.profile, input, replicas, sized.transferMs, decodeMs)) return sized;
+    const tail = tailMet(option.profile, input, replicas, sized.transferMs, decodeMs);
+    note ??= tail.note;
+    if (tail.met) return note === undefined ? sized : { ...sized, note };
   }
   // the tail needs more pods than the role may have: as many as it may
-  if (meanMet) return prefillAt(option.profile, input, limit);
+  if (meanMet) {
+    const sized = prefillAt(option.profile, input, limit);
+    return note === undefined ? sized : { ...sized, note };
+  }
   return `prefill on ${option.accelerator}: more than ${limit} replicas needed`;
 }
 
@@ -329,8 +337,9 @@ function prefillAt(profile: RoleProfile, input: DisaggregatedInput, replicas: nu
 
 /**
  * Whether the requests missing the TTFT target as asked stay within the share allowed, with the
- * prompts' spread (lib/optimizer/prefillTail.ts); always true without a spread or a target. A
- * prompt's transfer is the mean's scaled by its size, on the link as loaded at the mean.
+ * prompts' spread (lib/optimizer/prefillTail.ts); always met without a spread or a target. A
+ * prompt's transfer is the mean's scaled by its size, on the link as loaded at the mean. With a
+ * note when the prompts that miss even alone are the share allowed or more.
  */
 function tailMet(
   profile: RoleProfile,
@@ -338,9 +347,9 @@ function tailMet(
   replicas: number,
   meanTransferMs: number,
   decodeMs: number,
-): boolean {
+): { met: boolean; note?: string } {
   const spread = input.load.spread;
-  if (spread === undefined || !(spread.ttftMs > 0)) return true;
+  if (spread === undefined || !(spread.ttftMs > 0)) return { met: true };
   const perToken = (meanTransferMs - input.kv.latencyMs) / Math.max(input.load.inputTokens, 1);
   const tail = prefillTail({
     rate: input.load.rate,
@@ -350,7 +359,13 @@ function tailMet(
     afterMs: (tokens) => input.kv.latencyMs + perToken * tokens + decodeMs,
     ttftMs: spread.ttftMs,
   });
-  return tailWithin(tail, spread.missShare);
+  const met = tailWithin(tail, spread.missShare);
+  if (missBudget(tail, spread.missShare).reachable) return { met };
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  return {
+    met,
+    note: `prefill: ${pct(tail.hopelessShare)} of the prompts miss the ${spread.ttftMs.toFixed(0)} ms TTFT target even alone, not within the ${pct(spread.missShare)} allowed to miss: sized for ${pct(spread.missShare)} of the others to miss`,
+  };
 }
 
 function rolePlan(option: RoleOption, replicas: number, rate: number): RolePlan {
@@ -427,6 +442,7 @@ export function disaggregatedPlans(input: DisaggregatedInput): {
           if (!notes.includes(prefill)) notes.push(prefill);
           continue;
         }
+        if (prefill.note !== undefined && !notes.includes(prefill.note)) notes.push(prefill.note);
         const counts = withinRatio(prefill.replicas, decode.replicas, input.ratio);
         const over = (b: RoleBounds, n: number) => b.maxReplicas !== undefined && n > b.maxReplicas;
         if (over(input.prefill, counts.prefill) || over(input.decode, counts.decode)) {

@@ -15,8 +15,12 @@
  *   of waiting with the exponential tail of the heavy-traffic approximation, its rate scaled by
  *   the service times' variability (Kingman; exact for exponential service).
  * - A request of I tokens misses when W > target - s(I) - transfer(I) - the decode's part.
- *   Requests that miss even without waiting are counted apart: no replica count helps them, so
- *   the share allowed to miss applies to the others.
+ *   Requests that miss even without waiting (hopeless: no replica count helps them) count
+ *   towards the share allowed, as they count against the attainment asked for (missShare 1%:
+ *   99% of all requests within the target); the pods are sized for the rest of the share.
+ *   When the hopeless alone are the share or more, the attainment asked for cannot be reached:
+ *   the pods are then sized for the share of the requests that can meet the target, a bound
+ *   that stays reachable, and missBudget says so (the plan's notes).
  */
 import type { TokenDistribution } from '../analyzer/chunkedItl.js';
 
@@ -97,7 +101,25 @@ export function expectedWaiting(
   return ((erlangC(p.replicas, a) * a) / (p.replicas - a)) * ((1 + cv2) / 2);
 }
 
-/** Whether the misses stay within `allowed` of the requests that can be served in time. */
+/** The share of all requests the sizing lets miss, and whether it is the share asked for. */
+export interface MissBudget {
+  readonly share: number;
+  /** false: the hopeless requests alone are `allowed` or more, the share is the fallback's */
+  readonly reachable: boolean;
+}
+
+/**
+ * The misses allowed with `allowed` asked for (see the file comment): `allowed` of all requests,
+ * the hopeless included; when the hopeless alone are that many, the hopeless and `allowed` of
+ * the others. Near that edge the queueing misses left to allow shrink towards none and the pods
+ * asked for grow (up to the role's maxReplicas); past it they fall back.
+ */
+export function missBudget(tail: PrefillTail, allowed: number): MissBudget {
+  if (tail.hopelessShare < allowed) return { share: allowed, reachable: true };
+  return { share: tail.hopelessShare + allowed * (1 - tail.hopelessShare), reachable: false };
+}
+
+/** Whether the misses stay within the budget allowed (missBudget). */
 export function tailWithin(tail: PrefillTail, allowed: number): boolean {
-  return tail.missShare - tail.hopelessShare <= allowed * (1 - tail.hopelessShare) + 1e-12;
+  return tail.missShare <= missBudget(tail, allowed).share + 1e-12;
 }

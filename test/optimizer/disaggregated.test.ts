@@ -256,6 +256,32 @@ describe("the prompts' spread (load.spread)", () => {
     expect(lenient.feasible && lenient.plan.prefill.replicas).toBe(mean.plan.prefill.replicas);
   });
 
+  it('says when the prompts missing even alone are more than the share allowed', () => {
+    // a tenth of the prompts of 20,000 tokens, over a target of 1.2 s however many pods
+    const long = { values: [2000, 20_000], weights: [9, 1] };
+    const only = { options: [fast], minReplicas: 1 };
+    const sized = (ttftMs: number) =>
+      sizeDisaggregated(
+        input({
+          load: {
+            rate: 2,
+            inputTokens: 3800,
+            outputTokens: 200,
+            spread: { input: long, missShare: 0.01, ttftMs },
+          },
+          targets: { ttftMs: 6000, itlMs: 50 },
+          prefill: only,
+          decode: only,
+        }),
+      );
+    const hopeless = sized(1200);
+    expect(hopeless.feasible).toBe(true);
+    expect(hopeless.notes.join('\n')).toMatch(
+      /10\.00% of the prompts miss the 1200 ms TTFT target even alone/,
+    );
+    expect(sized(60_000).notes.join('\n')).not.toMatch(/even alone/);
+  });
+
   it('the tail asks no more prefill pods than the role may have', () => {
     const long = { values: [2000, 20_000], weights: [9, 1] };
     const only = { options: [fast], minReplicas: 1 };

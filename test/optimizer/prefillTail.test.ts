@@ -2,7 +2,13 @@
  * The prefill pods' TTFT tail from the prompts' distribution: Erlang C, the misses of long
  * prompts, the ones no replica count helps counted apart.
  */
-import { erlangC, expectedWaiting, prefillTail, tailWithin } from '../../lib/optimizer/prefillTail.js';
+import {
+  erlangC,
+  expectedWaiting,
+  missBudget,
+  prefillTail,
+  tailWithin,
+} from '../../lib/optimizer/prefillTail.js';
 
 describe('Erlang C', () => {
   it('is the utilisation for one server and 1/3 for two servers at one erlang', () => {
@@ -40,6 +46,31 @@ describe('the prefill tail', () => {
     expect(shares.at(-1)!.missShare).toBeCloseTo(0.01, 6);
     expect(tailWithin(shares.at(-1)!, 0.01)).toBe(true);
     expect(tailWithin(shares[0]!, 0.01)).toBe(false);
+  });
+
+  it('the share allowed counts the hopeless requests: 1% allowed is 1% of all requests', () => {
+    // 0.4% over the target alone (as on Mooncake: 0.42%), the rest 6,000 tokens with 4 s of slack
+    const input = { values: [6000, 12_000], weights: [996, 4] };
+    const tails = [5, 6, 7, 8, 9].map((replicas) => prefillTail({ ...base, rate: 0.75, replicas, input }));
+    const budget = missBudget(tails[0]!, 0.01);
+    expect(budget).toEqual({ share: 0.01, reachable: true });
+    const first = tails.findIndex((t) => tailWithin(t, 0.01));
+    expect(first).toBeGreaterThan(0);
+    // the first count within reaches 99% of all requests; the old rule (1% of the others on top
+    // of the hopeless, 1.4% in all) would have taken one that does not
+    expect(tails[first]!.missShare).toBeLessThanOrEqual(0.01);
+    const old = (t: (typeof tails)[number]) => t.missShare - t.hopelessShare <= 0.01 * (1 - t.hopelessShare);
+    expect(tails.findIndex(old)).toBeLessThan(first);
+    expect(tails[tails.findIndex(old)]!.missShare).toBeGreaterThan(0.01);
+  });
+
+  it('when the hopeless alone are the share or more, the others get the share, and it says so', () => {
+    const input = { values: [500, 12_000], weights: [98, 2] }; // 2% hopeless, 1% allowed
+    const many = prefillTail({ ...base, replicas: 16, input });
+    expect(missBudget(many, 0.01)).toEqual({ share: 0.02 + 0.01 * 0.98, reachable: false });
+    // still reachable with enough pods, not impossible
+    expect(tailWithin(many, 0.01)).toBe(true);
+    expect(tailWithin(prefillTail({ ...base, replicas: 2, rate: 1.8, input }), 0.01)).toBe(false);
   });
 
   it('every request misses when the pods cannot keep up', () => {
