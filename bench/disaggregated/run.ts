@@ -5,7 +5,8 @@
  * attainment (both targets met, by request) and cost over the measured span, then the costs at
  * equal attainment (./equalAttainment.ts): each baseline's knob searched for the cheapest setting
  * reaching sva's attainment, and sva's margins on both variants for the same attainment, so that
- * whether disaggregation pays is judged at equal attainment.
+ * whether disaggregation pays is judged at equal attainment; the planner also at the goal's 99%
+ * (where it cannot reach sva's attainment, the ratio at the goal's).
  *
  * Options: --workload NAME (default: all), --duration S (default: the trace), --no-search (the
  * first table only), --no-cache (run the searches again instead of reading bench/disaggregated/.cache/),
@@ -106,9 +107,8 @@ async function searchesFor(
     sva.attainment < GOAL_ATTAINMENT
       ? await search('disaggregated', 'sva', SVA_MARGIN, GOAL_ATTAINMENT)
       : undefined;
-  const plannerGoal = svaGoal
-    ? await search('disaggregated', 'dynamo-planner', PLANNER_HEADROOM, GOAL_ATTAINMENT)
-    : undefined;
+  // the planner at the goal's attainment too: where it cannot reach sva's, the ratio there
+  const plannerGoal = await search('disaggregated', 'dynamo-planner', PLANNER_HEADROOM, GOAL_ATTAINMENT);
   // aggregated against disaggregated, both under sva, at the higher of their attainments
   const level = Math.max(sva.attainment, aggregated.attainment);
   const disaggregatedAt = await search('disaggregated', 'sva', SVA_MARGIN, level);
@@ -131,9 +131,17 @@ async function searchesFor(
         : `KEDA never reaches it (best ${pct(keda.result.best.row.attainment)})`
     }`,
   );
-  if (svaGoal && plannerGoal)
+  if (svaGoal)
     console.log(
       `at the goal's ${pct(GOAL_ATTAINMENT)}: ${atEqual(svaGoal.result, plannerGoal.result, ['sva', 'the planner'])}`,
+    );
+  else
+    console.log(
+      `at the goal's ${pct(GOAL_ATTAINMENT)}: ${
+        plannerGoal.result.cheapest
+          ? `sva (${pct(sva.attainment)}) $${sva.cost.toFixed(2)} against the planner (${pct(plannerGoal.result.cheapest.row.attainment)} at headroom ${PLANNER_HEADROOM.show(plannerGoal.result.cheapest.knobs)}) $${plannerGoal.result.cheapest.row.cost.toFixed(2)} (${(sva.cost / plannerGoal.result.cheapest.row.cost).toFixed(2)}x)`
+          : `the planner never reaches it (best ${pct(plannerGoal.result.best.row.attainment)})`
+      }`,
     );
   const goalMet =
     sva.attainment >= GOAL_ATTAINMENT &&
