@@ -67,7 +67,8 @@ export function arrivalStepsQuery(scope: StepScope): string {
 const matrixSchema = z.array(
   z.object({
     metric: z.object({ labels: z.record(z.string(), z.string()) }),
-    values: z.array(z.object({ time: z.date(), value: z.number() })),
+    // NaN and the infinities are numbers to Prometheus (prometheus-query parses them so); left out below
+    values: z.array(z.object({ time: z.date(), value: z.union([z.number(), z.nan()]) })),
   }),
 );
 
@@ -89,7 +90,8 @@ export function stepRowsOf(result: QueryResult): StepRow[] {
   const parsed = matrixSchema.safeParse(result.result);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new StepsAnswerError(`arrival steps: result[${issue.path.join('].')}: ${issue.message}`);
+    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+    throw new StepsAnswerError(`arrival steps: result${path}: ${issue.message}`);
   }
   return parsed.data.map((r) => ({
     labels: r.metric.labels,
