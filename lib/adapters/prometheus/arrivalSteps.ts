@@ -103,10 +103,14 @@ export function stepRowsOf(result: QueryResult): StepRow[] {
   }));
 }
 
-/** The grid of a range query ending now: n whole steps, evaluated at start + j step for j = 0..n. */
-export function stepGrid(asked: ArrivalStepsAsked, now: number): { start: number; n: number } {
+/**
+ * The grid of a range query ending at the whole second of now: n whole steps, evaluated at start
+ * + j step for j = 0..n (whole seconds, so that the answer's times match the grid's exactly).
+ */
+export function stepGrid(asked: ArrivalStepsAsked, now: number): { start: number; end: number; n: number } {
   const n = Math.floor(asked.lookbackSeconds / asked.stepSeconds + 1e-9);
-  return { start: now - n * asked.stepSeconds, n };
+  const end = Math.floor(now);
+  return { start: end - n * asked.stepSeconds, end, n };
 }
 
 /**

@@ -187,7 +187,7 @@ export class PrometheusMetricsSource implements MetricsSource {
       stepSeconds: asked.stepSeconds,
     });
     try {
-      const rows = stepRowsOf(await this.client.range(text, grid.start, now, asked.stepSeconds));
+      const rows = stepRowsOf(await this.client.range(text, grid.start, grid.end, asked.stepSeconds));
       return { grid, rows };
     } catch (thrown) {
       const error =

@@ -96,6 +96,9 @@ test('completions plus the growth in flight per step, across a counter reset and
     timestamp: END,
   });
   expect(o!.errors).toEqual([]);
+  // asked at a fraction of a second past it, the grid is the same whole seconds
+  const [later] = await source().collect([vllm('m-steps')], END + 0.7);
+  expect(later!.arrivalSteps).toEqual(o!.arrivalSteps);
 });
 
 test("the gateway's counter per step where the arrival rate comes from the gateway", async () => {
