@@ -71,6 +71,7 @@ import {
 } from '../lib/adapters/prometheus/index.js';
 import { SqsDeadLetters, SqsDecisionQueue } from '../lib/adapters/sqs/index.js';
 import { loadConfig } from '../lib/config/load.js';
+import { arrivalStepsAsked } from '../lib/config/resolved.js';
 import type { Config } from '../lib/config/schema.js';
 import type { ApplyDeps, ApplyOptions } from '../lib/loop/apply.js';
 import { evaluatePool, type EvaluateDeps } from '../lib/loop/evaluate.js';
@@ -123,6 +124,7 @@ const prometheusSource: Factory<MetricsSource> = ({ env, config, prometheusCrede
     ),
     windowSeconds: config.policy.metricsWindowSeconds,
     maxAgeSeconds: config.policy.metricsMaxAgeSeconds,
+    ...arrivalStepsAsked(config),
   });
 
 const metricsSources = new Map<string, Factory<MetricsSource>>([

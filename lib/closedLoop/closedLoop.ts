@@ -3,7 +3,7 @@
  * gateway's request counter) go into the sample store; every control interval the controller
  * (by default the autoscaler's own evaluate → queue → apply) acts on the simulated cluster.
  */
-import { targetsOf } from '../config/resolved.js';
+import { arrivalStepsAsked, targetsOf } from '../config/resolved.js';
 import type { Config } from '../config/schema.js';
 import { createFleetSim, type FleetSim } from '../fleetSimulator/index.js';
 import { svaController, type Controller, type ScalingEvent } from './controller.js';
@@ -112,6 +112,7 @@ export async function runClosedLoop(
   const metrics = new SimMetricsSource({
     windowSeconds: config.policy.metricsWindowSeconds,
     maxAgeSeconds: config.policy.metricsMaxAgeSeconds,
+    ...arrivalStepsAsked(config),
   });
   const cluster = new SimCluster(sim, config);
   const capacity = simCapacity(sim, config);

@@ -99,6 +99,8 @@ export class SimCluster extends MemoryCluster {
 export interface SimMetricsOptions {
   readonly windowSeconds: number;
   readonly maxAgeSeconds: number;
+  /** arrivals per step over a look-back as well (policy.burstSizing); default: not read */
+  readonly arrivalSteps?: { readonly stepSeconds: number; readonly lookbackSeconds: number };
 }
 
 /**
@@ -126,19 +128,27 @@ export class SimMetricsSource extends MemoryMetricsSource {
   }
 
   protected override observe(q: MetricsQuery, now: number): VariantObservation {
-    const raw = this.store.rawSignals(
-      {
-        variant: q.variant,
-        model: q.modelName,
-        namespace: q.namespace,
-        podPattern: q.podPattern !== undefined ? new RegExp(q.podPattern) : undefined,
-        labels: q.labels,
-      },
-      now,
-      this.options.windowSeconds,
-    );
+    const selector = {
+      variant: q.variant,
+      model: q.modelName,
+      namespace: q.namespace,
+      podPattern: q.podPattern !== undefined ? new RegExp(q.podPattern) : undefined,
+      labels: q.labels,
+    };
+    const raw = this.store.rawSignals(selector, now, this.options.windowSeconds);
     // Without a gateway in the config, its counter is not demand even if present.
     const signals = q.gateway ? raw : { ...raw, gatewayRequests: undefined };
-    return estimateObservation(signals, { now, maxAgeSeconds: this.options.maxAgeSeconds });
+    const stepsAsked = this.options.arrivalSteps;
+    // the per-step arrivals from the counter the arrival rate comes from
+    const arrivalSteps =
+      stepsAsked &&
+      this.store.arrivalSteps(selector, now, {
+        ...stepsAsked,
+        gateway: signals.gatewayRequests !== undefined,
+      });
+    return estimateObservation(arrivalSteps ? { ...signals, arrivalSteps } : signals, {
+      now,
+      maxAgeSeconds: this.options.maxAgeSeconds,
+    });
   }
 }

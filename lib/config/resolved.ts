@@ -139,3 +139,16 @@ export function nodeGroupsWithStartup(config: Config): (NodeGroupConfig & { prov
 export function modeOf(config: Config, v: VariantConfig): AdoptionMode {
   return v.mode ?? config.mode;
 }
+
+/**
+ * What a metrics source is asked for besides the rates: the arrivals per step over a look-back
+ * when policy.burstSizing is on (nothing otherwise, so that a collection costs what it did).
+ */
+export function arrivalStepsAsked(config: Config): {
+  arrivalSteps?: { stepSeconds: number; lookbackSeconds: number };
+} {
+  const b = config.policy.burstSizing;
+  return b.enabled
+    ? { arrivalSteps: { stepSeconds: b.stepSeconds, lookbackSeconds: b.lookbackSeconds } }
+    : {};
+}

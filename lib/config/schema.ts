@@ -468,6 +468,29 @@ export const policySchema = z
       .describe(
         "cap each replica's rate so that at most missShare of requests miss the ITL target, from the token histograms and the engine's chunked prefill",
       ),
+    burstSizing: z
+      .object({
+        enabled: z.boolean().default(false),
+        stepSeconds: z
+          .number()
+          .positive()
+          .default(15)
+          .describe(
+            "arrivals are counted per step of this length: the scrape interval (a shorter step than the metrics' scrapes sees no more)",
+          ),
+        lookbackSeconds: z
+          .number()
+          .positive()
+          .default(900)
+          .describe(
+            'the steps of this much of the recent past are replayed: about one lead time (a node and a replica starting), the time the capacity decided now must carry before more can arrive',
+          ),
+      })
+      .strict()
+      .default({ enabled: false, stepSeconds: 15, lookbackSeconds: 900 })
+      .describe(
+        "size for the bursts the metrics window averages away: replay the look-back's arrivals per step through a fluid queue at the saturated throughput of a candidate fleet, and ask for the fewest replicas (at or above the normal sizing) with at most itlDistribution.missShare of the requests waiting beyond the TTFT target less their prefill; missing per-step counts change nothing. Not for disaggregated variants",
+      ),
     modelCorrection: z
       .object({
         enabled: z.boolean().default(true),

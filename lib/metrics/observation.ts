@@ -36,6 +36,20 @@ export interface OutputByInputBucket {
   readonly expectedOutputTokens: number;
 }
 
+/**
+ * Arrivals per short step (the scrape interval) over a look-back, oldest first: what the rate
+ * window averages away (docs/SIZING.md, "Bursts below the metrics window").
+ */
+export interface ArrivalSteps {
+  readonly stepSeconds: number;
+  /** requests arriving in each step, oldest first; the newest step ends at `timestamp` */
+  readonly counts: readonly number[];
+  /** the counter (or expression) the counts came from */
+  readonly source: string;
+  /** end of the newest step, epoch seconds */
+  readonly timestamp: number;
+}
+
 export interface VariantObservation {
   /** `namespace/name` */
   readonly variant: string;
@@ -46,6 +60,8 @@ export interface VariantObservation {
   /** requests arriving per second (not completions) */
   readonly arrivalRate?: Estimate;
   readonly completionRate?: Estimate;
+  /** arrivals per step over the look-back, from the counter the arrival rate uses; absent: no burst information */
+  readonly arrivalSteps?: ArrivalSteps;
   /** mean tokens per request over the window; absent when nothing completed (idle) */
   readonly avgInputTokens?: Estimate;
   readonly avgOutputTokens?: Estimate;

@@ -5,6 +5,7 @@
  * through the same RawSignals → estimateObservation path as production metrics.
  */
 import { GATEWAY_REQUEST_NAMES, GATEWAY_REQUESTS, VLLM, describeNaming } from './vllmNaming.js';
+import type { ArrivalSteps } from './observation.js';
 import type { BucketIncrease, HistogramIncrease, RawSignals, Signal } from './signals.js';
 
 export interface Sample {
@@ -109,18 +110,24 @@ export class SampleStore {
     );
   }
 
-  /** Value of a series at time t (last sample at or before t), undefined if it was not exposed then. */
-  private valueAt(s: Series, t: number): number | undefined {
-    if (s.endedAt !== undefined && s.endedAt <= t) return undefined;
+  /** Index of the last sample at or before t, -1 when none. */
+  private lastIndexAt(s: Series, t: number): number {
     let lo = 0;
     let hi = s.times.length - 1;
-    if (hi < 0 || s.times[0]! > t) return undefined;
+    if (hi < 0 || s.times[0]! > t) return -1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
       if (s.times[mid]! <= t) lo = mid;
       else hi = mid - 1;
     }
-    return s.values[lo];
+    return lo;
+  }
+
+  /** Value of a series at time t (last sample at or before t), undefined if it was not exposed then. */
+  private valueAt(s: Series, t: number): number | undefined {
+    if (s.endedAt !== undefined && s.endedAt <= t) return undefined;
+    const i = this.lastIndexAt(s, t);
+    return i < 0 ? undefined : s.values[i];
   }
 
   private newest(list: Series[], now: number): number {
@@ -151,6 +158,72 @@ export class SampleStore {
       }
     }
     return { value: total, timestamp: this.newest(list, now), series: name };
+  }
+
+  /**
+   * A counter's increase per step, summed over series: step k covers (start + k step, start +
+   * (k + 1) step], resets counted and a series born in the look-back counted from 0, as increase().
+   */
+  private stepIncreases(list: Series[], start: number, step: number, n: number): number[] {
+    const counts = new Array<number>(n).fill(0);
+    const end = start + n * step;
+    for (const s of list) {
+      let prev = this.valueAt(s, start) ?? 0;
+      for (let i = this.lastIndexAt(s, start) + 1; i < s.times.length && s.times[i]! <= end; i++) {
+        const v = s.values[i]!;
+        const k = Math.min(Math.max(Math.ceil((s.times[i]! - start) / step - 1e-9) - 1, 0), n - 1);
+        counts[k]! += v >= prev ? v - prev : v;
+        prev = v;
+      }
+    }
+    return counts;
+  }
+
+  /**
+   * Arrivals per step over the look-back ending now, from the counter the arrival rate uses: the
+   * gateway's requests, or completions plus the growth of running + waiting. Undefined when those
+   * series are not there (no burst information) or the look-back holds no whole step.
+   */
+  arrivalSteps(
+    sel: VariantSelector,
+    now: number,
+    opts: { readonly stepSeconds: number; readonly lookbackSeconds: number; readonly gateway: boolean },
+  ): ArrivalSteps | undefined {
+    const step = opts.stepSeconds;
+    const n = Math.floor(Math.min(opts.lookbackSeconds, now - this.origin) / step + 1e-9);
+    if (!(n >= 1)) return undefined;
+    const start = now - n * step;
+    if (opts.gateway) {
+      const { name, series } = this.gatewaySeries(sel);
+      if (series.length === 0) return undefined;
+      const counts = this.stepIncreases(series, start, step, n);
+      return { stepSeconds: step, counts, source: name, timestamp: this.newest(series, now) };
+    }
+    const completed = this.matching(VLLM.success, sel);
+    const waiting = this.matching(VLLM.waiting, sel);
+    if (completed.length === 0 || waiting.length === 0) return undefined;
+    const inFlight = [...this.matching(VLLM.running, sel), ...waiting];
+    const counts = this.stepIncreases(completed, start, step, n);
+    const inFlightAt = (t: number) => this.gaugeSum(VLLM.running, inFlight, t, now)!.value;
+    let before = inFlightAt(start);
+    for (let k = 0; k < n; k++) {
+      const after = inFlightAt(start + (k + 1) * step);
+      counts[k] = Math.max(counts[k]! + after - before, 0);
+      before = after;
+    }
+    return {
+      stepSeconds: step,
+      counts,
+      source: `${VLLM.success} + d(${VLLM.running}+${VLLM.waiting})/dt`,
+      timestamp: this.newest(completed, now),
+    };
+  }
+
+  /** The gateway's counter under the name its EPP version gives it, the newest first (it has no pod label). */
+  private gatewaySeries(sel: VariantSelector): { name: string; series: Series[] } {
+    const all = { ...sel, podPattern: undefined, labels: undefined };
+    const name = GATEWAY_REQUEST_NAMES.find((n) => this.matching(n, all).length > 0) ?? GATEWAY_REQUESTS;
+    return { name, series: this.matching(name, all) };
   }
 
   private gaugeSum(name: string, list: Series[], t: number, now: number): Signal | undefined {
@@ -220,12 +293,7 @@ export class SampleStore {
     const kvSeries = kvName
       ? this.matching(kvName, sel).filter((s) => this.valueAt(s, now) !== undefined)
       : [];
-    // the gateway's counter under the name its EPP version gives it, the newest first
-    const gatewayName =
-      GATEWAY_REQUEST_NAMES.find(
-        (n) => this.matching(n, { ...sel, podPattern: undefined, labels: undefined }).length > 0,
-      ) ?? GATEWAY_REQUESTS;
-    const gateway = this.matching(gatewayName, { ...sel, podPattern: undefined, labels: undefined });
+    const { name: gatewayName, series: gateway } = this.gatewaySeries(sel);
     return {
       variant: sel.variant,
       model: sel.model,

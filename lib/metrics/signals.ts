@@ -4,7 +4,7 @@
  * that turns them into a VariantObservation. Prometheus and the embedded simulation both
  * produce RawSignals, so both go through the same estimation code.
  */
-import type { Estimate, TokenBuckets, VariantObservation } from './observation.js';
+import type { ArrivalSteps, Estimate, TokenBuckets, VariantObservation } from './observation.js';
 
 export interface Signal {
   readonly value: number;
@@ -52,6 +52,11 @@ export interface RawSignals {
   /** KV transfers of a disaggregated variant's decode pods: time per transfer, and failures */
   readonly kvTransferSeconds?: HistogramIncrease;
   readonly kvTransferFailures?: Signal;
+  /**
+   * arrivals per step over the look-back (the same counter as the arrival rate: the gateway's, or
+   * completions plus the growth of what is in flight), when asked for
+   */
+  readonly arrivalSteps?: ArrivalSteps;
   /** series asked for and not found at all */
   readonly absent?: readonly string[];
 }
@@ -124,6 +129,7 @@ export function estimateObservation(raw: RawSignals, opts: EstimationOptions): V
     return sum && count ? histogramMean(h, scale) : undefined;
   };
 
+  const arrivalSteps = freshSteps(raw.arrivalSteps, opts);
   return {
     variant: raw.variant,
     model: raw.model,
@@ -131,6 +137,7 @@ export function estimateObservation(raw: RawSignals, opts: EstimationOptions): V
     windowSeconds: w,
     arrivalRate,
     completionRate: completions ? estimate(Math.max(completions.value, 0) / w, completions) : undefined,
+    ...(arrivalSteps ? { arrivalSteps } : {}),
     avgInputTokens: histogram(raw.promptTokens),
     avgOutputTokens: histogram(raw.generationTokens),
     inputTokenBuckets: tokenBuckets(raw.promptTokenBuckets),
@@ -149,6 +156,18 @@ export function estimateObservation(raw: RawSignals, opts: EstimationOptions): V
     stale: [...stale].sort(),
     missing: [...missing].sort(),
   };
+}
+
+/**
+ * The per-step arrivals when every count is a number and the newest step is recent; otherwise
+ * none, and not named stale or missing: burst information only ever adds replicas, so its absence
+ * must not hold a variant or refuse a scale-down as a missing rate does.
+ */
+function freshSteps(steps: ArrivalSteps | undefined, opts: EstimationOptions): ArrivalSteps | undefined {
+  if (!steps || steps.counts.length === 0 || !(steps.stepSeconds > 0)) return undefined;
+  if (!steps.counts.every(Number.isFinite)) return undefined;
+  if (opts.now - steps.timestamp > opts.maxAgeSeconds) return undefined;
+  return { ...steps, counts: steps.counts.map((c) => Math.max(c, 0)) };
 }
 
 /**

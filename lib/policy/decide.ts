@@ -6,7 +6,9 @@
  *   observe   what runs and what was measured;
  *   demand    the rate to size for (or a hold on stale or missing metrics), and the model's error;
  *   size      the optimizer across the whole pool, within capacity; moves only after the
- *             optimizer has preferred another accelerator for a while;
+ *             optimizer has preferred another accelerator for a while; more replicas, on devices
+ *             left free, where the recent past's arrivals per step would have waited beyond the
+ *             TTFT target (policy.burstSizing);
  *   guards    idle, min/max, stabilisation and its adaptive window, make-before-break;
  *   spill     the shortfall the chosen accelerator cannot hold, on another (policy.spill);
  *   capacity  the devices every replica asked for needs per accelerator type: one intent per pool;

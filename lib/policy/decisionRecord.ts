@@ -160,6 +160,22 @@ export const decisionSchema = z
           .strict()
           .nullable()
           .optional(),
+        /** the burst sizing (policy.burstSizing): the recent past's steps replayed against the fleet */
+        bursts: z
+          .object({
+            stepSeconds: finite,
+            steps: count,
+            peakRate: finite,
+            perReplicaRate: finite,
+            budgetMs: finite,
+            allowedShare: finite,
+            replicas: count,
+            share: finite,
+            sizedReplicas: count,
+            sizedShare: finite,
+          })
+          .strict()
+          .optional(),
         metricTimestamps: z.record(z.string(), finite),
         stale: z.array(z.string()),
         missing: z.array(z.string()),

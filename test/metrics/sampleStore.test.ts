@@ -256,3 +256,68 @@ describe('vLLM naming', () => {
     expect(describeNaming(VLLM.itl[1], undefined)).toBe('vllm<=0.10');
   });
 });
+
+describe('SampleStore arrivals per step (policy.burstSizing)', () => {
+  const STEPS = { stepSeconds: 15, lookbackSeconds: 60 };
+
+  it('counts completions plus the growth of what is in flight per step, a reset and a new pod included', () => {
+    const store = new SampleStore();
+    // pod a: completions 0, 10, 12, reset to 3, 8; in flight 0, 5, 1, 1, 1; pod b born at 45 s with 4 done
+    store.ingest(0, scrape([{ pod: 'a', success: 0, running: 0, waiting: 0 }]));
+    store.ingest(15, scrape([{ pod: 'a', success: 10, running: 4, waiting: 1 }]));
+    store.ingest(30, scrape([{ pod: 'a', success: 12, running: 1, waiting: 0 }]));
+    store.ingest(
+      45,
+      scrape([
+        { pod: 'a', success: 3, running: 1, waiting: 0 },
+        { pod: 'b', success: 4, running: 0, waiting: 0 },
+      ]),
+    );
+    store.ingest(
+      60,
+      scrape([
+        { pod: 'a', success: 8, running: 1, waiting: 0 },
+        { pod: 'b', success: 4, running: 0, waiting: 0 },
+      ]),
+    );
+    const steps = store.arrivalSteps(SEL, 60, { ...STEPS, gateway: false });
+    // (0,15]: 10 done + 5 more in flight; (15,30]: 2 done, 4 fewer in flight; (30,45]: 3 + 4 done; (45,60]: 5
+    expect(steps).toEqual({
+      stepSeconds: 15,
+      counts: [15, 0, 7, 5],
+      source: `${VLLM.success} + d(${VLLM.running}+${VLLM.waiting})/dt`,
+      timestamp: 60,
+    });
+    // the steps add up to what the arrival rate counts over the same minute
+    const raw = store.rawSignals(SEL, 60, 60);
+    const rate = estimateObservation(raw, { now: 60, maxAgeSeconds: 120 }).arrivalRate!.value;
+    expect(steps!.counts.reduce((a, c) => a + c, 0)).toBeCloseTo(
+      rate * 60 + 2 /* the dip in flight clamped at 0 */,
+      9,
+    );
+  });
+
+  it("reads the gateway's counter when the arrival rate does", () => {
+    const store = new SampleStore();
+    const gateway = (count: number) => [
+      { name: GATEWAY_REQUESTS, labels: { model_name: 'm', namespace: 'llm' }, value: count },
+    ];
+    [0, 30, 30, 90].forEach((c, i) =>
+      store.ingest(i * 15, scrape([{ pod: 'a', success: 0, running: 0, waiting: 0 }], gateway(c))),
+    );
+    expect(store.arrivalSteps(SEL, 45, { ...STEPS, gateway: true })).toMatchObject({
+      counts: [0, 30, 0, 60],
+      source: GATEWAY_REQUESTS,
+    });
+  });
+
+  it('gives nothing without the series (no burst information), and only whole steps since the start', () => {
+    const store = new SampleStore(3600, 0);
+    store.ingest(15, scrape([{ pod: 'a', running: 0 }]));
+    expect(store.arrivalSteps(SEL, 15, { ...STEPS, gateway: false })).toBeUndefined();
+    expect(store.arrivalSteps(SEL, 15, { ...STEPS, gateway: true })).toBeUndefined();
+    store.ingest(30, scrape([{ pod: 'a', success: 3, running: 0, waiting: 0 }]));
+    // 30 s since the store's origin: two steps, not the four of the look-back
+    expect(store.arrivalSteps(SEL, 30, { ...STEPS, gateway: false })!.counts).toHaveLength(2);
+  });
+});

@@ -235,3 +235,27 @@ describe("the gateway's flow-control queue", () => {
     });
   });
 });
+
+describe('arrivals per step (policy.burstSizing)', () => {
+  const steps = (counts: number[], timestamp = NOW - 10) => ({
+    stepSeconds: 15,
+    counts,
+    source: 'vllm:request_success_total + d(in flight)/dt',
+    timestamp,
+  });
+
+  it('passes fresh counts through', () => {
+    expect(estimateObservation(raw({ arrivalSteps: steps([3, 0, 45]) }), opts).arrivalSteps).toEqual(
+      steps([3, 0, 45]),
+    );
+  });
+
+  it('drops stale or non-finite counts without naming them stale or missing: their absence must hold nothing', () => {
+    for (const bad of [steps([3, 45], NOW - 500), steps([3, NaN]), steps([])]) {
+      const o = estimateObservation(raw({ arrivalSteps: bad }), opts);
+      expect(o.arrivalSteps).toBeUndefined();
+      expect([o.stale, o.missing]).toEqual([[], []]);
+      expect(o.arrivalRate?.value).toBeCloseTo((120 + 14 - 8) / 60, 9);
+    }
+  });
+});

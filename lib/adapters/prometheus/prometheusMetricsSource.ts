@@ -13,6 +13,15 @@ import { PrometheusClient, toQueryError } from './prometheusClient.js';
 import { CollectedResults, rowsOf, type QueryOutcome } from './queryRows.js';
 import { signalQueries, type PoolSignal, type QueryScope, type SignalName } from './signalQueries.js';
 import { variantSignals } from './variantSignals.js';
+import {
+  arrivalStepsQuery,
+  stepGrid,
+  stepRowsOf,
+  variantArrivalSteps,
+  type ArrivalStepsAsked,
+  StepsAnswerError,
+  type StepRow,
+} from './arrivalSteps.js';
 
 export interface PrometheusSourceOptions {
   readonly connection: PrometheusConnection;
@@ -33,6 +42,11 @@ export interface PrometheusSourceOptions {
    * variants whose demand comes from the gateway, none otherwise.
    */
   readonly poolName?: (query: MetricsQuery) => string | undefined;
+  /**
+   * Arrivals per step over a look-back as well (policy.burstSizing): one range query more per
+   * collection. Default: not asked.
+   */
+  readonly arrivalSteps?: ArrivalStepsAsked;
 }
 
 export interface GatewayPoolEstimates {
@@ -59,6 +73,12 @@ export interface CollectionStats {
   readonly wallMs: number;
   /** the failures' messages, distinct */
   readonly errors: readonly string[];
+}
+
+interface StepsOutcome {
+  readonly grid: { readonly start: number; readonly n: number; readonly stepSeconds: number };
+  readonly rows: readonly StepRow[];
+  readonly error?: string;
 }
 
 const defaultPoolName = (q: MetricsQuery) =>
@@ -122,25 +142,60 @@ export class PrometheusMetricsSource implements MetricsSource {
   async collect(queries: readonly MetricsQuery[], now: number): Promise<PrometheusObservation[]> {
     if (queries.length === 0) return [];
     const started = performance.now();
-    const outcomes = await limited(this.queriesFor(queries), this.options.concurrency ?? 6, async (sq) => {
-      try {
-        const outcome: QueryOutcome = { ok: true, rows: rowsOf(await this.client.instant(sq.text, now)) };
-        return [sq.signal, outcome] as const;
-      } catch (thrown) {
-        const error = toQueryError(thrown, this.options.connection.url, this.client.timeoutMs).message;
-        return [sq.signal, { ok: false, error }] as const;
-      }
-    });
-    const failures = outcomes.flatMap(([, o]) => (o.ok ? [] : [o.error]));
+    const [outcomes, steps] = await Promise.all([
+      limited(this.queriesFor(queries), this.options.concurrency ?? 6, async (sq) => {
+        try {
+          const outcome: QueryOutcome = { ok: true, rows: rowsOf(await this.client.instant(sq.text, now)) };
+          return [sq.signal, outcome] as const;
+        } catch (thrown) {
+          const error = toQueryError(thrown, this.options.connection.url, this.client.timeoutMs).message;
+          return [sq.signal, { ok: false, error }] as const;
+        }
+      }),
+      this.collectSteps(queries, now),
+    ]);
+    const failures = [
+      ...outcomes.flatMap(([, o]) => (o.ok ? [] : [o.error])),
+      ...(steps?.error ? [steps.error] : []),
+    ];
     this.lastCollection = {
-      queries: outcomes.length,
+      queries: outcomes.length + (steps ? 1 : 0),
       failed: failures.length,
       wallMs: performance.now() - started,
       errors: [...new Set(failures)],
     };
     const results = new CollectedResults(new Map<SignalName, QueryOutcome>(outcomes));
     const poolName = this.options.poolName ?? defaultPoolName;
-    return queries.map((q) => this.observe(q, results, now, poolName(q)));
+    return queries.map((q) => this.observe(q, results, now, poolName(q), steps));
+  }
+
+  /** The range query of the arrivals per step, when asked for: its rows, or why it failed. */
+  private async collectSteps(
+    queries: readonly MetricsQuery[],
+    now: number,
+  ): Promise<StepsOutcome | undefined> {
+    const asked = this.options.arrivalSteps;
+    if (!asked) return undefined;
+    const grid = { ...stepGrid(asked, now), stepSeconds: asked.stepSeconds };
+    if (grid.n < 1) return undefined;
+    const text = arrivalStepsQuery({
+      models: queries.map((q) => q.modelName),
+      namespaces: queries.map((q) => q.namespace),
+      podLevel: queries.some((q) => q.podPattern !== undefined),
+      groupLabels: [...new Set(queries.flatMap((q) => Object.keys(q.labels ?? {})))],
+      gatewayModels: queries.filter((q) => q.gateway).map((q) => q.modelName),
+      stepSeconds: asked.stepSeconds,
+    });
+    try {
+      const rows = stepRowsOf(await this.client.range(text, grid.start, grid.end, asked.stepSeconds));
+      return { grid, rows };
+    } catch (thrown) {
+      const error =
+        thrown instanceof StepsAnswerError
+          ? thrown.message
+          : toQueryError(thrown, this.options.connection.url, this.client.timeoutMs).message;
+      return { grid, rows: [], error };
+    }
   }
 
   private observe(
@@ -148,9 +203,16 @@ export class PrometheusMetricsSource implements MetricsSource {
     results: CollectedResults,
     now: number,
     poolName: string | undefined,
+    steps: StepsOutcome | undefined,
   ): PrometheusObservation {
     const signals = variantSignals(q, results, this.windows, poolName);
-    const base = estimateObservation(signals.raw, { now, maxAgeSeconds: this.maxAgeSeconds });
+    // per step, the counter the arrival rate comes from (the gateway's when it measured the window)
+    const arrivalSteps =
+      steps && !steps.error
+        ? variantArrivalSteps(q, steps.rows, steps.grid, signals.raw.gatewayRequests !== undefined)
+        : undefined;
+    const raw = arrivalSteps ? { ...signals.raw, arrivalSteps } : signals.raw;
+    const base = estimateObservation(raw, { now, maxAgeSeconds: this.maxAgeSeconds });
     const stale = new Set(base.stale);
     const missing = new Set(base.missing);
     const extra = (s: Signal | undefined, scale = 1): Estimate | undefined => {
@@ -178,7 +240,8 @@ export class PrometheusMetricsSource implements MetricsSource {
       gatewayPool: poolName !== undefined ? pool : undefined,
       stale: [...stale].sort(),
       missing: [...missing].sort(),
-      errors: signals.errors,
+      // a failed range query costs the burst sizing only: reported, never a missing series
+      errors: steps?.error ? [...signals.errors, steps.error] : signals.errors,
       ...(signals.podLoads ? { podLoads: signals.podLoads } : {}),
       ...(signals.podSampledAt ? { podSampledAt: signals.podSampledAt } : {}),
     };

@@ -1,7 +1,9 @@
 /**
  * Stage 3: the optimizer sizes the whole pool at once, within the capacity the held variants
  * leave, and each variant's answer becomes a recommendation: an accelerator, a replica count and
- * why. A held variant's recommendation is to keep what runs.
+ * why. A held variant's recommendation is to keep what runs. With policy.burstSizing, a variant
+ * may ask for more for the bursts its measured rate averages away (stages/bursts.ts), from the
+ * devices the optimizer's allocations leave free.
  */
 import type { Config } from '../../config/schema.js';
 import type { VariantObservation } from '../../metrics/observation.js';
@@ -9,6 +11,7 @@ import { configCapacity } from '../../config/toSystem.js';
 import { solve } from '../../optimizer/index.js';
 import { recommend, type Recommendation } from '../recommend.js';
 import { freeDevices, sizingSystem } from '../sizingSystem.js';
+import { sizeForBursts, type BurstSizing } from './bursts.js';
 import { isMeasured, type Assessed } from './demand.js';
 
 export interface Sized extends Assessed {
@@ -19,6 +22,8 @@ export interface Sized extends Assessed {
   readonly ratePerReplica?: number;
   /** r* of every allowed accelerator that meets the targets at some rate, maxReplicas and capacity aside */
   readonly ratesPerReplica?: ReadonlyMap<string, number>;
+  /** what the burst sizing found (policy.burstSizing; stages/bursts.ts) */
+  readonly bursts?: BurstSizing;
 }
 
 export function size(
@@ -37,11 +42,14 @@ export function size(
     if (!isMeasured(a)) return { ...a, recommendation: hold(a) };
     const allocation = solution.allocations.get(a.key);
     const candidates = solution.candidates.get(a.key) ?? [];
-    const recommendation = recommend(a, allocation, candidates, config, now, free, shortTypes);
+    const sized = recommend(a, allocation, candidates, config, now, free, shortTypes);
+    // the bursts the window averages away, on devices no variant's sizing takes (policy.burstSizing)
+    const { recommendation, bursts } = sizeForBursts({ ...a, recommendation: sized }, config, free);
     const onRecommended = candidates.find((c) => c.accelerator === recommendation.accelerator);
     return {
       ...a,
       recommendation,
+      ...(bursts ? { bursts } : {}),
       preferred: allocation?.accelerator,
       ratesPerReplica: solution.ratesPerReplica.get(a.key),
       ...(onRecommended && onRecommended.maxRatePerReplica > 0

@@ -1,0 +1,97 @@
+/**
+ * Sizing for the bursts the metrics window averages away (docs/SIZING.md, "Bursts below the
+ * metrics window"): the recent past's arrivals per short step, replayed through a fluid queue at
+ * a candidate fleet's saturated throughput, tell what share of those requests would have waited
+ * longer than the TTFT budget; the fleet asked for is the smallest that keeps that share within
+ * what the attainment goal allows. Pure: counts, rates and times in, a share or a count out.
+ */
+
+export interface FluidReplay {
+  /** requests in the replayed steps */
+  readonly arrivals: number;
+  /** of them, those that would have waited beyond the budget */
+  readonly late: number;
+  /** late / arrivals (0 when nothing arrived) */
+  readonly share: number;
+  /** requests still waiting at the end of the last step */
+  readonly backlog: number;
+}
+
+/**
+ * Replays arrivals per step through one fluid FIFO queue served at `throughput` req/s: arrivals
+ * spread evenly within their step, the backlog carried from step to step (starting empty). A
+ * request arriving with backlog B waits B / throughput; it is late when that exceeds the budget.
+ */
+export function fluidReplay(
+  counts: readonly number[],
+  stepSeconds: number,
+  throughput: number,
+  budgetSeconds: number,
+): FluidReplay {
+  const arrivals = counts.reduce((a, c) => a + Math.max(c, 0), 0);
+  if (!(throughput > 0)) return { arrivals, late: arrivals, share: arrivals > 0 ? 1 : 0, backlog: arrivals };
+  // the backlog above which a newcomer waits beyond the budget
+  const threshold = throughput * Math.max(budgetSeconds, 0);
+  let backlog = 0;
+  let late = 0;
+  for (const count of counts) {
+    const rate = Math.max(count, 0) / stepSeconds;
+    const net = rate - throughput;
+    // the part of the step during which the backlog is above the threshold (backlog is linear in it)
+    let lateTime: number;
+    if (net > 0) lateTime = stepSeconds - Math.min(Math.max((threshold - backlog) / net, 0), stepSeconds);
+    else if (net < 0) lateTime = Math.min(Math.max((backlog - threshold) / -net, 0), stepSeconds);
+    else lateTime = backlog > threshold ? stepSeconds : 0;
+    late += rate * lateTime;
+    backlog = Math.max(backlog + net * stepSeconds, 0);
+  }
+  return { arrivals, late, share: arrivals > 0 ? late / arrivals : 0, backlog };
+}
+
+export interface BurstFleetInput {
+  readonly counts: readonly number[];
+  readonly stepSeconds: number;
+  /** req/s one replica completes when saturated, at the measured mix */
+  readonly perReplica: number;
+  readonly budgetSeconds: number;
+  /** the share of requests allowed to wait beyond the budget */
+  readonly allowedShare: number;
+  /** the normal sizing: never fewer */
+  readonly atLeast: number;
+  /** never more (maxReplicas) */
+  readonly atMost: number;
+}
+
+export interface BurstFleet {
+  readonly replicas: number;
+  /** the share late at those replicas */
+  readonly share: number;
+  /** the share late at the normal sizing */
+  readonly shareAtLeast: number;
+  /** false when even `atMost` replicas leave more than the allowed share late */
+  readonly met: boolean;
+}
+
+/**
+ * The fewest replicas from `atLeast` up whose fluid replay leaves at most the allowed share late;
+ * `atMost` when none does. A fleet at least as fast as the busiest step never builds a backlog,
+ * which bounds the search.
+ */
+export function replicasForBursts(input: BurstFleetInput): BurstFleet {
+  const { counts, stepSeconds, perReplica, budgetSeconds, allowedShare } = input;
+  const shareAt = (n: number) => fluidReplay(counts, stepSeconds, n * perReplica, budgetSeconds).share;
+  const shareAtLeast = shareAt(input.atLeast);
+  const clearsPeak = Math.ceil(peakRate(counts, stepSeconds) / perReplica);
+  const top = Math.max(input.atLeast, Math.min(input.atMost, clearsPeak));
+  let share = shareAtLeast;
+  for (let n = input.atLeast; n <= top; n++) {
+    share = n === input.atLeast ? shareAtLeast : shareAt(n);
+    if (share <= allowedShare) return { replicas: n, share, shareAtLeast, met: true };
+  }
+  return { replicas: top, share, shareAtLeast, met: false };
+}
+
+/** The busiest step's arrivals per second. */
+export function peakRate(counts: readonly number[], stepSeconds: number): number {
+  return counts.reduce((a, c) => Math.max(a, c), 0) / stepSeconds;
+}
