@@ -24,6 +24,8 @@ export interface Recommendation {
    * rate less its sampling noise (policy.windowNoise), when that needs fewer
    */
   readonly lessNoise?: number;
+  /** the arrival rate measured (req/s; policy.windowNoise with variation 'measured') */
+  readonly arrivals?: number;
 }
 
 export interface VariantMemory {

@@ -43,13 +43,41 @@ export function noiseStandardErrors(w: NoiseWindow): number {
   return expectedLargestNormal(w.holdSeconds / w.rateWindowSeconds);
 }
 
+/**
+ * How far the sampling noise raises the window's highest rate (req/s). On steady demand all the
+ * spread of the counted rates is noise, and the highest lies z standard errors above the rate.
+ * Where demand itself varies within the window (spread sigma_D), the highest count is the
+ * highest of demand plus noise: about z * sqrt(sigma_D^2 + sigma_N^2), of which z * sigma_D is
+ * demand's, so the noise adds only z * (sigma_T - sigma_D), sigma_T being the spread the rates
+ * show. `variation: 'poisson'` takes off z * sigma_N whatever the spread; `'measured'` estimates
+ * sigma_T from the rates the window measured (this one included; nothing before three of them)
+ * and sigma_N from their mean.
+ */
+export function noiseInHighest(
+  rate: number,
+  /** the arrival rates measured over the window, this evaluation's included */
+  rates: readonly number[],
+  w: NoiseWindow,
+  variation: 'poisson' | 'measured',
+): number {
+  const z = noiseStandardErrors(w);
+  if (variation === 'poisson') return z * rateStandardError(rate, w.rateWindowSeconds);
+  const n = rates.length;
+  if (n < 3) return 0;
+  const mean = rates.reduce((a, x) => a + x, 0) / n;
+  const total = Math.sqrt(rates.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1));
+  const noise = rateStandardError(mean, w.rateWindowSeconds);
+  const demand = Math.sqrt(Math.max(total * total - noise * noise, 0));
+  return z * (total - demand);
+}
+
 export interface LessNoise {
   /** the replicas of the recommendation the window holds */
   readonly replicas: number;
   /** the measured rate less the noise (req/s) */
   readonly rate: number;
-  /** the standard errors taken off */
-  readonly standardErrors: number;
+  /** the noise taken off the measured rate (req/s) */
+  readonly noise: number;
 }
 
 /**
@@ -63,12 +91,12 @@ export function replicasLessNoise(
   replicas: number,
   ratePerReplica: number | undefined,
   minReplicas: number,
-  w: NoiseWindow,
+  /** what the noise adds to the window's highest rate (noiseInHighest, req/s) */
+  noise: number,
 ): LessNoise {
-  const z = noiseStandardErrors(w);
-  const noise = z * rateStandardError(demand.measured, w.rateWindowSeconds);
   const rate = Math.max(demand.measured - noise, 0);
-  if (!ratePerReplica || noise <= 0) return { replicas, rate: demand.measured, standardErrors: 0 };
+  if (!ratePerReplica || !(noise > 0) || !(demand.measured > 0))
+    return { replicas, rate: demand.measured, noise: 0 };
   const extra = demand.backlogRate + demand.forecastRate;
   const need = (r: number) => Math.ceil((r + extra) / ratePerReplica - 1e-9);
   const fewer = need(demand.measured) - need(rate);
@@ -78,12 +106,17 @@ export function replicasLessNoise(
   return {
     replicas: Math.min(replicas, Math.max(held, minReplicas)),
     rate,
-    standardErrors: z,
+    noise,
   };
 }
 
 /** Why the window holds less than the recommendations asked, for the decision's message. */
-export function describeLessNoise(w: NoiseWindow): string {
+export function describeLessNoise(w: NoiseWindow, variation: 'poisson' | 'measured'): string {
   const n = w.holdSeconds / w.rateWindowSeconds;
-  return `earlier recommendations held on their arrival rate less ${noiseStandardErrors(w).toFixed(2)} standard errors of its count (the expected largest of ${n.toFixed(0)} ${Math.round(w.rateWindowSeconds)} s rates)`;
+  const z = noiseStandardErrors(w).toFixed(2);
+  const what =
+    variation === 'poisson'
+      ? `${z} standard errors of its count`
+      : `what the count's noise adds to the highest of rates spread as the window's (up to ${z} standard errors)`;
+  return `earlier recommendations held on their arrival rate less ${what} (the expected largest of ${n.toFixed(0)} ${Math.round(w.rateWindowSeconds)} s rates)`;
 }

@@ -28,7 +28,7 @@ import {
   type ForecastHold,
 } from '../forecastCapacity.js';
 import type { Recommendation } from '../recommend.js';
-import { describeLessNoise, replicasLessNoise, type NoiseWindow } from '../windowNoise.js';
+import { describeLessNoise, noiseInHighest, replicasLessNoise, type NoiseWindow } from '../windowNoise.js';
 import { isMeasured, type Measured } from './demand.js';
 import type { Sized } from './size.js';
 
@@ -121,9 +121,27 @@ function windowEntry(
   // sized for the rate: the window holds them as they are.
   const sized = bounded.reason !== 'capacity' && bounded.reason !== 'max-replicas';
   const noise = noiseWindow(s, config, windowSeconds);
+  const variation = config.policy.windowNoise.variation;
+  const arrivals = noise && variation === 'measured' ? { arrivals: s.demand.measured } : {};
   const lessNoise =
     noise && sized
-      ? replicasLessNoise(s.demand, bounded.replicas, s.ratePerReplica, s.v.minReplicas, noise).replicas
+      ? replicasLessNoise(
+          s.demand,
+          bounded.replicas,
+          s.ratePerReplica,
+          s.v.minReplicas,
+          noiseInHighest(
+            s.demand.measured,
+            [
+              ...s.memory.recommendations
+                .filter((r) => r.t > now - windowSeconds && r.arrivals !== undefined)
+                .map((r) => r.arrivals!),
+              s.demand.measured,
+            ],
+            noise,
+            variation,
+          ),
+        ).replicas
       : bounded.replicas;
   const entry = {
     t: now,
@@ -131,6 +149,7 @@ function windowEntry(
     replicas: bounded.replicas,
     ...(expected !== undefined ? { expected } : {}),
     ...(lessNoise < bounded.replicas ? { lessNoise } : {}),
+    ...arrivals,
   };
   if (!config.policy.forecastCapacity.holdAsExpected || !sized) return entry;
   const measured = replicasForMeasured(s.demand, bounded.replicas, s.ratePerReplica, s.v.minReplicas);
@@ -290,7 +309,7 @@ export function stabilizeTarget(
     // (with no entries yet, what runs stands for the recommendations not seen: nothing to name)
     const noise = stabilized.limitedBy === 'window' ? noiseWindow(s, config, window) : undefined;
     if (noise && inWindow.some((r) => heldOf(r) < r.replicas))
-      message = `${message}; ${describeLessNoise(noise)}`;
+      message = `${message}; ${describeLessNoise(noise, policy.windowNoise.variation)}`;
     if (stabilized.limitedBy === 'window' && forecastHold && inWindow.length > 0)
       message = `${message}: ${describeHold(inWindow, forecastHold.hold, forecastHold.rise)}`;
     if (stabilized.limitedBy === 'window' && perLevel) {

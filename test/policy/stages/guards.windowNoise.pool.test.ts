@@ -3,16 +3,17 @@
  * held sized on their measured rate less the expected largest sampling error over the window; the
  * recommendation of the moment is not lowered.
  */
-import { expectedLargestNormal } from '../../../lib/policy/windowNoise.js';
+import { expectedLargestNormal, noiseInHighest } from '../../../lib/policy/windowNoise.js';
 import { deployment, poolConfig, ratePerReplica, Session, T0 } from '../helpers.js';
 
 const at = (i: number) => T0 + 30 * i;
-const config = (enabled: boolean) =>
+const config = (enabled: boolean, variation = 'poisson') =>
   poolConfig({
-    policy: { stabilizationWindowSeconds: 300, ...(enabled ? { windowNoise: { enabled } } : {}) },
+    policy: { stabilizationWindowSeconds: 300, ...(enabled ? { windowNoise: { enabled, variation } } : {}) },
   });
 const on = config(true);
 const off = config(false);
+const measured = config(true, 'measured');
 const r = ratePerReplica(off);
 // five 60-s rates in the 300-s window
 const z = expectedLargestNormal(5);
@@ -64,6 +65,20 @@ describe('the window less the sampling noise', () => {
     expect(why.message).toContain(
       `held by the 300 s window (recommended 3); earlier recommendations held on their arrival rate less ${z.toFixed(2)} standard errors of its count (the expected largest of 5 60 s rates)`,
     );
+  });
+
+  it("measured: takes off only what the noise adds to the spread the window's rates show", () => {
+    // ten evaluations at 2.5 r* in the window, then 5.05 r*: a spread far beyond the count's noise
+    const peak = 5.05 * r;
+    const rates = [...Array(10).fill(2.5 * r), peak];
+    const noise = noiseInHighest(peak, rates, { rateWindowSeconds: 60, holdSeconds: 300 }, 'measured');
+    expect(noise).toBeGreaterThan(0);
+    expect(noise).toBeLessThan(0.2 * z * Math.sqrt(peak / 60));
+    const held = peakThenSteady(measured, peak);
+    // the peak stands out of its noise: held in full, where 'poisson' held one fewer
+    expect(Math.ceil((peak - noise) / r - 1e-9)).toBe(6);
+    expect(held.after.slice(0, 9)).toEqual(Array(9).fill(6));
+    expect(held.s.memory.variants['llm/chat']!.recommendations.at(-1)!.arrivals).toBeCloseTo(2.5 * r, 9);
   });
 
   it('is off by default: the window holds the recommendations as they were', () => {
