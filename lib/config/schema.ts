@@ -398,6 +398,21 @@ export const policySchema = z
       .describe(
         'the window of each variant learnt from its own recommendations: how long released replicas took to be recommended again; the length that would have cost least (held until asked, or bought again), within one lead time and the longest window; before minReleases, the configured window. A disaggregated variant learns one per role, from the releases of that role',
       ),
+    windowNoise: z
+      .object({
+        enabled: z.boolean().default(false),
+        variation: z
+          .enum(['poisson', 'measured'])
+          .default('measured')
+          .describe(
+            "poisson: take off the whole expected largest Poisson error; measured: the window's rates vary by demand too, and the noise raises their highest only by z * (sigma_total - sigma_demand), the spread the window's rates show less the Poisson part",
+          ),
+      })
+      .strict()
+      .default({ enabled: false, variation: 'measured' })
+      .describe(
+        "the window holds each earlier recommendation sized on its measured arrival rate less the rate's expected largest sampling error over the window (the Poisson standard error sqrt(count) / metricsWindowSeconds, times the expected largest of as many standard normals as the window holds metrics windows): it holds peaks of demand, not the upward noise of the highest count; the recommendation of the moment is not lowered",
+      ),
     windowPerStartup: nonNegative
       .default(2)
       .describe(

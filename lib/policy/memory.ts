@@ -19,6 +19,13 @@ export interface Recommendation {
   readonly measured?: number;
   /** the replicas the demand expected within a lead time needed then (holdAsExpected) */
   readonly expected?: number;
+  /**
+   * of them, the replicas the window holds once this evaluation is past: sized on the measured
+   * rate less its sampling noise (policy.windowNoise), when that needs fewer
+   */
+  readonly lessNoise?: number;
+  /** the arrival rate measured (req/s; policy.windowNoise with variation 'measured') */
+  readonly arrivals?: number;
 }
 
 export interface VariantMemory {

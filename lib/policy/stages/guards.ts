@@ -28,6 +28,7 @@ import {
   type ForecastHold,
 } from '../forecastCapacity.js';
 import type { Recommendation } from '../recommend.js';
+import { describeLessNoise, noiseInHighest, replicasLessNoise, type NoiseWindow } from '../windowNoise.js';
 import { isMeasured, type Measured } from './demand.js';
 import type { Sized } from './size.js';
 
@@ -99,7 +100,7 @@ function guardMeasured(s: Sized & Measured, config: Config, now: number): Guarde
     migrating: decided.accelerator !== current.accelerator && current.desired > 0,
     deployments: makeBeforeBreak(current, decided.accelerator, decided.replicas),
     recommended: bounded.replicas,
-    windowEntry: windowEntry(s, bounded, config, now, stabilized.expected),
+    windowEntry: windowEntry(s, bounded, config, now, stabilized.expected, stabilized.windowSeconds),
     windowMemory: stabilized.windowMemory,
     windowSeconds: stabilized.windowSeconds,
   };
@@ -113,20 +114,56 @@ function windowEntry(
   now: number,
   /** the replicas the demand expected a lead time from now needs (holdAsExpected, rise learnt) */
   expected: number | undefined,
+  /** the window this evaluation was held over */
+  windowSeconds: number,
 ): WindowEntry {
+  // Replicas asked for because no fleet meets the targets (all that is allowed or free) are not
+  // sized for the rate: the window holds them as they are.
+  const sized = bounded.reason !== 'capacity' && bounded.reason !== 'max-replicas';
+  const noise = noiseWindow(s, config, windowSeconds);
+  const variation = config.policy.windowNoise.variation;
+  const arrivals = noise && variation === 'measured' ? { arrivals: s.demand.measured } : {};
+  const lessNoise =
+    noise && sized
+      ? replicasLessNoise(
+          s.demand,
+          bounded.replicas,
+          s.ratePerReplica,
+          s.v.minReplicas,
+          noiseInHighest(
+            s.demand.measured,
+            [
+              ...s.memory.recommendations
+                .filter((r) => r.t > now - windowSeconds && r.arrivals !== undefined)
+                .map((r) => r.arrivals!),
+              s.demand.measured,
+            ],
+            noise,
+            variation,
+          ),
+        ).replicas
+      : bounded.replicas;
   const entry = {
     t: now,
     accelerator: bounded.accelerator,
     replicas: bounded.replicas,
     ...(expected !== undefined ? { expected } : {}),
+    ...(lessNoise < bounded.replicas ? { lessNoise } : {}),
+    ...arrivals,
   };
-  // Replicas asked for because no fleet meets the targets (all that is allowed or free) are not
-  // sized for the forecast: the window holds them as they are.
-  const sized = bounded.reason !== 'capacity' && bounded.reason !== 'max-replicas';
   if (!config.policy.forecastCapacity.holdAsExpected || !sized) return entry;
   const measured = replicasForMeasured(s.demand, bounded.replicas, s.ratePerReplica, s.v.minReplicas);
   return measured < bounded.replicas ? { ...entry, measured } : entry;
 }
+
+/** The windows the sampling noise is judged over (policy.windowNoise; undefined when off). */
+function noiseWindow(s: Sized, config: Config, holdSeconds: number): NoiseWindow | undefined {
+  if (!config.policy.windowNoise.enabled || !s.observation) return undefined;
+  return { rateWindowSeconds: s.observation.windowSeconds, holdSeconds };
+}
+
+/** What an earlier recommendation holds before any other rule: all of it, or less its noise. */
+const heldOf = (r: WindowEntry) => Math.min(r.lessNoise ?? r.replicas, r.replicas);
 
 const withinBounds = (v: VariantConfig, replicas: number) =>
   Math.min(Math.max(replicas, v.minReplicas), v.maxReplicas ?? Infinity);
@@ -220,11 +257,23 @@ export function stabilizeTarget(
       : perLevel
         ? Math.max(...perLevel.windows)
         : (learnt?.window?.seconds ?? configured);
+  // policy.windowNoise: each entry counts as its replicas less the rate's noise, then the rules above.
+  const lessNoise = policy.windowNoise.enabled;
+  const base = (r: WindowEntry): WindowEntry =>
+    lessNoise
+      ? {
+          ...r,
+          replicas: heldOf(r),
+          ...(r.measured !== undefined ? { measured: Math.min(r.measured, heldOf(r)) } : {}),
+        }
+      : r;
   const heldBy = forecastHold
-    ? (r: WindowEntry) => heldByEntry(r, forecastHold.hold)
+    ? (r: WindowEntry) => heldByEntry(base(r), forecastHold.hold)
     : perLevel
-      ? (r: WindowEntry) => heldByLevel(perLevel.windows, r, now)
-      : undefined;
+      ? (r: WindowEntry) => heldByLevel(perLevel.windows, base(r), now)
+      : lessNoise
+        ? heldOf
+        : undefined;
   const stabilized = stabilize({
     now,
     current: currentOnTarget,
@@ -258,6 +307,9 @@ export function stabilizeTarget(
     message = `${message}; ${stabilized.limitedBy === 'window' ? `held by ${heldWindow}` : 'limited by the step size'} (recommended ${recommended.replicas})`;
     const inWindow = history.filter((r) => r.t > now - window);
     // (with no entries yet, what runs stands for the recommendations not seen: nothing to name)
+    const noise = stabilized.limitedBy === 'window' ? noiseWindow(s, config, window) : undefined;
+    if (noise && inWindow.some((r) => heldOf(r) < r.replicas))
+      message = `${message}; ${describeLessNoise(noise, policy.windowNoise.variation)}`;
     if (stabilized.limitedBy === 'window' && forecastHold && inWindow.length > 0)
       message = `${message}: ${describeHold(inWindow, forecastHold.hold, forecastHold.rise)}`;
     if (stabilized.limitedBy === 'window' && perLevel) {
