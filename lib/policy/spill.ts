@@ -32,18 +32,34 @@ export interface SpillContext {
 /** A shortfall within this share of a replica is none: rates divide on noise. */
 const SLACK = 1e-9;
 
-/** Each variant in turn, against the devices the variants before it (and the rest's targets) take. */
+/**
+ * Each variant in turn. Its chosen accelerator holds what the other variants' targets leave of
+ * it: the optimizer sized the pool's targets within its capacity, and a spill is placed after, so
+ * a spill (or an abandoned move's replicas) of one variant never takes the room another variant's
+ * target was sized on. The spill itself goes where every other variant's deployments leave room
+ * (the spills placed before it, the rest's targets and what they keep).
+ */
 export function placeShortfalls(guarded: readonly Guarded[], ctx: SpillContext): Guarded[] {
   if (!ctx.config.policy.spill.enabled) return [...guarded];
   const out = [...guarded];
   for (let i = 0; i < out.length; i++) {
-    const others = askedDevices(
-      ctx.config,
-      out.filter((_, j) => j !== i),
-    );
-    out[i] = placeShortfall(out[i]!, ctx, others);
+    const others = out.filter((_, j) => j !== i);
+    out[i] = placeShortfall(out[i]!, ctx, {
+      targets: targetDevices(ctx.config, others),
+      deployments: askedDevices(ctx.config, others),
+    });
   }
   return out;
+}
+
+/** Devices per type the given variants' targets take on their chosen accelerators. */
+function targetDevices(config: Config, variants: readonly Guarded[]): Map<string, number> {
+  const asked = new Map<string, number>();
+  for (const g of variants) {
+    if (g.accelerator)
+      addDevices(asked, config, g.accelerator, g.target * devicesPerReplica(config, g.v, g.accelerator));
+  }
+  return asked;
 }
 
 /** Devices per type the given variants' deployments take. */
@@ -76,18 +92,18 @@ interface Placement {
  * kept; then the shortfall there, held over the window, placed on another accelerator. A hold
  * (no measured demand) keeps what runs.
  */
-export function placeShortfall(g: Guarded, ctx: SpillContext, others: ReadonlyMap<string, number>): Guarded {
+export function placeShortfall(
+  g: Guarded,
+  ctx: SpillContext,
+  /** devices per type the other variants take: by their targets alone, and by all they deploy */
+  others: {
+    readonly targets: ReadonlyMap<string, number>;
+    readonly deployments: ReadonlyMap<string, number>;
+  },
+): Guarded {
   if (!isMeasured(g) || !g.accelerator) return g;
-  const { config } = ctx;
   const { v, current, accelerator: chosen, target } = g;
-  const room = roomFor(ctx, others, v, chosen);
-  // Make-before-break waits for the target on the chosen accelerator; one beyond what it can
-  // hold is never ready, and kept the other accelerators' replicas (an abandoned move's) for
-  // good: the spill now covers the shortfall, so they go once the chosen one has ready what the
-  // recommendation needs of it. On a partial measurement nothing is released (refuseShrinkOnGaps).
-  const needed =
-    g.gaps.length > 0 ? Infinity : target > room ? Math.min(g.recommended ?? target, room) : target;
-  const deployments = makeBeforeBreak(current, chosen, target, needed);
+  const room = roomFor(ctx, others.targets, v, chosen);
   // Replicas of the chosen accelerator asked beyond what it can hold: by the target (which the
   // window already holds), or by the demand itself where the target is bounded (by capacity or
   // maxReplicas), held over the window as the target is: capacity released is back a lead time
@@ -102,25 +118,33 @@ export function placeShortfall(g: Guarded, ctx: SpillContext, others: ReadonlyMa
   const asked = room + shortfall;
   const shortfalls =
     byDemand > SLACK ? [...remembered, { t: ctx.now, accelerator: chosen, replicas: byDemand }] : remembered;
-  const base = { ...g, deployments, windowMemory: { ...g.windowMemory, shortfalls } };
-  if (shortfall <= SLACK) return base;
   // Without the chosen accelerator's rate per replica (nothing sized it) the shortfall has no
   // measure on another: nothing is spilled.
-  if (!(rate > 0)) return base;
-
-  const withChosen = new Map(others);
-  addDevices(withChosen, config, chosen, Math.min(target, room) * devicesPerReplica(config, v, chosen));
-  const placement = [...rates]
-    .filter(([acc, r]) => acc !== chosen && acc !== '' && r > 0)
-    .map(([acc, r]) => place(ctx, withChosen, g, acc, Math.ceil((shortfall * rate) / r - SLACK)))
-    .filter((p): p is Placement => p !== undefined)
-    .sort(
-      (a, b) =>
-        Number(a.short > 0) - Number(b.short > 0) ||
-        a.added - b.added ||
-        a.cost - b.cost ||
-        (a.accelerator < b.accelerator ? -1 : 1),
-    )[0];
+  const placement = shortfall > SLACK && rate > 0 ? placeOn(ctx, others, g, room, shortfall) : undefined;
+  // Make-before-break waits for the target on the chosen accelerator; one beyond what it can
+  // hold is never ready, and kept the other accelerators' replicas (an abandoned move's) for
+  // good: the spill now covers the shortfall, so they go once what replaces them is ready: on the
+  // chosen accelerator what the recommendation needs of it, and of the recommendation's part
+  // beyond what it can hold, the spill's share, ready on the spill's accelerator (a move to an
+  // accelerator the others' targets fill keeps what serves until the spill does). On a partial
+  // measurement nothing is released (refuseShrinkOnGaps).
+  const spill = placement
+    ? {
+        ready: current.byAccelerator.get(placement.accelerator)?.ready ?? 0,
+        rate: rates.get(placement.accelerator) ?? 0,
+      }
+    : undefined;
+  const needed = readyBeforeRelease({
+    target,
+    room,
+    recommended: g.recommended ?? target,
+    partial: g.gaps.length > 0,
+    rate,
+    spill,
+  });
+  const deployments = makeBeforeBreak(current, chosen, target, needed);
+  const base = { ...g, deployments, windowMemory: { ...g.windowMemory, shortfalls } };
+  if (shortfall <= SLACK || !(rate > 0)) return base;
   const why = `${chosen} holds ${room} of the ${Math.ceil(asked - SLACK)} replicas asked`;
   if (!placement) {
     return { ...base, message: `${g.message}; no spill: ${why}, and no other accelerator has room` };
@@ -134,6 +158,62 @@ export function placeShortfall(g: Guarded, ctx: SpillContext, others: ReadonlyMa
     message: `${g.message}; spill ${placement.replicas} on ${placement.accelerator}: ${why}${short}`,
     spill: { accelerator: placement.accelerator, replicas: placement.replicas },
   };
+}
+
+/**
+ * Make-before-break with a spill: the replicas the chosen accelerator must have ready before the
+ * other accelerators' go. By default its whole target. Where the target is beyond what it can
+ * hold (`room`), what the recommendation needs of it (within the room), provided the part of the
+ * recommendation beyond the room is served by the spill's ready replicas (counted at the two
+ * accelerators' rates per replica): otherwise what runs elsewhere is what serves that part, and
+ * stays (Infinity: never ready). A partial measurement releases nothing.
+ */
+export function readyBeforeRelease(p: {
+  readonly target: number;
+  readonly room: number;
+  readonly recommended: number;
+  readonly partial: boolean;
+  /** req/s one replica on the chosen accelerator sustains */
+  readonly rate: number;
+  /** the spill's ready replicas and their rate per replica, if one is placed */
+  readonly spill?: { readonly ready: number; readonly rate: number };
+}): number {
+  if (p.partial) return Infinity;
+  if (p.target <= p.room) return p.target;
+  const beyond = Math.max(p.recommended - p.room, 0);
+  const covered =
+    beyond <= SLACK || (p.spill !== undefined && p.spill.ready * p.spill.rate >= beyond * p.rate - SLACK);
+  return covered ? Math.min(p.recommended, p.room) : Infinity;
+}
+
+/**
+ * Where `shortfall` replicas of the chosen accelerator go: the other allowed accelerator that
+ * takes it whole first, then the one whose added nodes cost least, then by nominal cost.
+ */
+function placeOn(
+  ctx: SpillContext,
+  others: { readonly deployments: ReadonlyMap<string, number> },
+  g: Guarded,
+  room: number,
+  shortfall: number,
+): Placement | undefined {
+  const { config } = ctx;
+  const { v, accelerator: chosen, target } = g;
+  const rates = g.ratesPerReplica ?? new Map<string, number>();
+  const rate = rates.get(chosen) ?? 0;
+  const withChosen = new Map(others.deployments);
+  addDevices(withChosen, config, chosen, Math.min(target, room) * devicesPerReplica(config, v, chosen));
+  return [...rates]
+    .filter(([acc, r]) => acc !== chosen && acc !== '' && r > 0)
+    .map(([acc, r]) => place(ctx, withChosen, g, acc, Math.ceil((shortfall * rate) / r - SLACK)))
+    .filter((p): p is Placement => p !== undefined)
+    .sort(
+      (a, b) =>
+        Number(a.short > 0) - Number(b.short > 0) ||
+        a.added - b.added ||
+        a.cost - b.cost ||
+        (a.accelerator < b.accelerator ? -1 : 1),
+    )[0];
 }
 
 /** Replicas of the variant the accelerator can hold: what the others leave of its type, and maxReplicas. */

@@ -4,6 +4,7 @@
  * by the capacity there; it is held over the window as the target is, released once no longer
  * asked for, never while the chosen accelerator lacks ready replicas, and never on missing data.
  */
+import type { Config } from '../../../lib/config/schema.js';
 import {
   blindObservation,
   deployment,
@@ -176,6 +177,46 @@ describe('a deliberate spill', () => {
     // without the spill, make-before-break keeps the move's 3 until 7 L4 are ready, which cannot be
     const off = start(spillConfig(false)).run(at(0), 6.5 * rL4);
     expect(replicasOn(off, 'H100')).toBe(3);
+  });
+
+  it("holds on its chosen accelerator what the other variants' targets leave, not what their moves keep there", () => {
+    const c = spillConfig(true, 1);
+    const session = (pool: Config) =>
+      new Session(pool, [
+        deployment('L4', 4, 4, 'llm/chat', 'chat-l4'),
+        deployment('H100', 0, 0, 'llm/chat', 'chat-h100'),
+        // the other variant runs on H100; two L4 replicas are left of a move not yet undone
+        deployment('H100', 2, 0, 'llm/other', 'other-h100'),
+        deployment('L4', 2, 2, 'llm/other', 'other-l4'),
+      ]);
+    const pool = poolConfig({
+      variants: [
+        { ...c.variants[0], accelerator: undefined, accelerators: ['L4', 'H100'], maxReplicas: 10 },
+        {
+          name: 'other',
+          namespace: 'llm',
+          model: 'm8b',
+          serviceClass: 'interactive',
+          accelerator: 'H100',
+          minReplicas: 2,
+          maxReplicas: 2,
+          startupSeconds: 60,
+        },
+      ],
+      nodeGroups: c.nodeGroups,
+      policy: { spill: { enabled: true }, stabilizationWindowSeconds: WINDOW },
+    });
+    const s = session(pool);
+    // 3.5 L4 replicas' worth: the 4 L4 nodes hold chat's target; the other's two L4 replicas are
+    // not its target (it is sized on H100) and take none of chat's room
+    const d = s.decide(at(0), [
+      observation(3.5 * rL4, at(0)),
+      observation(0.1, at(0), { variant: 'llm/other' }),
+    ]);
+    expect(d.accelerator).toBe('L4');
+    expect(d.targetReplicas).toBe(4);
+    expect(d.spill).toBeUndefined();
+    expect(replicasOn(d, 'H100')).toBe(0);
   });
 
   it('is off by default: the target beyond the node group is asked of the chosen accelerator alone', () => {

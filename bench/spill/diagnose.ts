@@ -1,0 +1,100 @@
+/**
+ * Where the spill's attainment goes on a closed-loop scenario (issue 14, branch w16s): runs the
+ * config (default: config/default.yaml, as `npm start`, with gateway events) with
+ * policy.spill on and off and prints, per variant, the steps where either run's decision differs
+ * in accelerator, replicas per accelerator or reason, with the messages, and the minutes each
+ * ran on each accelerator.
+ *
+ *   node bin/run-ts.js bench/spill/diagnose.ts [--config FILE] [--variant NAME] [--every]
+ *
+ * --every prints every step, not only those where the two runs differ.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../../lib/config/load.js';
+import type { Config } from '../../lib/config/schema.js';
+import { runClosedLoop, type SimulationRun } from '../../lib/closedLoop/closedLoop.js';
+import { buildScenario } from '../../lib/closedLoop/scenario.js';
+import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
+import { recordingSva } from '../policies/excessByHour.js';
+
+interface Run {
+  readonly run: SimulationRun;
+  readonly decisions: Map<number, DecisionRecord[]>;
+}
+
+async function simulate(config: Config, configPath: string): Promise<Run> {
+  const scenario = await buildScenario(config, { configPath });
+  const decisions = new Map<number, DecisionRecord[]>();
+  const run = await runClosedLoop(config, scenario, {
+    controller: recordingSva(config, decisions),
+    gatewayEvents: true,
+  });
+  return { run, decisions };
+}
+
+const deployments = (d: DecisionRecord | undefined) =>
+  d ? d.deployments.map((x) => `${x.accelerator}:${x.replicas}`).join(' ') : '-';
+
+async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', default: 'config/default.yaml' },
+      variant: { type: 'string' },
+      every: { type: 'boolean', default: false },
+    },
+  });
+  const configPath = resolve(values.config!);
+  const base = loadConfig(configPath);
+  const withSpill = (enabled: boolean): Config => ({
+    ...base,
+    policy: { ...base.policy, spill: { ...base.policy.spill, enabled } },
+  });
+  const off = await simulate(withSpill(false), configPath);
+  const on = await simulate(withSpill(true), configPath);
+  for (const [name, r] of [
+    ['off', off],
+    ['on', on],
+  ] as const) {
+    const s = r.run.summary;
+    process.stdout.write(
+      `spill ${name}: ${(s.sloAttainment * 100).toFixed(2)}% $${s.cost.toFixed(2)} ` +
+        s.variants
+          .map((v) => `${v.name} ${(v.sloAttainment * 100).toFixed(2)}% $${v.cost.toFixed(2)}`)
+          .join(', ') +
+        '\n',
+    );
+  }
+  const variants = base.variants.map((v) => v.name).filter((n) => !values.variant || n === values.variant);
+  for (const variant of variants) {
+    process.stdout.write(`\n== ${variant}: ready replica-minutes per accelerator\n`);
+    for (const [name, r] of [
+      ['off', off],
+      ['on', on],
+    ] as const) {
+      const minutes = new Map<string, number>();
+      let prev = 0;
+      for (const p of r.run.timeline) {
+        for (const [acc, n] of Object.entries(p.variants[variant]?.ready ?? {}))
+          minutes.set(acc, (minutes.get(acc) ?? 0) + (n * (p.t - prev)) / 60);
+        prev = p.t;
+      }
+      process.stdout.write(`  ${name}: ${[...minutes].map(([a, m]) => `${a} ${m.toFixed(0)}`).join(', ')}\n`);
+    }
+    process.stdout.write(`== ${variant}: steps (t s | off | on)\n`);
+    const times = [...new Set([...off.decisions.keys(), ...on.decisions.keys()])].sort((a, b) => a - b);
+    for (const t of times) {
+      const a = off.decisions.get(t)?.find((d) => d.variant === variant);
+      const b = on.decisions.get(t)?.find((d) => d.variant === variant);
+      const same = deployments(a) === deployments(b) && a?.reason === b?.reason;
+      if (same && !values.every) continue;
+      process.stdout.write(
+        `${String(Math.round(t)).padStart(6)} | ${deployments(a)} ${a?.reason ?? ''} | ${deployments(b)} ${b?.reason ?? ''}\n` +
+          `         off: ${a?.message ?? ''}\n         on:  ${b?.message ?? ''}\n`,
+      );
+    }
+  }
+}
+
+await main(process.argv.slice(2));
