@@ -82,6 +82,24 @@ async function main(argv: string[]): Promise<void> {
       }
       process.stdout.write(`  ${name}: ${[...minutes].map(([a, m]) => `${a} ${m.toFixed(0)}`).join(', ')}\n`);
     }
+    process.stdout.write(
+      `== ${variant}: per 5 min, ready replicas (mean) and the worst interval's p95 TTFT (s)\n`,
+    );
+    for (let from = 0; from < off.run.summary.durationSeconds + 300; from += 300) {
+      const row = [off, on].map((r) => {
+        const points = r.run.timeline.filter((p) => p.t > from && p.t <= from + 300);
+        const ready = new Map<string, number>();
+        for (const p of points)
+          for (const [acc, n] of Object.entries(p.variants[variant]?.ready ?? {}))
+            ready.set(acc, (ready.get(acc) ?? 0) + n / points.length);
+        const ttft = Math.max(0, ...points.map((p) => p.variants[variant]?.p95TtftMs ?? 0)) / 1000;
+        return `${[...ready]
+          .filter(([, n]) => n > 0.05)
+          .map(([a, n]) => `${a} ${n.toFixed(1)}`)
+          .join(' ')} ttft ${ttft.toFixed(1)}`;
+      });
+      process.stdout.write(`${String(from).padStart(6)} | ${row[0]} | ${row[1]}\n`);
+    }
     process.stdout.write(`== ${variant}: steps (t s | off | on)\n`);
     const times = [...new Set([...off.decisions.keys(), ...on.decisions.keys()])].sort((a, b) => a - b);
     for (const t of times) {

@@ -17,7 +17,7 @@ import { acceleratorType, devicesPerReplica, nodeGroupsOfType } from '../config/
 import { nodePricePerHour } from '../config/nodePrice.js';
 import type { AcceleratorCapacity } from './capacity.js';
 import { isMeasured } from './stages/demand.js';
-import { makeBeforeBreak, type Guarded } from './stages/guards.js';
+import { guard, makeBeforeBreak, type Guarded } from './stages/guards.js';
 
 export interface SpillContext {
   readonly config: Config;
@@ -102,6 +102,8 @@ export function placeShortfall(
   },
 ): Guarded {
   if (!isMeasured(g) || !g.accelerator) return g;
+  const stay = stayRather(g, ctx, others.targets);
+  if (stay) return placeShortfall(stay, ctx, others);
   const { v, current, accelerator: chosen, target } = g;
   const room = roomFor(ctx, others.targets, v, chosen);
   // Replicas of the chosen accelerator asked beyond what it can hold: by the target (which the
@@ -143,7 +145,11 @@ export function placeShortfall(
     spill,
   });
   const deployments = makeBeforeBreak(current, chosen, target, needed);
-  const base = { ...g, deployments, windowMemory: { ...g.windowMemory, shortfalls } };
+  const base = {
+    ...g,
+    deployments,
+    windowMemory: { ...g.windowMemory, shortfalls, spilledTo: placement?.accelerator },
+  };
   if (shortfall <= SLACK || !(rate > 0)) return base;
   const why = `${chosen} holds ${room} of the ${Math.ceil(asked - SLACK)} replicas asked`;
   if (!placement) {
@@ -158,6 +164,71 @@ export function placeShortfall(
     message: `${g.message}; spill ${placement.replicas} on ${placement.accelerator}: ${why}${short}`,
     spill: { accelerator: placement.accelerator, replicas: placement.replicas },
   };
+}
+
+/**
+ * Whether a move is worth it with a spill at hand; the variant stays on its current accelerator
+ * (sized there for the same demand at that accelerator's rate per replica, and guarded again,
+ * the shortfall there spilled as usual) where
+ *   - the accelerator moved to cannot hold what the recommendation needs there (the other
+ *     variants' targets fill it, or maxReplicas): the variant would run across the few replicas
+ *     it gets there and a spill sized for the rest, while its current fleet serves; or
+ *   - the current accelerator cannot hold the demand (the move is for want of room) and what it
+ *     holds, with the rest spilled on the cheapest other accelerator, costs less than the move:
+ *     the optimizer, which knows no spill, moves a variant whose accelerator is full to the next
+ *     that holds it all, however much dearer.
+ */
+function stayRather(
+  g: Guarded,
+  ctx: SpillContext,
+  targets: ReadonlyMap<string, number>,
+): Guarded | undefined {
+  const { v, current, accelerator: chosen } = g;
+  if (!g.migrating || !current.accelerator || !isMeasured(g)) return undefined;
+  const from = current.accelerator;
+  const rates = g.ratesPerReplica ?? new Map<string, number>();
+  const rate = rates.get(from) ?? 0;
+  if (!(rate > 0)) return undefined;
+  const room = roomFor(ctx, targets, v, chosen);
+  const recommended = g.recommended ?? g.target;
+  const replicas = Math.max(Math.ceil(g.demand.rate / rate - SLACK), v.minReplicas);
+  let why: string | undefined;
+  if (room < recommended) {
+    why = `it holds ${room} of the ${recommended} replicas asked`;
+  } else {
+    const roomFrom = roomFor(ctx, targets, v, from);
+    const rest = replicas - roomFrom;
+    if (rest <= SLACK) return undefined;
+    const spilled = [...rates]
+      .filter(([acc, r]) => acc !== from && acc !== '' && r > 0)
+      .map(([acc, r]) => Math.ceil((rest * rate) / r - SLACK) * replicaPrice(ctx, v, acc));
+    const stay = roomFrom * replicaPrice(ctx, v, from) + Math.min(...spilled);
+    const move = recommended * replicaPrice(ctx, v, chosen);
+    if (!(stay < move)) return undefined;
+    why = `${roomFrom} on ${from} and the rest spilled cost $${stay.toFixed(2)}/h, the move $${move.toFixed(2)}/h`;
+  }
+  const stayed = guard(
+    {
+      ...g,
+      recommendation: {
+        accelerator: from,
+        replicas,
+        reason: g.demand.driver,
+        message: `sized for ${g.demand.rate.toFixed(3)} req/s on ${from}; no move to ${chosen}: ${why}`,
+      },
+    },
+    ctx.config,
+    ctx.now,
+  );
+  return stayed.migrating ? undefined : stayed;
+}
+
+/** What one replica's devices cost per hour, at the price of its node group's nodes. */
+function replicaPrice(ctx: SpillContext, v: Guarded['v'], accelerator: string): number {
+  const type = acceleratorType(ctx.config, accelerator) ?? accelerator;
+  const group = nodeGroupsOfType(ctx.config, type)[0];
+  const perDevice = group ? nodePricePerHour(ctx.config, group) / group.gpusPerNode : 0;
+  return devicesPerReplica(ctx.config, v, accelerator) * perDevice;
 }
 
 /**

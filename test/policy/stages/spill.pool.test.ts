@@ -219,6 +219,70 @@ describe('a deliberate spill', () => {
     expect(replicasOn(d, 'H100')).toBe(0);
   });
 
+  it('stays on an accelerator whose node group is full where what it holds and a spill cost less than a move', () => {
+    // no delay before a move: the optimizer, which knows no spill, moves the variant to H100, the
+    // one accelerator that holds all of 9.5 L4 replicas' worth
+    const c = (enabled: boolean) =>
+      poolConfig({
+        chat: { accelerator: undefined, accelerators: ['L4', 'H100'], maxReplicas: 10 },
+        nodeGroups: spillConfig(enabled).nodeGroups,
+        policy: { spill: { enabled }, stabilizationWindowSeconds: WINDOW, acceleratorSwitchSeconds: 0 },
+      });
+    const demand = 9.5 * rL4;
+    const off = onFourL4(c(false)).run(at(0), demand);
+    expect(off.accelerator).toBe('H100');
+    const moved = Math.ceil(demand / rH100 - 1e-9);
+    const spilled = Math.ceil((6 * rL4) / rH100 - 1e-9);
+    // the 4 L4 and the rest of the 10 on H100 cost less than the whole on H100 ($1 and $5 a device-hour)
+    expect(4 * 1 + spilled * 5).toBeLessThan(moved * 5);
+    const d = onFourL4(c(true)).run(at(0), demand);
+    expect(d.accelerator).toBe('L4');
+    // 10 L4 asked, the step limit lets 8 of them be asked at once
+    expect(d.targetReplicas).toBe(8);
+    expect(d.spill).toEqual({ accelerator: 'H100', replicas: spilled });
+    expect(d.message).toContain(
+      `no move to H100: 4 on L4 and the rest spilled cost $9.00/h, the move $${(moved * 5).toFixed(2)}/h`,
+    );
+    // where the move costs less, it is made: 6.5 L4 replicas' worth fit on one H100 replica
+    expect(onFourL4(c(true)).run(at(0), 6.5 * rL4).accelerator).toBe('H100');
+  });
+
+  it("makes no move to an accelerator the other variants' targets fill", () => {
+    const c = spillConfig(true, 1);
+    const pool = poolConfig({
+      variants: [
+        { ...c.variants[0], accelerator: undefined, accelerators: ['L4', 'H100'], maxReplicas: 10 },
+        {
+          name: 'other',
+          namespace: 'llm',
+          model: 'm8b',
+          serviceClass: 'interactive',
+          accelerator: 'H100',
+          minReplicas: 1,
+          maxReplicas: 8,
+          startupSeconds: 60,
+        },
+      ],
+      nodeGroups: c.nodeGroups,
+      policy: { spill: { enabled: true }, stabilizationWindowSeconds: WINDOW, acceleratorSwitchSeconds: 0 },
+    });
+    const s = new Session(pool, [
+      deployment('L4', 4, 4, 'llm/chat', 'chat-l4'),
+      deployment('H100', 0, 0, 'llm/chat', 'chat-h100'),
+      deployment('H100', 8, 8, 'llm/other', 'other'),
+    ]);
+    // the other variant's burst asks the whole H100 node, which its window then holds
+    s.decide(at(0), [observation(3 * rL4, at(0)), observation(7.5 * rH100, at(0), { variant: 'llm/other' })]);
+    // its demand falls: the optimizer sees 7 H100 devices free and moves chat there, which they fill
+    const d = s.decide(at(1), [
+      observation(6.5 * rL4, at(1)),
+      observation(0.1, at(1), { variant: 'llm/other' }),
+    ]);
+    expect(d.accelerator).toBe('L4');
+    expect(d.message).toMatch(/no move to H100: it holds 0 of the \d+ replicas asked/);
+    expect(replicasOn(d, 'L4')).toBeGreaterThanOrEqual(4);
+  });
+
   it('is off by default: the target beyond the node group is asked of the chosen accelerator alone', () => {
     const s = onFourL4(spillConfig(false));
     const d = s.run(at(0), 6.5 * rL4);
