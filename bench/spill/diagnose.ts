@@ -6,8 +6,11 @@
  * ran on each accelerator.
  *
  *   node bin/run-ts.js bench/spill/diagnose.ts [--config FILE] [--variant NAME] [--every]
+ *                                              [--trace FILE ...] [--rate-scale X]
  *
- * --every prints every step, not only those where the two runs differ.
+ * --every prints every step, not only those where the two runs differ; --trace and --rate-scale
+ * as `sva simulate` takes them (a bench fleet, such as bench/policies/fleet-code.yaml with the
+ * Azure code trace at x4, has no traces of its own).
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,21 +19,30 @@ import type { Config } from '../../lib/config/schema.js';
 import { runClosedLoop, type SimulationRun } from '../../lib/closedLoop/closedLoop.js';
 import { buildScenario } from '../../lib/closedLoop/scenario.js';
 import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
+import { observeSteps } from '../../lib/closedLoop/controller.js';
+import type { FleetSim } from '../../lib/fleetSimulator/index.js';
 import { recordingSva } from '../policies/excessByHour.js';
 
 interface Run {
   readonly run: SimulationRun;
   readonly decisions: Map<number, DecisionRecord[]>;
+  readonly sim: FleetSim;
 }
 
-async function simulate(config: Config, configPath: string): Promise<Run> {
-  const scenario = await buildScenario(config, { configPath });
+async function simulate(
+  config: Config,
+  configPath: string,
+  traceFiles: string[] | undefined,
+  rateScale: number | undefined,
+): Promise<Run> {
+  const scenario = await buildScenario(config, { configPath, traceFiles, rateScale });
   const decisions = new Map<number, DecisionRecord[]>();
+  let sim: FleetSim | undefined;
   const run = await runClosedLoop(config, scenario, {
-    controller: recordingSva(config, decisions),
+    controller: observeSteps(recordingSva(config, decisions), (ctx) => (sim = ctx.sim)),
     gatewayEvents: true,
   });
-  return { run, decisions };
+  return { run, decisions, sim: sim! };
 }
 
 const deployments = (d: DecisionRecord | undefined) =>
@@ -43,6 +55,8 @@ async function main(argv: string[]): Promise<void> {
       config: { type: 'string', default: 'config/default.yaml' },
       variant: { type: 'string' },
       every: { type: 'boolean', default: false },
+      trace: { type: 'string', multiple: true },
+      'rate-scale': { type: 'string' },
     },
   });
   const configPath = resolve(values.config!);
@@ -51,8 +65,10 @@ async function main(argv: string[]): Promise<void> {
     ...base,
     policy: { ...base.policy, spill: { ...base.policy.spill, enabled } },
   });
-  const off = await simulate(withSpill(false), configPath);
-  const on = await simulate(withSpill(true), configPath);
+  const traces = values.trace?.map((t) => resolve(t));
+  const scale = values['rate-scale'] ? Number(values['rate-scale']) : undefined;
+  const off = await simulate(withSpill(false), configPath, traces, scale);
+  const on = await simulate(withSpill(true), configPath, traces, scale);
   for (const [name, r] of [
     ['off', off],
     ['on', on],
@@ -83,7 +99,7 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`  ${name}: ${[...minutes].map(([a, m]) => `${a} ${m.toFixed(0)}`).join(', ')}\n`);
     }
     process.stdout.write(
-      `== ${variant}: per 5 min, ready replicas (mean) and the worst interval's p95 TTFT (s)\n`,
+      `== ${variant}: per 5 min by arrival, requests that missed a target, ready replicas (mean) and the worst interval's p95 TTFT (s)\n`,
     );
     for (let from = 0; from < off.run.summary.durationSeconds + 300; from += 300) {
       const row = [off, on].map((r) => {
@@ -93,7 +109,8 @@ async function main(argv: string[]): Promise<void> {
           for (const [acc, n] of Object.entries(p.variants[variant]?.ready ?? {}))
             ready.set(acc, (ready.get(acc) ?? 0) + n / points.length);
         const ttft = Math.max(0, ...points.map((p) => p.variants[variant]?.p95TtftMs ?? 0)) / 1000;
-        return `${[...ready]
+        const w = r.sim.window({ variant, from, to: from + 300, by: 'arrival' });
+        return `${w.arrived - w.sloMet} of ${w.arrived} missed; ${[...ready]
           .filter(([, n]) => n > 0.05)
           .map(([a, n]) => `${a} ${n.toFixed(1)}`)
           .join(' ')} ttft ${ttft.toFixed(1)}`;

@@ -283,6 +283,29 @@ describe('a deliberate spill', () => {
     expect(replicasOn(d, 'L4')).toBeGreaterThanOrEqual(4);
   });
 
+  it('keeps a move under way for the switch delay before going back, with the spill on', () => {
+    const c = (enabled: boolean) =>
+      poolConfig({
+        chat: { accelerator: undefined, accelerators: ['L4', 'H100'], maxReplicas: 10 },
+        nodeGroups: spillConfig(enabled).nodeGroups,
+        policy: { spill: { enabled }, stabilizationWindowSeconds: 30, acceleratorSwitchSeconds: 60 },
+      });
+    const session = (enabled: boolean) => {
+      const s = onFourL4(c(enabled));
+      // 6.5 L4 replicas' worth: one H100 replica serves it for less than 4 L4 and a spill; after
+      // the 60-s switch delay the variant moves, its H100 replica starting (not ready)
+      for (let i = 0; i <= 2; i++) s.run(at(i), 6.5 * rL4, {}, false);
+      expect(s.steps.at(-1)!.decision.accelerator).toBe('H100');
+      // demand falls back to what L4 serves: the optimizer prefers L4 again
+      return s.run(at(3), 2 * rL4, {}, false);
+    };
+    const on = session(true);
+    expect(on.accelerator).toBe('H100');
+    expect(on.message).toContain('moving from L4 to H100; L4 preferred for 0 s of 60 s');
+    // without the spill, the move is abandoned at once (main's behaviour)
+    expect(session(false).accelerator).toBe('L4');
+  });
+
   it('is off by default: the target beyond the node group is asked of the chosen accelerator alone', () => {
     const s = onFourL4(spillConfig(false));
     const d = s.run(at(0), 6.5 * rL4);
