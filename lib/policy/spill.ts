@@ -6,9 +6,10 @@
  * by make-before-break because the chosen accelerator could never reach its target: sized for a
  * move, on whatever the move bought (bench/RESULTS.md, "Issue 14: a deliberate spill"). With it,
  * make-before-break, when the target is beyond what the chosen accelerator can hold, releases the
- * other accelerators once the chosen one has ready what the recommendation needs of it (within
- * what it can hold): what runs serves the demand of the moment, and the spill is the headroom the
- * window keeps.
+ * other accelerators once what replaces them is ready (readyBeforeRelease): what runs serves the
+ * demand of the moment, and the spill is the headroom the window keeps. A move the spill does
+ * better without is not made (stayRather); the default scenario's failures that led to both are
+ * in bench/RESULTS.md, "Issue 14: the spill on the default scenario".
  *
  * Pure: the pool's guarded variants in, the same with their deployments and spills out.
  */
