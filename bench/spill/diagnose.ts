@@ -27,6 +27,8 @@ interface Run {
   readonly run: SimulationRun;
   readonly decisions: Map<number, DecisionRecord[]>;
   readonly sim: FleetSim;
+  /** the scenario's warm-up: the timeline's times count from it, the simulator's and the decisions' do not */
+  readonly from: number;
 }
 
 async function simulate(
@@ -42,7 +44,7 @@ async function simulate(
     controller: observeSteps(recordingSva(config, decisions), (ctx) => (sim = ctx.sim)),
     gatewayEvents: true,
   });
-  return { run, decisions, sim: sim! };
+  return { run, decisions, sim: sim!, from: scenario.measuredFrom };
 }
 
 const deployments = (d: DecisionRecord | undefined) =>
@@ -99,11 +101,13 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`  ${name}: ${[...minutes].map(([a, m]) => `${a} ${m.toFixed(0)}`).join(', ')}\n`);
     }
     process.stdout.write(
-      `== ${variant}: per 5 min by arrival, requests that missed a target, ready replicas (mean) and the worst interval's p95 TTFT (s)\n`,
+      `== ${variant}: per 5 min by arrival (simulated s, as the steps'), requests that missed a target, ready replicas (mean) and the worst interval's p95 TTFT (s)\n`,
     );
-    for (let from = 0; from < off.run.summary.durationSeconds + 300; from += 300) {
+    const start = off.from;
+    for (let from = start; from < start + off.run.summary.durationSeconds; from += 300) {
       const row = [off, on].map((r) => {
-        const points = r.run.timeline.filter((p) => p.t > from && p.t <= from + 300);
+        // timeline points count from the warm-up's end; `from` is simulated time, as the decisions'
+        const points = r.run.timeline.filter((p) => p.t + r.from > from && p.t + r.from <= from + 300);
         const ready = new Map<string, number>();
         for (const p of points)
           for (const [acc, n] of Object.entries(p.variants[variant]?.ready ?? {}))
