@@ -536,7 +536,7 @@ export const policySchema = z
       .strict()
       .default({ enabled: false })
       .describe(
-        "when the chosen accelerator cannot hold what a variant's target or demand asks of it (its node groups' limit, the capacity others leave, maxReplicas), run the shortfall, held over the window, on the other allowed accelerator whose added nodes cost least (free devices on nodes kept up anyway first); an abandoned move's replicas are then released once the chosen accelerator has ready what the recommendation needs of it",
+        "when the chosen accelerator cannot hold what a variant's target or demand asks of it (its node groups' limit, what the other variants' targets leave, maxReplicas), run the shortfall, held over the window, on the other allowed accelerator whose added nodes cost least (free devices on nodes kept up anyway first); an abandoned move's replicas are then released once what replaces them is ready (on the chosen accelerator and the spill's); a move is not made where the accelerator moved to cannot hold the recommendation, or where what the current one holds and a spill cost less; a move under way waits acceleratorSwitchSeconds before going back",
       ),
     acceleratorSwitchSeconds: nonNegative
       .default(300)

@@ -62,6 +62,11 @@ export interface VariantMemory {
    * window keeps the target
    */
   shortfalls?: Recommendation[];
+  /**
+   * the accelerator the last decision spilled onto (policy.spill): its replicas are the chosen
+   * accelerator's shortfall, not where the variant serves (stages/observe.ts)
+   */
+  spilledTo?: string;
   /** a disaggregated variant's recommendations per role (its stabilisation windows) */
   roles?: { prefill: Recommendation[]; decode: Recommendation[] };
   /** each role's releases and how long they took to be asked again (policy.learntWindow, lib/policy/roleWindow.ts) */

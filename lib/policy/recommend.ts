@@ -62,6 +62,26 @@ export function recommend(
     };
   }
   const preferred = allocation.accelerator || current.accelerator;
+  const last = memory.recommendations.at(-1)?.accelerator;
+  const underWay =
+    config.policy.spill.enabled &&
+    last !== undefined &&
+    last !== current.accelerator &&
+    (current.byAccelerator.get(last)?.desired ?? 0) > 0
+      ? candidates.find((c) => c.accelerator === last)
+      : undefined;
+  if (underWay && preferred !== last) {
+    const since = memory.otherAccelerator?.accelerator === preferred ? memory.otherAccelerator.since : now;
+    if (now - since < switchAfter) {
+      return {
+        ...sized(
+          underWay,
+          `moving from ${current.accelerator} to ${last}; ${preferred} preferred for ${Math.round(now - since)} s of ${switchAfter} s`,
+        ),
+        reason: 'migration',
+      };
+    }
+  }
   if (current.accelerator === '' || preferred === current.accelerator || current.desired === 0) {
     return sized(allocation, `sized for ${demand.rate.toFixed(3)} req/s on ${preferred}`);
   }

@@ -27,12 +27,13 @@ export interface Observed {
 export function observe(input: PoolInput): Observed[] {
   return input.config.variants.map((v) => {
     const key = variantKey(v);
+    const memory = variantMemory(input.memory, key);
     return {
       v,
       key,
-      current: currentState(input.config, v, input.deployments),
+      current: currentState(input.config, v, input.deployments, memory.spilledTo),
       observation: input.observations.get(key),
-      memory: variantMemory(input.memory, key),
+      memory,
       ...(input.seasons?.has(key) ? { season: input.seasons.get(key)! } : {}),
     };
   });
@@ -42,13 +43,19 @@ export function currentState(
   config: Config,
   v: VariantConfig,
   deployments: readonly DeploymentView[],
+  /** the accelerator the last decision spilled onto (policy.spill), if any */
+  spilledTo?: string,
 ): CurrentState {
   const key = variantKey(v);
   const mine = deployments.filter((d) => d.variant === key);
   const byAccelerator = new Map(mine.map((d) => [d.accelerator, d]));
   // The accelerator serving now is the one with the most ready replicas: during a move the new
-  // Deployment may already ask for more, but the old one serves until the new one is ready.
-  const serving = [...mine].sort(
+  // Deployment may already ask for more, but the old one serves until the new one is ready. A
+  // spill's replicas are the shortfall of the accelerator the variant was sized on, often more
+  // of them on smaller devices: they do not make the spill's accelerator the variant's (sized on
+  // it, the shortfall's replicas would be taken for a fleet).
+  const candidates = mine.filter((d) => d.accelerator !== spilledTo && d.desired > 0);
+  const serving = [...(candidates.length > 0 ? candidates : mine)].sort(
     (a, b) => b.ready - a.ready || b.desired - a.desired || (a.accelerator < b.accelerator ? -1 : 1),
   )[0];
   const accelerator =

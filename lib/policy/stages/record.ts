@@ -34,8 +34,9 @@ export function remember(g: Guarded, config: Config, now: number): VariantMemory
       next.lastTokens = { input: demand.inputTokens, output: demand.outputTokens };
     }
     const preferred = g.preferred;
+    const reference = config.policy.spill.enabled && g.accelerator ? g.accelerator : g.current.accelerator;
     next.otherAccelerator =
-      preferred && preferred !== g.current.accelerator
+      preferred && preferred !== reference
         ? {
             accelerator: preferred,
             since: mem.otherAccelerator?.accelerator === preferred ? mem.otherAccelerator.since : now,

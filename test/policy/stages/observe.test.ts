@@ -29,6 +29,30 @@ describe('observe', () => {
     expect(o!.current.byAccelerator.get('L4')).toMatchObject({ desired: 3, ready: 0 });
   });
 
+  it("does not take a spill's replicas for the accelerator serving, however many they are", () => {
+    const config = poolConfig({
+      chat: { accelerator: undefined, accelerators: ['H100', 'L4'] },
+      policy: { spill: { enabled: true } },
+    });
+    const deployments = [deployment('H100', 2, 2), deployment('L4', 6, 6)];
+    const spilled = { sequence: 4, recommendations: [], demand: [], spilledTo: 'L4' };
+    const [o] = observe(
+      poolInput(config, { deployments, memory: { poolSequence: 4, variants: { [KEY]: spilled } } }),
+    );
+    expect(o!.current).toMatchObject({ accelerator: 'H100', desired: 2, ready: 2 });
+    // without a spill remembered, the most ready replicas name it
+    const [plain] = observe(poolInput(config, { deployments }));
+    expect(plain!.current.accelerator).toBe('L4');
+    // a spill alone (the chosen accelerator's replicas all gone) still names it
+    const [alone] = observe(
+      poolInput(config, {
+        deployments: [deployment('H100', 0, 0), deployment('L4', 6, 6)],
+        memory: { poolSequence: 4, variants: { [KEY]: spilled } },
+      }),
+    );
+    expect(alone!.current.accelerator).toBe('L4');
+  });
+
   it('without replicas anywhere, names the first accelerator the variant may run on', () => {
     const config = poolConfig({ chat: { accelerator: undefined, accelerators: ['H100', 'L4'] } });
     const [o] = observe(poolInput(config, { deployments: [deployment('L4', 0, 0)] }));

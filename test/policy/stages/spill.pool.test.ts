@@ -4,6 +4,7 @@
  * by the capacity there; it is held over the window as the target is, released once no longer
  * asked for, never while the chosen accelerator lacks ready replicas, and never on missing data.
  */
+import type { Config } from '../../../lib/config/schema.js';
 import {
   blindObservation,
   deployment,
@@ -176,6 +177,133 @@ describe('a deliberate spill', () => {
     // without the spill, make-before-break keeps the move's 3 until 7 L4 are ready, which cannot be
     const off = start(spillConfig(false)).run(at(0), 6.5 * rL4);
     expect(replicasOn(off, 'H100')).toBe(3);
+  });
+
+  it("holds on its chosen accelerator what the other variants' targets leave, not what their moves keep there", () => {
+    const c = spillConfig(true, 1);
+    const session = (pool: Config) =>
+      new Session(pool, [
+        deployment('L4', 4, 4, 'llm/chat', 'chat-l4'),
+        deployment('H100', 0, 0, 'llm/chat', 'chat-h100'),
+        // the other variant runs on H100; two L4 replicas are left of a move not yet undone
+        deployment('H100', 2, 0, 'llm/other', 'other-h100'),
+        deployment('L4', 2, 2, 'llm/other', 'other-l4'),
+      ]);
+    const pool = poolConfig({
+      variants: [
+        { ...c.variants[0], accelerator: undefined, accelerators: ['L4', 'H100'], maxReplicas: 10 },
+        {
+          name: 'other',
+          namespace: 'llm',
+          model: 'm8b',
+          serviceClass: 'interactive',
+          accelerator: 'H100',
+          minReplicas: 2,
+          maxReplicas: 2,
+          startupSeconds: 60,
+        },
+      ],
+      nodeGroups: c.nodeGroups,
+      policy: { spill: { enabled: true }, stabilizationWindowSeconds: WINDOW },
+    });
+    const s = session(pool);
+    // 3.5 L4 replicas' worth: the 4 L4 nodes hold chat's target; the other's two L4 replicas are
+    // not its target (it is sized on H100) and take none of chat's room
+    const d = s.decide(at(0), [
+      observation(3.5 * rL4, at(0)),
+      observation(0.1, at(0), { variant: 'llm/other' }),
+    ]);
+    expect(d.accelerator).toBe('L4');
+    expect(d.targetReplicas).toBe(4);
+    expect(d.spill).toBeUndefined();
+    expect(replicasOn(d, 'H100')).toBe(0);
+  });
+
+  it('stays on an accelerator whose node group is full where what it holds and a spill cost less than a move', () => {
+    // no delay before a move: the optimizer, which knows no spill, moves the variant to H100, the
+    // one accelerator that holds all of 9.5 L4 replicas' worth
+    const c = (enabled: boolean) =>
+      poolConfig({
+        chat: { accelerator: undefined, accelerators: ['L4', 'H100'], maxReplicas: 10 },
+        nodeGroups: spillConfig(enabled).nodeGroups,
+        policy: { spill: { enabled }, stabilizationWindowSeconds: WINDOW, acceleratorSwitchSeconds: 0 },
+      });
+    const demand = 9.5 * rL4;
+    const off = onFourL4(c(false)).run(at(0), demand);
+    expect(off.accelerator).toBe('H100');
+    const moved = Math.ceil(demand / rH100 - 1e-9);
+    const spilled = Math.ceil((6 * rL4) / rH100 - 1e-9);
+    // the 4 L4 and the rest of the 10 on H100 cost less than the whole on H100 ($1 and $5 a device-hour)
+    expect(4 * 1 + spilled * 5).toBeLessThan(moved * 5);
+    const d = onFourL4(c(true)).run(at(0), demand);
+    expect(d.accelerator).toBe('L4');
+    // 10 L4 asked, the step limit lets 8 of them be asked at once
+    expect(d.targetReplicas).toBe(8);
+    expect(d.spill).toEqual({ accelerator: 'H100', replicas: spilled });
+    expect(d.message).toContain(
+      `no move to H100: 4 on L4 and the rest spilled cost $9.00/h, the move $${(moved * 5).toFixed(2)}/h`,
+    );
+    // where the move costs less, it is made: 6.5 L4 replicas' worth fit on one H100 replica
+    expect(onFourL4(c(true)).run(at(0), 6.5 * rL4).accelerator).toBe('H100');
+  });
+
+  it("makes no move to an accelerator the other variants' targets fill", () => {
+    const c = spillConfig(true, 1);
+    const pool = poolConfig({
+      variants: [
+        { ...c.variants[0], accelerator: undefined, accelerators: ['L4', 'H100'], maxReplicas: 10 },
+        {
+          name: 'other',
+          namespace: 'llm',
+          model: 'm8b',
+          serviceClass: 'interactive',
+          accelerator: 'H100',
+          minReplicas: 1,
+          maxReplicas: 8,
+          startupSeconds: 60,
+        },
+      ],
+      nodeGroups: c.nodeGroups,
+      policy: { spill: { enabled: true }, stabilizationWindowSeconds: WINDOW, acceleratorSwitchSeconds: 0 },
+    });
+    const s = new Session(pool, [
+      deployment('L4', 4, 4, 'llm/chat', 'chat-l4'),
+      deployment('H100', 0, 0, 'llm/chat', 'chat-h100'),
+      deployment('H100', 8, 8, 'llm/other', 'other'),
+    ]);
+    // the other variant's burst asks the whole H100 node, which its window then holds
+    s.decide(at(0), [observation(3 * rL4, at(0)), observation(7.5 * rH100, at(0), { variant: 'llm/other' })]);
+    // its demand falls: the optimizer sees 7 H100 devices free and moves chat there, which they fill
+    const d = s.decide(at(1), [
+      observation(6.5 * rL4, at(1)),
+      observation(0.1, at(1), { variant: 'llm/other' }),
+    ]);
+    expect(d.accelerator).toBe('L4');
+    expect(d.message).toMatch(/no move to H100: it holds 0 of the \d+ replicas asked/);
+    expect(replicasOn(d, 'L4')).toBeGreaterThanOrEqual(4);
+  });
+
+  it('keeps a move under way for the switch delay before going back, with the spill on', () => {
+    const c = (enabled: boolean) =>
+      poolConfig({
+        chat: { accelerator: undefined, accelerators: ['L4', 'H100'], maxReplicas: 10 },
+        nodeGroups: spillConfig(enabled).nodeGroups,
+        policy: { spill: { enabled }, stabilizationWindowSeconds: 30, acceleratorSwitchSeconds: 60 },
+      });
+    const session = (enabled: boolean) => {
+      const s = onFourL4(c(enabled));
+      // 6.5 L4 replicas' worth: one H100 replica serves it for less than 4 L4 and a spill; after
+      // the 60-s switch delay the variant moves, its H100 replica starting (not ready)
+      for (let i = 0; i <= 2; i++) s.run(at(i), 6.5 * rL4, {}, false);
+      expect(s.steps.at(-1)!.decision.accelerator).toBe('H100');
+      // demand falls back to what L4 serves: the optimizer prefers L4 again
+      return s.run(at(3), 2 * rL4, {}, false);
+    };
+    const on = session(true);
+    expect(on.accelerator).toBe('H100');
+    expect(on.message).toContain('moving from L4 to H100; L4 preferred for 0 s of 60 s');
+    // without the spill, the move is abandoned at once (main's behaviour)
+    expect(session(false).accelerator).toBe('L4');
   });
 
   it('is off by default: the target beyond the node group is asked of the chosen accelerator alone', () => {
