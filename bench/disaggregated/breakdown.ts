@@ -12,7 +12,7 @@
  * Options: --margin-scale X, --window-per-startup X and --learnt-window role|perLevel[:recommendation] with --min-releases N (sva), --headroom X (the planner), --keda X (KEDA), --bucket S (the
  * rows' span, default 300 s), --duration S, --steps (every sample: sva's demand, plan and target),
  * --static P,D (no policy: P prefill and D decode replicas throughout, nodes by the
- * cluster-autoscaler; what a fixed allocation attains and costs).
+ * cluster-autoscaler; what a fixed allocation attains and costs), --burst-sizing (policy.burstSizing on).
  */
 import { parseArgs } from 'node:util';
 import { nodePricePerHour } from '../../lib/config/nodePrice.js';
@@ -123,9 +123,11 @@ async function main(): Promise<void> {
       steps: { type: 'boolean', default: false },
       static: { type: 'string' },
       duration: { type: 'string' },
+      'burst-sizing': { type: 'boolean', default: false },
     },
   });
-  const w = WORKLOADS.find((x) => x.name === values.workload);
+  const found = WORKLOADS.find((x) => x.name === values.workload);
+  const w = found && values['burst-sizing'] ? { ...found, burstSizing: true } : found;
   if (!w) throw new Error(`--workload: one of ${WORKLOADS.map((x) => x.name).join(', ')}`);
   const knobs: Knobs = {
     ...(values['margin-scale'] ? { marginScale: Number(values['margin-scale']) } : {}),

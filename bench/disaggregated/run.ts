@@ -11,7 +11,8 @@
  * Options: --workload NAME (default: all), --duration S (default: the trace), --no-search (the
  * first table only), --no-cache (run the searches again instead of reading bench/disaggregated/.cache/),
  * --dequantise auto|S (spread the requests of a trace recorded on a timestamp grid over each tick:
- * the grid detected, or S seconds; lib/fleetSimulator/traces.ts, dequantise. Default: as given).
+ * the grid detected, or S seconds; lib/fleetSimulator/traces.ts, dequantise. Default: as given),
+ * --burst-sizing (policy.burstSizing on for sva on both variants; default: the config's, off).
  */
 import { parseArgs } from 'node:util';
 import { dequantiseFlag } from '../../lib/cli/args.js';
@@ -176,13 +177,17 @@ async function main(): Promise<void> {
       'no-search': { type: 'boolean', default: false },
       'no-cache': { type: 'boolean', default: false },
       dequantise: { type: 'string' },
+      'burst-sizing': { type: 'boolean', default: false },
     },
   });
   const duration = values.duration ? Number(values.duration) : undefined;
   const dequantise = dequantiseFlag(values.dequantise, '--dequantise');
-  const workloads = WORKLOADS.filter((w) => !values.workload || w.name === values.workload).map((w) =>
-    dequantise ? { ...w, dequantise } : w,
-  );
+  const workloads = WORKLOADS.filter((w) => !values.workload || w.name === values.workload).map((w) => ({
+    ...w,
+    ...(dequantise ? { dequantise } : {}),
+    ...(values['burst-sizing'] ? { burstSizing: true } : {}),
+  }));
+  if (values['burst-sizing']) console.log('policy.burstSizing on (--burst-sizing)');
   for (const w of workloads) {
     if (w.dequantise)
       console.log(

@@ -27,6 +27,8 @@ export interface Workload {
   readonly targets?: { ttftMs: number; itlMs: number };
   /** the trace's timestamps spread over their grid's ticks (--dequantise); absent: as given */
   readonly dequantise?: DequantiseOptions;
+  /** policy.burstSizing switched on (--burst-sizing; sva reads it, on both variants); absent: the config's */
+  readonly burstSizing?: boolean;
 }
 
 export const WORKLOADS: readonly Workload[] = [
@@ -65,7 +67,12 @@ export function configFor(w: Workload, kind: VariantKind): Config {
   }
   if (w.targets)
     for (const c of doc.serviceClasses) for (const m of Object.keys(c.targets)) c.targets[m] = w.targets;
-  return parseConfig(doc, w.config);
+  const config = parseConfig(doc, w.config);
+  if (!w.burstSizing) return config;
+  return {
+    ...config,
+    policy: { ...config.policy, burstSizing: { ...config.policy.burstSizing, enabled: true } },
+  };
 }
 
 export interface Row {

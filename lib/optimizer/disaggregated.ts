@@ -287,6 +287,24 @@ export function prefillAloneMs(profile: RoleProfile, tokens: number): number {
   return Math.max(Math.ceil(tokens / stepBudget(profile)), 1) * profile.gamma + profile.delta * tokens;
 }
 
+/**
+ * Prompts per second one prefill pod completes when saturated, at a prompt mix: each prompt takes
+ * its tokens' time and its chunks' base times, the base times shared by the prompts one step
+ * holds (max(floor(B / I), 1), as in prefillModel). At a point distribution it is prefillModel's
+ * rate with its batch full.
+ */
+export function prefillSaturatedRate(profile: RoleProfile, input: TokenDistribution): number {
+  const budget = stepBudget(profile);
+  const total = input.weights.reduce((a, w) => a + w, 0);
+  if (!(total > 0)) return 0;
+  const meanMs = input.values.reduce((a, tokens, i) => {
+    const sharing = Math.max(Math.floor(budget / Math.max(tokens, 1)), 1);
+    const ms = (Math.max(Math.ceil(tokens / budget), 1) * profile.gamma) / sharing + profile.delta * tokens;
+    return a + (input.weights[i]! / total) * ms;
+  }, 0);
+  return meanMs > 0 ? 1000 / meanMs : Infinity;
+}
+
 function sizePrefill(
   option: RoleOption,
   input: DisaggregatedInput,

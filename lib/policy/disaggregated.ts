@@ -16,6 +16,9 @@
  *   the devices the single-Deployment variants left. A role that runs nothing takes the cheapest
  *   accelerator; one that runs moves when another carries the highest demand of its window for
  *   less (chooseRoleAccelerators), keeping its pods on the old one until the new are ready.
+ * - With policy.burstSizing, the prefill pods raised for the bursts the metrics window averages
+ *   away (lib/policy/prefillBursts.ts): the prefill role's arrivals per step replayed at a pod's
+ *   saturated rate.
  * - Stabilised per role (lib/policy/stabilize.ts), each with its own recommendations.
  */
 import { targetsOf } from '../config/resolved.js';
@@ -40,6 +43,8 @@ import {
   type PromptSpread,
 } from '../optimizer/disaggregated.js';
 import { expectedWaiting } from '../optimizer/prefillTail.js';
+import { sizePrefillForBursts } from './prefillBursts.js';
+import type { BurstSizing } from './stages/bursts.js';
 import { trustedDistributions, updateTokenHistogram } from './distribution.js';
 import type { DecisionRecord, ScalingReason } from './decisionRecord.js';
 import { recordHeader } from './stages/record.js';
@@ -338,6 +343,8 @@ export function decideDisaggregated(
   const hold = holdReason(obs);
   let demand: Demand | undefined;
   let plan: DisaggregatedPlan | undefined;
+  let bursts: BurstSizing | undefined;
+  let burstNote: string | undefined;
   let tokenHistogram = previous.tokenHistogram;
   let reason: ScalingReason = hold?.reason ?? 'load';
   let message = hold?.message ?? '';
@@ -409,15 +416,26 @@ export function decideDisaggregated(
       windowSeconds: roleWindow(config, v),
     });
     const only = (role: Role) => (chosen[role] ? [chosen[role]] : undefined);
-    const sizing = sizeDisaggregated(
-      disaggregatedInput(config, v, load, {
-        margin: config.policy.targetMargin,
-        freeDevices: ctx.freeDevices,
-        observedTransferMs: d.kvTransferMs?.value,
-        accelerators: { prefill: only('prefill'), decode: only('decode') },
-      }),
-    );
+    const input = disaggregatedInput(config, v, load, {
+      margin: config.policy.targetMargin,
+      freeDevices: ctx.freeDevices,
+      observedTransferMs: d.kvTransferMs?.value,
+      accelerators: { prefill: only('prefill'), decode: only('decode') },
+    });
+    const sizing = sizeDisaggregated(input);
     plan = sizing.feasible ? sizing.plan : sizing.needed;
+    if (sizing.feasible) {
+      // policy.burstSizing: the prefill pods for the bursts the metrics window averages away
+      const sized = sizePrefillForBursts(config, v, {
+        plan: sizing.plan,
+        input,
+        steps: p.arrivalSteps,
+        prompts: spread?.input ?? { values: [demand.inputTokens], weights: [1] },
+      });
+      plan = sized.plan;
+      bursts = sized.bursts;
+      burstNote = sized.note;
+    }
     if (!sizing.feasible) {
       const targetsOutOfReach = plan !== undefined && Number.isNaN(plan.ttft.totalMs);
       reason = targetsOutOfReach ? 'load' : 'capacity';
@@ -505,7 +523,8 @@ export function decideDisaggregated(
           ? ''
           : `(TTFT ${plan.ttft.totalMs.toFixed(0)} ms: prefill wait ${plan.ttft.prefillWaitMs.toFixed(0)} + prefill ${plan.ttft.prefillMs.toFixed(0)} + KV ${plan.ttft.transferMs.toFixed(0)} + decode ${(plan.ttft.decodeWaitMs + plan.ttft.firstStepMs).toFixed(0)}; ITL ${plan.itlMs.toFixed(1)} ms)`) +
         (limited.length > 0 ? `; ${limited.join(' and ')} held by the window or step limit` : '') +
-        (windowNotes.length > 0 ? ` (${windowNotes.join('; ')})` : '');
+        (windowNotes.length > 0 ? ` (${windowNotes.join('; ')})` : '') +
+        (burstNote ? `; ${burstNote}` : '');
     }
   }
   const window = roleWindow(config, v);
@@ -527,7 +546,12 @@ export function decideDisaggregated(
     roles: { prefill: keep(recommendations.prefill), decode: keep(recommendations.decode) },
     ...(releases.prefill || releases.decode ? { roleReleases: releases } : {}),
   };
-  const record = disaggregatedRecord(v, targets, { reason, message, demand, plan, obs, sequence }, ctx);
+  const record = disaggregatedRecord(
+    v,
+    targets,
+    { reason, message, demand, plan, obs, sequence, bursts },
+    ctx,
+  );
   return { v, key, record, memory: nextMemory, roles: targets };
 }
 
@@ -541,6 +565,7 @@ function disaggregatedRecord(
     plan: DisaggregatedPlan | undefined;
     obs: Record<Role, VariantObservation | undefined>;
     sequence: number;
+    bursts?: BurstSizing;
   },
   ctx: DisaggregatedContext,
 ): DecisionRecord {
@@ -614,6 +639,7 @@ function disaggregatedRecord(
       metricTimestamps: {},
       stale,
       missing,
+      ...(d.bursts ? { bursts: { ...d.bursts } } : {}),
     },
   };
 }

@@ -102,14 +102,14 @@ export function sizeForBursts(
 }
 
 /** "bursts: 15-s peaks of 38.1 req/s; sized for 13 replicas so that 0.8% (at most 1%) wait beyond TTFT ..." */
-export function describeBursts(b: BurstSizing, spare = Infinity): string {
+export function describeBursts(b: BurstSizing, spare = Infinity, less = 'prefill', of = 'replica'): string {
   const pct = (x: number) => `${(x * 100).toFixed(x < 0.001 ? 2 : 1)}%`;
   const met = b.share <= b.allowedShare;
   const bound = b.replicas - b.sizedReplicas >= spare ? 'the devices left free' : 'maxReplicas';
   return (
     `bursts: ${b.stepSeconds}-s peaks of ${b.peakRate.toFixed(1)} req/s over the last ${Math.round(b.steps * b.stepSeconds)} s; ` +
-    `sized for ${b.replicas} replicas so that ${pct(b.share)} ${met ? `(at most ${pct(b.allowedShare)})` : `(more than ${pct(b.allowedShare)}: ${bound})`} ` +
-    `would wait beyond TTFT less prefill (${Math.round(b.budgetMs)} ms) at ${b.perReplicaRate.toFixed(2)} req/s a replica saturated, ` +
+    `sized for ${b.replicas} ${of === 'replica' ? 'replicas' : `${of}s`} so that ${pct(b.share)} ${met ? `(at most ${pct(b.allowedShare)})` : `(more than ${pct(b.allowedShare)}: ${bound})`} ` +
+    `would wait beyond TTFT less ${less} (${Math.round(b.budgetMs)} ms) at ${b.perReplicaRate.toFixed(2)} req/s a ${of} saturated, ` +
     `where ${b.sizedReplicas} let ${pct(b.sizedShare)}`
   );
 }

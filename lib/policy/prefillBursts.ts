@@ -1,0 +1,120 @@
+/**
+ * The burst sizing (policy.burstSizing, docs/SIZING.md "Bursts below the metrics window") for a
+ * disaggregated variant's prefill role: every request goes through prefill, so the variant's
+ * arrivals per step, as the prefill pods count them, are replayed through one fluid queue at the
+ * prefill pods' saturated rate (lib/policy/burstSizing.ts), and the role gets the fewest pods from
+ * the plan's up that keep the share of prompts waiting beyond the TTFT target less their own
+ * prefill, KV transfer and first decode step within the share allowed. The decode role follows
+ * only where the ratio bound asks. More pods come only from the devices the plan leaves free; a
+ * plan sized without meeting the targets, or no per-step counts, changes nothing. Pure.
+ */
+import { targetsOf } from '../config/resolved.js';
+import type { Config, DisaggregatedVariantConfig } from '../config/schema.js';
+import type { ArrivalSteps } from '../metrics/observation.js';
+import type { TokenDistribution } from '../analyzer/chunkedItl.js';
+import {
+  prefillSaturatedRate,
+  withinRatio,
+  type DisaggregatedInput,
+  type DisaggregatedPlan,
+  type RolePlan,
+} from '../optimizer/disaggregated.js';
+import { peakRate, replicasForBursts } from './burstSizing.js';
+import { describeBursts, type BurstSizing } from './stages/bursts.js';
+
+export interface PrefillBursts {
+  readonly plan: DisaggregatedPlan;
+  /** what the replay found (absent when it did not run) */
+  readonly bursts?: BurstSizing;
+  /** for the decision's message when the replay raised the prefill pods or could not meet the share */
+  readonly note?: string;
+}
+
+/** A role's plan at another replica count (the same accelerator and price per replica). */
+function withReplicas(plan: RolePlan, replicas: number, rate: number): RolePlan {
+  if (replicas === plan.replicas || !(plan.replicas > 0)) return plan;
+  const per = (x: number) => x / plan.replicas;
+  return {
+    ...plan,
+    replicas,
+    devices: per(plan.devices) * replicas,
+    costPerHour: per(plan.costPerHour) * replicas,
+    ratePerReplica: replicas > 0 ? rate / replicas : 0,
+  };
+}
+
+/**
+ * @param input what the plan was sized from (its prefill options, the role bounds, the ratio and
+ *   the free devices)
+ * @param prompts the prompt mix the prefill pods serve (the trusted histogram, or a point at the mean)
+ */
+export function sizePrefillForBursts(
+  config: Config,
+  v: DisaggregatedVariantConfig,
+  at: {
+    readonly plan: DisaggregatedPlan;
+    readonly input: DisaggregatedInput;
+    readonly steps: ArrivalSteps | undefined;
+    readonly prompts: TokenDistribution;
+  },
+): PrefillBursts {
+  const { plan, input, steps } = at;
+  const unchanged = { plan };
+  if (!config.policy.burstSizing.enabled || !steps || steps.counts.length === 0) return unchanged;
+  const rate = input.load.rate;
+  if (!(rate > 0) || !Number.isFinite(plan.ttft.totalMs) || !(plan.prefill.replicas > 0)) return unchanged;
+  const option = input.prefill.options.find((o) => o.accelerator === plan.prefill.accelerator);
+  if (!option) return unchanged;
+  const perPod = prefillSaturatedRate(option.profile, at.prompts);
+  const budgetMs =
+    targetsOf(config, v).ttftMs - plan.ttft.prefillMs - plan.ttft.transferMs - plan.ttft.firstStepMs;
+  // a budget the request's own prefill and handoff already spend cannot be met by more pods
+  if (!(perPod > 0) || !(budgetMs > 0)) return unchanged;
+
+  // pods beyond the plan's only on devices the plan leaves free
+  const devicesPer = plan.prefill.devices / plan.prefill.replicas;
+  const free = input.freeDevices?.get(plan.prefill.deviceType);
+  const taken = [plan.prefill, plan.decode]
+    .filter((r) => r.deviceType === plan.prefill.deviceType)
+    .reduce((a, r) => a + r.devices, 0);
+  const spare = free === undefined ? Infinity : Math.max(Math.floor((free - taken) / devicesPer), 0);
+  const allowedShare = config.policy.itlDistribution.missShare;
+  const fleet = replicasForBursts({
+    counts: steps.counts,
+    stepSeconds: steps.stepSeconds,
+    perReplica: perPod,
+    budgetSeconds: budgetMs / 1000,
+    allowedShare,
+    atLeast: plan.prefill.replicas,
+    atMost: Math.max(
+      Math.min(input.prefill.maxReplicas ?? Infinity, plan.prefill.replicas + spare),
+      plan.prefill.replicas,
+    ),
+  });
+  const bursts: BurstSizing = {
+    stepSeconds: steps.stepSeconds,
+    steps: steps.counts.length,
+    peakRate: peakRate(steps.counts, steps.stepSeconds),
+    perReplicaRate: perPod,
+    budgetMs,
+    allowedShare,
+    replicas: fleet.replicas,
+    share: fleet.share,
+    sizedReplicas: plan.prefill.replicas,
+    sizedShare: fleet.shareAtLeast,
+  };
+  if (fleet.replicas === plan.prefill.replicas && fleet.met) return { plan, bursts };
+  // the ratio bound may ask for decode pods to go with the prefill pods (within the decode's bounds)
+  const counts = withinRatio(fleet.replicas, plan.decode.replicas, input.ratio);
+  const decode = withReplicas(
+    plan.decode,
+    Math.min(counts.decode, input.decode.maxReplicas ?? Infinity),
+    rate,
+  );
+  const prefill = withReplicas(plan.prefill, fleet.replicas, rate);
+  return {
+    plan: { ...plan, prefill, decode, costPerHour: prefill.costPerHour + decode.costPerHour },
+    bursts,
+    note: `prefill ${describeBursts(bursts, spare, 'prefill, KV transfer and first decode step', 'prefill pod')}`,
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * policy.burstSizing on a disaggregated variant's prefill role (lib/policy/prefillBursts.ts): the
+ * prefill pods' per-step arrivals replayed at a pod's saturated rate; the fewest pods from the
+ * plan's up with at most the allowed share waiting beyond TTFT less prefill, transfer and the
+ * first decode step.
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { parseConfig } from '../../lib/config/index.js';
+import type { Config } from '../../lib/config/schema.js';
+import type { ArrivalSteps, VariantObservation } from '../../lib/metrics/observation.js';
+import { decideDisaggregated, type RoleState } from '../../lib/policy/disaggregated.js';
+import { emptyMemory } from '../../lib/policy/memory.js';
+import { parseDecision } from '../../lib/policy/decisionRecord.js';
+import { fluidReplay } from '../../lib/policy/burstSizing.js';
+import { prefillModel, prefillSaturatedRate } from '../../lib/optimizer/disaggregated.js';
+
+const base = parseConfig(
+  parse(readFileSync('config/disaggregated.yaml', 'utf8')),
+  'config/disaggregated.yaml',
+);
+const withBursts = (enabled: boolean): Config => ({
+  ...base,
+  policy: { ...base.policy, burstSizing: { ...base.policy.burstSizing, enabled } },
+});
+const v = base.disaggregated![0]!;
+const now = 1_800_000_000;
+const e = (value: number, source = 's') => ({ value, source, timestamp: now });
+
+/** 8 req/s on average over the minute; the per-step counts as given */
+function obs(steps?: ArrivalSteps, over: Partial<VariantObservation> = {}): VariantObservation {
+  return {
+    variant: 'llm/code-70b-pd@prefill',
+    model: 'llama-3-70b',
+    at: now,
+    windowSeconds: 60,
+    arrivalRate: e(8),
+    avgInputTokens: e(2048),
+    avgOutputTokens: e(28),
+    waiting: e(0),
+    running: e(2),
+    stale: [],
+    missing: [],
+    ...(steps ? { arrivalSteps: steps } : {}),
+    ...over,
+  };
+}
+
+const steady: ArrivalSteps = { stepSeconds: 15, counts: Array(60).fill(120), source: 's', timestamp: now };
+// the same 8 req/s average over the last minute, but one 15-s step holds 3/4 of it (24 req/s)
+const burst: ArrivalSteps = {
+  stepSeconds: 15,
+  counts: [...Array(56).fill(120), 30, 360, 40, 50],
+  source: 's',
+  timestamp: now,
+};
+
+const running = (acc: string, n: number): RoleState => ({
+  byAccelerator: new Map([[acc, { desired: n, ready: n }]]),
+});
+const state = { prefill: running('4xH100', 3), decode: running('4xA100', 2) };
+
+function decide(config: Config, steps?: ArrivalSteps) {
+  return decideDisaggregated(
+    v,
+    { prefill: obs(steps), decode: obs(undefined, { kvTransferMs: e(40) }) },
+    state,
+    emptyMemory(),
+    { config, now, pool: 'default', poolSequence: 1 },
+  );
+}
+
+describe('the prefill pods sized for bursts (policy.burstSizing)', () => {
+  it('flag off: the per-step counts change nothing', () => {
+    const without = decide(withBursts(false));
+    const withSteps = decide(withBursts(false), burst);
+    expect(withSteps.roles).toEqual(without.roles);
+    expect(withSteps.record.message).toBe(without.record.message);
+    expect(withSteps.record.inputs.bursts).toBeUndefined();
+  });
+
+  it('flag on without per-step counts: the flag-off decision', () => {
+    const off = decide(withBursts(false));
+    const on = decide(withBursts(true));
+    expect(on.roles).toEqual(off.roles);
+    expect(on.record.message).toBe(off.record.message);
+    expect(on.record.inputs.bursts).toBeUndefined();
+  });
+
+  it('a 15-s burst the plan cannot absorb raises the prefill pods to the fewest the replay allows, and says why', () => {
+    const off = decide(withBursts(false), burst);
+    const on = decide(withBursts(true), burst);
+    const b = on.record.inputs.bursts!;
+    expect(b.sizedReplicas).toBe(off.roles.prefill.target);
+    expect(on.roles.prefill.target).toBe(b.replicas);
+    expect(b.replicas).toBeGreaterThan(off.roles.prefill.target);
+    expect(b.share).toBeLessThanOrEqual(b.allowedShare);
+    // one pod fewer lets more than the allowed share wait beyond the budget: the fewest
+    const fewer = fluidReplay(burst.counts, 15, (b.replicas - 1) * b.perReplicaRate, b.budgetMs / 1000);
+    expect(fewer.share).toBeGreaterThan(b.allowedShare);
+    // the budget is the target as asked less the request's prefill, transfer and first decode step
+    expect(b.budgetMs).toBeGreaterThan(0);
+    expect(b.budgetMs).toBeLessThan(2000);
+    expect(b.peakRate).toBeCloseTo(24, 9);
+    expect(on.roles.decode.target).toBe(off.roles.decode.target);
+    expect(on.record.message).toMatch(
+      new RegExp(`prefill bursts: 15-s peaks of 24.0 req/s .* sized for ${b.replicas} prefill pods so that`),
+    );
+    expect(on.record.message).toContain('TTFT less prefill, KV transfer and first decode step');
+    expect(on.record.message).toContain(`prefill ${b.replicas} x 4xH100`);
+    expect(() => parseDecision(JSON.stringify(on.record))).not.toThrow();
+    // the window remembers the raised plan
+    expect(on.memory.roles!.prefill.at(-1)!.replicas).toBe(b.replicas);
+  });
+
+  it('steps the plan absorbs change nothing but are recorded', () => {
+    const off = decide(withBursts(false), steady);
+    const on = decide(withBursts(true), steady);
+    expect(on.roles).toEqual(off.roles);
+    expect(on.record.inputs.bursts).toMatchObject({ replicas: off.roles.prefill.target, share: 0 });
+    expect(on.record.message).toBe(off.record.message);
+  });
+
+  it("never beyond the role's maxReplicas", () => {
+    const capped: Config = {
+      ...withBursts(true),
+      disaggregated: [{ ...v, roles: { ...v.roles, prefill: { ...v.roles.prefill, maxReplicas: 5 } } }],
+    };
+    const d = decideDisaggregated(
+      capped.disaggregated![0]!,
+      { prefill: obs(burst), decode: obs(undefined, { kvTransferMs: e(40) }) },
+      state,
+      emptyMemory(),
+      { config: capped, now, pool: 'default', poolSequence: 1 },
+    );
+    expect(d.roles.prefill.target).toBe(5);
+    expect(d.record.inputs.bursts!.share).toBeGreaterThan(d.record.inputs.bursts!.allowedShare);
+    expect(d.record.message).toContain('maxReplicas');
+  });
+});
+
+describe("a prefill pod's saturated rate at a prompt mix", () => {
+  const profile = { ...base.models[0]!.profiles['4xH100']!, maxBatchedTokens: 2048 };
+
+  it("at a point it is the prefill model's rate with its batch full", () => {
+    for (const tokens of [300, 1000, 2048, 5000]) {
+      const model = prefillModel(profile, tokens);
+      // rateRange.max stops a hair (RANGE_EPSILON) short of the full batch's rate
+      const rate = prefillSaturatedRate(profile, { values: [tokens], weights: [1] });
+      expect(rate / model.rateRange.max).toBeGreaterThanOrEqual(1);
+      expect(rate / model.rateRange.max).toBeLessThan(1.002);
+    }
+  });
+
+  it('a mix is slower than its mean prompt when the long prompts share no step', () => {
+    // 600-token prompts share a 2048-token step three at a time, 1100-token ones not; the mean (850) two at a time
+    const mix = { values: [600, 1100], weights: [0.5, 0.5] };
+    const mean = 850;
+    expect(prefillSaturatedRate(profile, mix)).toBeLessThan(
+      prefillSaturatedRate(profile, { values: [mean], weights: [1] }),
+    );
+  });
+});
