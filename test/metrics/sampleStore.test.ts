@@ -297,6 +297,27 @@ describe('SampleStore arrivals per step (policy.burstSizing)', () => {
     );
   });
 
+  it("counts a disaggregated variant's prefill role apart from its decode pods (the role's query labels)", () => {
+    const store = new SampleStore(3600, 0);
+    const role = (pod: string, r: string, success: number, running: number) => [
+      { name: VLLM.success, labels: labels(pod, { llm_d_ai_role: r }), value: success },
+      { name: VLLM.running, labels: labels(pod, { llm_d_ai_role: r }), value: running },
+      { name: VLLM.waiting, labels: labels(pod, { llm_d_ai_role: r }), value: 0 },
+    ];
+    // prefill: 0, 20, 50 prompts done, 2 in flight from 15 s; decode: 0, 5, 45 done, nothing in flight
+    [
+      [0, 0, 0, 0],
+      [20, 2, 5, 0],
+      [50, 2, 45, 0],
+    ].forEach(([p, inFlight, d], i) =>
+      store.ingest(i * 15, [...role('p-0', 'prefill', p!, inFlight!), ...role('d-0', 'decode', d!, 0)]),
+    );
+    const at = (r: string) =>
+      store.arrivalSteps({ ...SEL, labels: { llm_d_ai_role: r } }, 30, { ...STEPS, gateway: false })!.counts;
+    expect(at('prefill')).toEqual([22, 30]);
+    expect(at('decode')).toEqual([5, 40]);
+  });
+
   it("reads the gateway's counter when the arrival rate does", () => {
     const store = new SampleStore();
     const gateway = (count: number) => [
