@@ -504,7 +504,7 @@ export const policySchema = z
       .strict()
       .default({ enabled: false, stepSeconds: 15, lookbackSeconds: 900 })
       .describe(
-        "size for the bursts the metrics window averages away: replay the look-back's arrivals per step through a fluid queue at the saturated throughput of a candidate fleet, and ask for the fewest replicas (at or above the normal sizing) with at most itlDistribution.missShare of the requests waiting beyond the TTFT target less their prefill; missing per-step counts change nothing. Not for disaggregated variants",
+        "size for the bursts the metrics window averages away: replay the look-back's arrivals per step through a fluid queue at the saturated throughput of a candidate fleet, and ask for the fewest replicas (at or above the normal sizing) with at most itlDistribution.missShare of the requests waiting beyond the TTFT target less their prefill; missing per-step counts change nothing. A disaggregated variant's prefill role gets the same: its pods' arrivals per step at a prefill pod's saturated rate, the budget the target less prefill, KV transfer and the first decode step",
       ),
     modelCorrection: z
       .object({
