@@ -12,6 +12,7 @@ import {
   RemoteWriteTelemetrySink,
   type LocalPrometheus,
 } from '../../../lib/adapters/prometheus/index.js';
+import { DEFAULT_ROLE_LABEL } from '../../../lib/config/roles.js';
 import { GATEWAY_REQUESTS, VLLM } from '../../../lib/metrics/vllmNaming.js';
 import type { MetricsQuery } from '../../../lib/policy/ports.js';
 import type { TelemetryPoint } from '../../../lib/policy/ports.js';
@@ -63,6 +64,14 @@ beforeAll(async () => {
   push(VLLM.success, pod('m-gw', 'g'), [0, 1, 2, 3, 4, 5, 6]);
   push(VLLM.running, pod('m-gw', 'g'), [0, 0, 0, 0, 0, 0, 0]);
   push(VLLM.waiting, pod('m-gw', 'g'), [0, 0, 0, 0, 0, 0, 0]);
+  // a disaggregated variant: its prefill and decode pods told apart by the role label
+  const role = (p: string, r: string) => ({ ...pod('m-pd', p), [DEFAULT_ROLE_LABEL]: r });
+  push(VLLM.success, role('p', 'prefill'), [0, 20, 30, 30, 50, 50, 60]);
+  push(VLLM.running, role('p', 'prefill'), [0, 2, 2, 0, 0, 0, 0]);
+  push(VLLM.waiting, role('p', 'prefill'), [0, 0, 0, 0, 0, 0, 0]);
+  push(VLLM.success, role('d', 'decode'), [0, 5, 45, 45, 45, 70, 70]);
+  push(VLLM.running, role('d', 'decode'), [0, 0, 0, 0, 0, 0, 0]);
+  push(VLLM.waiting, role('d', 'decode'), [0, 0, 0, 0, 0, 0, 0]);
   await new RemoteWriteTelemetrySink({ connection: { url: prom.remoteWriteUrl } }).publish(points);
 }, 30_000);
 
@@ -108,6 +117,25 @@ test("the gateway's counter per step where the arrival rate comes from the gatew
   // without the gateway in the config, vLLM's completions are the arrivals, per step too
   const [plain] = await source().collect([vllm('m-gw')], END);
   expect(plain!.arrivalSteps!.counts).toEqual([1, 1, 1, 1, 1, 1]);
+});
+
+test("a disaggregated variant's roles apart, through the role queries' label, in one range query", async () => {
+  const roleQuery = (r: string): MetricsQuery => ({
+    ...vllm('m-pd'),
+    variant: `llm/m-pd@${r}`,
+    labels: { [DEFAULT_ROLE_LABEL]: r },
+  });
+  const asked = source();
+  const [plain, prefill, decode] = await asked.collect(
+    [vllm('m-steps'), roleQuery('prefill'), roleQuery('decode')],
+    END,
+  );
+  // the prefill pods: 20 done + 2 in flight, 10 done, 0 done with 2 fewer in flight, 20, 0, 10
+  expect(prefill!.arrivalSteps!.counts).toEqual([22, 10, 0, 20, 0, 10]);
+  expect(decode!.arrivalSteps!.counts).toEqual([5, 40, 0, 0, 25, 0]);
+  // the variant grouped by the role label too is counted as before
+  expect(plain!.arrivalSteps!.counts).toEqual([15, 0, 20, 7, 8, 0]);
+  expect(asked.lastCollection!.failed).toBe(0);
 });
 
 test('a variant without the series has no per-step counts and nothing more missing', async () => {
