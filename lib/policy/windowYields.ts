@@ -9,9 +9,9 @@
  * accelerator (what its sizing asks, not what its own window holds; within its step limit) does not fit in what the
  * other variants' deployments leave, replicas the others hold only by their window (above their
  * own recommendation, on that type) are released for it, lowest priority first, never below the
- * holder's recommendation. A release is an ordinary scale-down: apply scales the Deployment down
- * and a provider removes capacity never below what the cluster runs (the capacity port,
- * lib/policy/capacity.ts). A variant on missing or partial data, or whose decision apply will not
+ * holder's recommendation. A release is an ordinary scale-down: apply lowers the Deployment, its
+ * least busy pods marked to go first (lib/loop/apply.ts), and a provider removes capacity never
+ * below what the cluster runs (the capacity port, lib/policy/capacity.ts). A variant on missing or partial data, or whose decision apply will not
  * act on, keeps what it holds.
  *
  * Pure: the pool's guarded variants in, the same with the holders' targets lowered out.

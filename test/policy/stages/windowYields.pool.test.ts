@@ -177,4 +177,11 @@ describe('the window yields to a neighbour', () => {
     expect(b.targetReplicas).toBe(3);
     expect(b.message).not.toContain('yields');
   });
+
+  it('takes nothing from a variant whose decision apply does not act on (shadow mode)', () => {
+    const config = sharedH100([{ ...big(), mode: 'shadow' }]);
+    const s = holdAndNeed(config, { big: { low: 1 } }, { peak: 3, chatNeed: 6 });
+    expect(decisionOf(s, 'big').targetReplicas).toBe(3);
+    expect(decisionOf(s, 'big').message).not.toContain('yields');
+  });
 });
