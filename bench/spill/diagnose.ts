@@ -6,8 +6,10 @@
  * ran on each accelerator.
  *
  *   node bin/run-ts.js bench/spill/diagnose.ts [--config FILE] [--variant NAME] [--every]
- *                                              [--trace FILE ...] [--rate-scale X]
+ *                                              [--trace FILE ...] [--rate-scale X] [--flag NAME]
  *
+ * --flag names the policy section whose `enabled` the two runs differ in (default spill; also
+ * windowYields, burstSizing: issue 14, branch w16n); the config's other settings are both runs'.
  * --every prints every step, not only those where the two runs differ; --trace and --rate-scale
  * as `sva simulate` takes them (a bench fleet, such as bench/policies/fleet-code.yaml with the
  * Azure code trace at x4, has no traces of its own).
@@ -59,13 +61,17 @@ async function main(argv: string[]): Promise<void> {
       every: { type: 'boolean', default: false },
       trace: { type: 'string', multiple: true },
       'rate-scale': { type: 'string' },
+      flag: { type: 'string', default: 'spill' },
     },
   });
   const configPath = resolve(values.config!);
   const base = loadConfig(configPath);
+  const flag = values.flag as 'spill' | 'windowYields' | 'burstSizing';
+  if (!['spill', 'windowYields', 'burstSizing'].includes(flag))
+    throw new Error(`--flag: one of spill, windowYields, burstSizing (got ${flag})`);
   const withSpill = (enabled: boolean): Config => ({
     ...base,
-    policy: { ...base.policy, spill: { ...base.policy.spill, enabled } },
+    policy: { ...base.policy, [flag]: { ...base.policy[flag], enabled } },
   });
   const traces = values.trace?.map((t) => resolve(t));
   const scale = values['rate-scale'] ? Number(values['rate-scale']) : undefined;
@@ -77,7 +83,7 @@ async function main(argv: string[]): Promise<void> {
   ] as const) {
     const s = r.run.summary;
     process.stdout.write(
-      `spill ${name}: ${(s.sloAttainment * 100).toFixed(2)}% $${s.cost.toFixed(2)} ` +
+      `${flag} ${name}: ${(s.sloAttainment * 100).toFixed(2)}% $${s.cost.toFixed(2)} ` +
         s.variants
           .map((v) => `${v.name} ${(v.sloAttainment * 100).toFixed(2)}% $${v.cost.toFixed(2)}`)
           .join(', ') +

@@ -538,6 +538,13 @@ export const policySchema = z
       .describe(
         "when the chosen accelerator cannot hold what a variant's target or demand asks of it (its node groups' limit, what the other variants' targets leave, maxReplicas), run the shortfall, held over the window, on the other allowed accelerator whose added nodes cost least (free devices on nodes kept up anyway first); an abandoned move's replicas are then released once what replaces them is ready (on the chosen accelerator and the spill's); a move is not made where the accelerator moved to cannot hold the recommendation, or where what the current one holds and a spill cost less; a move under way waits acceleratorSwitchSeconds before going back",
       ),
+    windowYields: z
+      .object({ enabled: z.boolean().default(false) })
+      .strict()
+      .default({ enabled: false })
+      .describe(
+        "on an accelerator type at its limit, where a variant's recommendation on its chosen accelerator does not fit in what the other variants' deployments leave, release for it the replicas the others hold only by their stabilisation window (above their own recommendation), lowest service class priority first, never below the holder's recommendation; a variant on missing or partial data, moving, or in shadow mode or paused keeps what it holds",
+      ),
     acceleratorSwitchSeconds: nonNegative
       .default(300)
       .describe('another accelerator must be recommended this long before a variant moves to it'),

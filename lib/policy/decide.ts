@@ -10,6 +10,8 @@
  *             left free, where the recent past's arrivals per step would have waited beyond the
  *             TTFT target (policy.burstSizing);
  *   guards    idle, min/max, stabilisation and its adaptive window, make-before-break;
+ *   yields    replicas held only by a window, released where a neighbour's recommendation
+ *             does not fit on a type at its limit (policy.windowYields);
  *   spill     the shortfall the chosen accelerator cannot hold, on another (policy.spill);
  *   capacity  the devices every replica asked for needs per accelerator type: one intent per pool;
  *   record    the memory for the next evaluation and the decision records.
@@ -26,6 +28,7 @@ import { observe } from './stages/observe.js';
 import { decisionRecord, remember } from './stages/record.js';
 import { size } from './stages/size.js';
 import { placeShortfalls } from './spill.js';
+import { yieldWindowHolds } from './windowYields.js';
 import { acceleratorType, devicesPerReplica } from '../config/resolved.js';
 import { disaggregatedVariants } from '../config/roles.js';
 import { freeAfter } from '../config/toDisaggregated.js';
@@ -47,7 +50,10 @@ export function decidePool(input: PoolInput): PoolOutput {
   const devices = sizingCapacity(configCapacity(config), input.capacity);
   const short = new Set(input.capacity.filter((c) => c.insufficient).map((c) => c.acceleratorType));
   const guarded = placeShortfalls(
-    size(assessed, config, now, devices, short).map((s) => guard(s, config, now)),
+    yieldWindowHolds(
+      size(assessed, config, now, devices, short).map((s) => guard(s, config, now)),
+      { config, devices },
+    ),
     { config, devices, capacity: input.capacity, now },
   );
 
