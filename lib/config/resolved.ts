@@ -142,13 +142,13 @@ export function modeOf(config: Config, v: VariantConfig): AdoptionMode {
 
 /**
  * What a metrics source is asked for besides the rates: the arrivals per step over a look-back
- * when policy.burstSizing is on (nothing otherwise, so that a collection costs what it did).
+ * when policy.burstSizing is on, for TTFT or ITL (nothing otherwise, so that a collection costs what it did).
  */
 export function arrivalStepsAsked(config: Config): {
   arrivalSteps?: { stepSeconds: number; lookbackSeconds: number };
 } {
   const b = config.policy.burstSizing;
-  return b.enabled
+  return b.enabled || b.itl
     ? { arrivalSteps: { stepSeconds: b.stepSeconds, lookbackSeconds: b.lookbackSeconds } }
     : {};
 }

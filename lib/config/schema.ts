@@ -500,9 +500,15 @@ export const policySchema = z
           .describe(
             'the steps of this much of the recent past are replayed: about one lead time (a node and a replica starting), the time the capacity decided now must carry before more can arrive',
           ),
+        itl: z
+          .boolean()
+          .default(false)
+          .describe(
+            "size for ITL over the same steps (on its own or with enabled): each step's rate, spread over a candidate fleet, taken as Poisson through the chunked-ITL model of itlDistribution, and the fewest replicas (at or above the normal sizing) whose miss share weighted by the steps' requests is at most itlDistribution.missShare; needs itlDistribution and trusted token histograms; missing per-step counts change nothing",
+          ),
       })
       .strict()
-      .default({ enabled: false, stepSeconds: 15, lookbackSeconds: 900 })
+      .default({ enabled: false, stepSeconds: 15, lookbackSeconds: 900, itl: false })
       .describe(
         "size for the bursts the metrics window averages away: replay the look-back's arrivals per step through a fluid queue at the saturated throughput of a candidate fleet, and ask for the fewest replicas (at or above the normal sizing) with at most itlDistribution.missShare of the requests waiting beyond the TTFT target less their prefill; missing per-step counts change nothing. A disaggregated variant's prefill role gets the same: its pods' arrivals per step at a prefill pod's saturated rate, the budget the target less prefill, KV transfer and the first decode step",
       ),

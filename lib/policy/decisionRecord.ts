@@ -49,6 +49,18 @@ const roleTargetSchema = z
   .object({ accelerator: z.string(), targetReplicas: count, currentReplicas: count })
   .strict();
 
+/** What a sizing over the recent past's steps found: the replicas asked for and the share there. */
+const stepSizing = z.object({
+  stepSeconds: finite,
+  steps: count,
+  peakRate: finite,
+  allowedShare: finite,
+  replicas: count,
+  share: finite,
+  sizedReplicas: count,
+  sizedShare: finite,
+});
+
 export const decisionSchema = z
   .object({
     version: z.union([z.literal(2), z.literal(DECISION_VERSION)]),
@@ -161,21 +173,9 @@ export const decisionSchema = z
           .nullable()
           .optional(),
         /** the burst sizing (policy.burstSizing): the recent past's steps replayed against the fleet */
-        bursts: z
-          .object({
-            stepSeconds: finite,
-            steps: count,
-            peakRate: finite,
-            perReplicaRate: finite,
-            budgetMs: finite,
-            allowedShare: finite,
-            replicas: count,
-            share: finite,
-            sizedReplicas: count,
-            sizedShare: finite,
-          })
-          .strict()
-          .optional(),
+        bursts: stepSizing.extend({ perReplicaRate: finite, budgetMs: finite }).strict().optional(),
+        /** ITL over the steps (policy.burstSizing.itl): each step's rate through the ITL cap's model */
+        itlSteps: stepSizing.strict().optional(),
         metricTimestamps: z.record(z.string(), finite),
         stale: z.array(z.string()),
         missing: z.array(z.string()),

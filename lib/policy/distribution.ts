@@ -7,7 +7,7 @@
  * short answers decoded next to long prompts need. Without histograms there is no cap: the
  * averages are all that is known, and the decision says so.
  */
-import { maxRateForItlShare, type TokenDistribution } from '../analyzer/chunkedItl.js';
+import { maxRateForItlShare, type ItlShareInput, type TokenDistribution } from '../analyzer/chunkedItl.js';
 import type { ServiceProfile } from '../analyzer/index.js';
 import type { TokenBuckets, VariantObservation } from '../metrics/observation.js';
 import type { VariantMemory } from './memory.js';
@@ -65,19 +65,21 @@ export interface ItlCapInput {
   readonly demand?: number;
 }
 
+/** The chunked-ITL model's input for a replica of this profile and these token distributions. */
+export function itlShareInput(
+  c: Pick<ItlCapInput, 'profile' | 'stepBudget' | 'input' | 'output' | 'itlTargetMs'>,
+): ItlShareInput {
+  return {
+    engine: { profile: c.profile, budget: c.stepBudget ?? DEFAULT_STEP_BUDGET },
+    input: c.input,
+    output: c.output,
+    itlTargetMs: c.itlTargetMs,
+  };
+}
+
 /** req/s per replica; the upper rate when the distribution never binds. */
 export function itlRateCap(c: ItlCapInput): number {
-  return maxRateForItlShare(
-    {
-      engine: { profile: c.profile, budget: c.stepBudget ?? DEFAULT_STEP_BUDGET },
-      input: c.input,
-      output: c.output,
-      itlTargetMs: c.itlTargetMs,
-    },
-    c.missShare,
-    c.upperRate,
-    c.demand,
-  );
+  return maxRateForItlShare(itlShareInput(c), c.missShare, c.upperRate, c.demand);
 }
 
 export type TokenHistogram = NonNullable<VariantMemory['tokenHistogram']>;

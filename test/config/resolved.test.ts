@@ -1,6 +1,7 @@
 /** The resolved config: the questions asked of a config, answered from its maps by name. */
 import {
   acceleratorNamed,
+  arrivalStepsAsked,
   acceleratorsOfType,
   acceleratorType,
   allowedAccelerators,
@@ -68,5 +69,19 @@ describe('resolved config', () => {
     expect(nodeGroupsOfType(config, undefined)).toEqual([]);
     expect(provisioningSeconds(config, '4xH100')).toBe(300);
     expect(provisioningSeconds(config, 'TPU')).toBe(0);
+  });
+});
+
+describe('arrivalStepsAsked', () => {
+  test('the per-step counts are asked for when the burst sizing is on for TTFT, for ITL, or both; not otherwise', () => {
+    const asked = { arrivalSteps: { stepSeconds: 15, lookbackSeconds: 900 } };
+    expect(arrivalStepsAsked(poolConfig())).toEqual({});
+    expect(arrivalStepsAsked(poolConfig({ policy: { burstSizing: { enabled: true } } }))).toEqual(asked);
+    expect(arrivalStepsAsked(poolConfig({ policy: { burstSizing: { itl: true } } }))).toEqual(asked);
+    expect(
+      arrivalStepsAsked(
+        poolConfig({ policy: { burstSizing: { enabled: true, itl: true, stepSeconds: 30 } } }),
+      ),
+    ).toEqual({ arrivalSteps: { stepSeconds: 30, lookbackSeconds: 900 } });
   });
 });

@@ -11,7 +11,7 @@ import type { Estimate, VariantObservation } from '../../lib/metrics/observation
 import { solve } from '../../lib/optimizer/index.js';
 import type { SeasonState } from '../../lib/policy/seasonal.js';
 import { decidePool, type PoolInput, type PoolOutput } from '../../lib/policy/decide.js';
-import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
+import { parseDecision, type DecisionRecord } from '../../lib/policy/decisionRecord.js';
 import { emptyMemory, type PolicyMemory } from '../../lib/policy/memory.js';
 import type { AcceleratorCapacity } from '../../lib/policy/capacity.js';
 import type { DeploymentView } from '../../lib/policy/ports.js';
@@ -155,6 +155,19 @@ export function observation(rate: number, now: number, o: ObservationOptions = {
     stale: [],
     missing: [],
   };
+}
+
+/** The observation with arrivals per 15-s step over the look-back (policy.burstSizing). */
+export function withArrivalSteps(obs: VariantObservation, counts: readonly number[]): VariantObservation {
+  return {
+    ...obs,
+    arrivalSteps: { stepSeconds: 15, counts, source: 'vllm:request_success_total', timestamp: obs.at },
+  };
+}
+
+/** One decision of a fresh session on two L4 replicas. */
+export function decideOnTwo(config: Config, obs: VariantObservation): DecisionRecord {
+  return parseDecision(new Session(config, [deployment('L4', 2)]).decide(T0, [obs]));
 }
 
 /** An observation without an arrival estimate: the named series were stale or missing. */

@@ -4,18 +4,22 @@
  * per step are replayed against fleets of the recommended accelerator, from the normal sizing up,
  * and the recommendation grows to the fewest replicas that would have kept the requests waiting
  * beyond the TTFT budget within the share the attainment goal allows (lib/policy/burstSizing.ts),
- * on devices no variant's sizing takes: a burst never takes another variant's capacity. Without
- * per-step counts nothing changes: missing data never moves a recommendation.
+ * on devices no variant's sizing takes: a burst never takes another variant's capacity. With
+ * policy.burstSizing.itl the same steps size for ITL as well: each step's rate through the ITL
+ * cap's model (lib/policy/itlOverSteps.ts). Without per-step counts nothing changes: missing data
+ * never moves a recommendation.
  */
 import { budgetBoundReplica, buildReplicaModel, prefillTime } from '../../analyzer/index.js';
 import type { Config, VariantConfig } from '../../config/schema.js';
 import { effectiveBatchSize, QUEUE_TO_BATCH_RATIO } from '../../optimizer/index.js';
 import { DEFAULT_STEP_TOKENS } from '../../optimizer/disaggregated.js';
 import { peakRate, replicasForBursts } from '../burstSizing.js';
+import { replicasForItlSteps } from '../itlOverSteps.js';
+import { itlShareInput, trustedDistributions } from '../distribution.js';
 import { corrected, type Correction } from '../correction.js';
 import { acceleratorType, devicesPerReplica, profileOf, targetsOf } from '../../config/resolved.js';
 import type { Recommendation } from '../recommend.js';
-import { isMeasured, type Assessed } from './demand.js';
+import { isMeasured, type Assessed, type Measured } from './demand.js';
 
 /** What the burst sizing found, for the decision record. */
 export interface BurstSizing {
@@ -38,11 +42,28 @@ export interface BurstSizing {
 /** Reasons whose replica count is not a sizing for demand: a burst has nothing to add to them. */
 const NOT_SIZED = new Set(['capacity', 'max-replicas', 'stale-metrics']);
 
-/** The recommendation, raised for bursts where they ask for more, and what the replay found. */
+/** What the ITL sizing over the steps found, for the decision record. */
+export interface ItlStepSizing {
+  readonly stepSeconds: number;
+  readonly steps: number;
+  /** the busiest step's arrivals per second */
+  readonly peakRate: number;
+  readonly allowedShare: number;
+  /** the replicas asked for and the share missing ITL there; the sizing before and its share */
+  readonly replicas: number;
+  readonly share: number;
+  readonly sizedReplicas: number;
+  readonly sizedShare: number;
+}
+
+/** The recommendation, raised for bursts where they ask for more, and what the replays found. */
 export interface BurstSized {
   readonly recommendation: Recommendation;
   readonly bursts?: BurstSizing;
+  readonly itlSteps?: ItlStepSizing;
 }
+
+type Sizable = Measured & { readonly recommendation: Recommendation };
 
 /**
  * @param free devices per type no variant's sizing takes (undefined: unlimited): more replicas
@@ -56,17 +77,67 @@ export function sizeForBursts(
   const settings = config.policy.burstSizing;
   const steps = s.observation?.arrivalSteps;
   const unchanged = { recommendation: s.recommendation };
-  if (!settings.enabled || !isMeasured(s) || !steps || steps.counts.length === 0) return unchanged;
+  if (!(settings.enabled || settings.itl) || !isMeasured(s) || !steps || steps.counts.length === 0) {
+    return unchanged;
+  }
   const { recommendation: rec, demand } = s;
   if (NOT_SIZED.has(rec.reason) || !(demand.rate > 0) || rec.accelerator === '') return unchanged;
+  // TTFT first; ITL from what it asked for, on the devices it left
+  const ttft: BurstSized = settings.enabled ? sizeTtftForSteps(s, config, free, steps) : unchanged;
+  const itl: BurstSized = settings.itl
+    ? sizeItlForSteps({ ...s, recommendation: ttft.recommendation }, config, free, steps)
+    : { recommendation: ttft.recommendation };
+  return {
+    recommendation: itl.recommendation,
+    ...(ttft.bursts ? { bursts: ttft.bursts } : {}),
+    ...(itl.itlSteps ? { itlSteps: itl.itlSteps } : {}),
+  };
+}
+
+/** Replicas of the recommended accelerator the free devices hold (Infinity: unlimited). */
+function spareReplicas(config: Config, s: Sizable, free: Map<string, number> | undefined): number {
+  const type = acceleratorType(config, s.recommendation.accelerator);
+  const per = devicesPerReplica(config, s.v, s.recommendation.accelerator);
+  return free && type ? Math.max(Math.floor((free.get(type) ?? 0) / per), 0) : Infinity;
+}
+
+/** The most replicas a burst may ask for: maxReplicas, and the free devices. */
+function mostReplicas(s: Sizable, spare: number): number {
+  const rec = s.recommendation;
+  return Math.max(Math.min(s.v.maxReplicas ?? Infinity, rec.replicas + spare), rec.replicas);
+}
+
+/** The recommendation at `replicas`, the devices added taken from the free ones. */
+function raised(
+  config: Config,
+  s: Sizable,
+  free: Map<string, number> | undefined,
+  replicas: number,
+  why: string,
+): Recommendation {
+  const rec = s.recommendation;
+  const type = acceleratorType(config, rec.accelerator);
+  const per = devicesPerReplica(config, s.v, rec.accelerator);
+  if (free && type) free.set(type, (free.get(type) ?? 0) - (replicas - rec.replicas) * per);
+  return { ...rec, replicas, message: `${rec.message}; ${why}` };
+}
+
+type Steps = NonNullable<NonNullable<Assessed['observation']>['arrivalSteps']>;
+
+function sizeTtftForSteps(
+  s: Sizable,
+  config: Config,
+  free: Map<string, number> | undefined,
+  steps: Steps,
+): BurstSized {
+  const { recommendation: rec, demand } = s;
+  const unchanged = { recommendation: rec };
   const replica = saturatedReplica(config, s.v, rec.accelerator, demand, s.correction);
   if (!replica) return unchanged;
   const budgetMs = targetsOf(config, s.v).ttftMs - replica.prefillMs;
   // a budget the request's own prefill already spends cannot be met by more replicas
   if (!(budgetMs > 0)) return unchanged;
-  const type = acceleratorType(config, rec.accelerator);
-  const per = devicesPerReplica(config, s.v, rec.accelerator);
-  const spare = free && type ? Math.max(Math.floor((free.get(type) ?? 0) / per), 0) : Infinity;
+  const spare = spareReplicas(config, s, free);
   const allowedShare = config.policy.itlDistribution.missShare;
   const fleet = replicasForBursts({
     counts: steps.counts,
@@ -75,7 +146,7 @@ export function sizeForBursts(
     budgetSeconds: budgetMs / 1000,
     allowedShare,
     atLeast: rec.replicas,
-    atMost: Math.max(Math.min(s.v.maxReplicas ?? Infinity, rec.replicas + spare), rec.replicas),
+    atMost: mostReplicas(s, spare),
   });
   const bursts: BurstSizing = {
     stepSeconds: steps.stepSeconds,
@@ -90,20 +161,78 @@ export function sizeForBursts(
     sizedShare: fleet.shareAtLeast,
   };
   if (fleet.replicas === rec.replicas && fleet.met) return { recommendation: rec, bursts };
-  if (free && type) free.set(type, (free.get(type) ?? 0) - (fleet.replicas - rec.replicas) * per);
+  return { bursts, recommendation: raised(config, s, free, fleet.replicas, describeBursts(bursts, spare)) };
+}
+
+/**
+ * The ITL cap's model (the recommended accelerator's corrected profile, the trusted token
+ * distributions, the ITL target) over the steps' rates (lib/policy/itlOverSteps.ts). Without
+ * trusted histograms the cap was not there either: nothing changes.
+ */
+function sizeItlForSteps(
+  s: Sizable,
+  config: Config,
+  free: Map<string, number> | undefined,
+  steps: Steps,
+): { recommendation: Recommendation; itlSteps?: ItlStepSizing } {
+  const { recommendation: rec, demand } = s;
+  const unchanged = { recommendation: rec };
+  const settings = config.policy.itlDistribution;
+  const itlTargetMs = targetsOf(config, s.v).itlMs;
+  const configured = profileOf(config, s.v, rec.accelerator);
+  if (!settings.enabled || !(itlTargetMs > 0) || !configured) return unchanged;
+  const distributions = trustedDistributions(
+    s.tokenHistogram,
+    { input: demand.inputTokens, output: demand.outputTokens },
+    settings.missShare,
+  );
+  if (!distributions) return unchanged;
+  const spare = spareReplicas(config, s, free);
+  const fleet = replicasForItlSteps({
+    counts: steps.counts,
+    stepSeconds: steps.stepSeconds,
+    share: itlShareInput({
+      profile: corrected(configured, s.correction),
+      stepBudget: configured.maxBatchedTokens,
+      ...distributions,
+      itlTargetMs,
+    }),
+    allowedShare: settings.missShare,
+    atLeast: rec.replicas,
+    atMost: mostReplicas(s, spare),
+  });
+  const itlSteps: ItlStepSizing = {
+    stepSeconds: steps.stepSeconds,
+    steps: steps.counts.length,
+    peakRate: peakRate(steps.counts, steps.stepSeconds),
+    allowedShare: settings.missShare,
+    replicas: fleet.replicas,
+    share: fleet.share,
+    sizedReplicas: rec.replicas,
+    sizedShare: fleet.shareAtLeast,
+  };
+  if (fleet.replicas === rec.replicas) return { recommendation: rec, itlSteps };
   return {
-    bursts,
-    recommendation: {
-      ...rec,
-      replicas: fleet.replicas,
-      message: `${rec.message}; ${describeBursts(bursts, spare)}`,
-    },
+    itlSteps,
+    recommendation: raised(config, s, free, fleet.replicas, describeItlSteps(itlSteps, spare)),
   };
 }
 
+/** "ITL over 15-s steps: sized for 14 replicas so that 0.9% (at most 1.0%) miss ITL, where 12 let 2.1%" */
+export function describeItlSteps(b: ItlStepSizing, spare = Infinity): string {
+  const met = b.share <= b.allowedShare;
+  const bound = b.replicas - b.sizedReplicas >= spare ? 'the devices left free' : 'maxReplicas';
+  return (
+    `ITL over ${b.stepSeconds}-s steps (peaks of ${b.peakRate.toFixed(1)} req/s over the last ${Math.round(b.steps * b.stepSeconds)} s): ` +
+    `sized for ${b.replicas} replicas so that ${pct(b.share)} ${met ? `(at most ${pct(b.allowedShare)})` : `(more than ${pct(b.allowedShare)}: ${bound})`} miss ITL, ` +
+    `where ${b.sizedReplicas} let ${pct(b.sizedShare)}`
+  );
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(x < 0.001 ? 2 : 1)}%`;
+
 /** "bursts: 15-s peaks of 38.1 req/s; sized for 13 replicas so that 0.8% (at most 1%) wait beyond TTFT ..." */
 export function describeBursts(b: BurstSizing, spare = Infinity, less = 'prefill', of = 'replica'): string {
-  const pct = (x: number) => `${(x * 100).toFixed(x < 0.001 ? 2 : 1)}%`;
   const met = b.share <= b.allowedShare;
   const bound = b.replicas - b.sizedReplicas >= spare ? 'the devices left free' : 'maxReplicas';
   return (

@@ -139,6 +139,7 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
         : null,
       latency: demand ? (g.latency ?? null) : null,
       ...(g.bursts ? { bursts: { ...g.bursts } } : {}),
+      ...(g.itlSteps ? { itlSteps: { ...g.itlSteps } } : {}),
       metricTimestamps: metricTimestamps(obs),
       stale: [...(obs?.stale ?? [])],
       missing: obs ? [...obs.missing] : ['(no observation)'],

@@ -3,10 +3,10 @@
  * counts, nothing changes; on, a burst the normal sizing cannot absorb within the TTFT target
  * raises the recommendation to the fewest replicas the fluid replay allows, and the decision says why.
  */
-import { parseDecision, type DecisionRecord } from '../../../lib/policy/decisionRecord.js';
+import type { DecisionRecord } from '../../../lib/policy/decisionRecord.js';
 import { fluidReplay } from '../../../lib/policy/burstSizing.js';
 import type { VariantObservation } from '../../../lib/metrics/observation.js';
-import { deployment, observation, poolConfig, ratePerReplica, Session, T0 } from '../helpers.js';
+import { decideOnTwo, observation, poolConfig, ratePerReplica, T0, withArrivalSteps } from '../helpers.js';
 
 // no step limit on a scale-up: the target is what was recommended
 const unlimited = { scaleUpMaxStep: { replicas: 20 } };
@@ -17,17 +17,13 @@ const rate = 2 * r;
 
 /** 20 steps of 15 s at the measured rate, one of them carrying `burst` requests. */
 function withSteps(obs: VariantObservation, burst: number): VariantObservation {
-  const counts = Array.from({ length: 20 }, (_, i) => (i === 12 ? burst : rate * 15));
-  return {
-    ...obs,
-    arrivalSteps: { stepSeconds: 15, counts, source: 'vllm:request_success_total', timestamp: obs.at },
-  };
+  return withArrivalSteps(
+    obs,
+    Array.from({ length: 20 }, (_, i) => (i === 12 ? burst : rate * 15)),
+  );
 }
 
-function decide(config: typeof on, obs: VariantObservation): DecisionRecord {
-  const s = new Session(config, [deployment('L4', 2)]);
-  return parseDecision(s.decide(T0, [obs]));
-}
+const decide = decideOnTwo;
 
 const same = (d: DecisionRecord) => [d.targetReplicas, d.reason, d.message, d.inputs.bursts];
 
