@@ -12,7 +12,7 @@
  * Options: --margin-scale X, --window-per-startup X and --learnt-window role|perLevel[:recommendation] with --min-releases N (sva), --headroom X (the planner), --keda X (KEDA), --bucket S (the
  * rows' span, default 300 s), --duration S, --steps (every sample: sva's demand, plan and target),
  * --static P,D (no policy: P prefill and D decode replicas throughout, nodes by the
- * cluster-autoscaler; what a fixed allocation attains and costs), --burst-sizing (policy.burstSizing on).
+ * cluster-autoscaler; what a fixed allocation attains and costs), --burst-sizing (policy.burstSizing.prefill on).
  */
 import { parseArgs } from 'node:util';
 import { nodePricePerHour } from '../../lib/config/nodePrice.js';

@@ -12,7 +12,7 @@
  * first table only), --no-cache (run the searches again instead of reading bench/disaggregated/.cache/),
  * --dequantise auto|S (spread the requests of a trace recorded on a timestamp grid over each tick:
  * the grid detected, or S seconds; lib/fleetSimulator/traces.ts, dequantise. Default: as given),
- * --burst-sizing (policy.burstSizing on for sva on both variants; default: the config's, off).
+ * --burst-sizing (policy.burstSizing.prefill on for sva; default: the config's, off).
  */
 import { parseArgs } from 'node:util';
 import { dequantiseFlag } from '../../lib/cli/args.js';
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
     ...(dequantise ? { dequantise } : {}),
     ...(values['burst-sizing'] ? { burstSizing: true } : {}),
   }));
-  if (values['burst-sizing']) console.log('policy.burstSizing on (--burst-sizing)');
+  if (values['burst-sizing']) console.log('policy.burstSizing.prefill on (--burst-sizing)');
   for (const w of workloads) {
     if (w.dequantise)
       console.log(

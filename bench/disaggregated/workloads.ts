@@ -27,7 +27,7 @@ export interface Workload {
   readonly targets?: { ttftMs: number; itlMs: number };
   /** the trace's timestamps spread over their grid's ticks (--dequantise); absent: as given */
   readonly dequantise?: DequantiseOptions;
-  /** policy.burstSizing switched on (--burst-sizing; sva reads it, on both variants); absent: the config's */
+  /** policy.burstSizing.prefill switched on (--burst-sizing; sva's prefill role reads it); absent: the config's */
   readonly burstSizing?: boolean;
 }
 
@@ -71,7 +71,7 @@ export function configFor(w: Workload, kind: VariantKind): Config {
   if (!w.burstSizing) return config;
   return {
     ...config,
-    policy: { ...config.policy, burstSizing: { ...config.policy.burstSizing, enabled: true } },
+    policy: { ...config.policy, burstSizing: { ...config.policy.burstSizing, prefill: true } },
   };
 }
 

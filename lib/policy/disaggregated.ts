@@ -16,7 +16,7 @@
  *   the devices the single-Deployment variants left. A role that runs nothing takes the cheapest
  *   accelerator; one that runs moves when another carries the highest demand of its window for
  *   less (chooseRoleAccelerators), keeping its pods on the old one until the new are ready.
- * - With policy.burstSizing, the prefill pods raised for the bursts the metrics window averages
+ * - With policy.burstSizing.prefill, the prefill pods raised for the bursts the metrics window averages
  *   away (lib/policy/prefillBursts.ts): the prefill role's arrivals per step replayed at a pod's
  *   saturated rate.
  * - Stabilised per role (lib/policy/stabilize.ts), each with its own recommendations.
@@ -53,6 +53,7 @@ import { variantMemory, type PolicyMemory, type Recommendation, type VariantMemo
 import { metricsQuery, type DeploymentView, type MetricsQuery } from './ports.js';
 import { stabilize } from './stabilize.js';
 import { describeRoleWindow, learnRoleWindow } from './roleWindow.js';
+import { windowLeadTimes } from './window.js';
 import type { ReleaseHistory } from './learntWindow.js';
 
 /** The key a role's observation is filed under in the pool's observations. */
@@ -172,13 +173,17 @@ function leadSeconds(config: Config, v: DisaggregatedVariantConfig): number {
 
 /**
  * The role's stabilisation window: as a single-Deployment variant's (lib/policy/window.ts), never
- * shorter than policy.windowPerStartup times the time new capacity of the variant takes.
+ * shorter than policy.windowPerStartup times the time new capacity of the variant takes; the
+ * prefill role's, where policy.burstSizing.prefill sizes it for the look-back's bursts, burstSizing's
+ * windowPerStartup. Without a role: the longer of the two (what the history must keep).
  */
-export function roleWindow(config: Config, v: DisaggregatedVariantConfig): number {
-  return Math.max(
-    config.policy.stabilizationWindowSeconds,
-    config.policy.windowPerStartup * leadSeconds(config, v),
-  );
+export function roleWindow(config: Config, v: DisaggregatedVariantConfig, role?: Role): number {
+  const covered = role === 'prefill' && config.policy.burstSizing.prefill;
+  const leadTimes =
+    role === undefined
+      ? Math.max(windowLeadTimes(config, false), windowLeadTimes(config, config.policy.burstSizing.prefill))
+      : windowLeadTimes(config, covered);
+  return Math.max(config.policy.stabilizationWindowSeconds, leadTimes * leadSeconds(config, v));
 }
 
 function stabilizedRole(
@@ -465,7 +470,7 @@ export function decideDisaggregated(
                 accelerator,
                 planned,
                 arrivalsShare: sized.rate > 0 ? sized.measured / sized.rate : 1,
-                configuredSeconds: roleWindow(config, v),
+                configuredSeconds: roleWindow(config, v, role),
                 leadSeconds: leadSeconds(config, v),
                 highest: Math.max(planned, current, ...history.map((r) => r.replicas)),
               },
@@ -481,7 +486,7 @@ export function decideDisaggregated(
         if (learnt) releases[role] = learnt.releases;
         const s = stabilizedRole(
           config,
-          learnt ?? { seconds: roleWindow(config, v) },
+          learnt ?? { seconds: roleWindow(config, v, role) },
           now,
           current,
           chosen.replicas,

@@ -60,7 +60,7 @@ export function sizePrefillForBursts(
 ): PrefillBursts {
   const { plan, input, steps } = at;
   const unchanged = { plan };
-  if (!config.policy.burstSizing.enabled || !steps || steps.counts.length === 0) return unchanged;
+  if (!config.policy.burstSizing.prefill || !steps || steps.counts.length === 0) return unchanged;
   const rate = input.load.rate;
   if (!(rate > 0) || !Number.isFinite(plan.ttft.totalMs) || !(plan.prefill.replicas > 0)) return unchanged;
   const option = input.prefill.options.find((o) => o.accelerator === plan.prefill.accelerator);

@@ -12,20 +12,33 @@ export function leadSeconds(config: Config, v: VariantConfig, accelerator: strin
 }
 
 /**
+ * Whether a single-Deployment variant's sizing holds capacity for the bursts of its recent past
+ * (policy.burstSizing, for TTFT or ITL): then the window need only cover the time released
+ * capacity takes to come back, not the bursts themselves, and it does not adapt to regrets.
+ */
+export const coversBursts = (config: Config): boolean =>
+  config.policy.burstSizing.enabled || config.policy.burstSizing.itl;
+
+/** The window in lead times: the burst sizing's where it covers the bursts, the policy's elsewhere. */
+export const windowLeadTimes = (config: Config, covered: boolean): number =>
+  covered ? config.policy.burstSizing.windowPerStartup : config.policy.windowPerStartup;
+
+/**
  * Capacity released now must be recoverable in time for the next burst, so the window is never
- * shorter than a few times the time new capacity takes to serve.
+ * shorter than a few times the time new capacity takes to serve (once, where the sizing itself
+ * holds capacity for the look-back's bursts).
  */
 export function stabilizationWindow(config: Config, v: VariantConfig, accelerator: string): number {
   return Math.max(
     config.policy.stabilizationWindowSeconds,
-    config.policy.windowPerStartup * leadSeconds(config, v, accelerator),
+    windowLeadTimes(config, coversBursts(config)) * leadSeconds(config, v, accelerator),
   );
 }
 
 /** The longest the window of a variant can grow to, for keeping its recommendations. */
 export function longestWindow(config: Config, v: VariantConfig, accelerator: string): number {
   const base = stabilizationWindow(config, v, accelerator);
-  return config.policy.adaptiveWindow.enabled
+  return config.policy.adaptiveWindow.enabled && !coversBursts(config)
     ? Math.max(base, config.policy.adaptiveWindow.maxSeconds)
     : base;
 }
@@ -47,7 +60,7 @@ export function adaptWindow(
   const settings = config.policy.adaptiveWindow;
   const base = stabilizationWindow(config, v, accelerator);
   const { now, window, current, target } = step;
-  if (!settings.enabled) return { memory: {} };
+  if (!settings.enabled || coversBursts(config)) return { memory: {} };
   if (target < current) return { memory: { lastScaleDown: { t: now, from: current } } };
   const lastDown = mem.lastScaleDown;
   const regret =

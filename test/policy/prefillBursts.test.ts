@@ -21,7 +21,7 @@ const base = parseConfig(
 );
 const withBursts = (enabled: boolean): Config => ({
   ...base,
-  policy: { ...base.policy, burstSizing: { ...base.policy.burstSizing, enabled } },
+  policy: { ...base.policy, burstSizing: { ...base.policy.burstSizing, prefill: enabled } },
 });
 const v = base.disaggregated![0]!;
 const now = 1_800_000_000;

@@ -9,7 +9,7 @@ import type { ScalingReason } from '../decisionRecord.js';
 import type { Recommendation as WindowEntry, VariantMemory } from '../memory.js';
 import type { CurrentState } from '../plan.js';
 import { stabilize } from '../stabilize.js';
-import { adaptWindow, leadSeconds, longestWindow, stabilizationWindow } from '../window.js';
+import { adaptWindow, coversBursts, leadSeconds, longestWindow, stabilizationWindow } from '../window.js';
 import {
   describeLearntWindow,
   heldByLevel,
@@ -233,10 +233,11 @@ export function stabilizeTarget(
     : undefined;
   const history = memory.recommendations.filter((r) => r.accelerator === accelerator);
   const learnt = learnWindow(s, recommended, config, now, lead);
-  const configured = Math.max(
-    stabilizationWindow(config, v, accelerator),
-    memory.window ?? (policy.adaptiveWindow.enabled ? policy.adaptiveWindow.initialSeconds : 0),
-  );
+  const adaptedWindow =
+    policy.adaptiveWindow.enabled && !coversBursts(config)
+      ? (memory.window ?? policy.adaptiveWindow.initialSeconds)
+      : 0;
+  const configured = Math.max(stabilizationWindow(config, v, accelerator), adaptedWindow);
   // The rise is of rates counted at one request per window of resolution, as it was learnt.
   const resolution = s.observation ? 1 / s.observation.windowSeconds : 0;
   const forecastHold = holdAsExpected(s, config, now, lead, resolution, history);
