@@ -100,6 +100,10 @@ export function poolConfig(options: ConfigOptions = {}): Config {
         modelCorrection: { enabled: false },
         // and the window is not replaced by the caution learnt from rises unless a test says so
         caution: { enabled: false },
+        // nor sized for the look-back's bursts (with its window of one lead time), nor yielded to a
+        // neighbour, unless a test says so
+        burstSizing: { enabled: false, itl: false },
+        windowYields: { enabled: false },
         ...options.policy,
       },
     },

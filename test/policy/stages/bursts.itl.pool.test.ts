@@ -11,7 +11,10 @@ import { decideOnTwo, observation, poolConfig, T0, withArrivalSteps } from '../h
 // no step limit on a scale-up: the target is what was recommended
 const unlimited = { scaleUpMaxStep: { replicas: 20 } };
 const off = poolConfig({ policy: unlimited, chat: { maxReplicas: 40 } });
-const on = poolConfig({ policy: { ...unlimited, burstSizing: { itl: true } }, chat: { maxReplicas: 40 } });
+const on = poolConfig({
+  policy: { ...unlimited, burstSizing: { enabled: false, itl: true, windowPerStartup: 0 } },
+  chat: { maxReplicas: 40 },
+});
 const rate = 3;
 
 /**
@@ -81,7 +84,7 @@ test('on: a burst of steps raises the target to the fewest replicas whose ITL mi
 
 test('on: a burst beyond maxReplicas asks for maxReplicas and says the share is not met', () => {
   const capped = poolConfig({
-    policy: { ...unlimited, burstSizing: { itl: true } },
+    policy: { ...unlimited, burstSizing: { enabled: false, itl: true, windowPerStartup: 0 } },
     chat: { maxReplicas: plain.targetReplicas + 1 },
   });
   const d = decide(capped, withSteps(withTokens(observation(rate, T0)), 4));
