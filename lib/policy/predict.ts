@@ -1,5 +1,5 @@
 /** The queue model's prediction for a variant at a replica count, for the decision record. */
-import { buildReplicaModel, evaluateAt } from '../analyzer/index.js';
+import { buildReplicaModel, evaluateAt, type ServiceProfile } from '../analyzer/index.js';
 import type { Config, VariantConfig } from '../config/schema.js';
 import { effectiveBatchSize, QUEUE_TO_BATCH_RATIO } from '../optimizer/index.js';
 import { profileOf } from '../config/resolved.js';
@@ -8,6 +8,30 @@ import { corrected, NO_CORRECTION, type Correction, type PredictedLatency } from
 export interface Prediction extends PredictedLatency {
   readonly utilization: number;
   readonly ratePerReplica: number;
+}
+
+/**
+ * The queue model of one replica of the variant on the accelerator at the token mix, with the
+ * profile corrected as learnt (`profile`) and the batch it can hold (`batch`); undefined where the
+ * accelerator has no profile. Throws where the model cannot be built.
+ */
+export function correctedReplicaModel(
+  config: Config,
+  v: VariantConfig,
+  accelerator: string,
+  tokens: { readonly inputTokens: number; readonly outputTokens: number },
+  correction: Correction,
+): { profile: ServiceProfile; batch: number; model: ReturnType<typeof buildReplicaModel> } | undefined {
+  const configured = profileOf(config, v, accelerator);
+  if (!configured) return undefined;
+  const profile = corrected(configured, correction);
+  const batch = effectiveBatchSize(profile, v.maxBatchSize, tokens.outputTokens);
+  const model = buildReplicaModel(
+    profile,
+    { avgInputTokens: tokens.inputTokens, avgOutputTokens: tokens.outputTokens },
+    { maxBatchSize: batch, maxQueueSize: batch * QUEUE_TO_BATCH_RATIO, itlModel: config.optimizer.itlModel },
+  );
+  return { profile, batch, model };
 }
 
 /** Null when there is nothing to predict (no replicas or no load) or the load exceeds what the replicas can take. */
@@ -19,16 +43,11 @@ export function predictAt(
   replicas: number,
   correction: Correction = NO_CORRECTION,
 ): Prediction | null {
-  const configured = profileOf(config, v, accelerator);
-  if (!configured || replicas <= 0 || !(demand.rate > 0)) return null;
-  const p = corrected(configured, correction);
-  const n = effectiveBatchSize(p, v.maxBatchSize, demand.outputTokens);
+  if (replicas <= 0 || !(demand.rate > 0)) return null;
   try {
-    const model = buildReplicaModel(
-      p,
-      { avgInputTokens: demand.inputTokens, avgOutputTokens: demand.outputTokens },
-      { maxBatchSize: n, maxQueueSize: n * QUEUE_TO_BATCH_RATIO, itlModel: config.optimizer.itlModel },
-    );
+    const built = correctedReplicaModel(config, v, accelerator, demand, correction);
+    if (!built) return null;
+    const { model } = built;
     const rate = demand.rate / replicas;
     if (rate > model.rateRange.max) return null;
     const m = evaluateAt(model, rate);

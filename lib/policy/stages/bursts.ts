@@ -9,9 +9,8 @@
  * cap's model (lib/policy/itlOverSteps.ts). Without per-step counts nothing changes: missing data
  * never moves a recommendation.
  */
-import { budgetBoundReplica, buildReplicaModel, prefillTime } from '../../analyzer/index.js';
+import { budgetBoundReplica, prefillTime } from '../../analyzer/index.js';
 import type { Config, VariantConfig } from '../../config/schema.js';
-import { effectiveBatchSize, QUEUE_TO_BATCH_RATIO } from '../../optimizer/index.js';
 import { DEFAULT_STEP_TOKENS } from '../../optimizer/disaggregated.js';
 import { peakRate, replicasForBursts } from '../burstSizing.js';
 import { replicasForItlSteps } from '../itlOverSteps.js';
@@ -20,6 +19,7 @@ import { corrected, type Correction } from '../correction.js';
 import { acceleratorType, devicesPerReplica, profileOf, targetsOf } from '../../config/resolved.js';
 import type { Recommendation } from '../recommend.js';
 import { isMeasured, type Assessed, type Measured } from './demand.js';
+import { correctedReplicaModel } from '../predict.js';
 
 /** What the burst sizing found, for the decision record. */
 export interface BurstSizing {
@@ -257,14 +257,10 @@ function saturatedReplica(
 ): { rate: number; prefillMs: number } | undefined {
   const configured = profileOf(config, v, accelerator);
   if (!configured) return undefined;
-  const p = corrected(configured, correction);
-  const n = effectiveBatchSize(p, v.maxBatchSize, demand.outputTokens);
   try {
-    const model = buildReplicaModel(
-      p,
-      { avgInputTokens: demand.inputTokens, avgOutputTokens: demand.outputTokens },
-      { maxBatchSize: n, maxQueueSize: n * QUEUE_TO_BATCH_RATIO, itlModel: config.optimizer.itlModel },
-    );
+    const built = correctedReplicaModel(config, v, accelerator, demand, correction);
+    if (!built) return undefined;
+    const { profile: p, batch: n, model } = built;
     const stepped = budgetBoundReplica(
       p,
       demand.inputTokens,
