@@ -365,15 +365,18 @@ test('a busy Auto Scaling group fails the capacity intent’s delivery, and the 
     }),
   );
   const { result, logs } = await captureLogs(() => s().drain(handler));
-  expect(result).toMatchObject({ received: 2, deleted: 1, failed: 1 });
+  expect(result).toMatchObject({ deleted: 1, failed: 1 });
+  // Given back at once (visibility 0), the failed message can be received again before its
+  // invocation has handed its group back; it then waits and is given back once more: an extra
+  // receive, never an extra application.
+  expect(result.received).toBeGreaterThanOrEqual(2);
   const failure = messages(logs, 'message not applied');
   expect(failure).toHaveLength(1);
   expect(failure[0]).toMatchObject({ errorName: 'AutoScalingError', retryable: true, receiveCount: '1' });
   expect(String(failure[0]!.reason)).toContain('retried on the next delivery');
-  expect(messages(logs, 'capacity intent applied')[0]).toMatchObject({
-    receiveCount: '2',
-    poolSequence: 200,
-  });
+  const applied = messages(logs, 'capacity intent applied');
+  expect(applied).toHaveLength(1);
+  expect(applied[0]).toMatchObject({ poolSequence: 200, receiveCount: String(result.received) });
   expect((await s().nodeGroup('gpu-l4')).desiredSize).toBe(11);
   expect(refusals).toBe(2);
   expect(await s().dlqBodies()).toEqual([]);
