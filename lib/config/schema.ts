@@ -510,7 +510,7 @@ export const policySchema = z
           .boolean()
           .default(false)
           .describe(
-            "size a disaggregated variant's prefill role the same way: its pods' arrivals per step at a prefill pod's saturated rate, the budget the TTFT target less prefill, KV transfer and the first decode step (off: on the suite's Azure workload it bought 0.18 points for 24% more cost)",
+            "size a disaggregated variant's prefill role the same way: its pods' arrivals per step at a prefill pod's saturated rate, the budget the TTFT target less prefill, KV transfer and the first decode step (off: on the suite's Azure workload it bought 0.18 points for 24% more cost with the window of two lead times, and lost 0.25 points for 11% more with the prefill role's window of one)",
           ),
         windowPerStartup: nonNegative
           .default(1)

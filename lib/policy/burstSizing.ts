@@ -75,20 +75,43 @@ export interface BurstFleet {
 /**
  * The fewest replicas from `atLeast` up whose fluid replay leaves at most the allowed share late;
  * `atMost` when none does. A fleet at least as fast as the busiest step never builds a backlog,
- * which bounds the search.
+ * which bounds the search; a faster fleet never leaves more late, so it bisects.
  */
 export function replicasForBursts(input: BurstFleetInput): BurstFleet {
-  const { counts, stepSeconds, perReplica, budgetSeconds, allowedShare } = input;
+  const { counts, stepSeconds, perReplica, budgetSeconds, allowedShare, atLeast } = input;
   const shareAt = (n: number) => fluidReplay(counts, stepSeconds, n * perReplica, budgetSeconds).share;
-  const shareAtLeast = shareAt(input.atLeast);
   const clearsPeak = Math.ceil(peakRate(counts, stepSeconds) / perReplica);
-  const top = Math.max(input.atLeast, Math.min(input.atMost, clearsPeak));
-  let share = shareAtLeast;
-  for (let n = input.atLeast; n <= top; n++) {
-    share = n === input.atLeast ? shareAtLeast : shareAt(n);
-    if (share <= allowedShare) return { replicas: n, share, shareAtLeast, met: true };
+  const top = Math.max(atLeast, Math.min(input.atMost, clearsPeak));
+  return fewestReplicasWithin(shareAt, { atLeast, top, allowedShare, shareAtLeast: shareAt(atLeast) });
+}
+
+/**
+ * The fewest replicas in [atLeast, top] whose share is within the allowed one, for a share that
+ * never grows with the replicas (the TTFT replay's and the ITL model's both fall as replicas are
+ * added): bisection between them; `top`, not met, when even it leaves more.
+ */
+export function fewestReplicasWithin(
+  shareAt: (replicas: number) => number,
+  range: { atLeast: number; top: number; allowedShare: number; shareAtLeast: number },
+): BurstFleet {
+  const { atLeast, top, allowedShare, shareAtLeast } = range;
+  if (shareAtLeast <= allowedShare)
+    return { replicas: atLeast, share: shareAtLeast, shareAtLeast, met: true };
+  const shareTop = top === atLeast ? shareAtLeast : shareAt(top);
+  if (shareTop > allowedShare) return { replicas: top, share: shareTop, shareAtLeast, met: false };
+  // shareAt(lo) > allowed >= shareAt(hi)
+  let lo = atLeast;
+  let hi = top;
+  let shareHi = shareTop;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    const share = shareAt(mid);
+    if (share <= allowedShare) {
+      hi = mid;
+      shareHi = share;
+    } else lo = mid;
   }
-  return { replicas: top, share, shareAtLeast, met: false };
+  return { replicas: hi, share: shareHi, shareAtLeast, met: true };
 }
 
 /** The busiest step's arrivals per second. */

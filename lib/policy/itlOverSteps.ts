@@ -8,7 +8,7 @@
  * requests the step brought. Pure: counts, a model and a replica count in, a share or a count out.
  */
 import { ItlShareModel, maxRateForItlShare, type ItlShareInput } from '../analyzer/chunkedItl.js';
-import { peakRate, type BurstFleet } from './burstSizing.js';
+import { fewestReplicasWithin, peakRate, type BurstFleet } from './burstSizing.js';
 
 /** What the chunked-ITL model answers: the miss share at a per-replica rate over so many replicas. */
 export interface ItlMissModel {
@@ -69,19 +69,5 @@ export function replicasForItlSteps(input: ItlStepsInput): BurstFleet {
   const capAtPeak = maxRateForItlShare(input.share, allowedShare, peak, peak);
   if (!(capAtPeak > 0)) return { replicas: atLeast, share: shareAtLeast, shareAtLeast, met: false };
   const top = Math.max(atLeast, Math.min(input.atMost, Math.ceil(peak / capAtPeak)));
-  const shareTop = top === atLeast ? shareAtLeast : shareAt(top);
-  if (shareTop > allowedShare) return { replicas: top, share: shareTop, shareAtLeast, met: false };
-  // shareAt(lo) > allowed >= shareAt(hi)
-  let lo = atLeast;
-  let hi = top;
-  let shareHi = shareTop;
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    const s = shareAt(mid);
-    if (s <= allowedShare) {
-      hi = mid;
-      shareHi = s;
-    } else lo = mid;
-  }
-  return { replicas: hi, share: shareHi, shareAtLeast, met: true };
+  return fewestReplicasWithin(shareAt, { atLeast, top, allowedShare, shareAtLeast });
 }

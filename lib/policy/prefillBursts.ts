@@ -19,8 +19,8 @@ import {
   type DisaggregatedPlan,
   type RolePlan,
 } from '../optimizer/disaggregated.js';
-import { peakRate, replicasForBursts } from './burstSizing.js';
-import { describeBursts, type BurstSizing } from './stages/bursts.js';
+import { replicasForBursts } from './burstSizing.js';
+import { describeBursts, stepSizing, type BurstSizing } from './stages/bursts.js';
 
 export interface PrefillBursts {
   readonly plan: DisaggregatedPlan;
@@ -92,16 +92,9 @@ export function sizePrefillForBursts(
     ),
   });
   const bursts: BurstSizing = {
-    stepSeconds: steps.stepSeconds,
-    steps: steps.counts.length,
-    peakRate: peakRate(steps.counts, steps.stepSeconds),
+    ...stepSizing(steps, fleet, plan.prefill.replicas, allowedShare),
     perReplicaRate: perPod,
     budgetMs,
-    allowedShare,
-    replicas: fleet.replicas,
-    share: fleet.share,
-    sizedReplicas: plan.prefill.replicas,
-    sizedShare: fleet.shareAtLeast,
   };
   if (fleet.replicas === plan.prefill.replicas && fleet.met) return { plan, bursts };
   // the ratio bound may ask for decode pods to go with the prefill pods (within the decode's bounds)

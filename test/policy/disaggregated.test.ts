@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { roleObservation } from './helpers.js';
 import { parseConfig } from '../../lib/config/index.js';
 import type { VariantObservation } from '../../lib/metrics/observation.js';
 import {
@@ -25,22 +26,7 @@ const v = config.disaggregated![0]!;
 const now = 1_800_000_000;
 const e = (value: number, source = 's') => ({ value, source, timestamp: now });
 
-function obs(over: Partial<VariantObservation> = {}): VariantObservation {
-  return {
-    variant: 'llm/code-70b-pd@prefill',
-    model: 'llama-3-70b',
-    at: now,
-    windowSeconds: 60,
-    arrivalRate: e(8),
-    avgInputTokens: e(2048),
-    avgOutputTokens: e(28),
-    waiting: e(0),
-    running: e(2),
-    stale: [],
-    missing: [],
-    ...over,
-  };
-}
+const obs = (over: Partial<VariantObservation> = {}): VariantObservation => roleObservation(now, over);
 
 const running = (acc: string, n: number): RoleState => ({
   byAccelerator: new Map([[acc, { desired: n, ready: n }]]),

@@ -328,3 +328,22 @@ export function poolInput(config: Config, o: PoolInputOptions = {}): PoolInput {
     now: o.now ?? T0,
   };
 }
+
+/** One role of config/disaggregated.yaml's code-70b at 8 req/s of 2k-token prompts and 28-token answers. */
+export function roleObservation(now: number, over: Partial<VariantObservation> = {}): VariantObservation {
+  const e = (value: number) => ({ value, source: 's', timestamp: now });
+  return {
+    variant: 'llm/code-70b-pd@prefill',
+    model: 'llama-3-70b',
+    at: now,
+    windowSeconds: 60,
+    arrivalRate: e(8),
+    avgInputTokens: e(2048),
+    avgOutputTokens: e(28),
+    waiting: e(0),
+    running: e(2),
+    stale: [],
+    missing: [],
+    ...over,
+  };
+}

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { roleObservation } from './helpers.js';
 import { parseConfig } from '../../lib/config/index.js';
 import type { Config } from '../../lib/config/schema.js';
 import type { ArrivalSteps, VariantObservation } from '../../lib/metrics/observation.js';
@@ -28,23 +29,8 @@ const now = 1_800_000_000;
 const e = (value: number, source = 's') => ({ value, source, timestamp: now });
 
 /** 8 req/s on average over the minute; the per-step counts as given */
-function obs(steps?: ArrivalSteps, over: Partial<VariantObservation> = {}): VariantObservation {
-  return {
-    variant: 'llm/code-70b-pd@prefill',
-    model: 'llama-3-70b',
-    at: now,
-    windowSeconds: 60,
-    arrivalRate: e(8),
-    avgInputTokens: e(2048),
-    avgOutputTokens: e(28),
-    waiting: e(0),
-    running: e(2),
-    stale: [],
-    missing: [],
-    ...(steps ? { arrivalSteps: steps } : {}),
-    ...over,
-  };
-}
+const obs = (steps?: ArrivalSteps, over: Partial<VariantObservation> = {}): VariantObservation =>
+  roleObservation(now, { ...(steps ? { arrivalSteps: steps } : {}), ...over });
 
 const steady: ArrivalSteps = { stepSeconds: 15, counts: Array(60).fill(120), source: 's', timestamp: now };
 // the same 8 req/s average over the last minute, but one 15-s step holds 3/4 of it (24 req/s)

@@ -12,7 +12,7 @@
 import { budgetBoundReplica, prefillTime } from '../../analyzer/index.js';
 import type { Config, VariantConfig } from '../../config/schema.js';
 import { DEFAULT_STEP_TOKENS } from '../../optimizer/disaggregated.js';
-import { peakRate, replicasForBursts } from '../burstSizing.js';
+import { peakRate, replicasForBursts, type BurstFleet } from '../burstSizing.js';
 import { replicasForItlSteps } from '../itlOverSteps.js';
 import { itlShareInput, trustedDistributions } from '../distribution.js';
 import { corrected, type Correction } from '../correction.js';
@@ -21,40 +21,52 @@ import type { Recommendation } from '../recommend.js';
 import { isMeasured, type Assessed, type Measured } from './demand.js';
 import { correctedReplicaModel } from '../predict.js';
 
-/** What the burst sizing found, for the decision record. */
-export interface BurstSizing {
+/** What a sizing over the steps found, for the decision record. */
+export interface StepSizing {
   readonly stepSeconds: number;
   readonly steps: number;
   /** the busiest step's arrivals per second */
   readonly peakRate: number;
+  readonly allowedShare: number;
+  /** the replicas asked for and the share missing there; the sizing before and its share */
+  readonly replicas: number;
+  readonly share: number;
+  readonly sizedReplicas: number;
+  readonly sizedShare: number;
+}
+
+/** What the TTFT replay found: the share is of requests late beyond the budget. */
+export interface BurstSizing extends StepSizing {
   /** req/s one replica completes when saturated, at the measured mix */
   readonly perReplicaRate: number;
   /** the TTFT target less the request's own prefill, ms */
   readonly budgetMs: number;
-  readonly allowedShare: number;
-  /** the replicas asked for and the share late there; the normal sizing's replicas and share */
-  readonly replicas: number;
-  readonly share: number;
-  readonly sizedReplicas: number;
-  readonly sizedShare: number;
+}
+
+/** What the ITL sizing over the steps found: the share is of requests missing ITL. */
+export type ItlStepSizing = StepSizing;
+
+/** The record of a search over the steps from `sizedReplicas` up. */
+export function stepSizing(
+  steps: { readonly counts: readonly number[]; readonly stepSeconds: number },
+  fleet: BurstFleet,
+  sizedReplicas: number,
+  allowedShare: number,
+): StepSizing {
+  return {
+    stepSeconds: steps.stepSeconds,
+    steps: steps.counts.length,
+    peakRate: peakRate(steps.counts, steps.stepSeconds),
+    allowedShare,
+    replicas: fleet.replicas,
+    share: fleet.share,
+    sizedReplicas,
+    sizedShare: fleet.shareAtLeast,
+  };
 }
 
 /** Reasons whose replica count is not a sizing for demand: a burst has nothing to add to them. */
 const NOT_SIZED = new Set(['capacity', 'max-replicas', 'stale-metrics']);
-
-/** What the ITL sizing over the steps found, for the decision record. */
-export interface ItlStepSizing {
-  readonly stepSeconds: number;
-  readonly steps: number;
-  /** the busiest step's arrivals per second */
-  readonly peakRate: number;
-  readonly allowedShare: number;
-  /** the replicas asked for and the share missing ITL there; the sizing before and its share */
-  readonly replicas: number;
-  readonly share: number;
-  readonly sizedReplicas: number;
-  readonly sizedShare: number;
-}
 
 /** The recommendation, raised for bursts where they ask for more, and what the replays found. */
 export interface BurstSized {
@@ -149,16 +161,9 @@ function sizeTtftForSteps(
     atMost: mostReplicas(s, spare),
   });
   const bursts: BurstSizing = {
-    stepSeconds: steps.stepSeconds,
-    steps: steps.counts.length,
-    peakRate: peakRate(steps.counts, steps.stepSeconds),
+    ...stepSizing(steps, fleet, rec.replicas, allowedShare),
     perReplicaRate: replica.rate,
     budgetMs,
-    allowedShare,
-    replicas: fleet.replicas,
-    share: fleet.share,
-    sizedReplicas: rec.replicas,
-    sizedShare: fleet.shareAtLeast,
   };
   if (fleet.replicas === rec.replicas && fleet.met) return { recommendation: rec, bursts };
   return { bursts, recommendation: raised(config, s, free, fleet.replicas, describeBursts(bursts, spare)) };
@@ -201,16 +206,7 @@ function sizeItlForSteps(
     atLeast: rec.replicas,
     atMost: mostReplicas(s, spare),
   });
-  const itlSteps: ItlStepSizing = {
-    stepSeconds: steps.stepSeconds,
-    steps: steps.counts.length,
-    peakRate: peakRate(steps.counts, steps.stepSeconds),
-    allowedShare: settings.missShare,
-    replicas: fleet.replicas,
-    share: fleet.share,
-    sizedReplicas: rec.replicas,
-    sizedShare: fleet.shareAtLeast,
-  };
+  const itlSteps = stepSizing(steps, fleet, rec.replicas, settings.missShare);
   if (fleet.replicas === rec.replicas) return { recommendation: rec, itlSteps };
   return {
     itlSteps,
@@ -220,24 +216,27 @@ function sizeItlForSteps(
 
 /** "ITL over 15-s steps: sized for 14 replicas so that 0.9% (at most 1.0%) miss ITL, where 12 let 2.1%" */
 export function describeItlSteps(b: ItlStepSizing, spare = Infinity): string {
-  const met = b.share <= b.allowedShare;
-  const bound = b.replicas - b.sizedReplicas >= spare ? 'the devices left free' : 'maxReplicas';
   return (
     `ITL over ${b.stepSeconds}-s steps (peaks of ${b.peakRate.toFixed(1)} req/s over the last ${Math.round(b.steps * b.stepSeconds)} s): ` +
-    `sized for ${b.replicas} replicas so that ${pct(b.share)} ${met ? `(at most ${pct(b.allowedShare)})` : `(more than ${pct(b.allowedShare)}: ${bound})`} miss ITL, ` +
+    `sized for ${b.replicas} replicas so that ${shareAsked(b, spare)} miss ITL, ` +
     `where ${b.sizedReplicas} let ${pct(b.sizedShare)}`
   );
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(x < 0.001 ? 2 : 1)}%`;
 
+/** "0.8% (at most 1.0%)", or "3.1% (more than 1.0%: maxReplicas)" where the bound stopped it */
+function shareAsked(b: StepSizing, spare: number): string {
+  const bound = b.replicas - b.sizedReplicas >= spare ? 'the devices left free' : 'maxReplicas';
+  const within = b.share <= b.allowedShare;
+  return `${pct(b.share)} ${within ? `(at most ${pct(b.allowedShare)})` : `(more than ${pct(b.allowedShare)}: ${bound})`}`;
+}
+
 /** "bursts: 15-s peaks of 38.1 req/s; sized for 13 replicas so that 0.8% (at most 1%) wait beyond TTFT ..." */
 export function describeBursts(b: BurstSizing, spare = Infinity, less = 'prefill', of = 'replica'): string {
-  const met = b.share <= b.allowedShare;
-  const bound = b.replicas - b.sizedReplicas >= spare ? 'the devices left free' : 'maxReplicas';
   return (
     `bursts: ${b.stepSeconds}-s peaks of ${b.peakRate.toFixed(1)} req/s over the last ${Math.round(b.steps * b.stepSeconds)} s; ` +
-    `sized for ${b.replicas} ${of === 'replica' ? 'replicas' : `${of}s`} so that ${pct(b.share)} ${met ? `(at most ${pct(b.allowedShare)})` : `(more than ${pct(b.allowedShare)}: ${bound})`} ` +
+    `sized for ${b.replicas} ${of === 'replica' ? 'replicas' : `${of}s`} so that ${shareAsked(b, spare)} ` +
     `would wait beyond TTFT less ${less} (${Math.round(b.budgetMs)} ms) at ${b.perReplicaRate.toFixed(2)} req/s a ${of} saturated, ` +
     `where ${b.sizedReplicas} let ${pct(b.sizedShare)}`
   );
