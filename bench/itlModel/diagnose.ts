@@ -20,6 +20,7 @@ import {
   oneTwoFiveBuckets,
   readTrace,
   type ReplicaProfile,
+  type RequestRecord,
   type Trace,
   type TraceRequest,
 } from '../../lib/fleetSimulator/index.js';
@@ -157,7 +158,7 @@ export function finelyBinned(counts: readonly number[]): TokenDistribution {
 }
 
 /** The distribution the policy builds from vLLM's histograms (1-2-5 buckets up to maxModelLen). */
-function asHistogram(counts: readonly number[], maxModelLen: number): TokenDistribution {
+export function asHistogram(counts: readonly number[], maxModelLen: number): TokenDistribution {
   const bounds = [...oneTwoFiveBuckets(maxModelLen), Infinity];
   const hist = bounds.map(() => 0);
   for (const c of counts) hist[bounds.findIndex((b) => c <= b)]!++;
@@ -171,25 +172,36 @@ export interface Observed {
   readonly completed: number;
 }
 
-/** Runs the slice on n ready replicas; the ITL of every completed request with at least two tokens. */
-export function simulate(c: Case, requests: readonly TraceRequest[], until: number): Observed {
+/** The fixed fleet a case runs: n ready replicas of one accelerator, no autoscaling. */
+export interface FixedFleet {
+  readonly accelerator: string;
+  readonly replicas: number;
+  readonly profile: ReplicaProfile;
+}
+
+/** Runs the requests on a fixed fleet until `until` (s); the records of every request. */
+export function fixedFleetRecords(
+  fleet: FixedFleet,
+  requests: readonly TraceRequest[],
+  until: number,
+): readonly RequestRecord[] {
   const sim = createFleetSim({
     variants: [
       {
         name: 'v',
         model: 'm',
-        accelerator: c.accelerator,
-        profileByAccelerator: { [c.accelerator]: c.profile },
-        initialReplicas: c.replicas,
+        accelerator: fleet.accelerator,
+        profileByAccelerator: { [fleet.accelerator]: fleet.profile },
+        initialReplicas: fleet.replicas,
       },
     ],
     nodeGroups: [
       {
         name: 'g',
-        acceleratorType: c.accelerator,
-        gpusPerNode: c.profile.gpusPerReplica,
-        maxNodes: c.replicas,
-        initialNodes: c.replicas,
+        acceleratorType: fleet.accelerator,
+        gpusPerNode: fleet.profile.gpusPerReplica,
+        maxNodes: fleet.replicas,
+        initialNodes: fleet.replicas,
         provisionSeconds: 0,
       },
     ],
@@ -197,9 +209,13 @@ export function simulate(c: Case, requests: readonly TraceRequest[], until: numb
   });
   sim.addArrivals('v', requests);
   sim.runUntil(until);
-  const itls = sim
-    .results()
-    .records!.filter((r) => r.itl !== undefined)
+  return sim.results().records!;
+}
+
+/** Runs the slice on n ready replicas; the ITL of every completed request with at least two tokens. */
+export function simulate(c: Case, requests: readonly TraceRequest[], until: number): Observed {
+  const itls = fixedFleetRecords(c, requests, until)
+    .filter((r) => r.itl !== undefined)
     .map((r) => r.itl! * 1000)
     .sort((a, b) => a - b);
   const met = itls.filter((x) => x <= c.itlTargetMs).length;

@@ -87,6 +87,8 @@ export interface ItlShare {
   readonly batch: number;
   /** mean gap over all steps (ms) */
   readonly meanGapMs: number;
+  /** the share missing among requests of each output length, aligned with the output distribution's values */
+  readonly missByOutput: readonly number[];
 }
 
 const mean = (d: TokenDistribution) => d.values.reduce((a, v, i) => a + v * d.weights[i]!, 0);
@@ -300,7 +302,10 @@ export class ItlShareModel {
     for (let round = 0; round < 20; round++) {
       light = alpha + beta * batch;
       busy = chunkSteps * light + rate * this.prefillMsPerRequest;
-      if (busy >= 1000) return { missShare: 1, chunkStepShare: 1, batch, meanGapMs: Infinity };
+      if (busy >= 1000) {
+        const all = this.input.output.values.map((tokens) => (Math.round(tokens) > 1 ? 1 : 0));
+        return { missShare: 1, chunkStepShare: 1, batch, meanGapMs: Infinity, missByOutput: all };
+      }
       const steps = chunkSteps + (1000 - busy) / light;
       const next = Math.max((rate * (this.meanOut - 1 + this.chunksPerRequest) * (1000 / steps)) / 1000, 1);
       const done = Math.abs(next - batch) < 1e-3;
@@ -317,22 +322,17 @@ export class ItlShareModel {
     const { gamma, delta } = this.input.engine.profile;
     const maxStepExtra = gamma + delta * Math.max(this.input.engine.budget - batch, 0);
     const prefillMs = this.chunksPerRequest > 0 ? this.prefillMsPerRequest / this.chunksPerRequest : 0;
-    let miss = 0;
-    this.input.output.values.forEach((tokens, i) => {
-      const w = this.input.output.weights[i]!;
+    const missByOutput = this.input.output.values.map((tokens) => {
       const gaps = Math.round(tokens) - 1;
-      if (!(w > 0) || gaps < 1) return; // a single token has no gap to miss
-      if (slack <= 0) {
-        miss += w;
-        return;
-      }
+      if (gaps < 1) return 0; // a single token has no gap to miss
+      if (slack <= 0) return 1;
       const v = this.visibleFor(Math.min(gaps, 1 << 12));
       const overlapMs = gaps * light + this.chunksPerRequest * (light + prefillMs);
       const lambda = (routed * rate * overlapMs) / 1000;
       const x = slack * gaps;
       // A step carries at most one budget of prefill, whoever it belongs to: when even a chunk in
       // every gap fits the slack, no number of overlapping prompts can make the request miss.
-      if (x >= gaps * maxStepExtra) return;
+      if (x >= gaps * maxStepExtra) return 0;
       let pk = Math.exp(-lambda);
       let cumulative = 0;
       let m = 0;
@@ -342,9 +342,19 @@ export class ItlShareModel {
         m += pk * promptsTail(v, k, x);
         if (1 - cumulative < 1e-9) break;
       }
-      miss += w * Math.min(m, 1);
+      return Math.min(m, 1);
     });
-    return { missShare: Math.min(miss, 1), chunkStepShare: h, batch, meanGapMs: light + h * prefillMs };
+    const miss = missByOutput.reduce(
+      (a, m, i) => a + (this.input.output.weights[i]! > 0 ? m * this.input.output.weights[i]! : 0),
+      0,
+    );
+    return {
+      missShare: Math.min(miss, 1),
+      chunkStepShare: h,
+      batch,
+      meanGapMs: light + h * prefillMs,
+      missByOutput,
+    };
   }
 }
 

@@ -113,7 +113,7 @@ function warmStart(
   return start;
 }
 
-function simProfiles(
+export function simProfiles(
   config: Config,
   v: VariantConfig,
   accelerators: readonly string[] = allowedAccelerators(config, v),

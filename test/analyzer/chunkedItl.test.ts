@@ -39,6 +39,20 @@ describe('itlMissShare', () => {
     expect(itlMissShare({ ...base, itlTargetMs: 10 }, 1).missShare).toBe(1);
   });
 
+  it('gives the share missing per output length, weighing up to the overall share', () => {
+    const output = { values: [1, 2, 3, 200], weights: [0.2, 0.3, 0.3, 0.2] };
+    const share = itlMissShare({ ...base, output }, 2);
+    expect(share.missByOutput).toHaveLength(4);
+    expect(share.missByOutput[0]).toBe(0); // one token: no gap
+    // a gap or two stretched by a 2,000-token prompt's chunks miss; 199 gaps average them out
+    expect(share.missByOutput[1]!).toBeGreaterThan(0.1);
+    expect(share.missByOutput[2]!).toBeGreaterThan(0.1);
+    expect(share.missByOutput[3]!).toBeLessThan(1e-3);
+    const weighed = share.missByOutput.reduce((a, m, i) => a + m * output.weights[i]!, 0);
+    expect(share.missShare).toBeCloseTo(weighed, 12);
+    expect(itlMissShare({ ...base, output }, 1000).missByOutput).toEqual([0, 1, 1, 1]);
+  });
+
   it('reports a saturated replica as missing all', () => {
     expect(itlMissShare(base, 1000).missShare).toBe(1);
   });
