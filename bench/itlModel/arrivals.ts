@@ -12,7 +12,8 @@
  *   - Poisson: times of a Poisson process at the hour's rate, pairs in order.
  * Beside each, the chunked-ITL model's miss share at the hour's rate and the mean of its shares at
  * each 30-s bin's rate, both from the hour's token mix. Shares count every request (one-token
- * answers cannot miss).
+ * answers cannot miss). Last, the index of dispersion of the hour's arrival counts over windows of
+ * 0.2 to 30 s (variance / mean; 1 for Poisson arrivals).
  *
  *   node bin/run-ts.js bench/itlModel/arrivals.ts [--cases 11:3,16:3,12:4,22:6] [--seed 1]
  */
@@ -79,6 +80,17 @@ export const ARRANGEMENTS: readonly { name: string; arrange: Arrange }[] = [
   },
 ];
 
+/** Variance over mean of the counts in windows of `seconds` (1 for a Poisson process). */
+export function dispersion(requests: readonly TraceRequest[], seconds: number, duration: number): number {
+  const counts = new Array<number>(Math.ceil(duration / seconds)).fill(0);
+  for (const r of requests) counts[Math.min(Math.floor(r.arrival / seconds), counts.length - 1)]!++;
+  const mean = counts.reduce((a, c) => a + c, 0) / counts.length;
+  const variance = counts.reduce((a, c) => a + (c - mean) ** 2, 0) / counts.length;
+  return mean > 0 ? variance / mean : 1;
+}
+
+const DISPERSION_WINDOWS = [0.2, 1, 5, 30] as const;
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -100,7 +112,7 @@ async function main() {
   const hour = 3600;
   console.log(
     `the day's hours on n ready ${accelerator}, ITL misses in % of requests (sim), and the model's at the hour's rate / at each 30-s bin's rate\n` +
-      `hour  n  req/s/replica  model  model(30 s) | ${ARRANGEMENTS.map((a) => a.name.padStart(14)).join(' ')}`,
+      `hour  n  req/s/replica  model  model(30 s) | ${ARRANGEMENTS.map((a) => a.name.padStart(14)).join(' ')} | counts' variance / mean over ${DISPERSION_WINDOWS.join(', ')} s`,
   );
   for (const c of values.cases.split(',')) {
     const [h, n] = c.split(':').map(Number) as [number, number];
@@ -127,7 +139,7 @@ async function main() {
     });
     const pct = (x: number) => (100 * x).toFixed(2);
     console.log(
-      `${String(h).padStart(4)} ${String(n).padStart(2)}  ${rate.toFixed(2).padStart(13)}  ${pct(model.at(rate, n).missShare).padStart(5)}  ${pct(binned / requests.length).padStart(11)} | ${shares.map((s) => pct(s).padStart(14)).join(' ')}`,
+      `${String(h).padStart(4)} ${String(n).padStart(2)}  ${rate.toFixed(2).padStart(13)}  ${pct(model.at(rate, n).missShare).padStart(5)}  ${pct(binned / requests.length).padStart(11)} | ${shares.map((s) => pct(s).padStart(14)).join(' ')} | ${DISPERSION_WINDOWS.map((w) => dispersion(requests, w, hour).toFixed(2)).join(' ')}`,
     );
   }
 }

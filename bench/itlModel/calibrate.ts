@@ -12,7 +12,7 @@
  * prints the rate cap the policy's search sets at 1% misses for that fleet's demand.
  *
  *   node bin/run-ts.js bench/itlModel/calibrate.ts [--accelerator L40S] [--replicas 1,2,3,4,6]
- *     [--rates 0.5,0.8,1.1,1.4] [--hours 3] [--seed 1] [--json]
+ *     [--rates 0.5,1.1,1.7,2] [--hours 6] [--seed 1] [--json]
  *
  * Misses are counted over the requests arriving in the first `hours` (the fleet drains after);
  * "±" is one binomial standard error of the simulated share.
@@ -83,8 +83,8 @@ async function main() {
     options: {
       accelerator: { type: 'string', default: 'L40S' },
       replicas: { type: 'string', default: '1,2,3,4,6' },
-      rates: { type: 'string', default: '0.5,0.8,1.1,1.4' },
-      hours: { type: 'string', default: '3' },
+      rates: { type: 'string', default: '0.5,1.1,1.7,2' },
+      hours: { type: 'string', default: '6' },
       seed: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
     },
