@@ -516,7 +516,7 @@ export const policySchema = z
           .boolean()
           .default(false)
           .describe(
-            "size a disaggregated variant's decode role for the same steps: its arrivals replayed through the decode pods' slots (each request holds one for its output tokens; a pod holds as many as meet the ITL target and fit its KV cache at the mean request), and the fewest pods (at or above the normal sizing) with at most itlDistribution.missShare of the requests finding every slot taken; its accelerator chosen at the pods the bursts ask for (off: on the Azure workload of bench:disaggregated it raised ITL met by 1 to 3 points but lost TTFT, 70.55% for $188.73 with both roles' window of one lead time and 76.87% for $244.49 with burstSizing.prefill, against 77.45% for $206.86 off; on Mooncake 99.22% for $353.77 against 99.29% for $380.83)",
+            "size a disaggregated variant's decode role for the same steps: its arrivals replayed through the decode pods' slots (each request holds one for its output tokens; a pod holds as many as meet the ITL target and fit its KV cache at the mean request), and the fewest pods (at or above the normal sizing) with at most itlDistribution.missShare of the requests finding every slot taken; its accelerator chosen at the pods the bursts ask for (off: on the Azure workload of bench:disaggregated it raised ITL met from 96.64% to 97.73% but lost TTFT, 70.55% for $188.73 with both roles' window of one lead time and 76.87% for $244.49 with burstSizing.prefill too, against 77.45% for $206.86 off; on Mooncake 99.22% for $353.77 against 99.29% for $380.83)",
           ),
         windowPerStartup: nonNegative
           .default(1)
