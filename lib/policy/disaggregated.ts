@@ -405,10 +405,8 @@ export function decideDisaggregated(
   if (!hold) {
     const p = obs.prefill!;
     const d = obs.decode!;
-    const starting = ROLES.reduce(
-      (n, role) => n + [...state[role].byAccelerator.values()].reduce((s, x) => s + x.desired - x.ready, 0),
-      0,
-    );
+    // the backlog the demand drains is the prefill pods' queue: only prefill pods starting answer it
+    const starting = [...state.prefill.byAccelerator.values()].reduce((s, x) => s + x.desired - x.ready, 0);
     tokenHistogram = updateTokenHistogram(
       previous.tokenHistogram,
       { ...p, outputTokenBuckets: d.outputTokenBuckets ?? p.outputTokenBuckets },
