@@ -12,7 +12,8 @@
  * Options: --margin-scale X, --window-per-startup X and --learnt-window role|perLevel[:recommendation] with --min-releases N (sva), --headroom X (the planner), --keda X (KEDA), --bucket S (the
  * rows' span, default 300 s), --duration S, --steps (every sample: sva's demand, plan and target),
  * --static P,D (no policy: P prefill and D decode replicas throughout, nodes by the
- * cluster-autoscaler; what a fixed allocation attains and costs), --burst-sizing (policy.burstSizing.prefill on).
+ * cluster-autoscaler; what a fixed allocation attains and costs), --burst-sizing (policy.burstSizing.prefill on),
+ * --decode-bursts (policy.burstSizing.decode on).
  */
 import { parseArgs } from 'node:util';
 import { nodePricePerHour } from '../../lib/config/nodePrice.js';
@@ -124,10 +125,15 @@ async function main(): Promise<void> {
       static: { type: 'string' },
       duration: { type: 'string' },
       'burst-sizing': { type: 'boolean', default: false },
+      'decode-bursts': { type: 'boolean', default: false },
     },
   });
   const found = WORKLOADS.find((x) => x.name === values.workload);
-  const w = found && values['burst-sizing'] ? { ...found, burstSizing: true } : found;
+  const w = found && {
+    ...found,
+    ...(values['burst-sizing'] ? { burstSizing: true } : {}),
+    ...(values['decode-bursts'] ? { decodeBursts: true } : {}),
+  };
   if (!w) throw new Error(`--workload: one of ${WORKLOADS.map((x) => x.name).join(', ')}`);
   const knobs: Knobs = {
     ...(values['margin-scale'] ? { marginScale: Number(values['margin-scale']) } : {}),

@@ -12,7 +12,10 @@
  * first table only), --no-cache (run the searches again instead of reading bench/disaggregated/.cache/),
  * --dequantise auto|S (spread the requests of a trace recorded on a timestamp grid over each tick:
  * the grid detected, or S seconds; lib/fleetSimulator/traces.ts, dequantise. Default: as given),
- * --burst-sizing (policy.burstSizing.prefill on for sva; default: the config's, off).
+ * --burst-sizing (policy.burstSizing.prefill on for sva; default: the config's, off),
+ * --decode-bursts (policy.burstSizing.decode on for sva; default: the config's),
+ * --window-per-startup N (policy.windowPerStartup for every run: the window of the roles whose
+ * burst sizing is off; default: the config's).
  */
 import { parseArgs } from 'node:util';
 import { dequantiseFlag } from '../../lib/cli/args.js';
@@ -178,16 +181,27 @@ async function main(): Promise<void> {
       'no-cache': { type: 'boolean', default: false },
       dequantise: { type: 'string' },
       'burst-sizing': { type: 'boolean', default: false },
+      'decode-bursts': { type: 'boolean', default: false },
+      'window-per-startup': { type: 'string' },
     },
   });
   const duration = values.duration ? Number(values.duration) : undefined;
   const dequantise = dequantiseFlag(values.dequantise, '--dequantise');
+  const windowPerStartup =
+    values['window-per-startup'] === undefined ? undefined : Number(values['window-per-startup']);
+  if (windowPerStartup !== undefined && !(windowPerStartup >= 0))
+    throw new Error(`--window-per-startup: a number >= 0, not ${values['window-per-startup']}`);
   const workloads = WORKLOADS.filter((w) => !values.workload || w.name === values.workload).map((w) => ({
     ...w,
     ...(dequantise ? { dequantise } : {}),
     ...(values['burst-sizing'] ? { burstSizing: true } : {}),
+    ...(values['decode-bursts'] ? { decodeBursts: true } : {}),
+    ...(windowPerStartup !== undefined ? { windowPerStartup } : {}),
   }));
   if (values['burst-sizing']) console.log('policy.burstSizing.prefill on (--burst-sizing)');
+  if (values['decode-bursts']) console.log('policy.burstSizing.decode on (--decode-bursts)');
+  if (windowPerStartup !== undefined)
+    console.log(`policy.windowPerStartup ${windowPerStartup} (--window-per-startup)`);
   for (const w of workloads) {
     if (w.dequantise)
       console.log(

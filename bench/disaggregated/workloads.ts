@@ -29,6 +29,13 @@ export interface Workload {
   readonly dequantise?: DequantiseOptions;
   /** policy.burstSizing.prefill switched on (--burst-sizing; sva's prefill role reads it); absent: the config's */
   readonly burstSizing?: boolean;
+  /** policy.burstSizing.decode switched on (--decode-bursts; sva's decode role reads it); absent: the config's */
+  readonly decodeBursts?: boolean;
+  /**
+   * policy.windowPerStartup for every run (--window-per-startup: the window of a role its burst
+   * sizing does not cover; the aggregated variant's burst sizing covers it); absent: the config's
+   */
+  readonly windowPerStartup?: number;
 }
 
 export const WORKLOADS: readonly Workload[] = [
@@ -68,10 +75,18 @@ export function configFor(w: Workload, kind: VariantKind): Config {
   if (w.targets)
     for (const c of doc.serviceClasses) for (const m of Object.keys(c.targets)) c.targets[m] = w.targets;
   const config = parseConfig(doc, w.config);
-  if (!w.burstSizing) return config;
+  const p = config.policy;
   return {
     ...config,
-    policy: { ...config.policy, burstSizing: { ...config.policy.burstSizing, prefill: true } },
+    policy: {
+      ...p,
+      burstSizing: {
+        ...p.burstSizing,
+        ...(w.burstSizing ? { prefill: true } : {}),
+        ...(w.decodeBursts ? { decode: true } : {}),
+      },
+      ...(w.windowPerStartup !== undefined ? { windowPerStartup: w.windowPerStartup } : {}),
+    },
   };
 }
 

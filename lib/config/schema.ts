@@ -512,10 +512,16 @@ export const policySchema = z
           .describe(
             "size a disaggregated variant's prefill role the same way: its pods' arrivals per step at a prefill pod's saturated rate, the budget the TTFT target less prefill, KV transfer and the first decode step (off: on the suite's Azure workload it bought 0.18 points for 24% more cost with the window of two lead times, and lost 0.25 points for 11% more with the prefill role's window of one)",
           ),
+        decode: z
+          .boolean()
+          .default(false)
+          .describe(
+            "size a disaggregated variant's decode role for the same steps: its arrivals replayed through the decode pods' slots (each request holds one for its output tokens; a pod holds as many as meet the ITL target and fit its KV cache at the mean request), and the fewest pods (at or above the normal sizing) with at most itlDistribution.missShare of the requests finding every slot taken; its accelerator chosen at the pods the bursts ask for (off: on the Azure workload of bench:disaggregated it raised ITL met from 96.64% to 98.4% but not the attainment for its cost: 74.95% for $224.05 with both roles' window of one lead time, 77.70% for $228.86 with the prefill role's of two, 76.87% for $244.49 with burstSizing.prefill too, against 77.45% for $206.86 off; on Mooncake 99.22% for $353.77, 99.29% for $374.87 and 99.22% for $353.77 against 99.29% for $380.83)",
+          ),
         windowPerStartup: nonNegative
           .default(1)
           .describe(
-            "the stabilisation window of what the burst sizing covers (a single-Deployment variant with enabled or itl on; a disaggregated variant's prefill role with prefill on), in times the time new capacity takes, in place of policy.windowPerStartup, and not adapted (adaptiveWindow): its sizing already holds capacity for every burst of the look-back, so the window need only outlast the time released capacity takes to come back",
+            "the stabilisation window of what the burst sizing covers (a single-Deployment variant with enabled or itl on; a disaggregated variant's prefill role with prefill on, its decode role with decode on), in times the time new capacity takes, in place of policy.windowPerStartup, and not adapted (adaptiveWindow): its sizing already holds capacity for every burst of the look-back, so the window need only outlast the time released capacity takes to come back",
           ),
       })
       .strict()
@@ -525,10 +531,11 @@ export const policySchema = z
         lookbackSeconds: 900,
         itl: true,
         prefill: false,
+        decode: false,
         windowPerStartup: 1,
       })
       .describe(
-        "size for the bursts the metrics window averages away: replay the look-back's arrivals per step through a fluid queue at the saturated throughput of a candidate fleet, and ask for the fewest replicas (at or above the normal sizing) with at most itlDistribution.missShare of the requests waiting beyond the TTFT target less their prefill; missing per-step counts change nothing. (for a disaggregated variant's prefill role: prefill)",
+        "size for the bursts the metrics window averages away: replay the look-back's arrivals per step through a fluid queue at the saturated throughput of a candidate fleet, and ask for the fewest replicas (at or above the normal sizing) with at most itlDistribution.missShare of the requests waiting beyond the TTFT target less their prefill; missing per-step counts change nothing. (for a disaggregated variant's roles: prefill, decode)",
       ),
     modelCorrection: z
       .object({

@@ -37,15 +37,20 @@ export function fluidReplay(
   for (const count of counts) {
     const rate = Math.max(count, 0) / stepSeconds;
     const net = rate - throughput;
-    // the part of the step during which the backlog is above the threshold (backlog is linear in it)
-    let lateTime: number;
-    if (net > 0) lateTime = stepSeconds - Math.min(Math.max((threshold - backlog) / net, 0), stepSeconds);
-    else if (net < 0) lateTime = Math.min(Math.max((backlog - threshold) / -net, 0), stepSeconds);
-    else lateTime = backlog > threshold ? stepSeconds : 0;
-    late += rate * lateTime;
+    late += rate * timeAbove(backlog, net, threshold, stepSeconds);
     backlog = Math.max(backlog + net * stepSeconds, 0);
   }
   return { arrivals, late, share: arrivals > 0 ? late / arrivals : 0, backlog };
+}
+
+/**
+ * The part of `span` seconds during which a backlog starting at `backlog` and moving by `net` per
+ * second (linear in time) is above `threshold`.
+ */
+export function timeAbove(backlog: number, net: number, threshold: number, span: number): number {
+  if (net > 0) return span - Math.min(Math.max((threshold - backlog) / net, 0), span);
+  if (net < 0) return Math.min(Math.max((backlog - threshold) / -net, 0), span);
+  return backlog > threshold ? span : 0;
 }
 
 export interface BurstFleetInput {

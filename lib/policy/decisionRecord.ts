@@ -176,6 +176,15 @@ export const decisionSchema = z
         bursts: stepSizing.extend({ perReplicaRate: finite, budgetMs: finite }).strict().optional(),
         /** ITL over the steps (policy.burstSizing.itl): each step's rate through the ITL cap's model */
         itlSteps: stepSizing.strict().optional(),
+        /** a disaggregated variant's decode role over the steps (policy.burstSizing.decode): its slots replayed */
+        decodeSteps: stepSizing
+          .extend({
+            slotsPerReplica: finite,
+            slotsBound: z.enum(['ITL', 'KV cache', 'batch']),
+            holdMs: finite,
+          })
+          .strict()
+          .optional(),
         metricTimestamps: z.record(z.string(), finite),
         stale: z.array(z.string()),
         missing: z.array(z.string()),

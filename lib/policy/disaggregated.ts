@@ -19,6 +19,9 @@
  * - With policy.burstSizing.prefill, the prefill pods raised for the bursts the metrics window averages
  *   away (lib/policy/prefillBursts.ts): the prefill role's arrivals per step replayed at a pod's
  *   saturated rate.
+ * - With policy.burstSizing.decode, the decode pods raised for the same steps
+ *   (lib/policy/decodeBursts.ts): the arrivals replayed through the decode pods' slots, each
+ *   request holding one for its decode.
  * - Stabilised per role (lib/policy/stabilize.ts), each with its own recommendations.
  */
 import { targetsOf } from '../config/resolved.js';
@@ -39,11 +42,13 @@ import type { VariantObservation } from '../metrics/observation.js';
 import {
   prefillAloneMs,
   sizeDisaggregated,
+  type DisaggregatedInput,
   type DisaggregatedPlan,
   type PromptSpread,
 } from '../optimizer/disaggregated.js';
 import { expectedWaiting } from '../optimizer/prefillTail.js';
 import { sizePrefillForBursts } from './prefillBursts.js';
+import { sizeDecodeForBursts, type DecodeStepSizing } from './decodeBursts.js';
 import type { BurstSizing } from './stages/bursts.js';
 import { trustedDistributions, updateTokenHistogram } from './distribution.js';
 import type { DecisionRecord, ScalingReason } from './decisionRecord.js';
@@ -171,18 +176,20 @@ function leadSeconds(config: Config, v: DisaggregatedVariantConfig): number {
   return lead;
 }
 
+/** Whether a role's sizing holds capacity for the look-back's bursts (policy.burstSizing.prefill, .decode). */
+export const roleCoversBursts = (config: Config, role: Role): boolean => config.policy.burstSizing[role];
+
 /**
  * The role's stabilisation window: as a single-Deployment variant's (lib/policy/window.ts), never
- * shorter than policy.windowPerStartup times the time new capacity of the variant takes; the
- * prefill role's, where policy.burstSizing.prefill sizes it for the look-back's bursts, burstSizing's
- * windowPerStartup. Without a role: the longer of the two (what the history must keep).
+ * shorter than policy.windowPerStartup times the time new capacity of the variant takes; a role's
+ * whose sizing holds capacity for the look-back's bursts (policy.burstSizing.prefill, .decode),
+ * burstSizing's windowPerStartup. Without a role: the longer of the two (what the history must keep).
  */
 export function roleWindow(config: Config, v: DisaggregatedVariantConfig, role?: Role): number {
-  const covered = role === 'prefill' && config.policy.burstSizing.prefill;
   const leadTimes =
     role === undefined
-      ? Math.max(windowLeadTimes(config, false), windowLeadTimes(config, config.policy.burstSizing.prefill))
-      : windowLeadTimes(config, covered);
+      ? Math.max(...ROLES.map((r) => windowLeadTimes(config, roleCoversBursts(config, r))))
+      : windowLeadTimes(config, roleCoversBursts(config, role));
   return Math.max(config.policy.stabilizationWindowSeconds, leadTimes * leadSeconds(config, v));
 }
 
@@ -286,7 +293,22 @@ export function chooseRoleAccelerators(
   v: DisaggregatedVariantConfig,
   running: Record<Role, string | undefined>,
   load: DisaggregatedLoad,
-  at: { peakRate: number; observedTransferMs?: number; leadSeconds: number; windowSeconds: number },
+  at: {
+    peakRate: number;
+    observedTransferMs?: number;
+    leadSeconds: number;
+    windowSeconds: number;
+    /**
+     * the plan raised for the look-back's bursts as the decision will raise it
+     * (policy.burstSizing.prefill, .decode); undefined where the role's bounds leave more than the
+     * share allowed of its bursts' requests late
+     */
+    forBursts?: (
+      plan: DisaggregatedPlan,
+      input: DisaggregatedInput,
+      role: Role,
+    ) => DisaggregatedPlan | undefined;
+  },
 ): Record<Role, string | undefined> {
   const payback = 1 + at.leadSeconds / Math.max(at.windowSeconds, 1);
   const chosen = { ...running };
@@ -297,20 +319,24 @@ export function chooseRoleAccelerators(
     if (!current || options.length < 2) continue;
     const roleCost = (accelerator: string) => {
       const o = other(role);
-      const sizing = sizeDisaggregated(
-        disaggregatedInput(
-          config,
-          v,
-          { ...load, rate: at.peakRate },
-          {
-            margin: config.policy.targetMargin,
-            observedTransferMs: at.observedTransferMs,
-            accelerators: { [role]: [accelerator], [o]: running[o] ? [running[o]] : undefined },
-          },
-        ),
+      const input = disaggregatedInput(
+        config,
+        v,
+        { ...load, rate: at.peakRate },
+        {
+          margin: config.policy.targetMargin,
+          observedTransferMs: at.observedTransferMs,
+          accelerators: { [role]: [accelerator], [o]: running[o] ? [running[o]] : undefined },
+        },
       );
-      // only a plan meeting the targets says what the role costs there
-      return sizing.feasible ? sizing.plan[role].costPerHour : Infinity;
+      const sizing = sizeDisaggregated(input);
+      // only a plan meeting the targets (and the bursts, where sized for them) says what the role costs there
+      const plan = sizing.feasible
+        ? at.forBursts
+          ? at.forBursts(sizing.plan, input, role)
+          : sizing.plan
+        : undefined;
+      return plan ? plan[role].costPerHour : Infinity;
     };
     const stay = roleCost(current);
     let best = current;
@@ -341,7 +367,16 @@ export function decideDisaggregated(
   const previous = variantMemory(memory, key);
   const observedSince = previous.observedSince ?? now;
   const roleHistory = previous.roles ?? { prefill: [], decode: [] };
-  const running = { prefill: runningOn(state.prefill), decode: runningOn(state.decode) };
+  // the accelerator a role last moved to, while its Deployment exists: a move keeps the old pods
+  // (more of them, at first) until the new are ready, and judging from those would move it back
+  const lastChosen = (role: Role) => {
+    const acc = roleHistory[role].at(-1)?.accelerator;
+    return acc !== undefined && (state[role].byAccelerator.get(acc)?.desired ?? 0) > 0 ? acc : undefined;
+  };
+  const running = {
+    prefill: lastChosen('prefill') ?? runningOn(state.prefill),
+    decode: lastChosen('decode') ?? runningOn(state.decode),
+  };
   const currentOf = (role: Role) =>
     [...state[role].byAccelerator.values()].reduce((s, x) => s + x.desired, 0);
 
@@ -349,6 +384,7 @@ export function decideDisaggregated(
   let demand: Demand | undefined;
   let plan: DisaggregatedPlan | undefined;
   let bursts: BurstSizing | undefined;
+  let decodeSteps: DecodeStepSizing | undefined;
   let burstNote: string | undefined;
   let tokenHistogram = previous.tokenHistogram;
   let reason: ScalingReason = hold?.reason ?? 'load';
@@ -369,10 +405,8 @@ export function decideDisaggregated(
   if (!hold) {
     const p = obs.prefill!;
     const d = obs.decode!;
-    const starting = ROLES.reduce(
-      (n, role) => n + [...state[role].byAccelerator.values()].reduce((s, x) => s + x.desired - x.ready, 0),
-      0,
-    );
+    // the backlog the demand drains is the prefill pods' queue: only prefill pods starting answer it
+    const starting = [...state.prefill.byAccelerator.values()].reduce((s, x) => s + x.desired - x.ready, 0);
     tokenHistogram = updateTokenHistogram(
       previous.tokenHistogram,
       { ...p, outputTokenBuckets: d.outputTokenBuckets ?? p.outputTokenBuckets },
@@ -409,6 +443,30 @@ export function decideDisaggregated(
       outputTokens: demand.outputTokens,
       ...(spread ? { spread } : {}),
     };
+    // policy.burstSizing.prefill, .decode: the plan raised for the look-back's bursts, each role
+    // from what the other left (decode after prefill)
+    const forBursts = (planned: DisaggregatedPlan, sizedFrom: DisaggregatedInput) => {
+      const prefillSized = sizePrefillForBursts(config, v, {
+        plan: planned,
+        input: sizedFrom,
+        steps: p.arrivalSteps,
+        prompts: spread?.input ?? { values: [load.inputTokens], weights: [1] },
+      });
+      const decodeSized = sizeDecodeForBursts(config, {
+        plan: prefillSized.plan,
+        input: sizedFrom,
+        steps: p.arrivalSteps,
+      });
+      const within = (b: { share: number; allowedShare: number } | undefined) =>
+        b === undefined || b.share <= b.allowedShare;
+      return {
+        plan: decodeSized.plan,
+        met: { prefill: within(prefillSized.bursts), decode: within(decodeSized.decodeSteps) },
+        bursts: prefillSized.bursts,
+        decodeSteps: decodeSized.decodeSteps,
+        note: [prefillSized.note, decodeSized.note].filter(Boolean).join('; ') || undefined,
+      };
+    };
     const chosen = chooseRoleAccelerators(config, v, running, load, {
       peakRate: Math.max(
         load.rate,
@@ -419,6 +477,10 @@ export function decideDisaggregated(
       observedTransferMs: d.kvTransferMs?.value,
       leadSeconds: leadSeconds(config, v),
       windowSeconds: roleWindow(config, v),
+      forBursts: (planned, sizedFrom, role) => {
+        const sized = forBursts(planned, sizedFrom);
+        return sized.met[role] ? sized.plan : undefined;
+      },
     });
     const only = (role: Role) => (chosen[role] ? [chosen[role]] : undefined);
     const input = disaggregatedInput(config, v, load, {
@@ -430,15 +492,10 @@ export function decideDisaggregated(
     const sizing = sizeDisaggregated(input);
     plan = sizing.feasible ? sizing.plan : sizing.needed;
     if (sizing.feasible) {
-      // policy.burstSizing: the prefill pods for the bursts the metrics window averages away
-      const sized = sizePrefillForBursts(config, v, {
-        plan: sizing.plan,
-        input,
-        steps: p.arrivalSteps,
-        prompts: spread?.input ?? { values: [demand.inputTokens], weights: [1] },
-      });
+      const sized = forBursts(sizing.plan, input);
       plan = sized.plan;
       bursts = sized.bursts;
+      decodeSteps = sized.decodeSteps;
       burstNote = sized.note;
     }
     if (!sizing.feasible) {
@@ -554,7 +611,7 @@ export function decideDisaggregated(
   const record = disaggregatedRecord(
     v,
     targets,
-    { reason, message, demand, plan, obs, sequence, bursts },
+    { reason, message, demand, plan, obs, sequence, bursts, decodeSteps },
     ctx,
   );
   return { v, key, record, memory: nextMemory, roles: targets };
@@ -571,6 +628,7 @@ function disaggregatedRecord(
     obs: Record<Role, VariantObservation | undefined>;
     sequence: number;
     bursts?: BurstSizing;
+    decodeSteps?: DecodeStepSizing;
   },
   ctx: DisaggregatedContext,
 ): DecisionRecord {
@@ -645,6 +703,7 @@ function disaggregatedRecord(
       stale,
       missing,
       ...(d.bursts ? { bursts: { ...d.bursts } } : {}),
+      ...(d.decodeSteps ? { decodeSteps: { ...d.decodeSteps } } : {}),
     },
   };
 }

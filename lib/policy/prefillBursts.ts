@@ -9,6 +9,7 @@
  * plan sized without meeting the targets, or no per-step counts, changes nothing. Pure.
  */
 import { targetsOf } from '../config/resolved.js';
+import type { Role } from '../config/roles.js';
 import type { Config, DisaggregatedVariantConfig } from '../config/schema.js';
 import type { ArrivalSteps } from '../metrics/observation.js';
 import type { TokenDistribution } from '../analyzer/chunkedItl.js';
@@ -31,7 +32,7 @@ export interface PrefillBursts {
 }
 
 /** A role's plan at another replica count (the same accelerator and price per replica). */
-function withReplicas(plan: RolePlan, replicas: number, rate: number): RolePlan {
+export function withReplicas(plan: RolePlan, replicas: number, rate: number): RolePlan {
   if (replicas === plan.replicas || !(plan.replicas > 0)) return plan;
   const per = (x: number) => x / plan.replicas;
   return {
@@ -41,6 +42,21 @@ function withReplicas(plan: RolePlan, replicas: number, rate: number): RolePlan 
     costPerHour: per(plan.costPerHour) * replicas,
     ratePerReplica: replicas > 0 ? rate / replicas : 0,
   };
+}
+
+/** Pods of a role beyond the plan's on the devices the plan leaves free (Infinity: unlimited). */
+export function spareRoleReplicas(
+  plan: DisaggregatedPlan,
+  role: Role,
+  freeDevices: ReadonlyMap<string, number> | undefined,
+): number {
+  const r = plan[role];
+  const free = freeDevices?.get(r.deviceType);
+  if (free === undefined) return Infinity;
+  const taken = [plan.prefill, plan.decode]
+    .filter((x) => x.deviceType === r.deviceType)
+    .reduce((a, x) => a + x.devices, 0);
+  return Math.max(Math.floor((free - taken) / (r.devices / r.replicas)), 0);
 }
 
 /**
@@ -71,13 +87,7 @@ export function sizePrefillForBursts(
   // a budget the request's own prefill and handoff already spend cannot be met by more pods
   if (!(perPod > 0) || !(budgetMs > 0)) return unchanged;
 
-  // pods beyond the plan's only on devices the plan leaves free
-  const devicesPer = plan.prefill.devices / plan.prefill.replicas;
-  const free = input.freeDevices?.get(plan.prefill.deviceType);
-  const taken = [plan.prefill, plan.decode]
-    .filter((r) => r.deviceType === plan.prefill.deviceType)
-    .reduce((a, r) => a + r.devices, 0);
-  const spare = free === undefined ? Infinity : Math.max(Math.floor((free - taken) / devicesPer), 0);
+  const spare = spareRoleReplicas(plan, 'prefill', input.freeDevices);
   const allowedShare = config.policy.itlDistribution.missShare;
   const fleet = replicasForBursts({
     counts: steps.counts,

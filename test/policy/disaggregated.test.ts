@@ -191,6 +191,26 @@ describe('the prefill backlog', () => {
     expect(decide(Math.floor(queued)).record.inputs.demandRate).toBeCloseTo(12, 9);
     expect(decide(Math.floor(queued) + 10).record.inputs.demandRate).toBeGreaterThan(12);
   });
+
+  it('is answered by prefill pods starting, not by decode pods starting', () => {
+    const starting = (acc: string, desired: number, ready: number): RoleState => ({
+      byAccelerator: new Map([[acc, { desired, ready }]]),
+    });
+    const decide = (prefill: RoleState, decode: RoleState) =>
+      decideDisaggregated(
+        v,
+        { prefill: obs({ arrivalRate: e(12), waiting: e(60) }), decode: obs() },
+        { prefill, decode },
+        emptyMemory(),
+        ctx,
+      ).record.inputs.demandRate!;
+    const settled = decide(running('4xH100', 4), running('4xA100', 2));
+    expect(settled).toBeGreaterThan(12);
+    // a decode pod starting drains no prompt waiting for prefill
+    expect(decide(running('4xH100', 4), starting('4xA100', 3, 2))).toBeCloseTo(settled, 9);
+    // a prefill pod starting has been asked for it already
+    expect(decide(starting('4xH100', 5, 4), running('4xA100', 2))).toBeCloseTo(12, 9);
+  });
 });
 
 describe('a role moving to another accelerator', () => {

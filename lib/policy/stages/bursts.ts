@@ -223,10 +223,11 @@ export function describeItlSteps(b: ItlStepSizing, spare = Infinity): string {
   );
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(x < 0.001 ? 2 : 1)}%`;
+/** A share as a percentage, with two decimals below 0.1%. */
+export const pct = (x: number) => `${(x * 100).toFixed(x < 0.001 ? 2 : 1)}%`;
 
 /** "0.8% (at most 1.0%)", or "3.1% (more than 1.0%: maxReplicas)" where the bound stopped it */
-function shareAsked(b: StepSizing, spare: number): string {
+export function shareAsked(b: StepSizing, spare: number): string {
   const bound = b.replicas - b.sizedReplicas >= spare ? 'the devices left free' : 'maxReplicas';
   const within = b.share <= b.allowedShare;
   return `${pct(b.share)} ${within ? `(at most ${pct(b.allowedShare)})` : `(more than ${pct(b.allowedShare)}: ${bound})`}`;
