@@ -3,14 +3,16 @@
  * (bench/policies/run.ts, through its CLI) on each, then prints one table of sva against the
  * yardsticks across them. The bench's own progress goes to stderr as it runs.
  *
- *   npm run bench:heldout -- [--only NAME ...] [--policy NAME ...] [--duration S] [--seed N]
+ *   npm run bench:heldout -- [--only NAME ...] [--policy NAME ...] [--duration S] [--warmup S] [--out DIR] [--seed N]
  *
  * Defaults: every workload of workloads.ts; policies sva, oracle, keda-epp (static-best with
- * --policy, at the price of its search). Reports go to bench/heldout/out/<workload>/ and the
- * table's figures to bench/heldout/out/heldout.json.
+ * --policy, at the price of its search). Reports go to bench/heldout/out/<workload>/ (or --out
+ * DIR) and the table's figures to heldout.json there. --warmup S is passed to the bench: the
+ * seconds every policy runs on the trace's last minutes before the measured span.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { TraceResult } from '../policies/results.js';
@@ -19,7 +21,7 @@ import { DEFAULT_SEED, makeWorkloads, tracePath } from './make.js';
 import { WORKLOADS, type Workload } from './workloads.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const OUT = fileURLToPath(new URL('./out/', import.meta.url));
+const DEFAULT_OUT = fileURLToPath(new URL('./out/', import.meta.url));
 const DEFAULT_POLICIES = ['sva', 'oracle', 'keda-epp'];
 
 interface Outcome {
@@ -30,7 +32,13 @@ interface Outcome {
 }
 
 /** Runs the bench on one workload; its stderr (progress) passes through. */
-function benchOn(w: Workload, policies: readonly string[], duration?: string): Promise<Outcome> {
+function benchOn(
+  w: Workload,
+  out: string,
+  policies: readonly string[],
+  duration?: string,
+  warmup?: string,
+): Promise<Outcome> {
   const args = [
     '--trace',
     w.derive ? tracePath(w) : `${REPO_ROOT}${w.source}`,
@@ -38,10 +46,11 @@ function benchOn(w: Workload, policies: readonly string[], duration?: string): P
     w.fleet === 'code' ? CODE_FLEET : CHAT_FLEET,
     ...(w.rateScale !== undefined ? ['--rate-scale', String(w.rateScale)] : []),
     ...(duration !== undefined ? ['--duration', duration] : []),
+    ...(warmup !== undefined ? ['--warmup', warmup] : []),
     ...policies.flatMap((p) => ['--policy', p]),
     '--json',
     '--out',
-    `${OUT}${w.name}`,
+    join(out, w.name),
   ];
   const command = `npm run bench -- ${args.map((a) => a.replace(REPO_ROOT, '')).join(' ')}`;
   process.stderr.write(`\nheldout: ${w.name}: ${command}\n`);
@@ -119,6 +128,8 @@ const { values } = parseArgs({
     only: { type: 'string', multiple: true },
     policy: { type: 'string', multiple: true },
     duration: { type: 'string' },
+    warmup: { type: 'string' },
+    out: { type: 'string' },
     seed: { type: 'string' },
   },
 });
@@ -136,10 +147,11 @@ const notes = await makeWorkloads(
   chosen.map((w) => w.name),
 );
 const outcomes: Outcome[] = [];
-for (const w of chosen) outcomes.push(await benchOn(w, policies, values.duration));
-mkdirSync(OUT, { recursive: true });
+const out = resolve(values.out ?? DEFAULT_OUT);
+for (const w of chosen) outcomes.push(await benchOn(w, out, policies, values.duration, values.warmup));
+mkdirSync(out, { recursive: true });
 writeFileSync(
-  `${OUT}heldout.json`,
+  join(out, 'heldout.json'),
   `${JSON.stringify({ seed, outcomes, notes: Object.fromEntries(notes) }, null, 2)}\n`,
 );
 const described = chosen.map(

@@ -3,7 +3,8 @@
  * what its window kept and what was ready, against the oracle's fleet, with the latencies sva's
  * requests saw (the diagnosis of bench/RESULTS.md, "Held-out workloads").
  *
- *   node bin/run-ts.js bench/heldout/timeline.ts --trace FILE [--fleet FILE] [--every MIN] [--from MIN] [--to MIN]
+ *   node bin/run-ts.js bench/heldout/timeline.ts --trace FILE [--fleet FILE] [--rate-scale X] [--warmup S]
+ *                                                [--every MIN] [--from MIN] [--to MIN]
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     trace: { type: 'string' },
     fleet: { type: 'string' },
     'rate-scale': { type: 'string' },
+    warmup: { type: 'string' },
     every: { type: 'string' },
     from: { type: 'string' },
     to: { type: 'string' },
@@ -36,6 +38,7 @@ const scenario = await buildScenario(config, {
   configPath: fleet,
   traceFiles: [resolve(values.trace)],
   rateScale: Number(values['rate-scale'] ?? 1),
+  ...(values.warmup !== undefined ? { warmupSeconds: Number(values.warmup) } : {}),
 });
 const schedule = searchOracle(config, scenario, {
   cacheDir: CACHE_DIR,
