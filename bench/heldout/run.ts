@@ -5,8 +5,8 @@
  *
  *   npm run bench:heldout -- [--only NAME ...] [--policy NAME ...] [--duration S] [--warmup S] [--out DIR] [--seed N]
  *
- * Defaults: every workload of workloads.ts; policies sva, oracle, keda-epp (static-best with
- * --policy, at the price of its search). Reports go to bench/heldout/out/<workload>/ (or --out
+ * Defaults: every workload of workloads.ts; policies sva, oracle, keda-epp, or those the workload
+ * names (two-days: sva and keda-epp), or those of --policy (static-best at the price of its search). Reports go to bench/heldout/out/<workload>/ (or --out
  * DIR) and the table's figures to heldout.json there. --warmup S is passed to the bench: the
  * seconds every policy runs on the trace's last minutes before the measured span.
  */
@@ -29,6 +29,8 @@ interface Outcome {
   readonly command: string;
   readonly result: TraceResult | null;
   readonly errors: string;
+  /** the policies run on it */
+  readonly ran: readonly string[];
 }
 
 /** Runs the bench on one workload; its stderr (progress) passes through. */
@@ -75,7 +77,13 @@ function benchOn(
       } catch {
         result = null;
       }
-      done({ workload: w.name, command, result, errors: stdout.slice(end >= 0 ? end + 3 : 0).trim() });
+      done({
+        workload: w.name,
+        command,
+        result,
+        errors: stdout.slice(end >= 0 ? end + 3 : 0).trim(),
+        ran: policies,
+      });
     });
   });
 }
@@ -86,6 +94,7 @@ function table(outcomes: readonly Outcome[], policies: readonly string[]): strin
   const rows = [['workload', 'policy', 'within both', 'TTFT', 'ITL', 'cost', 'x oracle']];
   for (const o of outcomes) {
     for (const p of policies) {
+      if (!o.ran.includes(p)) continue;
       const r = o.result?.policies[p];
       const y = o.result?.yardsticks[p];
       if (r) {
@@ -148,7 +157,10 @@ const notes = await makeWorkloads(
 );
 const outcomes: Outcome[] = [];
 const out = resolve(values.out ?? DEFAULT_OUT);
-for (const w of chosen) outcomes.push(await benchOn(w, out, policies, values.duration, values.warmup));
+for (const w of chosen)
+  outcomes.push(
+    await benchOn(w, out, values.policy ?? w.policies ?? DEFAULT_POLICIES, values.duration, values.warmup),
+  );
 mkdirSync(out, { recursive: true });
 writeFileSync(
   join(out, 'heldout.json'),

@@ -35,6 +35,8 @@ export interface Workload {
   readonly derive?: (source: Trace, random: Random, profile: ModelProfile) => Derivation;
   /** passed to the bench as --rate-scale (its amplify: shifted copies overlaid) */
   readonly rateScale?: number;
+  /** the policies run on it when none are named (the oracle's search of two days is long) */
+  readonly policies?: readonly string[];
 }
 
 /** The requests of [start, start + length), shifted to start at 0. */
@@ -151,6 +153,29 @@ export const WORKLOADS: readonly Workload[] = [
       return {
         requests,
         note: `day x2 (a second copy shifted by a seeded offset within 10 min), hours 6-14: ${requests.length} requests`,
+      };
+    },
+  },
+  {
+    name: 'two-days',
+    source: DAY,
+    fleet: 'chat',
+    policies: ['sva', 'keda-epp'],
+    why:
+      'a multi-day run: the day, then the day again with its arrivals shifted by one seeded offset ' +
+      'within 10 min; whether sva holds the second day as the first (no yardstick: the search of ' +
+      '48 h is too long here; compare the days hour by hour)',
+    derive: (t, random) => {
+      const period = dayPeriod(t);
+      const shift = (2 * random() - 1) * 600;
+      const second = t.requests.map((r) => ({
+        ...r,
+        arrival: period + ((r.arrival + shift + period) % period),
+      }));
+      const requests = [...t.requests, ...second.sort((a, b) => a.arrival - b.arrival)];
+      return {
+        requests,
+        note: `the day, then again shifted by ${shift.toFixed(0)} s (round the day): ${requests.length} requests over 48 h`,
       };
     },
   },
