@@ -6,7 +6,7 @@
  *
  *   npm run bench -- [--trace FILE ...] [--rate-scale X] [--json] [--out DIR]
  *                    [--policy NAME ...] [--duration S] [--interval S] [--target X] [--no-cache]
- *                    [--trace-dequantise auto|S]
+ *                    [--trace-dequantise auto|S] [--warmup S]
  *
  * Prints a table per trace (or, with --json, `{ trace, policies: { name: {...} } }`, an array of
  * them with several traces) and writes out/report.html and out/results.json under
@@ -66,6 +66,8 @@ const USAGE = `usage: npm run bench -- [--trace FILE ...] [--rate-scale X] [--js
   --out DIR         where report.html and results.json go (default: bench/policies/out)
   --policy NAME     run only these policies (default: all: ${POLICY_NAMES.join(', ')})
   --duration S      simulate only the first S seconds of each trace (a short slice: CI runs one)
+  --warmup S        seconds every policy runs on the trace's last minutes before the measured span (default: the
+                    fleet's simulation.warmupSeconds, else 600; at most half the span)
   --interval S      the oracle's interval (default ${DEFAULT_ORACLE_INTERVAL_SECONDS} s)
   --target X        share of requests the yardsticks must serve within both targets (default ${DEFAULT_ORACLE_TARGET})
   --no-cache        search the yardsticks again instead of reading bench/policies/.cache/`;
@@ -84,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
       policy: { type: 'string', multiple: true },
       duration: { type: 'string' },
+      warmup: { type: 'string' },
       interval: { type: 'string' },
       target: { type: 'string' },
       'no-cache': { type: 'boolean', default: false },
@@ -99,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
   const rateScale = positiveNumber(values['rate-scale'], '--rate-scale');
   const dequantise = dequantiseFlag(values['trace-dequantise'], '--trace-dequantise');
   const durationSeconds = positiveNumber(values.duration, '--duration');
+  const warmupSeconds = positiveNumber(values.warmup, '--warmup');
   const intervalSeconds = positiveNumber(values.interval, '--interval') ?? DEFAULT_ORACLE_INTERVAL_SECONDS;
   const target = positiveNumber(values.target, '--target') ?? DEFAULT_ORACLE_TARGET;
   if (target > 1) throw new UsageError('--target must be at most 1');
@@ -155,6 +159,7 @@ async function main(argv: string[]): Promise<number> {
       rateScale: trace.rateScale,
       durationSeconds,
       dequantise,
+      ...(warmupSeconds !== undefined ? { warmupSeconds } : {}),
     });
     const requests = [...scenario.traces.values()].reduce(
       (a, t) =>

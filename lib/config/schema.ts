@@ -569,6 +569,13 @@ export const policySchema = z
       .describe(
         "when the chosen accelerator cannot hold what a variant's target or demand asks of it (its node groups' limit, what the other variants' targets leave, maxReplicas), run the shortfall, held over the window, on the other allowed accelerator whose added nodes cost least (free devices on nodes kept up anyway first); an abandoned move's replicas are then released once what replaces them is ready (on the chosen accelerator and the spill's); a move is not made where the accelerator moved to cannot hold the recommendation, or where what the current one holds and a spill cost less; a move under way waits acceleratorSwitchSeconds before going back",
       ),
+    pooledOutputMean: z
+      .object({ enabled: z.boolean().default(true) })
+      .strict()
+      .default({ enabled: true })
+      .describe(
+        "size with the mean output length pooled over the newest non-overlapping metrics windows whose completions hold it within 10% (its spread read from how far the windows' means stray), remembered for itlDistribution.halfLifeSeconds; off: the last window's mean alone, which a long-tailed output mix (a reasoning model) swings several-fold from minute to minute",
+      ),
     windowYields: z
       .object({ enabled: z.boolean().default(true) })
       .strict()

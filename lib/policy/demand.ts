@@ -23,6 +23,8 @@ export interface DemandContext {
   readonly forecast: ForecastSettings;
   /** what the variant's learnt season expects within the lead time (policy.forecast.seasonal) */
   readonly seasonal?: SeasonalForecast;
+  /** the mean output pooled over recent windows (lib/policy/outputMean.ts), before the last window's */
+  readonly pooledOutputTokens?: number;
 }
 
 export interface Demand {
@@ -119,9 +121,11 @@ export function estimateDemand(obs: VariantObservation, memory: VariantMemory, c
   const tokens = {
     input: obs.avgInputTokens?.value ?? memory.lastTokens?.input ?? DEFAULT_TOKENS.input,
     // The output the requests arriving now will ask for, bucket by bucket of their prompts
-    // (docs/GATEWAY.md, "Output length by input bucket"), before the mean of what just completed.
+    // (docs/GATEWAY.md, "Output length by input bucket"), before the mean of what completed over
+    // the recent windows that know it (docs/SIZING.md, "The mean output of a heavy tail").
     output:
       obs.outputByInputBucket?.expectedOutputTokens ??
+      ctx.pooledOutputTokens ??
       obs.avgOutputTokens?.value ??
       memory.lastTokens?.output ??
       DEFAULT_TOKENS.output,

@@ -87,7 +87,13 @@ export type TokenHistogram = NonNullable<VariantMemory['tokenHistogram']>;
 /**
  * The remembered histograms advanced by this window's: older counts decay with the half-life,
  * so a minute's few hundred requests do not swing the sizing and a change of traffic still shows
- * within the half-life. A window with other bucket bounds (another vLLM version) starts afresh.
+ * within the half-life. vLLM builds its token buckets (1, 2, 5, 10, ...) up to the engine's
+ * maximum model length, which differs between accelerators (their KV caches): where one window's
+ * bounds are the other's first ones, both are re-binned onto the shorter (each of its buckets is a
+ * union of the longer's), so a variant moving to another accelerator, or running on two, keeps
+ * the mix it learnt (forgetting it left the ITL sizing without histograms for ten minutes on
+ * the held-out day at x0.5, bench/RESULTS.md). A window with other bounds (another vLLM version's
+ * buckets) starts afresh.
  */
 export function updateTokenHistogram(
   previous: TokenHistogram | undefined,
@@ -104,18 +110,39 @@ export function updateTokenHistogram(
     b.slice(0, -1).every((x, i) => x === bounds[i]) &&
     !Number.isFinite(b.at(-1)!);
   if (!sameBounds(input.bounds) || !sameBounds(output.bounds)) return previous;
-  const keep =
-    previous && previous.bounds.length === bounds.length && previous.bounds.every((x, i) => x === bounds[i])
-      ? Math.pow(0.5, Math.max(now - previous.t, 0) / halfLifeSeconds)
-      : 0;
-  const merge = (old: readonly number[] | undefined, fresh: readonly number[]) =>
-    fresh.map((c, i) => c + keep * (old?.[i] ?? 0));
+  const common = previous && sharedPrefix(previous.bounds, bounds);
+  const keep = common ? Math.pow(0.5, Math.max(now - previous.t, 0) / halfLifeSeconds) : 0;
+  const onto = common ?? bounds;
+  const merge = (old: readonly number[] | undefined, fresh: readonly number[]) => {
+    const mine = rebin(fresh, onto);
+    const theirs = old ? rebin(old, onto) : undefined;
+    return mine.map((c, i) => c + keep * (theirs?.[i] ?? 0));
+  };
   return {
     t: now,
-    bounds,
+    bounds: [...onto],
     input: merge(keep > 0 ? previous!.input : undefined, input.counts),
     output: merge(keep > 0 ? previous!.output : undefined, output.counts),
   };
+}
+
+/** The shorter of two finite bound lists where it is the longer's beginning; undefined otherwise. */
+function sharedPrefix(a: readonly number[], b: readonly number[]): readonly number[] | undefined {
+  const [shorter, longer] = a.length <= b.length ? [a, b] : [b, a];
+  return shorter.length > 0 && shorter.every((x, i) => x === longer[i]) ? shorter : undefined;
+}
+
+/**
+ * Counts (the overflow last) onto the first `onto` of their bounds: the buckets above the last of
+ * them join its overflow.
+ */
+function rebin(counts: readonly number[], onto: readonly number[]): number[] {
+  const out = new Array<number>(onto.length + 1).fill(0);
+  counts.forEach((c, i) => {
+    const j = Math.min(i, onto.length);
+    out[j] = out[j]! + c;
+  });
+  return out;
 }
 
 /** The remembered histograms as distributions; undefined before any was seen. */

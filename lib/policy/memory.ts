@@ -54,6 +54,8 @@ export interface VariantMemory {
    * bucket bounds, counts with one more slot for the overflow (JSON has no Infinity)
    */
   tokenHistogram?: { t: number; bounds: number[]; input: number[]; output: number[] };
+  /** the recent metrics windows' completions and mean output, without overlap (lib/policy/outputMean.ts) */
+  outputWindows?: { t: number; count: number; mean: number }[];
   /** since when the optimizer has preferred an accelerator other than the current one */
   otherAccelerator?: { accelerator: string; since: number };
   /**

@@ -67,3 +67,29 @@ describe('updateTokenHistogram', () => {
     expect(tokenDistributions(undefined, {})).toBeUndefined();
   });
 });
+
+describe('updateTokenHistogram across engines with other maximum lengths', () => {
+  // vLLM's buckets run up to the engine's maximum model length: a larger KV cache, more buckets
+  const longer = (input: number[], output: number[]): VariantObservation => ({
+    ...obs([], []),
+    inputTokenBuckets: { bounds: [1, 2, 5, 10, 20, 50, Infinity], counts: input },
+    outputTokenBuckets: { bounds: [1, 2, 5, 10, 20, 50, Infinity], counts: output },
+  });
+
+  it('re-bins onto the shorter bounds and keeps what it learnt, whichever comes first', () => {
+    const first = updateTokenHistogram(undefined, obs([4, 0, 0, 0, 0], [0, 4, 0, 0, 0]), 0, 60)!;
+    const moved = updateTokenHistogram(first, longer([0, 0, 0, 0, 2, 2, 2], [2, 0, 0, 0, 0, 0, 0]), 60, 60)!;
+    expect(moved.bounds).toEqual([1, 2, 5, 10]);
+    expect(moved.input).toEqual([2, 0, 0, 0, 6]);
+    expect(moved.output).toEqual([2, 2, 0, 0, 0]);
+    const back = updateTokenHistogram(
+      updateTokenHistogram(undefined, longer([0, 0, 0, 0, 0, 4, 4], [4, 0, 0, 0, 0, 0, 0]), 0, 60),
+      obs([0, 2, 0, 0, 0], [0, 0, 2, 0, 0]),
+      60,
+      60,
+    )!;
+    expect(back.bounds).toEqual([1, 2, 5, 10]);
+    expect(back.input).toEqual([0, 2, 0, 0, 4]);
+    expect(back.output).toEqual([2, 0, 2, 0, 0]);
+  });
+});

@@ -11,6 +11,7 @@ import { targetsOf } from '../../config/resolved.js';
 import { leadSeconds } from '../window.js';
 import type { Observed } from './observe.js';
 import { updateTokenHistogram, type TokenHistogram } from '../distribution.js';
+import { pooledOutputMean, rememberOutputWindow, type OutputWindow } from '../outputMean.js';
 import { updateRise, type RiseStats } from '../caution.js';
 import { observeSeason, seasonalForecast } from '../seasonal.js';
 import { expectedRise, forecastAsExpected, learnsRises } from '../forecastCapacity.js';
@@ -31,6 +32,8 @@ export interface Assessed extends Observed {
   readonly latency?: LatencyCheck | null;
   /** how far demand rose within one lead time so far, this evaluation's sample included */
   readonly rise?: RiseStats;
+  /** the recent windows' output means, this one included (policy.pooledOutputMean) */
+  readonly outputWindows?: OutputWindow[];
 }
 
 export interface LatencyCheck {
@@ -54,7 +57,24 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
   const season = seasonal.enabled
     ? observeSeason(o.season, now, observation.arrivalRate.value, seasonal)
     : undefined;
+  // The recent windows' output means, pooled until they know the mean (lib/policy/outputMean.ts).
+  const outputWindows = policy.pooledOutputMean.enabled
+    ? rememberOutputWindow(
+        memory.outputWindows,
+        observation.avgOutputTokens && observation.completionRate
+          ? {
+              t: now,
+              seconds: observation.windowSeconds,
+              count: observation.completionRate.value * observation.windowSeconds,
+              mean: observation.avgOutputTokens.value,
+            }
+          : undefined,
+        policy.itlDistribution.halfLifeSeconds,
+      )
+    : undefined;
+  const pooledOutput = outputWindows && pooledOutputMean(outputWindows);
   const trended = estimateDemand(observation, memory, {
+    ...(pooledOutput ? { pooledOutputTokens: pooledOutput.mean } : {}),
     now,
     ttftTargetMs: targetsOf(config, v).ttftMs,
     intervalSeconds: policy.intervalSeconds,
@@ -111,6 +131,7 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
     correction,
     gaps: measurementGaps(observation, current, demand.measured),
     tokenHistogram,
+    ...(outputWindows ? { outputWindows } : {}),
     latency: predicted && {
       predictedTtftMs: predicted.ttftMs,
       predictedItlMs: predicted.itlMs,

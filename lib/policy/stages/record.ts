@@ -20,6 +20,7 @@ export function remember(g: Guarded, config: Config, now: number): VariantMemory
     ...mem,
     correction: demand ? { ...g.correction } : mem.correction,
     tokenHistogram: g.tokenHistogram ?? mem.tokenHistogram,
+    ...(g.outputWindows || mem.outputWindows ? { outputWindows: g.outputWindows ?? mem.outputWindows } : {}),
     sequence: mem.sequence + 1,
     recommendations: mem.recommendations.filter((r) => r.t > now - longestWindow(config, v, r.accelerator)),
     // the trend's history, and a lead time of it for the rises (lib/policy/caution.ts)
