@@ -67,7 +67,8 @@ const USAGE = `usage: npm run bench -- [--trace FILE ...] [--rate-scale X] [--js
   --policy NAME     run only these policies (default: all: ${POLICY_NAMES.join(', ')})
   --duration S      simulate only the first S seconds of each trace (a short slice: CI runs one)
   --warmup S        seconds every policy runs on the trace's last minutes before the measured span (default: the
-                    fleet's simulation.warmupSeconds, else 600; at most half the span)
+                    fleet's simulation.warmupSeconds, else its longest lead time plus the burst look-back:
+                    docs/ARCHITECTURE.md "Warm-up"; at most half the span)
   --interval S      the oracle's interval (default ${DEFAULT_ORACLE_INTERVAL_SECONDS} s)
   --target X        share of requests the yardsticks must serve within both targets (default ${DEFAULT_ORACLE_TARGET})
   --no-cache        search the yardsticks again instead of reading bench/policies/.cache/`;

@@ -17,6 +17,7 @@ import {
   simRoleVariant,
 } from '../config/roles.js';
 import { sizeDisaggregatedVariants } from '../config/toDisaggregated.js';
+import { servingWarmupSeconds } from './warmup.js';
 import { solve } from '../optimizer/index.js';
 import { acceleratorType, allowedAccelerators, devicesPerReplica, modelOf } from '../config/resolved.js';
 import {
@@ -51,7 +52,7 @@ export interface ScenarioOptions {
   readonly traceFiles?: readonly string[];
   readonly rateScale?: number;
   readonly durationSeconds?: number;
-  /** seconds of warm-up before the measured span (default: the config's, else 600) */
+  /** seconds of warm-up before the measured span (default: the config's, else servingWarmupSeconds) */
   readonly warmupSeconds?: number;
   /**
    * spread the requests of traces recorded on a timestamp grid over each tick (see dequantise in
@@ -194,7 +195,10 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
     throw new InputError('nothing to simulate: no variant has a trace (give --trace FILE)');
   // A running autoscaler has seen the minutes before the span measured: the loop first replays
   // the span's last minutes, so every policy starts as it would in service, not from cold.
-  const warmup = Math.min(options.warmupSeconds ?? sim?.warmupSeconds ?? 600, measured / 2);
+  const warmup = Math.min(
+    options.warmupSeconds ?? sim?.warmupSeconds ?? servingWarmupSeconds(config),
+    measured / 2,
+  );
   if (warmup > 0) for (const [name, trace] of traces) traces.set(name, withWarmup(trace, warmup, measured));
   const durationSeconds = warmup + measured;
 

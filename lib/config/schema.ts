@@ -624,8 +624,10 @@ export const simulationSchema = z
     seed: z.number().int().default(1),
     durationSeconds: z.number().positive().optional().describe('default: the longest trace'),
     warmupSeconds: nonNegative
-      .default(600)
-      .describe("replayed from the span's end before it, unmeasured, so the loop starts as in service"),
+      .optional()
+      .describe(
+        "replayed from the span's end before it, unmeasured, so the loop starts as in service (at most half the span; default: the longest time new capacity takes, a new node and a replica's cold start, plus policy.burstSizing.lookbackSeconds: capacity asked for at the warm-up's start is serving, and the burst signal is full, before the span)",
+      ),
     scrapeIntervalSeconds: z.number().positive().default(15),
     drainSeconds: nonNegative
       .default(120)

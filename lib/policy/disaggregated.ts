@@ -163,7 +163,7 @@ function holdReason(
 }
 
 /** Seconds new capacity of the variant takes: the slower role's startup plus a new node. */
-function leadSeconds(config: Config, v: DisaggregatedVariantConfig): number {
+export function disaggregatedLeadSeconds(config: Config, v: DisaggregatedVariantConfig): number {
   let lead = 0;
   for (const role of ROLES) {
     const s = roleStartup(config, v, role);
@@ -190,7 +190,7 @@ export function roleWindow(config: Config, v: DisaggregatedVariantConfig, role?:
     role === undefined
       ? Math.max(...ROLES.map((r) => windowLeadTimes(config, roleCoversBursts(config, r))))
       : windowLeadTimes(config, roleCoversBursts(config, role));
-  return Math.max(config.policy.stabilizationWindowSeconds, leadTimes * leadSeconds(config, v));
+  return Math.max(config.policy.stabilizationWindowSeconds, leadTimes * disaggregatedLeadSeconds(config, v));
 }
 
 function stabilizedRole(
@@ -432,7 +432,7 @@ export function decideDisaggregated(
       now,
       ttftTargetMs: targetsOf(config, v).ttftMs,
       intervalSeconds: config.policy.intervalSeconds,
-      leadSeconds: leadSeconds(config, v),
+      leadSeconds: disaggregatedLeadSeconds(config, v),
       startingReplicas: starting,
       forecast: config.policy.forecast,
     });
@@ -475,7 +475,7 @@ export function decideDisaggregated(
         ),
       ),
       observedTransferMs: d.kvTransferMs?.value,
-      leadSeconds: leadSeconds(config, v),
+      leadSeconds: disaggregatedLeadSeconds(config, v),
       windowSeconds: roleWindow(config, v),
       forBursts: (planned, sizedFrom, role) => {
         const sized = forBursts(planned, sizedFrom);
@@ -528,7 +528,7 @@ export function decideDisaggregated(
                 planned,
                 arrivalsShare: sized.rate > 0 ? sized.measured / sized.rate : 1,
                 configuredSeconds: roleWindow(config, v, role),
-                leadSeconds: leadSeconds(config, v),
+                leadSeconds: disaggregatedLeadSeconds(config, v),
                 highest: Math.max(planned, current, ...history.map((r) => r.replicas)),
               },
               lw,

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { loadConfig } from '../../lib/config/load.js';
 import { buildScenario } from '../../lib/closedLoop/scenario.js';
 import { leadSeconds } from '../../lib/policy/window.js';
+import { servingWarmupSeconds } from '../../lib/closedLoop/warmup.js';
+import { allowedAccelerators } from '../../lib/config/resolved.js';
 
 const CONFIG = 'config/default.yaml';
 
@@ -34,6 +36,26 @@ describe('buildScenario', () => {
     expect(s.durationSeconds).toBeCloseTo(14.25, 9);
     const measured = s.traces.get('chat-8b')!.requests.filter((r) => r.arrival >= s.measuredFrom);
     expect(measured.map((r) => r.arrival)).toEqual([0, 0.5, 1.2, 3, 8, 9.5].map((t) => t + 4.75));
+  });
+
+  it('warms up by default for the longest lead time plus the burst look-back, at most half the span', async () => {
+    const leads = config.variants.flatMap((v) =>
+      allowedAccelerators(config, v).map((a) => leadSeconds(config, v, a)),
+    );
+    const expected = Math.max(...leads) + config.policy.burstSizing.lookbackSeconds;
+    expect(servingWarmupSeconds(config)).toBeCloseTo(expected, 9);
+    // longer than the ten minutes a node and a replica outlast on this fleet
+    expect(Math.max(...leads)).toBeGreaterThan(600);
+    const hour = await buildScenario(config, { configPath: CONFIG, durationSeconds: 3 * 3600 });
+    expect(hour.measuredFrom).toBeCloseTo(expected, 9);
+    const short = await buildScenario(config, { configPath: CONFIG, durationSeconds: 1200 });
+    expect(short.measuredFrom).toBe(600);
+    const given = await buildScenario(config, {
+      configPath: CONFIG,
+      durationSeconds: 3 * 3600,
+      warmupSeconds: 120,
+    });
+    expect(given.measuredFrom).toBe(120);
   });
 
   it('with dequantise, spreads a gridded trace over its ticks before the rate scaling; default as given', async () => {
