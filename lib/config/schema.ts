@@ -343,13 +343,13 @@ export const policySchema = z
       .object({
         buyAsExpected: z
           .boolean()
-          .default(false)
+          .default(true)
           .describe(
             "a scale-up buys the trend's forecast only as far as the rise learnt (policy.caution's statistics) expects demand a lead time later",
           ),
         holdAsExpected: z
           .boolean()
-          .default(false)
+          .default(true)
           .describe(
             "the window holds the replicas measured demand (and backlog) asked for; a forecast's replicas beyond them until the time they were forecast for (one lead time), then only as far as the demand expected within a lead time (measured rate times the learnt rise, the most of the last lead time) needs",
           ),
@@ -361,7 +361,7 @@ export const policySchema = z
           ),
       })
       .strict()
-      .default({ buyAsExpected: false, holdAsExpected: false, regretOnMeasured: false })
+      .default({ buyAsExpected: true, holdAsExpected: true, regretOnMeasured: false })
       .describe(
         "capacity bought for demand expected when it arrives: learns the rises as policy.caution does (its halfLifeSeconds; without its scale-down unless it is enabled too) and buys and holds the forecast's replicas by them",
       ),

@@ -101,9 +101,10 @@ export function poolConfig(options: ConfigOptions = {}): Config {
         // and the window is not replaced by the caution learnt from rises unless a test says so
         caution: { enabled: false },
         // nor sized for the look-back's bursts (with its window of one lead time), nor yielded to a
-        // neighbour, unless a test says so
+        // neighbour, nor a forecast bought and held by the rises learnt, unless a test says so
         burstSizing: { enabled: false, itl: false },
         windowYields: { enabled: false },
+        forecastCapacity: { buyAsExpected: false, holdAsExpected: false },
         ...options.policy,
       },
     },

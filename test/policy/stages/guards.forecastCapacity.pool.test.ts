@@ -10,9 +10,14 @@ import { variantMemory } from '../../../lib/policy/memory.js';
 import { deployment, poolConfig, ratePerReplica, Session, T0 } from '../helpers.js';
 
 const at = (i: number) => T0 + 30 * i;
+// the flags a test does not turn on are off (both are on by default)
+const OFF = { buyAsExpected: false, holdAsExpected: false };
 const policy = (forecastCapacity: Record<string, boolean>) =>
   poolConfig({
-    policy: { forecast: { enabled: true, horizonSeconds: 180, maxGrowth: 3 }, forecastCapacity },
+    policy: {
+      forecast: { enabled: true, horizonSeconds: 180, maxGrowth: 3 },
+      forecastCapacity: { ...OFF, ...forecastCapacity },
+    },
   });
 const hold = policy({ holdAsExpected: true });
 const off = policy({});
@@ -105,7 +110,7 @@ describe('forecast capacity held as far as the rise learnt expects', () => {
       policy: {
         stabilizationWindowSeconds: 900,
         forecast: { enabled: true, horizonSeconds: 180, maxGrowth: 3 },
-        forecastCapacity: { holdAsExpected: true },
+        forecastCapacity: { ...OFF, holdAsExpected: true },
       },
     });
     const s = new Session(slow, [deployment('L4', 2)]);
