@@ -20,6 +20,7 @@ export function remember(g: Guarded, config: Config, now: number): VariantMemory
     ...mem,
     correction: demand ? { ...g.correction } : mem.correction,
     tokenHistogram: g.tokenHistogram ?? mem.tokenHistogram,
+    ...(g.itlMiss?.memory ? { itlMiss: { ...g.itlMiss.memory } } : {}),
     sequence: mem.sequence + 1,
     recommendations: mem.recommendations.filter((r) => r.t > now - longestWindow(config, v, r.accelerator)),
     // the trend's history, and a lead time of it for the rises (lib/policy/caution.ts)
@@ -140,10 +141,22 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
       latency: demand ? (g.latency ?? null) : null,
       ...(g.bursts ? { bursts: { ...g.bursts } } : {}),
       ...(g.itlSteps ? { itlSteps: { ...g.itlSteps } } : {}),
+      ...(ctx.config.policy.itlMissCorrection.enabled && demand ? { itlMiss: itlMissInputs(g) } : {}),
       metricTimestamps: metricTimestamps(obs),
       stale: [...(obs?.stale ?? [])],
       missing: obs ? [...obs.missing] : ['(no observation)'],
     },
+  };
+}
+
+/** The factor on the ITL model's miss share, its pooled evidence and this window's (policy.itlMissCorrection). */
+function itlMissInputs(g: Guarded): NonNullable<DecisionRecord['inputs']['itlMiss']> {
+  const pool = g.itlMiss?.memory;
+  const w = g.itlMiss?.window;
+  return {
+    factor: g.itlMissFactor,
+    pooled: pool ? { requests: pool.requests, misses: pool.misses, predicted: pool.predicted } : null,
+    window: w ? { requests: w.requests, misses: w.misses, predictedShare: w.predictedShare } : null,
   };
 }
 
