@@ -8,6 +8,7 @@ import {
   allowedModelShare,
   itlMissBasis,
   predictedMissShare,
+  readThroughBucket,
   requestsOverTarget,
   updateItlMiss,
   type ItlMissMemory,
@@ -28,6 +29,13 @@ describe('requestsOverTarget', () => {
     expect(r.misses).toBeCloseTo(30, 9);
   });
 
+  it('names the bucket holding the target, none where the target is on a bound', () => {
+    const counts = [900, 60, 25, 10, 5];
+    expect(requestsOverTarget({ bounds, counts }, 60)!.bucket).toEqual({ lowerMs: 50, upperMs: 75 });
+    expect(requestsOverTarget({ bounds, counts }, 75)!.bucket).toBeUndefined();
+    expect(requestsOverTarget({ bounds, counts }, 150)!.bucket).toEqual({ lowerMs: 100, upperMs: Infinity });
+  });
+
   it('takes a target on a bound exactly', () => {
     expect(requestsOverTarget({ bounds, counts: [900, 60, 25, 10, 5] }, 75)!.misses).toBeCloseTo(15, 9);
   });
@@ -38,6 +46,25 @@ describe('requestsOverTarget', () => {
 
   it('says nothing of an empty histogram', () => {
     expect(requestsOverTarget({ bounds, counts: [0, 0, 0, 0, 0] }, 60)).toBeUndefined();
+  });
+});
+
+describe('readThroughBucket', () => {
+  // a model whose share over t ms falls linearly from 10% at 50 ms to 0 at 75 ms
+  const shareOver = (t: number) => Math.max((0.1 * (75 - t)) / 25, 0);
+
+  it("interpolates the model's shares over the bucket's bounds as the histogram's count is", () => {
+    // the model's share over 60 ms is 6%; read through (50, 75] it is 0 + 0.6 x 10%
+    expect(readThroughBucket(shareOver, 60, { lowerMs: 50, upperMs: 75 })).toBeCloseTo(0.06, 12);
+    const convex = (t: number) => 0.1 * ((75 - Math.min(t, 75)) / 25) ** 2;
+    // requests nearer the lower bound: 3.6% over 60 ms, read as 6% as the histogram would read them
+    expect(convex(60)).toBeCloseTo(0.036, 12);
+    expect(readThroughBucket(convex, 60, { lowerMs: 50, upperMs: 75 })).toBeCloseTo(0.06, 12);
+  });
+
+  it('takes the share over the target without a bucket, over the lower bound with an open one', () => {
+    expect(readThroughBucket(shareOver, 60, undefined)).toBeCloseTo(0.06, 12);
+    expect(readThroughBucket(shareOver, 150, { lowerMs: 55, upperMs: Infinity })).toBeCloseTo(0.08, 12);
   });
 });
 

@@ -13,6 +13,7 @@ import { itlShareInput, trustedDistributions, type TokenHistogram } from '../dis
 import {
   itlMissBasis,
   predictedMissShare,
+  readThroughBucket,
   requestsOverTarget,
   updateItlMiss,
   type ItlMissMemory,
@@ -64,20 +65,25 @@ export function learnItlMiss(
       allowedShare,
     );
     if (!distributions) return undefined;
-    const model = new ItlShareModel(
-      itlShareInput({
-        profile: corrected(configured, context.correction),
-        stepBudget: configured.maxBatchedTokens,
-        ...distributions,
-        itlTargetMs,
-      }),
-    );
-    const predictedShare = predictedMissShare(model, {
-      rate: demand.measured,
-      replicas: current.ready,
-      windowSeconds: observation.windowSeconds,
-      ...(observation.arrivalSteps ? { steps: observation.arrivalSteps } : {}),
-    });
-    return { ...observed, predictedShare };
+    // the model at the target, or at the bounds of the bucket holding it (read as the histogram is)
+    const shareOver = (targetMs: number) =>
+      predictedMissShare(
+        new ItlShareModel(
+          itlShareInput({
+            profile: corrected(configured, context.correction),
+            stepBudget: configured.maxBatchedTokens,
+            ...distributions,
+            itlTargetMs: targetMs,
+          }),
+        ),
+        {
+          rate: demand.measured,
+          replicas: current.ready,
+          windowSeconds: observation.windowSeconds,
+          ...(observation.arrivalSteps ? { steps: observation.arrivalSteps } : {}),
+        },
+      );
+    const predictedShare = readThroughBucket(shareOver, itlTargetMs, observed.bucket);
+    return { requests: observed.requests, misses: observed.misses, predictedShare };
   }
 }
