@@ -167,7 +167,7 @@ export function updateItlMiss(
     !Number.isFinite(window.misses) ||
     !Number.isFinite(window.predictedShare)
   )
-    return same ?? previous;
+    return same; // another basis without evidence yet: no factor (1)
   const elapsed = same ? Math.max(ctx.now - same.t, 0) : Infinity;
   const keep = same ? Math.pow(0.5, elapsed / settings.halfLifeSeconds) : 0;
   const fresh = Math.min(elapsed / ctx.windowSeconds, 1);

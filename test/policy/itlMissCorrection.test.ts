@@ -149,6 +149,8 @@ describe('updateItlMiss', () => {
     expect(other.factor).toBe(1);
     expect(other.requests).toBe(500);
     expect(other.basis).toBe('H100|a');
+    // and without evidence on the new basis yet: no factor at all
+    expect(updateItlMiss(m, undefined, ctx(60, 'H100|a'), settings)).toBeUndefined();
   });
 });
 

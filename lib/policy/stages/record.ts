@@ -16,11 +16,15 @@ import type { Guarded } from './guards.js';
 /** The variant's memory after this evaluation: the previous one advanced by what was decided. */
 export function remember(g: Guarded, config: Config, now: number): VariantMemory {
   const { v, memory: mem, demand, observation } = g;
+  // the ITL miss factor as this evaluation left it (none: another accelerator or profile started
+  // afresh); a variant without a demand learnt nothing and keeps its own
+  const { itlMiss: _before, ...kept } = mem;
+  const itlMiss = g.itlMiss ? g.itlMiss.memory : mem.itlMiss;
   const next: VariantMemory = {
-    ...mem,
+    ...kept,
     correction: demand ? { ...g.correction } : mem.correction,
     tokenHistogram: g.tokenHistogram ?? mem.tokenHistogram,
-    ...(g.itlMiss?.memory ? { itlMiss: { ...g.itlMiss.memory } } : {}),
+    ...(itlMiss ? { itlMiss: { ...itlMiss } } : {}),
     sequence: mem.sequence + 1,
     recommendations: mem.recommendations.filter((r) => r.t > now - longestWindow(config, v, r.accelerator)),
     // the trend's history, and a lead time of it for the rises (lib/policy/caution.ts)

@@ -110,3 +110,21 @@ test('on: a window without the histogram leaves the factor as it was', () => {
   expect(d.inputs.itlMiss).toMatchObject({ factor: learnt.factor, window: null });
   expect(s.memory.variants['llm/chat']!.itlMiss).toEqual(learnt);
 });
+
+test('on: the variant moved to another accelerator starts afresh: no factor until it learns there', () => {
+  const s = new Session(on, [deployment('L4', REPLICAS)]);
+  let t = T0;
+  for (let k = 0; k < 20; k++, t += 30) s.decide(t, [withTpot(at(t), 180, 18)]);
+  expect(s.memory.variants['llm/chat']!.itlMiss!.factor).toBeGreaterThan(1);
+  const moved = new Session(
+    poolConfig({
+      policy: { ...unlimited, ...itlSteps, itlMissCorrection: { enabled: true } },
+      chat: { maxReplicas: 40, accelerator: 'H100' },
+    }),
+    [deployment('H100', 2)],
+  );
+  moved.memory = s.memory;
+  const d = moved.decide(t, [at(t)]);
+  expect(d.inputs.itlMiss).toMatchObject({ factor: 1, pooled: null, window: null });
+  expect(moved.memory.variants['llm/chat']!.itlMiss).toBeUndefined();
+});
