@@ -20,8 +20,11 @@ import { HOUR_SECONDS, type HourOutcome } from './hourly.js';
 import { VLLM } from '../metrics/vllmNaming.js';
 import { everyVariant } from '../config/roles.js';
 
-/** The histograms whose buckets the policy reads (the token distributions); the rest are skipped for speed. */
-const POLICY_BUCKETS = [VLLM.promptTokens, VLLM.generationTokens];
+/**
+ * The histograms whose buckets the policy reads (the token distributions, and the per-request time
+ * per token where the servers expose it: policy.itlMissCorrection); the rest are skipped for speed.
+ */
+const POLICY_BUCKETS = [VLLM.promptTokens, VLLM.generationTokens, VLLM.requestTpot];
 
 export type { SimulationSummary, VariantSummary } from './outcomes.js';
 

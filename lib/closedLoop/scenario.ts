@@ -253,6 +253,7 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
       seed: sim?.seed ?? 1,
       delayJitter: sim?.delayJitter ?? 0.1,
       removalOrder: sim?.removalOrder ?? 'newest',
+      ...(sim?.requestTimePerOutputToken ? { requestTimePerOutputToken: true } : {}),
     },
     traces,
     durationSeconds,

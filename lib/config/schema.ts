@@ -562,6 +562,39 @@ export const policySchema = z
       .describe(
         "learn per variant the engine's speed (iteration times scaled until the predicted ITL is the observed) and a factor on the predicted TTFT, from the load the replicas carry",
       ),
+    itlMissCorrection: z
+      .object({
+        enabled: z.boolean().default(false),
+        smoothing: z
+          .number()
+          .gt(0)
+          .max(1)
+          .default(0.3)
+          .describe(
+            'share of the (log) gap between the pooled observed and predicted miss shares closed per evaluation',
+          ),
+        min: z
+          .number()
+          .positive()
+          .max(1)
+          .default(0.5)
+          .describe('lowest factor: the model at most this many times cautious about the misses'),
+        max: z
+          .number()
+          .min(1)
+          .default(4)
+          .describe('highest factor: the model at most this many times optimistic about the misses'),
+        halfLifeSeconds: z
+          .number()
+          .positive()
+          .default(3600)
+          .describe('the pooled requests and misses halve over this time'),
+      })
+      .strict()
+      .default({ enabled: false, smoothing: 0.3, min: 0.5, max: 4, halfLifeSeconds: 3600 })
+      .describe(
+        "learn per variant a factor on the chunked-ITL model's share of requests missing the ITL target, from the share the replicas show in vllm:request_time_per_output_token_seconds (the target interpolated within its bucket) against the model's share at the load they carried, pooled over the half-life until ten misses are expected at itlDistribution.missShare; the ITL cap and the ITL sizing over steps then hold the model's share times the factor within itlDistribution.missShare. Needs servers exposing the histogram (vLLM >= 0.13); without it the factor stays 1",
+      ),
     spill: z
       .object({ enabled: z.boolean().default(false) })
       .strict()
@@ -643,6 +676,12 @@ export const simulationSchema = z
       .optional()
       .describe(
         "which ready replicas a scale-down drains: 'newest' (default, the ReplicaSet's order without deletion costs) or 'least-busy' (as pod-deletion-cost orders them when apply sets it)",
+      ),
+    requestTimePerOutputToken: z
+      .boolean()
+      .default(false)
+      .describe(
+        "the simulated servers expose vllm:request_time_per_output_token_seconds as vLLM >= 0.13 does (each request's decode time over its tokens after the first: the ITL the results judge); the mean ITL is then read from it, as from such a server. Off: servers of earlier versions, whose mean ITL is the per-token histogram's",
       ),
     variants: z
       .record(

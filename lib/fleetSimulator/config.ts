@@ -82,6 +82,12 @@ export interface FleetSimConfig {
    * order pod-deletion-cost gives when apply sets it, docs/ADOPTION.md)
    */
   readonly removalOrder?: RemovalOrder;
+  /**
+   * Expose vLLM 0.13's per-request time per output token (vllm:request_time_per_output_token_seconds:
+   * decode time over the tokens after the first, the ITL a request is judged by). Default false:
+   * the simulated servers are earlier versions, whose mean ITL comes from the per-token histogram.
+   */
+  readonly requestTimePerOutputToken?: boolean;
   /** an endpoint picker with flow control in front of every variant (gateway.ts); default none */
   readonly gateway?: GatewayConfig;
   readonly results?: ResultsConfig;
@@ -97,6 +103,7 @@ export interface ParsedFleetSimConfig {
   readonly seed: number;
   readonly delayJitter: number;
   readonly removalOrder: RemovalOrder;
+  readonly requestTimePerOutputToken: boolean;
   readonly gateway?: ParsedGatewayConfig;
   readonly results: {
     readonly origin: number;
@@ -188,6 +195,7 @@ const fleetSimConfigSchema = z
     seed: z.number().int().default(1),
     delayJitter: z.number().min(0).max(1).default(0),
     removalOrder: z.enum(['newest', 'least-busy']).default('newest'),
+    requestTimePerOutputToken: z.boolean().default(false),
     gateway: gatewaySchema.optional(),
     results: z
       .object({

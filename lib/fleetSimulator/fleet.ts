@@ -166,6 +166,7 @@ class FleetSimulation implements FleetSim {
   private readonly transferRandom: SeededRandom;
   private readonly delayJitter: number;
   private readonly removalOrder: RemovalOrder;
+  private readonly requestTimePerOutputToken: boolean;
   /** the endpoint picker in front of the variants, if the fleet has one (gateway.ts) */
   private readonly gateway: ParsedGatewayConfig | undefined;
   /** told of every request's dispatch and completion (the gateway's events), when set */
@@ -178,6 +179,7 @@ class FleetSimulation implements FleetSim {
     this.transferRandom = SeededRandom.stream(config.seed, 2);
     this.delayJitter = config.delayJitter;
     this.removalOrder = config.removalOrder;
+    this.requestTimePerOutputToken = config.requestTimePerOutputToken;
     this.gateway = config.gateway;
     this.records = config.results.keepRecords ? [] : null;
     this.groups = config.nodeGroups.map((groupConfig) => {
@@ -789,7 +791,7 @@ class FleetSimulation implements FleetSim {
       id,
       variant,
       accelerator,
-      engine: new ReplicaEngine(id, accelerator, profile),
+      engine: new ReplicaEngine(id, accelerator, profile, this.requestTimePerOutputToken),
       lifecycle: 'pending-node',
       node: null,
       stepScheduled: false,

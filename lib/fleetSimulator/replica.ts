@@ -41,7 +41,7 @@
  */
 import type { ServiceProfile } from '../analyzer/index.js';
 import type { SimRequest } from './results.js';
-import { VllmEngineMetrics } from './vllmMetrics.js';
+import { Histogram, ITL_BUCKETS, VllmEngineMetrics } from './vllmMetrics.js';
 
 export type KvAllocation = 'on-demand' | 'reserve';
 
@@ -131,9 +131,12 @@ export class ReplicaEngine {
     readonly id: string,
     readonly accelerator: string,
     readonly profile: ReplicaProfile,
+    /** expose vllm:request_time_per_output_token_seconds, as vLLM >= 0.13 does */
+    requestTimePerOutputToken = false,
   ) {
     this.maxModelLen = profile.maxModelLen ?? profile.kvCacheTokens;
     this.metrics = new VllmEngineMetrics(this.maxModelLen, profile.role === 'decode');
+    if (requestTimePerOutputToken) this.metrics.requestTimePerOutputToken = new Histogram(ITL_BUCKETS);
     this.budget = stepTokenBudget(profile);
     this.chunked = profile.chunkedPrefill ?? true;
     this.reserve = profile.kvAllocation === 'reserve';
@@ -380,6 +383,9 @@ export class ReplicaEngine {
     m.inferenceTime.observe(now - request.scheduled!);
     m.prefillTime.observe(request.firstToken! - request.scheduled!);
     m.decodeTime.observe(now - request.firstToken!);
+    // as vLLM 0.13 and the results judge it: decode time over the tokens after the first
+    if (request.outputTokens > 1)
+      m.requestTimePerOutputToken?.observe((now - request.firstToken!) / (request.outputTokens - 1));
     this.completedOut.push(request);
   }
 }

@@ -68,6 +68,12 @@ export interface VariantObservation {
   /** the windowed token histograms (vllm:request_prompt_tokens, _generation_tokens), when exposed */
   readonly inputTokenBuckets?: TokenBuckets;
   readonly outputTokenBuckets?: TokenBuckets;
+  /**
+   * each completed request's decode time over its tokens after the first (s), by bucket over the
+   * window: vllm:request_time_per_output_token_seconds, when the servers expose it (vLLM >= 0.13).
+   * What the ITL target judges per request: the share beyond it is the share missing ITL.
+   */
+  readonly requestTpotBuckets?: TokenBuckets;
   /** output length by input bucket, when the gateway's events are collected */
   readonly outputByInputBucket?: OutputByInputBucket;
   readonly ttftMs?: Estimate;

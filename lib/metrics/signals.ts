@@ -44,6 +44,8 @@ export interface RawSignals {
   readonly generationTokenBuckets?: readonly BucketIncrease[];
   readonly ttftSeconds?: HistogramIncrease;
   readonly itlSeconds?: HistogramIncrease;
+  /** vllm:request_time_per_output_token_seconds by bucket (s), when the servers expose it (vLLM >= 0.13) */
+  readonly requestTpotBuckets?: readonly BucketIncrease[];
   readonly running?: Signal;
   readonly waiting?: Signal;
   readonly kvCacheUsage?: Signal;
@@ -142,6 +144,7 @@ export function estimateObservation(raw: RawSignals, opts: EstimationOptions): V
     avgOutputTokens: histogram(raw.generationTokens),
     inputTokenBuckets: tokenBuckets(raw.promptTokenBuckets),
     outputTokenBuckets: tokenBuckets(raw.generationTokenBuckets),
+    requestTpotBuckets: tokenBuckets(raw.requestTpotBuckets),
     ttftMs: histogram(raw.ttftSeconds, 1000),
     itlMs: histogram(raw.itlSeconds, 1000),
     waiting: waitingEstimate(waiting, fresh(raw.gatewayQueued)),

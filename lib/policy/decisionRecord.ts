@@ -185,6 +185,22 @@ export const decisionSchema = z
           })
           .strict()
           .optional(),
+        /**
+         * the factor on the chunked-ITL model's miss share (policy.itlMissCorrection) and what it
+         * was learnt from: the pooled requests, misses observed and misses the model predicted at
+         * the load carried, and this window's (null: nothing to learn from this time)
+         */
+        itlMiss: z
+          .object({
+            factor: finite,
+            pooled: z.object({ requests: finite, misses: finite, predicted: finite }).strict().nullable(),
+            window: z
+              .object({ requests: finite, misses: finite, predictedShare: finite })
+              .strict()
+              .nullable(),
+          })
+          .strict()
+          .optional(),
         metricTimestamps: z.record(z.string(), finite),
         stale: z.array(z.string()),
         missing: z.array(z.string()),

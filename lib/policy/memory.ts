@@ -4,6 +4,7 @@
  * last saw an arrival. Plain JSON, so any state store can hold it.
  */
 
+import type { ItlMissMemory } from './itlMissCorrection.js';
 import type { ReleaseHistory } from './learntWindow.js';
 
 export interface Recommendation {
@@ -49,6 +50,8 @@ export interface VariantMemory {
   rise?: { mean: number; variance: number; weight: number; t: number };
   /** observed / predicted latency, learned online */
   correction?: { ttft: number; itl: number };
+  /** the factor on the chunked-ITL model's miss share and its pooled evidence (policy.itlMissCorrection) */
+  itlMiss?: ItlMissMemory;
   /**
    * the token histograms seen, counts decayed with time (lib/policy/distribution.ts): finite
    * bucket bounds, counts with one more slot for the overflow (JSON has no Infinity)

@@ -6,6 +6,7 @@ import { corrected } from './correction.js';
 import type { Assessed } from './stages/demand.js';
 import { acceleratorType, devicesPerReplica, profileOf } from '../config/resolved.js';
 import { itlRateCap, trustedDistributions } from './distribution.js';
+import { allowedModelShare } from './itlMissCorrection.js';
 
 /** The system the optimizer sees: sizing targets with the policy's margins, capacity less what held variants keep. */
 export function sizingSystem(
@@ -131,7 +132,8 @@ function distributionCaps(
         input,
         output,
         itlTargetMs,
-        missShare: settings.missShare,
+        // the model's share times the learnt factor within the allowed one (policy.itlMissCorrection)
+        missShare: allowedModelShare(settings.missShare, p.itlMissFactor),
         upperRate: CAP_UPPER_RATE,
         demand: p.demand?.rate,
       }),

@@ -19,13 +19,14 @@ const HISTOGRAMS = [
   'vllm:request_generation_tokens',
 ];
 
-function loadedSim(maxNumBatchedTokens?: number) {
-  const sim = createFleetSim(
-    oneVariantConfig({
+function loadedSim(maxNumBatchedTokens?: number, requestTimePerOutputToken = false) {
+  const sim = createFleetSim({
+    ...oneVariantConfig({
       initialReplicas: 3,
       profile: { maxBatchSize: 16, kvCacheTokens: 40_000, maxNumBatchedTokens },
     }),
-  );
+    requestTimePerOutputToken,
+  });
   const trace = poisson({
     rate: 20,
     duration: 60,
@@ -197,4 +198,24 @@ describe('scrape samples, ready for text exposition', () => {
     expect(formatPrometheusNumber(0.00005)).toBe('5e-05');
     expect(formatPrometheusNumber(Infinity)).toBe('+Inf');
   });
+});
+
+test("requestTimePerOutputToken: each request's mean gap after the first token, as the results judge it, in ITL buckets", () => {
+  const run = (expose: boolean) => {
+    const { sim } = loadedSim(undefined, expose);
+    sim.runUntil(600);
+    return { samples: sim.scrape(), records: recordsOf(sim) };
+  };
+  const name = 'vllm:request_time_per_output_token_seconds';
+  expect(run(false).samples.some((s) => s.name.startsWith(name))).toBe(false);
+  const { samples, records } = run(true);
+  const judged = records.filter((r) => r.itl !== undefined);
+  expect(sampleSum(samples, `${name}_count`)).toBe(judged.length);
+  expect(sampleSum(samples, `${name}_sum`)).toBeCloseTo(
+    judged.reduce((s, r) => s + r.itl!, 0),
+    6,
+  );
+  // requests at or under 50 ms, bucket by bucket as the records put them
+  const le = formatPrometheusNumber(0.05);
+  expect(sampleSum(samples, `${name}_bucket`, { le })).toBe(judged.filter((r) => r.itl! <= 0.05).length);
 });

@@ -342,3 +342,30 @@ describe('SampleStore arrivals per step (policy.burstSizing)', () => {
     expect(store.arrivalSteps(SEL, 30, { ...STEPS, gateway: false })!.counts).toHaveLength(2);
   });
 });
+
+describe('SampleStore histogram buckets', () => {
+  it('reads the per-request time per output token by bucket over the window, summed over pods, into the observation', () => {
+    const store = new SampleStore();
+    const tpot = (pod: string, counts: readonly number[]): Sample[] =>
+      ['0.05', '0.075', '+Inf'].map((le, i) => ({
+        name: `${VLLM.requestTpot}_bucket`,
+        labels: labels(pod, { le }),
+        value: counts[i]!,
+      }));
+    store.ingest(0, [...tpot('a', [10, 12, 12]), ...tpot('b', [5, 5, 6])]);
+    store.ingest(60, [...tpot('a', [100, 110, 112]), ...tpot('b', [50, 55, 60])]);
+    const raw = store.rawSignals(SEL, 60, 60);
+    expect(raw.requestTpotBuckets).toEqual([
+      { le: 0.05, count: 135 },
+      { le: 0.075, count: 148 },
+      { le: Infinity, count: 154 },
+    ]);
+    const obs = estimateObservation(raw, { now: 60, maxAgeSeconds: 120 });
+    expect(obs.requestTpotBuckets).toEqual({ bounds: [0.05, 0.075, Infinity], counts: [135, 13, 6] });
+    // servers without the histogram: none, and nothing reported missing for it
+    const without = new SampleStore();
+    without.ingest(0, scrape([{ pod: 'a', success: 1 }]));
+    expect(without.rawSignals(SEL, 0, 60).requestTpotBuckets).toBeUndefined();
+    expect(without.rawSignals(SEL, 0, 60).absent).not.toContain(VLLM.requestTpot);
+  });
+});

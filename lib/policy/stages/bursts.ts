@@ -16,6 +16,7 @@ import { peakRate, replicasForBursts, type BurstFleet } from '../burstSizing.js'
 import { replicasForItlSteps } from '../itlOverSteps.js';
 import { itlShareInput, trustedDistributions } from '../distribution.js';
 import { corrected, type Correction } from '../correction.js';
+import { allowedModelShare } from '../itlMissCorrection.js';
 import { acceleratorType, devicesPerReplica, profileOf, targetsOf } from '../../config/resolved.js';
 import type { Recommendation } from '../recommend.js';
 import { isMeasured, type Assessed, type Measured } from './demand.js';
@@ -193,7 +194,10 @@ function sizeItlForSteps(
   );
   if (!distributions) return unchanged;
   const spare = spareReplicas(config, s, free);
-  const fleet = replicasForItlSteps({
+  // the model's share times the factor learnt from the replicas (policy.itlMissCorrection) within
+  // the allowed share: the search compares the model's own share with the allowed one over it
+  const factor = s.itlMissFactor;
+  const found = replicasForItlSteps({
     counts: steps.counts,
     stepSeconds: steps.stepSeconds,
     share: itlShareInput({
@@ -202,24 +206,27 @@ function sizeItlForSteps(
       ...distributions,
       itlTargetMs,
     }),
-    allowedShare: settings.missShare,
+    allowedShare: allowedModelShare(settings.missShare, factor),
     atLeast: rec.replicas,
     atMost: mostReplicas(s, spare),
   });
+  // recorded as the corrected shares against the allowed one
+  const fleet = { ...found, share: found.share * factor, shareAtLeast: found.shareAtLeast * factor };
   const itlSteps = stepSizing(steps, fleet, rec.replicas, settings.missShare);
   if (fleet.replicas === rec.replicas) return { recommendation: rec, itlSteps };
   return {
     itlSteps,
-    recommendation: raised(config, s, free, fleet.replicas, describeItlSteps(itlSteps, spare)),
+    recommendation: raised(config, s, free, fleet.replicas, describeItlSteps(itlSteps, spare, factor)),
   };
 }
 
 /** "ITL over 15-s steps: sized for 14 replicas so that 0.9% (at most 1.0%) miss ITL, where 12 let 2.1%" */
-export function describeItlSteps(b: ItlStepSizing, spare = Infinity): string {
+export function describeItlSteps(b: ItlStepSizing, spare = Infinity, missFactor = 1): string {
   return (
     `ITL over ${b.stepSeconds}-s steps (peaks of ${b.peakRate.toFixed(1)} req/s over the last ${Math.round(b.steps * b.stepSeconds)} s): ` +
     `sized for ${b.replicas} replicas so that ${shareAsked(b, spare)} miss ITL, ` +
-    `where ${b.sizedReplicas} let ${pct(b.sizedShare)}`
+    `where ${b.sizedReplicas} let ${pct(b.sizedShare)}` +
+    (missFactor !== 1 ? ` (the model's share x${missFactor.toFixed(2)}, as the replicas showed it)` : '')
   );
 }
 

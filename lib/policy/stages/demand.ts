@@ -15,6 +15,8 @@ import { pooledOutputMean, rememberOutputWindow, type OutputWindow } from '../ou
 import { updateRise, type RiseStats } from '../caution.js';
 import { observeSeason, seasonalForecast } from '../seasonal.js';
 import { expectedRise, forecastAsExpected, learnsRises } from '../forecastCapacity.js';
+import type { ItlMissMemory, ItlMissWindow } from '../itlMissCorrection.js';
+import { learnItlMiss } from './itlMiss.js';
 
 export interface Assessed extends Observed {
   /** undefined: no arrival estimate, so the variant holds what runs */
@@ -34,6 +36,12 @@ export interface Assessed extends Observed {
   readonly rise?: RiseStats;
   /** the recent windows' output means, this one included (policy.pooledOutputMean) */
   readonly outputWindows?: OutputWindow[];
+  /**
+   * the factor on the chunked-ITL model's miss share to size with (1: policy.itlMissCorrection
+   * off or nothing learnt yet), its pooled evidence and this window's
+   */
+  readonly itlMissFactor: number;
+  readonly itlMiss?: { readonly memory?: ItlMissMemory; readonly window?: ItlMissWindow };
 }
 
 export interface LatencyCheck {
@@ -50,7 +58,13 @@ export const isMeasured = (a: Assessed): a is Measured => a.demand !== undefined
 
 export function assessDemand(o: Observed, config: Config, now: number): Assessed {
   const { v, current, observation, memory } = o;
-  if (!observation?.arrivalRate) return { ...o, correction: memory.correction ?? NO_CORRECTION, gaps: [] };
+  if (!observation?.arrivalRate)
+    return {
+      ...o,
+      correction: memory.correction ?? NO_CORRECTION,
+      gaps: [],
+      itlMissFactor: itlMissFactor(config, memory.itlMiss),
+    };
   const policy = config.policy;
   const lead = leadSeconds(config, v, current.accelerator);
   const seasonal = policy.forecast.seasonal;
@@ -123,6 +137,7 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
     now,
     policy.itlDistribution.halfLifeSeconds,
   );
+  const itlMiss = learnItlMiss(o, config, now, { demand, correction: before, tokenHistogram, inRegime });
   return {
     ...o,
     demand,
@@ -132,6 +147,8 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
     gaps: measurementGaps(observation, current, demand.measured),
     tokenHistogram,
     ...(outputWindows ? { outputWindows } : {}),
+    itlMiss,
+    itlMissFactor: itlMissFactor(config, itlMiss.memory),
     latency: predicted && {
       predictedTtftMs: predicted.ttftMs,
       predictedItlMs: predicted.itlMs,
@@ -139,4 +156,9 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
       observedItlMs: observation.itlMs?.value ?? null,
     },
   };
+}
+
+/** The factor the sizing uses: the learnt one with policy.itlMissCorrection on, else none. */
+function itlMissFactor(config: Config, memory: ItlMissMemory | undefined): number {
+  return config.policy.itlMissCorrection.enabled ? (memory?.factor ?? 1) : 1;
 }

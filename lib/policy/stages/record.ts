@@ -16,11 +16,16 @@ import type { Guarded } from './guards.js';
 /** The variant's memory after this evaluation: the previous one advanced by what was decided. */
 export function remember(g: Guarded, config: Config, now: number): VariantMemory {
   const { v, memory: mem, demand, observation } = g;
+  // the ITL miss factor as this evaluation left it (none: another accelerator or profile started
+  // afresh); a variant without a demand learnt nothing and keeps its own
+  const { itlMiss: _before, ...kept } = mem;
+  const itlMiss = g.itlMiss ? g.itlMiss.memory : mem.itlMiss;
   const next: VariantMemory = {
-    ...mem,
+    ...kept,
     correction: demand ? { ...g.correction } : mem.correction,
     tokenHistogram: g.tokenHistogram ?? mem.tokenHistogram,
     ...(g.outputWindows || mem.outputWindows ? { outputWindows: g.outputWindows ?? mem.outputWindows } : {}),
+    ...(itlMiss ? { itlMiss: { ...itlMiss } } : {}),
     sequence: mem.sequence + 1,
     recommendations: mem.recommendations.filter((r) => r.t > now - longestWindow(config, v, r.accelerator)),
     // the trend's history, and a lead time of it for the rises (lib/policy/caution.ts)
@@ -141,10 +146,22 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
       latency: demand ? (g.latency ?? null) : null,
       ...(g.bursts ? { bursts: { ...g.bursts } } : {}),
       ...(g.itlSteps ? { itlSteps: { ...g.itlSteps } } : {}),
+      ...(ctx.config.policy.itlMissCorrection.enabled && demand ? { itlMiss: itlMissInputs(g) } : {}),
       metricTimestamps: metricTimestamps(obs),
       stale: [...(obs?.stale ?? [])],
       missing: obs ? [...obs.missing] : ['(no observation)'],
     },
+  };
+}
+
+/** The factor on the ITL model's miss share, its pooled evidence and this window's (policy.itlMissCorrection). */
+function itlMissInputs(g: Guarded): NonNullable<DecisionRecord['inputs']['itlMiss']> {
+  const pool = g.itlMiss?.memory;
+  const w = g.itlMiss?.window;
+  return {
+    factor: g.itlMissFactor,
+    pooled: pool ? { requests: pool.requests, misses: pool.misses, predicted: pool.predicted } : null,
+    window: w ? { requests: w.requests, misses: w.misses, predictedShare: w.predictedShare } : null,
   };
 }
 

@@ -1,0 +1,187 @@
+/**
+ * The closed loop on arrivals that cluster within a second (policy.itlMissCorrection): the
+ * chunked-ITL model takes each 15-s step's arrivals as Poisson, so it under-counts the prompts a
+ * request decodes next to when they come four at a time. The servers expose vLLM 0.13's
+ * per-request time per output token; the factor learnt from it must settle (not oscillate) above
+ * 1 within the hour (about 2 here, on 3-4 replicas), and the loop with it must hold the ITL misses
+ * within the allowed share where the loop without it does not.
+ */
+import { parseConfig } from '../../lib/config/load.js';
+import type { Config } from '../../lib/config/schema.js';
+import { poisson, type FleetSim, type Trace } from '../../lib/fleetSimulator/index.js';
+import { runClosedLoop } from '../../lib/closedLoop/closedLoop.js';
+import { observeSteps, svaController } from '../../lib/closedLoop/controller.js';
+import type { Scenario } from '../../lib/closedLoop/scenario.js';
+import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
+
+const HOUR = 3600;
+const RATE = 3;
+/** requests per cluster, arriving within CLUSTER_SECONDS of each other */
+const CLUSTER = 10;
+const CLUSTER_SECONDS = 0.5;
+const L40S = { alpha: 12, beta: 0.15, gamma: 12, delta: 0.08 };
+const TARGETS = { ttftMs: 8000, itlMs: 60 };
+
+function config(learn: boolean): Config {
+  return parseConfig(
+    {
+      accelerators: [{ name: 'L40S', costPerHour: 1.861 }],
+      models: [
+        {
+          name: 'llama-8b',
+          profiles: {
+            L40S: {
+              ...L40S,
+              maxBatchSize: 96,
+              atTokens: 512,
+              kvCacheTokens: 240_000,
+              maxBatchedTokens: 1024,
+            },
+          },
+        },
+      ],
+      serviceClasses: [{ name: 'chat', priority: 1, targets: { 'llama-8b': TARGETS } }],
+      variants: [
+        {
+          name: 'chat',
+          namespace: 'llm',
+          model: 'llama-8b',
+          serviceClass: 'chat',
+          accelerator: 'L40S',
+          minReplicas: 1,
+          maxReplicas: 24,
+          startupSeconds: 60,
+        },
+      ],
+      nodeGroups: [
+        { name: 'gpu', acceleratorType: 'L40S', gpusPerNode: 1, maxNodes: 24, provisioningSeconds: 60 },
+      ],
+      policy: { intervalSeconds: 30, itlMissCorrection: { enabled: learn } },
+      simulation: { seed: 1, delayJitter: 0, scrapeIntervalSeconds: 15, drainSeconds: 60 },
+    },
+    `closed-loop ITL miss correction test (${learn ? 'on' : 'off'})`,
+  );
+}
+
+/** Poisson clusters of CLUSTER requests each, spread over CLUSTER_SECONDS; the tokens as drawn. */
+function clustered(): Trace {
+  const base = poisson({
+    rate: RATE,
+    duration: HOUR,
+    inputTokens: { mean: 1500, dist: 'exp' },
+    outputTokens: { mean: 150, dist: 'exp' },
+    seed: 7,
+  });
+  const requests = base.requests.map((r, i) => {
+    const head = base.requests[i - (i % CLUSTER)]!;
+    return { ...r, arrival: head.arrival + (CLUSTER_SECONDS * (i % CLUSTER)) / CLUSTER };
+  });
+  return { ...base, requests: [...requests].sort((a, b) => a.arrival - b.arrival) };
+}
+
+function scenario(): Scenario {
+  return {
+    fleet: {
+      variants: [
+        {
+          name: 'chat',
+          namespace: 'llm',
+          model: 'llama-8b',
+          accelerator: 'L40S',
+          initialReplicas: 4,
+          profileByAccelerator: {
+            L40S: {
+              ...L40S,
+              maxBatchSize: 96,
+              kvCacheTokens: 240_000,
+              gpusPerReplica: 1,
+              loadSeconds: 60,
+              maxNumBatchedTokens: 1024,
+            },
+          },
+        },
+      ],
+      nodeGroups: [
+        {
+          name: 'gpu',
+          acceleratorType: 'L40S',
+          gpusPerNode: 1,
+          minNodes: 0,
+          maxNodes: 24,
+          initialNodes: 4,
+          provisionSeconds: 60,
+        },
+      ],
+      seed: 3,
+      delayJitter: 0,
+      requestTimePerOutputToken: true,
+    },
+    traces: new Map([['chat', clustered()]]),
+    durationSeconds: HOUR,
+    measuredFrom: 0,
+  };
+}
+
+interface Outcome {
+  decisions: { t: number; d: DecisionRecord }[];
+  fleet: FleetSim;
+}
+
+async function run(learn: boolean): Promise<Outcome> {
+  const decisions: Outcome['decisions'] = [];
+  let fleet: FleetSim | undefined;
+  const controller = observeSteps(svaController(config(learn)), (ctx, out) => {
+    fleet = ctx.sim;
+    for (const d of out.decisions ?? []) decisions.push({ t: ctx.t, d });
+  });
+  await runClosedLoop(config(learn), scenario(), { controller });
+  return { decisions, fleet: fleet! };
+}
+
+/** Share of the requests arriving in [from, to) that missed ITL. */
+function itlMissed(o: Outcome, from: number, to: number): number {
+  const w = o.fleet.window({ variant: 'chat', from, to, by: 'arrival' });
+  expect(w.completed).toBeGreaterThan(0.9 * RATE * (to - from));
+  return 1 - w.itlMet / w.completed;
+}
+
+const factors = (o: Outcome, from: number, to: number) =>
+  o.decisions.filter(({ t }) => t >= from && t < to).map(({ d }) => d.inputs.itlMiss?.factor ?? NaN);
+
+let on: Outcome;
+let off: Outcome;
+beforeAll(async () => {
+  on = await run(true);
+  off = await run(false);
+});
+
+describe('closed loop: clustered arrivals with policy.itlMissCorrection', () => {
+  it('learns that the model is optimistic: the pooled misses exceed the predicted ones', () => {
+    const last = on.decisions.at(-1)!.d.inputs.itlMiss!;
+    expect(last.pooled!.misses).toBeGreaterThan(last.pooled!.predicted);
+    expect(last.factor).toBeGreaterThan(1.2);
+  });
+
+  it('settles: over the last 20 minutes the factor moves within 15% and ends near the pool ratio', () => {
+    const late = factors(on, HOUR - 1200, HOUR);
+    expect(late.length).toBeGreaterThan(30);
+    expect(late.every(Number.isFinite)).toBe(true);
+    expect(Math.max(...late) / Math.min(...late)).toBeLessThan(1.15);
+    const last = on.decisions.at(-1)!.d.inputs.itlMiss!;
+    const ratio = last.pooled!.misses / last.pooled!.predicted;
+    expect(last.factor / Math.min(Math.max(ratio, 0.5), 4)).toBeGreaterThan(0.85);
+    expect(last.factor / Math.min(Math.max(ratio, 0.5), 4)).toBeLessThan(1.15);
+  });
+
+  it('holds the second half hour within the allowed 1% of ITL misses, where the loop without it does not', () => {
+    // (measured: 0.62% with the factor, 1.26% without, for 26% more GPU time)
+    expect(itlMissed(off, HOUR / 2, HOUR)).toBeGreaterThan(0.01);
+    expect(itlMissed(on, HOUR / 2, HOUR)).toBeLessThan(0.01);
+    const gpu = (o: Outcome) => o.fleet.usage().gpuSeconds.L40S!;
+    expect(gpu(on) / gpu(off)).toBeLessThan(1.5);
+  });
+
+  it('records nothing of it with the flag off, and sizes with no factor', () => {
+    expect(off.decisions.some(({ d }) => d.inputs.itlMiss !== undefined)).toBe(false);
+  });
+});
