@@ -1,6 +1,6 @@
 /**
  * MetricsSource on a real Prometheus (or Amazon Managed Prometheus, Mimir, Thanos): one batch of
- * ~17 instant queries per collection whatever the number of variants, issued concurrently and
+ * ~19 instant queries per collection whatever the number of variants, issued concurrently and
  * evaluated at the same instant; per variant, the rows become RawSignals and go through the same
  * estimation as the simulation's. Nothing is thrown: an unreachable, slow or failing Prometheus
  * makes the affected series missing, with the reason.
@@ -62,7 +62,10 @@ export interface PrometheusObservation extends VariantObservation {
   /** KV-cache capacity of one replica, tokens */
   readonly kvCapacityTokens?: Estimate;
   readonly gatewayPool?: GatewayPoolEstimates;
-  /** why queries failed (also listed in `missing`, in parentheses) */
+  /**
+   * why queries failed (also listed in `missing`, in parentheses), and why what only refines the
+   * sizing was not used (the arrivals per step, the token-length buckets; never a missing series)
+   */
   readonly errors: readonly string[];
 }
 
@@ -240,8 +243,9 @@ export class PrometheusMetricsSource implements MetricsSource {
       gatewayPool: poolName !== undefined ? pool : undefined,
       stale: [...stale].sort(),
       missing: [...missing].sort(),
-      // a failed range query costs the burst sizing only: reported, never a missing series
-      errors: steps?.error ? [...signals.errors, steps.error] : signals.errors,
+      // a failed range query or unusable token buckets cost a refinement of the sizing only:
+      // reported, never a missing series
+      errors: [...signals.errors, ...signals.warnings, ...(steps?.error ? [steps.error] : [])],
       ...(signals.podLoads ? { podLoads: signals.podLoads } : {}),
       ...(signals.podSampledAt ? { podSampledAt: signals.podSampledAt } : {}),
     };

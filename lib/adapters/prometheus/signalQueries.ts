@@ -1,7 +1,7 @@
 /**
  * The queries of one collection: one per signal, each covering every variant at once (grouped by
  * `model_name, namespace`, and `pod` when some variant selects pods by pattern), so that 100
- * variants cost the same ~17 requests as one. Windowed signals carry both windows (the rate
+ * variants cost the same ~19 requests as one. Windowed signals carry both windows (the rate
  * window and its fallback), tagged, so that the parser picks per variant without a second round.
  *
  * Servers of different vLLM versions are read per series: `rate(new) or rate(old)` keeps the
@@ -81,6 +81,8 @@ export type SignalName =
   | 'kvTransferFailures'
   | 'ttftBuckets'
   | 'itlBuckets'
+  | 'promptTokenBuckets'
+  | 'generationTokenBuckets'
   | 'cacheConfig'
   | 'gatewayPool';
 
@@ -140,6 +142,9 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
         ? sumIncreaseOver(w, names, '_bucket', ['le'])
         : `histogram_quantile(0.95, ${sumIncreaseOver(w, names, '_bucket', ['le'])})`,
     );
+  // Token-length histograms by bucket (the ITL cap and sizing by distribution): bucket increases
+  // per group and `le`, summed per variant by the parser, which checks them before use.
+  const buckets = (name: string) => windowed((w) => sumIncreaseOver(w, [name], '_bucket', ['le']));
   const histogram = (names: readonly string[]) =>
     union([
       tagged(sumIncrease(names, '_sum'), TAG.part, 'sum'),
@@ -177,6 +182,8 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
     { signal: 'itl', text: histogram(VLLM.perTokenTime) },
     { signal: 'ttftBuckets', text: p95([VLLM.ttft]) },
     { signal: 'itlBuckets', text: p95(VLLM.perTokenTime) },
+    { signal: 'promptTokenBuckets', text: buckets(VLLM.promptTokens) },
+    { signal: 'generationTokenBuckets', text: buckets(VLLM.generationTokens) },
     {
       signal: 'cacheConfig',
       text: `max ${by(group, ['instance', 'pod', 'engine', 'block_size', 'num_gpu_blocks'])} (${s(VLLM.cacheConfig)})`,

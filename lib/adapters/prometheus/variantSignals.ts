@@ -8,7 +8,7 @@
  *   its newest sample, so it turns stale with age rather than being read as a fresh zero;
  * - a failed query makes its series missing, with the reason as a parenthesised entry.
  */
-import type { HistogramIncrease, RawSignals, Signal } from '../../metrics/signals.js';
+import type { BucketIncrease, HistogramIncrease, RawSignals, Signal } from '../../metrics/signals.js';
 import {
   GATEWAY_QUEUE_NAMES,
   GATEWAY_REQUEST_NAMES,
@@ -21,6 +21,7 @@ import { TAG } from './promql.js';
 import type { CollectedResults, Row } from './queryRows.js';
 import { describeServerNaming } from './serverNaming.js';
 import { GATEWAY_POOL, poolSeriesName, SERIES, type PoolSignal, type SignalName } from './signalQueries.js';
+import { bucketIncreases } from './tokenBuckets.js';
 
 export interface VariantSignals {
   readonly raw: RawSignals;
@@ -33,6 +34,11 @@ export interface VariantSignals {
   readonly pool: Partial<Record<PoolSignal, Signal>>;
   /** why queries this variant depends on failed */
   readonly errors: readonly string[];
+  /**
+   * why the token-length buckets were not used (their query failed, or its answer is not a whole
+   * histogram): they only refine the sizing, so this never makes a series missing
+   */
+  readonly warnings: readonly string[];
   /** running + waiting per pod now, from the rows of pods that carry a `pod` label */
   readonly podLoads?: readonly { readonly pod: string; readonly load: number }[];
   /** each pod's newest running-gauge sample, epoch seconds */
@@ -146,6 +152,19 @@ export function variantSignals(
     if (value === undefined && m.zeroFill === false) return undefined;
     return { value: value ?? 0, timestamp, series: m.series };
   };
+  const warnings: string[] = [];
+  // a failed bucket query is named unless its reason is already an error (Prometheus is down)
+  const bucketFailures: [series: string, error: string][] = [];
+  const tokenBuckets = (signal: SignalName, base: string): BucketIncrease[] | undefined => {
+    const error = results.error(signal);
+    if (error !== undefined) {
+      bucketFailures.push([`${base}_bucket`, error]);
+      return undefined;
+    }
+    const { buckets, problem } = bucketIncreases(`${base}_bucket`, rowsOf(signal).filter(inWindow));
+    if (problem !== undefined) warnings.push(problem);
+    return buckets ? [...buckets] : undefined;
+  };
   const histogram = (
     signal: SignalName,
     base: string,
@@ -205,6 +224,8 @@ export function variantSignals(
       [SERIES.generationTokens],
       VLLM.generationTokens,
     ),
+    promptTokenBuckets: tokenBuckets('promptTokenBuckets', VLLM.promptTokens),
+    generationTokenBuckets: tokenBuckets('generationTokenBuckets', VLLM.generationTokens),
     ttftSeconds: histogram('ttft', VLLM.ttft, [SERIES.ttft], VLLM.ttft),
     itlSeconds: histogram('itl', itlName ?? VLLM.itl[0], itlSeries, VLLM.itl[0]),
     running: measure({
@@ -318,6 +339,10 @@ export function variantSignals(
     kvCapacityTokens,
     pool,
     errors: [...errors],
+    warnings: [
+      ...bucketFailures.filter(([, e]) => !errors.has(e)).map(([n, e]) => `${n}: ${e}`),
+      ...warnings,
+    ],
   };
 }
 

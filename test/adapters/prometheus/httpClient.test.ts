@@ -149,8 +149,8 @@ test('the metrics source never throws: failing answers become missing series wit
     new RegExp(`^(unexpected answer from prometheus|prometheus at) .*${url.replace(/\./g, '\\.')}`),
   );
   expect(o!.missing).toContain('vllm:request_success_total');
-  expect(source.lastCollection).toMatchObject({ queries: 16, failed: 16 });
-  expect(server!.requests).toHaveLength(16);
+  expect(source.lastCollection).toMatchObject({ queries: 18, failed: 18 });
+  expect(server!.requests).toHaveLength(18);
 });
 
 test('no variants, no queries', async () => {

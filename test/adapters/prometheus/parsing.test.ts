@@ -1,7 +1,7 @@
 /**
  * From Prometheus' JSON answers to RawSignals and observations: windows and their fallback,
  * zero for a seen series without a value, stale and missing names, failures with their reason,
- * NaN and Inf, pod patterns, p95 from buckets, the naming of the servers.
+ * NaN and Inf, pod patterns, p95 from buckets, token-length buckets, the naming of the servers.
  */
 import { QueryResult } from 'prometheus-query';
 import { histogramQuantile, parseLe } from '../../../lib/adapters/prometheus/histogramQuantile.js';
@@ -10,8 +10,13 @@ import { CollectedResults, rowsOf, type QueryOutcome } from '../../../lib/adapte
 import { describeServerNaming } from '../../../lib/adapters/prometheus/serverNaming.js';
 import type { SignalName } from '../../../lib/adapters/prometheus/signalQueries.js';
 import { variantSignals } from '../../../lib/adapters/prometheus/variantSignals.js';
+import { FixedLoadVariant } from '../../../lib/adapters/vllmEmulator/index.js';
+import { SampleStore } from '../../../lib/metrics/sampleStore.js';
 import { estimateObservation } from '../../../lib/metrics/signals.js';
+import { updateTokenHistogram } from '../../../lib/policy/distribution.js';
 import type { MetricsQuery } from '../../../lib/policy/ports.js';
+// the emulated servers' known load of the tests against a real Prometheus (no server started here)
+import { LOAD } from '../../integration/prometheus/helpers.js';
 
 const T = 1_800_000_000;
 const WINDOWS = [60, 300];
@@ -340,6 +345,175 @@ describe('a variant from its rows', () => {
       readyPods: { value: 3, timestamp: T - 2, series: 'llm_d_epp_ready_endpoints' },
     });
     expect(signals.raw.absent).toEqual(['inference_pool_average_kv_cache_utilization']);
+  });
+});
+
+describe('token-length buckets', () => {
+  /** cumulative bucket rows of one window (and pod, when given) */
+  const bucketRows = (window: number, counts: Record<string, number | string>, labels: Labels = {}) =>
+    Object.entries(counts).map(([le, v]) => at({ ...labels, sva_window: String(window), le }, v));
+  const PROMPT = { '500': 100, '1000': 550, '2000': 600, '+Inf': 600 };
+  const OUTPUT = { '50': 60, '100': 500, '200': 600, '+Inf': 600 };
+  const withBuckets = (prompt: [Labels, string][], output = bucketRows(60, OUTPUT)) => {
+    const answers = freshAnswers();
+    answers.set('promptTokenBuckets', vector(prompt));
+    answers.set('generationTokenBuckets', vector(output));
+    return answers;
+  };
+
+  test("the rate window's increases by bound become the observation's histograms, +Inf last", () => {
+    const answers = withBuckets([
+      // the fallback window's rows are not mixed in
+      ...bucketRows(300, { '500': 500, '1000': 2700, '2000': 2900, '+Inf': 2900 }),
+      ...bucketRows(60, { '+Inf': 600, '1000': 550, '500': 100, '2000': 600 }),
+    ]);
+    const signals = variantSignals(CHAT, collected(answers), WINDOWS);
+    expect(signals.raw.promptTokenBuckets).toEqual([
+      { le: 500, count: 100 },
+      { le: 1000, count: 550 },
+      { le: 2000, count: 600 },
+      { le: Infinity, count: 600 },
+    ]);
+    expect(signals.warnings).toEqual([]);
+    const o = estimateObservation(signals.raw, { now: T, maxAgeSeconds: 10 });
+    expect(o.inputTokenBuckets).toEqual({ bounds: [500, 1000, 2000, Infinity], counts: [100, 450, 50, 0] });
+    expect(o.outputTokenBuckets).toEqual({ bounds: [50, 100, 200, Infinity], counts: [60, 440, 100, 0] });
+    expect(o.missing).toEqual([]);
+  });
+
+  test("with pods selected by pattern, the rows of the variant's pods are summed per bound", () => {
+    const answers = withBuckets([
+      ...bucketRows(60, { '1000': 10, '2000': 30, '+Inf': 30 }, { pod: 'a-0' }),
+      ...bucketRows(60, { '1000': 5, '2000': 5, '+Inf': 6 }, { pod: 'a-1' }),
+      ...bucketRows(60, { '1000': 0, '2000': 900, '+Inf': 900 }, { pod: 'b-0' }),
+    ]);
+    const raw = variantSignals({ ...CHAT, podPattern: '^a-' }, collected(answers), WINDOWS).raw;
+    expect(raw.promptTokenBuckets).toEqual([
+      { le: 1000, count: 15 },
+      { le: 2000, count: 35 },
+      { le: Infinity, count: 36 },
+    ]);
+  });
+
+  test.each([
+    ['no +Inf bucket', { '500': 100, '1000': 600 }, 'vllm:request_prompt_tokens_bucket: no +Inf bucket'],
+    [
+      'counts falling as the bound grows',
+      { '500': 100, '1000': 550, '2000': 500, '+Inf': 600 },
+      'vllm:request_prompt_tokens_bucket: cumulative counts fall from 550 at le=1000 to 500 at le=2000',
+    ],
+    [
+      'a NaN count',
+      { '500': 100, '1000': 'NaN', '+Inf': 600 },
+      'vllm:request_prompt_tokens_bucket: rows[1].value: ',
+    ],
+    [
+      'a bound that is no number',
+      { '500': 100, big: 550, '+Inf': 600 },
+      'vllm:request_prompt_tokens_bucket: rows[1].labels.le: not a bucket bound',
+    ],
+  ])('%s: no buckets, never wrong ones, and the reason; nothing else is missing', (_, counts, reason) => {
+    const signals = variantSignals(CHAT, collected(withBuckets(bucketRows(60, counts))), WINDOWS);
+    expect(signals.raw.promptTokenBuckets).toBeUndefined();
+    expect(signals.warnings).toHaveLength(1);
+    expect(signals.warnings[0]).toContain(reason);
+    // the output lengths are still read; a refinement lost is no missing series and no held decision
+    expect(signals.raw.generationTokenBuckets).toHaveLength(4);
+    const o = estimateObservation(signals.raw, { now: T, maxAgeSeconds: 10 });
+    expect(o.inputTokenBuckets).toBeUndefined();
+    expect(o.missing).toEqual([]);
+    expect(o.arrivalRate?.value).toBeCloseTo(10.1, 12);
+  });
+
+  test('pods that bucket differently are not summed; a failed query is a warning, not a missing series', () => {
+    const mixed = withBuckets([
+      ...bucketRows(60, { '1000': 10, '2000': 30, '+Inf': 30 }, { pod: 'a-0' }),
+      ...bucketRows(60, { '1000': 5, '+Inf': 6 }, { pod: 'a-1' }),
+    ]);
+    const signals = variantSignals({ ...CHAT, podPattern: '^a-' }, collected(mixed), WINDOWS);
+    expect(signals.raw.promptTokenBuckets).toBeUndefined();
+    expect(signals.warnings).toEqual([
+      "vllm:request_prompt_tokens_bucket: the servers' buckets differ (1000,2000,Infinity vs 1000,Infinity)",
+    ]);
+
+    const reason = 'prometheus at http://prom:9090 answered HTTP 422: too many samples';
+    const failed = variantSignals(
+      CHAT,
+      collected(withBuckets(bucketRows(60, PROMPT)), { generationTokenBuckets: reason }),
+      WINDOWS,
+    );
+    expect(failed.raw.promptTokenBuckets).toHaveLength(4);
+    expect(failed.raw.generationTokenBuckets).toBeUndefined();
+    expect(failed.warnings).toEqual([`vllm:request_generation_tokens_bucket: ${reason}`]);
+    expect(failed.errors).toEqual([]);
+    expect(estimateObservation(failed.raw, { now: T, maxAgeSeconds: 10 }).missing).toEqual([]);
+    // with every query failing for the same reason, the reason is said once, as the error it is
+    const down = 'prometheus unreachable at x: ECONNREFUSED';
+    const all = variantSignals(
+      CHAT,
+      collected(new Map(), {
+        inventory: down,
+        completions: down,
+        promptTokenBuckets: down,
+        generationTokenBuckets: down,
+      }),
+      WINDOWS,
+    );
+    expect(all.errors).toEqual([down]);
+    expect(all.warnings).toEqual([]);
+  });
+
+  test('servers without the buckets (none in the answer): no buckets and nothing to say', () => {
+    const signals = variantSignals(CHAT, collected(freshAnswers()), WINDOWS);
+    expect(signals.raw.promptTokenBuckets).toBeUndefined();
+    expect(signals.raw.generationTokenBuckets).toBeUndefined();
+    expect(signals.warnings).toEqual([]);
+  });
+
+  test("the same scrapes give the same histograms as the simulation's sample store", () => {
+    const t0 = T - 60;
+    const load = { ...LOAD, requestRate: 4 };
+    const fleet = new FixedLoadVariant({
+      model: 'chat',
+      namespace: 'llm',
+      pods: 2,
+      naming: 'vllm-0.12',
+      load,
+      startSeconds: t0 - 30,
+    });
+    const before = fleet.samples(t0);
+    fleet.setLoad({ ...load, inputTokens: 3000, outputTokens: 40 }, t0 + 20);
+    const after = fleet.samples(T);
+    const store = new SampleStore();
+    store.ingest(t0, before);
+    store.ingest(T, after);
+    const fromStore = estimateObservation(
+      store.rawSignals({ variant: CHAT.variant, model: 'chat', namespace: 'llm' }, T, 60),
+      { now: T, maxAgeSeconds: 10 },
+    );
+    // what Prometheus answers for the same two scrapes: the increase per pod and bound, summed by bound
+    const increases = (family: string) => {
+      const sums = new Map<string, number>();
+      const key = (labels: Readonly<Record<string, string>>) => `${labels.pod}|${labels.le}`;
+      const first = new Map(before.filter((x) => x.name === family).map((x) => [key(x.labels), x.value]));
+      for (const x of after.filter((y) => y.name === family)) {
+        const le = x.labels.le!;
+        sums.set(le, (sums.get(le) ?? 0) + x.value - (first.get(key(x.labels)) ?? 0));
+      }
+      return [...sums].map(([le, v]) => at({ sva_window: '60', le }, v));
+    };
+    const answers = withBuckets(
+      increases('vllm:request_prompt_tokens_bucket'),
+      increases('vllm:request_generation_tokens_bucket'),
+    );
+    const fromPrometheus = observe(collected(answers));
+    expect(fromStore.inputTokenBuckets?.counts.some((c) => c > 0)).toBe(true);
+    expect(fromPrometheus.inputTokenBuckets).toEqual(fromStore.inputTokenBuckets);
+    expect(fromPrometheus.outputTokenBuckets).toEqual(fromStore.outputTokenBuckets);
+    // both long and short prompts of the window: what the ITL sizing needs, from either source
+    const histogram = updateTokenHistogram(undefined, fromPrometheus, T, 600);
+    expect(histogram?.input.filter((c) => c > 0)).toHaveLength(2);
+    expect(histogram?.output.filter((c) => c > 0)).toHaveLength(2);
   });
 });
 

@@ -72,6 +72,8 @@ describe('signal queries', () => {
       'itl',
       'ttftBuckets',
       'itlBuckets',
+      'promptTokenBuckets',
+      'generationTokenBuckets',
       'cacheConfig',
     ]);
     const text = Object.fromEntries(queries.map((q) => [q.signal, q.text]));
@@ -95,6 +97,20 @@ describe('signal queries', () => {
     expect(text.readyReplicas).toBe(
       `count by (model_name, namespace) (count by (model_name, namespace, instance, pod) (vllm:num_requests_running{${sel}}))`,
     );
+    // the token-length histograms by bucket, over both windows: the distribution, not only the mean
+    for (const [signal, name] of [
+      ['promptTokenBuckets', 'vllm:request_prompt_tokens_bucket'],
+      ['generationTokenBuckets', 'vllm:request_generation_tokens_bucket'],
+    ] as const) {
+      expect(text[signal]).toBe(
+        [60, 300]
+          .map(
+            (w) =>
+              `label_replace(sum by (model_name, namespace, le) (increase(${name}{${sel}}[${w}s])), "sva_window", "${w}", "", "")`,
+          )
+          .join(' or '),
+      );
+    }
   });
 
   test('renamed series are read per server: the new name where present, else the old one', () => {
@@ -136,7 +152,7 @@ describe('signal queries', () => {
       gatewayModels: ['llama-3.1-8b'],
       pools: ['chat'],
     });
-    expect(queries).toHaveLength(19);
+    expect(queries).toHaveLength(21);
     const text = Object.fromEntries(queries.map((q) => [q.signal, q.text]));
     expect(text.running).toMatch(/^sum by \(model_name, namespace, pod\) /);
     // per pod, buckets come back as they are, for the parser to sum per variant
@@ -144,6 +160,12 @@ describe('signal queries', () => {
       /^label_replace\(sum by \(model_name, namespace, pod, le\) \(increase\(vllm:time_to_first_token_seconds_bucket\{/,
     );
     expect(text.ttftBuckets).not.toContain('histogram_quantile');
+    expect(text.promptTokenBuckets).toMatch(
+      /^label_replace\(sum by \(model_name, namespace, pod, le\) \(increase\(vllm:request_prompt_tokens_bucket\{/,
+    );
+    expect(text.generationTokenBuckets).toMatch(
+      /^label_replace\(sum by \(model_name, namespace, pod, le\) \(increase\(vllm:request_generation_tokens_bucket\{/,
+    );
     // the counter as llm-d's router names it, else as EPP v1.x does, else as earlier ones did
     expect(text.gatewayRequests).toContain(
       'sum by (model_name, namespace) (increase(llm_d_epp_request_total{model_name=~"llama-3\\\\.1-8b",namespace=~"llm"}[60s]) or increase(inference_objective_request_total{model_name=~"llama-3\\\\.1-8b",namespace=~"llm"}[60s]) or increase(inference_model_request_total{model_name=~"llama-3\\\\.1-8b",namespace=~"llm"}[60s]))',

@@ -1,6 +1,7 @@
 /**
  * PrometheusMetricsSource and `sva collect` against a real Prometheus scraping emulated vLLM
- * servers of every naming at a known load, every second: the estimates match the load; idle,
+ * servers of every naming at a known load, every second: the estimates match the load, the
+ * token-length histograms arrive by bucket for the ITL sizing; idle,
  * NaN, missing and stale series are reported as such; 100 variants or 10 cost the same queries.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,8 @@ import {
   type EmulatedNaming,
   type SampleSource,
 } from '../../../lib/adapters/vllmEmulator/index.js';
+import { oneTwoFiveBuckets } from '../../../lib/fleetSimulator/vllmMetrics.js';
+import { tokenDistributions, updateTokenHistogram } from '../../../lib/policy/distribution.js';
 import type { MetricsQuery } from '../../../lib/policy/ports.js';
 import { run } from '../../cli/run.js';
 import { LOAD, now, query as promQuery, startPrometheus, waitFor, waitForScrapes } from './helpers.js';
@@ -163,6 +166,14 @@ const near = (actual: number | undefined, expected: number, tolerance: number) =
   expect(actual).toBeDefined();
   expect(Math.abs(actual! - expected)).toBeLessThanOrEqual(tolerance * expected);
 };
+const total = (b: PrometheusObservation['inputTokenBuckets']) => b?.counts.reduce((a, c) => a + c, 0);
+/** a histogram of these bounds with every observation in the bucket up to `le` */
+const expectOnlyIn = (b: PrometheusObservation['inputTokenBuckets'], bounds: number[], le: number) => {
+  expect(b?.bounds).toEqual(bounds);
+  expect(b!.counts.map((c, i) => (c > 0 ? b!.bounds[i] : undefined)).filter((x) => x !== undefined)).toEqual([
+    le,
+  ]);
+};
 
 const NAMING_NAMES: Record<EmulatedNaming, { naming: string; itl: string; kv: string }> = {
   'vllm-0.8': {
@@ -217,6 +228,31 @@ describe.each(EMULATED_NAMINGS)('servers named as %s', (naming) => {
     near(o.ttftP95Ms?.value, 487.5, 0.001);
     near(o.itlP95Ms?.value, 48.75, 0.001);
     expect(o.kvCapacityTokens?.value).toBe(16 * 2048);
+  });
+
+  test('the token-length histograms arrive by bucket, and give the ITL sizing its distributions', () => {
+    const o = obs(`v-${naming}`);
+    expect(o.errors).toEqual([]);
+    // vLLM's 1-2-5 buckets up to the emulated max model length (8192), then +Inf
+    const bounds = [...oneTwoFiveBuckets(8192), Infinity];
+    expectOnlyIn(o.inputTokenBuckets, bounds, 1000);
+    expectOnlyIn(o.outputTokenBuckets, bounds, 200);
+    // the window's completions, every one in its bucket
+    near(total(o.inputTokenBuckets), o.completionRate!.value * o.windowSeconds, 0.001);
+    near(total(o.outputTokenBuckets), total(o.inputTokenBuckets)!, 1e-9);
+    // what the ITL cap and its sizing over steps read: every prompt of (500, 1000] tokens and
+    // every answer of (100, 200]
+    const histogram = updateTokenHistogram(undefined, o, o.at, 600);
+    expect(histogram?.bounds).toEqual(bounds.slice(0, -1));
+    const d = tokenDistributions(histogram, {
+      input: o.avgInputTokens?.value,
+      output: o.avgOutputTokens?.value,
+    });
+    expect(d?.input.values.length).toBeGreaterThan(0);
+    expect(Math.min(...d!.input.values)).toBe(501);
+    expect(Math.max(...d!.input.values)).toBe(1000);
+    expect(Math.min(...d!.output.values)).toBe(101);
+    expect(Math.max(...d!.output.values)).toBe(200);
   });
 
   test('names the naming and the series each value came from, with fresh timestamps', () => {
@@ -275,8 +311,8 @@ test("a fleet exposing only today's names (vLLM 0.13, EPP v1.x) is read with the
 });
 
 test('one collection is one batch of queries, whatever the number of variants', () => {
-  expect(source.lastCollection).toMatchObject({ queries: 19, failed: 0 });
-  expect(source.queriesFor(QUERIES.slice(0, 2))).toHaveLength(16);
+  expect(source.lastCollection).toMatchObject({ queries: 21, failed: 0 });
+  expect(source.queriesFor(QUERIES.slice(0, 2))).toHaveLength(18);
 });
 
 test('an idle variant is a measured zero, not NaN and not missing', () => {
@@ -291,6 +327,9 @@ test('an idle variant is a measured zero, not NaN and not missing', () => {
   expect(o.avgInputTokens).toBeUndefined();
   expect(o.ttftMs).toBeUndefined();
   expect(o.ttftP95Ms).toBeUndefined();
+  // buckets with nothing in them: no histogram
+  expect(o.inputTokenBuckets).toBeUndefined();
+  expect(o.errors).toEqual([]);
   expect(JSON.stringify(o)).not.toMatch(/NaN|null|Infinity/);
 });
 
@@ -346,6 +385,15 @@ test('variants of one model are told apart by their pod pattern', () => {
   near(a.arrivalRate?.value, 2 * LOAD.requestRate, 0.12);
   near(b.arrivalRate?.value, LOAD.requestRate, 0.12);
   expect(b.running?.value).toBe(LOAD.running);
+  // the token buckets, per pod and summed per variant: each variant's own completions
+  const bounds = [...oneTwoFiveBuckets(8192), Infinity];
+  for (const v of [a, b]) {
+    expect(v.errors).toEqual([]);
+    expectOnlyIn(v.inputTokenBuckets, bounds, 1000);
+    expectOnlyIn(v.outputTokenBuckets, bounds, 200);
+    near(total(v.inputTokenBuckets), v.completionRate!.value * v.windowSeconds, 0.001);
+  }
+  near(total(a.inputTokenBuckets), 2 * total(b.inputTokenBuckets)!, 0.2);
 });
 
 test('a variant without samples enough in the rate window is measured over the fallback window', async () => {
