@@ -83,6 +83,7 @@ export type SignalName =
   | 'itlBuckets'
   | 'promptTokenBuckets'
   | 'generationTokenBuckets'
+  | 'requestTpotBuckets'
   | 'cacheConfig'
   | 'gatewayPool';
 
@@ -184,6 +185,8 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
     { signal: 'itlBuckets', text: p95(VLLM.perTokenTime) },
     { signal: 'promptTokenBuckets', text: buckets(VLLM.promptTokens) },
     { signal: 'generationTokenBuckets', text: buckets(VLLM.generationTokens) },
+    // per request, its decode time over its tokens: the share over the ITL target (vLLM >= 0.13)
+    { signal: 'requestTpotBuckets', text: buckets(VLLM.requestTpot) },
     {
       signal: 'cacheConfig',
       text: `max ${by(group, ['instance', 'pod', 'engine', 'block_size', 'num_gpu_blocks'])} (${s(VLLM.cacheConfig)})`,

@@ -226,6 +226,7 @@ export function variantSignals(
     ),
     promptTokenBuckets: tokenBuckets('promptTokenBuckets', VLLM.promptTokens),
     generationTokenBuckets: tokenBuckets('generationTokenBuckets', VLLM.generationTokens),
+    requestTpotBuckets: tokenBuckets('requestTpotBuckets', VLLM.requestTpot),
     ttftSeconds: histogram('ttft', VLLM.ttft, [SERIES.ttft], VLLM.ttft),
     itlSeconds: histogram('itl', itlName ?? VLLM.itl[0], itlSeries, VLLM.itl[0]),
     running: measure({

@@ -74,6 +74,7 @@ describe('signal queries', () => {
       'itlBuckets',
       'promptTokenBuckets',
       'generationTokenBuckets',
+      'requestTpotBuckets',
       'cacheConfig',
     ]);
     const text = Object.fromEntries(queries.map((q) => [q.signal, q.text]));
@@ -152,7 +153,7 @@ describe('signal queries', () => {
       gatewayModels: ['llama-3.1-8b'],
       pools: ['chat'],
     });
-    expect(queries).toHaveLength(21);
+    expect(queries).toHaveLength(22);
     const text = Object.fromEntries(queries.map((q) => [q.signal, q.text]));
     expect(text.running).toMatch(/^sum by \(model_name, namespace, pod\) /);
     // per pod, buckets come back as they are, for the parser to sum per variant

@@ -253,6 +253,12 @@ describe.each(EMULATED_NAMINGS)('servers named as %s', (naming) => {
     expect(Math.max(...d!.input.values)).toBe(1000);
     expect(Math.min(...d!.output.values)).toBe(101);
     expect(Math.max(...d!.output.values)).toBe(200);
+    // the per-request time per output token by bucket, where the server has it (vLLM >= 0.13):
+    // what policy.itlMissCorrection reads the share over the ITL target from
+    if (NAMING_NAMES[naming].itl === 'vllm:request_time_per_output_token_seconds') {
+      expect(o.requestTpotBuckets?.counts.length).toBeGreaterThan(0);
+      near(total(o.requestTpotBuckets), o.completionRate!.value * o.windowSeconds, 0.001);
+    } else expect(o.requestTpotBuckets).toBeUndefined();
   });
 
   test('names the naming and the series each value came from, with fresh timestamps', () => {
@@ -311,8 +317,8 @@ test("a fleet exposing only today's names (vLLM 0.13, EPP v1.x) is read with the
 });
 
 test('one collection is one batch of queries, whatever the number of variants', () => {
-  expect(source.lastCollection).toMatchObject({ queries: 21, failed: 0 });
-  expect(source.queriesFor(QUERIES.slice(0, 2))).toHaveLength(18);
+  expect(source.lastCollection).toMatchObject({ queries: 22, failed: 0 });
+  expect(source.queriesFor(QUERIES.slice(0, 2))).toHaveLength(19);
 });
 
 test('an idle variant is a measured zero, not NaN and not missing', () => {
