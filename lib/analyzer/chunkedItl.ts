@@ -16,17 +16,13 @@
  *   its gaps pushes the mean gap over the target.
  *
  * The chunks of several prompts in one step are counted as separate steps (more steps stretched,
- * each by less): on the side of caution for short answers. Prompts are prefilled one after
- * another, first come first served, so a request can wait for the prefill budget; those that
- * arrive meanwhile prefill in its gaps, and the window of overlapping prompts includes that wait
- * (an M/G/1 queue's mean, `prefillWait`).
+ * each by less): on the side of caution for short answers.
  *
  * With several replicas behind a router that sends each arrival to the replica with the fewest
  * outstanding requests (the simulator's, and the gateway's endpoint picker in spirit), a replica
  * decoding a request is not sent new prompts at the fleet's average rate per replica: an arrival
  * joins it only when no replica is idle. The prompts overlapping a request's decoding are thinned
- * by that share (`routedShare`), and a request waits for the prefill only when the replica it is
- * sent to is still prefilling (`routedWaitShare`). Rates are req/s, times ms.
+ * by that share (`routedShare`). Rates are req/s, times ms.
  */
 import type { ServiceProfile } from './replicaModel.js';
 
@@ -66,42 +62,20 @@ export function routedShare(replicas: number, occupancy: number): number {
   const n = Math.max(replicas, 1);
   if (n <= 1) return 1;
   const mean = n * Math.max(occupancy, 0);
+  const atLeast = (k: number) => {
+    // P(Poisson(mean) >= k)
+    let term = Math.exp(-mean);
+    let below = 0;
+    for (let j = 0; j < k; j++) {
+      below += term;
+      term *= mean / (j + 1);
+    }
+    return Math.min(Math.max(1 - below, 0), 1);
+  };
   const k = n - 1;
   const lo = Math.floor(k);
   const frac = k - lo;
-  return (1 - frac) * poissonAtLeast(mean, lo) + frac * poissonAtLeast(mean, lo + 1);
-}
-
-/** P(Poisson(mean) >= k). */
-function poissonAtLeast(mean: number, k: number): number {
-  let term = Math.exp(-mean);
-  let below = 0;
-  for (let j = 0; j < k; j++) {
-    below += term;
-    term *= mean / (j + 1);
-  }
-  return Math.min(Math.max(1 - below, 0), 1);
-}
-
-/**
- * The share of a lone replica's prefill wait that a request meets on the replica a
- * least-outstanding router picks among `replicas` level ones. A lone replica is prefilling when
- * a prompt came within the last prefill time (mean `prefillSeconds`): with probability
- * P(Poisson(rate x prefill) >= 1). The router hands arrivals to level replicas in turn, so the one
- * it picks last received a prompt `replicas` arrivals ago, and is still prefilling only when the
- * last `replicas` of the fleet's arrivals came within a prefill time:
- * P(Poisson(replicas x rate x prefill) >= replicas). Interpolated between whole replica counts;
- * one replica: 1.
- */
-export function routedWaitShare(replicas: number, ratePerReplica: number, prefillSeconds: number): number {
-  const n = Math.max(replicas, 1);
-  const perReplica = Math.max(ratePerReplica * prefillSeconds, 0);
-  const alone = poissonAtLeast(perReplica, 1);
-  if (n <= 1 || !(alone > 0)) return 1;
-  const lo = Math.floor(n);
-  const frac = n - lo;
-  const at = (k: number) => poissonAtLeast(k * perReplica, k);
-  return Math.min(((1 - frac) * at(lo) + frac * at(lo + 1)) / alone, 1);
+  return (1 - frac) * atLeast(lo) + frac * atLeast(lo + 1);
 }
 
 export interface ItlShare {
@@ -276,8 +250,6 @@ export class ItlShareModel {
   private readonly meanOut: number;
   /** budget a prompt's last chunk leaves in its step, on average */
   private readonly leftover: number;
-  /** each prompt's chunks and prefill time beyond the decode in its steps (ms), by probability */
-  private readonly prompts: readonly { chunks: number; extraMs: number; p: number }[];
 
   constructor(private readonly input: ItlShareInput) {
     const extra = chunkExtra(input.engine, input.input);
@@ -294,41 +266,6 @@ export class ItlShareModel {
       mass += w;
     });
     this.leftover = mass > 0 ? Math.max(budget - last / mass, 0) : 0;
-    const { gamma, delta } = input.engine.profile;
-    this.prompts = input.input.values.flatMap((tokens, i) => {
-      const w = input.input.weights[i]!;
-      if (!(w > 0) || !(tokens > 0) || !(mass > 0)) return [];
-      const chunks = Math.ceil(tokens / budget);
-      return [{ chunks, extraMs: chunks * gamma + delta * tokens, p: w / mass }];
-    });
-  }
-
-  /**
-   * The mean time (ms) a prompt waits for the prefill budget before its first chunk (`waitMs`;
-   * infinite once prefill saturates the replica), and the mean prefill time (`prefillMs`), at
-   * `rate` req/s with decode steps of `light` ms: the engine admits waiting prompts first come first
-   * served and prefills them one after another (a partially prefilled prompt keeps the budget),
-   * so its prefill is a single server, and the Pollaczek-Khinchine mean wait of an M/G/1 queue
-   * with the prompts' prefill times (their chunk steps, decode included) applies.
-   */
-  private prefillWait(rate: number, light: number): { waitMs: number; prefillMs: number } {
-    let first = 0;
-    let second = 0;
-    for (const { chunks, extraMs, p } of this.prompts) {
-      const service = chunks * light + extraMs;
-      first += p * service;
-      second += p * service * service;
-    }
-    const rho = (rate * first) / 1000;
-    if (!(first > 0)) return { waitMs: 0, prefillMs: 0 };
-    if (rho >= 1) return { waitMs: Infinity, prefillMs: first };
-    return { waitMs: (rho / (1 - rho)) * (second / (2 * first)), prefillMs: first };
-  }
-
-  /** A replica whose prefill alone fills its time: every request with a gap misses. */
-  private saturated(batch: number): ItlShare {
-    const all = this.input.output.values.map((tokens) => (Math.round(tokens) > 1 ? 1 : 0));
-    return { missShare: 1, chunkStepShare: 1, batch, meanGapMs: Infinity, missByOutput: all };
   }
 
   private visibleFor(gaps: number): VisiblePrefill {
@@ -365,7 +302,10 @@ export class ItlShareModel {
     for (let round = 0; round < 20; round++) {
       light = alpha + beta * batch;
       busy = chunkSteps * light + rate * this.prefillMsPerRequest;
-      if (busy >= 1000) return this.saturated(batch);
+      if (busy >= 1000) {
+        const all = this.input.output.values.map((tokens) => (Math.round(tokens) > 1 ? 1 : 0));
+        return { missShare: 1, chunkStepShare: 1, batch, meanGapMs: Infinity, missByOutput: all };
+      }
       const steps = chunkSteps + (1000 - busy) / light;
       const next = Math.max((rate * (this.meanOut - 1 + this.chunksPerRequest) * (1000 / steps)) / 1000, 1);
       const done = Math.abs(next - batch) < 1e-3;
@@ -382,18 +322,12 @@ export class ItlShareModel {
     const { gamma, delta } = this.input.engine.profile;
     const maxStepExtra = gamma + delta * Math.max(this.input.engine.budget - batch, 0);
     const prefillMs = this.chunksPerRequest > 0 ? this.prefillMsPerRequest / this.chunksPerRequest : 0;
-    // Prompts arriving while a request waits for its prefill queue behind it and run their chunks
-    // from its first gap on (counted with those arriving during its prefill). Behind the router it
-    // waits only when the replica picked is still prefilling its last prompt (routedWaitShare).
-    const wait = this.prefillWait(rate, light);
-    if (!Number.isFinite(wait.waitMs)) return this.saturated(batch);
-    const waitMs = wait.waitMs * routedWaitShare(replicas, rate, wait.prefillMs / 1000);
     const missByOutput = this.input.output.values.map((tokens) => {
       const gaps = Math.round(tokens) - 1;
       if (gaps < 1) return 0; // a single token has no gap to miss
       if (slack <= 0) return 1;
       const v = this.visibleFor(Math.min(gaps, 1 << 12));
-      const overlapMs = gaps * light + this.chunksPerRequest * (light + prefillMs) + waitMs;
+      const overlapMs = gaps * light + this.chunksPerRequest * (light + prefillMs);
       const lambda = (routed * rate * overlapMs) / 1000;
       const x = slack * gaps;
       // A step carries at most one budget of prefill, whoever it belongs to: when even a chunk in

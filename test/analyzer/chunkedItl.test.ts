@@ -53,25 +53,6 @@ describe('itlMissShare', () => {
     expect(itlMissShare({ ...base, output }, 1000).missByOutput).toEqual([0, 1, 1, 1]);
   });
 
-  it("counts the prompts that arrive while a request waits for a lone replica's prefill, by hand", () => {
-    // Steps of 10 ms (no per-request cost), chunks of 1,000 tokens at 10 + 0.1 ms per token: a
-    // 2,000-token prompt prefills in two steps of 120 ms, S = 240 ms. A 2-token answer (one gap of
-    // 10 ms, 50 ms of slack) misses when one prompt that came before its first token puts a
-    // 110-ms chunk in its gap; one that comes during its gap runs after it.
-    const engine = { profile: { alpha: 10, beta: 0, gamma: 10, delta: 0.1 }, budget: 1000 };
-    const input = { engine, input: point(2000), output: point(2), itlTargetMs: 60 };
-    // FIFO prefill, one server: M/D/1 at 2 req/s, rho 0.48, mean wait rho / (1 - rho) x S / 2
-    const waitMs = (0.48 / 0.52) * 120;
-    // overlapping prompts: its gap (10 ms) + a prompt's prefill (2 x (10 + 110) ms) + the wait;
-    // the share arriving before its first token: 1 - 10 / (10 + 240)
-    const ahead = (ms: number) => 1 - Math.exp((-2 * ms * (1 - 10 / 250)) / 1000);
-    expect(itlMissShare(input, 2, 1).missShare).toBeCloseTo(ahead(250 + waitMs), 4);
-    // four replicas: the one the router picks is prefilling only when the last four arrivals
-    // came within a prefill time (routedWaitShare), and the arrivals a busy one gets are thinned
-    const four = itlMissShare(input, 2, 4).missShare;
-    expect(four).toBeLessThan(ahead(250));
-  });
-
   it('reports a saturated replica as missing all', () => {
     expect(itlMissShare(base, 1000).missShare).toBe(1);
   });

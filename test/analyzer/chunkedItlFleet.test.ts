@@ -6,12 +6,7 @@
  * took every replica to receive its share of prompts whatever it was doing, and missed these
  * fleets by 0.56 to 0.69 points (0.84% against 0.15%, 1.23% against 0.54%, 0.56% against 0.00%).
  */
-import {
-  ItlShareModel,
-  routedShare,
-  routedWaitShare,
-  type TokenDistribution,
-} from '../../lib/analyzer/chunkedItl.js';
+import { ItlShareModel, routedShare, type TokenDistribution } from '../../lib/analyzer/chunkedItl.js';
 import { createFleetSim, mulberry32, type TraceRequest } from '../../lib/fleetSimulator/index.js';
 
 const L40S = {
@@ -114,25 +109,5 @@ describe('routedShare', () => {
   it('approaches 1 when every replica is always busy, 0 when they are mostly idle', () => {
     expect(routedShare(6, 20)).toBeGreaterThan(0.999);
     expect(routedShare(6, 0.05)).toBeLessThan(1e-3);
-  });
-});
-
-describe('routedWaitShare', () => {
-  it('a lone replica meets its whole prefill wait', () => {
-    expect(routedWaitShare(1, 2, 0.12)).toBe(1);
-    expect(routedWaitShare(0.5, 2, 0.12)).toBe(1);
-  });
-
-  it("is the chance the last `replicas` arrivals came within a prefill time, over a lone replica's", () => {
-    // 2 req/s per replica, 0.12 s of prefill: 0.24 arrivals per prefill time on each replica
-    const m = 0.24;
-    const two = 1 - Math.exp(-2 * m) * (1 + 2 * m);
-    expect(routedWaitShare(2, 2, 0.12)).toBeCloseTo(two / (1 - Math.exp(-m)), 12);
-  });
-
-  it('falls as replicas are added at the same rate each, and is 1 when nothing prefills', () => {
-    const shares = [1, 2, 3, 4, 6].map((n) => routedWaitShare(n, 2, 0.12));
-    for (let i = 1; i < shares.length; i++) expect(shares[i]!).toBeLessThan(shares[i - 1]!);
-    expect(routedWaitShare(4, 0, 0.12)).toBe(1);
   });
 });
