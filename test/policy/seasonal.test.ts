@@ -45,6 +45,48 @@ describe('seasonal forecast', () => {
     expect(f.rate).toBeGreaterThanOrEqual(f.expected);
   });
 
+  it('on a repeated day, expects the morning ramp a lead time ahead above the rate measured now', () => {
+    // 3 req/s at night, a ramp to 7 from 09:00 to 11:00; the same every day, measured every 30 s
+    const ramp = (t: number) => {
+      const h = (t % DAY) / 3600;
+      if (h < 9) return 3;
+      if (h < 11) return 3 + 2 * (h - 9);
+      return h < 20 ? 7 : 7 - (h - 20);
+    };
+    let s: SeasonState | undefined;
+    const now = 2 * DAY + 9.5 * 3600;
+    for (let t = 0; t < now; t += 30) s = observeSeason(s, t, ramp(t), settings);
+    const lead = 900;
+    const f = seasonalForecast(s, now, lead);
+    expect(f.kind).toBe('forecast');
+    if (f.kind !== 'forecast') return;
+    // the rate a lead time later (4.5 req/s), not the rate now (4): version 1's indices, the lag
+    // of a level that followed the first day's rates, expected 3.86
+    expect(f.expected).toBeGreaterThanOrEqual(ramp(now + lead));
+    expect(f.expected).toBeLessThan(ramp(now + lead) + 0.2);
+    // a day repeated exactly leaves no one-step error
+    expect(f.error).toBeLessThan(0.01);
+  });
+
+  it("turns the first day's rates into indices around their mean once the day is complete", () => {
+    let s: SeasonState | undefined;
+    for (let t = 0; t < DAY - SLOT_SECONDS; t += SLOT_SECONDS)
+      s = observeSeason(s, t, t < DAY / 2 ? 2 : 6, settings);
+    // 286 slots closed (the last observed still gathering): the rates themselves
+    expect(s!.season[0]).toBe(2);
+    expect(s!.season[DAY_SLOTS - 3]).toBe(6);
+    expect(s!.level).toBeCloseTo((144 * 2 + 142 * 6) / 286, 10);
+    expect(seasonalForecast(s, DAY - SLOT_SECONDS, 900).kind).toBe('no-history');
+    s = observeSeason(s, DAY - SLOT_SECONDS, 6, settings);
+    s = observeSeason(s, DAY, 2, settings); // closes the last slot of the day
+    expect(s.level).toBeCloseTo(4, 10);
+    expect(s.season[0]).toBeCloseTo(-2, 10);
+    expect(s.season[DAY_SLOTS - 1]).toBeCloseTo(2, 10);
+    expect(s.trend).toBe(0);
+    const f = seasonalForecast(s, DAY, SLOT_SECONDS);
+    expect(f.kind === 'forecast' && f.expected).toBeCloseTo(2, 10);
+  });
+
   it('gathers the rates of a slot and learns from it once it is complete', () => {
     let s = observeSeason(undefined, 0, 4, settings);
     s = observeSeason(s, 30, 6, settings);
