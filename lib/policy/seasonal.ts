@@ -116,18 +116,20 @@ function learnFirstDay(p: SeasonState, i: number, y: number, s: SeasonSettings):
 export type SeasonalForecast =
   | {
       readonly kind: 'forecast';
-      /** the highest rate expected within the lead time, plus two forecast errors */
+      /** the highest rate expected within the lead time, plus `errors` forecast errors */
       readonly rate: number;
       readonly expected: number;
       readonly error: number;
     }
   | { readonly kind: 'no-history'; readonly note: string };
 
-/** The highest demand the season expects between now and now + lead, with its error as headroom. */
+/** The highest demand the season expects between now and now + lead, with its errors as headroom. */
 export function seasonalForecast(
   state: SeasonState | undefined,
   now: number,
   leadSeconds: number,
+  /** how many of its one-step errors the forecast adds as headroom */
+  errors = 2,
 ): SeasonalForecast {
   if (!state || state.seen === 0) {
     return { kind: 'no-history', note: 'no demand history yet: no seasonal forecast' };
@@ -150,7 +152,7 @@ export function seasonalForecast(
   const error = Math.sqrt(Math.max(state.errorVariance, 0));
   return {
     kind: 'forecast',
-    rate: Math.max(expected + 2 * error, 0),
+    rate: Math.max(expected + errors * error, 0),
     expected: Math.max(expected, 0),
     error,
   };

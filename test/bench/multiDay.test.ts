@@ -101,6 +101,7 @@ describe('multi-day workload', () => {
       level: 0.2,
       trend: 0.02,
       season: 0.3,
+      errors: 2,
     });
   });
 });

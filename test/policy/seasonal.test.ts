@@ -68,6 +68,21 @@ describe('seasonal forecast', () => {
     expect(f.error).toBeLessThan(0.01);
   });
 
+  it('adds as many of its one-step errors as asked, none when asked for none', () => {
+    // the shape plus noise that differs from slot to slot and from day to day
+    const noisy = (t: number) => rateAt(t) + 0.5 * Math.sin(Math.floor(t / SLOT_SECONDS) * 12.9898);
+    let s: SeasonState | undefined;
+    for (let t = 0; t < 3.3 * DAY; t += 30) s = observeSeason(s, t, noisy(t), settings);
+    const [none, one, two] = [0, 1, 2].map((k) => seasonalForecast(s, 3.3 * DAY, 900, k));
+    if (none!.kind !== 'forecast' || one!.kind !== 'forecast' || two!.kind !== 'forecast')
+      throw new Error('no forecast');
+    expect(none!.error).toBeGreaterThan(0.1);
+    expect(none!.rate).toBeCloseTo(none!.expected, 10);
+    expect(one!.rate).toBeCloseTo(one!.expected + one!.error, 10);
+    expect(two!.rate).toBeCloseTo(two!.expected + 2 * two!.error, 10);
+    expect(seasonalForecast(s, 3.3 * DAY, 900)).toEqual(two);
+  });
+
   it("turns the first day's rates into indices around their mean once the day is complete", () => {
     let s: SeasonState | undefined;
     for (let t = 0; t < DAY - SLOT_SECONDS; t += SLOT_SECONDS)
