@@ -20,9 +20,10 @@
  *
  * writes DIR/multi-day-<days>d.csv (timestamp_s,input_tokens,output_tokens) with a .txt note, and
  * DIR/fleet-chat-seasonal.yaml (bench/policies/fleet-chat.yaml with policy.forecast.seasonal on).
- * With --run it runs the policy bench (bench/policies/run.ts) on the trace with the bench's fleet
- * (sva's defaults) and with the seasonal copy, and prints attainment and cost day by day from the
- * bench's hour-by-hour rows. DIR defaults to bench/heldout/traces/ (git-ignored).
+ * With --run it runs the policy bench (bench/policies/run.ts; default policies sva and oracle) on
+ * the trace with the bench's fleet (sva's defaults), then the policies that are not yardsticks
+ * again with the seasonal copy, and prints attainment and cost (against the oracle's) day by day
+ * from the bench's hour-by-hour rows. DIR defaults to bench/heldout/traces/ (git-ignored).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import type { HourRow } from '../../lib/closedLoop/hourly.js';
 import { randomStream, type Random } from '../../lib/fleetSimulator/random.js';
 import { readTrace, type Trace, type TraceRequest } from '../../lib/fleetSimulator/traces.js';
+import { YARDSTICKS } from '../policies/policies.js';
 import { CHAT_FLEET } from '../policies/traces.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -204,29 +206,34 @@ async function main(): Promise<void> {
     '--trace',
     tracePath,
     ...(values.duration ? ['--duration', values.duration] : []),
-    ...policies.flatMap((p) => ['--policy', p]),
     '--json',
   ];
   const runs: [string, BenchOut][] = [];
-  for (const [label, fleet] of [
-    ['defaults', CHAT_FLEET],
-    ['seasonal', seasonalPath],
+  // The yardsticks do not read the policy's settings: they run once, with the bench's fleet.
+  for (const [label, fleet, names] of [
+    ['defaults', CHAT_FLEET, policies],
+    ['seasonal', seasonalPath, policies.filter((p) => !(YARDSTICKS as readonly string[]).includes(p))],
   ] as const) {
-    runs.push([label, await bench([...common, '--fleet', fleet, '--out', join(dir, `out-${label}`)])]);
+    if (names.length === 0) continue;
+    const args = [...common, ...names.flatMap((p) => ['--policy', p])];
+    runs.push([label, await bench([...args, '--fleet', fleet, '--out', join(dir, `out-${label}`)])]);
   }
-  const header = '| fleet config | policy | day | requests | attainment | cost |';
-  const table = [header, '| --- | --- | --- | --- | --- | --- |'];
+  const oracleByDay = byDay(runs[0]?.[1].hourly?.oracle ?? []);
+  const oracleCost = runs[0]?.[1].policies.oracle?.cost;
+  const ratio = (cost: number, of: number | undefined) => (of ? ` (${(cost / of).toFixed(3)}x)` : '');
+  const table = ['| fleet config | policy | day | requests | attainment | cost (vs oracle) |'];
+  table.push('| --- | --- | --- | --- | --- | --- |');
   for (const [label, out] of runs) {
     for (const [policy, rows] of Object.entries(out.hourly ?? {})) {
       for (const d of byDay(rows)) {
         table.push(
-          `| ${label} | ${policy} | ${d.day + 1} | ${d.requests} | ${((100 * d.met) / Math.max(d.requests, 1)).toFixed(2)}% | $${d.cost.toFixed(2)} |`,
+          `| ${label} | ${policy} | ${d.day + 1} | ${d.requests} | ${((100 * d.met) / Math.max(d.requests, 1)).toFixed(2)}% | $${d.cost.toFixed(2)}${ratio(d.cost, oracleByDay[d.day]?.cost)} |`,
         );
       }
       const whole = out.policies[policy];
       if (whole) {
         table.push(
-          `| ${label} | ${policy} | all | | ${(100 * whole.sloAttainment).toFixed(2)}% | $${whole.cost.toFixed(2)} |`,
+          `| ${label} | ${policy} | all | | ${(100 * whole.sloAttainment).toFixed(2)}% | $${whole.cost.toFixed(2)}${ratio(whole.cost, oracleCost)} |`,
         );
       }
     }
