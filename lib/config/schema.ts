@@ -449,11 +449,18 @@ export const policySchema = z
             level: z.number().gt(0).max(1).default(0.2).describe("Holt-Winters' alpha"),
             trend: z.number().gt(0).max(1).default(0.02).describe("Holt-Winters' beta"),
             season: z.number().gt(0).max(1).default(0.3).describe("Holt-Winters' gamma"),
+            errors: z
+              .number()
+              .min(0)
+              .default(2)
+              .describe(
+                "headroom: how many of the season's one-step forecast errors are added to the rate it expects",
+              ),
           })
           .strict()
-          .default({ enabled: false, level: 0.2, trend: 0.02, season: 0.3 })
+          .default({ enabled: false, level: 0.2, trend: 0.02, season: 0.3, errors: 2 })
           .describe(
-            'learn a daily season of demand per variant (additive Holt-Winters over five-minute slots, kept in a store of its own) and size for the highest rate it expects within the lead time plus two forecast errors, once a whole day has been seen',
+            'learn a daily season of demand per variant (additive Holt-Winters over five-minute slots, kept in a store of its own) and size for the highest rate it expects within the lead time plus `errors` forecast errors, once a whole day has been seen',
           ),
       })
       .strict()
@@ -461,7 +468,7 @@ export const policySchema = z
         enabled: true,
         horizonSeconds: 180,
         maxGrowth: 1.5,
-        seasonal: { enabled: false, level: 0.2, trend: 0.02, season: 0.3 },
+        seasonal: { enabled: false, level: 0.2, trend: 0.02, season: 0.3, errors: 2 },
       }),
     itlDistribution: z
       .object({

@@ -7,16 +7,25 @@
  * not in the pool's policy memory, which a week of points for a hundred variants would overflow.
  *
  * A variant starts without history and says so: the season forecasts only once every slot of a
- * whole day has been seen.
+ * whole day has been seen. Until then the slots hold the rates themselves and the level their
+ * mean; the day complete, the level becomes that day's mean and each index its slot's gap to it
+ * (the textbook start of Holt-Winters). Indices taken as the gap to a level that followed the
+ * rates through the first day (version 1) were only that level's lag: on a repeated day the
+ * season forecast the morning ramp below the rate measured at the time, and never learnt better,
+ * since the level went on following the rates.
  */
 export const SLOT_SECONDS = 300;
 export const DAY_SLOTS = 86_400 / SLOT_SECONDS;
 
 export interface SeasonState {
-  readonly version: 1;
+  readonly version: 2;
+  /** the deseasonalised level; before a whole day has been seen, the mean of the slots seen */
   readonly level: number;
   readonly trend: number;
-  /** additive index per slot of the day; null until that slot has been seen */
+  /**
+   * additive index per slot of the day; null until that slot has been seen; before every slot has
+   * been seen, the slot's rate itself
+   */
   readonly season: (number | null)[];
   /** absolute slot (floor(t / SLOT_SECONDS)) whose rates are being gathered */
   readonly slot: number;
@@ -48,7 +57,7 @@ export function observeSeason(
   const slot = slotOf(t);
   if (!previous) {
     return {
-      version: 1,
+      version: 2,
       level: rate,
       trend: 0,
       season: Array<number | null>(DAY_SLOTS).fill(null),
@@ -69,14 +78,9 @@ export function observeSeason(
 function closeSlot(p: SeasonState, s: SeasonSettings): SeasonState {
   const y = p.sum / p.count;
   const i = dayIndex(p.slot);
-  const index = p.season[i];
+  if (p.season.some((x) => x === null)) return learnFirstDay(p, i, y, s);
+  const index = p.season[i]!;
   const season = [...p.season];
-  if (index === null || index === undefined) {
-    // first sight of this slot: the level follows, the index starts as the gap to it
-    const level = p.level + s.level * (y - p.level);
-    season[i] = y - level;
-    return { ...p, level, season, seen: p.seen + 1 };
-  }
   const forecast = p.level + p.trend + index;
   const error = y - forecast;
   const level = s.level * (y - index) + (1 - s.level) * (p.level + p.trend);
@@ -86,21 +90,46 @@ function closeSlot(p: SeasonState, s: SeasonSettings): SeasonState {
   return { ...p, level, trend, season, errorVariance, seen: p.seen + 1 };
 }
 
+/**
+ * A slot of the first day (or of a day with slots still unseen): its rate is kept as it is (a slot
+ * seen again before the day is complete smoothed by the season's gamma), and the level is the
+ * mean of the slots kept. The slot that completes the day turns the rates into indices around
+ * their mean, with no trend yet.
+ */
+function learnFirstDay(p: SeasonState, i: number, y: number, s: SeasonSettings): SeasonState {
+  const season = [...p.season];
+  const before = season[i];
+  season[i] = before === null || before === undefined ? y : s.season * y + (1 - s.season) * before;
+  const kept = season.filter((x): x is number => x !== null);
+  const mean = kept.reduce((a, x) => a + x, 0) / kept.length;
+  if (kept.length < DAY_SLOTS) return { ...p, level: mean, season, seen: p.seen + 1 };
+  return {
+    ...p,
+    level: mean,
+    trend: 0,
+    season: season.map((x) => x! - mean),
+    errorVariance: 0,
+    seen: p.seen + 1,
+  };
+}
+
 export type SeasonalForecast =
   | {
       readonly kind: 'forecast';
-      /** the highest rate expected within the lead time, plus two forecast errors */
+      /** the highest rate expected within the lead time, plus `errors` forecast errors */
       readonly rate: number;
       readonly expected: number;
       readonly error: number;
     }
   | { readonly kind: 'no-history'; readonly note: string };
 
-/** The highest demand the season expects between now and now + lead, with its error as headroom. */
+/** The highest demand the season expects between now and now + lead, with its errors as headroom. */
 export function seasonalForecast(
   state: SeasonState | undefined,
   now: number,
   leadSeconds: number,
+  /** how many of its one-step errors the forecast adds as headroom */
+  errors = 2,
 ): SeasonalForecast {
   if (!state || state.seen === 0) {
     return { kind: 'no-history', note: 'no demand history yet: no seasonal forecast' };
@@ -123,7 +152,7 @@ export function seasonalForecast(
   const error = Math.sqrt(Math.max(state.errorVariance, 0));
   return {
     kind: 'forecast',
-    rate: Math.max(expected + 2 * error, 0),
+    rate: Math.max(expected + errors * error, 0),
     expected: Math.max(expected, 0),
     error,
   };

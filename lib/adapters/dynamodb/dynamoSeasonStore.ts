@@ -16,7 +16,7 @@ const finite = z.number().refine(Number.isFinite, 'must be finite');
 
 const seasonSchema = z
   .object({
-    version: z.literal(1),
+    version: z.literal(2),
     level: finite,
     trend: finite,
     season: z.array(finite.nullable()).length(DAY_SLOTS),

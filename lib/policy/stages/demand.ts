@@ -98,7 +98,7 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
       0,
     ),
     forecast: policy.forecast,
-    ...(seasonal.enabled ? { seasonal: seasonalForecast(season, now, lead) } : {}),
+    ...(seasonal.enabled ? { seasonal: seasonalForecast(season, now, lead, seasonal.errors) } : {}),
   });
   const rise = learnsRises(policy)
     ? updateRise(memory.rise, memory.demand, {
