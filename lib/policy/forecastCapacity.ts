@@ -44,7 +44,14 @@ export function rateExpected(measured: number, rise: number, resolution: number)
  */
 export function forecastAsExpected(demand: Demand, rise: number | undefined, resolution: number): Demand {
   if (rise === undefined || demand.forecastRate <= 0) return demand;
-  const expected = rateExpected(demand.measured, rise, resolution) - demand.measured;
+  // The season's forecast already is what the days before brought a lead time later: only the
+  // trend's extrapolation is cut to what the rises learnt expect, never the season's part of it.
+  const seasonal =
+    demand.seasonal?.kind === 'forecast' ? Math.max(demand.seasonal.rate - demand.measured, 0) : 0;
+  const expected = Math.max(
+    rateExpected(demand.measured, rise, resolution) - demand.measured,
+    Math.min(seasonal, demand.forecastRate),
+  );
   if (demand.forecastRate <= expected)
     return { ...demand, expected: { rise, forecastRate: demand.forecastRate } };
   const forecastRate = expected;

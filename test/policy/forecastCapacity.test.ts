@@ -40,6 +40,18 @@ describe('forecastAsExpected', () => {
     expect(d.expected).toEqual({ rise: 1.25, forecastRate: 2 });
   });
 
+  it("never cuts the season's part of the forecast: the days before learnt what comes a lead time later", () => {
+    const seasonal = { kind: 'forecast' as const, rate: 5.5, expected: 5.2, error: 0.15 };
+    // the season expects 1.5 req/s more; a rise of 1.25 expects only 1
+    const d = forecastAsExpected({ ...demand(4, 2), seasonal }, 1.25, 0);
+    expect(d.forecastRate).toBeCloseTo(1.5, 12);
+    expect(d.rate).toBeCloseTo(5.5, 12);
+    expect(d.expected).toEqual({ rise: 1.25, forecastRate: 2 });
+    // a season expecting less than the rise changes nothing in the cut
+    const low = forecastAsExpected({ ...demand(4, 2), seasonal: { ...seasonal, rate: 4.2 } }, 1.25, 0);
+    expect(low.forecastRate).toBeCloseTo(1, 12);
+  });
+
   it('keeps a forecast the rise expects, and says so', () => {
     const d = forecastAsExpected(demand(4, 2), 2, 0);
     expect(d.rate).toBe(6);
