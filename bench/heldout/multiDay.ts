@@ -25,7 +25,6 @@
  * again with the seasonal copy, and prints attainment and cost (against the oracle's) day by day
  * from the bench's hour-by-hour rows. DIR defaults to bench/heldout/traces/ (git-ignored).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +35,7 @@ import { randomStream, type Random } from '../../lib/fleetSimulator/random.js';
 import { readTrace, type Trace, type TraceRequest } from '../../lib/fleetSimulator/traces.js';
 import { YARDSTICKS } from '../policies/policies.js';
 import { CHAT_FLEET } from '../policies/traces.js';
+import { runBenchCli } from './benchCli.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_DIR = fileURLToPath(new URL('./traces/', import.meta.url));
@@ -146,26 +146,11 @@ interface BenchOut {
   readonly hourly?: Record<string, HourRow[]>;
 }
 
-function bench(args: readonly string[]): Promise<BenchOut> {
+async function bench(args: readonly string[]): Promise<BenchOut> {
   process.stderr.write(`multi-day: npm run bench -- ${args.join(' ')}\n`);
-  return new Promise((done, fail) => {
-    const child = spawn(
-      process.execPath,
-      [`${REPO_ROOT}bin/run-ts.js`, `${REPO_ROOT}bench/policies/run.ts`, ...args],
-      {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.on('error', fail);
-    child.on('close', () => {
-      const end = stdout.indexOf('\n}\n');
-      if (end < 0) return fail(new Error(`the bench printed no JSON:\n${stdout}`));
-      done(JSON.parse(stdout.slice(0, end + 2)) as BenchOut);
-    });
-  });
+  const { json, rest } = await runBenchCli(args);
+  if (json === null) throw new Error(`the bench printed no JSON:\n${rest}`);
+  return json as BenchOut;
 }
 
 async function main(): Promise<void> {

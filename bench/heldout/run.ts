@@ -10,7 +10,6 @@
  * DIR) and the table's figures to heldout.json there. --warmup S is passed to the bench: the
  * seconds every policy runs on the trace's last minutes before the measured span.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,7 @@ import type { TraceResult } from '../policies/results.js';
 import { CHAT_FLEET, CODE_FLEET } from '../policies/traces.js';
 import { DEFAULT_SEED, makeWorkloads, tracePath } from './make.js';
 import { WORKLOADS, type Workload } from './workloads.js';
+import { runBenchCli } from './benchCli.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_OUT = fileURLToPath(new URL('./out/', import.meta.url));
@@ -34,7 +34,7 @@ interface Outcome {
 }
 
 /** Runs the bench on one workload; its stderr (progress) passes through. */
-function benchOn(
+async function benchOn(
   w: Workload,
   out: string,
   policies: readonly string[],
@@ -56,36 +56,8 @@ function benchOn(
   ];
   const command = `npm run bench -- ${args.map((a) => a.replace(REPO_ROOT, '')).join(' ')}`;
   process.stderr.write(`\nheldout: ${w.name}: ${command}\n`);
-  return new Promise((done, fail) => {
-    const child = spawn(
-      process.execPath,
-      [`${REPO_ROOT}bin/run-ts.js`, `${REPO_ROOT}bench/policies/run.ts`, ...args],
-      {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.on('error', fail);
-    child.on('close', () => {
-      // The JSON comes first; yardsticks that missed the target are listed after a blank line.
-      const end = stdout.indexOf('\n}\n');
-      let result: TraceResult | null = null;
-      try {
-        result = end >= 0 ? (JSON.parse(stdout.slice(0, end + 2)) as TraceResult) : null;
-      } catch {
-        result = null;
-      }
-      done({
-        workload: w.name,
-        command,
-        result,
-        errors: stdout.slice(end >= 0 ? end + 3 : 0).trim(),
-        ran: policies,
-      });
-    });
-  });
+  const { json, rest } = await runBenchCli(args);
+  return { workload: w.name, command, result: json as TraceResult | null, errors: rest, ran: policies };
 }
 
 const pct = (x: number | undefined) => (x === undefined ? '-' : `${(x * 100).toFixed(2)}%`);
