@@ -20,12 +20,9 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ItlShareModel } from '../../lib/analyzer/chunkedItl.js';
-import { loadConfig } from '../../lib/config/load.js';
-import { simProfiles } from '../../lib/closedLoop/scenario.js';
 import { cut, mulberry32, readTrace, type TraceRequest } from '../../lib/fleetSimulator/index.js';
-import { finelyBinned, fixedFleetRecords } from './diagnose.js';
+import { chatFleetEngine, finelyBinned, fixedFleetRecords } from './diagnose.js';
 
-const FLEET = 'bench/policies/fleet-chat.yaml';
 const DAY = 'data/traces/servegen-mlarge-day6-24h.csv';
 
 type Arrange = (requests: readonly TraceRequest[], random: () => number, duration: number) => TraceRequest[];
@@ -99,15 +96,8 @@ async function main() {
       seed: { type: 'string', default: '1' },
     },
   });
-  const config = loadConfig(resolve(FLEET));
-  const variant = config.variants[0]!;
   const accelerator = values.accelerator;
-  const profile = simProfiles(config, variant, [accelerator])[accelerator];
-  if (!profile) throw new Error(`${accelerator}: not an accelerator of ${FLEET}`);
-  const ready = { ...profile, loadSeconds: 0, imagePullSeconds: 0 };
-  const itlTargetMs = config.serviceClasses.find((s) => s.name === variant.serviceClass)!.targets[
-    variant.model
-  ]!.itlMs!;
+  const { ready, itlTargetMs } = chatFleetEngine(accelerator);
   const day = await readTrace(resolve(DAY));
   const hour = 3600;
   console.log(

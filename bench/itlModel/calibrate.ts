@@ -20,12 +20,9 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ItlShareModel, maxRateForItlShare, type TokenDistribution } from '../../lib/analyzer/chunkedItl.js';
-import { loadConfig } from '../../lib/config/load.js';
-import { simProfiles } from '../../lib/closedLoop/scenario.js';
 import { mulberry32, readTrace, type TraceRequest } from '../../lib/fleetSimulator/index.js';
-import { asHistogram, finelyBinned, fixedFleetRecords } from './diagnose.js';
+import { asHistogram, chatFleetEngine, finelyBinned, fixedFleetRecords } from './diagnose.js';
 
-const FLEET = 'bench/policies/fleet-chat.yaml';
 const DAY = 'data/traces/servegen-mlarge-day6-24h.csv';
 
 export const CLASSES = [
@@ -89,14 +86,8 @@ async function main() {
       json: { type: 'boolean', default: false },
     },
   });
-  const config = loadConfig(resolve(FLEET));
-  const variant = config.variants[0]!;
   const accelerator = values.accelerator;
-  const profile = simProfiles(config, variant, [accelerator])[accelerator];
-  if (!profile) throw new Error(`${accelerator}: not an accelerator of ${FLEET}`);
-  const ready = { ...profile, loadSeconds: 0, imagePullSeconds: 0 };
-  const serviceClass = config.serviceClasses.find((s) => s.name === variant.serviceClass)!;
-  const itlTargetMs = serviceClass.targets[variant.model]!.itlMs!;
+  const { ready, itlTargetMs } = chatFleetEngine(accelerator);
   const budget = ready.maxNumBatchedTokens ?? 2048;
   const pool = (await readTrace(resolve(DAY))).requests;
   const duration = Number(values.hours) * 3600;

@@ -25,6 +25,10 @@ import {
   type TraceRequest,
 } from '../../lib/fleetSimulator/index.js';
 import { bucketsToDistribution } from '../../lib/policy/distribution.js';
+import { loadConfig } from '../../lib/config/load.js';
+import { targetsOf } from '../../lib/config/resolved.js';
+import { simProfiles } from '../../lib/closedLoop/scenario.js';
+import { CHAT_FLEET } from '../policies/traces.js';
 
 interface Case {
   readonly name: string;
@@ -173,6 +177,21 @@ export interface Observed {
 }
 
 /** The fixed fleet a case runs: n ready replicas of one accelerator, no autoscaling. */
+/**
+ * The bench's chat fleet (bench/policies/fleet-chat.yaml) on one accelerator, as the fixed-fleet
+ * benchmarks run it: a replica ready at once (no image pull, no load) and the ITL target.
+ */
+export function chatFleetEngine(accelerator: string): { ready: ReplicaProfile; itlTargetMs: number } {
+  const config = loadConfig(CHAT_FLEET);
+  const variant = config.variants[0]!;
+  const profile = simProfiles(config, variant, [accelerator])[accelerator];
+  if (!profile) throw new Error(`${accelerator}: not an accelerator of ${CHAT_FLEET}`);
+  return {
+    ready: { ...profile, loadSeconds: 0, imagePullSeconds: 0 },
+    itlTargetMs: targetsOf(config, variant).itlMs ?? 0,
+  };
+}
+
 export interface FixedFleet {
   readonly accelerator: string;
   readonly replicas: number;

@@ -16,14 +16,13 @@ import type { ArrivalSteps } from '../metrics/observation.js';
 import {
   decodeBatch,
   MAX_NUM_SEQS,
-  withinRatio,
   type DisaggregatedInput,
   type DisaggregatedPlan,
   type RoleProfile,
 } from '../optimizer/disaggregated.js';
 import { fewestReplicasWithin, peakRate } from './burstSizing.js';
 import { slotReplay } from './slotReplay.js';
-import { spareRoleReplicas, withReplicas } from './prefillBursts.js';
+import { roleCeiling, spareRoleReplicas, withRoleRaised } from './prefillBursts.js';
 import { pct, shareAsked, stepSizing, type StepSizing } from './stages/bursts.js';
 
 /** What the decode role's replay found: the share is of requests finding every slot taken. */
@@ -89,7 +88,7 @@ export function sizeDecodeForBursts(
     slotReplay(steps.counts, steps.stepSeconds, replicas * slot.slots, holdSeconds).share;
   const spare = spareRoleReplicas(plan, 'decode', input.freeDevices);
   const atLeast = plan.decode.replicas;
-  const atMost = Math.max(Math.min(input.decode.maxReplicas ?? Infinity, atLeast + spare), atLeast);
+  const atMost = roleCeiling(plan, input, 'decode', spare);
   // a fleet completing the busiest step's arrivals with its slots full never fills them
   const clearsPeak = Math.ceil((peakRate(steps.counts, steps.stepSeconds) * holdSeconds) / slot.slots);
   const allowedShare = config.policy.itlDistribution.missShare;
@@ -106,17 +105,8 @@ export function sizeDecodeForBursts(
     holdMs: slot.holdMs,
   };
   if (fleet.replicas === atLeast && fleet.met) return { plan, decodeSteps };
-  // the ratio bound may ask for prefill pods to go with the decode pods (within the prefill's bounds)
-  const counts = withinRatio(plan.prefill.replicas, fleet.replicas, input.ratio);
-  const rate = input.load.rate;
-  const prefill = withReplicas(
-    plan.prefill,
-    Math.min(counts.prefill, input.prefill.maxReplicas ?? Infinity),
-    rate,
-  );
-  const decode = withReplicas(plan.decode, fleet.replicas, rate);
   return {
-    plan: { ...plan, prefill, decode, costPerHour: prefill.costPerHour + decode.costPerHour },
+    plan: withRoleRaised(plan, input, 'decode', fleet.replicas),
     decodeSteps,
     note: describeDecodeSteps(decodeSteps, spare),
   };

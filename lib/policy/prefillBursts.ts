@@ -44,6 +44,37 @@ export function withReplicas(plan: RolePlan, replicas: number, rate: number): Ro
   };
 }
 
+/**
+ * The plan with one role at `replicas` pods (the burst sizing's count) and the other raised only
+ * where the ratio bound asks, within its own maxReplicas.
+ */
+export function withRoleRaised(
+  plan: DisaggregatedPlan,
+  input: DisaggregatedInput,
+  role: Role,
+  replicas: number,
+): DisaggregatedPlan {
+  const counts =
+    role === 'prefill'
+      ? withinRatio(replicas, plan.decode.replicas, input.ratio)
+      : withinRatio(plan.prefill.replicas, replicas, input.ratio);
+  const count = (r: Role) => (r === role ? replicas : Math.min(counts[r], input[r].maxReplicas ?? Infinity));
+  const prefill = withReplicas(plan.prefill, count('prefill'), input.load.rate);
+  const decode = withReplicas(plan.decode, count('decode'), input.load.rate);
+  return { ...plan, prefill, decode, costPerHour: prefill.costPerHour + decode.costPerHour };
+}
+
+/** The most pods a role may take: its maxReplicas and the pods spare devices hold, never below the plan's. */
+export function roleCeiling(
+  plan: DisaggregatedPlan,
+  input: DisaggregatedInput,
+  role: Role,
+  spare: number,
+): number {
+  const r = plan[role].replicas;
+  return Math.max(Math.min(input[role].maxReplicas ?? Infinity, r + spare), r);
+}
+
 /** Pods of a role beyond the plan's on the devices the plan leaves free (Infinity: unlimited). */
 export function spareRoleReplicas(
   plan: DisaggregatedPlan,
@@ -96,10 +127,7 @@ export function sizePrefillForBursts(
     budgetSeconds: budgetMs / 1000,
     allowedShare,
     atLeast: plan.prefill.replicas,
-    atMost: Math.max(
-      Math.min(input.prefill.maxReplicas ?? Infinity, plan.prefill.replicas + spare),
-      plan.prefill.replicas,
-    ),
+    atMost: roleCeiling(plan, input, 'prefill', spare),
   });
   const bursts: BurstSizing = {
     ...stepSizing(steps, fleet, plan.prefill.replicas, allowedShare),
@@ -107,16 +135,8 @@ export function sizePrefillForBursts(
     budgetMs,
   };
   if (fleet.replicas === plan.prefill.replicas && fleet.met) return { plan, bursts };
-  // the ratio bound may ask for decode pods to go with the prefill pods (within the decode's bounds)
-  const counts = withinRatio(fleet.replicas, plan.decode.replicas, input.ratio);
-  const decode = withReplicas(
-    plan.decode,
-    Math.min(counts.decode, input.decode.maxReplicas ?? Infinity),
-    rate,
-  );
-  const prefill = withReplicas(plan.prefill, fleet.replicas, rate);
   return {
-    plan: { ...plan, prefill, decode, costPerHour: prefill.costPerHour + decode.costPerHour },
+    plan: withRoleRaised(plan, input, 'prefill', fleet.replicas),
     bursts,
     note: `prefill ${describeBursts(bursts, spare, 'prefill, KV transfer and first decode step', 'prefill pod')}`,
   };
