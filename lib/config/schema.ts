@@ -553,7 +553,7 @@ export const policySchema = z
           })
           .default({ enabled: false, samples: 24, minSamples: 4 })
           .describe(
-            "raise the look-back's busiest step by a headroom learnt per variant: at evaluations at least a look-back apart the look-back's busiest step is recorded, and once a lead time has passed, the ratio of that lead time's busiest step to it; the headroom is the empirical quantile of the recent ratios (at least 1) at the confidence 1 - itlDistribution.missShare / (the lead times' busiest steps' share of their arrivals): lead times beyond it then cost at most missShare of the requests. Missing or stale steps change and learn nothing",
+            "raise the look-back's busiest step by a headroom learnt per variant: at evaluations at least a look-back apart the look-back's busiest step is recorded, and once a lead time has passed, the ratio of that lead time's busiest step to it; the headroom is the empirical quantile of the recent ratios (at least 1) at the confidence 1 - itlDistribution.missShare / (the lead times' busiest steps' share of their arrivals): lead times beyond it then cost at most missShare of the requests. Missing or stale steps change and learn nothing (off: it needs four look-backs and a lead time to learn, and on npm start and the suite's one-hour traces the bursts come before that; npm start went from 94.85% for $418.63 to 94.86% for $451.20, the day from $225.75 to $225.83)",
           ),
         windowPerStartup: nonNegative
           .default(1)

@@ -81,6 +81,18 @@ describe('learnBursts', () => {
     expect(h!.pending.length).toBeLessThanOrEqual(2);
     expect(JSON.stringify(h).length).toBeLessThan(1000);
   });
+
+  test("at the default ring of 24, a variant's history stays under 1.5 KB of JSON (100 variants within the pool item)", () => {
+    const ring = { ...ctx, samples: 24 };
+    let h: BurstHistory | undefined;
+    for (let i = 0; i < 200; i++) {
+      const t = 1000 + 30 * i;
+      // counts with many digits: the stored numbers are shortened
+      h = learnBursts(h, steps(t, [15.123456, 15.654321, 15.111111, 15 * (1 + (i % 7)) + 0.123456]), ring);
+    }
+    expect(h!.samples).toHaveLength(24);
+    expect(JSON.stringify(h).length).toBeLessThan(1500);
+  });
 });
 
 describe('quantile', () => {
