@@ -545,13 +545,20 @@ export const policySchema = z
               .describe(
                 'fewer samples than this: no headroom yet ("no burst history yet"); four lead times are an hour at the default look-back, and below four the quantile is a single lead time\'s burst',
               ),
+            minPeakRequests: z
+              .number()
+              .positive()
+              .default(10)
+              .describe(
+                "a look-back whose busiest step holds fewer requests is not recorded: a count of n is known to about 1/sqrt(n) (a third at 10), and a ratio to a near-idle look-back's peak says how idle it was, not how bursty the variant is",
+              ),
           })
           .strict()
           .refine((h) => h.minSamples <= h.samples, {
             message: 'minSamples must be at most samples: the ring never holds more',
             path: ['minSamples'],
           })
-          .default({ enabled: false, samples: 24, minSamples: 4 })
+          .default({ enabled: false, samples: 24, minSamples: 4, minPeakRequests: 10 })
           .describe(
             "raise the look-back's busiest step by a headroom learnt per variant: at evaluations at least a look-back apart the look-back's busiest step is recorded, and once a lead time has passed, the ratio of that lead time's busiest step to it; the headroom is the empirical quantile of the recent ratios (at least 1) at the confidence 1 - itlDistribution.missShare / (the lead times' busiest steps' share of their arrivals): lead times beyond it then cost at most missShare of the requests. Missing or stale steps change and learn nothing (off: it needs four look-backs and a lead time to learn, and on npm start and the suite's one-hour traces the bursts come before that; npm start went from 94.85% for $418.63 to 94.86% for $451.20, the day from $225.75 to $225.83)",
           ),
@@ -569,7 +576,7 @@ export const policySchema = z
         itl: true,
         prefill: false,
         decode: false,
-        headroom: { enabled: false, samples: 24, minSamples: 4 },
+        headroom: { enabled: false, samples: 24, minSamples: 4, minPeakRequests: 10 },
         windowPerStartup: 1,
       })
       .describe(

@@ -74,6 +74,11 @@ export interface HeadroomSettings {
 }
 
 export interface LearnContext extends HeadroomSettings {
+  /**
+   * a look-back whose busiest step holds fewer requests is not recorded: its peak is the Poisson
+   * noise of a few requests (a ratio to it from a near-idle look-back would be tens)
+   */
+  readonly minPeakRequests: number;
   readonly lookbackSeconds: number;
   /** the time new capacity takes to serve (a node and a replica starting) */
   readonly leadSeconds: number;
@@ -93,7 +98,8 @@ const short = (x: number) => Number(x.toPrecision(4));
  * The history after this evaluation's steps: each pending look-back's lead time extended by the
  * steps past what it has seen (dropped when the steps leave a gap: its peak would be unknown), the
  * matured ones moved to the samples, and this look-back recorded when it is a whole look-back, at
- * least a look-back after the last one recorded, with arrivals in it. No steps: nothing learnt.
+ * least a look-back after the last one recorded, whose busiest step holds at least
+ * `minPeakRequests`. No steps: nothing learnt.
  */
 export function learnBursts(
   previous: BurstHistory | undefined,
@@ -130,10 +136,12 @@ export function learnBursts(
   }
   let recordedAt = previous?.recordedAt;
   const whole = n * step >= ctx.lookbackSeconds - step / 2;
-  const peak = steps.counts.reduce((a, c) => Math.max(a, c), 0) / step;
+  const busiest = steps.counts.reduce((a, c) => Math.max(a, c), 0);
+  const peak = busiest / step;
   if (
     whole &&
-    peak > 0 &&
+    busiest > 0 &&
+    busiest >= ctx.minPeakRequests &&
     (recordedAt === undefined || steps.timestamp >= recordedAt + ctx.lookbackSeconds)
   ) {
     recordedAt = steps.timestamp;

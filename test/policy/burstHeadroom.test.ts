@@ -10,7 +10,7 @@ import type { ArrivalSteps } from '../../lib/metrics/observation.js';
 
 const STEP = 15;
 // a look-back of 4 steps (60 s), a lead time of 90 s
-const ctx = { lookbackSeconds: 60, leadSeconds: 90, samples: 5, minSamples: 2 };
+const ctx = { lookbackSeconds: 60, leadSeconds: 90, samples: 5, minSamples: 2, minPeakRequests: 10 };
 const steps = (timestamp: number, counts: number[]): ArrivalSteps => ({
   stepSeconds: STEP,
   counts,
@@ -65,9 +65,11 @@ describe('learnBursts', () => {
     expect(after!.pending.map((p) => p.t)).toEqual([1080]);
   });
 
-  test('a partial look-back (the series younger than it) or one without arrivals is not recorded', () => {
+  test('a partial look-back (the series younger than it), or one whose busiest step holds fewer than minPeakRequests, is not recorded', () => {
     expect(learnBursts(undefined, steps(1000, [15, 30]), ctx)).toEqual({ pending: [], samples: [] });
     expect(learnBursts(undefined, steps(1000, [0, 0, 0, 0]), ctx)).toEqual({ pending: [], samples: [] });
+    // a busiest step of 9 requests: too few to say how bursty the variant is
+    expect(learnBursts(undefined, steps(1000, [2, 9, 0, 1]), ctx)).toEqual({ pending: [], samples: [] });
   });
 
   test('the ring keeps the newest samples only', () => {
