@@ -9,7 +9,9 @@
  * share of its arrivals. The headroom is a quantile of the recent samples (at least 1). Pure.
  */
 import { z } from 'zod';
+import type { Config } from '../config/schema.js';
 import type { ArrivalSteps } from '../metrics/observation.js';
+import { peakRate } from './burstSizing.js';
 
 /** A look-back recorded whose lead time has not passed yet, and what that lead time has shown so far. */
 export interface PendingBurst {
@@ -219,4 +221,48 @@ export function withHeadroom(counts: readonly number[], factor: number): readonl
   let busiest = 0;
   for (let k = 1; k < counts.length; k++) if (counts[k]! > counts[busiest]!) busiest = k;
   return counts.map((c, k) => (k === busiest ? c * factor : c));
+}
+
+/** The headroom applied, with the look-back's own peak before it (the replay's peak is the raised one). */
+export interface BurstHeadroom extends Headroom {
+  readonly lookbackPeakRate: number;
+  /** the samples needed before any headroom */
+  readonly minSamples: number;
+  /** the stored history did not validate: dropped, learning again */
+  readonly dropped?: boolean;
+}
+
+/** The headroom a variant's stored burst history gives (policy.burstSizing.headroom), for these steps. */
+export function learntHeadroom(
+  stored: unknown,
+  config: Config,
+  steps: { readonly counts: readonly number[]; readonly stepSeconds: number },
+): BurstHeadroom {
+  const settings = config.policy.burstSizing.headroom;
+  const history = storedHistory(stored);
+  return {
+    ...burstHeadroom(history, settings, config.policy.itlDistribution.missShare),
+    lookbackPeakRate: peakRate(steps.counts, steps.stepSeconds),
+    minSamples: settings.minSamples,
+    ...(stored !== undefined && !history ? { dropped: true } : {}),
+  };
+}
+
+/**
+ * The stored burst history advanced by this evaluation's steps (policy.burstSizing.headroom):
+ * none when the headroom is off; a corrupted one starts again.
+ */
+export function nextBurstHistory(
+  stored: unknown,
+  steps: ArrivalSteps | undefined,
+  config: Config,
+  leadSeconds: number,
+): BurstHistory | undefined {
+  const settings = config.policy.burstSizing;
+  if (!settings.headroom.enabled) return undefined;
+  return learnBursts(storedHistory(stored), steps, {
+    ...settings.headroom,
+    lookbackSeconds: settings.lookbackSeconds,
+    leadSeconds,
+  });
 }

@@ -14,7 +14,7 @@ import type { Config, VariantConfig } from '../../config/schema.js';
 import { DEFAULT_STEP_TOKENS } from '../../optimizer/disaggregated.js';
 import { peakRate, replicasForBursts, type BurstFleet } from '../burstSizing.js';
 import { replicasForItlSteps } from '../itlOverSteps.js';
-import { burstHeadroom, storedHistory, withHeadroom, type Headroom } from '../burstHeadroom.js';
+import { learntHeadroom, withHeadroom, type BurstHeadroom } from '../burstHeadroom.js';
 import { itlShareInput, trustedDistributions } from '../distribution.js';
 import { corrected, type Correction } from '../correction.js';
 import { allowedModelShare } from '../itlMissCorrection.js';
@@ -45,15 +45,6 @@ export interface BurstSizing extends StepSizing {
   readonly budgetMs: number;
   /** the learnt headroom on the look-back's busiest step (policy.burstSizing.headroom) */
   readonly headroom?: BurstHeadroom;
-}
-
-/** The headroom applied, with the look-back's own peak before it (peakRate is the raised one). */
-export interface BurstHeadroom extends Headroom {
-  readonly lookbackPeakRate: number;
-  /** the samples needed before any headroom */
-  readonly minSamples: number;
-  /** the stored history did not validate: dropped, learning again */
-  readonly dropped?: boolean;
 }
 
 /** What the ITL sizing over the steps found: the share is of requests missing ITL. */
@@ -108,7 +99,7 @@ export function sizeForBursts(
   const { recommendation: rec, demand } = s;
   if (NOT_SIZED.has(rec.reason) || !(demand.rate > 0) || rec.accelerator === '') return unchanged;
   // the look-back's busiest step raised to what the next lead time is expected to bring
-  const headroom = settings.headroom.enabled ? learntHeadroom(s, config, steps) : undefined;
+  const headroom = settings.headroom.enabled ? learntHeadroom(s.memory.bursts, config, steps) : undefined;
   const sized = headroom ? { ...steps, counts: withHeadroom(steps.counts, headroom.factor) } : steps;
   // TTFT first; ITL from what it asked for, on the devices it left
   const ttft: BurstSized = settings.enabled ? sizeTtftForSteps(s, config, free, sized, headroom) : unchanged;
@@ -151,22 +142,6 @@ function raised(
 }
 
 type Steps = NonNullable<NonNullable<Assessed['observation']>['arrivalSteps']>;
-
-/** The headroom the variant's burst history gives (policy.burstSizing.headroom; lib/policy/burstHeadroom.ts). */
-function learntHeadroom(s: Assessed, config: Config, steps: Steps): BurstHeadroom {
-  const history = storedHistory(s.memory.bursts);
-  const found = burstHeadroom(
-    history,
-    config.policy.burstSizing.headroom,
-    config.policy.itlDistribution.missShare,
-  );
-  return {
-    ...found,
-    lookbackPeakRate: peakRate(steps.counts, steps.stepSeconds),
-    minSamples: config.policy.burstSizing.headroom.minSamples,
-    ...(s.memory.bursts !== undefined && !history ? { dropped: true } : {}),
-  };
-}
 
 function sizeTtftForSteps(
   s: Sizable,

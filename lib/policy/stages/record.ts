@@ -11,7 +11,7 @@ import { configHash } from '../../config/hash.js';
 import { deploymentName } from '../../config/resolved.js';
 import { leadSeconds, longestWindow } from '../window.js';
 import { learnsRises } from '../forecastCapacity.js';
-import { learnBursts, storedHistory } from '../burstHeadroom.js';
+import { nextBurstHistory } from '../burstHeadroom.js';
 import type { Guarded } from './guards.js';
 
 /** The variant's memory after this evaluation: the previous one advanced by what was decided. */
@@ -20,7 +20,12 @@ export function remember(g: Guarded, config: Config, now: number): VariantMemory
   // the ITL miss factor as this evaluation left it (none: another accelerator or profile started
   // afresh); a variant without a demand learnt nothing and keeps its own
   const { itlMiss: _before, bursts: _bursts, ...kept } = mem;
-  const bursts = burstHistory(g, config);
+  const bursts = nextBurstHistory(
+    mem.bursts,
+    observation?.arrivalSteps,
+    config,
+    leadSeconds(config, g.v, g.accelerator || g.current.accelerator),
+  );
   const itlMiss = g.itlMiss ? g.itlMiss.memory : mem.itlMiss;
   const next: VariantMemory = {
     ...kept,
@@ -57,20 +62,6 @@ export function remember(g: Guarded, config: Config, now: number): VariantMemory
     next.observedSince ??= now;
   }
   return Object.assign(next, g.windowMemory);
-}
-
-/**
- * The burst history advanced by this evaluation's steps (policy.burstSizing.headroom): none when
- * the headroom is off; a corrupted one starts again.
- */
-function burstHistory(g: Guarded, config: Config) {
-  const settings = config.policy.burstSizing;
-  if (!settings.headroom.enabled) return undefined;
-  return learnBursts(storedHistory(g.memory.bursts), g.observation?.arrivalSteps, {
-    ...settings.headroom,
-    lookbackSeconds: settings.lookbackSeconds,
-    leadSeconds: leadSeconds(config, g.v, g.accelerator || g.current.accelerator),
-  });
 }
 
 function demandHistorySeconds(config: Config, g: Guarded): number {
