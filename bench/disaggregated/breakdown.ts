@@ -13,7 +13,7 @@
  * rows' span, default 300 s), --duration S, --steps (every sample: sva's demand, plan and target),
  * --static P,D (no policy: P prefill and D decode replicas throughout, nodes by the
  * cluster-autoscaler; what a fixed allocation attains and costs), --burst-sizing (policy.burstSizing.prefill on),
- * --decode-bursts (policy.burstSizing.decode on).
+ * --decode-bursts (policy.burstSizing.decode on), --burst-headroom (policy.burstSizing.headroom on).
  */
 import { parseArgs } from 'node:util';
 import { nodePricePerHour } from '../../lib/config/nodePrice.js';
@@ -126,6 +126,7 @@ async function main(): Promise<void> {
       duration: { type: 'string' },
       'burst-sizing': { type: 'boolean', default: false },
       'decode-bursts': { type: 'boolean', default: false },
+      'burst-headroom': { type: 'boolean', default: false },
     },
   });
   const found = WORKLOADS.find((x) => x.name === values.workload);
@@ -133,6 +134,7 @@ async function main(): Promise<void> {
     ...found,
     ...(values['burst-sizing'] ? { burstSizing: true } : {}),
     ...(values['decode-bursts'] ? { decodeBursts: true } : {}),
+    ...(values['burst-headroom'] ? { burstHeadroom: true } : {}),
   };
   if (!w) throw new Error(`--workload: one of ${WORKLOADS.map((x) => x.name).join(', ')}`);
   const knobs: Knobs = {

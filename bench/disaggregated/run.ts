@@ -14,6 +14,8 @@
  * the grid detected, or S seconds; lib/fleetSimulator/traces.ts, dequantise. Default: as given),
  * --burst-sizing (policy.burstSizing.prefill on for sva; default: the config's, off),
  * --decode-bursts (policy.burstSizing.decode on for sva; default: the config's),
+ * --burst-headroom (policy.burstSizing.headroom on for sva: the learnt headroom, for the roles
+ * whose burst sizing is on; default: the config's, off),
  * --window-per-startup N (policy.windowPerStartup for every run: the window of the roles whose
  * burst sizing is off; default: the config's).
  */
@@ -182,6 +184,7 @@ async function main(): Promise<void> {
       dequantise: { type: 'string' },
       'burst-sizing': { type: 'boolean', default: false },
       'decode-bursts': { type: 'boolean', default: false },
+      'burst-headroom': { type: 'boolean', default: false },
       'window-per-startup': { type: 'string' },
     },
   });
@@ -196,10 +199,12 @@ async function main(): Promise<void> {
     ...(dequantise ? { dequantise } : {}),
     ...(values['burst-sizing'] ? { burstSizing: true } : {}),
     ...(values['decode-bursts'] ? { decodeBursts: true } : {}),
+    ...(values['burst-headroom'] ? { burstHeadroom: true } : {}),
     ...(windowPerStartup !== undefined ? { windowPerStartup } : {}),
   }));
   if (values['burst-sizing']) console.log('policy.burstSizing.prefill on (--burst-sizing)');
   if (values['decode-bursts']) console.log('policy.burstSizing.decode on (--decode-bursts)');
+  if (values['burst-headroom']) console.log('policy.burstSizing.headroom on (--burst-headroom)');
   if (windowPerStartup !== undefined)
     console.log(`policy.windowPerStartup ${windowPerStartup} (--window-per-startup)`);
   for (const w of workloads) {

@@ -31,6 +31,8 @@ export interface Workload {
   readonly burstSizing?: boolean;
   /** policy.burstSizing.decode switched on (--decode-bursts; sva's decode role reads it); absent: the config's */
   readonly decodeBursts?: boolean;
+  /** policy.burstSizing.headroom switched on (--burst-headroom: the roles sized for bursts raise them by it); absent: the config's */
+  readonly burstHeadroom?: boolean;
   /**
    * policy.windowPerStartup for every run (--window-per-startup: the window of a role its burst
    * sizing does not cover; the aggregated variant's burst sizing covers it); absent: the config's
@@ -84,6 +86,7 @@ export function configFor(w: Workload, kind: VariantKind): Config {
         ...p.burstSizing,
         ...(w.burstSizing ? { prefill: true } : {}),
         ...(w.decodeBursts ? { decode: true } : {}),
+        ...(w.burstHeadroom ? { headroom: { ...p.burstSizing.headroom, enabled: true } } : {}),
       },
       ...(w.windowPerStartup !== undefined ? { windowPerStartup: w.windowPerStartup } : {}),
     },

@@ -525,6 +525,43 @@ export const policySchema = z
           .describe(
             "size a disaggregated variant's decode role for the same steps: its arrivals replayed through the decode pods' slots (each request holds one for its output tokens; a pod holds as many as meet the ITL target and fit its KV cache at the mean request), and the fewest pods (at or above the normal sizing) with at most itlDistribution.missShare of the requests finding every slot taken; its accelerator chosen at the pods the bursts ask for (off: on the Azure workload of bench:disaggregated it raised ITL met from 96.64% to 98.4% but not the attainment for its cost: 74.95% for $224.05 with both roles' window of one lead time, 77.70% for $228.86 with the prefill role's of two, 76.87% for $244.49 with burstSizing.prefill too, against 77.45% for $206.86 off; on Mooncake 99.22% for $353.77, 99.29% for $374.87 and 99.22% for $353.77 against 99.29% for $380.83)",
           ),
+        headroom: z
+          .object({
+            enabled: z.boolean().default(false),
+            samples: z
+              .number()
+              .int()
+              .positive()
+              .max(1024)
+              .default(24)
+              .describe(
+                'samples kept per variant, the newest: one per look-back at most, so 24 look-backs of 900 s are the last six hours or more',
+              ),
+            minSamples: z
+              .number()
+              .int()
+              .positive()
+              .default(4)
+              .describe(
+                'fewer samples than this: no headroom yet ("no burst history yet"); four lead times are an hour at the default look-back, and below four the quantile is a single lead time\'s burst',
+              ),
+            minPeakRequests: z
+              .number()
+              .positive()
+              .default(10)
+              .describe(
+                "a look-back whose busiest step holds fewer requests is not recorded: a count of n is known to about 1/sqrt(n) (a third at 10), and a ratio to a near-idle look-back's peak says how idle it was, not how bursty the variant is",
+              ),
+          })
+          .strict()
+          .refine((h) => h.minSamples <= h.samples, {
+            message: 'minSamples must be at most samples: the ring never holds more',
+            path: ['minSamples'],
+          })
+          .default({ enabled: false, samples: 24, minSamples: 4, minPeakRequests: 10 })
+          .describe(
+            "raise the look-back's busiest step by a headroom learnt per variant: at evaluations at least a look-back apart the look-back's busiest step is recorded, and once a lead time has passed, the ratio of that lead time's busiest step to it; the headroom is the empirical quantile of the recent ratios (at least 1) at the confidence 1 - itlDistribution.missShare / (the lead times' busiest steps' share of their arrivals): lead times beyond it then cost at most missShare of the requests. Missing or stale steps change and learn nothing (off: it needs four look-backs and a lead time to learn, and on npm start and the suite's one-hour traces the bursts come before that: npm start went from 94.85% for $418.63 to 94.86% for $451.20, the day from $225.75 to $225.83; with npm start's traces played three times code-70b went from 94.35% to 95.86% for 5.8% more)",
+          ),
         windowPerStartup: nonNegative
           .default(1)
           .describe(
@@ -539,6 +576,7 @@ export const policySchema = z
         itl: true,
         prefill: false,
         decode: false,
+        headroom: { enabled: false, samples: 24, minSamples: 4, minPeakRequests: 10 },
         windowPerStartup: 1,
       })
       .describe(

@@ -173,7 +173,29 @@ export const decisionSchema = z
           .nullable()
           .optional(),
         /** the burst sizing (policy.burstSizing): the recent past's steps replayed against the fleet */
-        bursts: stepSizing.extend({ perReplicaRate: finite, budgetMs: finite }).strict().optional(),
+        bursts: stepSizing
+          .extend({
+            perReplicaRate: finite,
+            budgetMs: finite,
+            /**
+             * the learnt headroom on the look-back's busiest step (policy.burstSizing.headroom):
+             * its factor, the samples it rests on, the quantile taken (absent: no burst history yet)
+             */
+            headroom: z
+              .object({
+                factor: finite,
+                samples: count,
+                minSamples: count,
+                confidence: finite.optional(),
+                peakShare: finite.optional(),
+                lookbackPeakRate: finite,
+                dropped: z.boolean().optional(),
+              })
+              .strict()
+              .optional(),
+          })
+          .strict()
+          .optional(),
         /** ITL over the steps (policy.burstSizing.itl): each step's rate through the ITL cap's model */
         itlSteps: stepSizing.strict().optional(),
         /** a disaggregated variant's decode role over the steps (policy.burstSizing.decode): its slots replayed */

@@ -24,6 +24,7 @@
  *   request holding one for its decode.
  * - Stabilised per role (lib/policy/stabilize.ts), each with its own recommendations.
  */
+import { learntHeadroom, nextBurstHistory, withHeadroom } from './burstHeadroom.js';
 import { targetsOf } from '../config/resolved.js';
 import { newNodeSeconds } from '../config/startup.js';
 import { disaggregatedInput, type DisaggregatedLoad } from '../config/toDisaggregated.js';
@@ -445,17 +446,27 @@ export function decideDisaggregated(
     };
     // policy.burstSizing.prefill, .decode: the plan raised for the look-back's bursts, each role
     // from what the other left (decode after prefill)
+    // with policy.burstSizing.headroom, the look-back's busiest step raised as the variant learnt
+    const headroom =
+      config.policy.burstSizing.headroom.enabled && p.arrivalSteps && p.arrivalSteps.counts.length > 0
+        ? learntHeadroom(previous.bursts, config, p.arrivalSteps)
+        : undefined;
+    const steps =
+      headroom && p.arrivalSteps
+        ? { ...p.arrivalSteps, counts: withHeadroom(p.arrivalSteps.counts, headroom.factor) }
+        : p.arrivalSteps;
     const forBursts = (planned: DisaggregatedPlan, sizedFrom: DisaggregatedInput) => {
       const prefillSized = sizePrefillForBursts(config, v, {
         plan: planned,
         input: sizedFrom,
-        steps: p.arrivalSteps,
+        steps,
         prompts: spread?.input ?? { values: [load.inputTokens], weights: [1] },
+        ...(headroom ? { headroom } : {}),
       });
       const decodeSized = sizeDecodeForBursts(config, {
         plan: prefillSized.plan,
         input: sizedFrom,
-        steps: p.arrivalSteps,
+        steps,
       });
       const within = (b: { share: number; allowedShare: number } | undefined) =>
         b === undefined || b.share <= b.allowedShare;
@@ -593,8 +604,17 @@ export function decideDisaggregated(
   const keep = (list: Recommendation[]) =>
     list.filter((r) => r.t > now - window - config.policy.intervalSeconds);
   const sequence = previous.sequence + 1;
+  const { bursts: _bursts, ...kept } = previous;
+  // what the lead time after each look-back brought (policy.burstSizing.headroom)
+  const burstHistory = nextBurstHistory(
+    previous.bursts,
+    obs.prefill?.arrivalSteps,
+    config,
+    disaggregatedLeadSeconds(config, v),
+  );
   const nextMemory: VariantMemory = {
-    ...previous,
+    ...kept,
+    ...(burstHistory ? { bursts: burstHistory } : {}),
     sequence,
     observedSince,
     demand: demand

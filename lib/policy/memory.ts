@@ -4,6 +4,7 @@
  * last saw an arrival. Plain JSON, so any state store can hold it.
  */
 
+import type { BurstHistory } from './burstHeadroom.js';
 import type { ItlMissMemory } from './itlMissCorrection.js';
 import type { ReleaseHistory } from './learntWindow.js';
 
@@ -72,6 +73,11 @@ export interface VariantMemory {
    * accelerator's shortfall, not where the variant serves (stages/observe.ts)
    */
   spilledTo?: string;
+  /**
+   * how far the lead time after a look-back went beyond its busiest step (policy.burstSizing.headroom,
+   * lib/policy/burstHeadroom.ts); validated where read: a corrupted one is dropped
+   */
+  bursts?: BurstHistory;
   /** a disaggregated variant's recommendations per role (its stabilisation windows) */
   roles?: { prefill: Recommendation[]; decode: Recommendation[] };
   /** each role's releases and how long they took to be asked again (policy.learntWindow, lib/policy/roleWindow.ts) */

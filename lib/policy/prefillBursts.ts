@@ -8,6 +8,7 @@
  * only where the ratio bound asks. More pods come only from the devices the plan leaves free; a
  * plan sized without meeting the targets, or no per-step counts, changes nothing. Pure.
  */
+import type { BurstHeadroom } from './burstHeadroom.js';
 import { targetsOf } from '../config/resolved.js';
 import type { Role } from '../config/roles.js';
 import type { Config, DisaggregatedVariantConfig } from '../config/schema.js';
@@ -103,6 +104,8 @@ export function sizePrefillForBursts(
     readonly input: DisaggregatedInput;
     readonly steps: ArrivalSteps | undefined;
     readonly prompts: TokenDistribution;
+    /** the learnt headroom the steps were raised by (policy.burstSizing.headroom), for the record */
+    readonly headroom?: BurstHeadroom;
   },
 ): PrefillBursts {
   const { plan, input, steps } = at;
@@ -133,6 +136,7 @@ export function sizePrefillForBursts(
     ...stepSizing(steps, fleet, plan.prefill.replicas, allowedShare),
     perReplicaRate: perPod,
     budgetMs,
+    ...(at.headroom ? { headroom: at.headroom } : {}),
   };
   if (fleet.replicas === plan.prefill.replicas && fleet.met) return { plan, bursts };
   return {

@@ -147,3 +147,52 @@ describe("a prefill pod's saturated rate at a prompt mix", () => {
     );
   });
 });
+
+describe('the prefill pods with a learnt burst headroom (policy.burstSizing.headroom)', () => {
+  const withHeadroom = (enabled: boolean): Config => ({
+    ...withBursts(true),
+    policy: {
+      ...base.policy,
+      burstSizing: {
+        ...base.policy.burstSizing,
+        prefill: true,
+        headroom: { ...base.policy.burstSizing.headroom, enabled },
+      },
+    },
+  });
+  const key = `${v.namespace}/${v.name}`;
+  // a history whose lead times brought twice the look-back's busiest step
+  const history = {
+    pending: [],
+    samples: [2, 2, 2, 2].map((ratio) => ({ ratio, peakArrivals: 400, arrivals: 4000 })),
+  };
+  const decideWith = (config: Config, stored: unknown) => {
+    const memory = emptyMemory();
+    memory.variants[key] = { sequence: 0, recommendations: [], demand: [], bursts: stored as never };
+    return decideDisaggregated(
+      v,
+      { prefill: obs(burst), decode: obs(undefined, { kvTransferMs: e(40) }) },
+      state,
+      memory,
+      { config, now, pool: 'default', poolSequence: 1 },
+    );
+  };
+
+  it('raises the prefill pods for the burst the history expects only with the flag on, and records it', () => {
+    const off = decideWith(withHeadroom(false), history);
+    const on = decideWith(withHeadroom(true), history);
+    expect(off.record.inputs.bursts!.headroom).toBeUndefined();
+    expect(on.record.inputs.bursts!.headroom).toMatchObject({ factor: 2, samples: 4, lookbackPeakRate: 24 });
+    expect(on.record.inputs.bursts!.peakRate).toBeCloseTo(48, 9);
+    expect(on.roles.prefill.target).toBeGreaterThan(off.roles.prefill.target);
+    expect(on.record.message).toMatch(/the look-back's peak of 24\.0 req\/s raised x2\.00/);
+    expect(() => parseDecision(JSON.stringify(on.record))).not.toThrow();
+  });
+
+  it('learns from the prefill pods’ steps: the look-back recorded in the memory; none with the flag off', () => {
+    const on = decideWith(withHeadroom(true), undefined);
+    expect(on.memory.bursts).toMatchObject({ recordedAt: now, pending: [{ t: now, peak: 24 }], samples: [] });
+    expect(on.record.message).toMatch(/no burst history yet \(0 of 4 lead times seen\)/);
+    expect(decideWith(withHeadroom(false), history).memory.bursts).toBeUndefined();
+  });
+});

@@ -14,6 +14,7 @@ import type { Config, VariantConfig } from '../../config/schema.js';
 import { DEFAULT_STEP_TOKENS } from '../../optimizer/disaggregated.js';
 import { peakRate, replicasForBursts, type BurstFleet } from '../burstSizing.js';
 import { replicasForItlSteps } from '../itlOverSteps.js';
+import { learntHeadroom, withHeadroom, type BurstHeadroom } from '../burstHeadroom.js';
 import { itlShareInput, trustedDistributions } from '../distribution.js';
 import { corrected, type Correction } from '../correction.js';
 import { allowedModelShare } from '../itlMissCorrection.js';
@@ -42,6 +43,8 @@ export interface BurstSizing extends StepSizing {
   readonly perReplicaRate: number;
   /** the TTFT target less the request's own prefill, ms */
   readonly budgetMs: number;
+  /** the learnt headroom on the look-back's busiest step (policy.burstSizing.headroom) */
+  readonly headroom?: BurstHeadroom;
 }
 
 /** What the ITL sizing over the steps found: the share is of requests missing ITL. */
@@ -95,10 +98,13 @@ export function sizeForBursts(
   }
   const { recommendation: rec, demand } = s;
   if (NOT_SIZED.has(rec.reason) || !(demand.rate > 0) || rec.accelerator === '') return unchanged;
+  // the look-back's busiest step raised to what the next lead time is expected to bring
+  const headroom = settings.headroom.enabled ? learntHeadroom(s.memory.bursts, config, steps) : undefined;
+  const sized = headroom ? { ...steps, counts: withHeadroom(steps.counts, headroom.factor) } : steps;
   // TTFT first; ITL from what it asked for, on the devices it left
-  const ttft: BurstSized = settings.enabled ? sizeTtftForSteps(s, config, free, steps) : unchanged;
+  const ttft: BurstSized = settings.enabled ? sizeTtftForSteps(s, config, free, sized, headroom) : unchanged;
   const itl: BurstSized = settings.itl
-    ? sizeItlForSteps({ ...s, recommendation: ttft.recommendation }, config, free, steps)
+    ? sizeItlForSteps({ ...s, recommendation: ttft.recommendation }, config, free, sized)
     : { recommendation: ttft.recommendation };
   return {
     recommendation: itl.recommendation,
@@ -142,6 +148,7 @@ function sizeTtftForSteps(
   config: Config,
   free: Map<string, number> | undefined,
   steps: Steps,
+  headroom?: BurstHeadroom,
 ): BurstSized {
   const { recommendation: rec, demand } = s;
   const unchanged = { recommendation: rec };
@@ -165,6 +172,7 @@ function sizeTtftForSteps(
     ...stepSizing(steps, fleet, rec.replicas, allowedShare),
     perReplicaRate: replica.rate,
     budgetMs,
+    ...(headroom ? { headroom } : {}),
   };
   if (fleet.replicas === rec.replicas && fleet.met) return { recommendation: rec, bursts };
   return { bursts, recommendation: raised(config, s, free, fleet.replicas, describeBursts(bursts, spare)) };
@@ -246,7 +254,21 @@ export function describeBursts(b: BurstSizing, spare = Infinity, less = 'prefill
     `bursts: ${b.stepSeconds}-s peaks of ${b.peakRate.toFixed(1)} req/s over the last ${Math.round(b.steps * b.stepSeconds)} s; ` +
     `sized for ${b.replicas} ${of === 'replica' ? 'replicas' : `${of}s`} so that ${shareAsked(b, spare)} ` +
     `would wait beyond TTFT less ${less} (${Math.round(b.budgetMs)} ms) at ${b.perReplicaRate.toFixed(2)} req/s a ${of} saturated, ` +
-    `where ${b.sizedReplicas} let ${pct(b.sizedShare)}`
+    `where ${b.sizedReplicas} let ${pct(b.sizedShare)}` +
+    (b.headroom ? `; ${describeHeadroom(b.headroom)}` : '')
+  );
+}
+
+/** "the look-back's peak of 13.7 req/s raised x1.64: ..." or "no burst history yet (2 of 4 lead times)" */
+export function describeHeadroom(h: BurstHeadroom): string {
+  if (h.confidence === undefined) {
+    const dropped = h.dropped ? ', the stored one unreadable and dropped' : '';
+    return `no burst history yet (${h.samples} of ${h.minSamples} lead times seen${dropped})`;
+  }
+  return (
+    `the look-back's peak of ${h.lookbackPeakRate.toFixed(1)} req/s raised x${h.factor.toFixed(2)}: ` +
+    `the next lead time's peak over the look-back's, at the ${pct(h.confidence)} quantile of the last ${h.samples} lead times ` +
+    `(their busiest steps held ${pct(h.peakShare ?? 1)} of their arrivals)`
   );
 }
 

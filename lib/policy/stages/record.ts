@@ -11,6 +11,7 @@ import { configHash } from '../../config/hash.js';
 import { deploymentName } from '../../config/resolved.js';
 import { leadSeconds, longestWindow } from '../window.js';
 import { learnsRises } from '../forecastCapacity.js';
+import { nextBurstHistory } from '../burstHeadroom.js';
 import type { Guarded } from './guards.js';
 
 /** The variant's memory after this evaluation: the previous one advanced by what was decided. */
@@ -18,7 +19,13 @@ export function remember(g: Guarded, config: Config, now: number): VariantMemory
   const { v, memory: mem, demand, observation } = g;
   // the ITL miss factor as this evaluation left it (none: another accelerator or profile started
   // afresh); a variant without a demand learnt nothing and keeps its own
-  const { itlMiss: _before, ...kept } = mem;
+  const { itlMiss: _before, bursts: _bursts, ...kept } = mem;
+  const bursts = nextBurstHistory(
+    mem.bursts,
+    observation?.arrivalSteps,
+    config,
+    leadSeconds(config, g.v, g.accelerator || g.current.accelerator),
+  );
   const itlMiss = g.itlMiss ? g.itlMiss.memory : mem.itlMiss;
   const next: VariantMemory = {
     ...kept,
@@ -31,6 +38,7 @@ export function remember(g: Guarded, config: Config, now: number): VariantMemory
     // the trend's history, and a lead time of it for the rises (lib/policy/caution.ts)
     demand: mem.demand.filter((p) => p.t > now - demandHistorySeconds(config, g)),
     ...(g.rise ? { rise: { ...g.rise } } : {}),
+    ...(bursts ? { bursts } : {}),
   };
   if (demand) {
     // A hold learns nothing about demand: its arrivals were not measured.
