@@ -126,6 +126,7 @@ async function main(): Promise<void> {
       duration: { type: 'string' },
       'burst-sizing': { type: 'boolean', default: false },
       'decode-bursts': { type: 'boolean', default: false },
+      'policy-json': { type: 'string' },
     },
   });
   const found = WORKLOADS.find((x) => x.name === values.workload);
@@ -133,6 +134,9 @@ async function main(): Promise<void> {
     ...found,
     ...(values['burst-sizing'] ? { burstSizing: true } : {}),
     ...(values['decode-bursts'] ? { decodeBursts: true } : {}),
+    ...(values['policy-json']
+      ? { policyOverrides: JSON.parse(values['policy-json']) as Record<string, unknown> }
+      : {}),
   };
   if (!w) throw new Error(`--workload: one of ${WORKLOADS.map((x) => x.name).join(', ')}`);
   const knobs: Knobs = {

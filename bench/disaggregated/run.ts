@@ -182,6 +182,7 @@ async function main(): Promise<void> {
       dequantise: { type: 'string' },
       'burst-sizing': { type: 'boolean', default: false },
       'decode-bursts': { type: 'boolean', default: false },
+      'policy-json': { type: 'string' },
       'window-per-startup': { type: 'string' },
     },
   });
@@ -196,6 +197,9 @@ async function main(): Promise<void> {
     ...(dequantise ? { dequantise } : {}),
     ...(values['burst-sizing'] ? { burstSizing: true } : {}),
     ...(values['decode-bursts'] ? { decodeBursts: true } : {}),
+    ...(values['policy-json']
+      ? { policyOverrides: JSON.parse(values['policy-json']) as Record<string, unknown> }
+      : {}),
     ...(windowPerStartup !== undefined ? { windowPerStartup } : {}),
   }));
   if (values['burst-sizing']) console.log('policy.burstSizing.prefill on (--burst-sizing)');
