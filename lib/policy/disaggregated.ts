@@ -22,7 +22,11 @@
  * - With policy.burstSizing.decode, the decode pods raised for the same steps
  *   (lib/policy/decodeBursts.ts): the arrivals replayed through the decode pods' slots, each
  *   request holding one for its decode.
- * - Stabilised per role (lib/policy/stabilize.ts), each with its own recommendations.
+ * - Stabilised per role (lib/policy/stabilize.ts), each with its own recommendations; with
+ *   policy.forecastCapacity.roles or policy.windowNoise, each earlier recommendation held as far
+ *   as the rise learnt or the rate less its noise needs (lib/policy/roleHolds.ts).
+ * - With policy.forecast.roles off, sized for the measured rate and the backlog alone.
+ * - With policy.fillNodes, the devices the roles' nodes leave idle given to them (lib/policy/wholeNodes.ts).
  */
 import { targetsOf } from '../config/resolved.js';
 import { newNodeSeconds } from '../config/startup.js';
