@@ -13,7 +13,8 @@
  * rows' span, default 300 s), --duration S, --steps (every sample: sva's demand, plan and target),
  * --static P,D (no policy: P prefill and D decode replicas throughout, nodes by the
  * cluster-autoscaler; what a fixed allocation attains and costs), --burst-sizing (policy.burstSizing.prefill on),
- * --decode-bursts (policy.burstSizing.decode on).
+ * --decode-bursts (policy.burstSizing.decode on), --policy-json '{...}' (policy fields merged
+ * into the config's before it is parsed, e.g. '{"fillNodes":{"enabled":true}}').
  */
 import { parseArgs } from 'node:util';
 import { nodePricePerHour } from '../../lib/config/nodePrice.js';

@@ -15,7 +15,9 @@
  * --burst-sizing (policy.burstSizing.prefill on for sva; default: the config's, off),
  * --decode-bursts (policy.burstSizing.decode on for sva; default: the config's),
  * --window-per-startup N (policy.windowPerStartup for every run: the window of the roles whose
- * burst sizing is off; default: the config's).
+ * burst sizing is off; default: the config's), --policy-json '{...}' (policy fields for every run,
+ * merged into the config's before it is parsed, and part of the cache key; e.g.
+ * '{"fillNodes":{"enabled":true},"forecast":{"roles":false}}').
  */
 import { parseArgs } from 'node:util';
 import { dequantiseFlag } from '../../lib/cli/args.js';
@@ -206,6 +208,7 @@ async function main(): Promise<void> {
   if (values['decode-bursts']) console.log('policy.burstSizing.decode on (--decode-bursts)');
   if (windowPerStartup !== undefined)
     console.log(`policy.windowPerStartup ${windowPerStartup} (--window-per-startup)`);
+  if (values['policy-json']) console.log(`policy ${values['policy-json']} (--policy-json)`);
   for (const w of workloads) {
     if (w.dequantise)
       console.log(
