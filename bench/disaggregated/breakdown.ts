@@ -13,7 +13,9 @@
  * rows' span, default 300 s), --duration S, --steps (every sample: sva's demand, plan and target),
  * --static P,D (no policy: P prefill and D decode replicas throughout, nodes by the
  * cluster-autoscaler; what a fixed allocation attains and costs), --burst-sizing (policy.burstSizing.prefill on),
- * --decode-bursts (policy.burstSizing.decode on), --burst-headroom (policy.burstSizing.headroom on).
+ * --decode-bursts (policy.burstSizing.decode on), --burst-headroom (policy.burstSizing.headroom on),
+ * --policy-json '{...}' (policy fields merged
+ * into the config's before it is parsed, e.g. '{"fillNodes":{"enabled":true}}').
  */
 import { parseArgs } from 'node:util';
 import { nodePricePerHour } from '../../lib/config/nodePrice.js';
@@ -127,6 +129,7 @@ async function main(): Promise<void> {
       'burst-sizing': { type: 'boolean', default: false },
       'decode-bursts': { type: 'boolean', default: false },
       'burst-headroom': { type: 'boolean', default: false },
+      'policy-json': { type: 'string' },
     },
   });
   const found = WORKLOADS.find((x) => x.name === values.workload);
@@ -135,6 +138,9 @@ async function main(): Promise<void> {
     ...(values['burst-sizing'] ? { burstSizing: true } : {}),
     ...(values['decode-bursts'] ? { decodeBursts: true } : {}),
     ...(values['burst-headroom'] ? { burstHeadroom: true } : {}),
+    ...(values['policy-json']
+      ? { policyOverrides: JSON.parse(values['policy-json']) as Record<string, unknown> }
+      : {}),
   };
   if (!w) throw new Error(`--workload: one of ${WORKLOADS.map((x) => x.name).join(', ')}`);
   const knobs: Knobs = {

@@ -17,7 +17,9 @@
  * --burst-headroom (policy.burstSizing.headroom on for sva: the learnt headroom, for the roles
  * whose burst sizing is on; default: the config's, off),
  * --window-per-startup N (policy.windowPerStartup for every run: the window of the roles whose
- * burst sizing is off; default: the config's).
+ * burst sizing is off; default: the config's), --policy-json '{...}' (policy fields for every run,
+ * merged into the config's before it is parsed, and part of the cache key; e.g.
+ * '{"fillNodes":{"enabled":true},"forecast":{"roles":false}}').
  */
 import { parseArgs } from 'node:util';
 import { dequantiseFlag } from '../../lib/cli/args.js';
@@ -185,6 +187,7 @@ async function main(): Promise<void> {
       'burst-sizing': { type: 'boolean', default: false },
       'decode-bursts': { type: 'boolean', default: false },
       'burst-headroom': { type: 'boolean', default: false },
+      'policy-json': { type: 'string' },
       'window-per-startup': { type: 'string' },
     },
   });
@@ -200,6 +203,9 @@ async function main(): Promise<void> {
     ...(values['burst-sizing'] ? { burstSizing: true } : {}),
     ...(values['decode-bursts'] ? { decodeBursts: true } : {}),
     ...(values['burst-headroom'] ? { burstHeadroom: true } : {}),
+    ...(values['policy-json']
+      ? { policyOverrides: JSON.parse(values['policy-json']) as Record<string, unknown> }
+      : {}),
     ...(windowPerStartup !== undefined ? { windowPerStartup } : {}),
   }));
   if (values['burst-sizing']) console.log('policy.burstSizing.prefill on (--burst-sizing)');
@@ -207,6 +213,7 @@ async function main(): Promise<void> {
   if (values['burst-headroom']) console.log('policy.burstSizing.headroom on (--burst-headroom)');
   if (windowPerStartup !== undefined)
     console.log(`policy.windowPerStartup ${windowPerStartup} (--window-per-startup)`);
+  if (values['policy-json']) console.log(`policy ${values['policy-json']} (--policy-json)`);
   for (const w of workloads) {
     if (w.dequantise)
       console.log(

@@ -38,6 +38,8 @@ export interface Workload {
    * sizing does not cover; the aggregated variant's burst sizing covers it); absent: the config's
    */
   readonly windowPerStartup?: number;
+  /** policy fields set for every run, merged into the config's (--policy-json); absent: the config's */
+  readonly policyOverrides?: Record<string, unknown>;
 }
 
 export const WORKLOADS: readonly Workload[] = [
@@ -76,6 +78,17 @@ export function configFor(w: Workload, kind: VariantKind): Config {
   }
   if (w.targets)
     for (const c of doc.serviceClasses) for (const m of Object.keys(c.targets)) c.targets[m] = w.targets;
+  // --policy-json: set before parsing, so the config's own validation judges it
+  if (w.policyOverrides) {
+    doc.policy ??= {};
+    for (const [k, value] of Object.entries(w.policyOverrides)) {
+      const base = doc.policy[k];
+      doc.policy[k] =
+        value !== null && typeof value === 'object' && base !== null && typeof base === 'object'
+          ? { ...base, ...value }
+          : value;
+    }
+  }
   const config = parseConfig(doc, w.config);
   const p = config.policy;
   return {

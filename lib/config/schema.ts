@@ -359,9 +359,15 @@ export const policySchema = z
           .describe(
             'the adaptive window grows only when measured demand (not a forecast) asks again for replicas released within it',
           ),
+        roles: z
+          .boolean()
+          .default(false)
+          .describe(
+            "the roles of a disaggregated variant too: the variant's rises learnt from the prefill role's arrivals, the trend's forecast bought (buyAsExpected) and each role's forecast replicas held (holdAsExpected) as for a single-Deployment variant",
+          ),
       })
       .strict()
-      .default({ buyAsExpected: true, holdAsExpected: true, regretOnMeasured: false })
+      .default({ buyAsExpected: true, holdAsExpected: true, regretOnMeasured: false, roles: false })
       .describe(
         "capacity bought for demand expected when it arrives: learns the rises as policy.caution does (its halfLifeSeconds; without its scale-down unless it is enabled too) and buys and holds the forecast's replicas by them",
       ),
@@ -397,6 +403,13 @@ export const policySchema = z
       .default({ enabled: false, regretLeadTimes: 2, levels: 'arrivals', perLevel: false, minReleases: 8 })
       .describe(
         'the window of each variant learnt from its own recommendations: how long released replicas took to be recommended again; the length that would have cost least (held until asked, or bought again), within one lead time and the longest window; before minReleases, the configured window. A disaggregated variant learns one per role, from the releases of that role',
+      ),
+    fillNodes: z
+      .object({ enabled: z.boolean().default(false) })
+      .strict()
+      .default({ enabled: false })
+      .describe(
+        "a disaggregated variant's roles take the devices their nodes leave idle: after the window, the room the roles' targets leave on the last node of a type (the variant's devices packed onto whole nodes, the type's smallest node) takes more pods of the roles there, the prefill role's first, within maxReplicas; no node is asked for, the window does not hold them (an approximation on a node group other variants share)",
       ),
     windowNoise: z
       .object({
@@ -443,6 +456,12 @@ export const policySchema = z
         enabled: z.boolean().default(true),
         horizonSeconds: z.number().positive().default(180).describe('history used for the trend'),
         maxGrowth: z.number().min(1).default(1.5).describe('cap on forecast / current demand'),
+        roles: z
+          .boolean()
+          .default(true)
+          .describe(
+            "the trend's forecast for a disaggregated variant's roles too; false: they are sized for the measured rate and the backlog (the forecast's trend, three minutes extrapolated over the variant's lead time, asks for pods at single evaluations that the roles' window then holds for two lead times)",
+          ),
         seasonal: z
           .object({
             enabled: z.boolean().default(false),
@@ -468,6 +487,7 @@ export const policySchema = z
         enabled: true,
         horizonSeconds: 180,
         maxGrowth: 1.5,
+        roles: true,
         seasonal: { enabled: false, level: 0.2, trend: 0.02, season: 0.3, errors: 2 },
       }),
     itlDistribution: z

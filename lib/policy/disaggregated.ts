@@ -22,7 +22,11 @@
  * - With policy.burstSizing.decode, the decode pods raised for the same steps
  *   (lib/policy/decodeBursts.ts): the arrivals replayed through the decode pods' slots, each
  *   request holding one for its decode.
- * - Stabilised per role (lib/policy/stabilize.ts), each with its own recommendations.
+ * - Stabilised per role (lib/policy/stabilize.ts), each with its own recommendations; with
+ *   policy.forecastCapacity.roles or policy.windowNoise, each earlier recommendation held as far
+ *   as the rise learnt or the rate less its noise needs (lib/policy/roleHolds.ts).
+ * - With policy.forecast.roles off, sized for the measured rate and the backlog alone.
+ * - With policy.fillNodes, the devices the roles' nodes leave idle given to them (lib/policy/wholeNodes.ts).
  */
 import { learntHeadroom, nextBurstHistory, withHeadroom } from './burstHeadroom.js';
 import { targetsOf } from '../config/resolved.js';
@@ -58,6 +62,16 @@ import { estimateDemand, type Demand } from './demand.js';
 import { variantMemory, type PolicyMemory, type Recommendation, type VariantMemory } from './memory.js';
 import { metricsQuery, type DeploymentView, type MetricsQuery } from './ports.js';
 import { stabilize } from './stabilize.js';
+import { fillNodeRoom, type RoleRoom } from './wholeNodes.js';
+import {
+  roleDemandHistorySeconds,
+  roleEntry,
+  roleForecast,
+  roleHeldBy,
+  roleHoldRates,
+  rateLessNoise,
+  type RoleForecast,
+} from './roleHolds.js';
 import { describeRoleWindow, learnRoleWindow } from './roleWindow.js';
 import { windowLeadTimes } from './window.js';
 import type { ReleaseHistory } from './learntWindow.js';
@@ -383,6 +397,7 @@ export function decideDisaggregated(
 
   const hold = holdReason(obs);
   let demand: Demand | undefined;
+  let forecast: RoleForecast | undefined;
   let plan: DisaggregatedPlan | undefined;
   let bursts: BurstSizing | undefined;
   let decodeSteps: DecodeStepSizing | undefined;
@@ -429,14 +444,20 @@ export function decideDisaggregated(
       avgOutputTokens: d.avgOutputTokens ?? p.avgOutputTokens,
       ...(p.waiting ? { waiting: { ...p.waiting, value: Math.max(p.waiting.value - queued, 0) } } : {}),
     };
-    demand = estimateDemand(merged, previous, {
+    const trended = estimateDemand(merged, previous, {
       now,
       ttftTargetMs: targetsOf(config, v).ttftMs,
       intervalSeconds: config.policy.intervalSeconds,
       leadSeconds: disaggregatedLeadSeconds(config, v),
       startingReplicas: starting,
-      forecast: config.policy.forecast,
+      // policy.forecast.roles: the roles sized with the trend's forecast, or for what is measured
+      forecast: config.policy.forecast.roles
+        ? config.policy.forecast
+        : { ...config.policy.forecast, enabled: false },
     });
+    // policy.forecastCapacity.roles: the forecast bought and held as far as the rises learnt expect
+    forecast = roleForecast(config, previous, trended, { now, windowSeconds: p.windowSeconds });
+    demand = forecast.demand;
     const spread = promptSpread(config, v, tokenHistogram, demand);
     const load: DisaggregatedLoad = {
       rate: demand.rate,
@@ -494,14 +515,45 @@ export function decideDisaggregated(
       },
     });
     const only = (role: Role) => (chosen[role] ? [chosen[role]] : undefined);
-    const input = disaggregatedInput(config, v, load, {
-      margin: config.policy.targetMargin,
-      freeDevices: ctx.freeDevices,
-      observedTransferMs: d.kvTransferMs?.value,
-      accelerators: { prefill: only('prefill'), decode: only('decode') },
-    });
+    // the optimizer's input at a rate, on the accelerators chosen (another rate: what the window holds)
+    const inputAt = (rate: number) =>
+      disaggregatedInput(
+        config,
+        v,
+        { ...load, rate },
+        {
+          margin: config.policy.targetMargin,
+          freeDevices: ctx.freeDevices,
+          observedTransferMs: d.kvTransferMs?.value,
+          accelerators: { prefill: only('prefill'), decode: only('decode') },
+        },
+      );
+    const input = inputAt(load.rate);
     const sizing = sizeDisaggregated(input);
     plan = sizing.feasible ? sizing.plan : sizing.needed;
+    // what measured demand, and the demand expected within a lead time, ask of each role
+    // (policy.forecastCapacity.roles with holdAsExpected): the optimizer at those rates
+    const holdRates = sizing.feasible ? roleHoldRates(config, forecast) : undefined;
+    const sizedAt = (rate: number | undefined) => {
+      if (rate === undefined) return undefined;
+      const s = sizeDisaggregated(inputAt(rate));
+      return s.feasible ? s.plan : undefined;
+    };
+    const normal = sizing.feasible ? sizing.plan : undefined;
+    const atMeasured = holdRates && sizedAt(holdRates.measured);
+    const atExpected = holdRates && sizedAt(holdRates.expected);
+    // policy.windowNoise: each role's entry also sized at the measured rate less its noise
+    const noiseWindow = { rateWindowSeconds: p.windowSeconds, holdSeconds: roleWindow(config, v) };
+    const lessNoise = rateLessNoise(
+      config,
+      demand.measured,
+      roleHistory.prefill
+        .filter((r) => r.t > now - noiseWindow.holdSeconds && r.arrivals !== undefined)
+        .map((r) => r.arrivals!),
+      noiseWindow,
+    );
+    const atLessNoise =
+      normal && lessNoise !== undefined ? sizedAt(demand.rate - demand.measured + lessNoise) : undefined;
     if (sizing.feasible) {
       const sized = forBursts(sizing.plan, input);
       plan = sized.plan;
@@ -552,9 +604,28 @@ export function decideDisaggregated(
         // policy.learntWindow: the role's window learnt from its own releases (lib/policy/roleWindow.ts)
         const learnt = learnRole(role, chosen.accelerator, chosen.replicas, current, history);
         if (learnt) releases[role] = learnt.releases;
+        const entry = roleEntry(
+          { t: now, accelerator: chosen.accelerator, replicas: chosen.replicas, rate: demand.rate },
+          normal?.[role].replicas ?? chosen.replicas,
+          {
+            measured: atMeasured?.[role].replicas,
+            expected: atExpected?.[role].replicas,
+            lessNoise: atLessNoise?.[role].replicas,
+          },
+          config.policy.windowNoise.enabled ? demand.measured : undefined,
+        );
+        const heldBy = roleHeldBy(
+          history,
+          now,
+          disaggregatedLeadSeconds(config, v),
+          { forecast: holdRates !== undefined, noise: config.policy.windowNoise.enabled },
+          entry.expected,
+        );
         const s = stabilizedRole(
           config,
-          learnt ?? { seconds: roleWindow(config, v, role) },
+          heldBy
+            ? { seconds: learnt?.seconds ?? roleWindow(config, v, role), heldBy }
+            : (learnt ?? { seconds: roleWindow(config, v, role) }),
           now,
           current,
           chosen.replicas,
@@ -582,12 +653,29 @@ export function decideDisaggregated(
           current: currentOf(role),
           ...(retiring.length > 0 ? { retiring } : {}),
         };
-        recommendations[role].push({
-          t: now,
-          accelerator: chosen.accelerator,
-          replicas: chosen.replicas,
-          rate: demand.rate,
-        });
+        recommendations[role].push(entry);
+      }
+      // policy.fillNodes: devices the roles' nodes leave idle are paid for anyway (lib/policy/wholeNodes.ts)
+      const filled = fillNodeRoom(
+        config,
+        Object.fromEntries(
+          ROLES.map((role) => [
+            role,
+            {
+              deviceType: plan![role].deviceType,
+              devicesPerReplica: plan![role].devices / Math.max(plan![role].replicas, 1),
+              target: targets[role].target,
+              maxReplicas: v.roles[role].maxReplicas ?? Infinity,
+              moving: (targets[role].retiring?.length ?? 0) > 0,
+            },
+          ]),
+        ) as Record<Role, RoleRoom>,
+      );
+      const roomNotes: string[] = [];
+      for (const role of ROLES) {
+        if (filled[role] <= targets[role].target) continue;
+        roomNotes.push(`${role} +${filled[role] - targets[role].target}`);
+        targets[role] = { ...targets[role], target: filled[role] };
       }
       if (limited.length > 0 && reason !== 'capacity') reason = 'stabilization';
       message =
@@ -597,6 +685,7 @@ export function decideDisaggregated(
           : `(TTFT ${plan.ttft.totalMs.toFixed(0)} ms: prefill wait ${plan.ttft.prefillWaitMs.toFixed(0)} + prefill ${plan.ttft.prefillMs.toFixed(0)} + KV ${plan.ttft.transferMs.toFixed(0)} + decode ${(plan.ttft.decodeWaitMs + plan.ttft.firstStepMs).toFixed(0)}; ITL ${plan.itlMs.toFixed(1)} ms)`) +
         (limited.length > 0 ? `; ${limited.join(' and ')} held by the window or step limit` : '') +
         (windowNotes.length > 0 ? ` (${windowNotes.join('; ')})` : '') +
+        (roomNotes.length > 0 ? `; the room left on the nodes: ${roomNotes.join(', ')}` : '') +
         (burstNote ? `; ${burstNote}` : '');
     }
   }
@@ -619,10 +708,13 @@ export function decideDisaggregated(
     observedSince,
     demand: demand
       ? [
-          ...previous.demand.filter((x) => x.t >= now - config.policy.forecast.horizonSeconds),
+          ...previous.demand.filter(
+            (x) => x.t >= now - roleDemandHistorySeconds(config, disaggregatedLeadSeconds(config, v)),
+          ),
           { t: now, rate: demand.measured },
         ]
       : previous.demand,
+    ...(forecast?.rise ? { rise: { ...forecast.rise } } : {}),
     lastTokens: demand ? { input: demand.inputTokens, output: demand.outputTokens } : previous.lastTokens,
     ...(tokenHistogram ? { tokenHistogram } : {}),
     roles: { prefill: keep(recommendations.prefill), decode: keep(recommendations.decode) },

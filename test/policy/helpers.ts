@@ -3,6 +3,8 @@
  * Deployment and capacity views written by hand, and a session that chains the policy memory
  * from one evaluation to the next as the evaluate use case does.
  */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { nodeStartupSeconds } from '../../lib/config/startup.js';
 import { parseConfig } from '../../lib/config/load.js';
 import type { Config } from '../../lib/config/schema.js';
@@ -15,6 +17,7 @@ import { parseDecision, type DecisionRecord } from '../../lib/policy/decisionRec
 import { emptyMemory, type PolicyMemory } from '../../lib/policy/memory.js';
 import type { AcceleratorCapacity } from '../../lib/policy/capacity.js';
 import type { DeploymentView } from '../../lib/policy/ports.js';
+import type { RoleState } from '../../lib/policy/disaggregated.js';
 
 export const KEY = 'llm/chat';
 export const T0 = 1_000_000;
@@ -348,3 +351,13 @@ export function roleObservation(now: number, over: Partial<VariantObservation> =
     ...over,
   };
 }
+
+/** config/disaggregated.yaml as parsed: the 70B variant with prefill and decode roles. */
+export function disaggregatedConfig(): Config {
+  return parseConfig(parse(readFileSync('config/disaggregated.yaml', 'utf8')), 'config/disaggregated.yaml');
+}
+
+/** A role running `n` ready pods on one accelerator. */
+export const runningRole = (accelerator: string, n: number): RoleState => ({
+  byAccelerator: new Map([[accelerator, { desired: n, ready: n }]]),
+});

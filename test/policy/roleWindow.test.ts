@@ -3,16 +3,13 @@
  * (policy.learntWindow, lib/policy/roleWindow.ts); off, the roles keep the configured window and
  * the memory carries no release history.
  */
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
-import { parseConfig } from '../../lib/config/index.js';
 import type { Config } from '../../lib/config/schema.js';
 import { variantKey } from '../../lib/config/variantKey.js';
-import type { VariantObservation } from '../../lib/metrics/observation.js';
-import { decideDisaggregated, roleWindow, type RoleState } from '../../lib/policy/disaggregated.js';
+import { decideDisaggregated, roleWindow } from '../../lib/policy/disaggregated.js';
 import type { ReleaseHistory } from '../../lib/policy/learntWindow.js';
 import { emptyMemory, type PolicyMemory } from '../../lib/policy/memory.js';
 import { learnRoleWindow, roleLevel, type RoleWindowStep } from '../../lib/policy/roleWindow.js';
+import { disaggregatedConfig, roleObservation, runningRole } from './helpers.js';
 
 const options = { levels: 'recommendation' as const, regretLeadTimes: 2, minReleases: 4, perLevel: false };
 const base: Omit<RoleWindowStep, 'now' | 'planned'> = {
@@ -97,10 +94,7 @@ describe('learnRoleWindow', () => {
 });
 
 describe('decideDisaggregated with policy.learntWindow', () => {
-  const fromFile = parseConfig(
-    parse(readFileSync('config/disaggregated.yaml', 'utf8')),
-    'config/disaggregated.yaml',
-  );
+  const fromFile = disaggregatedConfig();
   const withLearnt = (c: Config, on: boolean): Config => ({
     ...c,
     policy: { ...c.policy, learntWindow: { ...c.policy.learntWindow, enabled: on, minReleases: 2 } },
@@ -108,22 +102,8 @@ describe('decideDisaggregated with policy.learntWindow', () => {
   const v = fromFile.disaggregated![0]!;
   const now = 1_800_000_000;
   const e = (value: number) => ({ value, source: 's', timestamp: now });
-  const obs = (rate: number): VariantObservation => ({
-    variant: 'llm/code-70b-pd@prefill',
-    model: 'llama-3-70b',
-    at: now,
-    windowSeconds: 60,
-    arrivalRate: e(rate),
-    avgInputTokens: e(2048),
-    avgOutputTokens: e(28),
-    waiting: e(0),
-    running: e(1),
-    stale: [],
-    missing: [],
-  });
-  const running = (acc: string, n: number): RoleState => ({
-    byAccelerator: new Map([[acc, { desired: n, ready: n }]]),
-  });
+  const obs = (rate: number) => roleObservation(now, { arrivalRate: e(rate), running: e(1) });
+  const running = runningRole;
 
   /**
    * 8 prefill pods running, asked for by the plan a little over one lead time ago; the load now
