@@ -681,6 +681,13 @@ export const policySchema = z
       .describe(
         "on an accelerator type at its limit, where a variant's recommendation on its chosen accelerator does not fit in what the other variants' deployments leave, release for it the replicas the others hold only by their stabilisation window (above their own recommendation), lowest service class priority first, never below the holder's recommendation; a variant on missing or partial data, moving, or in shadow mode or paused keeps what it holds",
       ),
+    stayWithinCapacity: z
+      .object({ enabled: z.boolean().default(false) })
+      .strict()
+      .default({ enabled: false })
+      .describe(
+        "a variant waiting acceleratorSwitchSeconds on its current accelerator while the optimizer prefers another is sized there within what its type holds: where the type cannot hold the replicas sized there (its node groups' limit, not-arrived capacity, what the other variants' sizing takes), it moves at once, as on insufficient capacity; otherwise the replicas that stay take their devices from those the burst sizing may raise on, and the preferred accelerator's are given back. Off: only a type the capacity provider reports insufficient moves at once, and the replicas that stay are counted on no type",
+      ),
     acceleratorSwitchSeconds: nonNegative
       .default(300)
       .describe('another accelerator must be recommended this long before a variant moves to it'),

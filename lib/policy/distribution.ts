@@ -48,6 +48,20 @@ export function bucketsToDistribution(b: TokenBuckets, mean?: number): TokenDist
   return { values, weights };
 }
 
+/**
+ * The share of requests whose prompt and output together exceed `tokens` (a replica's KV cache:
+ * vLLM rejects such a request up front), input and output taken as independent.
+ */
+export function shareBeyond(input: TokenDistribution, output: TokenDistribution, tokens: number): number {
+  let share = 0;
+  input.values.forEach((i, a) => {
+    output.values.forEach((o, b) => {
+      if (i + o > tokens) share += input.weights[a]! * output.weights[b]!;
+    });
+  });
+  return share;
+}
+
 export interface ItlCapInput {
   readonly profile: ServiceProfile;
   readonly stepBudget?: number;

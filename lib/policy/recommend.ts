@@ -89,15 +89,20 @@ export function recommend(
   // Capacity on the current accelerator that cannot come (out of stock, at its limit) is no
   // reason to wait for the move: the replicas it needs would never start.
   const currentType = acceleratorType(config, current.accelerator);
+  // With policy.stayWithinCapacity, any type that cannot hold them: at its node groups' limit
+  // (which no provider reports as insufficient: sizingCapacity bounds the devices by it) or
+  // taken by the other variants' sizing.
+  const within = config.policy.stayWithinCapacity.enabled;
   const shortOnCurrent =
     onCurrent !== undefined &&
     currentType !== undefined &&
-    shortTypes.has(currentType) &&
+    (within || shortTypes.has(currentType)) &&
     free !== undefined &&
     currentType !== undefined &&
     // free already holds this variant's allocation when the preferred one is of the same type
-    acceleratorType(config, preferred) !== currentType &&
-    onCurrent.numReplicas * devicesPerReplica(config, v, current.accelerator) > (free.get(currentType) ?? 0);
+    (within || acceleratorType(config, preferred) !== currentType) &&
+    onCurrent.numReplicas * devicesPerReplica(config, v, current.accelerator) >
+      roomOnCurrent(config, v, free, allocation, currentType);
   if (shortOnCurrent) {
     return {
       ...sized(
@@ -116,8 +121,53 @@ export function recommend(
       reason: 'migration',
     };
   }
-  return sized(
+  const stay = sized(
     onCurrent,
     `sized on ${current.accelerator}; ${preferred} preferred for ${Math.round(now - since)} s of ${switchAfter} s`,
   );
+  return within ? bookStay(config, v, free, allocation, stay) : stay;
+}
+
+/**
+ * Devices of the current accelerator's type the variant may count on: what the free devices
+ * hold, and its own allocation's when the preferred accelerator is of the same type (free
+ * already took them).
+ */
+function roomOnCurrent(
+  config: Config,
+  v: Measured['v'],
+  free: ReadonlyMap<string, number>,
+  allocation: Allocation,
+  currentType: string,
+): number {
+  const own =
+    allocation.accelerator && acceleratorType(config, allocation.accelerator) === currentType
+      ? allocation.numReplicas * devicesPerReplica(config, v, allocation.accelerator)
+      : 0;
+  return (free.get(currentType) ?? 0) + own;
+}
+
+/**
+ * A variant that stays on its current accelerator while the optimizer prefers another
+ * (policy.stayWithinCapacity; the type holds the replicas, or it would have moved): the free
+ * devices gave the optimizer's allocation its devices, so they go back, and the replicas that
+ * stay take theirs. Otherwise the burst sizing, counting the current type's devices as free,
+ * raises the recommendation beyond what the type can hold: replicas that never start.
+ */
+export function bookStay(
+  config: Config,
+  v: Measured['v'],
+  free: Map<string, number> | undefined,
+  allocation: Allocation,
+  stay: Recommendation,
+): Recommendation {
+  const type = acceleratorType(config, stay.accelerator);
+  if (!free || !type) return stay;
+  const preferredType = allocation.accelerator ? acceleratorType(config, allocation.accelerator) : undefined;
+  if (preferredType) {
+    const given = allocation.numReplicas * devicesPerReplica(config, v, allocation.accelerator);
+    free.set(preferredType, (free.get(preferredType) ?? 0) + given);
+  }
+  free.set(type, (free.get(type) ?? 0) - stay.replicas * devicesPerReplica(config, v, stay.accelerator));
+  return stay;
 }

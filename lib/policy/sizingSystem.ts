@@ -5,7 +5,7 @@ import type { Allocation, ModelSpec, ServiceClassSpec, SystemSpec } from '../opt
 import { corrected } from './correction.js';
 import type { Assessed } from './stages/demand.js';
 import { acceleratorType, devicesPerReplica, profileOf } from '../config/resolved.js';
-import { itlRateCap, trustedDistributions } from './distribution.js';
+import { itlRateCap, shareBeyond, trustedDistributions } from './distribution.js';
 import { allowedModelShare } from './itlMissCorrection.js';
 
 /** The system the optimizer sees: sizing targets with the policy's margins, capacity less what held variants keep. */
@@ -79,7 +79,14 @@ export function sizingSystem(
       ]),
     });
     const rateCaps = distributionCaps(config, p, models.get(model)!, t.itl);
-    servers.push({ ...server, model, serviceClass, ...(rateCaps ? { rateCaps } : {}) });
+    const allowedAccelerators = fittingAccelerators(config, p, server.allowedAccelerators);
+    servers.push({
+      ...server,
+      model,
+      serviceClass,
+      ...(rateCaps ? { rateCaps } : {}),
+      ...(allowedAccelerators ? { allowedAccelerators } : {}),
+    });
   }
   return { ...system, models, serviceClasses, servers };
 }
@@ -103,6 +110,36 @@ export function freeDevices(
     if (a && a.accelerator) take(a.accelerator, a.numReplicas, p.v);
   }
   return free;
+}
+
+/**
+ * The allowed accelerators whose replicas' KV cache holds all but at most
+ * itlDistribution.missShare of the variant's requests, by its token histograms: a request longer
+ * than the KV cache is rejected there, so an accelerator that rejects more cannot meet the
+ * attainment asked for at any rate, and is neither sized on nor spilled onto. undefined (the
+ * allowed ones unchanged): no trusted histograms, no KV cache configured, or none fits.
+ */
+function fittingAccelerators(
+  config: Config,
+  p: Assessed,
+  allowed: readonly string[] | undefined,
+): string[] | undefined {
+  const settings = config.policy.itlDistribution;
+  if (!settings.enabled || !allowed) return undefined;
+  const distributions = trustedDistributions(
+    p.tokenHistogram,
+    { input: p.demand?.inputTokens, output: p.demand?.outputTokens },
+    settings.missShare,
+  );
+  if (!distributions) return undefined;
+  const fits = allowed.filter((acc) => {
+    const tokens = profileOf(config, p.v, acc)?.kvCacheTokens;
+    return (
+      tokens === undefined ||
+      shareBeyond(distributions.input, distributions.output, tokens) <= settings.missShare
+    );
+  });
+  return fits.length > 0 && fits.length < allowed.length ? fits : undefined;
 }
 
 /** Caps per accelerator from the variant's token histograms (lib/policy/distribution.ts). */

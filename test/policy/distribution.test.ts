@@ -2,6 +2,7 @@
 import type { VariantObservation } from '../../lib/metrics/observation.js';
 import {
   bucketsToDistribution,
+  shareBeyond,
   tokenDistributions,
   updateTokenHistogram,
 } from '../../lib/policy/distribution.js';
@@ -91,5 +92,15 @@ describe('updateTokenHistogram across engines with other maximum lengths', () =>
     expect(back.bounds).toEqual([1, 2, 5, 10]);
     expect(back.input).toEqual([0, 2, 0, 0, 4]);
     expect(back.output).toEqual([2, 0, 2, 0, 0]);
+  });
+});
+
+describe('shareBeyond', () => {
+  it('sums the weight of the input and output pairs beyond the tokens', () => {
+    const input = { values: [1000, 50000], weights: [0.9, 0.1] };
+    const output = { values: [100, 2000], weights: [0.5, 0.5] };
+    expect(shareBeyond(input, output, 48000)).toBeCloseTo(0.1, 12);
+    expect(shareBeyond(input, output, 51000)).toBeCloseTo(0.05, 12);
+    expect(shareBeyond(input, output, 60000)).toBe(0);
   });
 });
