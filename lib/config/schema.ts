@@ -405,9 +405,9 @@ export const policySchema = z
         'the window of each variant learnt from its own recommendations: how long released replicas took to be recommended again; the length that would have cost least (held until asked, or bought again), within one lead time and the longest window; before minReleases, the configured window. A disaggregated variant learns one per role, from the releases of that role',
       ),
     fillNodes: z
-      .object({ enabled: z.boolean().default(false) })
+      .object({ enabled: z.boolean().default(true) })
       .strict()
-      .default({ enabled: false })
+      .default({ enabled: true })
       .describe(
         "a disaggregated variant's roles take the devices their nodes leave idle: after the window, the room the roles' targets leave on the last node of a type (the variant's devices packed onto whole nodes, the type's smallest node) takes more pods of the roles there, the prefill role's first, within maxReplicas; no node is asked for, the window does not hold them (an approximation on a node group other variants share)",
       ),
@@ -458,9 +458,9 @@ export const policySchema = z
         maxGrowth: z.number().min(1).default(1.5).describe('cap on forecast / current demand'),
         roles: z
           .boolean()
-          .default(true)
+          .default(false)
           .describe(
-            "the trend's forecast for a disaggregated variant's roles too; false: they are sized for the measured rate and the backlog (the forecast's trend, three minutes extrapolated over the variant's lead time, asks for pods at single evaluations that the roles' window then holds for two lead times)",
+            "the trend's forecast for a disaggregated variant's roles too; false (the default: on both disaggregated workloads the prefill role's burst sizing holds what the forecast bought, for less): they are sized for the measured rate and the backlog (the forecast's trend, three minutes extrapolated over the variant's lead time, asks for pods at single evaluations that the roles' window then holds for two lead times)",
           ),
         seasonal: z
           .object({
@@ -535,9 +535,9 @@ export const policySchema = z
           ),
         prefill: z
           .boolean()
-          .default(false)
+          .default(true)
           .describe(
-            "size a disaggregated variant's prefill role the same way: its pods' arrivals per step at a prefill pod's saturated rate, the budget the TTFT target less prefill, KV transfer and the first decode step (off: on the suite's Azure workload it bought 0.18 points for 24% more cost with the window of two lead times, and lost 0.25 points for 11% more with the prefill role's window of one)",
+            "size a disaggregated variant's prefill role the same way: its pods' arrivals per step at a prefill pod's saturated rate, the budget the TTFT target less prefill, KV transfer and the first decode step (on by default with fillNodes and without the roles' trend forecast, which together beat the older defaults on both disaggregated workloads; bench/RESULTS.md, branch w18d)",
           ),
         decode: z
           .boolean()
@@ -594,7 +594,7 @@ export const policySchema = z
         stepSeconds: 15,
         lookbackSeconds: 900,
         itl: true,
-        prefill: false,
+        prefill: true,
         decode: false,
         headroom: { enabled: false, samples: 24, minSamples: 4, minPeakRequests: 10 },
         windowPerStartup: 1,

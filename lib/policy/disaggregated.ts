@@ -670,6 +670,7 @@ export function decideDisaggregated(
             },
           ]),
         ) as Record<Role, RoleRoom>,
+        v.roles.ratio,
       );
       const roomNotes: string[] = [];
       for (const role of ROLES) {

@@ -19,6 +19,12 @@ import type { Config } from '../config/schema.js';
 import { nodeGroupsOfType } from '../config/resolved.js';
 import { ROLES, type Role } from '../config/roles.js';
 
+/** Bounds on prefill pods per decode pod (a disaggregated variant's roles.ratio). */
+export interface RatioBound {
+  readonly min?: number;
+  readonly max?: number;
+}
+
 export interface RoleRoom {
   /** the role's device type and devices per pod on the accelerator it runs on */
   readonly deviceType: string;
@@ -36,8 +42,22 @@ export function devicesPerNode(config: Config, type: string): number | undefined
   return groups.length > 0 ? Math.min(...groups.map((g) => g.gpusPerNode)) : undefined;
 }
 
-/** The roles' targets with the room their nodes leave filled (as given when the rule is off). */
-export function fillNodeRoom(config: Config, roles: Record<Role, RoleRoom>): Record<Role, number> {
+/** Whether prefill : decode pods keep within the variant's ratio bound (none: always). */
+const withinBound = (prefill: number, decode: number, ratio?: RatioBound): boolean =>
+  decode <= 0 ||
+  ((ratio?.min === undefined || prefill >= ratio.min * decode - 1e-9) &&
+    (ratio?.max === undefined || prefill <= ratio.max * decode + 1e-9));
+
+/**
+ * The roles' targets with the room their nodes leave filled (as given when the rule is off). A pod
+ * that would take the roles outside the variant's ratio bound is not added: apply rejects such a
+ * decision, and the bound is the operator's.
+ */
+export function fillNodeRoom(
+  config: Config,
+  roles: Record<Role, RoleRoom>,
+  ratio?: RatioBound,
+): Record<Role, number> {
   const out = { prefill: roles.prefill.target, decode: roles.decode.target };
   if (!config.policy.fillNodes.enabled || ROLES.some((r) => roles[r].moving)) return out;
   const devicesOf = (type: string) =>
@@ -50,6 +70,8 @@ export function fillNodeRoom(config: Config, roles: Record<Role, RoleRoom>): Rec
     while (out[role] < r.maxReplicas && out[role] > 0) {
       const devices = devicesOf(r.deviceType);
       if (nodes(devices + r.devicesPerReplica) > nodes(devices)) break;
+      const next = { ...out, [role]: out[role] + 1 };
+      if (!withinBound(next.prefill, next.decode, ratio)) break;
       out[role] += 1;
     }
   }

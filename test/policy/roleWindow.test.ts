@@ -97,7 +97,12 @@ describe('decideDisaggregated with policy.learntWindow', () => {
   const fromFile = disaggregatedConfig();
   const withLearnt = (c: Config, on: boolean): Config => ({
     ...c,
-    policy: { ...c.policy, learntWindow: { ...c.policy.learntWindow, enabled: on, minReleases: 2 } },
+    policy: {
+      ...c.policy,
+      learntWindow: { ...c.policy.learntWindow, enabled: on, minReleases: 2 },
+      // the configured window of both roles (the prefill role's burst sizing would shorten its own)
+      burstSizing: { ...c.policy.burstSizing, prefill: false },
+    },
   });
   const v = fromFile.disaggregated![0]!;
   const now = 1_800_000_000;

@@ -54,6 +54,22 @@ describe('fillNodeRoom', () => {
     expect(filled).toEqual({ prefill: 4, decode: 2 });
   });
 
+  it('never outside the ratio bound: apply would reject the decision (prefill 9 : decode 1 beyond max 8)', () => {
+    // 8 prefill + 1 decode pods hold 36 of 40 devices: the room would take a 9th prefill pod
+    expect(fillNodeRoom(withFill(true), { prefill: role(8), decode: role(1) })).toEqual({
+      prefill: 9,
+      decode: 1,
+    });
+    expect(fillNodeRoom(withFill(true), { prefill: role(8), decode: role(1) }, { max: 8 })).toEqual({
+      prefill: 8,
+      decode: 2,
+    });
+    // a least ratio keeps the decode role from taking the room the prefill role cannot
+    expect(
+      fillNodeRoom(withFill(true), { prefill: role(2, { maxReplicas: 2 }), decode: role(1) }, { min: 2 }),
+    ).toEqual({ prefill: 2, decode: 1 });
+  });
+
   it("never beyond a role's maxReplicas (the room passes to the other role), never for a role that runs nothing", () => {
     expect(fillNodeRoom(withFill(true), { prefill: role(7, { maxReplicas: 7 }), decode: role(2) })).toEqual({
       prefill: 7,

@@ -59,11 +59,17 @@ describe('the window of a disaggregated variant', () => {
   const config = load('config/disaggregated.yaml');
   const v = config.disaggregated![0]!;
 
-  test('by default neither role is covered (burstSizing.prefill is off): both keep windowPerStartup', () => {
-    expect(config.policy.burstSizing.prefill).toBe(false);
-    const prefill = roleWindow(config, v, 'prefill');
-    expect(roleWindow(config, v, 'decode')).toBe(prefill);
-    expect(roleWindow(config, v)).toBe(prefill);
+  test('without burst sizing at the roles neither is covered: both keep windowPerStartup', () => {
+    const off = withPolicy(config, { prefill: false, decode: false });
+    const prefill = roleWindow(off, v, 'prefill');
+    expect(roleWindow(off, v, 'decode')).toBe(prefill);
+    expect(roleWindow(off, v)).toBe(prefill);
+  });
+
+  test('by default the prefill role is sized for bursts (burstSizing.prefill on) and the decode role is not', () => {
+    expect(config.policy.burstSizing.prefill).toBe(true);
+    expect(config.policy.burstSizing.decode).toBe(false);
+    expect(roleWindow(config, v, 'prefill')).toBeLessThan(roleWindow(config, v, 'decode'));
   });
 
   test('with burstSizing.prefill the prefill role gets the covered window; decode and the history keep the longer', () => {
