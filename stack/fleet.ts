@@ -108,7 +108,8 @@ export class EmulatedFleet {
   /**
    * Karpenter's part for each NodePool (the simulated node group of the same name): nodes for
    * the pods the Deployments ask for, within the NodePool's limit; empty nodes beyond them
-   * consolidated (WhenEmpty: the simulator removes only empty nodes); one NodeClaim per live
+   * consolidated once empty for the NodePool's consolidateAfter (WhenEmpty: the simulator
+   * removes only empty nodes); one NodeClaim per live
    * node, Ready once the node is. Returns the nodes asked per NodePool.
    */
   private async playKarpenter(
@@ -133,7 +134,10 @@ export class EmulatedFleet {
       const limit = Number(np.spec?.limits?.['nvidia.com/gpu'] ?? Infinity);
       const nodes = Math.min(nodesFor(needs, pool.devicesPerNode), Math.floor(limit / pool.devicesPerNode));
       asked.set(pool.name, nodes);
-      if (this.applied.get(`node-pool/${pool.name}`) !== nodes) {
+      const before = this.sim.state().nodeGroups.find((g) => g.name === pool.name);
+      // Asked again while nodes beyond the ask remain: they go once empty for consolidateAfter.
+      const surplus = before !== undefined && before.ready + before.provisioning > nodes;
+      if (this.applied.get(`node-pool/${pool.name}`) !== nodes || surplus) {
         this.sim.setNodeGroupSize(pool.name, nodes);
         this.applied.set(`node-pool/${pool.name}`, nodes);
       }

@@ -122,7 +122,7 @@ async function createNodePools(kube: KubeServer, config: Config): Promise<void> 
         template: {
           spec: { nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'gpu' } },
         },
-        disruption: { consolidationPolicy: 'WhenEmpty', consolidateAfter: '30s' },
+        disruption: { consolidationPolicy: 'WhenEmpty', consolidateAfter: pool.consolidateAfter },
         limits: { 'nvidia.com/gpu': limit },
       },
     };

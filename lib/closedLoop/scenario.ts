@@ -5,6 +5,7 @@
 import { dirname, resolve } from 'node:path';
 import type { Config, VariantConfig } from '../config/schema.js';
 import { InputError } from '../config/errors.js';
+import { capacityProviderOf, consolidateAfterSecondsOf } from '../config/capacityProvider.js';
 import { configToSystem, variantKey } from '../config/toSystem.js';
 import { nodeStartup, replicaStartup, type ReplicaStartup } from '../config/startup.js';
 import {
@@ -244,6 +245,7 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
       initialNodes,
       provisionSeconds: nodeStartup(g).provisioningSeconds,
       initSeconds: nodeStartup(g).nodeInitSeconds,
+      consolidateAfterSeconds: simConsolidateAfter(consolidateAfterSecondsOf(capacityProviderOf(config), g)),
     };
   });
   return {
@@ -259,6 +261,11 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
     durationSeconds,
     measuredFrom: warmup,
   };
+}
+
+/** "Never" as the simulator takes it: longer than any run (its config takes finite seconds only). */
+function simConsolidateAfter(seconds: number | null): number | null {
+  return seconds === Infinity ? Number.MAX_SAFE_INTEGER : seconds;
 }
 
 /** The busiest minute of a trace's opening, with its mean tokens (what a warm start is sized for). */

@@ -2,7 +2,9 @@
  * The simulated fleet's node groups behind the capacity port, so `npm start` and the benchmarks
  * run the same capacity decisions as a cluster: growth asks the group for more nodes at once;
  * removal takes only empty nodes (the simulator removes nothing else) and never goes below what
- * the replicas that exist or are being created need, as the managed-node-group provider does.
+ * the replicas that exist or are being created need, as the managed-node-group provider does. A
+ * node group that stands for a Karpenter NodePool removes an empty node only once it has stayed
+ * empty for the NodePool's consolidateAfter (lib/fleetSimulator/nodes.ts; docs/CAPACITY.md).
  */
 import { disaggregatedVariants, roleAccelerators, ROLES, simRoleVariant } from '../config/roles.js';
 import { nodeStartupSeconds } from '../config/startup.js';

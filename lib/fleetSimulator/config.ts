@@ -52,6 +52,11 @@ export interface NodeGroupConfig {
   readonly provisionSeconds: number;
   /** then node initialisation (driver, device plugin) until Ready (s); default 0 */
   readonly initSeconds?: number;
+  /**
+   * Karpenter's consolidateAfter (s): a Ready node is removed only after staying empty this long,
+   * and launches are never cancelled. Default null: removed as soon as it is asked (node groups).
+   */
+  readonly consolidateAfterSeconds?: number | null;
 }
 
 /** How results are kept (resultBook.ts): aggregates per variant and time bin. */
@@ -185,6 +190,7 @@ const nodeGroupSchema = z
     initialNodes: nonNegativeInt.optional(),
     provisionSeconds: nonNegative,
     initSeconds: nonNegative.default(0),
+    consolidateAfterSeconds: nonNegative.nullable().default(null),
   })
   .transform((group) => ({ ...group, initialNodes: group.initialNodes ?? group.minNodes }));
 

@@ -859,6 +859,7 @@ class FleetSimulation implements FleetSim {
     if (node !== null) {
       node.freeGpus += replica.engine.profile.gpusPerReplica;
       node.replicas.delete(replica.id);
+      if (node.replicas.size === 0) node.lastReplicaLeftAt = this.time;
       replica.node = null;
       this.placePending();
     }

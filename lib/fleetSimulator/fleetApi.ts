@@ -142,8 +142,9 @@ export interface FleetSim {
   setReplicas(variant: string, accelerator: string, count: number): void;
   /**
    * Asks for `desired` nodes, clamped to [minNodes, maxNodes]. New nodes provision for
-   * provisionSeconds; only empty nodes are removed (provisioning ones first, then the newest), so
-   * the result may stay above the target. Returns the resulting node count (ready + provisioning).
+   * provisionSeconds; only empty nodes are removed (provisioning ones first, then the newest; with
+   * the group's consolidateAfterSeconds, only Ready nodes empty that long), so the result may stay
+   * above the target. Returns the resulting node count (ready + provisioning).
    */
   setNodeGroupSize(group: string, desired: number): number;
   state(): FleetState;

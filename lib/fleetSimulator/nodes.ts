@@ -13,6 +13,8 @@ export interface SimNode {
   readonly launchedAt: number;
   readyAt?: number;
   removedAt?: number;
+  /** when its last replica left (unset while none ever did) */
+  lastReplicaLeftAt?: number;
   freeGpus: number;
   /** ids of the replicas holding GPUs here */
   readonly replicas: Set<string>;
@@ -47,15 +49,21 @@ export class NodeGroup {
   }
 
   /**
-   * Removes up to `count` nodes that hold no replica: still-provisioning ones first (nothing is
-   * lost by cancelling them), newest first within each kind. Returns how many were removed.
+   * Removes up to `count` nodes that hold no replica, newest first. Without a consolidation delay
+   * (a node group resized through its API) still-provisioning nodes go first: nothing is lost by
+   * cancelling them. With one (Karpenter's consolidateAfter), only Ready nodes empty for at least
+   * that long go: Karpenter does not cancel a launch, and it removes a node only after the node
+   * has stayed empty for the delay. Returns how many were removed.
    */
   removeEmpty(count: number, now: number): number {
     const live = this.live;
-    const victims = [
-      ...live.filter((n) => n.state === 'provisioning').reverse(),
-      ...live.filter((n) => n.state === 'ready' && n.replicas.size === 0).reverse(),
-    ].slice(0, count);
+    const delay = this.config.consolidateAfterSeconds;
+    const empty = live.filter((n) => n.state === 'ready' && n.replicas.size === 0);
+    const victims = (
+      delay === null
+        ? [...live.filter((n) => n.state === 'provisioning').reverse(), ...empty.reverse()]
+        : empty.filter((n) => now - emptySince(n) >= delay).reverse()
+    ).slice(0, count);
     for (const node of victims) {
       node.state = 'removed';
       node.removedAt = now;
@@ -68,6 +76,11 @@ export class NodeGroup {
     for (const node of this.nodes) total += (node.removedAt ?? now) - node.launchedAt;
     return total;
   }
+}
+
+/** When a Ready node without replicas became empty: it got Ready, or its last replica left. */
+function emptySince(node: SimNode): number {
+  return Math.max(node.readyAt ?? node.launchedAt, node.lastReplicaLeftAt ?? -Infinity);
 }
 
 /**

@@ -105,6 +105,21 @@ describe('buildScenario', () => {
     expect(leadSeconds(config, v, 'L4')).toBeCloseTo(284 + 126 + 101 + 74 + 15 / 0.84 + 195, 9);
   });
 
+  it("keeps empty nodes for the Karpenter NodePool's consolidateAfter; node groups remove them at once", async () => {
+    const opts = { durationSeconds: 1200, warmupSeconds: 0 };
+    const groups = await buildScenario(config, { configPath: CONFIG, ...opts });
+    expect(groups.fleet.nodeGroups.map((g) => g.consolidateAfterSeconds)).toEqual([
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
+    const karpenter = loadConfig('config/karpenter.yaml');
+    const pools = await buildScenario(karpenter, { configPath: 'config/karpenter.yaml', ...opts });
+    expect(pools.fleet.nodeGroups.map((g) => g.consolidateAfterSeconds)).toEqual([300, 300, 300, 300, 300]);
+  });
+
   it('keeps the one-phase shorthands: startupSeconds loads in one go, with no image pull', async () => {
     const shorthand = loadConfig('test/fixtures/config/realistic.yaml');
     const v = shorthand.variants[0]!;

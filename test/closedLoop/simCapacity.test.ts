@@ -7,10 +7,16 @@ import { SimCapacityProvider } from '../../lib/closedLoop/simCapacity.js';
 import { capacityIntent } from '../../lib/policy/capacityPlan.js';
 import { oneVariantConfig } from '../fleetSimulator/helpers.js';
 
-// one replica per node: 8-GPU nodes, 8 GPUs a replica
-const sim = () =>
+// one replica per node: 8-GPU nodes, 8 GPUs a replica; a Karpenter NodePool's consolidateAfter
+const sim = (consolidateAfterSeconds?: number) =>
   createFleetSim(
-    oneVariantConfig({ profile: { gpusPerReplica: 8 }, initialReplicas: 1, initialNodes: 1, maxNodes: 4 }),
+    oneVariantConfig({
+      profile: { gpusPerReplica: 8 },
+      initialReplicas: 1,
+      initialNodes: 1,
+      maxNodes: 4,
+      consolidateAfterSeconds,
+    }),
   );
 const provider = (s: ReturnType<typeof sim>) =>
   new SimCapacityProvider(s, {
@@ -68,6 +74,82 @@ describe('SimCapacityProvider', () => {
     // the one replica keeps its node; the two empty ones go
     const shrunk = await p.provide(intent(0), { now: 120, allowRemoval: true });
     expect(shrunk.changes[0]).toMatchObject({ status: 'shrunk', devicesBefore: 24, devicesAfter: 8 });
+    expect(s.state().nodeGroups[0]).toMatchObject({ ready: 1, provisioning: 0 });
+  });
+
+  describe("with a Karpenter NodePool's consolidateAfter (300 s)", () => {
+    const live = (s: ReturnType<typeof sim>) => {
+      const g = s.state().nodeGroups[0]!;
+      return g.ready + g.provisioning;
+    };
+
+    it('keeps an empty node until it has been empty that long, then removes it', async () => {
+      const s = sim(300);
+      const p = provider(s);
+      await p.provide(intent(2), { now: 0, allowRemoval: true });
+      s.setReplicas('chat', 'H100', 2);
+      s.runUntil(500);
+      expect(s.state().nodeGroups[0]).toMatchObject({ ready: 2, provisioning: 0 });
+      s.setReplicas('chat', 'H100', 1); // the newest replica (idle) goes at 500: its node is empty
+      for (const now of [510, 790]) {
+        s.runUntil(now);
+        const kept = await p.provide(intent(1), { now, allowRemoval: true });
+        expect(kept.changes[0]).toMatchObject({ status: 'removal-skipped', devicesAfter: 16 });
+      }
+      s.runUntil(800);
+      const shrunk = await p.provide(intent(1), { now: 800, allowRemoval: true });
+      expect(shrunk.changes[0]).toMatchObject({ status: 'shrunk', devicesBefore: 16, devicesAfter: 8 });
+      expect(live(s)).toBe(1);
+    });
+
+    it('keeps a node that gets a replica again before the delay, and restarts its clock after', async () => {
+      const s = sim(300);
+      const p = provider(s);
+      await p.provide(intent(2), { now: 0, allowRemoval: true });
+      s.setReplicas('chat', 'H100', 2);
+      s.runUntil(500);
+      s.setReplicas('chat', 'H100', 1); // empty from 500
+      s.runUntil(700);
+      s.setReplicas('chat', 'H100', 2); // a replica lands on it again at 700
+      s.runUntil(900);
+      await p.provide(intent(1), { now: 900, allowRemoval: true });
+      expect(live(s)).toBe(2); // not empty: kept whatever its earlier empty spell
+      s.setReplicas('chat', 'H100', 1); // empty again from 900
+      s.runUntil(1150);
+      await p.provide(intent(1), { now: 1150, allowRemoval: true });
+      expect(live(s)).toBe(2); // 250 s empty, not 300
+      s.runUntil(1200);
+      await p.provide(intent(1), { now: 1200, allowRemoval: true });
+      expect(live(s)).toBe(1);
+    });
+
+    it('never cancels a launch: a node no longer needed waits until Ready and empty for the delay', async () => {
+      const s = sim(300);
+      const p = provider(s);
+      await p.provide(intent(2), { now: 0, allowRemoval: true }); // one node launched, Ready at 60
+      s.runUntil(10);
+      await p.provide(intent(1), { now: 10, allowRemoval: true });
+      expect(s.state().nodeGroups[0]).toMatchObject({ ready: 1, provisioning: 1 });
+      s.runUntil(359);
+      await p.provide(intent(1), { now: 359, allowRemoval: true });
+      expect(live(s)).toBe(2);
+      s.runUntil(361);
+      await p.provide(intent(1), { now: 361, allowRemoval: true });
+      expect(live(s)).toBe(1);
+    });
+  });
+
+  it('a node group (no consolidateAfter) still removes an empty node at once, launches first', async () => {
+    const s = sim();
+    const p = provider(s);
+    await p.provide(intent(2), { now: 0, allowRemoval: true });
+    s.setReplicas('chat', 'H100', 2);
+    s.runUntil(500);
+    s.setReplicas('chat', 'H100', 1);
+    const shrunk = await p.provide(intent(1), { now: 500, allowRemoval: true });
+    expect(shrunk.changes[0]).toMatchObject({ status: 'shrunk', devicesAfter: 8 });
+    await p.provide(intent(2), { now: 500, allowRemoval: true });
+    await p.provide(intent(1), { now: 500, allowRemoval: true }); // the launch is cancelled
     expect(s.state().nodeGroups[0]).toMatchObject({ ready: 1, provisioning: 0 });
   });
 });

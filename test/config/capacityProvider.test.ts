@@ -3,7 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { capacityProviderOf } from '../../lib/config/capacityProvider.js';
+import {
+  capacityProviderOf,
+  consolidateAfterSecondsOf,
+  karpenterDurationSeconds,
+} from '../../lib/config/capacityProvider.js';
 import { allowedAccelerators, provisioningSeconds } from '../../lib/config/resolved.js';
 import { expectedStartupSeconds } from '../../lib/config/startup.js';
 import { leadSeconds } from '../../lib/policy/window.js';
@@ -69,9 +73,32 @@ describe('capacityProvider', () => {
           devicesPerNode: 8,
           provisioningSeconds: 120,
           maxDevicesLimit: 64,
+          consolidateAfter: '0s',
         },
       ],
     });
+  });
+
+  it("takes a NodePool's consolidateAfter in Karpenter's format, for the node group of its name or type", () => {
+    expect([karpenterDurationSeconds('0s'), karpenterDurationSeconds('5m')]).toEqual([0, 300]);
+    expect(karpenterDurationSeconds('1h30m15s')).toBe(5415);
+    expect(karpenterDurationSeconds('Never')).toBe(Infinity);
+    const pool = (consolidateAfter: string) => ({ ...karpenter.nodePools[0], consolidateAfter });
+    expect(detail((d) => (d.capacityProvider = { ...karpenter, nodePools: [pool('5 minutes')] }))).toBe(
+      'capacityProvider.nodePools[0].consolidateAfter: must be a duration like 30s, 5m, 1h30m, or Never',
+    );
+    const config = load((d) => (d.capacityProvider = { ...karpenter, nodePools: [pool('5m')] }));
+    const provider = capacityProviderOf(config);
+    expect(consolidateAfterSecondsOf(provider, { name: 'gpu-h100', acceleratorType: 'A100' })).toBe(300);
+    expect(consolidateAfterSecondsOf(provider, { name: 'other', acceleratorType: 'H100' })).toBe(300);
+    expect(consolidateAfterSecondsOf(provider, { name: 'other', acceleratorType: 'L4' })).toBeNull();
+    // node groups resized through their API: removed when asked, no delay
+    expect(
+      consolidateAfterSecondsOf(capacityProviderOf({ nodeGroups: [{}] }), {
+        name: 'gpu-h100',
+        acceleratorType: 'H100',
+      }),
+    ).toBeNull();
   });
 
   it('names the field at fault', () => {

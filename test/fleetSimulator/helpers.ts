@@ -33,6 +33,7 @@ export function oneVariantConfig(options: {
   initialNodes?: number;
   maxNodes?: number;
   provisionSeconds?: number;
+  consolidateAfterSeconds?: number;
   maxQueuedRequests?: number;
   seed?: number;
   delayJitter?: number;
@@ -57,6 +58,7 @@ export function oneVariantConfig(options: {
         maxNodes: options.maxNodes ?? 4,
         initialNodes: options.initialNodes ?? 1,
         provisionSeconds: options.provisionSeconds ?? 60,
+        consolidateAfterSeconds: options.consolidateAfterSeconds,
       },
     ],
     seed: options.seed,
