@@ -22,6 +22,7 @@ import { acceleratorType, devicesPerReplica, profileOf, targetsOf } from '../../
 import type { Recommendation } from '../recommend.js';
 import { isMeasured, type Assessed, type Measured } from './demand.js';
 import { correctedReplicaModel } from '../predict.js';
+import { kvTokensPerRequest } from '../kvBatch.js';
 
 /** What a sizing over the steps found, for the decision record. */
 export interface StepSizing {
@@ -152,7 +153,14 @@ function sizeTtftForSteps(
 ): BurstSized {
   const { recommendation: rec, demand } = s;
   const unchanged = { recommendation: rec };
-  const replica = saturatedReplica(config, s.v, rec.accelerator, demand, s.correction);
+  const kv = kvTokensPerRequest(config, s);
+  const replica = saturatedReplica(
+    config,
+    s.v,
+    rec.accelerator,
+    { ...demand, ...(kv !== undefined ? { kvTokensPerRequest: kv } : {}) },
+    s.correction,
+  );
   if (!replica) return unchanged;
   const budgetMs = targetsOf(config, s.v).ttftMs - replica.prefillMs;
   // a budget the request's own prefill already spends cannot be met by more replicas
@@ -281,7 +289,11 @@ function saturatedReplica(
   config: Config,
   v: VariantConfig,
   accelerator: string,
-  demand: { readonly inputTokens: number; readonly outputTokens: number },
+  demand: {
+    readonly inputTokens: number;
+    readonly outputTokens: number;
+    readonly kvTokensPerRequest?: number;
+  },
   correction: Correction,
 ): { rate: number; prefillMs: number } | undefined {
   const configured = profileOf(config, v, accelerator);
