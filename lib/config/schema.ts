@@ -652,7 +652,7 @@ export const policySchema = z
       .strict()
       .default({ enabled: false })
       .describe(
-        "size with the queue model's batch limit set to what the profile's kvCacheTokens holds of the requests in flight, within maxBatchSize: the cache over the mean KV of a request in flight, E[I] + E[O^2] / (2 E[O]) (the answers' second moment from the trusted token histogram, else the mean answer's), instead of the reference's maxBatchSize x atTokens / mean output; profiles without kvCacheTokens keep the reference's. on a reasoning model's long answers the reference's batch was about 30 on L40S where the cache held about 50 (lib/policy/kvBatch.ts)",
+        "size with the queue model's batch limit set to what the profile's kvCacheTokens holds of the requests in flight, within maxBatchSize: the cache over the mean KV of a request in flight, E[I] + E[O^2] / (2 E[O]) (the answers' second moment from the trusted token histogram, else the mean answer's), instead of the reference's maxBatchSize x atTokens / mean output; profiles without kvCacheTokens keep the reference's. The TTFT burst replay then waits for the batch's places (each held for an answer's time with the batch full) or the prefill's throughput, not for a queue at the saturated rate. on a reasoning model's long answers the reference's batch was about 30 on L40S where the cache held about 50 (lib/policy/kvBatch.ts)",
       ),
     pooledOutputMean: z
       .object({ enabled: z.boolean().default(true) })

@@ -13,6 +13,7 @@ import { budgetBoundReplica, prefillTime } from '../../analyzer/index.js';
 import type { Config, VariantConfig } from '../../config/schema.js';
 import { DEFAULT_STEP_TOKENS } from '../../optimizer/disaggregated.js';
 import { peakRate, replicasForBursts, type BurstFleet } from '../burstSizing.js';
+import { replicasForBatchBursts } from '../batchBursts.js';
 import { replicasForItlSteps } from '../itlOverSteps.js';
 import { learntHeadroom, withHeadroom, type BurstHeadroom } from '../burstHeadroom.js';
 import { itlShareInput, trustedDistributions } from '../distribution.js';
@@ -167,15 +168,24 @@ function sizeTtftForSteps(
   if (!(budgetMs > 0)) return unchanged;
   const spare = spareReplicas(config, s, free);
   const allowedShare = config.policy.itlDistribution.missShare;
-  const fleet = replicasForBursts({
+  const asked = {
     counts: steps.counts,
     stepSeconds: steps.stepSeconds,
-    perReplica: replica.rate,
     budgetSeconds: budgetMs / 1000,
     allowedShare,
     atLeast: rec.replicas,
     atMost: mostReplicas(s, spare),
-  });
+  };
+  // policy.kvBatch: the batch's places, as the engine admits, beside the prefill's throughput
+  const fleet =
+    kv !== undefined
+      ? replicasForBatchBursts({
+          ...asked,
+          prefillRate: replica.steppedRate,
+          slots: replica.batch,
+          holdSeconds: replica.batch / replica.batchRate,
+        })
+      : replicasForBursts({ ...asked, perReplica: replica.rate });
   const bursts: BurstSizing = {
     ...stepSizing(steps, fleet, rec.replicas, allowedShare),
     perReplicaRate: replica.rate,
@@ -295,7 +305,7 @@ function saturatedReplica(
     readonly kvTokensPerRequest?: number;
   },
   correction: Correction,
-): { rate: number; prefillMs: number } | undefined {
+): { rate: number; prefillMs: number; batch: number; batchRate: number; steppedRate: number } | undefined {
   const configured = profileOf(config, v, accelerator);
   if (!configured) return undefined;
   try {
@@ -309,9 +319,13 @@ function saturatedReplica(
       configured.maxBatchedTokens ?? DEFAULT_STEP_TOKENS,
     );
     // invMu holds ms per request with k in the batch: the batch full is the fastest it gets
+    const batchRate = 1000 / model.invMu[n - 1]!;
     return {
-      rate: Math.min(1000 / model.invMu[n - 1]!, stepped.rate),
+      rate: Math.min(batchRate, stepped.rate),
       prefillMs: Math.max(prefillTime(p, demand.inputTokens, 1), stepped.prefillMs),
+      batch: n,
+      batchRate,
+      steppedRate: stepped.rate,
     };
   } catch {
     return undefined;
