@@ -3,7 +3,7 @@ import type { Config } from '../../lib/config/schema.js';
 import { effectiveBatchSize } from '../../lib/optimizer/index.js';
 import { kvTokensInFlight, kvTokensPerRequest } from '../../lib/policy/kvBatch.js';
 import { sizingSystem } from '../../lib/policy/sizingSystem.js';
-import { deployment, observation, poolConfig, T0 } from './helpers.js';
+import { decideOnTwo, deployment, observation, poolConfig, T0, withArrivalSteps } from './helpers.js';
 import { throughDemand, throughSize } from './stages/pipeline.js';
 
 /** The L4 of the chat fleet: 32 sequences measured at 512 output tokens, 48,000 tokens of KV. */
@@ -93,5 +93,48 @@ describe('policy.kvBatch', () => {
       throughSize(poolConfig({ policy: { kvBatch: { enabled: kvBatch } } }), longAnswers(0.6))[0]!
         .recommendation.replicas;
     expect(plain(true)).toBe(plain(false));
+  });
+});
+
+describe('policy.kvBatch and the TTFT burst replay', () => {
+  const policy = (kvBatch: boolean) => ({
+    scaleUpMaxStep: { replicas: 20 },
+    burstSizing: { enabled: true },
+    kvBatch: { enabled: kvBatch },
+  });
+  // 20 steps of 15 s at 0.3 req/s of long answers, one of them a burst of 2 req/s
+  const bursty = withArrivalSteps(
+    observation(0.3, T0, { tokens: LONG }),
+    Array.from({ length: 20 }, (_, i) => (i === 12 ? 30 : 4.5)),
+  );
+  const decided = (config: Config) => {
+    const d = decideOnTwo(config, bursty);
+    return { target: d.targetReplicas, bursts: d.inputs.bursts };
+  };
+  const withCache = (kvBatch: boolean) => {
+    const c = poolConfig({ policy: policy(kvBatch) });
+    return {
+      ...c,
+      models: c.models.map((m) =>
+        m.name === 'm8b'
+          ? { ...m, profiles: { ...m.profiles, L4: { ...m.profiles.L4!, kvCacheTokens: L4.kvCacheTokens } } }
+          : m,
+      ),
+    };
+  };
+
+  it('replays the queue at the saturated rate where the profile gives no cache, as without the flag', () => {
+    expect(decided(poolConfig({ policy: policy(true) }))).toEqual(
+      decided(poolConfig({ policy: policy(false) })),
+    );
+  });
+
+  it('takes a burst of long answers into the batch the cache holds where the queue would have waited', () => {
+    const off = decided(withCache(false));
+    const on = decided(withCache(true));
+    // the reference's batch of 8 saturates at 0.13 req/s: the burst queues past the TTFT budget
+    expect(off.bursts!.replicas).toBeGreaterThan(off.bursts!.sizedReplicas);
+    // the cache's 31 places, each held some 80 s, take the burst's 30 requests beside the 24 in flight
+    expect(on.target).toBeLessThan(off.target);
   });
 });

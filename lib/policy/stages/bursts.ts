@@ -176,16 +176,17 @@ function sizeTtftForSteps(
     atLeast: rec.replicas,
     atMost: mostReplicas(s, spare),
   };
-  // policy.kvBatch: the batch's places, as the engine admits, beside the prefill's throughput
-  const fleet =
-    kv !== undefined
-      ? replicasForBatchBursts({
-          ...asked,
-          prefillRate: replica.steppedRate,
-          slots: replica.batch,
-          holdSeconds: replica.batch / replica.batchRate,
-        })
-      : replicasForBursts({ ...asked, perReplica: replica.rate });
+  // policy.kvBatch, where the profile gives the cache: the batch's places, as the engine admits,
+  // beside the prefill's throughput (lib/policy/batchBursts.ts)
+  const byPlaces = kv !== undefined && profileOf(config, s.v, rec.accelerator)?.kvCacheTokens !== undefined;
+  const fleet = byPlaces
+    ? replicasForBatchBursts({
+        ...asked,
+        prefillRate: replica.steppedRate,
+        slots: replica.batch,
+        holdSeconds: replica.batch / replica.batchRate,
+      })
+    : replicasForBursts({ ...asked, perReplica: replica.rate });
   const bursts: BurstSizing = {
     ...stepSizing(steps, fleet, rec.replicas, allowedShare),
     perReplicaRate: replica.rate,
