@@ -63,7 +63,11 @@ describe('effectiveBatchSize with the KV cache', () => {
 });
 
 describe('policy.kvBatch', () => {
-  it('is off by default: no KV per request reaches the optimizer', () => {
+  it('is on by default', () => {
+    expect(poolConfig().policy.kvBatch.enabled).toBe(true);
+  });
+
+  it('off: no KV per request reaches the optimizer', () => {
     const config = withKvCache(false);
     const [a] = throughDemand(config, longAnswers(0.6));
     expect(kvTokensPerRequest(config, a!)).toBeUndefined();
