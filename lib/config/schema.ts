@@ -667,6 +667,13 @@ export const policySchema = z
       .describe(
         "when the chosen accelerator cannot hold what a variant's target or demand asks of it (its node groups' limit, what the other variants' targets leave, maxReplicas), run the shortfall, held over the window, on the other allowed accelerator whose added nodes cost least (free devices on nodes kept up anyway first); an abandoned move's replicas are then released once what replaces them is ready (on the chosen accelerator and the spill's); a move is not made where the accelerator moved to cannot hold the recommendation, or where what the current one holds and a spill cost less; a move under way waits acceleratorSwitchSeconds before going back",
       ),
+    kvBatch: z
+      .object({ enabled: z.boolean().default(true) })
+      .strict()
+      .default({ enabled: true })
+      .describe(
+        "size with the queue model's batch limit set to what the profile's kvCacheTokens holds of the requests in flight, within maxBatchSize: the cache over the mean KV of a request in flight, E[I] + E[O^2] / (2 E[O]) (the answers' second moment from the trusted token histogram, else the mean answer's), instead of the reference's maxBatchSize x atTokens / mean output; profiles without kvCacheTokens keep the reference's. The TTFT burst replay then waits for the batch's places (each held for an answer's time with the batch full) or the prefill's throughput, not for a queue at the saturated rate. on a reasoning model's long answers the reference's batch was about 30 on L40S where the cache held about 50 (lib/policy/kvBatch.ts)",
+      ),
     pooledOutputMean: z
       .object({ enabled: z.boolean().default(true) })
       .strict()

@@ -63,6 +63,7 @@ export function configToSystem(config: Config, overrides: SystemOverrides = {}):
               delta: p.delta,
               maxBatchSize: p.maxBatchSize,
               atTokens: p.atTokens,
+              ...(p.kvCacheTokens !== undefined ? { kvCacheTokens: p.kvCacheTokens } : {}),
               accCount: p.acceleratorCount,
             },
           ]),

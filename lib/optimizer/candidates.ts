@@ -99,13 +99,24 @@ export function allocationCost(
   return Math.ceil(devices / acc.node.devices) * acc.node.cost;
 }
 
-/** The effective batch limit N for a load with `avgOutTokens` output tokens. */
+/**
+ * The effective batch limit N for a load with `avgOutTokens` output tokens: the reference's
+ * maxBatchSize x atTokens / output, or, given the KV a request in flight holds and the profile's
+ * cache, what the cache holds within maxBatchSize (lib/policy/kvBatch.ts).
+ */
 export function effectiveBatchSize(
-  profile: Pick<ModelProfile, 'maxBatchSize' | 'atTokens'>,
+  profile: Pick<ModelProfile, 'maxBatchSize' | 'atTokens' | 'kvCacheTokens'>,
   override: number | undefined,
   avgOutTokens: number,
+  kvTokensPerRequest?: number,
 ): number {
   if (override !== undefined && override > 0) return override;
+  if (profile.kvCacheTokens !== undefined && kvTokensPerRequest !== undefined && kvTokensPerRequest > 0) {
+    return Math.max(
+      Math.min(Math.floor(profile.kvCacheTokens / kvTokensPerRequest), profile.maxBatchSize),
+      1,
+    );
+  }
   return Math.max(Math.floor((profile.maxBatchSize * profile.atTokens) / avgOutTokens), 1);
 }
 
@@ -258,7 +269,7 @@ export function buildCandidates(system: SystemSpec, server: ServerSpec, ctx: Sol
       add(acc, profile, zeroLoadCandidate(server, acc, profile));
       continue;
     }
-    const n = effectiveBatchSize(profile, server.maxBatchSize, load.avgOutTokens);
+    const n = effectiveBatchSize(profile, server.maxBatchSize, load.avgOutTokens, load.kvTokensPerRequest);
     const sized = cachedSizing(
       ctx,
       { profile, n, inTokens: load.avgInTokens, outTokens: load.avgOutTokens },

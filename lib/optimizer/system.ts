@@ -25,6 +25,8 @@ export interface ModelProfile extends ServiceProfile {
   /** batch limit measured at `atTokens` output tokens */
   readonly maxBatchSize: number;
   readonly atTokens: number;
+  /** tokens one replica's KV cache holds; with the load's kvTokensPerRequest it bounds the batch */
+  readonly kvCacheTokens?: number;
   /** accelerator units one replica needs */
   readonly accCount: number;
 }
@@ -48,6 +50,11 @@ export interface ServerLoad {
   readonly arrivalRate: number;
   readonly avgInTokens: number;
   readonly avgOutTokens: number;
+  /**
+   * mean KV tokens of a request in flight: the batch is then what the profile's KV cache holds
+   * (lib/policy/kvBatch.ts) instead of maxBatchSize x atTokens / avgOutTokens. Inferno inputs never set it.
+   */
+  readonly kvTokensPerRequest?: number;
 }
 
 export interface CurrentAllocation {

@@ -19,13 +19,18 @@ export function correctedReplicaModel(
   config: Config,
   v: VariantConfig,
   accelerator: string,
-  tokens: { readonly inputTokens: number; readonly outputTokens: number },
+  tokens: {
+    readonly inputTokens: number;
+    readonly outputTokens: number;
+    /** the KV a request in flight holds (policy.kvBatch, lib/policy/kvBatch.ts): the batch the cache holds */
+    readonly kvTokensPerRequest?: number;
+  },
   correction: Correction,
 ): { profile: ServiceProfile; batch: number; model: ReturnType<typeof buildReplicaModel> } | undefined {
   const configured = profileOf(config, v, accelerator);
   if (!configured) return undefined;
   const profile = corrected(configured, correction);
-  const batch = effectiveBatchSize(profile, v.maxBatchSize, tokens.outputTokens);
+  const batch = effectiveBatchSize(profile, v.maxBatchSize, tokens.outputTokens, tokens.kvTokensPerRequest);
   const model = buildReplicaModel(
     profile,
     { avgInputTokens: tokens.inputTokens, avgOutputTokens: tokens.outputTokens },
@@ -39,7 +44,7 @@ export function predictAt(
   config: Config,
   v: VariantConfig,
   accelerator: string,
-  demand: { rate: number; inputTokens: number; outputTokens: number },
+  demand: { rate: number; inputTokens: number; outputTokens: number; kvTokensPerRequest?: number },
   replicas: number,
   correction: Correction = NO_CORRECTION,
 ): Prediction | null {

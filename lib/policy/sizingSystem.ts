@@ -2,6 +2,8 @@
 import type { Config, VariantConfig } from '../config/schema.js';
 import { configCapacity, configToSystem } from '../config/toSystem.js';
 import type { Allocation, ModelSpec, ServiceClassSpec, SystemSpec } from '../optimizer/index.js';
+import type { ServerLoad } from '../optimizer/system.js';
+import { kvTokensPerRequest } from './kvBatch.js';
 import { corrected } from './correction.js';
 import type { Assessed } from './stages/demand.js';
 import { acceleratorType, devicesPerReplica, profileOf } from '../config/resolved.js';
@@ -15,14 +17,16 @@ export function sizingSystem(
   /** devices per type the pool may count on; undefined = unlimited */
   devices: ReadonlyMap<string, number> | undefined = configCapacity(config),
 ): SystemSpec {
-  const loads = new Map<string, { arrivalRate: number; avgInTokens: number; avgOutTokens: number }>();
+  const loads = new Map<string, ServerLoad>();
   const current = new Map<string, { accelerator: string; replicas: number }>();
   for (const p of plans) {
     if (p.demand) {
+      const kv = kvTokensPerRequest(config, p);
       loads.set(p.key, {
         arrivalRate: p.demand.rate * 60,
         avgInTokens: p.demand.inputTokens,
         avgOutTokens: p.demand.outputTokens,
+        ...(kv !== undefined ? { kvTokensPerRequest: kv } : {}),
       });
     }
     current.set(p.key, { accelerator: p.current.accelerator, replicas: p.current.desired });

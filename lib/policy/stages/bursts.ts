@@ -13,6 +13,7 @@ import { budgetBoundReplica, prefillTime } from '../../analyzer/index.js';
 import type { Config, VariantConfig } from '../../config/schema.js';
 import { DEFAULT_STEP_TOKENS } from '../../optimizer/disaggregated.js';
 import { peakRate, replicasForBursts, type BurstFleet } from '../burstSizing.js';
+import { replicasForBatchBursts } from '../batchBursts.js';
 import { replicasForItlSteps } from '../itlOverSteps.js';
 import { learntHeadroom, withHeadroom, type BurstHeadroom } from '../burstHeadroom.js';
 import { itlShareInput, trustedDistributions } from '../distribution.js';
@@ -22,6 +23,7 @@ import { acceleratorType, devicesPerReplica, profileOf, targetsOf } from '../../
 import type { Recommendation } from '../recommend.js';
 import { isMeasured, type Assessed, type Measured } from './demand.js';
 import { correctedReplicaModel } from '../predict.js';
+import { kvTokensPerRequest } from '../kvBatch.js';
 
 /** What a sizing over the steps found, for the decision record. */
 export interface StepSizing {
@@ -152,22 +154,39 @@ function sizeTtftForSteps(
 ): BurstSized {
   const { recommendation: rec, demand } = s;
   const unchanged = { recommendation: rec };
-  const replica = saturatedReplica(config, s.v, rec.accelerator, demand, s.correction);
+  const kv = kvTokensPerRequest(config, s);
+  const replica = saturatedReplica(
+    config,
+    s.v,
+    rec.accelerator,
+    { ...demand, ...(kv !== undefined ? { kvTokensPerRequest: kv } : {}) },
+    s.correction,
+  );
   if (!replica) return unchanged;
   const budgetMs = targetsOf(config, s.v).ttftMs - replica.prefillMs;
   // a budget the request's own prefill already spends cannot be met by more replicas
   if (!(budgetMs > 0)) return unchanged;
   const spare = spareReplicas(config, s, free);
   const allowedShare = config.policy.itlDistribution.missShare;
-  const fleet = replicasForBursts({
+  const asked = {
     counts: steps.counts,
     stepSeconds: steps.stepSeconds,
-    perReplica: replica.rate,
     budgetSeconds: budgetMs / 1000,
     allowedShare,
     atLeast: rec.replicas,
     atMost: mostReplicas(s, spare),
-  });
+  };
+  // policy.kvBatch, where the profile gives the cache: the batch's places, as the engine admits,
+  // beside the prefill's throughput (lib/policy/batchBursts.ts)
+  const byPlaces = kv !== undefined && profileOf(config, s.v, rec.accelerator)?.kvCacheTokens !== undefined;
+  const fleet = byPlaces
+    ? replicasForBatchBursts({
+        ...asked,
+        prefillRate: replica.steppedRate,
+        slots: replica.batch,
+        holdSeconds: replica.batch / replica.batchRate,
+      })
+    : replicasForBursts({ ...asked, perReplica: replica.rate });
   const bursts: BurstSizing = {
     ...stepSizing(steps, fleet, rec.replicas, allowedShare),
     perReplicaRate: replica.rate,
@@ -281,9 +300,13 @@ function saturatedReplica(
   config: Config,
   v: VariantConfig,
   accelerator: string,
-  demand: { readonly inputTokens: number; readonly outputTokens: number },
+  demand: {
+    readonly inputTokens: number;
+    readonly outputTokens: number;
+    readonly kvTokensPerRequest?: number;
+  },
   correction: Correction,
-): { rate: number; prefillMs: number } | undefined {
+): { rate: number; prefillMs: number; batch: number; batchRate: number; steppedRate: number } | undefined {
   const configured = profileOf(config, v, accelerator);
   if (!configured) return undefined;
   try {
@@ -297,9 +320,13 @@ function saturatedReplica(
       configured.maxBatchedTokens ?? DEFAULT_STEP_TOKENS,
     );
     // invMu holds ms per request with k in the batch: the batch full is the fastest it gets
+    const batchRate = 1000 / model.invMu[n - 1]!;
     return {
-      rate: Math.min(1000 / model.invMu[n - 1]!, stepped.rate),
+      rate: Math.min(batchRate, stepped.rate),
       prefillMs: Math.max(prefillTime(p, demand.inputTokens, 1), stepped.prefillMs),
+      batch: n,
+      batchRate,
+      steppedRate: stepped.rate,
     };
   } catch {
     return undefined;

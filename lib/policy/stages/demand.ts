@@ -6,6 +6,7 @@ import type { Config } from '../../config/schema.js';
 import { NO_CORRECTION, updateCorrection, type Correction } from '../correction.js';
 import { estimateDemand, type Demand } from '../demand.js';
 import { measurementGaps } from '../partialMeasurement.js';
+import { kvTokensPerRequest } from '../kvBatch.js';
 import { predictAt } from '../predict.js';
 import { targetsOf } from '../../config/resolved.js';
 import { leadSeconds } from '../window.js';
@@ -118,8 +119,16 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
       )
     : trended;
   // The model at the load the replicas carry, with a correction: what the correction learns against.
+  const kv = kvTokensPerRequest(config, { tokenHistogram: memory.tokenHistogram, demand });
   const carried = (c: Correction) =>
-    predictAt(config, v, current.accelerator, { ...demand, rate: demand.measured }, current.ready, c);
+    predictAt(
+      config,
+      v,
+      current.accelerator,
+      { ...demand, rate: demand.measured, ...(kv !== undefined ? { kvTokensPerRequest: kv } : {}) },
+      current.ready,
+      c,
+    );
   const before = memory.correction ?? NO_CORRECTION;
   const predicted = carried(before);
   // Learn only where the model is meant to hold: a replica set that is not overloaded.

@@ -7,6 +7,7 @@ import type { VariantObservation } from '../../metrics/observation.js';
 import { DECISION_VERSION, type DecisionRecord } from '../decisionRecord.js';
 import type { VariantMemory } from '../memory.js';
 import { predictAt } from '../predict.js';
+import { kvTokensPerRequest } from '../kvBatch.js';
 import { configHash } from '../../config/hash.js';
 import { deploymentName } from '../../config/resolved.js';
 import { leadSeconds, longestWindow } from '../window.js';
@@ -130,7 +131,9 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
         replicas,
       })),
     ...(g.spill ? { spill: { ...g.spill } } : {}),
-    prediction: demand ? predictAt(ctx.config, v, g.accelerator, demand, g.target, g.correction) : null,
+    prediction: demand
+      ? predictAt(ctx.config, v, g.accelerator, withKv(ctx.config, g), g.target, g.correction)
+      : null,
     inputs: {
       arrivalRate: obs?.arrivalRate?.value ?? null,
       completionRate: obs?.completionRate?.value ?? null,
@@ -189,4 +192,13 @@ function metricTimestamps(obs: VariantObservation | undefined): Record<string, n
     if (e) out[e.source] = e.timestamp;
   }
   return out;
+}
+
+/** The demand with the KV a request in flight holds where policy.kvBatch sizes the batch by it. */
+function withKv(
+  config: Config,
+  g: Guarded,
+): NonNullable<Guarded['demand']> & { kvTokensPerRequest?: number } {
+  const kv = kvTokensPerRequest(config, g);
+  return { ...g.demand!, ...(kv !== undefined ? { kvTokensPerRequest: kv } : {}) };
 }
