@@ -533,6 +533,12 @@ export const policySchema = z
           .describe(
             "size for ITL over the same steps (on its own or with enabled): each step's rate, spread over a candidate fleet, taken as Poisson through the chunked-ITL model of itlDistribution, and the fewest replicas (at or above the normal sizing) whose miss share weighted by the steps' requests is at most itlDistribution.missShare; needs itlDistribution and trusted token histograms; missing per-step counts change nothing",
           ),
+        sharedBudget: z
+          .boolean()
+          .default(false)
+          .describe(
+            'one miss budget for TTFT and ITL (with enabled and itl on): a request is served only if it meets both, so where the TTFT replay and the ITL sizing over the steps both found misses the fleet grows to the fewest replicas (at or above what the two asked for) whose TTFT-late share plus ITL-miss share is at most itlDistribution.missShare, the sum bounding the share that misses either; where one share is 0 nothing changes',
+          ),
         prefill: z
           .boolean()
           .default(true)
@@ -594,6 +600,7 @@ export const policySchema = z
         stepSeconds: 15,
         lookbackSeconds: 900,
         itl: true,
+        sharedBudget: false,
         prefill: true,
         decode: false,
         headroom: { enabled: false, samples: 24, minSamples: 4, minPeakRequests: 10 },

@@ -198,6 +198,22 @@ export const decisionSchema = z
           .optional(),
         /** ITL over the steps (policy.burstSizing.itl): each step's rate through the ITL cap's model */
         itlSteps: stepSizing.strict().optional(),
+        /**
+         * one budget for TTFT and ITL (policy.burstSizing.sharedBudget): the replicas asked for so
+         * that both shares together are within allowedShare, and the two sizings' count and shares
+         */
+        sharedBudget: z
+          .object({
+            allowedShare: finite,
+            replicas: count,
+            ttftShare: finite,
+            itlShare: finite,
+            sizedReplicas: count,
+            sizedTtftShare: finite,
+            sizedItlShare: finite,
+          })
+          .strict()
+          .optional(),
         /** a disaggregated variant's decode role over the steps (policy.burstSizing.decode): its slots replayed */
         decodeSteps: stepSizing
           .extend({

@@ -165,6 +165,20 @@ export function observation(rate: number, now: number, o: ObservationOptions = {
   };
 }
 
+/** Token histograms over the log-spaced buckets of 32 to 8,192 tokens (and beyond): counts per bucket. */
+export function withTokenCounts(
+  obs: VariantObservation,
+  input: readonly number[],
+  output: readonly number[],
+): VariantObservation {
+  const bounds = [32, 128, 512, 2048, 8192, Infinity];
+  return {
+    ...obs,
+    inputTokenBuckets: { bounds, counts: [...input] },
+    outputTokenBuckets: { bounds, counts: [...output] },
+  };
+}
+
 /** The observation with arrivals per 15-s step over the look-back (policy.burstSizing). */
 export function withArrivalSteps(obs: VariantObservation, counts: readonly number[]): VariantObservation {
   return {

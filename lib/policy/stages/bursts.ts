@@ -6,15 +6,18 @@
  * beyond the TTFT budget within the share the attainment goal allows (lib/policy/burstSizing.ts),
  * on devices no variant's sizing takes: a burst never takes another variant's capacity. With
  * policy.burstSizing.itl the same steps size for ITL as well: each step's rate through the ITL
- * cap's model (lib/policy/itlOverSteps.ts). Without per-step counts nothing changes: missing data
- * never moves a recommendation.
+ * cap's model (lib/policy/itlOverSteps.ts). With policy.burstSizing.sharedBudget the two shares
+ * share one budget: the fleet grows until their sum is within it (lib/policy/sharedBudget.ts).
+ * Without per-step counts nothing changes: missing data never moves a recommendation.
  */
 import { budgetBoundReplica, prefillTime } from '../../analyzer/index.js';
 import type { Config, VariantConfig } from '../../config/schema.js';
 import { DEFAULT_STEP_TOKENS } from '../../optimizer/disaggregated.js';
-import { peakRate, replicasForBursts, type BurstFleet } from '../burstSizing.js';
-import { replicasForBatchBursts } from '../batchBursts.js';
-import { replicasForItlSteps } from '../itlOverSteps.js';
+import { fluidReplay, peakRate, replicasForBursts, type BurstFleet } from '../burstSizing.js';
+import { batchBurstShare, replicasForBatchBursts } from '../batchBursts.js';
+import { itlShareOverSteps, replicasForItlSteps } from '../itlOverSteps.js';
+import { ItlShareModel } from '../../analyzer/chunkedItl.js';
+import { fewestReplicasForBoth, type SharedBudgetFleet } from '../sharedBudget.js';
 import { learntHeadroom, withHeadroom, type BurstHeadroom } from '../burstHeadroom.js';
 import { itlShareInput, trustedDistributions } from '../distribution.js';
 import { corrected, type Correction } from '../correction.js';
@@ -71,6 +74,9 @@ export function stepSizing(
   };
 }
 
+/** What the search for one budget over both shares found (policy.burstSizing.sharedBudget). */
+export type SharedBudgetSizing = Omit<SharedBudgetFleet, 'met'> & { readonly allowedShare: number };
+
 /** Reasons whose replica count is not a sizing for demand: a burst has nothing to add to them. */
 const NOT_SIZED = new Set(['capacity', 'max-replicas', 'stale-metrics']);
 
@@ -79,7 +85,11 @@ export interface BurstSized {
   readonly recommendation: Recommendation;
   readonly bursts?: BurstSizing;
   readonly itlSteps?: ItlStepSizing;
+  readonly sharedBudget?: SharedBudgetSizing;
 }
+
+/** A sizing's result and, where it was met, its share at any count, for the shared budget. */
+type WithShare<T> = T & { readonly shareAt?: (replicas: number) => number };
 
 type Sizable = Measured & { readonly recommendation: Recommendation };
 
@@ -104,15 +114,64 @@ export function sizeForBursts(
   const headroom = settings.headroom.enabled ? learntHeadroom(s.memory.bursts, config, steps) : undefined;
   const sized = headroom ? { ...steps, counts: withHeadroom(steps.counts, headroom.factor) } : steps;
   // TTFT first; ITL from what it asked for, on the devices it left
-  const ttft: BurstSized = settings.enabled ? sizeTtftForSteps(s, config, free, sized, headroom) : unchanged;
-  const itl: BurstSized = settings.itl
+  const ttft: WithShare<BurstSized> = settings.enabled
+    ? sizeTtftForSteps(s, config, free, sized, headroom)
+    : unchanged;
+  const itl: WithShare<BurstSized> = settings.itl
     ? sizeItlForSteps({ ...s, recommendation: ttft.recommendation }, config, free, sized)
     : { recommendation: ttft.recommendation };
+  const shared =
+    settings.sharedBudget && ttft.shareAt && itl.shareAt
+      ? sizeForBoth({ ...s, recommendation: itl.recommendation }, config, free, ttft.shareAt, itl.shareAt)
+      : { recommendation: itl.recommendation };
   return {
-    recommendation: itl.recommendation,
+    recommendation: shared.recommendation,
     ...(ttft.bursts ? { bursts: ttft.bursts } : {}),
     ...(itl.itlSteps ? { itlSteps: itl.itlSteps } : {}),
+    ...(shared.sharedBudget ? { sharedBudget: shared.sharedBudget } : {}),
   };
+}
+
+/**
+ * One budget for both misses (policy.burstSizing.sharedBudget): from what the two sizings asked
+ * for, the fewest replicas whose TTFT-late share plus ITL-miss share is within missShare. Only
+ * where each sizing met the share on its own: where one could not, more replicas do not help it.
+ */
+function sizeForBoth(
+  s: Sizable,
+  config: Config,
+  free: Map<string, number> | undefined,
+  ttftShareAt: (replicas: number) => number,
+  itlShareAt: (replicas: number) => number,
+): { recommendation: Recommendation; sharedBudget?: SharedBudgetSizing } {
+  const rec = s.recommendation;
+  const allowedShare = config.policy.itlDistribution.missShare;
+  const spare = spareReplicas(config, s, free);
+  const found = fewestReplicasForBoth({
+    ttftShareAt,
+    itlShareAt,
+    allowedShare,
+    atLeast: rec.replicas,
+    atMost: mostReplicas(s, spare),
+  });
+  const { met: _met, ...sharedBudget } = { ...found, allowedShare };
+  if (found.replicas === rec.replicas) return { recommendation: rec, sharedBudget };
+  return {
+    sharedBudget,
+    recommendation: raised(config, s, free, found.replicas, describeShared(sharedBudget, spare)),
+  };
+}
+
+/** "one budget: 0.4% late on TTFT and 0.5% missing ITL at 15 replicas (at most 1.0% together), where 14 let 0.5% and 0.7%" */
+export function describeShared(b: SharedBudgetSizing, spare = Infinity): string {
+  const sum = b.ttftShare + b.itlShare;
+  const within = sum <= b.allowedShare;
+  const bound = b.replicas - b.sizedReplicas >= spare ? 'the devices left free' : 'maxReplicas';
+  return (
+    `one budget for TTFT and ITL: ${pct(b.ttftShare)} late on TTFT and ${pct(b.itlShare)} missing ITL at ${b.replicas} replicas ` +
+    `${within ? `(at most ${pct(b.allowedShare)} together)` : `(more than ${pct(b.allowedShare)} together: ${bound})`}, ` +
+    `where ${b.sizedReplicas} let ${pct(b.sizedTtftShare)} and ${pct(b.sizedItlShare)}`
+  );
 }
 
 /** Replicas of the recommended accelerator the free devices hold (Infinity: unlimited). */
@@ -151,7 +210,7 @@ function sizeTtftForSteps(
   free: Map<string, number> | undefined,
   steps: Steps,
   headroom?: BurstHeadroom,
-): BurstSized {
+): WithShare<BurstSized> {
   const { recommendation: rec, demand } = s;
   const unchanged = { recommendation: rec };
   const kv = kvTokensPerRequest(config, s);
@@ -179,13 +238,16 @@ function sizeTtftForSteps(
   // policy.kvBatch, where the profile gives the cache: the batch's places, as the engine admits,
   // beside the prefill's throughput (lib/policy/batchBursts.ts)
   const byPlaces = kv !== undefined && profileOf(config, s.v, rec.accelerator)?.kvCacheTokens !== undefined;
-  const fleet = byPlaces
-    ? replicasForBatchBursts({
+  const places = byPlaces
+    ? {
         ...asked,
         prefillRate: replica.steppedRate,
         slots: replica.batch,
         holdSeconds: replica.batch / replica.batchRate,
-      })
+      }
+    : undefined;
+  const fleet = places
+    ? replicasForBatchBursts(places)
     : replicasForBursts({ ...asked, perReplica: replica.rate });
   const bursts: BurstSizing = {
     ...stepSizing(steps, fleet, rec.replicas, allowedShare),
@@ -193,8 +255,21 @@ function sizeTtftForSteps(
     budgetMs,
     ...(headroom ? { headroom } : {}),
   };
-  if (fleet.replicas === rec.replicas && fleet.met) return { recommendation: rec, bursts };
-  return { bursts, recommendation: raised(config, s, free, fleet.replicas, describeBursts(bursts, spare)) };
+  // the late share at n replicas by the same replay the fleet was sized with
+  const shareAt = fleet.met
+    ? {
+        shareAt: (n: number) =>
+          places
+            ? batchBurstShare(places, n)
+            : fluidReplay(steps.counts, steps.stepSeconds, n * replica.rate, budgetMs / 1000).share,
+      }
+    : {};
+  if (fleet.replicas === rec.replicas && fleet.met) return { recommendation: rec, bursts, ...shareAt };
+  return {
+    bursts,
+    ...shareAt,
+    recommendation: raised(config, s, free, fleet.replicas, describeBursts(bursts, spare)),
+  };
 }
 
 /**
@@ -207,7 +282,7 @@ function sizeItlForSteps(
   config: Config,
   free: Map<string, number> | undefined,
   steps: Steps,
-): { recommendation: Recommendation; itlSteps?: ItlStepSizing } {
+): WithShare<{ recommendation: Recommendation; itlSteps?: ItlStepSizing }> {
   const { recommendation: rec, demand } = s;
   const unchanged = { recommendation: rec };
   const settings = config.policy.itlDistribution;
@@ -224,15 +299,16 @@ function sizeItlForSteps(
   // the model's share times the factor learnt from the replicas (policy.itlMissCorrection) within
   // the allowed share: the search compares the model's own share with the allowed one over it
   const factor = s.itlMissFactor;
+  const share = itlShareInput({
+    profile: corrected(configured, s.correction),
+    stepBudget: configured.maxBatchedTokens,
+    ...distributions,
+    itlTargetMs,
+  });
   const found = replicasForItlSteps({
     counts: steps.counts,
     stepSeconds: steps.stepSeconds,
-    share: itlShareInput({
-      profile: corrected(configured, s.correction),
-      stepBudget: configured.maxBatchedTokens,
-      ...distributions,
-      itlTargetMs,
-    }),
+    share,
     allowedShare: allowedModelShare(settings.missShare, factor),
     atLeast: rec.replicas,
     atMost: mostReplicas(s, spare),
@@ -240,9 +316,15 @@ function sizeItlForSteps(
   // recorded as the corrected shares against the allowed one
   const fleet = { ...found, share: found.share * factor, shareAtLeast: found.shareAtLeast * factor };
   const itlSteps = stepSizing(steps, fleet, rec.replicas, settings.missShare);
-  if (fleet.replicas === rec.replicas) return { recommendation: rec, itlSteps };
+  // the corrected share at any count, for the shared budget (policy.burstSizing.sharedBudget)
+  const model = found.met ? new ItlShareModel(share) : undefined;
+  const shareAt = model
+    ? { shareAt: (n: number) => itlShareOverSteps(model, steps.counts, steps.stepSeconds, n) * factor }
+    : {};
+  if (fleet.replicas === rec.replicas) return { recommendation: rec, itlSteps, ...shareAt };
   return {
     itlSteps,
+    ...shareAt,
     recommendation: raised(config, s, free, fleet.replicas, describeItlSteps(itlSteps, spare, factor)),
   };
 }

@@ -157,6 +157,7 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
       latency: demand ? (g.latency ?? null) : null,
       ...(g.bursts ? { bursts: { ...g.bursts } } : {}),
       ...(g.itlSteps ? { itlSteps: { ...g.itlSteps } } : {}),
+      ...(g.sharedBudget ? { sharedBudget: { ...g.sharedBudget } } : {}),
       ...(ctx.config.policy.itlMissCorrection.enabled && demand ? { itlMiss: itlMissInputs(g) } : {}),
       metricTimestamps: metricTimestamps(obs),
       stale: [...(obs?.stale ?? [])],

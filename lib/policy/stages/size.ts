@@ -11,7 +11,7 @@ import { configCapacity } from '../../config/toSystem.js';
 import { solve } from '../../optimizer/index.js';
 import { recommend, type Recommendation } from '../recommend.js';
 import { freeDevices, sizingSystem } from '../sizingSystem.js';
-import { sizeForBursts, type BurstSizing, type ItlStepSizing } from './bursts.js';
+import { sizeForBursts, type BurstSizing, type ItlStepSizing, type SharedBudgetSizing } from './bursts.js';
 import { isMeasured, type Assessed } from './demand.js';
 
 export interface Sized extends Assessed {
@@ -26,6 +26,8 @@ export interface Sized extends Assessed {
   readonly bursts?: BurstSizing;
   /** what the ITL sizing over the steps found (policy.burstSizing.itl; stages/bursts.ts) */
   readonly itlSteps?: ItlStepSizing;
+  /** one budget for both shares (policy.burstSizing.sharedBudget; stages/bursts.ts) */
+  readonly sharedBudget?: SharedBudgetSizing;
 }
 
 export function size(
@@ -46,13 +48,18 @@ export function size(
     const candidates = solution.candidates.get(a.key) ?? [];
     const sized = recommend(a, allocation, candidates, config, now, free, shortTypes);
     // the bursts the window averages away, on devices no variant's sizing takes (policy.burstSizing)
-    const { recommendation, bursts, itlSteps } = sizeForBursts({ ...a, recommendation: sized }, config, free);
+    const { recommendation, bursts, itlSteps, sharedBudget } = sizeForBursts(
+      { ...a, recommendation: sized },
+      config,
+      free,
+    );
     const onRecommended = candidates.find((c) => c.accelerator === recommendation.accelerator);
     return {
       ...a,
       recommendation,
       ...(bursts ? { bursts } : {}),
       ...(itlSteps ? { itlSteps } : {}),
+      ...(sharedBudget ? { sharedBudget } : {}),
       preferred: allocation?.accelerator,
       ratesPerReplica: solution.ratesPerReplica.get(a.key),
       ...(onRecommended && onRecommended.maxRatePerReplica > 0
