@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { runPolicy, type Knobs, type Row, type VariantKind, type Workload } from './workloads.js';
 
 /** Bumped whenever a policy, the simulator or the search changes, so that cached runs are not reused. */
-const SEARCH_VERSION = 10;
+const SEARCH_VERSION = 11;
 export const CACHE_DIR = fileURLToPath(new URL('./.cache/', import.meta.url));
 
 export interface KnobSpec {

@@ -487,7 +487,7 @@ export const policySchema = z
         enabled: true,
         horizonSeconds: 180,
         maxGrowth: 1.5,
-        roles: true,
+        roles: false,
         seasonal: { enabled: false, level: 0.2, trend: 0.02, season: 0.3, errors: 2 },
       }),
     itlDistribution: z
