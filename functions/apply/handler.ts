@@ -92,6 +92,20 @@ async function applyRecord(w: ApplyWiring, record: SQSRecord): Promise<void> {
     });
     if (outcome.telemetryError)
       logger.warn('current replicas not published', { ...keys, error: outcome.telemetryError });
+    // Advise mode with nothing scaling on the advice: the variant never scales, silently.
+    if (outcome.kind === 'decision' && outcome.unconsumed)
+      logger.warn('advise mode: nothing scales on the advice', {
+        ...keys,
+        variant: `${outcome.decision.namespace}/${outcome.decision.variant}`,
+        deployments: outcome.decision.deployments.map((t) => t.deployment),
+        detail: outcome.unconsumed,
+      });
+    if (outcome.kind === 'decision' && outcome.adviceCheck)
+      logger.warn('advise mode: check for an HPA or ScaledObject skipped', {
+        ...keys,
+        variant: `${outcome.decision.namespace}/${outcome.decision.variant}`,
+        detail: outcome.adviceCheck,
+      });
     if (outcome.kind === 'decision' && outcome.configMismatch)
       logger.warn("decision made with another config than apply's", {
         ...keys,

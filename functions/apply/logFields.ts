@@ -57,6 +57,7 @@ export function outcomeFields(o: ApplyOutcome | CapacityOutcome): Record<string,
     ...(o.refused ? { set: o.set ?? [], refused: o.refused } : {}),
     ...(o.wouldDo ? { wouldDo: o.wouldDo } : {}),
     ...(o.conflicts ? { conflicts: o.conflicts } : {}),
+    ...(o.advisedTo ? { advisedTo: o.advisedTo } : {}),
     ...(o.deletionCosts ? { deletionCosts: o.deletionCosts } : {}),
   };
 }

@@ -8,7 +8,7 @@ import { acceleratorType, modeOf, variantByKey } from '../config/resolved.js';
 import { disaggregatedByKey } from '../config/roles.js';
 import type { AdoptionMode } from '../config/schema.js';
 import type { DecisionRecord } from '../policy/decisionRecord.js';
-import type { DeletionCost, DeploymentView, TelemetryPoint } from '../policy/ports.js';
+import type { DeletionCost, DeploymentView, OtherAutoscaler, TelemetryPoint } from '../policy/ports.js';
 import { PAUSED_ANNOTATION } from '../policy/ports.js';
 import type { ApplyDeps, ApplyOptions, ApplyOutcome } from './apply.js';
 import { ADOPTION } from './telemetry.js';
@@ -60,7 +60,7 @@ export async function adoptionHold(
     return {
       status: 'advise',
       detail: `advise mode: nothing changed; inferno_desired_replicas advises ${d.targetReplicas} for the HPA or KEDA to scale on (${summary})`,
-      extra: { wouldDo: would },
+      extra: { wouldDo: would, ...(await adviceConsumers(deps, d)) },
     };
   const annotated = views.filter((x) => x.paused).map((x) => x.deployment);
   if (v?.paused || annotated.length > 0) {
@@ -78,9 +78,7 @@ export async function adoptionHold(
   if (names.size === 0) return undefined;
   const others = (await deps.cluster.otherAutoscalers(d.namespace)).filter((a) => names.has(a.deployment));
   if (others.length === 0) return undefined;
-  const conflicts = others.map(
-    (a) => `${a.kind} ${a.namespace}/${a.name} (${a.apiVersion}) → ${a.deployment}`,
-  );
+  const conflicts = others.map(named);
   return {
     status: 'conflict',
     detail: `refused: ${conflicts.join('; ')} scales the same Deployment, and two autoscalers would overwrite each other's replicas. Remove it, or set the variant's mode to advise and let it scale on inferno_desired_replicas`,
@@ -88,9 +86,39 @@ export async function adoptionHold(
   };
 }
 
+/** `HorizontalPodAutoscaler llm/chat (autoscaling/v2beta2) → chat`: what it is and what it scales. */
+function named(a: OtherAutoscaler): string {
+  return `${a.kind} ${a.namespace}/${a.name} (${a.apiVersion}) → ${a.deployment}`;
+}
+
 /**
- * The metrics of a held decision: its mode, whether it is paused, the conflicts it met, and in
- * shadow mode the replicas it would have set and a count of the scalings it would have made.
+ * Advise mode changes nothing itself: unless an HPA or a ScaledObject scales one of the
+ * variant's Deployments, nothing does, and the variant silently never scales (docs/ADOPTION.md
+ * "Advise mode: nobody scaling on the advice"). The same cached list as act mode's conflict
+ * check, so no extra call per decision. A failure to read it is reported, never thrown: nothing
+ * is acted on either way, and the decision must not wait on a check that only warns.
+ */
+async function adviceConsumers(deps: ApplyDeps, d: DecisionRecord): Promise<Partial<ApplyOutcome>> {
+  const names = [...new Set(d.deployments.map((t) => t.deployment))];
+  if (names.length === 0) return {};
+  let listed: OtherAutoscaler[];
+  try {
+    listed = await deps.cluster.otherAutoscalers(d.namespace);
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    return { adviceCheck: `not checked whether an HPA or ScaledObject scales on the advice: ${error}` };
+  }
+  const consumers = listed.filter((a) => names.includes(a.deployment)).map(named);
+  if (consumers.length > 0) return { advisedTo: consumers };
+  return {
+    advisedTo: [],
+    unconsumed: `no HPA or ScaledObject scales ${names.join(', ')} (namespace ${d.namespace}): nothing acts on ${d.namespace}/${d.variant}'s advice, and it never scales. Deploy one on inferno_desired_replicas (deploy/advise/), or set the variant's mode to act`,
+  };
+}
+
+/**
+ * The metrics of a held decision: its mode, whether it is paused, the conflicts it met, in
+ * advise mode whether anything scales on the advice (when that could be checked), and in shadow mode the replicas it would have set and a count of the scalings it would have made.
  * Returns the telemetry error, never throws: the hold stands without its metrics.
  */
 export async function publishAdoption(
@@ -117,6 +145,9 @@ export async function publishAdoption(
     ];
     if (hold.status === 'conflict')
       points.push(at(ADOPTION.conflicts, variant, hold.extra.conflicts?.length ?? 0));
+    // only when checked: a failed listing says nothing either way
+    if (hold.status === 'advise' && hold.extra.advisedTo)
+      points.push(at(ADOPTION.adviseUnconsumed, variant, hold.extra.advisedTo.length === 0 ? 1 : 0));
     if (hold.status === 'shadow' && d.accelerator !== '') {
       const labels = { ...variant, accelerator_type: type };
       points.push(at(ADOPTION.shadowReplicas, labels, d.targetReplicas));

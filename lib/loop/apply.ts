@@ -102,6 +102,12 @@ export interface ApplyOutcome {
   readonly refused?: string;
   /** shadow and advise: the changes acting would have made, as `chat 2 → 4` */
   readonly wouldDo?: readonly string[];
+  /** advise: the HPAs and ScaledObjects scaling the variant's Deployments (as conflicts), when checked */
+  readonly advisedTo?: readonly string[];
+  /** advise: none scales them, and so nothing acts on the advice (a warning) */
+  readonly unconsumed?: string;
+  /** advise: the listing failed and the check was skipped (the decision stands) */
+  readonly adviceCheck?: string;
   /** conflict: the other autoscalers, as `HorizontalPodAutoscaler llm/chat (autoscaling/v2beta2) → chat` */
   readonly conflicts?: readonly string[];
   /** deletion costs set on pods before a scale-down, as `pod=cost` */

@@ -56,6 +56,8 @@ export const ADOPTION = {
   paused: 'inferno_variant_paused',
   /** other autoscalers (HPA, ScaledObject) targeting the variant's Deployments while in act mode */
   conflicts: 'inferno_autoscaler_conflicts',
+  /** advise mode: 1 while no HPA or ScaledObject scales the variant's Deployments (nothing acts on the advice), else 0 */
+  adviseUnconsumed: 'inferno_advise_unconsumed',
   /** the replicas shadow mode would have set, beside the ones that run */
   shadowReplicas: 'inferno_shadow_replicas',
   /** scalings shadow mode would have made, by direction */

@@ -9,6 +9,7 @@ import { toKubernetesError } from '../../lib/adapters/kubernetes/index.js';
 import { lambdaContext, readEvent } from '../../lib/cli/invokeCommand.js';
 import type { SQSEvent } from 'aws-lambda';
 import { capacityIntent } from '../../lib/policy/capacityPlan.js';
+import type { OtherAutoscaler } from '../../lib/policy/ports.js';
 import { decision, sqsEvent, sqsRecord } from './decisions.js';
 import { memoryApplyWiring } from './memoryWiring.js';
 import { captureLogs } from './logs.js';
@@ -358,17 +359,18 @@ test('events/apply-hostile-decisions.json: the three outside the config to the D
   ]);
 });
 
+/** A KEDA ScaledObject on summarize's Deployment. */
+const SUM_Q: OtherAutoscaler = {
+  kind: 'ScaledObject',
+  apiVersion: 'keda.sh/v1alpha1',
+  namespace: 'llm',
+  name: 'sum-q',
+  deployment: 'summarize',
+};
+
 test('adopting sva: shadow logged at INFO, pause and conflict at WARN with what and why; none of them a failure or a dead letter', async () => {
   const setup = memoryApplyWiring();
-  setup.cluster.setOtherAutoscalers([
-    {
-      kind: 'ScaledObject',
-      apiVersion: 'keda.sh/v1alpha1',
-      namespace: 'llm',
-      name: 'sum-q',
-      deployment: 'summarize',
-    },
-  ]);
+  setup.cluster.setOtherAutoscalers([SUM_Q]);
   const { result, logs, calls, deadLetters } = await run(
     sqsEvent(
       sqsRecord({ ...decision({ variant: 'chat' }), mode: 'shadow' }),
@@ -401,4 +403,51 @@ test('adopting sva: shadow logged at INFO, pause and conflict at WARN with what 
   const [line] = byMessage(held.logs, 'decision not acted on: paused');
   expect(line).toMatchObject({ level: 'WARN', variant: 'llm/chat' });
   expect(String(line!.detail)).toMatch(/^paused by the config/);
+});
+
+test('advise mode with nothing scaling on the advice: a WARN naming the variant, its Deployments and deploy/advise/; a failed check is a WARN, not a failure', async () => {
+  const setup = memoryApplyWiring();
+  setup.cluster.setOtherAutoscalers([SUM_Q]);
+  const { result, logs, calls, deadLetters } = await run(
+    sqsEvent(
+      sqsRecord({ ...decision({ variant: 'chat' }), mode: 'advise' }),
+      sqsRecord({ ...decision({ variant: 'summarize' }), mode: 'advise' }),
+    ),
+    setup,
+  );
+  expect(result).toEqual({ batchItemFailures: [] });
+  expect(calls).toEqual([]);
+  expect(deadLetters.letters).toEqual([]);
+  const warned = byMessage(logs, 'advise mode: nothing scales on the advice');
+  expect(warned).toHaveLength(1);
+  expect(warned[0]).toMatchObject({ level: 'WARN', variant: 'llm/chat', deployments: ['chat'] });
+  expect(String(warned[0]!.detail)).toMatch(/deploy\/advise\//);
+  const [held] = byMessage(logs, 'decision not acted on: advise').filter(
+    (l) => l.variant === 'llm/summarize',
+  );
+  expect(held).toMatchObject({
+    level: 'INFO',
+    advisedTo: ['ScaledObject llm/sum-q (keda.sh/v1alpha1) → summarize'],
+  });
+
+  const failing = memoryApplyWiring();
+  failing.cluster.otherAutoscalers = async () => {
+    throw toKubernetesError(
+      new ApiException(403, 'forbidden', {}, {}),
+      'llm',
+      'horizontalpodautoscalers',
+      'list',
+    );
+  };
+  const skipped = await run(
+    sqsEvent(sqsRecord({ ...decision({ variant: 'chat' }), mode: 'advise' })),
+    failing,
+  );
+  expect(skipped.result).toEqual({ batchItemFailures: [] });
+  expect(skipped.deadLetters.letters).toEqual([]);
+  expect(byMessage(skipped.logs, 'decision not acted on: advise')).toHaveLength(1);
+  const [line] = byMessage(skipped.logs, 'advise mode: check for an HPA or ScaledObject skipped');
+  expect(line).toMatchObject({ level: 'WARN', variant: 'llm/chat' });
+  expect(String(line!.detail)).toMatch(/403/);
+  expect(byMessage(skipped.logs, 'advise mode: nothing scales on the advice')).toEqual([]);
 });

@@ -164,6 +164,105 @@ describe('modes', () => {
   });
 });
 
+describe('advise mode: is anything scaling on the advice?', () => {
+  const advise = withVariant(APPLY_CONFIG, 'chat', { mode: 'advise' });
+  const unconsumed = (w: ReturnType<typeof world>) =>
+    w.points('inferno_advise_unconsumed').map((p) => [p.labels.namespace, p.labels.variant_name, p.value]);
+
+  it('an HPA on the Deployment: named, no warning, inferno_advise_unconsumed 0, one listing', async () => {
+    const w = world(advise, { others: [HPA] });
+    const out = await w.apply(fixtureDecision());
+    expect(out.status).toBe('advise');
+    expect(out.advisedTo).toEqual(['HorizontalPodAutoscaler llm/chat-queue (autoscaling/v2beta2) → chat']);
+    expect(out.unconsumed).toBeUndefined();
+    expect(out.adviceCheck).toBeUndefined();
+    expect(unconsumed(w)).toEqual([['llm', 'chat', 0]]);
+    // the same listing act mode's conflict check makes, no more
+    expect(w.cluster.autoscalerLists).toEqual(new Map([['llm', 1]]));
+    expect(w.log.lines).toEqual([]);
+  });
+
+  it('none at all: a warning naming the variant, its Deployments and deploy/advise/; the gauge 1', async () => {
+    const w = world(advise);
+    const out = await w.apply(fixtureDecision());
+    expect(out.status).toBe('advise');
+    expect(out.advisedTo).toEqual([]);
+    expect(out.unconsumed).toBe(
+      "no HPA or ScaledObject scales chat (namespace llm): nothing acts on llm/chat's advice, and it never scales. Deploy one on inferno_desired_replicas (deploy/advise/), or set the variant's mode to act",
+    );
+    expect(unconsumed(w)).toEqual([['llm', 'chat', 1]]);
+    expect(w.log.lines).toEqual([]);
+  });
+
+  it('a ScaledObject on another Deployment of the namespace does not count', async () => {
+    const w = world(advise, { others: [{ ...HPA, kind: 'ScaledObject', deployment: 'other' }] });
+    const out = await w.apply(fixtureDecision());
+    expect(out.unconsumed).toMatch(/^no HPA or ScaledObject scales chat /);
+    expect(unconsumed(w)).toEqual([['llm', 'chat', 1]]);
+  });
+
+  it('any of the Deployments a decision names counts (a variant on two accelerators)', async () => {
+    const w = world(advise, { others: [{ ...HPA, deployment: 'chat-h100' }] });
+    const out = await w.apply(
+      fixtureDecision({
+        deployments: [
+          { accelerator: 'L4', deployment: 'chat', replicas: 4 },
+          { accelerator: '4xH100', deployment: 'chat-h100', replicas: 0 },
+        ],
+      }),
+    );
+    expect(out.status).toBe('advise');
+    expect(out.advisedTo).toEqual([
+      'HorizontalPodAutoscaler llm/chat-queue (autoscaling/v2beta2) → chat-h100',
+    ]);
+    expect(unconsumed(w)).toEqual([['llm', 'chat', 0]]);
+  });
+
+  it.each([
+    [
+      'forbidden (403)',
+      new KubernetesError('list horizontalpodautoscalers (HTTP 403): forbidden', 403, 'llm', false),
+    ],
+    ['the API server down (503)', new KubernetesError('list (HTTP 503)', 503, 'llm', true)],
+  ])(
+    'the listing fails, %s: the check is skipped and said so; the decision is recorded, no throw',
+    async (_, error) => {
+      const w = world(advise);
+      w.cluster.otherAutoscalers = async () => {
+        throw error;
+      };
+      const out = await w.apply(fixtureDecision());
+      expect(out.status).toBe('advise');
+      expect(out.adviceCheck).toBe(
+        `not checked whether an HPA or ScaledObject scales on the advice: ${error.message}`,
+      );
+      expect(out.unconsumed).toBeUndefined();
+      // unknown is neither 0 nor 1
+      expect(unconsumed(w)).toEqual([]);
+      expect(w.points('inferno_variant_mode').map((p) => p.labels.mode)).toEqual(['advise']);
+      expect((await w.state.poolsReached(['llm/chat'])).get('llm/chat')).toBe(fixtureDecision().poolSequence);
+      expect(await w.state.lastApplied('llm/chat')).toMatchObject({ sequence: fixtureDecision().sequence });
+    },
+  );
+
+  it('act mode is unchanged: applied or refused, never the advice gauge', async () => {
+    const w = world(APPLY_CONFIG, { others: [{ ...HPA, deployment: 'other' }] });
+    const applied = await w.apply(fixtureDecision());
+    expect(applied.status).toBe('applied');
+    expect(applied.advisedTo).toBeUndefined();
+    expect((await w.apply(otherDecision())).status).toBe('conflict');
+    expect(w.points('inferno_advise_unconsumed')).toEqual([]);
+    expect(w.log.lines).toEqual(['scale llm/chat 4']);
+  });
+
+  it('shadow mode does not look: it is not meant to be scaled on', async () => {
+    const w = world({ ...APPLY_CONFIG, mode: 'shadow' });
+    await w.apply(fixtureDecision());
+    expect(w.cluster.autoscalerLists).toEqual(new Map());
+    expect(w.points('inferno_advise_unconsumed')).toEqual([]);
+  });
+});
+
 describe('pause', () => {
   it('paused in the config: nothing changes, a warning-worthy status, inferno_variant_paused 1', async () => {
     const w = world(withVariant(APPLY_CONFIG, 'chat', { paused: true }));

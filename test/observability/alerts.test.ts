@@ -37,6 +37,7 @@ test('the alerts the issue asks for are there, on series we publish or read', ()
     'SvaPredictedItlOverTarget',
     'SvaDecisionsDropped',
     'SvaAutoscalerConflict',
+    'SvaAdviceUnconsumed',
     'SvaVariantPausedLong',
   ]);
   for (const rule of rules) {
