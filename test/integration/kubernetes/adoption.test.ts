@@ -2,7 +2,8 @@
  * Adopting sva against a real kube-apiserver (1.20: it serves autoscaling/v2beta2, not v2) with
  * the shipped RBAC (deploy/rbac.yaml) and KEDA's ScaledObject CRD (stack/keda-crds.yaml): apply,
  * on the scaler's token, refuses a Deployment an HPA or a ScaledObject scales (in act mode), is
- * held by shadow and advise modes and by the pause annotation, reads each namespace's other
+ * held by shadow and advise modes and by the pause annotation, in advise mode says whether an
+ * HPA or ScaledObject scales on the advice (and skips that check on a 403), reads each namespace's other
  * autoscalers once per batch, and sets pod-deletion-cost on the Deployment's own pods only.
  * The shipped advise examples (deploy/advise/) are created here too: the server accepts them.
  */
@@ -107,8 +108,8 @@ afterAll(async () => {
 });
 
 /** apply on the scaler's token: the shipped Role, nothing more. */
-function scalerWorld(config: Config = APPLY_CONFIG) {
-  const apis = kubeApis(k().scaler);
+function scalerWorld(config: Config = APPLY_CONFIG, token: 'scaler' | 'reader' = 'scaler') {
+  const apis = kubeApis(k()[token]);
   const autoscalers = new OtherAutoscalersReader(async () => apis);
   const cluster = new KubernetesCluster(apis.apps, { autoscalers, pods: async () => apis.core });
   const telemetry = new MemoryTelemetrySink();
@@ -202,6 +203,10 @@ describe('apply in act mode refuses a Deployment another autoscaler scales', () 
     const w = scalerWorld({ ...APPLY_CONFIG, mode: 'advise' });
     const out = await w.apply();
     expect(out.status).toBe('advise');
+    expect(out.advisedTo).toEqual(['HorizontalPodAutoscaler llm/chat-sva (autoscaling/v2beta2) → chat']);
+    expect(out.unconsumed).toBeUndefined();
+    const unconsumed = w.telemetry.points.filter((p) => p.name === 'inferno_advise_unconsumed');
+    expect(unconsumed.map((p) => p.value)).toEqual([0]);
     expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(2);
     const hpa = (await k()
       .admin.makeApiClient(CustomObjectsApi)
@@ -227,6 +232,32 @@ describe('apply in act mode refuses a Deployment another autoscaler scales', () 
     expect((await w.apply()).status).toBe('applied');
     expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(4);
     await setReplicas('chat', 2);
+  });
+
+  test('advise with the HPA gone: nothing scales chat on the advice (gauge 1), other has its ScaledObject; one listing for the batch', async () => {
+    const w = scalerWorld({ ...APPLY_CONFIG, mode: 'advise' });
+    const [chat, other] = await Promise.all([w.apply(), w.apply(otherTo(3))]);
+    expect([chat!.status, other!.status]).toEqual(['advise', 'advise']);
+    expect(chat!.unconsumed).toMatch(
+      /^no HPA or ScaledObject scales chat \(namespace llm\).*deploy\/advise\//,
+    );
+    expect(other!.advisedTo).toEqual(['ScaledObject llm/other-sva (keda.sh/v1alpha1) → other']);
+    const unconsumed = w.telemetry.points.filter((p) => p.name === 'inferno_advise_unconsumed');
+    expect(unconsumed.map((p) => [p.labels.variant_name, p.value]).sort()).toEqual([
+      ['chat', 1],
+      ['other', 0],
+    ]);
+    expect(w.autoscalers.requests).toEqual({ discovery: 1, hpa: 1, scaledObject: 1 });
+    expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(2);
+    expect(await replicasOf(k().admin, 'llm', 'other')).toBe(1);
+  });
+
+  test('advise on a token that may not list them (403): the check is skipped and said so, the decision recorded', async () => {
+    const w = scalerWorld({ ...APPLY_CONFIG, mode: 'advise' }, 'reader');
+    const out = await w.apply();
+    expect(out.status).toBe('advise');
+    expect(out.adviceCheck).toMatch(/HTTP 403.*forbidden/);
+    expect(w.telemetry.points.filter((p) => p.name === 'inferno_advise_unconsumed')).toEqual([]);
   });
 
   test('evaluate cannot list HPAs or ScaledObjects: its Role reads Deployments only', async () => {
