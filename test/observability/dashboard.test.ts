@@ -118,5 +118,10 @@ test('the panels: replicas, scaling actions by reason, demand, predicted vs obse
   uses('ITL: predicted vs observed', 'inferno_predicted_itl_seconds', 'vllm:inter_token_latency_seconds');
   uses('Cost per hour', 'inferno_replica_cost_per_hour');
   uses('Shadow: what sva would run', 'inferno_shadow_replicas');
-  uses('Held: paused or another autoscaler', 'inferno_variant_paused', 'inferno_autoscaler_conflicts');
+  uses(
+    'Held: paused, another autoscaler, or advice nobody scales on',
+    'inferno_variant_paused',
+    'inferno_autoscaler_conflicts',
+    'inferno_advise_unconsumed',
+  );
 });
