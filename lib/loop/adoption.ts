@@ -11,6 +11,7 @@ import type { DecisionRecord } from '../policy/decisionRecord.js';
 import type { DeletionCost, DeploymentView, OtherAutoscaler, TelemetryPoint } from '../policy/ports.js';
 import { PAUSED_ANNOTATION } from '../policy/ports.js';
 import type { ApplyDeps, ApplyOptions, ApplyOutcome } from './apply.js';
+import { notOnAdvice, scalesOnAdvice } from './adviceConsumers.js';
 import { ADOPTION } from './telemetry.js';
 
 export interface AdoptionHold {
@@ -93,7 +94,8 @@ function named(a: OtherAutoscaler): string {
 
 /**
  * Advise mode changes nothing itself: unless an HPA or a ScaledObject scales one of the
- * variant's Deployments, nothing does, and the variant silently never scales (docs/ADOPTION.md
+ * variant's Deployments on the advice (./adviceConsumers.ts), nothing does, and the variant
+ * silently never scales; one on CPU or another query ignores it (docs/ADOPTION.md
  * "Advise mode: nobody scaling on the advice"). The same cached list as act mode's conflict
  * check, so no extra call per decision. A failure to read it is reported, never thrown: nothing
  * is acted on either way, and the decision must not wait on a check that only warns.
@@ -108,11 +110,20 @@ async function adviceConsumers(deps: ApplyDeps, d: DecisionRecord): Promise<Part
     const error = err instanceof Error ? err.message : String(err);
     return { adviceCheck: `not checked whether an HPA or ScaledObject scales on the advice: ${error}` };
   }
-  const consumers = listed.filter((a) => names.includes(a.deployment)).map(named);
+  const found = listed.filter((a) => names.includes(a.deployment));
+  const consumers = found.filter(scalesOnAdvice).map(named);
   if (consumers.length > 0) return { advisedTo: consumers };
+  const ignored = `nothing acts on ${d.namespace}/${d.variant}'s advice, and it never scales`;
+  const act = "(deploy/advise/), or set the variant's mode to act";
+  if (found.length === 0)
+    return {
+      advisedTo: [],
+      unconsumed: `no HPA or ScaledObject scales ${names.join(', ')} (namespace ${d.namespace}): ${ignored}. Deploy one on inferno_desired_replicas ${act}`,
+    };
+  // One scales the Deployment on something else (CPU, another query): it ignores the advice.
   return {
     advisedTo: [],
-    unconsumed: `no HPA or ScaledObject scales ${names.join(', ')} (namespace ${d.namespace}): nothing acts on ${d.namespace}/${d.variant}'s advice, and it never scales. Deploy one on inferno_desired_replicas (deploy/advise/), or set the variant's mode to act`,
+    unconsumed: `${found.map(notOnAdvice).join('; ')}: ${ignored}. Scale it on inferno_desired_replicas ${act}`,
   };
 }
 

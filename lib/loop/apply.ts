@@ -102,9 +102,9 @@ export interface ApplyOutcome {
   readonly refused?: string;
   /** shadow and advise: the changes acting would have made, as `chat 2 → 4` */
   readonly wouldDo?: readonly string[];
-  /** advise: the HPAs and ScaledObjects scaling the variant's Deployments (as conflicts), when checked */
+  /** advise: the HPAs and ScaledObjects scaling the variant's Deployments on the advice (named as conflicts), when checked */
   readonly advisedTo?: readonly string[];
-  /** advise: none scales them, and so nothing acts on the advice (a warning) */
+  /** advise: none scales them on the advice (none at all, or on CPU or another query), and so nothing acts on it (a warning) */
   readonly unconsumed?: string;
   /** advise: the listing failed and the check was skipped (the decision stands) */
   readonly adviceCheck?: string;

@@ -71,6 +71,23 @@ export interface OtherAutoscaler {
   readonly name: string;
   /** the Deployment its scaleTargetRef names */
   readonly deployment: string;
+  /** what it scales on, as its spec says (empty when that could not be read: see `unread`) */
+  readonly scalesOn: readonly ScaledOn[];
+  /** why its metrics or triggers could not be read (a malformed spec): said, never guessed */
+  readonly unread?: string;
+}
+
+/**
+ * One metric an HPA scales on, or one trigger of a ScaledObject. HPA: `type` is External,
+ * Object, Pods, Resource or ContainerResource, and `name` the metric's (cpu or memory for the
+ * resources). ScaledObject: `type` is the trigger's (prometheus, cpu, kafka, ...), `query` a
+ * prometheus trigger's query.
+ */
+export interface ScaledOn {
+  readonly source: 'metric' | 'trigger';
+  readonly type: string;
+  readonly name?: string;
+  readonly query?: string;
 }
 
 /** A pod of a Deployment and its pod-deletion-cost: the ReplicaSet removes the lowest first. */

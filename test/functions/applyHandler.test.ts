@@ -366,6 +366,13 @@ const SUM_Q: OtherAutoscaler = {
   namespace: 'llm',
   name: 'sum-q',
   deployment: 'summarize',
+  scalesOn: [
+    {
+      source: 'trigger',
+      type: 'prometheus',
+      query: 'sum(inferno_desired_replicas{namespace="llm", variant_name="summarize"})',
+    },
+  ],
 };
 
 test('adopting sva: shadow logged at INFO, pause and conflict at WARN with what and why; none of them a failure or a dead letter', async () => {

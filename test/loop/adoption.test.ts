@@ -43,6 +43,7 @@ const HPA: OtherAutoscaler = {
   namespace: 'llm',
   name: 'chat-queue',
   deployment: 'chat',
+  scalesOn: [{ source: 'metric', type: 'External', name: 'inferno_desired_replicas' }],
 };
 
 function world(
@@ -216,6 +217,105 @@ describe('advise mode: is anything scaling on the advice?', () => {
       'HorizontalPodAutoscaler llm/chat-queue (autoscaling/v2beta2) → chat-h100',
     ]);
     expect(unconsumed(w)).toEqual([['llm', 'chat', 0]]);
+  });
+
+  const CPU_HPA: OtherAutoscaler = {
+    ...HPA,
+    name: 'chat-cpu',
+    scalesOn: [{ source: 'metric', type: 'Resource', name: 'cpu' }],
+  };
+  const KEDA: OtherAutoscaler = {
+    ...HPA,
+    kind: 'ScaledObject',
+    apiVersion: 'keda.sh/v1alpha1',
+    name: 'chat-sva',
+    scalesOn: [
+      {
+        source: 'trigger',
+        type: 'prometheus',
+        query: 'sum(inferno_desired_replicas{namespace="llm", variant_name="chat"})',
+      },
+    ],
+  };
+  const ignored =
+    ": nothing acts on llm/chat's advice, and it never scales. Scale it on inferno_desired_replicas (deploy/advise/), or set the variant's mode to act";
+
+  it('an HPA on CPU only: not a consumer; the warning names it and cpu; the gauge 1', async () => {
+    const w = world(advise, { others: [CPU_HPA] });
+    const out = await w.apply(fixtureDecision());
+    expect(out.status).toBe('advise');
+    expect(out.advisedTo).toEqual([]);
+    expect(out.unconsumed).toBe(
+      `HorizontalPodAutoscaler llm/chat-cpu scales chat on cpu, not on inferno_desired_replicas${ignored}`,
+    );
+    expect(unconsumed(w)).toEqual([['llm', 'chat', 1]]);
+    expect(w.cluster.autoscalerLists).toEqual(new Map([['llm', 1]]));
+  });
+
+  it('an HPA on the advice and on CPU: it acts on the advice (the highest of its metrics wins)', async () => {
+    const both = { ...CPU_HPA, scalesOn: [...CPU_HPA.scalesOn, ...HPA.scalesOn] };
+    const w = world(advise, { others: [both] });
+    const out = await w.apply(fixtureDecision());
+    expect(out.advisedTo).toEqual(['HorizontalPodAutoscaler llm/chat-cpu (autoscaling/v2beta2) → chat']);
+    expect(out.unconsumed).toBeUndefined();
+    expect(unconsumed(w)).toEqual([['llm', 'chat', 0]]);
+  });
+
+  it('an External metric under another name, and a CPU HPA beside it: both named, neither counts', async () => {
+    const queue = {
+      ...HPA,
+      name: 'chat-queue',
+      scalesOn: [{ source: 'metric' as const, type: 'External', name: 'vllm_queue_depth' }],
+    };
+    const w = world(advise, { others: [queue, CPU_HPA] });
+    const out = await w.apply(fixtureDecision());
+    expect(out.unconsumed).toBe(
+      'HorizontalPodAutoscaler llm/chat-queue scales chat on External metric vllm_queue_depth, not on inferno_desired_replicas; ' +
+        `HorizontalPodAutoscaler llm/chat-cpu scales chat on cpu, not on inferno_desired_replicas${ignored}`,
+    );
+    expect(unconsumed(w)).toEqual([['llm', 'chat', 1]]);
+  });
+
+  it('a ScaledObject whose prometheus query reads inferno_desired_replicas: consumed', async () => {
+    const w = world(advise, { others: [KEDA] });
+    const out = await w.apply(fixtureDecision());
+    expect(out.advisedTo).toEqual(['ScaledObject llm/chat-sva (keda.sh/v1alpha1) → chat']);
+    expect(out.unconsumed).toBeUndefined();
+    expect(unconsumed(w)).toEqual([['llm', 'chat', 0]]);
+  });
+
+  it.each([
+    [[{ source: 'trigger' as const, type: 'cpu' }], 'a cpu trigger'],
+    [
+      [
+        {
+          source: 'trigger' as const,
+          type: 'prometheus',
+          query: 'sum(inferno_desired_replicas_total{x="y"})',
+        },
+      ],
+      'prometheus query "sum(inferno_desired_replicas_total{x="y"})"',
+    ],
+  ])('a ScaledObject on %j: a warning naming what it scales on', async (scalesOn, what) => {
+    const w = world(advise, { others: [{ ...KEDA, scalesOn }] });
+    const out = await w.apply(fixtureDecision());
+    expect(out.advisedTo).toEqual([]);
+    expect(out.unconsumed).toBe(
+      `ScaledObject llm/chat-sva scales chat on ${what}, not on inferno_desired_replicas${ignored}`,
+    );
+    expect(unconsumed(w)).toEqual([['llm', 'chat', 1]]);
+  });
+
+  it('metrics that could not be read (a malformed spec): not a consumer, and the warning says they were not read', async () => {
+    const unread = { ...HPA, scalesOn: [], unread: 'spec.metrics[0].external.metric.name: Invalid input' };
+    const w = world(advise, { others: [unread] });
+    const out = await w.apply(fixtureDecision());
+    expect(out.status).toBe('advise');
+    expect(out.unconsumed).toBe(
+      'HorizontalPodAutoscaler llm/chat-queue scales chat, but its metrics could not be read (spec.metrics[0].external.metric.name: Invalid input), so not known to scale on inferno_desired_replicas' +
+        ignored,
+    );
+    expect(unconsumed(w)).toEqual([['llm', 'chat', 1]]);
   });
 
   it.each([

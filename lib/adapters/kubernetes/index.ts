@@ -12,3 +12,4 @@ export { appsApiFromKubeconfig, appsApiFromToken, kubeConfigFor, type TokenEndpo
 export * from './clusterNodes.js';
 export * from './kubeApis.js';
 export * from './otherAutoscalers.js';
+export * from './scalesOn.js';

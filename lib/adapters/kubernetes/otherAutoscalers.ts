@@ -3,7 +3,8 @@
  * and KEDA ScaledObjects (keda.sh/v1alpha1, a custom resource: present only where KEDA is
  * installed). Which versions the API server serves is asked once (discovery, `/apis`) and kept
  * for a while: autoscaling/v2 from Kubernetes 1.23, autoscaling/v2beta2 before (1.12 to 1.25),
- * v1 everywhere; every one of them has spec.scaleTargetRef. Both are read with the generic
+ * v1 everywhere; every one of them has spec.scaleTargetRef, and each says in its own shape what
+ * it scales on (./scalesOn.ts). Both are read with the generic
  * custom-objects client, which is a plain GET of /apis/{group}/{version}/namespaces/{ns}/{plural}.
  *
  * A namespace's list is kept for `ttlSeconds` (and shared by concurrent callers), so a batch of
@@ -11,9 +12,11 @@
  * horizontalpodautoscalers and scaledobjects in the namespace (deploy/rbac.yaml).
  */
 import type { ApisApi, CustomObjectsApi } from '@kubernetes/client-node';
+import { z } from 'zod';
 import type { OtherAutoscaler } from '../../policy/ports.js';
 import { statusOf } from './clusterNodes.js';
 import { KubernetesError } from './kubernetesCluster.js';
+import { hpaScalesOn, scaledObjectScalesOn } from './scalesOn.js';
 
 export interface AutoscalersApi {
   readonly custom: Pick<CustomObjectsApi, 'listNamespacedCustomObject'>;
@@ -45,16 +48,19 @@ interface Cached<T> {
   readonly value: Promise<T>;
 }
 
-interface ScaleTargetRef {
-  kind?: string;
-  name?: string;
-  apiVersion?: string;
-}
-
-interface ListedObject {
-  metadata?: { name?: string };
-  spec?: { scaleTargetRef?: ScaleTargetRef };
-}
+/**
+ * What names the Deployment an object scales, read with zod: an object whose target cannot be
+ * read is not one of a Deployment's. The rest of the spec is kept for what it scales on.
+ */
+const listedObject = z.object({
+  metadata: z.object({ name: z.string().optional() }).optional(),
+  spec: z
+    .object({
+      scaleTargetRef: z.object({ kind: z.string().optional(), name: z.string().optional() }).optional(),
+    })
+    .loose()
+    .optional(),
+});
 
 export class OtherAutoscalersReader {
   private served: Cached<Served> | undefined;
@@ -111,10 +117,10 @@ export class OtherAutoscalersReader {
   private async read(namespace: string): Promise<OtherAutoscaler[]> {
     const served = await this.discover();
     const { custom } = await this.api();
-    const list = async (group: string, version: string, plural: string): Promise<ListedObject[]> => {
+    const list = async (group: string, version: string, plural: string): Promise<unknown[]> => {
       try {
         const out = (await custom.listNamespacedCustomObject({ group, version, namespace, plural })) as {
-          items?: ListedObject[];
+          items?: unknown[];
         };
         return out.items ?? [];
       } catch (err) {
@@ -126,7 +132,7 @@ export class OtherAutoscalersReader {
     };
     this.requests.hpa++;
     const hpas = await list('autoscaling', served.hpa, 'horizontalpodautoscalers');
-    let scaledObjects: ListedObject[] = [];
+    let scaledObjects: unknown[] = [];
     if (served.keda) {
       this.requests.scaledObject++;
       scaledObjects = await list(KEDA_GROUP, KEDA_VERSION, 'scaledobjects');
@@ -138,18 +144,27 @@ export class OtherAutoscalersReader {
   }
 }
 
-/** Those of the objects that scale a Deployment (a ScaledObject's kind defaults to Deployment). */
+/**
+ * Those of the objects that scale a Deployment (a ScaledObject's kind defaults to Deployment),
+ * with what each scales on: read with the schema of the version it was listed with.
+ */
 function targets(
-  items: readonly ListedObject[],
+  items: readonly unknown[],
   kind: OtherAutoscaler['kind'],
   apiVersion: string,
   namespace: string,
 ): OtherAutoscaler[] {
-  return items.flatMap((o) => {
+  const version = apiVersion.split('/')[1]!;
+  return items.flatMap((item) => {
+    const parsed = listedObject.safeParse(item);
+    if (!parsed.success) return [];
+    const o = parsed.data;
     const ref = o.spec?.scaleTargetRef;
     const targetKind = ref?.kind ?? (kind === 'ScaledObject' ? 'Deployment' : undefined);
     if (!ref?.name || targetKind !== 'Deployment') return [];
-    return [{ kind, apiVersion, namespace, name: o.metadata?.name ?? '', deployment: ref.name }];
+    const read = kind === 'ScaledObject' ? scaledObjectScalesOn(o.spec) : hpaScalesOn(version, o.spec);
+    const named = { kind, apiVersion, namespace, name: o.metadata?.name ?? '', deployment: ref.name };
+    return ['unread' in read ? { ...named, scalesOn: [], unread: read.unread } : { ...named, ...read }];
   });
 }
 

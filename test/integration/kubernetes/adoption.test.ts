@@ -172,6 +172,8 @@ describe('the other autoscalers of a namespace', () => {
         namespace: 'llm',
         name: 'chat-sva',
         deployment: 'chat',
+        // its External metric, read from v2beta2's shape: what makes it act on the advice
+        scalesOn: [{ source: 'metric', type: 'External', name: 'inferno_desired_replicas' }],
       },
       {
         kind: 'ScaledObject',
@@ -179,6 +181,13 @@ describe('the other autoscalers of a namespace', () => {
         namespace: 'llm',
         name: 'other-sva',
         deployment: 'other',
+        scalesOn: [
+          {
+            source: 'trigger',
+            type: 'prometheus',
+            query: 'sum(inferno_desired_replicas{namespace="llm", variant_name="chat"})',
+          },
+        ],
       },
     ]);
   });
@@ -250,6 +259,62 @@ describe('apply in act mode refuses a Deployment another autoscaler scales', () 
     expect(w.autoscalers.requests).toEqual({ discovery: 1, hpa: 1, scaledObject: 1 });
     expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(2);
     expect(await replicasOf(k().admin, 'llm', 'other')).toBe(1);
+  });
+
+  test('advise with chat scaled on CPU (a v1 HPA, read as v2beta2) and by a ScaledObject that cannot be read: both named, gauge 1', async () => {
+    const custom = k().admin.makeApiClient(CustomObjectsApi);
+    await custom.createNamespacedCustomObject({
+      ...HPA_V2BETA2,
+      version: 'v1',
+      body: {
+        apiVersion: 'autoscaling/v1',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: 'chat-cpu', namespace: 'llm' },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'chat' },
+          minReplicas: 1,
+          maxReplicas: 4,
+          targetCPUUtilizationPercentage: 70,
+        },
+      },
+    });
+    // The CRD lets a prometheus trigger without a query through; KEDA would reject it later.
+    const scaledObjects = {
+      group: 'keda.sh',
+      version: 'v1alpha1',
+      namespace: 'llm',
+      plural: 'scaledobjects',
+    };
+    await custom.createNamespacedCustomObject({
+      ...scaledObjects,
+      body: {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledObject',
+        metadata: { name: 'chat-broken', namespace: 'llm' },
+        spec: {
+          scaleTargetRef: { name: 'chat' },
+          triggers: [{ type: 'prometheus', metadata: { serverAddress: 'http://prometheus:9090' } }],
+        },
+      },
+    });
+    try {
+      const w = scalerWorld({ ...APPLY_CONFIG, mode: 'advise' });
+      const out = await w.apply();
+      expect(out.status).toBe('advise');
+      expect(out.advisedTo).toEqual([]);
+      expect(out.unconsumed).toBe(
+        'HorizontalPodAutoscaler llm/chat-cpu scales chat on cpu, not on inferno_desired_replicas; ' +
+          'ScaledObject llm/chat-broken scales chat, but its triggers could not be read (spec.triggers[0].metadata.query: a prometheus trigger needs a query), so not known to scale on inferno_desired_replicas' +
+          ": nothing acts on llm/chat's advice, and it never scales. Scale it on inferno_desired_replicas (deploy/advise/), or set the variant's mode to act",
+      );
+      const unconsumed = w.telemetry.points.filter((p) => p.name === 'inferno_advise_unconsumed');
+      expect(unconsumed.map((p) => p.value)).toEqual([1]);
+      expect(w.autoscalers.requests).toEqual({ discovery: 1, hpa: 1, scaledObject: 1 });
+      expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(2);
+    } finally {
+      await custom.deleteNamespacedCustomObject({ ...HPA_V2BETA2, name: 'chat-cpu' });
+      await custom.deleteNamespacedCustomObject({ ...scaledObjects, name: 'chat-broken' });
+    }
   });
 
   test('advise on a token that may not list them (403): the check is skipped and said so, the decision recorded', async () => {
