@@ -457,4 +457,18 @@ test('advise mode with nothing scaling on the advice: a WARN naming the variant,
   expect(line).toMatchObject({ level: 'WARN', variant: 'llm/chat' });
   expect(String(line!.detail)).toMatch(/403/);
   expect(byMessage(skipped.logs, 'advise mode: nothing scales on the advice')).toEqual([]);
+
+  // A ScaledObject on the Deployment, but on CPU: the WARN names it and what it scales on.
+  const onCpu = memoryApplyWiring();
+  onCpu.cluster.setOtherAutoscalers([{ ...SUM_Q, scalesOn: [{ source: 'trigger', type: 'cpu' }] }]);
+  const cpu = await run(
+    sqsEvent(sqsRecord({ ...decision({ variant: 'summarize' }), mode: 'advise' })),
+    onCpu,
+  );
+  expect(cpu.result).toEqual({ batchItemFailures: [] });
+  const [ignored] = byMessage(cpu.logs, 'advise mode: nothing scales on the advice');
+  expect(ignored).toMatchObject({ level: 'WARN', variant: 'llm/summarize', deployments: ['summarize'] });
+  expect(String(ignored!.detail)).toMatch(
+    /^ScaledObject llm\/sum-q scales summarize on a cpu trigger, not on inferno_desired_replicas: /,
+  );
 });

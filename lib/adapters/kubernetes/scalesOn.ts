@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { formatPath } from '../../config/errors.js';
 import type { ScaledOn } from '../../policy/ports.js';
+import type { HPA_VERSIONS } from './otherAutoscalers.js';
 
 export type ScalesOnRead = { readonly scalesOn: ScaledOn[] } | { readonly unread: string };
 
@@ -87,8 +88,8 @@ const trigger = z
 
 const scaledObject = z.object({ triggers: z.array(trigger).min(1) }).transform((s) => s.triggers);
 
-/** The spec schema of each version read (lib/adapters/kubernetes/otherAutoscalers.ts HPA_VERSIONS). */
-const HPA_SPECS: Record<string, z.ZodType<ScaledOn[], unknown>> = {
+/** The spec schema of each version the reader may list HPAs with: one for each, or it does not compile. */
+const HPA_SPECS: Record<(typeof HPA_VERSIONS)[number], z.ZodType<ScaledOn[], unknown>> = {
   v2: withMetrics(v2Metric),
   v2beta2: withMetrics(v2Metric),
   v2beta1: withMetrics(v2beta1Metric),
@@ -97,7 +98,7 @@ const HPA_SPECS: Record<string, z.ZodType<ScaledOn[], unknown>> = {
 
 /** What an HPA read with autoscaling/`version` scales on. */
 export function hpaScalesOn(version: string, spec: unknown): ScalesOnRead {
-  const schema = HPA_SPECS[version];
+  const schema = (HPA_SPECS as Record<string, z.ZodType<ScaledOn[], unknown> | undefined>)[version];
   if (!schema) return { unread: `autoscaling/${version} is not a version sva reads` };
   return parse(schema, spec);
 }
