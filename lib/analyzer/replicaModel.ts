@@ -81,6 +81,15 @@ export function prefillTime(profile: ServiceProfile, avgInputTokens: number, bat
   return avgInputTokens === 0 ? 0 : profile.gamma + profile.delta * avgInputTokens * batch;
 }
 
+/**
+ * The longest prompt whose prefill alone (a batch of one) takes at most `ms`: prefill is linear
+ * in the prompt's tokens. 0 when even the fixed part takes longer; Infinity when it does not grow.
+ */
+export function promptTokensPrefilledWithin(profile: ServiceProfile, ms: number): number {
+  if (!(profile.delta > 0)) return ms >= profile.gamma ? Infinity : 0;
+  return Math.max((ms - profile.gamma) / profile.delta, 0);
+}
+
 export function decodeTime(profile: ServiceProfile, batch: number): number {
   return profile.alpha + profile.beta * batch;
 }

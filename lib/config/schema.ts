@@ -539,6 +539,12 @@ export const policySchema = z
           .describe(
             'one miss budget for TTFT and ITL (with enabled and itl on): a request is served only if it meets both, so where the TTFT replay and the ITL sizing over the steps both found misses the fleet grows to the fewest replicas (at or above what the two asked for) whose TTFT-late share plus ITL-miss share is at most itlDistribution.missShare, the sum bounding the share that misses either; where one share is 0 nothing changes',
           ),
+        promptSpread: z
+          .boolean()
+          .default(false)
+          .describe(
+            "by the prompts' spread, not their mean: the share of requests whose own prefill on the accelerator (the corrected profile's, a batch of one) takes longer than the TTFT target, from the trusted prompt-token histogram (interpolated within the bucket the limit falls in), is late at any replica count; the TTFT replay may leave late only itlDistribution.missShare less that share, where nothing is left the normal sizing is kept and the decision says the accelerator cannot meet the goal, and with itlDistribution on an accelerator whose share alone is over missShare is left out of the variant's choices (as one whose KV cache rejects more is); recorded as inputs.bursts.inherentLateShare",
+          ),
         prefill: z
           .boolean()
           .default(true)
@@ -601,6 +607,7 @@ export const policySchema = z
         lookbackSeconds: 900,
         itl: true,
         sharedBudget: false,
+        promptSpread: false,
         prefill: true,
         decode: false,
         headroom: { enabled: false, samples: 24, minSamples: 4, minPeakRequests: 10 },

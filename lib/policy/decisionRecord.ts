@@ -178,6 +178,12 @@ export const decisionSchema = z
             perReplicaRate: finite,
             budgetMs: finite,
             /**
+             * the share of requests whose own prefill takes longer than the TTFT target, and the
+             * prompt tokens at which it does (policy.burstSizing.promptSpread)
+             */
+            inherentLateShare: finite.optional(),
+            prefillLimitTokens: finite.optional(),
+            /**
              * the learnt headroom on the look-back's busiest step (policy.burstSizing.headroom):
              * its factor, the samples it rests on, the quantile taken (absent: no burst history yet)
              */

@@ -184,7 +184,33 @@ export function trustedDistributions(
   means: { input?: number; output?: number },
   missShare: number,
 ): { input: TokenDistribution; output: TokenDistribution } | undefined {
+  return trustedHistogram(h, missShare) ? tokenDistributions(h, means) : undefined;
+}
+
+/** The remembered histograms, once large enough to show a share of `missShare`; else undefined. */
+export function trustedHistogram(
+  h: TokenHistogram | undefined,
+  missShare: number,
+): TokenHistogram | undefined {
   const seen = h?.output.reduce((a, c) => a + c, 0) ?? 0;
-  if (seen < MIN_EXPECTED_MISSES / missShare) return undefined;
-  return tokenDistributions(h, means);
+  return seen >= MIN_EXPECTED_MISSES / missShare ? h : undefined;
+}
+
+/**
+ * The share of a histogram's requests above `limit` tokens: whole buckets above it, and of the
+ * bucket it falls in the part above it, the bucket's counts taken as spread evenly between its
+ * bounds. The open last bucket is taken to end at twice its lower bound (the wide bucket vLLM's
+ * 1-2-5 bounds leave there). `bounds` are the finite bounds; `counts` has the overflow last.
+ */
+export function shareAbove(bounds: readonly number[], counts: readonly number[], limit: number): number {
+  const total = counts.reduce((a, c) => a + c, 0);
+  if (!(total > 0)) return 0;
+  let above = 0;
+  counts.forEach((c, i) => {
+    const lower = i === 0 ? 0 : bounds[i - 1]!;
+    const upper = i < bounds.length ? bounds[i]! : 2 * lower;
+    if (limit <= lower) above += c;
+    else if (limit < upper) above += (c * (upper - limit)) / (upper - lower);
+  });
+  return above / total;
 }

@@ -9,6 +9,7 @@ import type { Assessed } from './stages/demand.js';
 import { acceleratorType, devicesPerReplica, profileOf } from '../config/resolved.js';
 import { itlRateCap, shareBeyond, trustedDistributions } from './distribution.js';
 import { allowedModelShare } from './itlMissCorrection.js';
+import { inherentLate } from './promptSpread.js';
 
 /** The system the optimizer sees: sizing targets with the policy's margins, capacity less what held variants keep. */
 export function sizingSystem(
@@ -120,8 +121,11 @@ export function freeDevices(
  * The allowed accelerators whose replicas' KV cache holds all but at most
  * itlDistribution.missShare of the variant's requests, by its token histograms: a request longer
  * than the KV cache is rejected there, so an accelerator that rejects more cannot meet the
- * attainment asked for at any rate, and is neither sized on nor spilled onto. undefined (the
- * allowed ones unchanged): no trusted histograms, no KV cache configured, or none fits.
+ * attainment asked for at any rate, and is neither sized on nor spilled onto. With
+ * policy.burstSizing.promptSpread the same for an accelerator where more than missShare of the
+ * requests take longer than the TTFT target to prefill alone (lib/policy/promptSpread.ts).
+ * undefined (the allowed ones unchanged): no trusted histograms, no KV cache configured, or none
+ * fits.
  */
 function fittingAccelerators(
   config: Config,
@@ -138,10 +142,10 @@ function fittingAccelerators(
   if (!distributions) return undefined;
   const fits = allowed.filter((acc) => {
     const tokens = profileOf(config, p.v, acc)?.kvCacheTokens;
-    return (
+    const kvFits =
       tokens === undefined ||
-      shareBeyond(distributions.input, distributions.output, tokens) <= settings.missShare
-    );
+      shareBeyond(distributions.input, distributions.output, tokens) <= settings.missShare;
+    return kvFits && (inherentLate(config, p, acc)?.share ?? 0) <= settings.missShare;
   });
   return fits.length > 0 && fits.length < allowed.length ? fits : undefined;
 }

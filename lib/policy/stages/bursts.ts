@@ -27,6 +27,7 @@ import type { Recommendation } from '../recommend.js';
 import { isMeasured, type Assessed, type Measured } from './demand.js';
 import { correctedReplicaModel } from '../predict.js';
 import { kvTokensPerRequest } from '../kvBatch.js';
+import { inherentLate } from '../promptSpread.js';
 
 /** What a sizing over the steps found, for the decision record. */
 export interface StepSizing {
@@ -50,6 +51,12 @@ export interface BurstSizing extends StepSizing {
   readonly budgetMs: number;
   /** the learnt headroom on the look-back's busiest step (policy.burstSizing.headroom) */
   readonly headroom?: BurstHeadroom;
+  /**
+   * the share of requests whose own prefill takes longer than the TTFT target, spent before the
+   * replay's (policy.burstSizing.promptSpread), and the prompt tokens at which it does
+   */
+  readonly inherentLateShare?: number;
+  readonly prefillLimitTokens?: number;
 }
 
 /** What the ITL sizing over the steps found: the share is of requests missing ITL. */
@@ -122,7 +129,14 @@ export function sizeForBursts(
     : { recommendation: ttft.recommendation };
   const shared =
     settings.sharedBudget && ttft.shareAt && itl.shareAt
-      ? sizeForBoth({ ...s, recommendation: itl.recommendation }, config, free, ttft.shareAt, itl.shareAt)
+      ? sizeForBoth(
+          { ...s, recommendation: itl.recommendation },
+          config,
+          free,
+          ttft.shareAt,
+          itl.shareAt,
+          ttft.bursts?.inherentLateShare ?? 0,
+        )
       : { recommendation: itl.recommendation };
   return {
     recommendation: shared.recommendation,
@@ -143,9 +157,11 @@ function sizeForBoth(
   free: Map<string, number> | undefined,
   ttftShareAt: (replicas: number) => number,
   itlShareAt: (replicas: number) => number,
+  /** the TTFT-late share no replica count changes (policy.burstSizing.promptSpread) */
+  inherentShare: number,
 ): { recommendation: Recommendation; sharedBudget?: SharedBudgetSizing } {
   const rec = s.recommendation;
-  const allowedShare = config.policy.itlDistribution.missShare;
+  const allowedShare = config.policy.itlDistribution.missShare - inherentShare;
   const spare = spareReplicas(config, s, free);
   const found = fewestReplicasForBoth({
     ttftShareAt,
@@ -226,7 +242,11 @@ function sizeTtftForSteps(
   // a budget the request's own prefill already spends cannot be met by more replicas
   if (!(budgetMs > 0)) return unchanged;
   const spare = spareReplicas(config, s, free);
-  const allowedShare = config.policy.itlDistribution.missShare;
+  const missShare = config.policy.itlDistribution.missShare;
+  // policy.burstSizing.promptSpread: the requests whose own prefill is too long are late however
+  // many replicas there are; queueing may take only what the goal leaves beyond them
+  const inherent = inherentLate(config, s, rec.accelerator);
+  const allowedShare = Math.max(missShare - (inherent?.share ?? 0), 0);
   const asked = {
     counts: steps.counts,
     stepSeconds: steps.stepSeconds,
@@ -246,24 +266,36 @@ function sizeTtftForSteps(
         holdSeconds: replica.batch / replica.batchRate,
       }
     : undefined;
-  const fleet = places
-    ? replicasForBatchBursts(places)
-    : replicasForBursts({ ...asked, perReplica: replica.rate });
+  // the late share at n replicas by the same replay the fleet is sized with
+  const replayShare = (n: number) =>
+    places
+      ? batchBurstShare(places, n)
+      : fluidReplay(steps.counts, steps.stepSeconds, n * replica.rate, budgetMs / 1000).share;
+  const cannotMeet = inherent !== undefined && !(allowedShare > 0);
+  const fleet = cannotMeet
+    ? // nothing left for queueing: no count meets the goal, so the normal sizing is kept
+      {
+        replicas: rec.replicas,
+        share: replayShare(rec.replicas),
+        shareAtLeast: replayShare(rec.replicas),
+        met: false,
+      }
+    : places
+      ? replicasForBatchBursts(places)
+      : replicasForBursts({ ...asked, perReplica: replica.rate });
   const bursts: BurstSizing = {
     ...stepSizing(steps, fleet, rec.replicas, allowedShare),
     perReplicaRate: replica.rate,
     budgetMs,
     ...(headroom ? { headroom } : {}),
+    ...(inherent ? { inherentLateShare: inherent.share } : {}),
+    ...(inherent && Number.isFinite(inherent.tokens) ? { prefillLimitTokens: inherent.tokens } : {}),
   };
-  // the late share at n replicas by the same replay the fleet was sized with
-  const shareAt = fleet.met
-    ? {
-        shareAt: (n: number) =>
-          places
-            ? batchBurstShare(places, n)
-            : fluidReplay(steps.counts, steps.stepSeconds, n * replica.rate, budgetMs / 1000).share,
-      }
-    : {};
+  if (cannotMeet) {
+    const why = describeCannotMeet(inherent.share, inherent.tokens, missShare, rec.accelerator);
+    return { bursts, recommendation: { ...rec, message: `${rec.message}; ${why}` } };
+  }
+  const shareAt = fleet.met ? { shareAt: replayShare } : {};
   if (fleet.replicas === rec.replicas && fleet.met) return { recommendation: rec, bursts, ...shareAt };
   return {
     bursts,
@@ -329,6 +361,20 @@ function sizeItlForSteps(
   };
 }
 
+/** "bursts: 1.4% of the prompts are over 99850 tokens, whose prefill alone on L40S takes longer than TTFT ..." */
+export function describeCannotMeet(
+  share: number,
+  tokens: number,
+  missShare: number,
+  accelerator: string,
+): string {
+  return (
+    `bursts: ${pct(share)} of the prompts are over ${Math.round(tokens)} tokens, whose prefill alone on ${accelerator} ` +
+    `takes longer than the TTFT target, at least the ${pct(missShare)} the goal allows late: ${accelerator} cannot meet it ` +
+    `at any replica count; the normal sizing kept`
+  );
+}
+
 /** "ITL over 15-s steps: sized for 14 replicas so that 0.9% (at most 1.0%) miss ITL, where 12 let 2.1%" */
 export function describeItlSteps(b: ItlStepSizing, spare = Infinity, missFactor = 1): string {
   return (
@@ -356,6 +402,9 @@ export function describeBursts(b: BurstSizing, spare = Infinity, less = 'prefill
     `sized for ${b.replicas} ${of === 'replica' ? 'replicas' : `${of}s`} so that ${shareAsked(b, spare)} ` +
     `would wait beyond TTFT less ${less} (${Math.round(b.budgetMs)} ms) at ${b.perReplicaRate.toFixed(2)} req/s a ${of} saturated, ` +
     `where ${b.sizedReplicas} let ${pct(b.sizedShare)}` +
+    (b.inherentLateShare !== undefined
+      ? `, besides the ${pct(b.inherentLateShare)} whose prompts (over ${Math.round(b.prefillLimitTokens ?? Infinity)} tokens) take longer than TTFT to prefill alone`
+      : '') +
     (b.headroom ? `; ${describeHeadroom(b.headroom)}` : '')
   );
 }
