@@ -133,7 +133,8 @@ type SimEvent =
   | { readonly kind: 'arrival'; readonly variant: Variant; readonly version: number }
   | { readonly kind: 'kv-moved'; readonly replica: Replica; readonly version: number }
   | { readonly kind: 'kv-ready'; readonly request: SimRequest; readonly variant: Variant }
-  | { readonly kind: 'step'; readonly replica: Replica };
+  | { readonly kind: 'step'; readonly replica: Replica }
+  | { readonly kind: 'consolidate'; readonly node: SimNode };
 
 const RANK: Record<SimEvent['kind'], number> = {
   'node-ready': 0,
@@ -142,6 +143,8 @@ const RANK: Record<SimEvent['kind'], number> = {
   'kv-moved': 3,
   'kv-ready': 3,
   step: 4,
+  // last at an instant: a replica placed on the node at the same time keeps it
+  consolidate: 5,
 };
 
 export function createFleetSim(config: FleetSimConfig): FleetSim {
@@ -235,6 +238,7 @@ class FleetSimulation implements FleetSim {
         }
       }
     }
+    for (const group of this.groups) for (const node of group.nodes) this.scheduleConsolidation(node);
     for (const variant of this.variants.values()) {
       const handoff = variant.config.handoff;
       if (handoff === null) continue;
@@ -550,6 +554,10 @@ class FleetSimulation implements FleetSim {
         event.node.state = 'ready';
         event.node.readyAt = this.time;
         this.placePending();
+        this.scheduleConsolidation(event.node);
+        return;
+      case 'consolidate':
+        event.node.group.consolidate(event.node, this.time);
         return;
       case 'loaded':
         if (event.replica.lifecycle !== 'loading') return;
@@ -862,6 +870,7 @@ class FleetSimulation implements FleetSim {
       if (node.replicas.size === 0) node.lastReplicaLeftAt = this.time;
       replica.node = null;
       this.placePending();
+      this.scheduleConsolidation(node);
     }
   }
 
@@ -880,6 +889,15 @@ class FleetSimulation implements FleetSim {
 
   private schedule(time: number, event: SimEvent): void {
     this.events.push(time, RANK[event.kind], event);
+  }
+
+  /**
+   * A Karpenter pool's node that is (still) empty: a check when its consolidateAfter runs out.
+   * Karpenter removes it then on its own, not when the autoscaler's plan shrinks the pool.
+   */
+  private scheduleConsolidation(node: SimNode): void {
+    const due = node.group.consolidationDue(node);
+    if (due !== null) this.schedule(due, { kind: 'consolidate', node });
   }
 
   private scheduleNextArrival(variant: Variant): void {

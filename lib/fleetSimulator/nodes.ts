@@ -71,6 +71,29 @@ export class NodeGroup {
     return victims.length;
   }
 
+  /**
+   * When Karpenter would remove this node on its own (a pool with a consolidateAfter): the time it
+   * became empty plus the delay, if it is Ready and empty now; else null. Karpenter removes such a
+   * node whatever the autoscaler plans, since the autoscaler sets only the NodePool's limits.
+   */
+  consolidationDue(node: SimNode): number | null {
+    const delay = this.config.consolidateAfterSeconds;
+    if (delay === null || node.state !== 'ready' || node.replicas.size > 0) return null;
+    return emptySince(node) + delay;
+  }
+
+  /**
+   * Removes the node if it is still Ready and has been empty for the consolidation delay now (a
+   * replica placed on it in between moved its empty spell on), keeping the group's minNodes.
+   */
+  consolidate(node: SimNode, now: number): boolean {
+    const due = this.consolidationDue(node);
+    if (due === null || due > now || this.live.length <= this.config.minNodes) return false;
+    node.state = 'removed';
+    node.removedAt = now;
+    return true;
+  }
+
   nodeSeconds(now: number): number {
     let total = 0;
     for (const node of this.nodes) total += (node.removedAt ?? now) - node.launchedAt;

@@ -96,9 +96,35 @@ describe('SimCapacityProvider', () => {
         const kept = await p.provide(intent(1), { now, allowRemoval: true });
         expect(kept.changes[0]).toMatchObject({ status: 'removal-skipped', devicesAfter: 16 });
       }
-      s.runUntil(800);
-      const shrunk = await p.provide(intent(1), { now: 800, allowRemoval: true });
-      expect(shrunk.changes[0]).toMatchObject({ status: 'shrunk', devicesBefore: 16, devicesAfter: 8 });
+      s.runUntil(800); // Karpenter removes it at 800 on its own: the plan has nothing left to shrink
+      const after = await p.provide(intent(1), { now: 800, allowRemoval: true });
+      expect(after.changes[0]).toMatchObject({ status: 'unchanged', devicesBefore: 8, devicesAfter: 8 });
+      expect(live(s)).toBe(1);
+    });
+
+    it('removes a node empty that long even when the plan holds it or no plan comes', async () => {
+      const s = sim(300);
+      const p = provider(s);
+      await p.provide(intent(3), { now: 0, allowRemoval: false });
+      s.setReplicas('chat', 'H100', 3);
+      s.runUntil(500);
+      s.setReplicas('chat', 'H100', 1); // two nodes empty from 500
+      // the plan still asks for three nodes (as when missing metrics hold the replicas' plan)
+      const held = await p.provide(intent(3), { now: 510, allowRemoval: false });
+      expect(held.changes[0]).toMatchObject({ status: 'unchanged', devicesAfter: 24 });
+      s.runUntil(799);
+      expect(live(s)).toBe(3);
+      s.runUntil(800); // no evaluation in between: consolidation is Karpenter's, not the plan's
+      expect(s.state().nodeGroups[0]).toMatchObject({ ready: 1, provisioning: 0 });
+      expect(s.state().nodeGroups[0]!.nodes.map((n) => n.replicas.length)).toEqual([1]);
+    });
+
+    it('removes a node that got Ready with nothing to place once the delay has run from then', () => {
+      const s = sim(300);
+      s.setNodeGroupSize('h100', 2); // Ready about 60 s later, no replica for it
+      s.runUntil(200);
+      expect(live(s)).toBe(2);
+      s.runUntil(400);
       expect(live(s)).toBe(1);
     });
 
@@ -137,6 +163,18 @@ describe('SimCapacityProvider', () => {
       await p.provide(intent(1), { now: 361, allowRemoval: true });
       expect(live(s)).toBe(1);
     });
+  });
+
+  it('a node group (no consolidateAfter) keeps an empty node while the plan holds it', async () => {
+    const s = sim();
+    const p = provider(s);
+    await p.provide(intent(2), { now: 0, allowRemoval: true });
+    s.setReplicas('chat', 'H100', 2);
+    s.runUntil(500);
+    s.setReplicas('chat', 'H100', 1);
+    await p.provide(intent(2), { now: 510, allowRemoval: true });
+    s.runUntil(5000); // the provider alone removes a node group's instance
+    expect(s.state().nodeGroups[0]).toMatchObject({ ready: 2, provisioning: 0 });
   });
 
   it('a node group (no consolidateAfter) still removes an empty node at once, launches first', async () => {
