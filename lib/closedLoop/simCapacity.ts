@@ -4,7 +4,8 @@
  * removal takes only empty nodes (the simulator removes nothing else) and never goes below what
  * the replicas that exist or are being created need, as the managed-node-group provider does. A
  * node group that stands for a Karpenter NodePool removes an empty node only once it has stayed
- * empty for the NodePool's consolidateAfter (lib/fleetSimulator/nodes.ts; docs/CAPACITY.md).
+ * empty for the NodePool's consolidateAfter, and the fleet removes it then on its own, as Karpenter
+ * does whatever the plan (lib/fleetSimulator/nodes.ts; docs/CAPACITY.md).
  */
 import { disaggregatedVariants, roleAccelerators, ROLES, simRoleVariant } from '../config/roles.js';
 import { nodeStartupSeconds } from '../config/startup.js';

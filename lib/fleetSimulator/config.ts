@@ -53,8 +53,9 @@ export interface NodeGroupConfig {
   /** then node initialisation (driver, device plugin) until Ready (s); default 0 */
   readonly initSeconds?: number;
   /**
-   * Karpenter's consolidateAfter (s): a Ready node is removed only after staying empty this long,
-   * and launches are never cancelled. Default null: removed as soon as it is asked (node groups).
+   * Karpenter's consolidateAfter (s): a Ready node is removed once it has stayed empty this long,
+   * by the simulation itself whatever setNodeGroupSize asked, and launches are never cancelled.
+   * Default null: removed as soon as it is asked, and only then (node groups).
    */
   readonly consolidateAfterSeconds?: number | null;
 }

@@ -143,8 +143,9 @@ export interface FleetSim {
   /**
    * Asks for `desired` nodes, clamped to [minNodes, maxNodes]. New nodes provision for
    * provisionSeconds; only empty nodes are removed (provisioning ones first, then the newest; with
-   * the group's consolidateAfterSeconds, only Ready nodes empty that long), so the result may stay
-   * above the target. Returns the resulting node count (ready + provisioning).
+   * the group's consolidateAfterSeconds, only Ready nodes empty that long, which the simulation
+   * also removes on its own when their time comes), so the result may stay above the target.
+   * Returns the resulting node count (ready + provisioning).
    */
   setNodeGroupSize(group: string, desired: number): number;
   state(): FleetState;
