@@ -27,6 +27,8 @@
  *
  *   node bin/run-ts.js bench/itlModel/ttftLate.ts [--config FILE] [--variant NAME]
  *        [--accelerator L40S] [--long 20000] [--json]
+ *
+ * --accelerator is a type as the simulator names replicas' accelerators (H100, not 4xH100).
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
