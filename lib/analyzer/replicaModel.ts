@@ -84,10 +84,20 @@ export function prefillTime(profile: ServiceProfile, avgInputTokens: number, bat
 /**
  * The longest prompt whose prefill alone (a batch of one) takes at most `ms`: prefill is linear
  * in the prompt's tokens. 0 when even the fixed part takes longer; Infinity when it does not grow.
+ * With chunked prefill (`chunkTokens` a step) an engine pays the fixed part once a chunk, so a
+ * long prompt takes about gamma + T (delta + gamma / chunk): on L40S (12 ms + 0.08 ms a token,
+ * 2,048-token steps) 93k tokens fit in 8 s, not the 100k of one fixed part (bench/RESULTS.md,
+ * "Issue 14: where chat-8b's TTFT misses come from").
  */
-export function promptTokensPrefilledWithin(profile: ServiceProfile, ms: number): number {
-  if (!(profile.delta > 0)) return ms >= profile.gamma ? Infinity : 0;
-  return Math.max((ms - profile.gamma) / profile.delta, 0);
+export function promptTokensPrefilledWithin(
+  profile: ServiceProfile,
+  ms: number,
+  chunkTokens?: number,
+): number {
+  const perToken =
+    profile.delta + (chunkTokens !== undefined && chunkTokens > 0 ? profile.gamma / chunkTokens : 0);
+  if (!(perToken > 0)) return ms >= profile.gamma ? Infinity : 0;
+  return Math.max((ms - profile.gamma) / perToken, 0);
 }
 
 export function decodeTime(profile: ServiceProfile, batch: number): number {

@@ -7,6 +7,7 @@
  * an accelerator where it alone is over that goal cannot meet it at any size. Pure.
  */
 import { promptTokensPrefilledWithin } from '../analyzer/index.js';
+import { DEFAULT_STEP_TOKENS } from '../optimizer/disaggregated.js';
 import type { Config, VariantConfig } from '../config/schema.js';
 import { profileOf, targetsOf } from '../config/resolved.js';
 import { corrected, type Correction } from './correction.js';
@@ -34,6 +35,11 @@ export function inherentLate(
   const ttftMs = targetsOf(config, p.v).ttftMs;
   const h = trustedHistogram(p.tokenHistogram, config.policy.itlDistribution.missShare);
   if (!configured || !(ttftMs > 0) || !h) return undefined;
-  const tokens = promptTokensPrefilledWithin(corrected(configured, p.correction), ttftMs);
+  // chunked as the engine prefills: the step's fixed part once a chunk of its step budget
+  const tokens = promptTokensPrefilledWithin(
+    corrected(configured, p.correction),
+    ttftMs,
+    configured.maxBatchedTokens ?? DEFAULT_STEP_TOKENS,
+  );
   return { share: shareAbove(h.bounds, h.input, tokens), tokens };
 }

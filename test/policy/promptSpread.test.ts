@@ -40,6 +40,12 @@ test('promptTokensPrefilledWithin: the prompt whose prefill alone takes the time
   expect(promptTokensPrefilledWithin(PROFILES.L4, 3000)).toBeCloseTo(14900, 9);
   expect(promptTokensPrefilledWithin(PROFILES.H100, 3000)).toBeCloseTo(74800, 9);
   expect(promptTokensPrefilledWithin(PROFILES.L4, 10)).toBe(0);
+  // chunked: the fixed part once a 2,048-token chunk, as the engine pays it
+  expect(promptTokensPrefilledWithin(PROFILES.L4, 3000, 2048)).toBeCloseTo(
+    (3000 - 20) / (0.2 + 20 / 2048),
+    9,
+  );
+  expect(promptTokensPrefilledWithin(PROFILES.L4, 3000, 2048)).toBeLessThan(14900);
 });
 
 describe('inherentLate', () => {
@@ -52,18 +58,22 @@ describe('inherentLate', () => {
   });
   const chat = { v: on.variants[0]!, correction: NO_CORRECTION };
 
-  it('on L4 (3 s target: 14,900 tokens) the straddling bucket interpolated; none on H100', () => {
+  // prefilled in the engine's 2,048-token chunks, each paying the 20-ms fixed part
+  const l4Limit = (3000 - 20) / (0.2 + 20 / 2048);
+
+  it('on L4 (3 s target: 14,206 tokens in 2,048-token chunks) the straddling bucket interpolated; none on H100', () => {
     const tokenHistogram = histogram([0, 1900, 100, 0]);
     const l4 = inherentLate(on, { ...chat, tokenHistogram }, 'L4')!;
-    expect(l4.tokens).toBeCloseTo(14900, 9);
-    expect(l4.share).toBeCloseTo(0.0255, 12);
+    expect(l4.tokens).toBeCloseTo(l4Limit, 9);
+    expect(l4.tokens).toBeLessThan(promptTokensPrefilledWithin(PROFILES.L4, 3000));
+    expect(l4.share).toBeCloseTo((100 * (20000 - l4Limit)) / 10000 / 2000, 12);
     expect(inherentLate(on, { ...chat, tokenHistogram }, 'H100')!.share).toBe(0);
   });
 
   it('with the corrected profile: an engine twice as slow prefills half the tokens in time', () => {
     const tokenHistogram = histogram([0, 1900, 100, 0]);
     const slow = inherentLate(on, { ...chat, tokenHistogram, correction: { ttft: 1, itl: 2 } }, 'L4')!;
-    expect(slow.tokens).toBeCloseTo(7400, 9);
+    expect(slow.tokens).toBeCloseTo((3000 - 40) / (0.4 + 40 / 2048), 9);
   });
 
   it('nothing known with the flag off (the default) or a histogram too small to show 1%', () => {
@@ -98,11 +108,11 @@ describe('sizingSystem: accelerators whose prefill alone is late for more than t
     return sizingSystem(c, [{ ...onL4!, tokenHistogram }]).servers[0]!.allowedAccelerators;
   };
 
-  it('leaves L4 out where more than 1% would be late by their own prefill (2.55%)', () => {
+  it('leaves L4 out where more than 1% would be late by their own prefill (2.90%)', () => {
     expect(allowed(true, 100)).toEqual(['H100']);
   });
 
-  it('keeps it within the share (0.51%), and with the flag off', () => {
+  it('keeps it within the share (0.58%), and with the flag off', () => {
     expect(allowed(true, 20)).toEqual(['L4', 'H100']);
     expect(allowed(false, 100)).toEqual(['L4', 'H100']);
   });

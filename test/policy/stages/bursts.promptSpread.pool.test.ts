@@ -1,6 +1,7 @@
 /**
  * The prompts' spread in the TTFT burst replay (policy.burstSizing.promptSpread) through the whole
- * pool evaluation, on L4 (3 s target: prompts over 14,900 tokens prefill too slowly alone): off,
+ * pool evaluation, on L4 (3 s target: prompts over 14,206 tokens prefill too slowly alone, in
+ * 2,048-token chunks of 20 ms + 0.2 ms a token): off,
  * nothing changes; on, the replay's allowed share is the goal less the share late by its own
  * prefill, and the fleet grows for it; where that share alone is over the goal the normal sizing
  * is kept and the decision says why.
@@ -26,9 +27,10 @@ const rate = 3;
 
 /**
  * 2,000 requests with prompts of 129-512 tokens and `long` over 8,192 (the open bucket, taken as
- * up to 16,384: (16,384 - 14,900) / 8,192 of them are over 14,900); answers of 1-32 tokens.
+ * up to 16,384: (16,384 - 14,206) / 8,192 of them are over 14,206); answers of 1-32 tokens.
  */
-const inherent = (long: number) => (long * (16384 - 14900)) / 8192 / (2000 + long);
+const LIMIT = (3000 - 20) / (0.2 + 20 / 2048);
+const inherent = (long: number) => (long * (16384 - LIMIT)) / 8192 / (2000 + long);
 
 /** 60 steps of 15 s at the measured rate, the two from the 30th carrying `factor` times as many. */
 function withBurst(factor: number, long: number): VariantObservation {
@@ -65,13 +67,13 @@ test('on: the replay may leave late only the goal less the inherent share, and g
   const on = decideOnTwo(config(true), withBurst(factor, long));
   const b = on.inputs.bursts!;
   expect(b.inherentLateShare).toBeCloseTo(share, 12);
-  expect(b.prefillLimitTokens).toBeCloseTo(14900, 6);
+  expect(b.prefillLimitTokens).toBeCloseTo(LIMIT, 6);
   expect(b.allowedShare).toBeCloseTo(0.01 - share, 12);
   expect(b.share).toBeLessThanOrEqual(b.allowedShare);
   expect(on.targetReplicas).toBeGreaterThan(off.targetReplicas);
   expect(on.targetReplicas).toBe(b.replicas);
   expect(on.message).toMatch(
-    /besides the 0\.4% whose prompts \(over 14900 tokens\) take longer than TTFT to prefill alone/,
+    /besides the 0\.6% whose prompts \(over 14206 tokens\) take longer than TTFT to prefill alone/,
   );
 });
 
@@ -88,6 +90,6 @@ test('on: an inherent share over the goal keeps the normal sizing and says the a
   expect([b.replicas, on.targetReplicas]).toEqual([b.sizedReplicas, b.sizedReplicas]);
   expect(b.share).toBeGreaterThan(0);
   expect(on.message).toMatch(
-    /bursts: 1\.6% of the prompts are over 14900 tokens, whose prefill alone on L4 takes longer than the TTFT target, at least the 1\.0% the goal allows late: L4 cannot meet it at any replica count; the normal sizing kept/,
+    /bursts: 2\.4% of the prompts are over 14206 tokens, whose prefill alone on L4 takes longer than the TTFT target, at least the 1\.0% the goal allows late: L4 cannot meet it at any replica count; the normal sizing kept/,
   );
 });
