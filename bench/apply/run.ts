@@ -50,6 +50,8 @@ import {
   startMoto,
   type Moto,
 } from '../../stack/moto.js';
+// the nearest-rank quantile the learnt burst headroom uses
+import { quantile } from '../../lib/policy/burstHeadroom.js';
 import { formatSummary, processCpuMs, recordRequests, summarise } from './requests.js';
 import { readZip } from './zip.js';
 
@@ -85,12 +87,6 @@ const runs = positiveInt('runs', values.runs);
 const variantCount = positiveInt('variants', values.variants);
 const concurrency = positiveInt('concurrency', values.concurrency);
 const progress = (line: string) => process.stderr.write(`${line}\n`);
-
-/** The q-quantile of the samples, nearest rank. */
-export function quantile(samples: readonly number[], q: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 // ---------------------------------------------------------------- 1 + 2: packages, import time
 

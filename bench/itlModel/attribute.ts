@@ -21,12 +21,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ItlShareModel } from '../../lib/analyzer/chunkedItl.js';
 import { loadConfig } from '../../lib/config/load.js';
-import { runClosedLoop, type TimelinePoint } from '../../lib/closedLoop/closedLoop.js';
+import type { TimelinePoint } from '../../lib/closedLoop/closedLoop.js';
 import { buildScenario, simProfiles } from '../../lib/closedLoop/scenario.js';
-import { observeSteps } from '../../lib/closedLoop/controller.js';
-import type { FleetSim, RequestRecord } from '../../lib/fleetSimulator/index.js';
+import type { RequestRecord } from '../../lib/fleetSimulator/index.js';
 import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
-import { recordingSva } from '../policies/excessByHour.js';
+import { runRecordingSva } from '../policies/excessByHour.js';
 import { CHAT_FLEET, DEFAULT_TRACES } from '../policies/traces.js';
 import { finelyBinned } from './diagnose.js';
 import { CLASSES } from './calibrate.js';
@@ -106,22 +105,14 @@ async function main(argv: string[]): Promise<void> {
     traceFiles: [resolve(REPO_ROOT, given)],
     rateScale: known?.rateScale ?? 1,
   });
-  const keeping = {
-    ...scenario,
-    fleet: { ...scenario.fleet, results: { ...scenario.fleet.results, keepRecords: true } },
-  };
-  const decisions = new Map<number, DecisionRecord[]>();
-  let sim: FleetSim | undefined;
-  const run = await runClosedLoop(config, keeping, {
-    controller: observeSteps(recordingSva(config, decisions), (ctx) => (sim = ctx.sim)),
-  });
+  const { run, sim, decisions } = await runRecordingSva(config, scenario, { keepRecords: true });
   const variant = config.variants[0]!;
   const from = scenario.measuredFrom;
   const end = scenario.durationSeconds;
   const itlMs = run.targets[variant.name]!.itlMs;
   const states = stepStates(run.timeline, decisions, from, variant.name);
   const raisedSeconds = Number(values.raised);
-  const records = sim!
+  const records = sim
     .results()
     .records!.filter((r) => r.variant === variant.name && r.arrival >= from && r.arrival < end);
   const missed = (r: RequestRecord) => r.itl !== undefined && r.itl * 1000 > itlMs;

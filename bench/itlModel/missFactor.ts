@@ -14,12 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../lib/config/load.js';
 import type { Config } from '../../lib/config/schema.js';
-import { runClosedLoop } from '../../lib/closedLoop/closedLoop.js';
 import { buildScenario } from '../../lib/closedLoop/scenario.js';
-import { observeSteps } from '../../lib/closedLoop/controller.js';
-import type { FleetSim } from '../../lib/fleetSimulator/index.js';
-import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
-import { recordingSva } from '../policies/excessByHour.js';
+import { runRecordingSva } from '../policies/excessByHour.js';
 import { CHAT_FLEET, DEFAULT_TRACES } from '../policies/traces.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -60,11 +56,7 @@ async function main(argv: string[]): Promise<number> {
     rateScale: known?.rateScale ?? 1,
   });
   const scenario = { ...built, fleet: { ...built.fleet, requestTimePerOutputToken: true } };
-  const decisions = new Map<number, DecisionRecord[]>();
-  let sim: FleetSim | undefined;
-  await runClosedLoop(config, scenario, {
-    controller: observeSteps(recordingSva(config, decisions), (ctx) => (sim = ctx.sim)),
-  });
+  const { sim, decisions } = await runRecordingSva(config, scenario);
   const variant = config.variants[0]!;
   const from = scenario.measuredFrom;
   const itlMs = Object.values(config.serviceClasses[0]!.targets)[0]!.itlMs;
@@ -99,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
       }
       previousT = t;
     }
-    const stats = sim!.window({ variant: variant.name, from: start, to: end, by: 'arrival' });
+    const stats = sim.window({ variant: variant.name, from: start, to: end, by: 'arrival' });
     rows.push({
       hour: h,
       factorMean: factors.length ? factors.reduce((a, f) => a + f, 0) / factors.length : NaN,

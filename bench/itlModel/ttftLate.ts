@@ -33,13 +33,10 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../lib/config/load.js';
-import { runClosedLoop } from '../../lib/closedLoop/closedLoop.js';
 import { buildScenario, simProfiles } from '../../lib/closedLoop/scenario.js';
-import { observeSteps } from '../../lib/closedLoop/controller.js';
-import type { FleetSim, ReplicaProfile, RequestRecord } from '../../lib/fleetSimulator/index.js';
+import type { ReplicaProfile, RequestRecord } from '../../lib/fleetSimulator/index.js';
 import { stepTokenBudget } from '../../lib/fleetSimulator/replica.js';
-import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
-import { recordingSva } from '../policies/excessByHour.js';
+import { runRecordingSva } from '../policies/excessByHour.js';
 
 const STEP_SECONDS = 15;
 const CLASSES = [
@@ -81,21 +78,15 @@ async function main(argv: string[]): Promise<void> {
   if (!variant) throw new Error(`--variant: no variant ${values.variant} in ${configPath}`);
   const longTokens = Number(values.long);
   const scenario = await buildScenario(config, { configPath });
-  const keeping = {
-    ...scenario,
-    fleet: { ...scenario.fleet, results: { ...scenario.fleet.results, keepRecords: true } },
-  };
-  const decisions = new Map<number, DecisionRecord[]>();
-  let sim: FleetSim | undefined;
-  const run = await runClosedLoop(config, keeping, {
-    controller: observeSteps(recordingSva(config, decisions), (ctx) => (sim = ctx.sim)),
+  const { run, sim, decisions } = await runRecordingSva(config, scenario, {
     gatewayEvents: true,
+    keepRecords: true,
   });
   const from = scenario.measuredFrom;
   const end = scenario.durationSeconds;
   const ttftMs = run.targets[variant.name]!.ttftMs;
   const profiles = simProfiles(config, variant);
-  const all = sim!.results().records!.filter((r) => r.variant === variant.name);
+  const all = sim.results().records!.filter((r) => r.variant === variant.name);
   const measured = all.filter((r) => r.arrival >= from && r.arrival < end);
   const late = (r: RequestRecord) => r.ttft === undefined || r.ttft * 1000 > ttftMs;
 

@@ -5,8 +5,10 @@
  */
 import type { Config } from '../../lib/config/schema.js';
 import { nodePricePerHour } from '../../lib/config/nodePrice.js';
-import type { SimulationRun } from '../../lib/closedLoop/closedLoop.js';
+import { runClosedLoop, type RunOptions, type SimulationRun } from '../../lib/closedLoop/closedLoop.js';
 import { observeSteps, svaController, type Controller } from '../../lib/closedLoop/controller.js';
+import type { Scenario } from '../../lib/closedLoop/scenario.js';
+import type { FleetSim } from '../../lib/fleetSimulator/index.js';
 import { HOUR_SECONDS } from '../../lib/closedLoop/hourly.js';
 import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
 
@@ -24,6 +26,35 @@ export function recordingSva(config: Config, decisions: Map<number, DecisionReco
   return observeSteps(svaController(config), (ctx, result) =>
     decisions.set(ctx.t, [...(result.decisions ?? [])]),
   );
+}
+
+export interface RecordedSvaRun {
+  readonly run: SimulationRun;
+  /** the fleet simulator, for its request records where the scenario keeps them */
+  readonly sim: FleetSim;
+  readonly decisions: Map<number, DecisionRecord[]>;
+}
+
+/**
+ * sva on the scenario in the closed loop (recordingSva), with the fleet it ran on; `keepRecords`
+ * keeps every request's record for the diagnostics that classify them.
+ */
+export async function runRecordingSva(
+  config: Config,
+  scenario: Scenario,
+  options: Omit<RunOptions, 'controller'> & { readonly keepRecords?: boolean } = {},
+): Promise<RecordedSvaRun> {
+  const { keepRecords, ...runOptions } = options;
+  const played = keepRecords
+    ? { ...scenario, fleet: { ...scenario.fleet, results: { ...scenario.fleet.results, keepRecords: true } } }
+    : scenario;
+  const decisions = new Map<number, DecisionRecord[]>();
+  let sim: FleetSim | undefined;
+  const run = await runClosedLoop(config, played, {
+    ...runOptions,
+    controller: observeSteps(recordingSva(config, decisions), (ctx) => (sim = ctx.sim)),
+  });
+  return { run, sim: sim!, decisions };
 }
 
 const devicePrice = (config: Config) =>

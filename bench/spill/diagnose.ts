@@ -18,12 +18,11 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../lib/config/load.js';
 import type { Config } from '../../lib/config/schema.js';
-import { runClosedLoop, type SimulationRun } from '../../lib/closedLoop/closedLoop.js';
+import type { SimulationRun } from '../../lib/closedLoop/closedLoop.js';
 import { buildScenario } from '../../lib/closedLoop/scenario.js';
 import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
-import { observeSteps } from '../../lib/closedLoop/controller.js';
 import type { FleetSim } from '../../lib/fleetSimulator/index.js';
-import { recordingSva } from '../policies/excessByHour.js';
+import { runRecordingSva } from '../policies/excessByHour.js';
 
 interface Run {
   readonly run: SimulationRun;
@@ -40,13 +39,8 @@ async function simulate(
   rateScale: number | undefined,
 ): Promise<Run> {
   const scenario = await buildScenario(config, { configPath, traceFiles, rateScale });
-  const decisions = new Map<number, DecisionRecord[]>();
-  let sim: FleetSim | undefined;
-  const run = await runClosedLoop(config, scenario, {
-    controller: observeSteps(recordingSva(config, decisions), (ctx) => (sim = ctx.sim)),
-    gatewayEvents: true,
-  });
-  return { run, decisions, sim: sim!, from: scenario.measuredFrom };
+  const { run, sim, decisions } = await runRecordingSva(config, scenario, { gatewayEvents: true });
+  return { run, decisions, sim, from: scenario.measuredFrom };
 }
 
 const deployments = (d: DecisionRecord | undefined) =>

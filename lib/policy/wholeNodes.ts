@@ -18,12 +18,7 @@
 import type { Config } from '../config/schema.js';
 import { nodeGroupsOfType } from '../config/resolved.js';
 import { ROLES, type Role } from '../config/roles.js';
-
-/** Bounds on prefill pods per decode pod (a disaggregated variant's roles.ratio). */
-export interface RatioBound {
-  readonly min?: number;
-  readonly max?: number;
-}
+import { withinRatio, type DisaggregatedInput } from '../optimizer/disaggregated.js';
 
 export interface RoleRoom {
   /** the role's device type and devices per pod on the accelerator it runs on */
@@ -42,11 +37,15 @@ export function devicesPerNode(config: Config, type: string): number | undefined
   return groups.length > 0 ? Math.min(...groups.map((g) => g.gpusPerNode)) : undefined;
 }
 
-/** Whether prefill : decode pods keep within the variant's ratio bound (none: always). */
-const withinBound = (prefill: number, decode: number, ratio?: RatioBound): boolean =>
-  decode <= 0 ||
-  ((ratio?.min === undefined || prefill >= ratio.min * decode - 1e-9) &&
-    (ratio?.max === undefined || prefill <= ratio.max * decode + 1e-9));
+/**
+ * Whether prefill : decode pods keep within the variant's ratio bound, as apply judges it: the
+ * bound would move neither, and no decode pods bound nothing.
+ */
+function withinBound(prefill: number, decode: number, ratio: DisaggregatedInput['ratio']): boolean {
+  if (decode <= 0) return true;
+  const bounded = withinRatio(prefill, decode, ratio);
+  return bounded.prefill === prefill && bounded.decode === decode;
+}
 
 /**
  * The roles' targets with the room their nodes leave filled (as given when the rule is off). A pod
@@ -56,7 +55,7 @@ const withinBound = (prefill: number, decode: number, ratio?: RatioBound): boole
 export function fillNodeRoom(
   config: Config,
   roles: Record<Role, RoleRoom>,
-  ratio?: RatioBound,
+  ratio?: DisaggregatedInput['ratio'],
 ): Record<Role, number> {
   const out = { prefill: roles.prefill.target, decode: roles.decode.target };
   if (!config.policy.fillNodes.enabled || ROLES.some((r) => roles[r].moving)) return out;

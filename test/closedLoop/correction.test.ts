@@ -9,11 +9,9 @@
  */
 import { parseConfig } from '../../lib/config/load.js';
 import type { Config } from '../../lib/config/schema.js';
-import { step, type FleetSim } from '../../lib/fleetSimulator/index.js';
-import { runClosedLoop } from '../../lib/closedLoop/closedLoop.js';
-import { observeSteps, svaController } from '../../lib/closedLoop/controller.js';
+import { step } from '../../lib/fleetSimulator/index.js';
 import type { Scenario } from '../../lib/closedLoop/scenario.js';
-import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
+import { runRecordingDecisions, type Outcome } from './helpers.js';
 
 const HOUR = 3600;
 const STEP_AT = 1500;
@@ -122,23 +120,9 @@ function scenario(initialReplicas: number): Scenario {
   };
 }
 
-interface Outcome {
-  decisions: { t: number; d: DecisionRecord }[];
-  fleet: FleetSim;
-}
-
-async function run(scale: number): Promise<Outcome> {
-  const decisions: Outcome['decisions'] = [];
-  let fleet: FleetSim | undefined;
-  const controller = observeSteps(svaController(config(scale)), (ctx, out) => {
-    fleet = ctx.sim;
-    for (const d of out.decisions ?? []) decisions.push({ t: ctx.t, d });
-  });
-  // Started with enough replicas for the first load on either profile: the loop's first
-  // decisions, not the start, are under test.
-  await runClosedLoop(config(scale), scenario(3), { controller });
-  return { decisions, fleet: fleet! };
-}
+// Started with enough replicas for the first load on either profile: the loop's first
+// decisions, not the start, are under test.
+const run = (scale: number): Promise<Outcome> => runRecordingDecisions(config(scale), scenario(3));
 
 /** Median of predicted / observed over the decisions in [from, to) that had both. */
 function medianRatio(o: Outcome, from: number, to: number, which: 'Ttft' | 'Itl'): number {

@@ -8,11 +8,9 @@
  */
 import { parseConfig } from '../../lib/config/load.js';
 import type { Config } from '../../lib/config/schema.js';
-import { poisson, type FleetSim, type Trace } from '../../lib/fleetSimulator/index.js';
-import { runClosedLoop } from '../../lib/closedLoop/closedLoop.js';
-import { observeSteps, svaController } from '../../lib/closedLoop/controller.js';
+import { poisson, type Trace } from '../../lib/fleetSimulator/index.js';
 import type { Scenario } from '../../lib/closedLoop/scenario.js';
-import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
+import { runRecordingDecisions, type Outcome } from './helpers.js';
 
 const HOUR = 3600;
 const RATE = 3;
@@ -122,21 +120,7 @@ function scenario(): Scenario {
   };
 }
 
-interface Outcome {
-  decisions: { t: number; d: DecisionRecord }[];
-  fleet: FleetSim;
-}
-
-async function run(learn: boolean): Promise<Outcome> {
-  const decisions: Outcome['decisions'] = [];
-  let fleet: FleetSim | undefined;
-  const controller = observeSteps(svaController(config(learn)), (ctx, out) => {
-    fleet = ctx.sim;
-    for (const d of out.decisions ?? []) decisions.push({ t: ctx.t, d });
-  });
-  await runClosedLoop(config(learn), scenario(), { controller });
-  return { decisions, fleet: fleet! };
-}
+const run = (learn: boolean): Promise<Outcome> => runRecordingDecisions(config(learn), scenario());
 
 /** Share of the requests arriving in [from, to) that missed ITL. */
 function itlMissed(o: Outcome, from: number, to: number): number {
