@@ -322,6 +322,7 @@ export class SampleStore {
       requestTpotBuckets: this.buckets(VLLM.requestTpot, sel, now, windowSeconds),
       ttftSeconds: need(VLLM.ttft, this.histogram(VLLM.ttft, sel, now, windowSeconds)),
       itlSeconds: itlName ? this.histogram(itlName, sel, now, windowSeconds) : need(VLLM.itl[0], undefined),
+      decodeSeconds: this.histogram(VLLM.decodeTime, sel, now, windowSeconds),
       running: need(VLLM.running, this.gaugeSum(VLLM.running, running, now, now)),
       waiting: this.gaugeSum(VLLM.waiting, waiting, now, now),
       kvCacheUsage:

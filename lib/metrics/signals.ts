@@ -44,6 +44,8 @@ export interface RawSignals {
   readonly generationTokenBuckets?: readonly BucketIncrease[];
   readonly ttftSeconds?: HistogramIncrease;
   readonly itlSeconds?: HistogramIncrease;
+  /** vllm:request_decode_time_seconds: with generationTokens, the mean time per output token */
+  readonly decodeSeconds?: HistogramIncrease;
   /** vllm:request_time_per_output_token_seconds by bucket (s), when the servers expose it (vLLM >= 0.13) */
   readonly requestTpotBuckets?: readonly BucketIncrease[];
   readonly running?: Signal;
@@ -146,7 +148,7 @@ export function estimateObservation(raw: RawSignals, opts: EstimationOptions): V
     outputTokenBuckets: tokenBuckets(raw.generationTokenBuckets),
     requestTpotBuckets: tokenBuckets(raw.requestTpotBuckets),
     ttftMs: histogram(raw.ttftSeconds, 1000),
-    itlMs: histogram(raw.itlSeconds, 1000),
+    itlMs: histogram(tokensDecoded(raw.decodeSeconds, raw.generationTokens) ?? raw.itlSeconds, 1000),
     waiting: waitingEstimate(waiting, fresh(raw.gatewayQueued)),
     running: running ? estimate(running.value, running) : undefined,
     kvCacheUsage: kv ? estimate(kv.value, kv) : undefined,
@@ -201,4 +203,28 @@ function tokenBuckets(buckets: readonly BucketIncrease[] | undefined): TokenBuck
     counts.push(count);
   }
   return previous > 0 ? { bounds, counts } : undefined;
+}
+
+/**
+ * The window's decode time over the tokens decoded in it (each request's tokens after its first),
+ * as a histogram of per-token times: its mean is the engine's time per output token weighted by
+ * tokens, which is what the latency model predicts and the correction compares it with. A
+ * per-request histogram's mean (vllm:request_time_per_output_token_seconds) weighs each request
+ * alike, so the few tokens of short answers interrupted by prefills would read as a slower engine.
+ * Unlike the ITL histogram it holds with speculative decoding (a step of several tokens). Undefined
+ * where either series is missing or nothing was decoded, and the ITL histogram stands.
+ */
+export function tokensDecoded(
+  decode: HistogramIncrease | undefined,
+  generation: HistogramIncrease | undefined,
+): HistogramIncrease | undefined {
+  if (!decode || !generation) return undefined;
+  const tokens = generation.sum.value - generation.count.value;
+  if (!(tokens > 0) || !Number.isFinite(decode.sum.value)) return undefined;
+  const count: Signal = {
+    value: tokens,
+    timestamp: Math.min(generation.sum.timestamp, generation.count.timestamp),
+    series: `${generation.sum.series} - ${generation.count.series}`,
+  };
+  return { sum: decode.sum, count };
 }

@@ -14,9 +14,17 @@ export const VLLM = {
   /** per request, its decode time over its tokens: the time per token also with speculative decoding */
   requestTpot: 'vllm:request_time_per_output_token_seconds',
   /**
-   * The time per output token, in the order a collector prefers them where a server exposes
-   * several: vLLM 0.13's per-request time per token (an ITL observation is an engine step, of
-   * several tokens with speculative decoding), then ITL's new name, then its old one.
+   * per request, the time from its first token to its last: summed over the window and divided by
+   * the tokens decoded in it (generation tokens less one per request), the engine's mean time per
+   * output token, weighted by tokens as the latency model predicts it
+   */
+  decodeTime: 'vllm:request_decode_time_seconds',
+  /**
+   * The time per output token as a histogram, in the order a collector prefers them where a server
+   * exposes several: vLLM 0.13's per-request time per token (an ITL observation is an engine step,
+   * of several tokens with speculative decoding), then ITL's new name, then its old one. Its
+   * quantiles are per request, as the ITL target judges; its mean is the fallback where the decode
+   * time is not exposed (the per-request one weighs a 10-token answer as a 1,000-token one).
    */
   perTokenTime: [
     'vllm:request_time_per_output_token_seconds',

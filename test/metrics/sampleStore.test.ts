@@ -200,6 +200,23 @@ describe('SampleStore gauges and ended series', () => {
   });
 });
 
+describe('the decode time', () => {
+  it('is read beside the generation tokens, for the mean time per output token', () => {
+    const store = new SampleStore();
+    const at = (k: number) => [
+      { name: `${VLLM.decodeTime}_sum`, labels: labels('chat-0'), value: 2.97 * k },
+      { name: `${VLLM.decodeTime}_count`, labels: labels('chat-0'), value: k },
+      { name: `${VLLM.generationTokens}_sum`, labels: labels('chat-0'), value: 100 * k },
+      { name: `${VLLM.generationTokens}_count`, labels: labels('chat-0'), value: k },
+    ];
+    store.ingest(0, at(10));
+    store.ingest(30, at(20));
+    const s = store.rawSignals(SEL, 30, 30);
+    expect(s.decodeSeconds?.sum.value).toBeCloseTo(29.7, 9);
+    expect(estimateObservation(s, { now: 30, maxAgeSeconds: 120 }).itlMs?.value).toBeCloseTo(30, 9);
+  });
+});
+
 describe('vLLM naming', () => {
   const hist = (name: string, pod: string, sum: number, count: number): Sample[] => [
     { name: `${name}_sum`, labels: labels(pod), value: sum },

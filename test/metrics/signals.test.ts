@@ -259,3 +259,38 @@ describe('arrivals per step (policy.burstSizing)', () => {
     }
   });
 });
+
+describe('the mean time per output token', () => {
+  // Two requests in the window: 10 tokens decoded in 1 s (a prefill stalled them) and 1,000 in 20 s.
+  const perRequest = hist('vllm:request_time_per_output_token_seconds', 1 / 9 + 20 / 999, 2);
+  const decode = hist('vllm:request_decode_time_seconds', 21, 2);
+  const generation = hist('vllm:request_generation_tokens', 1010, 2);
+
+  it('is the decode time over the tokens decoded, weighted by tokens as the model predicts it', () => {
+    const o = estimateObservation(
+      raw({ itlSeconds: perRequest, decodeSeconds: decode, generationTokens: generation }),
+      opts,
+    );
+    expect(o.itlMs?.value).toBeCloseTo((21 / 1008) * 1000, 9);
+    expect(o.itlMs?.source).toBe('vllm:request_decode_time_seconds');
+    // the per-request mean would read an engine three times as slow
+    expect((perRequest.sum.value / 2) * 1000).toBeGreaterThan(3 * o.itlMs!.value);
+  });
+
+  it('falls back to the ITL histogram without the decode time, or when nothing was decoded', () => {
+    expect(estimateObservation(raw(), opts).itlMs?.value).toBeCloseTo(40, 9);
+    const oneToken = hist('vllm:request_generation_tokens', 2, 2);
+    const o = estimateObservation(
+      raw({ decodeSeconds: hist('vllm:request_decode_time_seconds', 0, 2), generationTokens: oneToken }),
+      opts,
+    );
+    expect(o.itlMs?.value).toBeCloseTo(40, 9);
+  });
+
+  it('is not used when its generation tokens are stale, and names them', () => {
+    const old = hist('vllm:request_generation_tokens', 1010, 2, NOW - 500);
+    const o = estimateObservation(raw({ decodeSeconds: decode, generationTokens: old }), opts);
+    expect(o.itlMs).toBeUndefined();
+    expect(o.stale).toContain('vllm:request_generation_tokens_sum');
+  });
+});

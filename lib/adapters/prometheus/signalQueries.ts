@@ -45,6 +45,7 @@ export const SERIES = {
   generationTokens: `${VLLM.generationTokens}_count`,
   ttft: `${VLLM.ttft}_count`,
   requestTpot: `${VLLM.requestTpot}_count`,
+  decodeTime: `${VLLM.decodeTime}_count`,
   itlNew: `${VLLM.itl[0]}_count`,
   itlOld: `${VLLM.itl[1]}_count`,
   kvNew: VLLM.kvUsage[0],
@@ -77,6 +78,7 @@ export type SignalName =
   | 'generationTokens'
   | 'ttft'
   | 'itl'
+  | 'decodeTime'
   | 'kvTransfer'
   | 'kvTransferFailures'
   | 'ttftBuckets'
@@ -181,6 +183,7 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
     { signal: 'generationTokens', text: histogram([VLLM.generationTokens]) },
     { signal: 'ttft', text: histogram([VLLM.ttft]) },
     { signal: 'itl', text: histogram(VLLM.perTokenTime) },
+    { signal: 'decodeTime', text: histogram([VLLM.decodeTime]) },
     { signal: 'ttftBuckets', text: p95([VLLM.ttft]) },
     { signal: 'itlBuckets', text: p95(VLLM.perTokenTime) },
     { signal: 'promptTokenBuckets', text: buckets(VLLM.promptTokens) },
@@ -258,6 +261,7 @@ function inventory(
     [SERIES.generationTokens, s(SERIES.generationTokens), group],
     [SERIES.ttft, s(SERIES.ttft), group],
     [SERIES.requestTpot, s(SERIES.requestTpot), group],
+    [SERIES.decodeTime, s(SERIES.decodeTime), group],
     [SERIES.itlNew, s(SERIES.itlNew), group],
     [SERIES.itlOld, s(SERIES.itlOld), group],
     [SERIES.kvNew, s(SERIES.kvNew), group],

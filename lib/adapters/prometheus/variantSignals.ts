@@ -229,6 +229,9 @@ export function variantSignals(
     requestTpotBuckets: tokenBuckets('requestTpotBuckets', VLLM.requestTpot),
     ttftSeconds: histogram('ttft', VLLM.ttft, [SERIES.ttft], VLLM.ttft),
     itlSeconds: histogram('itl', itlName ?? VLLM.itl[0], itlSeries, VLLM.itl[0]),
+    decodeSeconds: seen(SERIES.decodeTime)
+      ? histogram('decodeTime', VLLM.decodeTime, [SERIES.decodeTime], VLLM.decodeTime)
+      : undefined,
     running: measure({
       signal: 'running',
       series: VLLM.running,

@@ -149,8 +149,8 @@ test('the metrics source never throws: failing answers become missing series wit
     new RegExp(`^(unexpected answer from prometheus|prometheus at) .*${url.replace(/\./g, '\\.')}`),
   );
   expect(o!.missing).toContain('vllm:request_success_total');
-  expect(source.lastCollection).toMatchObject({ queries: 19, failed: 19 });
-  expect(server!.requests).toHaveLength(19);
+  expect(source.lastCollection).toMatchObject({ queries: 20, failed: 20 });
+  expect(server!.requests).toHaveLength(20);
 });
 
 test('no variants, no queries', async () => {

@@ -165,6 +165,21 @@ describe('a variant from its rows', () => {
     expect(signals.errors).toEqual([]);
   });
 
+  test('servers exposing the decode time: the mean time per output token is it over the tokens decoded', () => {
+    const answers = freshAnswers();
+    const inventory = [...FRESH_SERIES, 'vllm:request_decode_time_seconds_count'];
+    answers.set('inventory', vector(inventory.map((s) => at({ sva_series: s }, T - 1.5))));
+    // 600 requests of 100 tokens decoded in 2.97 s each: 30 ms a token, where ITL's mean says 40
+    answers.set('decodeTime', vector(histogram({ 60: [600 * 2.97, 600], 300: [2900 * 2.97, 2900] })));
+    const o = observe(collected(answers));
+    expect(o.itlMs?.value).toBeCloseTo(30, 9);
+    expect(o.itlMs?.source).toBe('vllm:request_decode_time_seconds');
+    // a server without it keeps the ITL histogram's mean, and nothing is named missing
+    const without = observe(collected(freshAnswers()));
+    expect(without.itlMs?.value).toBeCloseTo(40, 9);
+    expect(without.missing).toEqual([]);
+  });
+
   test('without data in the rate window, every windowed value comes from the fallback', () => {
     const answers = freshAnswers();
     answers.set('completions', vector(windowed({ 300: 2900 })));

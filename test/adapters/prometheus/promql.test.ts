@@ -70,6 +70,7 @@ describe('signal queries', () => {
       'generationTokens',
       'ttft',
       'itl',
+      'decodeTime',
       'ttftBuckets',
       'itlBuckets',
       'promptTokenBuckets',
@@ -153,7 +154,7 @@ describe('signal queries', () => {
       gatewayModels: ['llama-3.1-8b'],
       pools: ['chat'],
     });
-    expect(queries).toHaveLength(22);
+    expect(queries).toHaveLength(23);
     const text = Object.fromEntries(queries.map((q) => [q.signal, q.text]));
     expect(text.running).toMatch(/^sum by \(model_name, namespace, pod\) /);
     // per pod, buckets come back as they are, for the parser to sum per variant

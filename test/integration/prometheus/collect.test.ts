@@ -265,7 +265,8 @@ describe.each(EMULATED_NAMINGS)('servers named as %s', (naming) => {
     const o = obs(`v-${naming}`);
     const expected = NAMING_NAMES[naming];
     expect(o.vllmNaming).toBe(expected.naming);
-    expect(o.itlMs?.source).toBe(expected.itl);
+    // every vLLM generation has the decode time: the mean time per token is it over the tokens
+    expect(o.itlMs?.source).toBe('vllm:request_decode_time_seconds');
     expect(o.kvCacheUsage?.source).toBe(expected.kv);
     expect(o.completionRate?.source).toBe('vllm:request_success_total');
     expect(o.avgInputTokens?.source).toBe('vllm:request_prompt_tokens');
@@ -276,10 +277,10 @@ describe.each(EMULATED_NAMINGS)('servers named as %s', (naming) => {
   });
 });
 
-test('with speculative decoding (vLLM 0.13) the time per token is the per-request series, not the per-step ITL', async () => {
+test('with speculative decoding (vLLM 0.13) the time per token is the decode time over the tokens, and its p95 the per-request series, not the per-step ITL', async () => {
   const o = obs('spec');
   expect(o.vllmNaming).toBe('vllm>=0.13');
-  expect(o.itlMs?.source).toBe('vllm:request_time_per_output_token_seconds');
+  expect(o.itlMs?.source).toBe('vllm:request_decode_time_seconds');
   near(o.itlMs?.value, LOAD.itlSeconds * 1000, 0.001);
   near(o.itlP95Ms?.value, 48.75, 0.001);
   // what reading the ITL series would have given: a step of three tokens per observation
@@ -296,7 +297,7 @@ test("a fleet exposing only today's names (vLLM 0.13, EPP v1.x) is read with the
   expect(o.stale).toEqual([]);
   expect(o.arrivalRate?.source).toBe('inference_objective_request_total');
   near(o.arrivalRate?.value, 20, 0.12);
-  expect(o.itlMs?.source).toBe('vllm:request_time_per_output_token_seconds');
+  expect(o.itlMs?.source).toBe('vllm:request_decode_time_seconds');
   near(o.itlMs?.value, LOAD.itlSeconds * 1000, 0.001);
   expect(o.vllmNaming).toBe('vllm>=0.13');
   expect(o.gatewayPool?.readyPods?.value).toBe(2);
@@ -317,8 +318,8 @@ test("a fleet exposing only today's names (vLLM 0.13, EPP v1.x) is read with the
 });
 
 test('one collection is one batch of queries, whatever the number of variants', () => {
-  expect(source.lastCollection).toMatchObject({ queries: 22, failed: 0 });
-  expect(source.queriesFor(QUERIES.slice(0, 2))).toHaveLength(19);
+  expect(source.lastCollection).toMatchObject({ queries: 23, failed: 0 });
+  expect(source.queriesFor(QUERIES.slice(0, 2))).toHaveLength(20);
 });
 
 test('an idle variant is a measured zero, not NaN and not missing', () => {
