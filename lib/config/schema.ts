@@ -772,9 +772,9 @@ export const simulationSchema = z
       ),
     requestTimePerOutputToken: z
       .boolean()
-      .default(false)
+      .default(true)
       .describe(
-        "the simulated servers expose vllm:request_time_per_output_token_seconds as vLLM >= 0.13 does (each request's decode time over its tokens after the first: the ITL the results judge); the mean ITL is then read from it, as from such a server. Off: servers of earlier versions, whose mean ITL is the per-token histogram's",
+        "the simulated servers expose vllm:request_time_per_output_token_seconds as vLLM >= 0.13 does (each request's decode time over its tokens after the first: the ITL the results judge), as the servers of late 2026 do; its quantiles give the p95 ITL and its buckets the share over the ITL target. false: servers of earlier versions, without it. Either way the mean time per token is the decode time over the tokens decoded",
       ),
     variants: z
       .record(

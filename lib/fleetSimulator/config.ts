@@ -90,8 +90,8 @@ export interface FleetSimConfig {
   readonly removalOrder?: RemovalOrder;
   /**
    * Expose vLLM 0.13's per-request time per output token (vllm:request_time_per_output_token_seconds:
-   * decode time over the tokens after the first, the ITL a request is judged by). Default false:
-   * the simulated servers are earlier versions, whose mean ITL comes from the per-token histogram.
+   * decode time over the tokens after the first, the ITL a request is judged by). Default true,
+   * as the servers users run (false: earlier versions, without it).
    */
   readonly requestTimePerOutputToken?: boolean;
   /** an endpoint picker with flow control in front of every variant (gateway.ts); default none */
@@ -202,7 +202,7 @@ const fleetSimConfigSchema = z
     seed: z.number().int().default(1),
     delayJitter: z.number().min(0).max(1).default(0),
     removalOrder: z.enum(['newest', 'least-busy']).default('newest'),
-    requestTimePerOutputToken: z.boolean().default(false),
+    requestTimePerOutputToken: z.boolean().default(true),
     gateway: gatewaySchema.optional(),
     results: z
       .object({
