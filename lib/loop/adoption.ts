@@ -11,7 +11,7 @@ import type { DecisionRecord } from '../policy/decisionRecord.js';
 import type { DeletionCost, DeploymentView, OtherAutoscaler, TelemetryPoint } from '../policy/ports.js';
 import { PAUSED_ANNOTATION } from '../policy/ports.js';
 import type { ApplyDeps, ApplyOptions, ApplyOutcome } from './apply.js';
-import { notOnAdvice, scalesOnAdvice } from './adviceConsumers.js';
+import { adviceSeries, notOnAdvice, readsAdvice, scalesOnAdvice } from './adviceConsumers.js';
 import { ADOPTION } from './telemetry.js';
 
 export interface AdoptionHold {
@@ -111,7 +111,8 @@ async function adviceConsumers(deps: ApplyDeps, d: DecisionRecord): Promise<Part
     return { adviceCheck: `not checked whether an HPA or ScaledObject scales on the advice: ${error}` };
   }
   const found = listed.filter((a) => names.includes(a.deployment));
-  const consumers = found.filter(scalesOnAdvice).map(named);
+  const v = { namespace: d.namespace, variant: d.variant };
+  const consumers = found.filter((a) => scalesOnAdvice(a, v)).map(named);
   if (consumers.length > 0) return { advisedTo: consumers };
   const ignored = `nothing acts on ${d.namespace}/${d.variant}'s advice, and it never scales`;
   const act = "(deploy/advise/), or set the variant's mode to act";
@@ -120,10 +121,14 @@ async function adviceConsumers(deps: ApplyDeps, d: DecisionRecord): Promise<Part
       advisedTo: [],
       unconsumed: `no HPA or ScaledObject scales ${names.join(', ')} (namespace ${d.namespace}): ${ignored}. Deploy one on inferno_desired_replicas ${act}`,
     };
-  // One scales the Deployment on something else (CPU, another query): it ignores the advice.
+  // One scales the Deployment on something else (CPU, another query), or on the advice of
+  // another variant or of several: then it scales, only not to this variant's advice.
+  const misread = found.some((a) => readsAdvice(a, v))
+    ? `nothing is known to act on ${d.namespace}/${d.variant}'s advice alone`
+    : ignored;
   return {
     advisedTo: [],
-    unconsumed: `${found.map(notOnAdvice).join('; ')}: ${ignored}. Scale it on inferno_desired_replicas ${act}`,
+    unconsumed: `${found.map((a) => notOnAdvice(a, v)).join('; ')}: ${misread}. Scale it on ${adviceSeries(v)} ${act}`,
   };
 }
 

@@ -88,6 +88,30 @@ export interface ScaledOn {
   readonly type: string;
   readonly name?: string;
   readonly query?: string;
+  /** an External metric's selector: the labels its series must have (empty: none, every series) */
+  readonly selector?: readonly LabelMatcher[];
+  /** the series a prometheus trigger's query reads, when the query could be read */
+  readonly series?: readonly SeriesSelector[];
+  /** why a prometheus trigger's query could not be read (its series then unknown) */
+  readonly queryUnread?: string;
+}
+
+/**
+ * One condition on a label of the series: PromQL's `=`, `!=`, `=~` and `!~` (a regular
+ * expression that must match the whole value), or a Kubernetes label selector's (`matchLabels`
+ * as `=`; In, NotIn, Exists, DoesNotExist). `values` holds the one value or pattern, In's and
+ * NotIn's set, nothing for Exists and DoesNotExist.
+ */
+export interface LabelMatcher {
+  readonly label: string;
+  readonly op: '=' | '!=' | '=~' | '!~' | 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  readonly values: readonly string[];
+}
+
+/** A vector selector of a query: the metric it names (empty when none) and its label matchers. */
+export interface SeriesSelector {
+  readonly name: string;
+  readonly matchers: readonly LabelMatcher[];
 }
 
 /** A pod of a Deployment and its pod-deletion-cost: the ReplicaSet removes the lowest first. */

@@ -5,7 +5,7 @@
  */
 import { ApiException } from '@kubernetes/client-node';
 import { createApplyHandler } from '../../functions/apply/handler.js';
-import { toKubernetesError } from '../../lib/adapters/kubernetes/index.js';
+import { scaledObjectScalesOn, toKubernetesError } from '../../lib/adapters/kubernetes/index.js';
 import { lambdaContext, readEvent } from '../../lib/cli/invokeCommand.js';
 import type { SQSEvent } from 'aws-lambda';
 import { capacityIntent } from '../../lib/policy/capacityPlan.js';
@@ -359,6 +359,13 @@ test('events/apply-hostile-decisions.json: the three outside the config to the D
   ]);
 });
 
+/** What a ScaledObject with this prometheus query scales on, as the Kubernetes adapter reads it. */
+function onQuery(query: string): OtherAutoscaler['scalesOn'] {
+  const read = scaledObjectScalesOn({ triggers: [{ type: 'prometheus', metadata: { query } }] });
+  if (!('scalesOn' in read)) throw new Error(read.unread);
+  return read.scalesOn;
+}
+
 /** A KEDA ScaledObject on summarize's Deployment. */
 const SUM_Q: OtherAutoscaler = {
   kind: 'ScaledObject',
@@ -366,13 +373,7 @@ const SUM_Q: OtherAutoscaler = {
   namespace: 'llm',
   name: 'sum-q',
   deployment: 'summarize',
-  scalesOn: [
-    {
-      source: 'trigger',
-      type: 'prometheus',
-      query: 'sum(inferno_desired_replicas{namespace="llm", variant_name="summarize"})',
-    },
-  ],
+  scalesOn: onQuery('sum(inferno_desired_replicas{namespace="llm", variant_name="summarize"})'),
 };
 
 test('adopting sva: shadow logged at INFO, pause and conflict at WARN with what and why; none of them a failure or a dead letter', async () => {
@@ -470,5 +471,20 @@ test('advise mode with nothing scaling on the advice: a WARN naming the variant,
   expect(ignored).toMatchObject({ level: 'WARN', variant: 'llm/summarize', deployments: ['summarize'] });
   expect(String(ignored!.detail)).toMatch(
     /^ScaledObject llm\/sum-q scales summarize on a cpu trigger, not on inferno_desired_replicas: /,
+  );
+
+  // Its query copied from chat's: it scales summarize to chat's advice; the WARN says so.
+  const copied = memoryApplyWiring();
+  const query = 'sum(inferno_desired_replicas{namespace="llm", variant_name="chat"})';
+  copied.cluster.setOtherAutoscalers([{ ...SUM_Q, scalesOn: onQuery(query) }]);
+  const fights = await run(
+    sqsEvent(sqsRecord({ ...decision({ variant: 'summarize' }), mode: 'advise' })),
+    copied,
+  );
+  expect(fights.result).toEqual({ batchItemFailures: [] });
+  const [misread] = byMessage(fights.logs, 'advise mode: nothing scales on the advice');
+  expect(misread).toMatchObject({ level: 'WARN', variant: 'llm/summarize', deployments: ['summarize'] });
+  expect(String(misread!.detail)).toMatch(
+    /^ScaledObject llm\/sum-q scales summarize on another variant's inferno_desired_replicas: its query has variant_name="chat", and llm\/summarize's variant_name is "summarize": /,
   );
 });

@@ -27,7 +27,7 @@ import {
 } from '../../lib/loop/apply.js';
 import { capacityIntent } from '../../lib/policy/capacityPlan.js';
 import type { DecisionRecord } from '../../lib/policy/decisionRecord.js';
-import type { OtherAutoscaler } from '../../lib/policy/ports.js';
+import type { LabelMatcher, OtherAutoscaler, ScaledOn } from '../../lib/policy/ports.js';
 import { capacityViews, deployment, observation, poolConfig, ratePerReplica } from '../policy/helpers.js';
 import { APPLY_CONFIG } from './applyConfig.js';
 import { fixtureDecision, ISSUED_AT } from './decisionFixture.js';
@@ -43,7 +43,14 @@ const HPA: OtherAutoscaler = {
   namespace: 'llm',
   name: 'chat-queue',
   deployment: 'chat',
-  scalesOn: [{ source: 'metric', type: 'External', name: 'inferno_desired_replicas' }],
+  scalesOn: [
+    {
+      source: 'metric',
+      type: 'External',
+      name: 'inferno_desired_replicas',
+      selector: [{ label: 'variant_name', op: '=', values: ['chat'] }],
+    },
+  ],
 };
 
 function world(
@@ -234,11 +241,21 @@ describe('advise mode: is anything scaling on the advice?', () => {
         source: 'trigger',
         type: 'prometheus',
         query: 'sum(inferno_desired_replicas{namespace="llm", variant_name="chat"})',
+        series: [
+          {
+            name: 'inferno_desired_replicas',
+            matchers: [
+              { label: 'namespace', op: '=', values: ['llm'] },
+              { label: 'variant_name', op: '=', values: ['chat'] },
+            ],
+          },
+        ],
       },
     ],
   };
-  const ignored =
-    ": nothing acts on llm/chat's advice, and it never scales. Scale it on inferno_desired_replicas (deploy/advise/), or set the variant's mode to act";
+  const scaleIt =
+    'Scale it on inferno_desired_replicas{namespace="llm", variant_name="chat"} (deploy/advise/), or set the variant\'s mode to act';
+  const ignored = `: nothing acts on llm/chat's advice, and it never scales. ${scaleIt}`;
 
   it('an HPA on CPU only: not a consumer; the warning names it and cpu; the gauge 1', async () => {
     const w = world(advise, { others: [CPU_HPA] });
@@ -303,6 +320,62 @@ describe('advise mode: is anything scaling on the advice?', () => {
     expect(out.unconsumed).toBe(
       `ScaledObject llm/chat-sva scales chat on ${what}, not on inferno_desired_replicas${ignored}`,
     );
+    expect(unconsumed(w)).toEqual([['llm', 'chat', 1]]);
+  });
+
+  const variantIs = (value: string) => [{ label: 'variant_name', op: '=' as const, values: [value] }];
+  const misread = `: nothing is known to act on llm/chat's advice alone. ${scaleIt}`;
+  const external = HPA.scalesOn[0]!;
+  const keda = (series: ScaledOn['series']) => ({ ...KEDA, scalesOn: [{ ...KEDA.scalesOn[0]!, series }] });
+  const desired = (...matchers: LabelMatcher[]) => [{ name: 'inferno_desired_replicas', matchers }];
+
+  it.each<[string, OtherAutoscaler, string]>([
+    [
+      "an HPA on another variant's advice (deploy/advise/ copied unchanged): the HPA, the label and both values named",
+      { ...HPA, name: 'chat-70b-sva', scalesOn: [{ ...external, selector: variantIs('chat-70b') }] },
+      `HorizontalPodAutoscaler llm/chat-70b-sva scales chat on another variant's inferno_desired_replicas: its selector has variant_name="chat-70b", and llm/chat's variant_name is "chat"`,
+    ],
+    [
+      'an HPA whose selector pins no variant: it reads every variant of the namespace and sums them',
+      { ...HPA, scalesOn: [{ ...external, selector: [] }] },
+      "HorizontalPodAutoscaler llm/chat-queue scales chat on the inferno_desired_replicas of no variant in particular: its selector pins no variant_name, so it reads several variants' series and scales on their sum (an HPA adds up the series of an External metric), not on llm/chat's advice",
+    ],
+    [
+      "an HPA on its own advice and on another variant's: it would scale to the higher of the two",
+      { ...HPA, scalesOn: [external, { ...external, selector: variantIs('other') }] },
+      `HorizontalPodAutoscaler llm/chat-queue scales chat on another variant's inferno_desired_replicas: its selector has variant_name="other", and llm/chat's variant_name is "chat"`,
+    ],
+    [
+      'a ScaledObject whose query reads chat of every namespace',
+      keda(desired(...variantIs('chat'))),
+      "ScaledObject llm/chat-sva scales chat on the inferno_desired_replicas of no variant in particular: its query pins no namespace, so it reads several variants' series and scales on what its query makes of them (their sum or the highest), not on llm/chat's advice",
+    ],
+    [
+      'a ScaledObject whose query reads chat of another namespace',
+      keda(desired(...variantIs('chat'), { label: 'namespace', op: '=', values: ['prod'] })),
+      'ScaledObject llm/chat-sva scales chat on another variant\'s inferno_desired_replicas: its query has namespace="prod", and llm/chat\'s namespace is "llm"',
+    ],
+    [
+      'a ScaledObject whose query names the series but could not be read',
+      {
+        ...KEDA,
+        scalesOn: [
+          {
+            source: 'trigger',
+            type: 'prometheus',
+            query: 'sum(inferno_desired_replicas{variant_name="chat"',
+            queryUnread: 'PromQL syntax error at character 48',
+          },
+        ],
+      },
+      "ScaledObject llm/chat-sva scales chat on inferno_desired_replicas, but its query could not be read (PromQL syntax error at character 48), so not known to read llm/chat's advice",
+    ],
+  ])('%s: not a consumer, the warning says why, the gauge 1', async (_, other, why) => {
+    const w = world(advise, { others: [other] });
+    const out = await w.apply(fixtureDecision());
+    expect(out.status).toBe('advise');
+    expect(out.advisedTo).toEqual([]);
+    expect(out.unconsumed).toBe(why + misread);
     expect(unconsumed(w)).toEqual([['llm', 'chat', 1]]);
   });
 

@@ -7,13 +7,17 @@
  *   `pods.metric.name`, `resource.name`, `containerResource.name`;
  * - v2beta1: the same types with `metricName` in place of `metric.name`;
  * - v1: CPU only (`targetCPUUtilizationPercentage`).
- * An HPA without metrics scales on CPU (the controller's default of 80%). A ScaledObject has
- * `spec.triggers[]`, each a `type` and, for `prometheus`, `metadata.query`.
+ * An External metric's label selector (`external.metric.selector`, v2beta1's
+ * `external.metricSelector`) says which of the metric's series it reads: the advice of which
+ * variant. An HPA without metrics scales on CPU (the controller's default of 80%). A ScaledObject
+ * has `spec.triggers[]`, each a `type` and, for `prometheus`, `metadata.query`, whose series
+ * are read with ../prometheus/querySeries.ts (a query that does not read is said so, not refused).
  * A spec that does not parse is returned as the first problem's field and message, never thrown.
  */
 import { z } from 'zod';
 import { formatPath } from '../../config/errors.js';
-import type { ScaledOn } from '../../policy/ports.js';
+import type { LabelMatcher, ScaledOn } from '../../policy/ports.js';
+import { querySeries } from '../prometheus/querySeries.js';
 import type { HPA_VERSIONS } from './otherAutoscalers.js';
 
 export type ScalesOnRead = { readonly scalesOn: ScaledOn[] } | { readonly unread: string };
@@ -33,11 +37,41 @@ const resources = [
     .transform((m) => metric(m.type, m.containerResource.name)),
 ] as const;
 
+/** A Kubernetes label selector: `matchLabels` are `=`, `matchExpressions` keep their operator. */
+const labelSelector = z
+  .object({
+    matchLabels: z.record(z.string(), z.string()).optional(),
+    matchExpressions: z
+      .array(
+        z
+          .object({
+            key: name,
+            operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+            values: z.array(z.string()).optional(),
+          })
+          .refine((e) => !(e.operator === 'In' || e.operator === 'NotIn') || (e.values?.length ?? 0) > 0, {
+            message: 'In and NotIn need values',
+            path: ['values'],
+          }),
+      )
+      .optional(),
+  })
+  .optional()
+  .transform((s): LabelMatcher[] => [
+    ...Object.entries(s?.matchLabels ?? {}).map(([label, v]) => ({ label, op: '=' as const, values: [v] })),
+    ...(s?.matchExpressions ?? []).map((e) => ({ label: e.key, op: e.operator, values: e.values ?? [] })),
+  ]);
+
+const external = (n: string, selector: LabelMatcher[]): ScaledOn => ({ ...metric('External', n), selector });
+
 /** autoscaling/v2 and v2beta2: the metric is `{ name, selector }` */
 const v2Metric = z.discriminatedUnion('type', [
   z
-    .object({ type: z.literal('External'), external: z.object({ metric: z.object({ name }) }) })
-    .transform((m) => metric(m.type, m.external.metric.name)),
+    .object({
+      type: z.literal('External'),
+      external: z.object({ metric: z.object({ name, selector: labelSelector }) }),
+    })
+    .transform((m) => external(m.external.metric.name, m.external.metric.selector)),
   z
     .object({ type: z.literal('Object'), object: z.object({ metric: z.object({ name }) }) })
     .transform((m) => metric(m.type, m.object.metric.name)),
@@ -50,8 +84,11 @@ const v2Metric = z.discriminatedUnion('type', [
 /** autoscaling/v2beta1: the metric is `metricName` */
 const v2beta1Metric = z.discriminatedUnion('type', [
   z
-    .object({ type: z.literal('External'), external: z.object({ metricName: name }) })
-    .transform((m) => metric(m.type, m.external.metricName)),
+    .object({
+      type: z.literal('External'),
+      external: z.object({ metricName: name, metricSelector: labelSelector }),
+    })
+    .transform((m) => external(m.external.metricName, m.external.metricSelector)),
   z
     .object({ type: z.literal('Object'), object: z.object({ metricName: name }) })
     .transform((m) => metric(m.type, m.object.metricName)),
@@ -80,11 +117,17 @@ const trigger = z
         message: 'a prometheus trigger needs a query',
       });
   })
-  .transform((t): ScaledOn => ({
-    source: 'trigger',
-    type: t.type,
-    ...(t.type === 'prometheus' ? { query: t.metadata!.query as string } : {}),
-  }));
+  .transform((t): ScaledOn => {
+    if (t.type !== 'prometheus') return { source: 'trigger', type: t.type };
+    const query = t.metadata!.query as string;
+    const read = querySeries(query);
+    return {
+      source: 'trigger',
+      type: t.type,
+      query,
+      ...('series' in read ? { series: read.series } : { queryUnread: read.unread }),
+    };
+  });
 
 const scaledObject = z.object({ triggers: z.array(trigger).min(1) }).transform((s) => s.triggers);
 

@@ -1,17 +1,24 @@
 /**
  * What an HPA or a ScaledObject scales on, from the spec each version serves
- * (lib/adapters/kubernetes/scalesOn.ts), and the shipped deploy/advise/ examples read as acting on
- * the advice (lib/loop/adviceConsumers.ts). The same objects on the real kube-apiserver:
+ * (lib/adapters/kubernetes/scalesOn.ts), an External metric's selector and a prometheus query's
+ * series among it, and the shipped deploy/advise/ examples read as acting on chat's advice, and on
+ * no other variant's (lib/loop/adviceConsumers.ts). The same objects on the real kube-apiserver:
  * test/integration/kubernetes/adoption.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { hpaScalesOn, scaledObjectScalesOn } from '../../../lib/adapters/kubernetes/index.js';
-import { ADVICE_EXTERNAL_METRICS, onAdvice } from '../../../lib/loop/adviceConsumers.js';
+import { ADVICE_EXTERNAL_METRICS, adviceOf } from '../../../lib/loop/adviceConsumers.js';
 
 const metric = (type: string, name: string) => ({ source: 'metric', type, name });
+const external = (name: string, selector: unknown[] = []) => ({ ...metric('External', name), selector });
 const CPU = [metric('Resource', 'cpu')];
+
+/** An HPA on the advice with this selector. */
+const selected = (selector: unknown) => ({
+  metrics: [{ type: 'External', external: { metric: { name: 'inferno_desired_replicas', selector } } }],
+});
 
 describe('HPA, autoscaling/v2 and v2beta2: spec.metrics[] with metric.name', () => {
   const spec = {
@@ -41,7 +48,7 @@ describe('HPA, autoscaling/v2 and v2beta2: spec.metrics[] with metric.name', () 
   it.each(['v2', 'v2beta2'])('%s: each type its name', (version) => {
     expect(hpaScalesOn(version, spec)).toEqual({
       scalesOn: [
-        metric('External', 'inferno_desired_replicas'),
+        external('inferno_desired_replicas', [{ label: 'variant_name', op: '=', values: ['chat'] }]),
         metric('Object', 'requests_per_second'),
         metric('Pods', 'vllm_queue'),
         metric('Resource', 'memory'),
@@ -49,6 +56,36 @@ describe('HPA, autoscaling/v2 and v2beta2: spec.metrics[] with metric.name', () 
       ],
     });
   });
+
+  it.each(['v2', 'v2beta2'])(
+    "%s: the External metric's selector, matchLabels and matchExpressions",
+    (version) => {
+      const selector = {
+        matchLabels: { variant_name: 'chat', namespace: 'llm' },
+        matchExpressions: [
+          { key: 'accelerator_type', operator: 'In', values: ['L4', 'H100'] },
+          { key: 'variant_name', operator: 'NotIn', values: ['chat-70b'] },
+          { key: 'namespace', operator: 'Exists' },
+          { key: 'stale', operator: 'DoesNotExist', values: [] },
+        ],
+      };
+      const spec = {
+        metrics: [{ type: 'External', external: { metric: { name: 'inferno_desired_replicas', selector } } }],
+      };
+      expect(hpaScalesOn(version, spec)).toEqual({
+        scalesOn: [
+          external('inferno_desired_replicas', [
+            { label: 'variant_name', op: '=', values: ['chat'] },
+            { label: 'namespace', op: '=', values: ['llm'] },
+            { label: 'accelerator_type', op: 'In', values: ['L4', 'H100'] },
+            { label: 'variant_name', op: 'NotIn', values: ['chat-70b'] },
+            { label: 'namespace', op: 'Exists', values: [] },
+            { label: 'stale', op: 'DoesNotExist', values: [] },
+          ]),
+        ],
+      });
+    },
+  );
 
   it('no metrics, or none listed: the controller scales on CPU', () => {
     expect(hpaScalesOn('v2', { scaleTargetRef: { name: 'chat' } })).toEqual({ scalesOn: CPU });
@@ -67,6 +104,26 @@ describe('HPA, autoscaling/v2 and v2beta2: spec.metrics[] with metric.name', () 
       /^spec\.metrics\[0\]\.external\.metric: /,
     ],
     ['an unknown type', { metrics: [{ type: 'Sideways' }] }, /^spec\.metrics\[0\]\.type: /],
+    [
+      'a selector whose matchLabels are not strings',
+      selected({ matchLabels: { variant_name: 8 } }),
+      /^spec\.metrics\[0\]\.external\.metric\.selector\.matchLabels\.variant_name: /,
+    ],
+    [
+      'a selector with an unknown operator',
+      selected({ matchExpressions: [{ key: 'variant_name', operator: 'Equals', values: ['chat'] }] }),
+      /^spec\.metrics\[0\]\.external\.metric\.selector\.matchExpressions\[0\]\.operator: /,
+    ],
+    [
+      'an In without values',
+      selected({ matchExpressions: [{ key: 'variant_name', operator: 'In' }] }),
+      /^spec\.metrics\[0\]\.external\.metric\.selector\.matchExpressions\[0\]\.values: In and NotIn need values$/,
+    ],
+    [
+      'a selector that is a string',
+      selected('variant_name=chat'),
+      /^spec\.metrics\[0\]\.external\.metric\.selector: /,
+    ],
     ['metrics not a list', { metrics: 'cpu' }, /^spec\.metrics: /],
     ['the spec not an object', 'cpu', /^spec: /],
   ])('malformed, %s: not read, the field named, no throw', (_, bad, field) => {
@@ -87,11 +144,43 @@ describe('HPA, autoscaling/v2beta1: metricName', () => {
     };
     expect(hpaScalesOn('v2beta1', spec)).toEqual({
       scalesOn: [
-        metric('External', 'inferno_desired_replicas'),
+        external('inferno_desired_replicas'),
         metric('Object', 'rps'),
         metric('Pods', 'vllm_queue'),
         metric('Resource', 'cpu'),
       ],
+    });
+  });
+
+  it("the External metric's metricSelector", () => {
+    const spec = {
+      metrics: [
+        {
+          type: 'External',
+          external: {
+            metricName: 'inferno_desired_replicas',
+            metricSelector: {
+              matchLabels: { variant_name: 'chat-70b' },
+              matchExpressions: [{ key: 'namespace', operator: 'In', values: ['llm'] }],
+            },
+            targetAverageValue: '1',
+          },
+        },
+      ],
+    };
+    expect(hpaScalesOn('v2beta1', spec)).toEqual({
+      scalesOn: [
+        external('inferno_desired_replicas', [
+          { label: 'variant_name', op: '=', values: ['chat-70b'] },
+          { label: 'namespace', op: 'In', values: ['llm'] },
+        ]),
+      ],
+    });
+    const bad = {
+      metrics: [{ type: 'External', external: { metricName: 'x', metricSelector: { matchLabels: [] } } }],
+    };
+    expect(hpaScalesOn('v2beta1', bad)).toEqual({
+      unread: expect.stringMatching(/^spec\.metrics\[0\]\.external\.metricSelector\.matchLabels: /),
     });
   });
 
@@ -133,9 +222,43 @@ describe('ScaledObject: spec.triggers[]', () => {
     };
     expect(scaledObjectScalesOn(spec)).toEqual({
       scalesOn: [
-        { source: 'trigger', type: 'prometheus', query: 'sum(x)' },
+        { source: 'trigger', type: 'prometheus', query: 'sum(x)', series: [{ name: 'x', matchers: [] }] },
         { source: 'trigger', type: 'cpu' },
         { source: 'trigger', type: 'kafka' },
+      ],
+    });
+  });
+
+  it("a prometheus query's series and their matchers; a query that does not parse is kept, its series said unread", () => {
+    const query = 'max(inferno_desired_replicas{namespace="llm", variant_name=~"chat-70b"}) or vector(0)';
+    const spec = {
+      triggers: [
+        { type: 'prometheus', metadata: { query } },
+        { type: 'prometheus', metadata: { query: 'sum(inferno_desired_replicas{' } },
+      ],
+    };
+    expect(scaledObjectScalesOn(spec)).toEqual({
+      scalesOn: [
+        {
+          source: 'trigger',
+          type: 'prometheus',
+          query,
+          series: [
+            {
+              name: 'inferno_desired_replicas',
+              matchers: [
+                { label: 'namespace', op: '=', values: ['llm'] },
+                { label: 'variant_name', op: '=~', values: ['chat-70b'] },
+              ],
+            },
+          ],
+        },
+        {
+          source: 'trigger',
+          type: 'prometheus',
+          query: 'sum(inferno_desired_replicas{',
+          queryUnread: expect.stringMatching(/^PromQL syntax error at character \d+$/),
+        },
       ],
     });
   });
@@ -159,20 +282,31 @@ describe('the shipped deploy/advise/ examples act on the advice', () => {
     parseAllDocuments(readFileSync(resolve(path), 'utf8')).map(
       (d) => d.toJSON() as { kind: string; spec: unknown; data?: Record<string, string> },
     );
+  const chat = { namespace: 'llm', variant: 'chat' };
+  const copied = { namespace: 'llm', variant: 'chat-8b' };
 
-  it("the HPA's External metric, and the name prometheus-adapter's rule serves it as, are accepted names", () => {
+  it("the HPA's External metric, and the name prometheus-adapter's rule serves it as, are accepted names; its selector picks chat's series", () => {
     const [hpa, adapter] = docs('deploy/advise/hpa-external.yaml');
     const read = hpaScalesOn('v2', hpa!.spec);
-    expect('scalesOn' in read && read.scalesOn.map(onAdvice)).toEqual([true]);
+    expect('scalesOn' in read && read.scalesOn.map((s) => adviceOf(s, chat))).toEqual([{ is: 'this' }]);
+    // copied onto another variant's Deployment unchanged, it reads chat's advice
+    expect('scalesOn' in read && read.scalesOn.map((s) => adviceOf(s, copied))).toEqual([
+      { is: 'another', matcher: { label: 'variant_name', op: '=', values: ['chat'] }, value: 'chat-8b' },
+    ]);
     const rules = parseAllDocuments(adapter!.data!['config.yaml']!)[0]!.toJSON() as {
-      externalRules: { name: { as: string } }[];
+      externalRules: { name: { as: string }; resources: { overrides: Record<string, unknown> } }[];
     };
-    for (const rule of rules.externalRules) expect(ADVICE_EXTERNAL_METRICS).toContain(rule.name.as);
+    for (const rule of rules.externalRules) {
+      expect(ADVICE_EXTERNAL_METRICS).toContain(rule.name.as);
+      // what lets an HPA's selector leave the namespace out: the adapter adds the HPA's own
+      expect(rule.resources.overrides).toHaveProperty('namespace', { resource: 'namespace' });
+    }
   });
 
-  it("the ScaledObject's prometheus query reads inferno_desired_replicas", () => {
+  it("the ScaledObject's prometheus query reads inferno_desired_replicas of chat in llm", () => {
     const [so] = docs('deploy/advise/keda-scaledobject.yaml');
     const read = scaledObjectScalesOn(so!.spec);
-    expect('scalesOn' in read && read.scalesOn.map(onAdvice)).toEqual([true]);
+    expect('scalesOn' in read && read.scalesOn.map((s) => adviceOf(s, chat))).toEqual([{ is: 'this' }]);
+    expect('scalesOn' in read && read.scalesOn.map((s) => adviceOf(s, copied)?.is)).toEqual(['another']);
   });
 });

@@ -3,7 +3,8 @@
  * the shipped RBAC (deploy/rbac.yaml) and KEDA's ScaledObject CRD (stack/keda-crds.yaml): apply,
  * on the scaler's token, refuses a Deployment an HPA or a ScaledObject scales (in act mode), is
  * held by shadow and advise modes and by the pause annotation, in advise mode says whether an
- * HPA or ScaledObject scales on the advice (and skips that check on a 403), reads each namespace's other
+ * HPA or ScaledObject scales on the advice, the variant's own by its selector or query (and skips
+ * that check on a 403), reads each namespace's other
  * autoscalers once per batch, and sets pod-deletion-cost on the Deployment's own pods only.
  * The shipped advise examples (deploy/advise/) are created here too: the server accepts them.
  */
@@ -130,6 +131,26 @@ function scalerWorld(config: Config = APPLY_CONFIG, token: 'scaler' | 'reader' =
   return { apis, autoscalers, cluster, telemetry, deps, apply };
 }
 
+/** The end of apply's warning when nothing scales chat on its advice: the series to scale on. */
+const SCALE_CHAT_ON =
+  'Scale it on inferno_desired_replicas{namespace="llm", variant_name="chat"} (deploy/advise/), or set the variant\'s mode to act';
+
+/** The inferno_advise_unconsumed values a world published. */
+const unconsumedGauge = (w: ReturnType<typeof scalerWorld>) =>
+  w.telemetry.points.filter((p) => p.name === 'inferno_advise_unconsumed').map((p) => p.value);
+
+/** An advise decision for chat that nothing scales on its advice: held, the gauge 1; its warning. */
+async function unconsumedChat(): Promise<string | undefined> {
+  const w = scalerWorld({ ...APPLY_CONFIG, mode: 'advise' });
+  const out = await w.apply();
+  expect(out.status).toBe('advise');
+  expect(out.advisedTo).toEqual([]);
+  expect(unconsumedGauge(w)).toEqual([1]);
+  expect(w.autoscalers.requests).toEqual({ discovery: 1, hpa: 1, scaledObject: 1 });
+  expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(2);
+  return out.unconsumed;
+}
+
 const otherTo = (replicas: number): Partial<DecisionRecord> => ({
   variant: 'other',
   targetReplicas: replicas,
@@ -159,9 +180,12 @@ describe('the other autoscalers of a namespace', () => {
       if (o.kind === 'HorizontalPodAutoscaler') o.apiVersion = 'autoscaling/v2beta2';
     }))
       await api.create(o);
+    // the example made other's: its name, target and the variant its query reads
     for (const o of manifest('deploy/advise/keda-scaledobject.yaml', (o) => {
       o.metadata!.name = 'other-sva';
       o.spec.scaleTargetRef.name = 'other';
+      const trigger = (o.spec as unknown as { triggers: { metadata: { query: string } }[] }).triggers[0]!;
+      trigger.metadata.query = trigger.metadata.query.replace('variant_name="chat"', 'variant_name="other"');
     }))
       await api.create(o);
     const w = scalerWorld();
@@ -172,8 +196,15 @@ describe('the other autoscalers of a namespace', () => {
         namespace: 'llm',
         name: 'chat-sva',
         deployment: 'chat',
-        // its External metric, read from v2beta2's shape: what makes it act on the advice
-        scalesOn: [{ source: 'metric', type: 'External', name: 'inferno_desired_replicas' }],
+        // its External metric and selector, read from v2beta2's shape: what makes it act on chat's advice
+        scalesOn: [
+          {
+            source: 'metric',
+            type: 'External',
+            name: 'inferno_desired_replicas',
+            selector: [{ label: 'variant_name', op: '=', values: ['chat'] }],
+          },
+        ],
       },
       {
         kind: 'ScaledObject',
@@ -185,7 +216,16 @@ describe('the other autoscalers of a namespace', () => {
           {
             source: 'trigger',
             type: 'prometheus',
-            query: 'sum(inferno_desired_replicas{namespace="llm", variant_name="chat"})',
+            query: 'sum(inferno_desired_replicas{namespace="llm", variant_name="other"})',
+            series: [
+              {
+                name: 'inferno_desired_replicas',
+                matchers: [
+                  { label: 'namespace', op: '=', values: ['llm'] },
+                  { label: 'variant_name', op: '=', values: ['other'] },
+                ],
+              },
+            ],
           },
         ],
       },
@@ -214,8 +254,7 @@ describe('apply in act mode refuses a Deployment another autoscaler scales', () 
     expect(out.status).toBe('advise');
     expect(out.advisedTo).toEqual(['HorizontalPodAutoscaler llm/chat-sva (autoscaling/v2beta2) → chat']);
     expect(out.unconsumed).toBeUndefined();
-    const unconsumed = w.telemetry.points.filter((p) => p.name === 'inferno_advise_unconsumed');
-    expect(unconsumed.map((p) => p.value)).toEqual([0]);
+    expect(unconsumedGauge(w)).toEqual([0]);
     expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(2);
     const hpa = (await k()
       .admin.makeApiClient(CustomObjectsApi)
@@ -298,22 +337,57 @@ describe('apply in act mode refuses a Deployment another autoscaler scales', () 
       },
     });
     try {
-      const w = scalerWorld({ ...APPLY_CONFIG, mode: 'advise' });
-      const out = await w.apply();
-      expect(out.status).toBe('advise');
-      expect(out.advisedTo).toEqual([]);
-      expect(out.unconsumed).toBe(
+      expect(await unconsumedChat()).toBe(
         'HorizontalPodAutoscaler llm/chat-cpu scales chat on cpu, not on inferno_desired_replicas; ' +
           'ScaledObject llm/chat-broken scales chat, but its triggers could not be read (spec.triggers[0].metadata.query: a prometheus trigger needs a query), so not known to scale on inferno_desired_replicas' +
-          ": nothing acts on llm/chat's advice, and it never scales. Scale it on inferno_desired_replicas (deploy/advise/), or set the variant's mode to act",
+          `: nothing acts on llm/chat's advice, and it never scales. ${SCALE_CHAT_ON}`,
       );
-      const unconsumed = w.telemetry.points.filter((p) => p.name === 'inferno_advise_unconsumed');
-      expect(unconsumed.map((p) => p.value)).toEqual([1]);
-      expect(w.autoscalers.requests).toEqual({ discovery: 1, hpa: 1, scaledObject: 1 });
-      expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(2);
     } finally {
       await custom.deleteNamespacedCustomObject({ ...HPA_V2BETA2, name: 'chat-cpu' });
       await custom.deleteNamespacedCustomObject({ ...scaledObjects, name: 'chat-broken' });
+    }
+  });
+
+  test("advise with chat scaled by an HPA copied from another variant's (selector variant_name chat-70b): named with both values, gauge 1; once its selector is chat's, a consumer", async () => {
+    type Hpa = Manifest & { spec: { metrics: { external: { metric: { selector: unknown } } }[] } };
+    const [copied] = manifest('deploy/advise/hpa-external.yaml', (o) => {
+      if (o.kind !== 'HorizontalPodAutoscaler') return;
+      o.apiVersion = 'autoscaling/v2beta2';
+      o.metadata!.name = 'chat-from-70b';
+      (o as Hpa).spec.metrics[0]!.external.metric.selector = { matchLabels: { variant_name: 'chat-70b' } };
+    }).filter((o) => o.kind === 'HorizontalPodAutoscaler');
+    await KubernetesObjectApi.makeApiClient(k().admin).create(copied!);
+    const custom = k().admin.makeApiClient(CustomObjectsApi);
+    try {
+      expect(await unconsumedChat()).toBe(
+        `HorizontalPodAutoscaler llm/chat-from-70b scales chat on another variant's inferno_desired_replicas: its selector has variant_name="chat-70b", and llm/chat's variant_name is "chat"` +
+          `: nothing is known to act on llm/chat's advice alone. ${SCALE_CHAT_ON}`,
+      );
+      // the fix the warning asks for, as the admin would make it: the selector's variant_name
+      await custom.patchNamespacedCustomObject(
+        {
+          ...HPA_V2BETA2,
+          name: 'chat-from-70b',
+          body: [
+            {
+              op: 'replace',
+              path: '/spec/metrics/0/external/metric/selector/matchLabels/variant_name',
+              value: 'chat',
+            },
+          ],
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      );
+      const fixed = scalerWorld({ ...APPLY_CONFIG, mode: 'advise' });
+      const after = await fixed.apply();
+      expect(after.advisedTo).toEqual([
+        'HorizontalPodAutoscaler llm/chat-from-70b (autoscaling/v2beta2) → chat',
+      ]);
+      expect(after.unconsumed).toBeUndefined();
+      expect(unconsumedGauge(fixed)).toEqual([0]);
+      expect(await replicasOf(k().admin, 'llm', 'chat')).toBe(2);
+    } finally {
+      await custom.deleteNamespacedCustomObject({ ...HPA_V2BETA2, name: 'chat-from-70b' });
     }
   });
 
@@ -322,7 +396,7 @@ describe('apply in act mode refuses a Deployment another autoscaler scales', () 
     const out = await w.apply();
     expect(out.status).toBe('advise');
     expect(out.adviceCheck).toMatch(/HTTP 403.*forbidden/);
-    expect(w.telemetry.points.filter((p) => p.name === 'inferno_advise_unconsumed')).toEqual([]);
+    expect(unconsumedGauge(w)).toEqual([]);
   });
 
   test('evaluate cannot list HPAs or ScaledObjects: its Role reads Deployments only', async () => {
