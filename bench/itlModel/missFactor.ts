@@ -5,9 +5,14 @@
  * vllm:request_time_per_output_token_seconds and the correction on, and prints per hour the
  * factor's mean, lowest and highest, the misses the windows showed and the model predicted at the
  * load carried (the evidence the factor learns from), the hour's replicas asked for and the share
- * of its requests that missed ITL.
+ * of its requests that missed ITL, and how many that is: the simulator's own verdict on each
+ * request, beside the misses vLLM's histogram would count for the same requests (each request's
+ * time per output token binned in ITL_BUCKETS, the target's bucket split linearly as
+ * requestsOverTarget does): the bucket's error alone, whatever windows the factor learnt from. --fleet
+ * takes another fleet file (with its policy.itlMissCorrection settings, e.g. against: target;
+ * the correction is switched on whatever the file says).
  *
- *   node bin/run-ts.js bench/itlModel/missFactor.ts [--trace FILE] [--json]
+ *   node bin/run-ts.js bench/itlModel/missFactor.ts [--trace FILE] [--fleet FILE] [--json]
  */
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +20,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../lib/config/load.js';
 import type { Config } from '../../lib/config/schema.js';
 import { buildScenario } from '../../lib/closedLoop/scenario.js';
+import { ITL_BUCKETS } from '../../lib/fleetSimulator/index.js';
+import { requestsOverTarget } from '../../lib/policy/itlMissCorrection.js';
 import { runRecordingSva } from '../policies/excessByHour.js';
 import { CHAT_FLEET, DEFAULT_TRACES } from '../policies/traces.js';
 
@@ -32,6 +39,10 @@ interface HourRow {
   readonly predictedMisses: number;
   readonly meanReplicas: number;
   readonly itlMissed: number;
+  /** requests arriving in the hour that the simulator judged over the ITL target */
+  readonly trueMisses: number;
+  /** the same requests' misses as the histogram counts them (the target's bucket split linearly) */
+  readonly bucketMisses: number;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -39,12 +50,13 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     options: {
       trace: { type: 'string' },
+      fleet: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
   const given = values.trace ?? DEFAULT_TRACES[2]!.path;
   const known = DEFAULT_TRACES.find((t) => basename(t.path) === basename(given));
-  const fleet = known?.fleet ?? CHAT_FLEET;
+  const fleet = values.fleet ? resolve(values.fleet) : (known?.fleet ?? CHAT_FLEET);
   const loaded = loadConfig(fleet);
   const config: Config = {
     ...loaded,
@@ -56,7 +68,8 @@ async function main(argv: string[]): Promise<number> {
     rateScale: known?.rateScale ?? 1,
   });
   const scenario = { ...built, fleet: { ...built.fleet, requestTimePerOutputToken: true } };
-  const { sim, decisions } = await runRecordingSva(config, scenario);
+  const { sim, decisions } = await runRecordingSva(config, scenario, { keepRecords: true });
+  const records = sim.results().records ?? [];
   const variant = config.variants[0]!;
   const from = scenario.measuredFrom;
   const itlMs = Object.values(config.serviceClasses[0]!.targets)[0]!.itlMs;
@@ -92,6 +105,15 @@ async function main(argv: string[]): Promise<number> {
       previousT = t;
     }
     const stats = sim.window({ variant: variant.name, from: start, to: end, by: 'arrival' });
+    const bounds = [...ITL_BUCKETS, Infinity];
+    const counts = bounds.map(() => 0);
+    for (const r of records) {
+      if (r.variant !== variant.name || r.arrival < start || r.arrival >= end || r.itl === undefined)
+        continue;
+      if (r.status !== 'completed') continue;
+      counts[bounds.findIndex((upper) => r.itl! <= upper)]!++;
+    }
+    const binned = requestsOverTarget({ bounds, counts }, itlMs);
     rows.push({
       hour: h,
       factorMean: factors.length ? factors.reduce((a, f) => a + f, 0) / factors.length : NaN,
@@ -102,6 +124,8 @@ async function main(argv: string[]): Promise<number> {
       predictedMisses: predicted,
       meanReplicas: count ? replicas / count : NaN,
       itlMissed: stats.completed > 0 ? 1 - stats.itlMet / stats.completed : 0,
+      trueMisses: stats.completed - stats.itlMet,
+      bucketMisses: binned?.misses ?? 0,
     });
   }
   if (values.json) {
@@ -111,20 +135,23 @@ async function main(argv: string[]): Promise<number> {
   const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
   process.stdout.write(
     `${basename(given)}: policy.itlMissCorrection on, ITL target ${itlMs} ms\n` +
-      'hour  factor mean (min-max)  requests  misses seen  predicted  replicas  ITL missed\n',
+      'hour  factor mean (min-max)  requests  misses seen  predicted  replicas  ITL missed  true misses  as binned\n',
   );
   for (const r of rows) {
     process.stdout.write(
       `${String(r.hour).padStart(4)}  ${f(r.factorMean).padStart(11)} (${f(r.factorMin)}-${f(r.factorMax)})` +
         `  ${r.requests.toFixed(0).padStart(8)}  ${r.observedMisses.toFixed(0).padStart(11)}` +
         `  ${r.predictedMisses.toFixed(0).padStart(9)}  ${f(r.meanReplicas, 1).padStart(8)}` +
-        `  ${(100 * r.itlMissed).toFixed(2).padStart(9)}%\n`,
+        `  ${(100 * r.itlMissed).toFixed(2).padStart(9)}%  ${r.trueMisses.toFixed(0).padStart(11)}  ${r.bucketMisses.toFixed(0).padStart(9)}\n`,
     );
   }
-  const sum = (k: 'requests' | 'observedMisses' | 'predictedMisses') => rows.reduce((a, r) => a + r[k], 0);
+  const sum = (k: 'requests' | 'observedMisses' | 'predictedMisses' | 'trueMisses' | 'bucketMisses') =>
+    rows.reduce((a, r) => a + r[k], 0);
   process.stdout.write(
     `all: ${sum('requests').toFixed(0)} requests, ${sum('observedMisses').toFixed(0)} misses seen, ` +
-      `${sum('predictedMisses').toFixed(0)} predicted (ratio ${f(sum('observedMisses') / sum('predictedMisses'))})\n`,
+      `${sum('predictedMisses').toFixed(0)} predicted (ratio ${f(sum('observedMisses') / sum('predictedMisses'))}), ` +
+      `${sum('trueMisses').toFixed(0)} true misses, ${sum('bucketMisses').toFixed(0)} as the histogram counts them ` +
+      `(x${f(sum('bucketMisses') / sum('trueMisses'))})\n`,
   );
   return 0;
 }

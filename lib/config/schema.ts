@@ -668,9 +668,30 @@ export const policySchema = z
           .positive()
           .default(3600)
           .describe('the pooled requests and misses halve over this time'),
+        against: z
+          .enum(['model', 'target'])
+          .default('model')
+          .describe(
+            "what the observed misses are compared with: 'model', the model's share at the load the replicas carried; 'target', the misses the allowed share (itlDistribution.missShare, over the factor in force) allowed the pooled requests, an integral loop holding the measured share at the allowed one (docs/SIZING.md, \"A miss budget learnt from the outcome\")",
+          ),
+        marginSigmas: z
+          .number()
+          .min(0)
+          .default(2)
+          .describe(
+            "with against 'target': the setpoint is the allowed misses less this many Poisson standard deviations of the pool's own count, so that the pooled share exceeds the allowed one only by chance this rare",
+          ),
       })
       .strict()
-      .default({ enabled: false, smoothing: 0.3, min: 0.5, max: 4, halfLifeSeconds: 3600 })
+      .default({
+        enabled: false,
+        smoothing: 0.3,
+        min: 0.5,
+        max: 4,
+        halfLifeSeconds: 3600,
+        against: 'model',
+        marginSigmas: 2,
+      })
       .describe(
         "learn per variant a factor on the chunked-ITL model's share of requests missing the ITL target, from the share the replicas show in vllm:request_time_per_output_token_seconds (the target interpolated within its bucket) against the model's share at the load they carried, pooled over the half-life until ten misses are expected at itlDistribution.missShare; the ITL cap and the ITL sizing over steps then hold the model's share times the factor within itlDistribution.missShare. Needs servers exposing the histogram (vLLM >= 0.13); without it the factor stays 1",
       ),

@@ -39,6 +39,13 @@ export interface ItlMissSettings {
   readonly max: number;
   /** the pooled counts halve over this time */
   readonly halfLifeSeconds: number;
+  /**
+   * what the observed misses are compared with ('model' when absent): the model's share at the
+   * load carried, or the allowed share over the factor in force (the outcome: windowBudgetShare)
+   */
+  readonly against?: 'model' | 'target';
+  /** with 'target': Poisson standard deviations of the pool's count kept below the allowed misses */
+  readonly marginSigmas?: number;
 }
 
 /** What the variant's memory keeps: the factor and the pooled evidence it was learnt from. */
@@ -168,6 +175,11 @@ export function updateItlMiss(
     !Number.isFinite(window.predictedShare)
   )
     return same; // another basis without evidence yet: no factor (1)
+  // Against the outcome the first window on a basis only opens the pool: its requests were served
+  // by a fleet sized before the ITL sizing could use the factor (the token distributions were not
+  // trusted yet), and an integral loop would carry their misses for hours.
+  if (settings.against === 'target' && !same)
+    return { factor: NO_ITL_MISS_FACTOR, t: ctx.now, requests: 0, misses: 0, predicted: 0, basis: ctx.basis };
   const elapsed = same ? Math.max(ctx.now - same.t, 0) : Infinity;
   const keep = same ? Math.pow(0.5, elapsed / settings.halfLifeSeconds) : 0;
   const fresh = Math.min(elapsed / ctx.windowSeconds, 1);
@@ -179,10 +191,43 @@ export function updateItlMiss(
   const pooled = { t: ctx.now, requests, misses, predicted, basis: ctx.basis };
   if (requests < MIN_EXPECTED_MISSES / ctx.allowedShare || (misses <= 0 && predicted <= 0))
     return { ...pooled, factor };
+  // against the outcome the loop aims below the allowed misses by the pool's own counting noise
+  const allowedMisses = ctx.allowedShare * requests;
+  const setpoint =
+    settings.against === 'target'
+      ? setpointMisses(allowedMisses, settings.marginSigmas ?? 0) / allowedMisses
+      : 1;
+  const aimed = predicted * setpoint;
   // a pool without a predicted (or an observed) miss says the model is off by at least the bound
-  const gap = predicted > 0 ? clamp(misses / predicted, settings.min, settings.max) : settings.max;
+  const gap = aimed > 0 ? clamp(misses / aimed, settings.min, settings.max) : settings.max;
   const next = factor * Math.exp(settings.smoothing * Math.log(gap / factor));
   return { ...pooled, factor: clamp(next, settings.min, settings.max) };
+}
+
+/**
+ * The pooled misses the loop against the outcome holds (docs/SIZING.md, "A miss budget learnt
+ * from the outcome"): m with m + z sd(m) = the allowed misses, sd(m) the Poisson noise of a pool
+ * decayed exponentially (a stationary stream pooled with weights e^(-age/tau) has mean
+ * rate x tau and variance rate x tau / 2, so sd = sqrt(m / 2)). Solved for sqrt(m), a quadratic.
+ * Misses that cluster in bursts vary more than Poisson: the margin is a lower bound.
+ */
+export function setpointMisses(allowedMisses: number, sigmas: number): number {
+  if (!(allowedMisses > 0) || !(sigmas > 0)) return Math.max(allowedMisses, 0);
+  const c = sigmas / Math.SQRT2;
+  const root = (-c + Math.sqrt(c * c + 4 * allowedMisses)) / 2;
+  return root * root;
+}
+
+/**
+ * The share a window's requests were allowed to miss in the model's terms, against the outcome:
+ * the sizing held the model's share times the factor in force within the allowed share, so where
+ * the model's shape is right the fleet misses allowed / factor x (the factor it needs). Pooled
+ * like the model's prediction, the observed misses over these make the factor the fleet needs,
+ * and the loop settles where the measured share is the allowed one (an integral loop: the factor
+ * in force is carried in the evidence).
+ */
+export function windowBudgetShare(allowedShare: number, factorInForce: number | undefined): number {
+  return allowedModelShare(allowedShare, factorInForce);
 }
 
 /** The share the model's (uncorrected) prediction is compared with: the allowed one over the factor. */

@@ -3,6 +3,9 @@
  * from the per-request time-per-token histogram with the target interpolated in its bucket; the
  * evidence pooled with a half-life until ten misses are expected at the allowed share; a log step
  * towards observed / predicted, bounded; nothing learnt from nothing, a new basis starts afresh.
+ * Against the outcome (against: 'target'): the misses compared with those the allowed share
+ * allowed with the factor in force, less the pool's counting noise; the loop settles where the
+ * measured share is that setpoint, below 1 where the fleet misses less than allowed.
  */
 import {
   allowedModelShare,
@@ -10,7 +13,9 @@ import {
   predictedMissShare,
   readThroughBucket,
   requestsOverTarget,
+  setpointMisses,
   updateItlMiss,
+  windowBudgetShare,
   type ItlMissMemory,
   type ItlMissSettings,
 } from '../../lib/policy/itlMissCorrection.js';
@@ -165,5 +170,106 @@ describe('allowedModelShare and itlMissBasis', () => {
     expect(itlMissBasis('L40S', p, 60)).not.toBe(itlMissBasis('L40S', { ...p, beta: 0.2 }, 60));
     expect(itlMissBasis('L40S', p, 60)).not.toBe(itlMissBasis('L40S', p, 50));
     expect(itlMissBasis('L40S', p, 60)).not.toBe(itlMissBasis('A10G', p, 60));
+  });
+});
+
+describe('setpointMisses', () => {
+  it('is the allowed misses without a margin', () => {
+    expect(setpointMisses(10, 0)).toBe(10);
+    expect(setpointMisses(0, 2)).toBe(0);
+  });
+
+  it('leaves z Poisson deviations of a decayed pool (sqrt(m / 2)) below the allowed misses', () => {
+    for (const allowed of [10, 100, 10_000]) {
+      const m = setpointMisses(allowed, 2);
+      expect(m + 2 * Math.sqrt(m / 2)).toBeCloseTo(allowed, 9);
+    }
+    // the least pool the factor moves on (ten allowed): 6.4; a large pool keeps nearly all
+    expect(setpointMisses(10, 2)).toBeCloseTo(6.42, 2);
+    expect(setpointMisses(10_000, 2) / 10_000).toBeGreaterThan(0.985);
+  });
+});
+
+describe('updateItlMiss against the outcome', () => {
+  const target: ItlMissSettings = { ...settings, against: 'target', marginSigmas: 0 };
+  const allowed = 0.01;
+
+  /**
+   * A fleet that misses `bias` x the model's share, sized so that the model's share times the
+   * factor in force is the allowed share: it misses bias x allowed / factor. Each window is
+   * compared with what the allowed share allowed it with that factor.
+   */
+  function loop(bias: number, s: ItlMissSettings, requests = 300, evaluations = 600) {
+    let m: ItlMissMemory | undefined;
+    let share = NaN;
+    for (let k = 0; k < evaluations; k++) {
+      const inForce = m?.factor ?? 1;
+      share = (bias * allowed) / inForce;
+      const w = { requests, misses: requests * share, predictedShare: windowBudgetShare(allowed, inForce) };
+      m = updateItlMiss(m, w, ctx(30 * k), s);
+    }
+    return { factor: m!.factor, share };
+  }
+
+  it('compares a window with the allowed share over the factor in force', () => {
+    expect(windowBudgetShare(0.01, 0.5)).toBeCloseTo(0.02, 12);
+    expect(windowBudgetShare(0.01, undefined)).toBe(0.01);
+  });
+
+  it('settles where the fleet misses the allowed share: the factor the model needs, either way', () => {
+    const optimistic = loop(2, target);
+    expect(optimistic.factor).toBeCloseTo(2, 2);
+    expect(optimistic.share).toBeCloseTo(allowed, 4);
+    // a fleet missing less than allowed: the factor falls below 1 and the sizing takes more load
+    const cautious = loop(0.6, target);
+    expect(cautious.factor).toBeCloseTo(0.6, 2);
+    expect(cautious.share).toBeCloseTo(allowed, 4);
+  });
+
+  it('settles at the allowed share less the margin of a small pool', () => {
+    // 20 requests a 60-s window every 30 s (10 new), 1 h half-life: 1,740 pooled, 17.4 misses allowed
+    const r = loop(1, { ...target, marginSigmas: 2 }, 20, 2000);
+    const pooled = 10 / (1 - 0.5 ** (30 / 3600));
+    const expected = setpointMisses(allowed * pooled, 2) / pooled;
+    expect(r.share).toBeCloseTo(expected, 4);
+    expect(r.share).toBeLessThan(0.0075);
+  });
+
+  it('keeps within the bounds', () => {
+    expect(loop(0.1, target).factor).toBeCloseTo(0.5, 5);
+    expect(loop(10, target).factor).toBeCloseTo(4, 5);
+  });
+
+  it('opens the pool on the first window of a basis without counting it', () => {
+    const opened = updateItlMiss(
+      undefined,
+      { requests: 2000, misses: 200, predictedShare: 0.01 },
+      ctx(0),
+      target,
+    )!;
+    expect(opened).toMatchObject({ factor: 1, requests: 0, misses: 0, predicted: 0, basis: 'L40S|a' });
+    // the next window counts for the part not already seen (30 s of 60)
+    const next = updateItlMiss(
+      opened,
+      { requests: 2000, misses: 10, predictedShare: 0.01 },
+      ctx(30),
+      target,
+    )!;
+    expect(next.requests).toBeCloseTo(1000, 9);
+    expect(next.misses).toBeCloseTo(5, 9);
+  });
+
+  it('leaves the factor as it was without a histogram, or when the pool is too small', () => {
+    const opened = updateItlMiss(
+      undefined,
+      { requests: 1, misses: 0, predictedShare: 0.01 },
+      ctx(-60),
+      target,
+    );
+    const m = updateItlMiss(opened, { requests: 2000, misses: 5, predictedShare: 0.01 }, ctx(0), target)!;
+    expect(m.factor).toBeLessThan(1);
+    expect(updateItlMiss(m, undefined, ctx(60), target)).toBe(m);
+    const small = updateItlMiss(opened, { requests: 500, misses: 0, predictedShare: 0.01 }, ctx(0), target)!;
+    expect(small.factor).toBe(1);
   });
 });

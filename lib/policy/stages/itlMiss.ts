@@ -3,7 +3,9 @@
  * chunked-ITL model's at the load they carried, pooled into the factor on the model's share
  * (policy.itlMissCorrection; lib/policy/itlMissCorrection.ts). The model is the one the ITL cap
  * and the ITL sizing over steps use: the serving accelerator's profile with the latency
- * correction learnt so far, the trusted token distributions and the ITL target.
+ * correction learnt so far, the trusted token distributions and the ITL target. Against the
+ * outcome (against: 'target') the window is compared with the misses the allowed share allowed it
+ * instead, and the model is not read here.
  */
 import { ItlShareModel } from '../../analyzer/chunkedItl.js';
 import type { Config } from '../../config/schema.js';
@@ -16,6 +18,7 @@ import {
   readThroughBucket,
   requestsOverTarget,
   updateItlMiss,
+  windowBudgetShare,
   type ItlMissMemory,
   type ItlMissWindow,
 } from '../itlMissCorrection.js';
@@ -65,6 +68,15 @@ export function learnItlMiss(
       allowedShare,
     );
     if (!distributions) return undefined;
+    if (settings.against === 'target') {
+      // the outcome judges the factor only where the fleet stood at the size it asked for: misses
+      // while replicas start are the lag's (burst sizing and the forecast answer for those)
+      if (current.ready < current.desired) return undefined;
+      // the misses the sizing allowed these requests with the factor in force
+      const inForce = previous?.basis === basis ? previous.factor : undefined;
+      const predictedShare = windowBudgetShare(allowedShare, inForce);
+      return { requests: observed.requests, misses: observed.misses, predictedShare };
+    }
     // the model at the target, or at the bounds of the bucket holding it (read as the histogram is)
     const shareOver = (targetMs: number) =>
       predictedMissShare(

@@ -3,7 +3,10 @@
  * pool evaluation: off, the per-request time-per-token buckets change nothing and nothing is
  * recorded; on, replicas missing ITL more often than the model predicts raise the factor,
  * evaluation by evaluation within its bound, the ITL sizing over steps asks for more replicas
- * with it and says so, and a window without the histogram leaves the factor as it was.
+ * with it and says so, and a window without the histogram leaves the factor as it was. Against
+ * the target (against: target): each window judged against the allowed share over the factor in
+ * force, the factor lowered by a fleet missing less than allowed, and no window judged while the
+ * fleet is short of the replicas asked for.
  */
 import type { DecisionRecord } from '../../../lib/policy/decisionRecord.js';
 import type { VariantObservation } from '../../../lib/metrics/observation.js';
@@ -127,4 +130,34 @@ test('on: the variant moved to another accelerator starts afresh: no factor unti
   const d = moved.decide(t, [at(t)]);
   expect(d.inputs.itlMiss).toMatchObject({ factor: 1, pooled: null, window: null });
   expect(moved.memory.variants['llm/chat']!.itlMiss).toBeUndefined();
+});
+
+const target = poolConfig({
+  policy: { ...unlimited, ...itlSteps, itlMissCorrection: { enabled: true, against: 'target' } },
+  chat: { maxReplicas: 40 },
+});
+
+test('against the target: each window judged against the allowed share over the factor in force; a fleet missing less than allowed lowers the factor and the ITL sizing', () => {
+  const ds = session(target, 0.002, 60);
+  const m = ds.map((d) => d.inputs.itlMiss!);
+  // the first window only opens the pool
+  expect(m[0]!.pooled).toEqual({ requests: 0, misses: 0, predicted: 0 });
+  for (let k = 1; k < m.length; k++) {
+    expect(m[k]!.window!.predictedShare).toBeCloseTo(0.01 / m[k - 1]!.factor, 12);
+  }
+  // 0.2% missing where the setpoint is ~0.8% of the pool: the factor falls to its bound
+  expect(m.at(-1)!.factor).toBeCloseTo(0.5, 3);
+  const plain = session(off, 0, 60).at(-1)!;
+  expect(ds.at(-1)!.inputs.itlSteps!.replicas).toBeLessThan(plain.inputs.itlSteps!.replicas);
+});
+
+test('against the target: a fleet short of the replicas asked for is not judged, where the model form learns', () => {
+  const short = (config: typeof on) => {
+    const s = new Session(config, [deployment('L4', REPLICAS, REPLICAS - 2)]);
+    let last: DecisionRecord | undefined;
+    for (let k = 0; k < 30; k++) last = s.decide(T0 + 30 * k, [withTpot(at(T0 + 30 * k), 180, 18)]);
+    return last!.inputs.itlMiss!;
+  };
+  expect(short(target)).toMatchObject({ factor: 1, pooled: null, window: null });
+  expect(short(on).factor).toBeGreaterThan(1);
 });
