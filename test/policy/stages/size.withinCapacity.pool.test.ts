@@ -3,7 +3,7 @@
  * accelerator while the optimizer prefers another is sized there only within what its type can
  * hold. The default scenario's chat-8b asked for 18-23 L40S on a node group of 16 for most of
  * an hour: the excess never started and nothing else served it (bench/RESULTS.md, "Issue 14:
- * replicas asked beyond the node group (branch w18n)").
+ * replicas asked beyond the node group, and node release (branch w18n)").
  */
 import { bookStay } from '../../../lib/policy/recommend.js';
 import type { Allocation } from '../../../lib/optimizer/index.js';
