@@ -12,7 +12,7 @@
  * first table only), --no-cache (run the searches again instead of reading bench/disaggregated/.cache/),
  * --dequantise auto|S (spread the requests of a trace recorded on a timestamp grid over each tick:
  * the grid detected, or S seconds; lib/fleetSimulator/traces.ts, dequantise. Default: as given),
- * --burst-sizing (policy.burstSizing.prefill on for sva; default: the config's, off),
+ * --burst-sizing (policy.burstSizing.prefill on for sva; default: the config's, on since w18d),
  * --decode-bursts (policy.burstSizing.decode on for sva; default: the config's),
  * --burst-headroom (policy.burstSizing.headroom on for sva: the learnt headroom, for the roles
  * whose burst sizing is on; default: the config's, off),
