@@ -57,6 +57,67 @@ test('every Markdown file cited in a comment of lib, functions, bench, stack and
   expect(dangling).toEqual([]);
 });
 
+/**
+ * Headings a comment cites with a file: `docs/SIZING.md section 6`, `bench/RESULTS.md, "Issue 14:
+ * ..."` (a quoted heading may be cut short: it must begin one). Comment markers at line starts are
+ * dropped first, so a heading quoted across lines reads whole.
+ */
+function citedHeadings(comment: string): { cited: string; section?: string; heading?: string }[] {
+  const text = comment.replace(/^\s*(?:\/\*+|\*\/|\*|\/\/|#)/gm, ' ').replace(/\s+/g, ' ');
+  return [
+    ...text.matchAll(
+      /(?<![\w./-])((?:\.{1,2}\/)?[\w.-]+(?:\/[\w.-]+)*\.md)[)`]?,? (?:section (\d+)|"([^"]+)")/g,
+    ),
+  ].map((m) => ({ cited: m[1]!, ...(m[2] ? { section: m[2] } : {}), ...(m[3] ? { heading: m[3] } : {}) }));
+}
+
+function headingsOf(citing: string, cited: string): string[] | undefined {
+  const path = [resolve(root, cited), resolve(dirname(citing), cited)].find(
+    (p) => !relative(root, p).startsWith('..') && existsSync(p),
+  );
+  if (!path) return undefined;
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('#'))
+    .map((l) => l.replace(/^#+\s*/, '').trim());
+}
+
+test('every heading cited with a Markdown file in a comment of lib, functions, bench, stack, .ci and test exists', () => {
+  const missing: string[] = [];
+  let seen = 0;
+  for (const folder of [...SCANNED, 'test']) {
+    for (const entry of readdirSync(join(root, folder), { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const path = join(entry.parentPath, entry.name);
+      if (path === import.meta.filename) continue; // its examples are not citations
+      for (const comment of commentsOf(path, readFileSync(path, 'utf8'))) {
+        for (const c of citedHeadings(comment)) {
+          const headings = headingsOf(path, c.cited);
+          if (!headings) continue; // a file that is not there is the test above's
+          seen++;
+          const found = c.section
+            ? headings.some((h) => new RegExp(`^${c.section}[.\\s]`).test(h))
+            : headings.some((h) => h.startsWith(c.heading!.replace(/[.,]$/, '')));
+          if (!found)
+            missing.push(
+              `${relative(root, path)} cites ${c.cited} ${c.section ? `section ${c.section}` : `"${c.heading}"`}`,
+            );
+        }
+      }
+    }
+  }
+  // The scan must see the citations it guards, or it would pass on nothing.
+  expect(seen).toBeGreaterThan(20);
+  expect(missing).toEqual([]);
+});
+
+test('reads a heading cited across comment lines', () => {
+  expect(citedHeadings('/* see docs/SIZING.md, "A miss\n * budget" and README.md section 2 */')).toEqual([
+    { cited: 'docs/SIZING.md', heading: 'A miss budget' },
+    { cited: 'README.md', section: '2' },
+  ]);
+});
+
 test('finds citations in comments only, and judges paths inside the repository', () => {
   expect(commentsOf('a.ts', "const x = 'a.md'; // see docs/A.md\n/* and\n * B.md */")).toEqual([
     '// see docs/A.md',
