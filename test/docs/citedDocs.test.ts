@@ -82,33 +82,44 @@ function headingsOf(citing: string, cited: string): string[] | undefined {
     .map((l) => l.replace(/^#+\s*/, '').trim());
 }
 
-test('every heading cited with a Markdown file in a comment of lib, functions, bench, stack, .ci and test exists', () => {
-  const missing: string[] = [];
+/** The citations of `text` (in `file`) whose heading is not there; a file that is not there is the test above's. */
+function missingHeadings(file: string, text: string): { seen: number; missing: string[] } {
   let seen = 0;
+  const missing: string[] = [];
+  for (const c of citedHeadings(text)) {
+    const headings = headingsOf(file, c.cited);
+    if (!headings) continue;
+    seen++;
+    const found = c.section
+      ? headings.some((h) => new RegExp(`^${c.section}[.\\s]`).test(h))
+      : headings.some((h) => h.startsWith(c.heading!.replace(/[.,]$/, '')));
+    if (!found)
+      missing.push(
+        `${relative(root, file)} cites ${c.cited} ${c.section ? `section ${c.section}` : `"${c.heading}"`}`,
+      );
+  }
+  return { seen, missing };
+}
+
+test('every heading cited with its Markdown file, in a comment of lib, functions, bench, stack, .ci and test or in the docs, exists', () => {
+  const results: { seen: number; missing: string[] }[] = [];
   for (const folder of [...SCANNED, 'test']) {
     for (const entry of readdirSync(join(root, folder), { recursive: true, withFileTypes: true })) {
       if (!entry.isFile()) continue;
       const path = join(entry.parentPath, entry.name);
       if (path === import.meta.filename) continue; // its examples are not citations
-      for (const comment of commentsOf(path, readFileSync(path, 'utf8'))) {
-        for (const c of citedHeadings(comment)) {
-          const headings = headingsOf(path, c.cited);
-          if (!headings) continue; // a file that is not there is the test above's
-          seen++;
-          const found = c.section
-            ? headings.some((h) => new RegExp(`^${c.section}[.\\s]`).test(h))
-            : headings.some((h) => h.startsWith(c.heading!.replace(/[.,]$/, '')));
-          if (!found)
-            missing.push(
-              `${relative(root, path)} cites ${c.cited} ${c.section ? `section ${c.section}` : `"${c.heading}"`}`,
-            );
-        }
-      }
+      for (const comment of commentsOf(path, readFileSync(path, 'utf8')))
+        results.push(missingHeadings(path, comment));
     }
   }
+  // The docs cite each other's headings the same way, in their text.
+  const docs = ['README.md', ...readdirSync(join(root, 'docs')).map((f) => join('docs', f))];
+  for (const doc of docs.filter((d) => d.endsWith('.md')).map((d) => join(root, d))) {
+    results.push(missingHeadings(doc, readFileSync(doc, 'utf8')));
+  }
   // The scan must see the citations it guards, or it would pass on nothing.
-  expect(seen).toBeGreaterThan(20);
-  expect(missing).toEqual([]);
+  expect(results.reduce((n, r) => n + r.seen, 0)).toBeGreaterThan(20);
+  expect(results.flatMap((r) => r.missing)).toEqual([]);
 });
 
 test('reads a heading cited across comment lines', () => {
