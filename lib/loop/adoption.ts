@@ -6,12 +6,12 @@
  */
 import { acceleratorType, modeOf, variantByKey } from '../config/resolved.js';
 import { disaggregatedByKey } from '../config/roles.js';
-import type { AdoptionMode } from '../config/schema.js';
+import type { AdoptionMode, TelemetryAliasSet } from '../config/schema.js';
 import type { DecisionRecord } from '../policy/decisionRecord.js';
 import type { DeletionCost, DeploymentView, OtherAutoscaler, TelemetryPoint } from '../policy/ports.js';
 import { PAUSED_ANNOTATION } from '../policy/ports.js';
 import type { ApplyDeps, ApplyOptions, ApplyOutcome } from './apply.js';
-import { adviceSeries, notOnAdvice, readsAdvice, scalesOnAdvice } from './adviceConsumers.js';
+import { adviceNames, adviceSeries, notOnAdvice, readsAdvice, scalesOnAdvice } from './adviceConsumers.js';
 import { ADOPTION } from './telemetry.js';
 
 export interface AdoptionHold {
@@ -61,7 +61,7 @@ export async function adoptionHold(
     return {
       status: 'advise',
       detail: `advise mode: nothing changed; inferno_desired_replicas advises ${d.targetReplicas} for the HPA or KEDA to scale on (${summary})`,
-      extra: { wouldDo: would, ...(await adviceConsumers(deps, d)) },
+      extra: { wouldDo: would, ...(await adviceConsumers(deps, d, opts.config.telemetry?.aliases)) },
     };
   const annotated = views.filter((x) => x.paused).map((x) => x.deployment);
   if (v?.paused || annotated.length > 0) {
@@ -100,7 +100,11 @@ function named(a: OtherAutoscaler): string {
  * check, so no extra call per decision. A failure to read it is reported, never thrown: nothing
  * is acted on either way, and the decision must not wait on a check that only warns.
  */
-async function adviceConsumers(deps: ApplyDeps, d: DecisionRecord): Promise<Partial<ApplyOutcome>> {
+async function adviceConsumers(
+  deps: ApplyDeps,
+  d: DecisionRecord,
+  aliases: readonly TelemetryAliasSet[] = [],
+): Promise<Partial<ApplyOutcome>> {
   const names = [...new Set(d.deployments.map((t) => t.deployment))];
   if (names.length === 0) return {};
   let listed: OtherAutoscaler[];
@@ -111,7 +115,7 @@ async function adviceConsumers(deps: ApplyDeps, d: DecisionRecord): Promise<Part
     return { adviceCheck: `not checked whether an HPA or ScaledObject scales on the advice: ${error}` };
   }
   const found = listed.filter((a) => names.includes(a.deployment));
-  const v = { namespace: d.namespace, variant: d.variant };
+  const v = { namespace: d.namespace, variant: d.variant, names: adviceNames(aliases) };
   const consumers = found.filter((a) => scalesOnAdvice(a, v)).map(named);
   if (consumers.length > 0) return { advisedTo: consumers };
   const ignored = `nothing acts on ${d.namespace}/${d.variant}'s advice, and it never scales`;

@@ -4,8 +4,9 @@
  * an HPA on CPU beside an advise-mode variant looks like a consumer, and the advice is silently
  * ignored; one on another variant's series (a copied selector) scales it to that variant's advice.
  */
+import type { TelemetryAliasSet } from '../config/schema.js';
 import type { LabelMatcher, OtherAutoscaler, ScaledOn } from '../policy/ports.js';
-import { INFERNO } from './telemetry.js';
+import { ALIASES, INFERNO } from './telemetry.js';
 
 /**
  * The External metric names an HPA reads the advice under: the series as sva publishes it, which
@@ -14,8 +15,22 @@ import { INFERNO } from './telemetry.js';
  */
 export const ADVICE_EXTERNAL_METRICS: readonly string[] = [INFERNO.desired];
 
-/** A prometheus query that reads the series (not a longer name that starts with it). */
-const READS_ADVICE = new RegExp(`\\b${INFERNO.desired}\\b`);
+/**
+ * The names the advice is published under: ours, and the aliases the config asks for
+ * (`telemetry.aliases`: an HPA kept from llm-d's Workload Variant Autoscaler scales on
+ * wva_desired_replicas, which sva then publishes with the same value and labels).
+ */
+export function adviceNames(aliases: readonly TelemetryAliasSet[] = []): string[] {
+  const names = [...ADVICE_EXTERNAL_METRICS];
+  for (const set of aliases) {
+    const alias = ALIASES[set][INFERNO.desired];
+    if (alias && !names.includes(alias)) names.push(alias);
+  }
+  return names;
+}
+
+/** A prometheus query that reads one of the names (not a longer name that starts with it). */
+const reads = (names: readonly string[]) => new RegExp(`\\b(?:${names.join('|')})\\b`);
 
 /** Longest query quoted in a warning: enough to recognise it. */
 const QUOTED = 120;
@@ -24,6 +39,8 @@ const QUOTED = 120;
 export interface AdvisedVariant {
   readonly namespace: string;
   readonly variant: string;
+  /** the names the advice is published under (adviceNames); default ours alone */
+  readonly names?: readonly string[];
 }
 
 /**
@@ -124,14 +141,15 @@ function format(m: LabelMatcher): string {
  * the series, reads it for all sva can tell, and not known whose.
  */
 export function adviceOf(s: ScaledOn, v: AdvisedVariant): AdviceSelection | undefined {
+  const names = v.names ?? ADVICE_EXTERNAL_METRICS;
   if (s.source === 'metric')
-    return s.type === 'External' && ADVICE_EXTERNAL_METRICS.includes(s.name ?? '')
+    return s.type === 'External' && names.includes(s.name ?? '')
       ? selects(s.selector ?? [], v, ['namespace'])
       : undefined;
   if (s.type !== 'prometheus') return undefined;
   if (s.series)
-    return worst(s.series.filter((x) => x.name === INFERNO.desired).map((x) => selects(x.matchers, v)));
-  return READS_ADVICE.test(s.query ?? '')
+    return worst(s.series.filter((x) => names.includes(x.name)).map((x) => selects(x.matchers, v)));
+  return reads(names).test(s.query ?? '')
     ? { is: 'unknown', why: `its query could not be read${s.queryUnread ? ` (${s.queryUnread})` : ''}` }
     : undefined;
 }

@@ -293,6 +293,26 @@ describe('advise mode: is anything scaling on the advice?', () => {
     expect(unconsumed(w)).toEqual([['llm', 'chat', 1]]);
   });
 
+  it("an HPA kept from llm-d's WVA, on wva_desired_replicas: consumed only where sva publishes that alias", async () => {
+    const wva = {
+      ...HPA,
+      name: 'chat-wva',
+      scalesOn: [{ ...HPA.scalesOn[0]!, name: 'wva_desired_replicas' }],
+    };
+    const aliased = { ...advise, telemetry: { aliases: ['wva' as const] } };
+    const w = world(aliased, { others: [wva] });
+    expect((await w.apply(fixtureDecision())).advisedTo).toEqual([
+      'HorizontalPodAutoscaler llm/chat-wva (autoscaling/v2beta2) → chat',
+    ]);
+    expect(unconsumed(w)).toEqual([['llm', 'chat', 0]]);
+    // without the alias, wva_desired_replicas is not sva's advice: some other autoscaler's, or nobody's
+    const plain = world(advise, { others: [wva] });
+    expect((await plain.apply(fixtureDecision())).unconsumed).toContain(
+      'HorizontalPodAutoscaler llm/chat-wva scales chat on External metric wva_desired_replicas, not on inferno_desired_replicas',
+    );
+    expect(unconsumed(plain)).toEqual([['llm', 'chat', 1]]);
+  });
+
   it('a ScaledObject whose prometheus query reads inferno_desired_replicas: consumed', async () => {
     const w = world(advise, { others: [KEDA] });
     const out = await w.apply(fixtureDecision());

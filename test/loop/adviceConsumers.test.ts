@@ -3,7 +3,7 @@
  * this variant's alone, another variant's, several variants', or not known; apply's outcome and
  * gauge for each: test/loop/adoption.test.ts.
  */
-import { adviceOf, selects, type AdvisedVariant } from '../../lib/loop/adviceConsumers.js';
+import { adviceNames, adviceOf, selects, type AdvisedVariant } from '../../lib/loop/adviceConsumers.js';
 import type { LabelMatcher, ScaledOn } from '../../lib/policy/ports.js';
 
 const chat8b: AdvisedVariant = { namespace: 'llm', variant: 'chat-8b' };
@@ -123,6 +123,24 @@ describe('which advice a metric or a trigger reads', () => {
       why: 'its query could not be read (PromQL syntax error at character 9)',
     });
     expect(adviceOf(unread('sum(inferno_desired_replicas_total{'), chat8b)).toBeUndefined();
+  });
+
+  it("under wva's name only when sva publishes the alias (telemetry.aliases: [wva])", () => {
+    expect(adviceNames()).toEqual(['inferno_desired_replicas']);
+    expect(adviceNames(['wva'])).toEqual(['inferno_desired_replicas', 'wva_desired_replicas']);
+    const pinned = [m('variant_name', '=', 'chat-8b')];
+    const withAlias = { ...chat8b, names: adviceNames(['wva']) };
+    // an HPA kept from llm-d's Workload Variant Autoscaler
+    expect(adviceOf(external(pinned, 'wva_desired_replicas'), withAlias)).toEqual({ is: 'this' });
+    expect(adviceOf(external(pinned, 'wva_desired_replicas'), chat8b)).toBeUndefined();
+    const query = 'max(wva_desired_replicas{namespace="llm",variant_name="chat-70b"})';
+    const series = [{ name: 'wva_desired_replicas', matchers: [inLlm, m('variant_name', '=', 'chat-70b')] }];
+    expect(adviceOf(prometheus({ query, series }), withAlias)?.is).toBe('another');
+    expect(adviceOf(prometheus({ query, series }), chat8b)).toBeUndefined();
+    // a query not read that names the alias: not known, but only where the alias is published
+    const unread = prometheus({ query: 'sum(wva_desired_replicas{', queryUnread: 'syntax' });
+    expect(adviceOf(unread, withAlias)?.is).toBe('unknown');
+    expect(adviceOf(unread, chat8b)).toBeUndefined();
   });
 
   it('other triggers and metrics do not read it', () => {

@@ -21,7 +21,7 @@ export function promtool(args: string[], cwd?: string): { status: number | null;
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
-const HISTOGRAMS = [VLLM.ttft, ...VLLM.itl, VLLM.promptTokens, VLLM.generationTokens];
+const HISTOGRAMS = [VLLM.ttft, ...VLLM.itl, VLLM.decodeTime, VLLM.promptTokens, VLLM.generationTokens];
 
 /** Every series name the autoscaler publishes (inferno_*) or reads (vLLM's, the gateway's). */
 export const KNOWN_SERIES: ReadonlySet<string> = new Set([
