@@ -1,18 +1,21 @@
 /**
  * The trend's skill, learnt from the variant's own history (docs/SIZING.md, "The trend damped by
  * its skill", policy.forecast.skill): of the rise the trend forecast over the lead time, the
- * share that came. Replicas bought for a forecast serve a lead time later, so each forecast is
- * judged one lead time on, against the rate measured then: the rate its replicas were bought for.
- * Neither the highest rate over the lead time (on noisy rates the highest of a quarter-hour's
- * minutes beats the first one by the noise alone, and a burst gone before the replicas serve
- * is no use to them) nor the mean over it (half of a linear rise that came exactly as forecast).
+ * share that came. Each forecast is judged one lead time on (the longest its replicas take to
+ * serve), by what came over that lead time: its highest rate (`judgedBy: highest`, the
+ * default: replicas asked for serve from their startup on, sooner than the lead time where no
+ * node has to be added, and the rise learnt that buys the forecast, lib/policy/caution.ts,
+ * measures the same highest) or the rate at its end (`end`: the rate the replicas serve once
+ * every one of them is up; stricter, it credits nothing that came and went before). Not the
+ * mean over it: that gives a linear rise that came exactly as forecast half its credit.
  *
- * Each forecast rise counts up to what it asked for: used = min(max(came, 0), forecast), and the
- * skill is the decayed sum of the used over the decayed sum of the forecast, so it lies in
- * [0, 1] and a large forecast weighs as much as the capacity it bought. The forecast's part of
- * the demand is bought times the skill; the measured rate and the backlog are never scaled.
+ * Each forecast rise counts up to what it asked for: came = min(max(rate - rate then, 0),
+ * forecast), and the skill is the decayed sum of what came over the decayed sum of the forecast,
+ * so it lies in [0, 1] and a large forecast weighs as much as the capacity it bought. The
+ * forecast's part of the demand is bought times the skill; the measured rate and the backlog
+ * are never scaled.
  */
-import { leadTimeAgo } from './caution.js';
+import { highestSince, leadTimeAgo } from './caution.js';
 
 /** A few decayed sums per variant: what the trend forecast, what of it came, how many forecasts. */
 export interface TrendSkill {
@@ -45,11 +48,13 @@ export interface SkillContext {
   readonly leadSeconds: number;
   /** evidence loses half its weight over this time */
   readonly halfLifeSeconds: number;
+  /** what came: the highest rate over the lead time, or the rate at its end (now) */
+  readonly judgedBy: 'highest' | 'end';
 }
 
 /**
  * The skill updated with the forecast made a lead time ago (the history's newest point that old),
- * judged against the rate measured now; the previous one when that point forecast no rise, was
+ * judged by what came since; the previous one when that point forecast no rise, was
  * judged already, or the history does not reach back a lead time.
  */
 export function updateTrendSkill(
@@ -60,7 +65,8 @@ export function updateTrendSkill(
   const origin = leadTimeAgo(history, ctx.now, ctx.leadSeconds);
   if (!origin || !(origin.trend! > 0) || (previous && previous.t >= origin.t)) return previous;
   const forecast = origin.trend!;
-  const came = Math.min(Math.max(ctx.measured - origin.rate, 0), forecast);
+  const rate = ctx.judgedBy === 'end' ? ctx.measured : highestSince(history, origin.t, ctx.measured);
+  const came = Math.min(Math.max(rate - origin.rate, 0), forecast);
   const decay = previous ? 0.5 ** ((origin.t - previous.t) / ctx.halfLifeSeconds) : 0;
   return {
     forecast: (previous?.forecast ?? 0) * decay + forecast,

@@ -8,11 +8,12 @@ import {
 
 const LEAD = 600;
 const HALF_LIFE = 3600;
-const ctx = (now: number, measured: number) => ({
+const ctx = (now: number, measured: number, judgedBy: 'highest' | 'end' = 'end') => ({
   now,
   measured,
   leadSeconds: LEAD,
   halfLifeSeconds: HALF_LIFE,
+  judgedBy,
 });
 
 describe('updateTrendSkill', () => {
@@ -29,6 +30,12 @@ describe('updateTrendSkill', () => {
       judged: 1,
       t: 0,
     });
+  });
+
+  it('judged by the highest rate over the lead time: what came at 300 s counts, gone by now', () => {
+    // 12 req/s at 300 s, 11 now: 2 of the 4 came
+    expect(updateTrendSkill(undefined, history, ctx(600, 11, 'highest'))!.came).toBe(2);
+    expect(updateTrendSkill(undefined, history, ctx(600, 13, 'highest'))!.came).toBe(3);
   });
 
   it('counts a rise beyond the forecast only up to it, and a fall as nothing', () => {

@@ -91,13 +91,14 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
       )
     : undefined;
   const pooledOutput = outputWindows && pooledOutputMean(outputWindows);
-  // The forecast made a lead time ago judged against the rate measured now (lib/policy/trendSkill.ts).
+  // The forecast made a lead time ago judged by what came since (lib/policy/trendSkill.ts).
   const trendSkill = policy.forecast.skill.enabled
     ? updateTrendSkill(memory.trendSkill, memory.demand, {
         now,
         measured: observation.arrivalRate.value,
         leadSeconds: lead,
         halfLifeSeconds: policy.caution.halfLifeSeconds,
+        judgedBy: policy.forecast.skill.judgedBy,
       })
     : undefined;
   const trended = estimateDemand(observation, memory, {

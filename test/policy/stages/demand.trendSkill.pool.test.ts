@@ -9,10 +9,10 @@ import { variantMemory } from '../../../lib/policy/memory.js';
 import { KEY, deployment, poolConfig, ratePerReplica, Session, T0 } from '../helpers.js';
 
 const at = (i: number) => T0 + 30 * i;
-const config = (skill: boolean) =>
+const config = (skill: boolean, judgedBy: 'highest' | 'end' = 'end') =>
   poolConfig({
     policy: {
-      forecast: { enabled: true, horizonSeconds: 180, maxGrowth: 3, skill: { enabled: skill } },
+      forecast: { enabled: true, horizonSeconds: 180, maxGrowth: 3, skill: { enabled: skill, judgedBy } },
       forecastCapacity: { buyAsExpected: false, holdAsExpected: false },
     },
   });
@@ -56,6 +56,22 @@ describe("the trend's forecast bought by its skill", () => {
     expect(Object.keys(memory.trendSkill!).sort()).toEqual(['came', 'forecast', 'judged', 't']);
     expect(memory.demand.at(-1)!.trend).toBeCloseTo(last.inputs.demand!.trend!.rate, 9);
     expect(memory.demand.length).toBeLessThanOrEqual((lead + 30) / 30 + 1);
+  });
+
+  it('judged by the highest rate over the lead time, credits the part of a blip that came before it fell', () => {
+    const s = new Session(config(true, 'highest'), [deployment('L4', 2)]);
+    let i = 0;
+    let top;
+    for (let k = 0; k < 6; k++) {
+      for (const x of BLIP.slice(0, 5)) s.run(at(i++), x * r);
+      top = s.steps.at(-1)!.decision;
+      for (const x of BLIP.slice(5)) s.run(at(i++), x * r);
+    }
+    const trend = top!.inputs.demand!.trend!;
+    // the forecasts at the top of the ramp see none of it come, those on the way up some
+    expect(trend.skill).toBeGreaterThan(0.05);
+    expect(trend.skill).toBeLessThan(0.95);
+    expect(top!.inputs.demand!.forecastRate).toBeCloseTo(trend.rate * trend.skill!, 9);
   });
 
   it('keeps buying the trend whole where its rises come', () => {
