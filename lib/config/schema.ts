@@ -481,6 +481,21 @@ export const policySchema = z
           .describe(
             'learn a daily season of demand per variant (additive Holt-Winters over five-minute slots, kept in a store of its own) and size for the highest rate it expects within the lead time plus `errors` forecast errors, once a whole day has been seen',
           ),
+        skill: z
+          .object({
+            enabled: z.boolean().default(false),
+            judgedBy: z
+              .enum(['highest', 'end'])
+              .default('highest')
+              .describe(
+                "what came of a forecast: the highest rate over its lead time (replicas serve from their startup on, and the rise learnt measures the same), or the rate at the lead time's end (once every replica is up)",
+              ),
+          })
+          .strict()
+          .default({ enabled: false, judgedBy: 'highest' })
+          .describe(
+            "learn per variant the trend's skill: each forecast rise judged a lead time on by what came (judgedBy), the share that came (each up to its forecast) pooled with policy.caution's halfLifeSeconds; the trend's forecast is bought times that share once as many forecasts as a lead time holds evaluations have been judged (before, whole, and the decision says so). Not for a disaggregated variant's roles",
+          ),
       })
       .strict()
       .default({
@@ -489,6 +504,7 @@ export const policySchema = z
         maxGrowth: 1.5,
         roles: false,
         seasonal: { enabled: false, level: 0.2, trend: 0.02, season: 0.3, errors: 2 },
+        skill: { enabled: false, judgedBy: 'highest' },
       }),
     itlDistribution: z
       .object({

@@ -28,6 +28,28 @@ export interface RiseContext {
   readonly halfLifeSeconds: number;
 }
 
+/** The newest point of the history taken a whole lead time or more before now, if it reaches back that far. */
+export function leadTimeAgo<P extends { t: number }>(
+  history: readonly P[],
+  now: number,
+  leadSeconds: number,
+): P | undefined {
+  let origin: P | undefined;
+  for (const p of history) if (p.t <= now - leadSeconds && (!origin || p.t > origin.t)) origin = p;
+  return origin;
+}
+
+/** The highest rate measured after `since`: the history's after it, and the one measured now. */
+export function highestSince(
+  history: readonly { t: number; rate: number }[],
+  since: number,
+  measured: number,
+): number {
+  let highest = measured;
+  for (const p of history) if (p.t > since && p.rate > highest) highest = p.rate;
+  return highest;
+}
+
 /**
  * The statistics updated with the rise that followed the newest moment a whole lead time ago, or
  * the previous ones when the history does not reach that far back.
@@ -37,12 +59,9 @@ export function updateRise(
   history: readonly { t: number; rate: number }[],
   ctx: RiseContext,
 ): RiseStats | undefined {
-  const start = ctx.now - ctx.leadSeconds;
-  let origin: { t: number; rate: number } | undefined;
-  for (const p of history) if (p.t <= start && (!origin || p.t > origin.t)) origin = p;
+  const origin = leadTimeAgo(history, ctx.now, ctx.leadSeconds);
   if (!origin || (previous && previous.t >= ctx.now)) return previous;
-  let highest = ctx.measured;
-  for (const p of history) if (p.t > origin.t && p.rate > highest) highest = p.rate;
+  const highest = highestSince(history, origin.t, ctx.measured);
   const resolution = 1 / ctx.windowSeconds;
   const x = Math.log((highest + resolution) / (origin.rate + resolution));
   if (!previous) return { mean: x, variance: 0, weight: 1, t: ctx.now };

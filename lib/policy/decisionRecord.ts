@@ -148,6 +148,11 @@ export const decisionSchema = z
              * cut to what that rise expects (policy.forecastCapacity.buyAsExpected)
              */
             expected: z.object({ rise: finite, forecastRate: finite }).strict().optional(),
+            /**
+             * the trend's own forecast rise and the skill it was bought with: the share of its
+             * forecasts that came a lead time on, null until enough were judged (policy.forecast.skill)
+             */
+            trend: z.object({ rate: finite, skill: finite.nullable(), evidence: finite }).strict().optional(),
             /** the learnt season's highest rate within the lead time (with two errors), or why none */
             seasonal: z
               .union([

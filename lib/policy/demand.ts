@@ -25,6 +25,17 @@ export interface DemandContext {
   readonly seasonal?: SeasonalForecast;
   /** the mean output pooled over recent windows (lib/policy/outputMean.ts), before the last window's */
   readonly pooledOutputTokens?: number;
+  /**
+   * the trend's skill learnt so far (policy.forecast.skill, lib/policy/trendSkill.ts): its
+   * forecast rise is bought times the skill; null: too few forecasts judged, bought whole
+   */
+  readonly trendSkill?: TrendSkillInput;
+}
+
+export interface TrendSkillInput {
+  readonly skill: number | null;
+  /** forecasts judged so far */
+  readonly evidence: number;
 }
 
 export interface Demand {
@@ -46,6 +57,11 @@ export interface Demand {
    * what that rise expects (policy.forecastCapacity.buyAsExpected)
    */
   readonly expected?: { readonly rise: number; readonly forecastRate: number };
+  /**
+   * the trend's own forecast rise (req/s, before its skill scaled it) and the skill it was
+   * bought with (policy.forecast.skill)
+   */
+  readonly trend?: TrendSkillInput & { readonly rate: number };
 }
 
 /** Which term of the demand made the difference. */
@@ -107,16 +123,24 @@ export function estimateDemand(obs: VariantObservation, memory: VariantMemory, c
   const drainSeconds = Math.max(ctx.ttftTargetMs / 1000, ctx.intervalSeconds);
   const backlogRate = ctx.startingReplicas > 0 ? 0 : (obs.waiting?.value ?? 0) / drainSeconds;
   let forecastRate = 0;
+  let trend: Demand['trend'];
   if (ctx.forecast.enabled) {
     const recent = memory.demand.filter((p) => p.t >= ctx.now - ctx.forecast.horizonSeconds);
     // Only rises are extrapolated (scaling down waits for the stabilisation window anyway), and
     // only what stands out of the measurement's noise.
     const overlap = obs.windowSeconds / ctx.intervalSeconds;
-    const rise = significantRise([...recent, { t: ctx.now, rate: measured }], overlap) * ctx.leadSeconds;
+    const cap = measured * (ctx.forecast.maxGrowth - 1);
+    const trended = Math.min(
+      significantRise([...recent, { t: ctx.now, rate: measured }], overlap) * ctx.leadSeconds,
+      cap,
+    );
+    // Only the trend's part is scaled by its skill: what is measured and the season's forecast are not.
+    const skill = ctx.trendSkill?.skill ?? 1;
+    if (ctx.trendSkill) trend = { ...ctx.trendSkill, rate: trended };
     // The season's highest rate within the lead time (with two of its errors) beyond what is
     // measured: the morning ramp met before it comes.
     const seasonal = ctx.seasonal?.kind === 'forecast' ? Math.max(ctx.seasonal.rate - measured, 0) : 0;
-    forecastRate = Math.min(Math.max(rise, seasonal), measured * (ctx.forecast.maxGrowth - 1));
+    forecastRate = Math.min(Math.max(trended * skill, seasonal), cap);
   }
   const tokens = {
     input: obs.avgInputTokens?.value ?? memory.lastTokens?.input ?? DEFAULT_TOKENS.input,
@@ -141,5 +165,6 @@ export function estimateDemand(obs: VariantObservation, memory: VariantMemory, c
     inputTokens: tokens.input,
     outputTokens: Math.max(tokens.output, 1),
     driver,
+    ...(trend ? { trend } : {}),
   };
 }

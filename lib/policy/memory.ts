@@ -7,6 +7,7 @@
 import type { BurstHistory } from './burstHeadroom.js';
 import type { ItlMissMemory } from './itlMissCorrection.js';
 import type { ReleaseHistory } from './learntWindow.js';
+import type { TrendSkill } from './trendSkill.js';
 
 export interface Recommendation {
   readonly t: number;
@@ -36,7 +37,8 @@ export interface VariantMemory {
   /** first evaluation that recorded a recommendation, epoch seconds */
   observedSince?: number;
   recommendations: Recommendation[];
-  demand: { t: number; rate: number }[];
+  /** measured rates, with the trend's own forecast rise where policy.forecast.skill judges it */
+  demand: { t: number; rate: number; trend?: number }[];
   lastArrivalAt?: number;
   lastTokens?: { input: number; output: number };
   /** the stabilisation window grown by regretted scale-downs (seconds), when above the configured one */
@@ -49,6 +51,8 @@ export interface VariantMemory {
   releases?: ReleaseHistory;
   /** how far demand rose within one lead time (lib/policy/caution.ts) */
   rise?: { mean: number; variance: number; weight: number; t: number };
+  /** of the trend's forecast rises, the share that came a lead time on (lib/policy/trendSkill.ts) */
+  trendSkill?: TrendSkill;
   /** observed / predicted latency, learned online */
   correction?: { ttft: number; itl: number };
   /** the factor on the chunked-ITL model's miss share and its pooled evidence (policy.itlMissCorrection) */

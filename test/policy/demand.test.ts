@@ -114,6 +114,43 @@ describe('estimateDemand', () => {
     expect(d.forecastRate).toBeCloseTo(2, 9);
   });
 
+  it("buys the trend's rise times its skill, whole before the skill is learnt, and says which", () => {
+    // +1 req/s forecast over the lead time, as above
+    const history = [NOW - 90, NOW - 60, NOW - 30].map((t) => ({ t, rate: 4 + 0.01 * (t - NOW) }));
+    const damped = estimateDemand(
+      obs(4, { waiting: { value: 2, source: 'w', timestamp: NOW } }),
+      memory({ demand: history }),
+      ctx({ trendSkill: { skill: 0.25, evidence: 30 } }),
+    );
+    expect(damped.forecastRate).toBeCloseTo(0.25, 9);
+    // the measured rate and the backlog (2 waiting over the 30 s interval) are not scaled
+    expect(damped.rate).toBeCloseTo(4 + 2 / 30 + 0.25, 9);
+    expect(damped.trend!.rate).toBeCloseTo(1, 9);
+    expect(damped.trend!.skill).toBe(0.25);
+    const whole = estimateDemand(
+      obs(4),
+      memory({ demand: history }),
+      ctx({ trendSkill: { skill: null, evidence: 3 } }),
+    );
+    expect(whole.forecastRate).toBeCloseTo(1, 9);
+    expect(whole.trend).toEqual({ skill: null, evidence: 3, rate: whole.forecastRate });
+    // without the skill, no record of it
+    expect(estimateDemand(obs(4), memory({ demand: history }), ctx()).trend).toBeUndefined();
+  });
+
+  it("scales only the trend's part: the season's forecast is bought whole", () => {
+    const history = [NOW - 90, NOW - 60, NOW - 30].map((t) => ({ t, rate: 4 + 0.01 * (t - NOW) }));
+    const d = estimateDemand(
+      obs(4),
+      memory({ demand: history }),
+      ctx({
+        trendSkill: { skill: 0, evidence: 30 },
+        seasonal: { kind: 'forecast', rate: 4.5, expected: 4.3, error: 0.1 },
+      }),
+    );
+    expect(d.forecastRate).toBeCloseTo(0.5, 9);
+  });
+
   it('never forecasts a fall, ignores history beyond the horizon, and can be switched off', () => {
     const falling = [NOW - 90, NOW - 60, NOW - 30].map((t) => ({ t, rate: 4 - 0.01 * (t - NOW) }));
     expect(estimateDemand(obs(4), memory({ demand: falling }), ctx()).forecastRate).toBe(0);

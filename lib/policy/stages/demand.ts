@@ -18,6 +18,7 @@ import { observeSeason, seasonalForecast } from '../seasonal.js';
 import { expectedRise, forecastAsExpected, learnsRises } from '../forecastCapacity.js';
 import type { ItlMissMemory, ItlMissWindow } from '../itlMissCorrection.js';
 import { learnItlMiss } from './itlMiss.js';
+import { trendSkillFactor, updateTrendSkill, type TrendSkill } from '../trendSkill.js';
 
 export interface Assessed extends Observed {
   /** undefined: no arrival estimate, so the variant holds what runs */
@@ -35,6 +36,8 @@ export interface Assessed extends Observed {
   readonly latency?: LatencyCheck | null;
   /** how far demand rose within one lead time so far, this evaluation's sample included */
   readonly rise?: RiseStats;
+  /** the trend's skill so far, this evaluation's judgement included (policy.forecast.skill) */
+  readonly trendSkill?: TrendSkill;
   /** the recent windows' output means, this one included (policy.pooledOutputMean) */
   readonly outputWindows?: OutputWindow[];
   /**
@@ -88,6 +91,16 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
       )
     : undefined;
   const pooledOutput = outputWindows && pooledOutputMean(outputWindows);
+  // The forecast made a lead time ago judged by what came since (lib/policy/trendSkill.ts).
+  const trendSkill = policy.forecast.skill.enabled
+    ? updateTrendSkill(memory.trendSkill, memory.demand, {
+        now,
+        measured: observation.arrivalRate.value,
+        leadSeconds: lead,
+        halfLifeSeconds: policy.caution.halfLifeSeconds,
+        judgedBy: policy.forecast.skill.judgedBy,
+      })
+    : undefined;
   const trended = estimateDemand(observation, memory, {
     ...(pooledOutput ? { pooledOutputTokens: pooledOutput.mean } : {}),
     now,
@@ -99,6 +112,14 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
       0,
     ),
     forecast: policy.forecast,
+    ...(policy.forecast.skill.enabled
+      ? {
+          trendSkill: {
+            skill: trendSkillFactor(trendSkill, forecastsNeeded(config, lead)) ?? null,
+            evidence: trendSkill?.judged ?? 0,
+          },
+        }
+      : {}),
     ...(seasonal.enabled ? { seasonal: seasonalForecast(season, now, lead, seasonal.errors) } : {}),
   });
   const rise = learnsRises(policy)
@@ -151,6 +172,7 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
     ...o,
     demand,
     ...(rise ? { rise } : {}),
+    ...(trendSkill ? { trendSkill } : {}),
     ...(season ? { season } : {}),
     correction,
     gaps: measurementGaps(observation, current, demand.measured),
@@ -165,6 +187,11 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
       observedItlMs: observation.itlMs?.value ?? null,
     },
   };
+}
+
+/** Forecasts judged before the trend's skill is trusted: as many as one lead time holds evaluations. */
+export function forecastsNeeded(config: Config, leadSeconds: number): number {
+  return leadSeconds / config.policy.intervalSeconds;
 }
 
 /** The factor the sizing uses: the learnt one with policy.itlMissCorrection on, else none. */

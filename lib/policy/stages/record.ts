@@ -14,6 +14,8 @@ import { leadSeconds, longestWindow } from '../window.js';
 import { learnsRises } from '../forecastCapacity.js';
 import { nextBurstHistory } from '../burstHeadroom.js';
 import type { Guarded } from './guards.js';
+import { forecastsNeeded } from './demand.js';
+import { describeTrendSkill } from '../trendSkill.js';
 
 /** The variant's memory after this evaluation: the previous one advanced by what was decided. */
 export function remember(g: Guarded, config: Config, now: number): VariantMemory {
@@ -39,11 +41,17 @@ export function remember(g: Guarded, config: Config, now: number): VariantMemory
     // the trend's history, and a lead time of it for the rises (lib/policy/caution.ts)
     demand: mem.demand.filter((p) => p.t > now - demandHistorySeconds(config, g)),
     ...(g.rise ? { rise: { ...g.rise } } : {}),
+    ...(g.trendSkill ? { trendSkill: { ...g.trendSkill } } : {}),
     ...(bursts ? { bursts } : {}),
   };
   if (demand) {
     // A hold learns nothing about demand: its arrivals were not measured.
-    next.demand.push({ t: now, rate: demand.measured });
+    // with the trend's own forecast rise, judged a lead time on (policy.forecast.skill)
+    next.demand.push({
+      t: now,
+      rate: demand.measured,
+      ...(demand.trend && demand.trend.rate > 0 ? { trend: demand.trend.rate } : {}),
+    });
     if (demand.measured > 0) next.lastArrivalAt = now;
     if (observation?.avgInputTokens && observation.avgOutputTokens) {
       next.lastTokens = { input: demand.inputTokens, output: demand.outputTokens };
@@ -67,7 +75,10 @@ export function remember(g: Guarded, config: Config, now: number): VariantMemory
 
 function demandHistorySeconds(config: Config, g: Guarded): number {
   const policy = config.policy;
-  const lead = learnsRises(policy) ? leadSeconds(config, g.v, g.current.accelerator) : 0;
+  const lead =
+    learnsRises(policy) || policy.forecast.skill.enabled
+      ? leadSeconds(config, g.v, g.current.accelerator)
+      : 0;
   return Math.max(policy.forecast.horizonSeconds, lead + policy.intervalSeconds);
 }
 
@@ -122,7 +133,7 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
     action,
     reason: g.reason,
     // a variant without a season yet says so
-    message: demand?.seasonal?.kind === 'no-history' ? `${g.message}; ${demand.seasonal.note}` : g.message,
+    message: decisionMessage(g, ctx.config),
     deployments: [...g.deployments]
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([accelerator, replicas]) => ({
@@ -152,6 +163,7 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
             leadSeconds: demand.leadSeconds,
             ...(demand.expected ? { expected: { ...demand.expected } } : {}),
             ...(demand.seasonal ? { seasonal: { ...demand.seasonal } } : {}),
+            ...(demand.trend ? { trend: { ...demand.trend } } : {}),
           }
         : null,
       latency: demand ? (g.latency ?? null) : null,
@@ -164,6 +176,18 @@ export function decisionRecord(g: Guarded, sequence: number, ctx: RecordContext)
       missing: obs ? [...obs.missing] : ['(no observation)'],
     },
   };
+}
+
+/** The decision's message, with what it should say of the forecast: no season yet, the trend's skill. */
+function decisionMessage(g: Guarded, config: Config): string {
+  const demand = g.demand;
+  const notes = [
+    ...(demand?.seasonal?.kind === 'no-history' ? [demand.seasonal.note] : []),
+    ...(demand?.trend && demand.trend.rate > 0
+      ? [describeTrendSkill(demand.trend, forecastsNeeded(config, demand.leadSeconds))]
+      : []),
+  ];
+  return [g.message, ...notes].join('; ');
 }
 
 /** The factor on the ITL model's miss share, its pooled evidence and this window's (policy.itlMissCorrection). */
