@@ -483,7 +483,7 @@ export const policySchema = z
           ),
         skill: z
           .object({
-            enabled: z.boolean().default(false),
+            enabled: z.boolean().default(true),
             judgedBy: z
               .enum(['highest', 'end'])
               .default('highest')
@@ -492,7 +492,7 @@ export const policySchema = z
               ),
           })
           .strict()
-          .default({ enabled: false, judgedBy: 'highest' })
+          .default({ enabled: true, judgedBy: 'highest' })
           .describe(
             "learn per variant the trend's skill: each forecast rise judged a lead time on by what came (judgedBy), the share that came (each up to its forecast) pooled with policy.caution's halfLifeSeconds; the trend's forecast is bought times that share once as many forecasts as a lead time holds evaluations have been judged (before, whole, and the decision says so). Not for a disaggregated variant's roles",
           ),
@@ -504,7 +504,7 @@ export const policySchema = z
         maxGrowth: 1.5,
         roles: false,
         seasonal: { enabled: false, level: 0.2, trend: 0.02, season: 0.3, errors: 2 },
-        skill: { enabled: false, judgedBy: 'highest' },
+        skill: { enabled: true, judgedBy: 'highest' },
       }),
     itlDistribution: z
       .object({
@@ -659,7 +659,7 @@ export const policySchema = z
       ),
     itlMissCorrection: z
       .object({
-        enabled: z.boolean().default(false),
+        enabled: z.boolean().default(true),
         smoothing: z
           .number()
           .gt(0)
@@ -686,7 +686,7 @@ export const policySchema = z
           .describe('the pooled requests and misses halve over this time'),
         against: z
           .enum(['model', 'target'])
-          .default('model')
+          .default('target')
           .describe(
             "what the observed misses are compared with: 'model', the model's share at the load the replicas carried; 'target', the misses the allowed share (itlDistribution.missShare, over the factor in force) allowed the pooled requests, an integral loop holding the measured share at the allowed one (docs/SIZING.md, \"A miss budget learnt from the outcome\")",
           ),
@@ -700,16 +700,16 @@ export const policySchema = z
       })
       .strict()
       .default({
-        enabled: false,
+        enabled: true,
         smoothing: 0.3,
         min: 0.5,
         max: 4,
         halfLifeSeconds: 3600,
-        against: 'model',
+        against: 'target',
         marginSigmas: 2,
       })
       .describe(
-        "learn per variant a factor on the chunked-ITL model's share of requests missing the ITL target, from the share the replicas show in vllm:request_time_per_output_token_seconds (the target interpolated within its bucket) against the model's share at the load they carried, pooled over the half-life until ten misses are expected at itlDistribution.missShare; the ITL cap and the ITL sizing over steps then hold the model's share times the factor within itlDistribution.missShare. Needs servers exposing the histogram (vLLM >= 0.13); without it the factor stays 1",
+        "learn per variant a factor on the chunked-ITL model's share of requests missing the ITL target, from the share the replicas show in vllm:request_time_per_output_token_seconds (the target interpolated within its bucket) against what `against` compares it with (by default the misses the allowed share allowed: a loop on the measured share), pooled over the half-life until ten misses are expected at itlDistribution.missShare; the ITL cap and the ITL sizing over steps then hold the model's share times the factor within itlDistribution.missShare. Needs servers exposing the histogram (vLLM >= 0.13); without it the factor stays 1",
       ),
     spill: z
       .object({ enabled: z.boolean().default(false) })

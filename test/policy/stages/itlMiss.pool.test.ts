@@ -14,9 +14,12 @@ import { deployment, observation, poolConfig, Session, T0, withArrivalSteps } fr
 
 const unlimited = { scaleUpMaxStep: { replicas: 20 } };
 const itlSteps = { burstSizing: { enabled: false, itl: true, windowPerStartup: 0 } };
-const off = poolConfig({ policy: { ...unlimited, ...itlSteps }, chat: { maxReplicas: 40 } });
+const off = poolConfig({
+  policy: { ...unlimited, ...itlSteps, itlMissCorrection: { enabled: false } },
+  chat: { maxReplicas: 40 },
+});
 const on = poolConfig({
-  policy: { ...unlimited, ...itlSteps, itlMissCorrection: { enabled: true } },
+  policy: { ...unlimited, ...itlSteps, itlMissCorrection: { enabled: true, against: 'model' } },
   chat: { maxReplicas: 40 },
 });
 const rate = 3;
@@ -121,7 +124,7 @@ test('on: the variant moved to another accelerator starts afresh: no factor unti
   expect(s.memory.variants['llm/chat']!.itlMiss!.factor).toBeGreaterThan(1);
   const moved = new Session(
     poolConfig({
-      policy: { ...unlimited, ...itlSteps, itlMissCorrection: { enabled: true } },
+      policy: { ...unlimited, ...itlSteps, itlMissCorrection: { enabled: true, against: 'model' } },
       chat: { maxReplicas: 40, accelerator: 'H100' },
     }),
     [deployment('H100', 2)],

@@ -124,6 +124,8 @@ describe('the record', () => {
         forecastRate: 0,
         leadSeconds: leadSeconds(config, config.variants[0]!, 'L4'),
       },
+      // the miss budget learnt from the outcome (on by default): nothing to learn from yet
+      itlMiss: { factor: 1, pooled: null, window: null },
       // the model at the load the two ready replicas carried, beside what they showed (nothing here)
       latency: {
         predictedTtftMs: carried.ttftMs,
