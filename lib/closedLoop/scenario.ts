@@ -255,7 +255,8 @@ export async function buildScenario(config: Config, options: ScenarioOptions): P
       seed: sim?.seed ?? 1,
       delayJitter: sim?.delayJitter ?? 0.1,
       removalOrder: sim?.removalOrder ?? 'newest',
-      ...(sim?.requestTimePerOutputToken ? { requestTimePerOutputToken: true } : {}),
+      // vLLM 0.13's servers unless the config says older ones (false must reach the fleet)
+      requestTimePerOutputToken: sim?.requestTimePerOutputToken ?? true,
     },
     traces,
     durationSeconds,

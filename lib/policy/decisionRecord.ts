@@ -152,7 +152,15 @@ export const decisionSchema = z
              * the trend's own forecast rise and the skill it was bought with: the share of its
              * forecasts that came a lead time on, null until enough were judged (policy.forecast.skill)
              */
-            trend: z.object({ rate: finite, skill: finite.nullable(), evidence: finite }).strict().optional(),
+            trend: z
+              .object({
+                rate: finite,
+                skill: finite.nullable(),
+                evidence: finite,
+                unpaired: z.literal(true).optional(),
+              })
+              .strict()
+              .optional(),
             /** the learnt season's highest rate within the lead time (with two errors), or why none */
             seasonal: z
               .union([

@@ -36,6 +36,11 @@ export interface TrendSkillInput {
   readonly skill: number | null;
   /** forecasts judged so far */
   readonly evidence: number;
+  /**
+   * the skill is not applied: no share of requests over the ITL target is measured, so nothing
+   * would give back the caution the skill takes (the trend bought whole)
+   */
+  readonly unpaired?: true;
 }
 
 export interface Demand {

@@ -88,9 +88,16 @@ export function trendSkillFactor(stats: TrendSkill | undefined, forecastsNeeded:
 
 /** Why the trend's forecast is bought as it is, for the decision's message. */
 export function describeTrendSkill(
-  trend: { readonly rate: number; readonly skill: number | null; readonly evidence: number },
+  trend: {
+    readonly rate: number;
+    readonly skill: number | null;
+    readonly evidence: number;
+    readonly unpaired?: true;
+  },
   forecastsNeeded: number,
 ): string {
+  if (trend.unpaired)
+    return "trend's forecast bought whole: no share of requests over the ITL target is measured (servers before vLLM 0.13, or policy.itlMissCorrection not against the target) to give back the caution its skill would take";
   if (trend.skill === null)
     return `trend's skill not learnt yet (${trend.evidence} of ${Math.ceil(forecastsNeeded)} forecasts judged a lead time on): its forecast bought whole`;
   return `trend's skill ${trend.skill.toFixed(2)} (share of its forecast rises that came a lead time on, ${trend.evidence} forecasts judged): bought ${(trend.rate * trend.skill).toFixed(2)} of its ${trend.rate.toFixed(2)} req/s`;

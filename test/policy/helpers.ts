@@ -9,7 +9,7 @@ import { nodeStartupSeconds } from '../../lib/config/startup.js';
 import { parseConfig } from '../../lib/config/load.js';
 import type { Config } from '../../lib/config/schema.js';
 import { configToSystem } from '../../lib/config/toSystem.js';
-import type { Estimate, VariantObservation } from '../../lib/metrics/observation.js';
+import type { Estimate, TokenBuckets, VariantObservation } from '../../lib/metrics/observation.js';
 import { solve } from '../../lib/optimizer/index.js';
 import type { SeasonState } from '../../lib/policy/seasonal.js';
 import { decidePool, type PoolInput, type PoolOutput } from '../../lib/policy/decide.js';
@@ -141,6 +141,8 @@ export interface ObservationOptions {
   readonly itlMs?: number;
   /** false: no token estimates (nothing completed in the window) */
   readonly tokens?: { input: number; output: number } | false;
+  /** vllm:request_time_per_output_token_seconds by bucket (servers of vLLM >= 0.13) */
+  readonly requestTpotBuckets?: TokenBuckets;
 }
 
 /** A fresh observation of `rate` arrivals per second at `now`. */
@@ -160,6 +162,7 @@ export function observation(rate: number, now: number, o: ObservationOptions = {
     waiting: est(o.waiting ?? 0, 'vllm:num_requests_waiting', now - 5),
     running: est(o.running ?? 0, 'vllm:num_requests_running', now - 5),
     readyReplicas: o.ready !== undefined ? est(o.ready, 'vllm:num_requests_running', now - 5) : undefined,
+    ...(o.requestTpotBuckets ? { requestTpotBuckets: o.requestTpotBuckets } : {}),
     stale: [],
     missing: [],
   };

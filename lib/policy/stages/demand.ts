@@ -3,6 +3,7 @@
  * A variant whose arrivals cannot be measured gets no demand: the later stages hold it.
  */
 import type { Config } from '../../config/schema.js';
+import type { VariantObservation } from '../../metrics/observation.js';
 import { NO_CORRECTION, updateCorrection, type Correction } from '../correction.js';
 import { estimateDemand, type Demand } from '../demand.js';
 import { measurementGaps } from '../partialMeasurement.js';
@@ -114,10 +115,12 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
     forecast: policy.forecast,
     ...(policy.forecast.skill.enabled
       ? {
-          trendSkill: {
-            skill: trendSkillFactor(trendSkill, forecastsNeeded(config, lead)) ?? null,
-            evidence: trendSkill?.judged ?? 0,
-          },
+          trendSkill: missShareMeasured(config, observation)
+            ? {
+                skill: trendSkillFactor(trendSkill, forecastsNeeded(config, lead)) ?? null,
+                evidence: trendSkill?.judged ?? 0,
+              }
+            : { skill: null, evidence: trendSkill?.judged ?? 0, unpaired: true as const },
         }
       : {}),
     ...(seasonal.enabled ? { seasonal: seasonalForecast(season, now, lead, seasonal.errors) } : {}),
@@ -187,6 +190,18 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
       observedItlMs: observation.itlMs?.value ?? null,
     },
   };
+}
+
+/**
+ * Whether the misses are measured and learnt from (policy.itlMissCorrection against the target, on
+ * servers exposing the per-request time per token): the skill takes away the headroom the trend
+ * bought, and only the loop on the measured misses gives back what they ask for. Without it the
+ * skill alone let the day that starts at its peak fall to 98.88% (bench/RESULTS.md, "Issue 14:
+ * the trend damped by its skill (branch w20t)"), so the trend is bought whole.
+ */
+function missShareMeasured(config: Config, observation: VariantObservation): boolean {
+  const loop = config.policy.itlMissCorrection;
+  return loop.enabled && loop.against === 'target' && observation.requestTpotBuckets !== undefined;
 }
 
 /** Forecasts judged before the trend's skill is trusted: as many as one lead time holds evaluations. */

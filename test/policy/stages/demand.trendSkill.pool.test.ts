@@ -17,6 +17,8 @@ const config = (skill: boolean, judgedBy: 'highest' | 'end' = 'end') =>
     },
   });
 const on = config(true);
+/** Servers exposing the per-request time per token (vLLM >= 0.13): the misses are measured. */
+const measured = { requestTpotBuckets: { bounds: [0.05, 0.075, Infinity], counts: [60, 0, 0] } };
 const r = ratePerReplica(on);
 // lead time: startup 60 s + L4 node 60 s = 120 s, four evaluations: four forecasts to judge
 const lead = leadSeconds(on, on.variants[0]!, 'L4');
@@ -32,10 +34,10 @@ describe("the trend's forecast bought by its skill", () => {
     const tops = [];
     let atTop = s.memory;
     for (let k = 0; k < 6; k++) {
-      for (const x of BLIP.slice(0, 5)) s.run(at(i++), x * r);
+      for (const x of BLIP.slice(0, 5)) s.run(at(i++), x * r, measured);
       tops.push(s.steps.at(-1)!.decision);
       atTop = s.memory;
-      for (const x of BLIP.slice(5)) s.run(at(i++), x * r);
+      for (const x of BLIP.slice(5)) s.run(at(i++), x * r, measured);
     }
     const first = tops[0]!;
     expect(first.inputs.demand!.trend!.skill).toBeNull();
@@ -63,9 +65,9 @@ describe("the trend's forecast bought by its skill", () => {
     let i = 0;
     let top;
     for (let k = 0; k < 6; k++) {
-      for (const x of BLIP.slice(0, 5)) s.run(at(i++), x * r);
+      for (const x of BLIP.slice(0, 5)) s.run(at(i++), x * r, measured);
       top = s.steps.at(-1)!.decision;
-      for (const x of BLIP.slice(5)) s.run(at(i++), x * r);
+      for (const x of BLIP.slice(5)) s.run(at(i++), x * r, measured);
     }
     const trend = top!.inputs.demand!.trend!;
     // the forecasts at the top of the ramp see none of it come, those on the way up some
@@ -78,16 +80,41 @@ describe("the trend's forecast bought by its skill", () => {
     const s = new Session(on, [deployment('L4', 2)]);
     let d;
     // a steady ramp: what is forecast over the lead time comes (the rise less its errors, at most)
-    for (let i = 0; i < 40; i++) d = s.run(at(i), (1 + 0.1 * i) * r);
+    for (let i = 0; i < 40; i++) d = s.run(at(i), (1 + 0.1 * i) * r, measured);
     expect(d!.inputs.demand!.trend!.skill).toBeCloseTo(1, 9);
     expect(d!.inputs.demand!.forecastRate).toBeCloseTo(d!.inputs.demand!.trend!.rate, 9);
     expect(d!.inputs.demand!.forecastRate).toBeGreaterThan(0);
   });
 
+  it('without the misses measured (servers before vLLM 0.13), buys the trend whole and says why', () => {
+    const s = new Session(on, [deployment('L4', 2)]);
+    let i = 0;
+    const tops = [];
+    for (let k = 0; k < 6; k++) {
+      for (const x of BLIP.slice(0, 5)) s.run(at(i++), x * r);
+      tops.push(s.steps.at(-1)!.decision);
+      for (const x of BLIP.slice(5)) s.run(at(i++), x * r);
+    }
+    // the same blips that taught a skill of 0 above: learnt, but not applied
+    const last = tops.at(-1)!;
+    expect(last.inputs.demand!.trend).toMatchObject({ skill: null, unpaired: true });
+    expect(last.inputs.demand!.trend!.evidence).toBeGreaterThan(0);
+    expect(last.inputs.demand!.forecastRate).toBeCloseTo(last.inputs.demand!.trend!.rate, 9);
+    expect(last.message).toMatch(/trend's forecast bought whole: no share of requests over the ITL target/);
+    // and with the loop on the misses off, the same
+    const noLoop = poolConfig({
+      policy: { ...on.policy, itlMissCorrection: { ...on.policy.itlMissCorrection, enabled: false } },
+    });
+    const t = new Session(noLoop, [deployment('L4', 2)]);
+    let d = t.run(at(0), 1.5 * r, measured);
+    for (let j = 1; j < 5; j++) d = t.run(at(j), (1.5 + 0.3 * j) * r, measured);
+    expect(d.inputs.demand!.trend).toMatchObject({ skill: null, unpaired: true });
+  });
+
   it('off: the decision and the memory carry nothing of it', () => {
     const s = new Session(config(false), [deployment('L4', 2)]);
     let i = 0;
-    for (let k = 0; k < 2; k++) for (const x of BLIP) s.run(at(i++), x * r);
+    for (let k = 0; k < 2; k++) for (const x of BLIP) s.run(at(i++), x * r, measured);
     const d = s.steps.at(-1)!.decision;
     expect(d.inputs.demand!.trend).toBeUndefined();
     expect(d.message).not.toMatch(/skill/);
