@@ -219,18 +219,13 @@ export function setpointMisses(allowedMisses: number, sigmas: number): number {
 }
 
 /**
- * The share a window's requests were allowed to miss in the model's terms, against the outcome:
- * the sizing held the model's share times the factor in force within the allowed share, so where
- * the model's shape is right the fleet misses allowed / factor x (the factor it needs). Pooled
- * like the model's prediction, the observed misses over these make the factor the fleet needs,
- * and the loop settles where the measured share is the allowed one (an integral loop: the factor
- * in force is carried in the evidence).
+ * The share the model's (uncorrected) prediction is compared with: the allowed one over the
+ * factor. Against the outcome it is also what a window's requests were allowed to miss in the
+ * model's terms with the factor in force: where the model's shape is right the fleet then misses
+ * allowed / factor x (the factor it needs), so the observed misses pooled over these make the
+ * factor the fleet needs, and the loop settles where the measured share is the allowed one (an
+ * integral loop: the factor in force is carried in the evidence).
  */
-export function windowBudgetShare(allowedShare: number, factorInForce: number | undefined): number {
-  return allowedModelShare(allowedShare, factorInForce);
-}
-
-/** The share the model's (uncorrected) prediction is compared with: the allowed one over the factor. */
 export function allowedModelShare(allowedShare: number, factor: number | undefined): number {
   return allowedShare / (factor ?? NO_ITL_MISS_FACTOR);
 }

@@ -16,6 +16,7 @@
  * are never scaled.
  */
 import { highestSince, leadTimeAgo } from './caution.js';
+import type { Demand } from './demand.js';
 
 /** A few decayed sums per variant: what the trend forecast, what of it came, how many forecasts. */
 export interface TrendSkill {
@@ -87,15 +88,7 @@ export function trendSkillFactor(stats: TrendSkill | undefined, forecastsNeeded:
 }
 
 /** Why the trend's forecast is bought as it is, for the decision's message. */
-export function describeTrendSkill(
-  trend: {
-    readonly rate: number;
-    readonly skill: number | null;
-    readonly evidence: number;
-    readonly unpaired?: true;
-  },
-  forecastsNeeded: number,
-): string {
+export function describeTrendSkill(trend: NonNullable<Demand['trend']>, forecastsNeeded: number): string {
   if (trend.unpaired)
     return "trend's forecast bought whole: no share of requests over the ITL target is measured (servers before vLLM 0.13, or policy.itlMissCorrection not against the target) to give back the caution its skill would take";
   if (trend.skill === null)

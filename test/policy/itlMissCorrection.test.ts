@@ -15,7 +15,6 @@ import {
   requestsOverTarget,
   setpointMisses,
   updateItlMiss,
-  windowBudgetShare,
   type ItlMissMemory,
   type ItlMissSettings,
 } from '../../lib/policy/itlMissCorrection.js';
@@ -205,15 +204,15 @@ describe('updateItlMiss against the outcome', () => {
     for (let k = 0; k < evaluations; k++) {
       const inForce = m?.factor ?? 1;
       share = (bias * allowed) / inForce;
-      const w = { requests, misses: requests * share, predictedShare: windowBudgetShare(allowed, inForce) };
+      const w = { requests, misses: requests * share, predictedShare: allowedModelShare(allowed, inForce) };
       m = updateItlMiss(m, w, ctx(30 * k), s);
     }
     return { factor: m!.factor, share };
   }
 
   it('compares a window with the allowed share over the factor in force', () => {
-    expect(windowBudgetShare(0.01, 0.5)).toBeCloseTo(0.02, 12);
-    expect(windowBudgetShare(0.01, undefined)).toBe(0.01);
+    expect(allowedModelShare(0.01, 0.5)).toBeCloseTo(0.02, 12);
+    expect(allowedModelShare(0.01, undefined)).toBe(0.01);
   });
 
   it('settles where the fleet misses the allowed share: the factor the model needs, either way', () => {

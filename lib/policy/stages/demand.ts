@@ -5,7 +5,7 @@
 import type { Config } from '../../config/schema.js';
 import type { VariantObservation } from '../../metrics/observation.js';
 import { NO_CORRECTION, updateCorrection, type Correction } from '../correction.js';
-import { estimateDemand, type Demand } from '../demand.js';
+import { estimateDemand, type Demand, type TrendSkillInput } from '../demand.js';
 import { measurementGaps } from '../partialMeasurement.js';
 import { kvTokensPerRequest } from '../kvBatch.js';
 import { predictAt } from '../predict.js';
@@ -102,6 +102,12 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
         judgedBy: policy.forecast.skill.judgedBy,
       })
     : undefined;
+  // learnt either way; applied only where the misses it lets through are measured
+  const skillInput = (): TrendSkillInput => {
+    const evidence = trendSkill?.judged ?? 0;
+    if (!missShareMeasured(config, observation)) return { skill: null, evidence, unpaired: true };
+    return { skill: trendSkillFactor(trendSkill, forecastsNeeded(config, lead)) ?? null, evidence };
+  };
   const trended = estimateDemand(observation, memory, {
     ...(pooledOutput ? { pooledOutputTokens: pooledOutput.mean } : {}),
     now,
@@ -113,16 +119,7 @@ export function assessDemand(o: Observed, config: Config, now: number): Assessed
       0,
     ),
     forecast: policy.forecast,
-    ...(policy.forecast.skill.enabled
-      ? {
-          trendSkill: missShareMeasured(config, observation)
-            ? {
-                skill: trendSkillFactor(trendSkill, forecastsNeeded(config, lead)) ?? null,
-                evidence: trendSkill?.judged ?? 0,
-              }
-            : { skill: null, evidence: trendSkill?.judged ?? 0, unpaired: true as const },
-        }
-      : {}),
+    ...(policy.forecast.skill.enabled ? { trendSkill: skillInput() } : {}),
     ...(seasonal.enabled ? { seasonal: seasonalForecast(season, now, lead, seasonal.errors) } : {}),
   });
   const rise = learnsRises(policy)

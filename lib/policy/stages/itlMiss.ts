@@ -13,12 +13,12 @@ import { profileOf, targetsOf } from '../../config/resolved.js';
 import { corrected, type Correction } from '../correction.js';
 import { itlShareInput, trustedDistributions, type TokenHistogram } from '../distribution.js';
 import {
+  allowedModelShare,
   itlMissBasis,
   predictedMissShare,
   readThroughBucket,
   requestsOverTarget,
   updateItlMiss,
-  windowBudgetShare,
   type ItlMissMemory,
   type ItlMissWindow,
 } from '../itlMissCorrection.js';
@@ -74,7 +74,7 @@ export function learnItlMiss(
       if (current.ready < current.desired) return undefined;
       // the misses the sizing allowed these requests with the factor in force
       const inForce = previous?.basis === basis ? previous.factor : undefined;
-      const predictedShare = windowBudgetShare(allowedShare, inForce);
+      const predictedShare = allowedModelShare(allowedShare, inForce);
       return { requests: observed.requests, misses: observed.misses, predictedShare };
     }
     // the model at the target, or at the bounds of the bucket holding it (read as the histogram is)
