@@ -418,6 +418,27 @@ export function withinRatio(
   return { prefill: p, decode: d };
 }
 
+/**
+ * Targets brought within the ratio bound as apply judges them: the smaller side raised (as
+ * withinRatio does) within its maxReplicas, and only where that cannot reach the bound the other
+ * side lowered to it. Each role's target passes its own window and limits, so two targets that
+ * were each right can together leave the bound (a prefill pod count the window holds beside a
+ * decode count it released), and apply would reject the decision whole.
+ */
+export function withinRatioBound(
+  targets: { prefill: number; decode: number },
+  ratio: DisaggregatedInput['ratio'],
+  maxReplicas: { prefill: number; decode: number },
+): { prefill: number; decode: number } {
+  const raised = withinRatio(targets.prefill, targets.decode, ratio);
+  let p = Math.min(raised.prefill, Math.max(maxReplicas.prefill, targets.prefill));
+  let d = Math.min(raised.decode, Math.max(maxReplicas.decode, targets.decode));
+  if (ratio?.max !== undefined && d > 0 && p > ratio.max * d) p = Math.floor(ratio.max * d + 1e-9);
+  if (ratio?.min !== undefined && d > 0 && p < ratio.min * d)
+    d = Math.max(Math.floor(p / ratio.min + 1e-9), 1);
+  return { prefill: p, decode: d };
+}
+
 /** The idle plan: each role at its minimum on its cheapest option. */
 function idlePlan(input: DisaggregatedInput): DisaggregatedPlan | undefined {
   const cheapest = (b: RoleBounds) => [...b.options].sort((x, y) => x.costPerReplica - y.costPerReplica)[0];

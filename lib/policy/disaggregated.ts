@@ -47,6 +47,7 @@ import type { VariantObservation } from '../metrics/observation.js';
 import {
   prefillAloneMs,
   sizeDisaggregated,
+  withinRatioBound,
   type DisaggregatedInput,
   type DisaggregatedPlan,
   type PromptSpread,
@@ -655,6 +656,20 @@ export function decideDisaggregated(
         };
         recommendations[role].push(entry);
       }
+      const bounded = withinRatioBound(
+        { prefill: targets.prefill.target, decode: targets.decode.target },
+        v.roles.ratio,
+        {
+          prefill: v.roles.prefill.maxReplicas ?? Infinity,
+          decode: v.roles.decode.maxReplicas ?? Infinity,
+        },
+      );
+      const ratioNotes: string[] = [];
+      for (const role of ROLES) {
+        if (bounded[role] === targets[role].target) continue;
+        ratioNotes.push(`${role} ${targets[role].target} -> ${bounded[role]}`);
+        targets[role] = { ...targets[role], target: bounded[role] };
+      }
       // policy.fillNodes: devices the roles' nodes leave idle are paid for anyway (lib/policy/wholeNodes.ts)
       const filled = fillNodeRoom(
         config,
@@ -686,6 +701,7 @@ export function decideDisaggregated(
           : `(TTFT ${plan.ttft.totalMs.toFixed(0)} ms: prefill wait ${plan.ttft.prefillWaitMs.toFixed(0)} + prefill ${plan.ttft.prefillMs.toFixed(0)} + KV ${plan.ttft.transferMs.toFixed(0)} + decode ${(plan.ttft.decodeWaitMs + plan.ttft.firstStepMs).toFixed(0)}; ITL ${plan.itlMs.toFixed(1)} ms)`) +
         (limited.length > 0 ? `; ${limited.join(' and ')} held by the window or step limit` : '') +
         (windowNotes.length > 0 ? ` (${windowNotes.join('; ')})` : '') +
+        (ratioNotes.length > 0 ? `; within the ratio bound: ${ratioNotes.join(', ')}` : '') +
         (roomNotes.length > 0 ? `; the room left on the nodes: ${roomNotes.join(', ')}` : '') +
         (burstNote ? `; ${burstNote}` : '');
     }

@@ -12,6 +12,7 @@ import {
   sizeDisaggregated,
   transferMs,
   withinRatio,
+  withinRatioBound,
   type DisaggregatedInput,
   type RoleOption,
 } from '../../lib/optimizer/disaggregated.js';
@@ -299,5 +300,33 @@ describe("the prompts' spread (load.spread)", () => {
       }),
     );
     expect(sizing.feasible && sizing.plan.prefill.replicas).toBe(3);
+  });
+});
+
+describe('withinRatioBound', () => {
+  const noMax = { prefill: Infinity, decode: Infinity };
+  it('raises the smaller side, as withinRatio does', () => {
+    expect(withinRatioBound({ prefill: 12, decode: 1 }, { max: 8 }, noMax)).toEqual({
+      prefill: 12,
+      decode: 2,
+    });
+    expect(withinRatioBound({ prefill: 1, decode: 3 }, { min: 1 }, noMax)).toEqual({ prefill: 3, decode: 3 });
+  });
+  it('lowers the other side only where the smaller one is at its maxReplicas', () => {
+    expect(withinRatioBound({ prefill: 12, decode: 1 }, { max: 8 }, { prefill: 12, decode: 1 })).toEqual({
+      prefill: 8,
+      decode: 1,
+    });
+    expect(withinRatioBound({ prefill: 2, decode: 5 }, { min: 1 }, { prefill: 2, decode: 8 })).toEqual({
+      prefill: 2,
+      decode: 2,
+    });
+  });
+  it('leaves targets within the bound, or with no bound, as they are', () => {
+    expect(withinRatioBound({ prefill: 5, decode: 1 }, { max: 8 }, noMax)).toEqual({ prefill: 5, decode: 1 });
+    expect(withinRatioBound({ prefill: 20, decode: 1 }, undefined, noMax)).toEqual({
+      prefill: 20,
+      decode: 1,
+    });
   });
 });

@@ -299,3 +299,30 @@ describe('a role moving to another accelerator', () => {
     expect(quiet.roles.decode.retiring).toBeUndefined();
   });
 });
+
+describe('the ratio bound', () => {
+  it("keeps the decision within it when each role's window holds a different past: the smaller side raised", () => {
+    // the prefill window still holds 11 pods a burst asked for a minute ago, the decode role
+    // asked for 1 then; each target is right on its own, together 11 : 1 is outside max 8 (and
+    // the 12 pods fill 6 nodes, so no room on them raises decode either)
+    const memory = {
+      ...emptyMemory(),
+      observedSince: now - 7200,
+      roles: {
+        prefill: [{ t: now - 60, accelerator: '4xH100', replicas: 11, rate: 1 }],
+        decode: [{ t: now - 60, accelerator: '4xH100', replicas: 1, rate: 1 }],
+      },
+    };
+    const d = decideDisaggregated(
+      v,
+      { prefill: obs({ arrivalRate: e(1) }), decode: obs() },
+      { prefill: running('4xH100', 11), decode: running('4xH100', 1) },
+      memory,
+      ctx,
+    );
+    expect(d.roles.prefill.target).toBe(11);
+    expect(d.roles.decode.target).toBe(2);
+    expect(d.record.message).toContain('within the ratio bound: decode 1 -> 2');
+    expect(admitRoles(d.record, v, config)).toBeUndefined();
+  });
+});
