@@ -26,6 +26,13 @@ import { dequantiseFlag } from '../../lib/cli/args.js';
 import { describeDequantise, readTrace } from '../../lib/fleetSimulator/index.js';
 import { DISAGGREGATED_POLICIES } from './policies.js';
 import {
+  describeAgainstYardsticks,
+  describeGoalBound,
+  describeYardstickRuns,
+  ROLE_YARDSTICKS,
+  runYardsticks,
+} from './yardsticks.js';
+import {
   runPolicy,
   WORKLOADS,
   workloadTrace,
@@ -103,6 +110,7 @@ async function searchesFor(
     rows.find((r) => r.variant === variant && r.policy === policy)!;
   const sva = row('disaggregated', 'sva');
   const aggregated = row('aggregated', 'sva');
+  const yardsticks = ROLE_YARDSTICKS.map((name) => row('disaggregated', name));
   const search = async (variant: VariantKind, policy: string, knob: KnobSpec, target: number) => ({
     variant,
     policy,
@@ -160,6 +168,15 @@ async function searchesFor(
         ? " (the planner reaches sva's attainment at no setting searched)"
         : ''
     }`,
+  );
+  console.log(
+    describeGoalBound(
+      plannerGoal.result.cheapest?.row,
+      plannerGoal.result.best.row,
+      GOAL_COST_RATIO,
+      GOAL_ATTAINMENT,
+      yardsticks,
+    ),
   );
   console.log(
     `disaggregation against the aggregated variant under sva at ${pct(level)}: ${atEqual(disaggregatedAt.result, aggregatedAt.result, ['disaggregated', 'aggregated'])}: ${
@@ -222,6 +239,12 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const policy of DISAGGREGATED_POLICIES)
       rows.push((await runPolicy(w, 'disaggregated', policy, {}, duration)).row);
+    const yardsticks = await runYardsticks(w, {
+      duration,
+      cacheDir: values['no-cache'] ? undefined : CACHE_DIR,
+      log: (line) => console.error(`${w.name}: ${line}`),
+    });
+    rows.push(...yardsticks.rows);
     for (const policy of ['sva', 'dynamo-planner'])
       rows.push((await runPolicy(w, 'aggregated', policy, {}, duration)).row);
     const planner = rows.find((r) => r.variant === 'disaggregated' && r.policy === 'dynamo-planner')!;
@@ -231,6 +254,8 @@ async function main(): Promise<void> {
     console.log(
       `\nsva on the disaggregated variant: ${pct(sva.attainment)} at ${(sva.cost / planner.cost).toFixed(2)}x the per-role planner's cost at its default (planner ${pct(planner.attainment)})`,
     );
+    console.log(describeYardstickRuns(yardsticks));
+    console.log(describeAgainstYardsticks(sva, yardsticks.rows));
     console.log(
       `(run times: ${rows.map((r) => `${r.variant}/${r.policy} ${r.seconds.toFixed(1)} s`).join(', ')})`,
     );

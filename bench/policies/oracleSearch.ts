@@ -95,15 +95,21 @@ export interface OracleSchedule {
   readonly fromCache: boolean;
 }
 
-export interface StaticChoice {
-  readonly accelerator: string;
-  readonly replicas: number;
+/** What a static search found, whatever the fleet: its cost, and how the span's requests fared. */
+export interface StaticOutcome {
   readonly costPerHour: number;
   readonly requests: number;
   readonly met: number;
+  /** false when no constant fleet within the bounds met the target (the closest was taken) */
   readonly feasible: boolean;
+  /** simulated trials the search ran (0 when read from the cache) */
   readonly trials: number;
   readonly fromCache: boolean;
+}
+
+export interface StaticChoice extends StaticOutcome {
+  readonly accelerator: string;
+  readonly replicas: number;
 }
 
 /**
@@ -517,16 +523,29 @@ export function cacheKey(
   return hash.digest('hex').slice(0, 24);
 }
 
-export function readCache<T>(dir: string | undefined, key: string): T | undefined {
+function readCache<T>(dir: string | undefined, key: string): T | undefined {
   if (!dir) return undefined;
   const file = join(dir, `${key}.json`);
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
 }
 
-export function writeCache(dir: string | undefined, key: string, value: unknown): void {
+function writeCache(dir: string | undefined, key: string, value: unknown): void {
   if (!dir) return;
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${key}.json`), `${JSON.stringify(value)}\n`);
+}
+
+/** A search's result from the cache when it holds it, else `search`'s (then cached, its trials as 0). */
+export function cachedSearch<T extends { trials: number; fromCache: boolean }>(
+  dir: string | undefined,
+  key: string,
+  search: () => T,
+): T {
+  const cached = readCache<T>(dir, key);
+  if (cached) return { ...cached, trials: 0, fromCache: true };
+  const result = search();
+  writeCache(dir, key, { ...result, trials: 0 });
+  return result;
 }
 
 /** Allowed accelerators, cheapest first at the model's sizing for `load` (the likeliest winner first). */
@@ -581,75 +600,73 @@ export function searchOracle(
   const target = options.target ?? DEFAULT_ORACLE_TARGET;
   const step = stepSecondsOf(config);
   const key = cacheKey('oracle', config, scenario, v, { interval, target, step });
-  const cached = readCache<OracleSchedule>(options.cacheDir, key);
-  if (cached) return { ...cached, trials: 0, fromCache: true };
-
-  const single = (acc: string, n: number): Fleets => new Map([[v.name, new Map([[acc, n]])]]);
-  // Cheapest as billed: the interval's node-seconds at their prices, the nodes still draining
-  // the previous fleet included (so a change of accelerator pays for the overlap). A fleet's
-  // own nodes cost at least its nominal price, so only counts nominally cheaper than the best
-  // billed so far can beat it.
-  const pick = ({ window, load, previous, trial }: IntervalSearch): IntervalPick => {
-    const min = Math.max(v.minReplicas, window.requests > 0 ? 1 : 0);
-    const hours = (window.to - window.from) / 3600;
-    const trialOf = (acc: string) => (n: number) => trial(single(acc, n));
-    let best: FleetTrial | null = null;
-    let closest: FleetTrial | null = null;
-    const last = previous && { ...previous, ...choiceOf(previous.fleets) };
-    for (const { acc, start } of searchOrder(config, v, load, last)) {
-      const max = maxReplicasOn(config, v, acc);
-      const cap: number = best ? cheaperThan(config, v, acc, best.billed / hours, max) : max;
-      if (cap < min) continue;
-      const found: { replicas: number; result: FleetTrial } | null = best
-        ? fewestPassingBelow(min, cap, start, trialOf(acc))
-        : fewestPassing(min, cap, start, trialOf(acc));
-      if (found) {
-        if (!best || found.result.billed < best.billed - 1e-9) best = found.result;
-      } else if (!best && cap === max) {
-        const top = trialOf(acc)(max);
-        if (!closest || top.count.met > closest.count.met) closest = top;
+  return cachedSearch(options.cacheDir, key, () => {
+    const single = (acc: string, n: number): Fleets => new Map([[v.name, new Map([[acc, n]])]]);
+    // Cheapest as billed: the interval's node-seconds at their prices, the nodes still draining
+    // the previous fleet included (so a change of accelerator pays for the overlap). A fleet's
+    // own nodes cost at least its nominal price, so only counts nominally cheaper than the best
+    // billed so far can beat it.
+    const pick = ({ window, load, previous, trial }: IntervalSearch): IntervalPick => {
+      const min = Math.max(v.minReplicas, window.requests > 0 ? 1 : 0);
+      const hours = (window.to - window.from) / 3600;
+      const trialOf = (acc: string) => (n: number) => trial(single(acc, n));
+      let best: FleetTrial | null = null;
+      let closest: FleetTrial | null = null;
+      const last = previous && { ...previous, ...choiceOf(previous.fleets) };
+      for (const { acc, start } of searchOrder(config, v, load, last)) {
+        const max = maxReplicasOn(config, v, acc);
+        const cap: number = best ? cheaperThan(config, v, acc, best.billed / hours, max) : max;
+        if (cap < min) continue;
+        const found: { replicas: number; result: FleetTrial } | null = best
+          ? fewestPassingBelow(min, cap, start, trialOf(acc))
+          : fewestPassing(min, cap, start, trialOf(acc));
+        if (found) {
+          if (!best || found.result.billed < best.billed - 1e-9) best = found.result;
+        } else if (!best && cap === max) {
+          const top = trialOf(acc)(max);
+          if (!closest || top.count.met > closest.count.met) closest = top;
+        }
       }
-    }
-    return best ? { best } : { closest: closest! };
-  };
-  function choiceOf(fleets: Fleets): { accelerator: string; replicas: number } {
-    const [acc, n] = [...fleets.get(v.name)!][0]!;
-    return { accelerator: acc, replicas: n };
-  }
-  const { intervals, trials } = searchIntervals(
-    config,
-    scenario,
-    variantSubject(config, v),
-    { intervalSeconds: interval, target, log: options.log },
-    pick,
-    (fleets) => {
-      const c = choiceOf(fleets);
-      return `${c.replicas} ${c.accelerator}`;
-    },
-  );
-  const choices: IntervalChoice[] = intervals.map(({ fleets, ...rest }) => {
-    const c = choiceOf(fleets);
-    return {
-      start: rest.start,
-      end: rest.end,
-      accelerator: c.accelerator,
-      replicas: c.replicas,
-      costPerHour: fleetCostPerHour(config, v, c.accelerator, c.replicas),
-      requests: rest.requests,
-      met: rest.met,
-      feasible: rest.feasible,
+      return best ? { best } : { closest: closest! };
     };
+    function choiceOf(fleets: Fleets): { accelerator: string; replicas: number } {
+      const [acc, n] = [...fleets.get(v.name)!][0]!;
+      return { accelerator: acc, replicas: n };
+    }
+    const { intervals, trials } = searchIntervals(
+      config,
+      scenario,
+      variantSubject(config, v),
+      { intervalSeconds: interval, target, log: options.log },
+      pick,
+      (fleets) => {
+        const c = choiceOf(fleets);
+        return `${c.replicas} ${c.accelerator}`;
+      },
+    );
+    const choices: IntervalChoice[] = intervals.map(({ fleets, ...rest }) => {
+      const c = choiceOf(fleets);
+      return {
+        start: rest.start,
+        end: rest.end,
+        accelerator: c.accelerator,
+        replicas: c.replicas,
+        costPerHour: fleetCostPerHour(config, v, c.accelerator, c.replicas),
+        requests: rest.requests,
+        met: rest.met,
+        feasible: rest.feasible,
+      };
+    });
+    const schedule: OracleSchedule = {
+      intervalSeconds: interval,
+      target,
+      stepSeconds: step,
+      choices,
+      trials,
+      fromCache: false,
+    };
+    return schedule;
   });
-  const schedule: OracleSchedule = {
-    intervalSeconds: interval,
-    target,
-    stepSeconds: step,
-    choices,
-    trials,
-    fromCache: false,
-  };
-  writeCache(options.cacheDir, key, { ...schedule, trials: 0 });
-  return schedule;
 }
 
 /** The busiest minute's load of the requests up to `end` (what a constant fleet must carry). */
@@ -672,48 +689,45 @@ export function searchStatic(config: Config, scenario: Scenario, options: Search
   const target = options.target ?? DEFAULT_ORACLE_TARGET;
   const step = stepSecondsOf(config);
   const key = cacheKey('static', config, scenario, v, { target, step });
-  const cached = readCache<StaticChoice>(options.cacheDir, key);
-  if (cached) return { ...cached, trials: 0, fromCache: true };
-
-  const requests = scenario.traces.get(v.name)?.requests ?? [];
-  const span = spanTrials(config, scenario, variantSubject(config, v), target);
-  const min = Math.max(v.minReplicas, span.window.requests > 0 ? 1 : 0);
-  const trialOf = (acc: string) => (n: number) => {
-    const r = span.trial(new Map([[v.name, new Map([[acc, n]])]]));
-    options.log?.(`static search: ${n} ${acc}: ${r.pass ? 'meets' : 'misses'} the target`);
-    return r;
-  };
-  // Sized by the model for the busiest minute: a constant fleet must carry the peak.
-  const busiest = busiestMinute(requests, scenario.durationSeconds);
-  let best: StaticChoice | null = null;
-  let closest: StaticChoice | null = null;
-  for (const { acc, start } of byModelCost(config, v, busiest)) {
-    const max = maxReplicasOn(config, v, acc);
-    const cap: number = best ? cheaperThan(config, v, acc, best.costPerHour, max) : max;
-    if (cap < min) continue;
-    const found: { replicas: number; result: { pass: boolean; count: WindowCount } } | null = best
-      ? fewestPassingBelow(min, cap, start, trialOf(acc))
-      : fewestPassing(min, cap, start, trialOf(acc));
-    const choice = (replicas: number, count: WindowCount, feasible: boolean): StaticChoice => ({
-      accelerator: acc,
-      replicas,
-      costPerHour: fleetCostPerHour(config, v, acc, replicas),
-      requests: count.requests,
-      met: count.met,
-      feasible,
-      trials: 0,
-      fromCache: false,
-    });
-    if (found) {
-      const c = choice(found.replicas, found.result.count, true);
-      if (!best || c.costPerHour < best.costPerHour - 1e-9) best = c;
-    } else if (!best && cap === max) {
-      const top = trialOf(acc)(max);
-      const c = choice(max, top.count, false);
-      if (!closest || c.met > closest.met) closest = c;
+  return cachedSearch(options.cacheDir, key, () => {
+    const requests = scenario.traces.get(v.name)?.requests ?? [];
+    const span = spanTrials(config, scenario, variantSubject(config, v), target);
+    const min = Math.max(v.minReplicas, span.window.requests > 0 ? 1 : 0);
+    const trialOf = (acc: string) => (n: number) => {
+      const r = span.trial(new Map([[v.name, new Map([[acc, n]])]]));
+      options.log?.(`static search: ${n} ${acc}: ${r.pass ? 'meets' : 'misses'} the target`);
+      return r;
+    };
+    // Sized by the model for the busiest minute: a constant fleet must carry the peak.
+    const busiest = busiestMinute(requests, scenario.durationSeconds);
+    let best: StaticChoice | null = null;
+    let closest: StaticChoice | null = null;
+    for (const { acc, start } of byModelCost(config, v, busiest)) {
+      const max = maxReplicasOn(config, v, acc);
+      const cap: number = best ? cheaperThan(config, v, acc, best.costPerHour, max) : max;
+      if (cap < min) continue;
+      const found: { replicas: number; result: { pass: boolean; count: WindowCount } } | null = best
+        ? fewestPassingBelow(min, cap, start, trialOf(acc))
+        : fewestPassing(min, cap, start, trialOf(acc));
+      const choice = (replicas: number, count: WindowCount, feasible: boolean): StaticChoice => ({
+        accelerator: acc,
+        replicas,
+        costPerHour: fleetCostPerHour(config, v, acc, replicas),
+        requests: count.requests,
+        met: count.met,
+        feasible,
+        trials: 0,
+        fromCache: false,
+      });
+      if (found) {
+        const c = choice(found.replicas, found.result.count, true);
+        if (!best || c.costPerHour < best.costPerHour - 1e-9) best = c;
+      } else if (!best && cap === max) {
+        const top = trialOf(acc)(max);
+        const c = choice(max, top.count, false);
+        if (!closest || c.met > closest.met) closest = c;
+      }
     }
-  }
-  const result = { ...(best ?? closest!), trials: span.trials() };
-  writeCache(options.cacheDir, key, { ...result, trials: 0 });
-  return result;
+    return { ...(best ?? closest!), trials: span.trials() };
+  });
 }
