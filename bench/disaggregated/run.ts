@@ -6,7 +6,10 @@
  * equal attainment (./equalAttainment.ts): each baseline's knob searched for the cheapest setting
  * reaching sva's attainment, and sva's margins on both variants for the same attainment, so that
  * whether disaggregation pays is judged at equal attainment; the planner also at the goal's 99%
- * (where it cannot reach sva's attainment, the ratio at the goal's).
+ * (where it cannot reach sva's attainment, the ratio at the goal's). Beside the policies, the
+ * searched yardsticks of ./roleOracle.ts (`oracle`, `oracle-lead`, `static-best` per role; their
+ * searches cached like the runs), sva's cost against each, and the goal's bound (0.8x the
+ * planner's cost at 99%) against them: whether any fleet found meets 99% within it.
  *
  * Options: --workload NAME (default: all), --duration S (default: the trace), --no-search (the
  * first table only), --no-cache (run the searches again instead of reading bench/disaggregated/.cache/),
