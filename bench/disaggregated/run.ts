@@ -22,7 +22,9 @@
  * --window-per-startup N (policy.windowPerStartup for every run: the window of the roles whose
  * burst sizing is off; default: the config's), --policy-json '{...}' (policy fields for every run,
  * merged into the config's before it is parsed, and part of the cache key; e.g.
- * '{"fillNodes":{"enabled":true},"forecast":{"roles":false}}').
+ * '{"fillNodes":{"enabled":true},"forecast":{"roles":false}}'), --oracle-target X (the share the
+ * yardsticks' searches ask of each interval, or of the span for static-best; default 0.99: a
+ * lower one trades the oracle's per-interval target for the span's, part of the search's cache key).
  */
 import { parseArgs } from 'node:util';
 import { dequantiseFlag } from '../../lib/cli/args.js';
@@ -209,6 +211,7 @@ async function main(): Promise<void> {
       'burst-headroom': { type: 'boolean', default: false },
       'policy-json': { type: 'string' },
       'window-per-startup': { type: 'string' },
+      'oracle-target': { type: 'string' },
     },
   });
   const duration = values.duration ? Number(values.duration) : undefined;
@@ -217,6 +220,11 @@ async function main(): Promise<void> {
     values['window-per-startup'] === undefined ? undefined : Number(values['window-per-startup']);
   if (windowPerStartup !== undefined && !(windowPerStartup >= 0))
     throw new Error(`--window-per-startup: a number >= 0, not ${values['window-per-startup']}`);
+  const oracleTarget = values['oracle-target'] === undefined ? undefined : Number(values['oracle-target']);
+  if (oracleTarget !== undefined && !(oracleTarget > 0 && oracleTarget <= 1))
+    throw new Error(`--oracle-target: a share in (0, 1], not ${values['oracle-target']}`);
+  if (oracleTarget !== undefined)
+    console.log(`the yardsticks' searches at ${pct(oracleTarget)} (--oracle-target)`);
   const workloads = WORKLOADS.filter((w) => !values.workload || w.name === values.workload).map((w) => ({
     ...w,
     ...(dequantise ? { dequantise } : {}),
@@ -246,6 +254,7 @@ async function main(): Promise<void> {
       duration,
       cacheDir: values['no-cache'] ? undefined : CACHE_DIR,
       log: (line) => console.error(`${w.name}: ${line}`),
+      ...(oracleTarget !== undefined ? { target: oracleTarget } : {}),
     });
     rows.push(...yardsticks.rows);
     for (const policy of ['sva', 'dynamo-planner'])

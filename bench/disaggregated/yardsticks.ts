@@ -30,7 +30,13 @@ export interface YardstickRuns {
 
 export async function runYardsticks(
   w: Workload,
-  opts: { duration?: number; cacheDir?: string; log?: (line: string) => void },
+  opts: {
+    duration?: number;
+    cacheDir?: string;
+    log?: (line: string) => void;
+    /** the share each search's fleets must meet (per interval for the oracle); default 0.99 */
+    target?: number;
+  },
 ): Promise<YardstickRuns> {
   let schedule: RoleSchedule | undefined;
   let staticChoice: RoleStaticChoice | undefined;
@@ -41,7 +47,7 @@ export async function runYardsticks(
     searchSeconds += (performance.now() - started) / 1000;
     return result;
   };
-  const options = { cacheDir: opts.cacheDir, log: opts.log };
+  const options = { cacheDir: opts.cacheDir, log: opts.log, target: opts.target };
   const scheduleFor = (config: Config, scenario: Scenario) =>
     (schedule ??= searched(() => searchRoleOracle(config, scenario, options)));
   const rows: Row[] = [];
