@@ -14,28 +14,27 @@
  * - `clairvoyant` (per role): knows the trace. At each step it sizes both roles (the model, the
  *   policy's margins) for the busiest minute between now and the time new capacity takes plus
  *   one step, so capacity is ready before each burst; it scales down at once. Not a searched
- *   oracle (bench/policies/oracleSearch.ts): a yardstick of what foresight buys.
+ *   oracle (that is ./roleOracle.ts, run beside these by ./run.ts): what model-based foresight buys.
  */
 import { withClusterAutoscaler } from '../policies/clusterAutoscaler.js';
 import { KEDA_COOLDOWN_SECONDS, KEDA_POLLING_SECONDS, KEDA_QUEUE_THRESHOLD } from '../policies/kedaQueue.js';
 import { loadOf, ScaleDownWindow } from '../policies/common.js';
 import { DYNAMO_ADJUSTMENT_SECONDS } from '../policies/dynamoPlanner.js';
 import { acceleratorType } from '../../lib/config/resolved.js';
-import { roleDeployment, roleStartup, ROLES, simRoleVariant, type Role } from '../../lib/config/roles.js';
+import { roleDeployment, ROLES, simRoleVariant, type Role } from '../../lib/config/roles.js';
 import type { Config, DisaggregatedVariantConfig } from '../../lib/config/schema.js';
 import { disaggregatedInput, type DisaggregatedLoad } from '../../lib/config/toDisaggregated.js';
-import { newNodeSeconds } from '../../lib/config/startup.js';
 import { svaController, type ControlContext, type Controller } from '../../lib/closedLoop/controller.js';
 import { sizeDisaggregated } from '../../lib/optimizer/disaggregated.js';
 import { roleQueries } from '../../lib/policy/disaggregated.js';
+import { roleColdStartSeconds, startingAcceleratorOf } from './roleOracle.js';
 
 export const DISAGGREGATED_POLICIES = ['sva', 'dynamo-planner', 'keda-queue', 'clairvoyant'] as const;
 export type DisaggregatedPolicy = (typeof DISAGGREGATED_POLICIES)[number];
 
 /** The accelerator a role's fleet variant starts on (the scenario's warm start). */
 function startingAccelerator(ctx: ControlContext, v: DisaggregatedVariantConfig, role: Role): string {
-  const fleet = ctx.scenario.fleet.variants.find((f) => f.name === simRoleVariant(v, role))!;
-  return ctx.config.accelerators.find((a) => (a.type ?? a.name) === fleet.accelerator)!.name;
+  return startingAcceleratorOf(ctx.config, ctx.scenario, v, role);
 }
 
 function desired(
@@ -179,17 +178,7 @@ function clairvoyant(config: Config): Controller {
       for (const v of config.disaggregated ?? []) {
         const requests = ctx.scenario.traces.get(v.name)?.requests ?? [];
         const lead = Math.max(
-          ...ROLES.map((role) => {
-            const s = roleStartup(config, v, role);
-            const acc = startingAccelerator(ctx, v, role);
-            return (
-              newNodeSeconds(config, acc) +
-              s.imagePullSeconds +
-              s.frameworkStartSeconds +
-              s.weightsLoadSeconds +
-              s.engineInitSeconds
-            );
-          }),
+          ...ROLES.map((role) => roleColdStartSeconds(config, v, role, startingAccelerator(ctx, v, role))),
         );
         const load = peakLoad(requests, ctx.t, ctx.t + lead + interval);
         estimatedRates[v.name] = load.rate;

@@ -6,7 +6,10 @@
  * equal attainment (./equalAttainment.ts): each baseline's knob searched for the cheapest setting
  * reaching sva's attainment, and sva's margins on both variants for the same attainment, so that
  * whether disaggregation pays is judged at equal attainment; the planner also at the goal's 99%
- * (where it cannot reach sva's attainment, the ratio at the goal's).
+ * (where it cannot reach sva's attainment, the ratio at the goal's). Beside the policies, the
+ * searched yardsticks of ./roleOracle.ts (`oracle`, `oracle-lead`, `static-best` per role; their
+ * searches cached like the runs), sva's cost against each, and the goal's bound (0.8x the
+ * planner's cost at 99%) against them: whether any fleet found meets 99% within it.
  *
  * Options: --workload NAME (default: all), --duration S (default: the trace), --no-search (the
  * first table only), --no-cache (run the searches again instead of reading bench/disaggregated/.cache/),
@@ -19,12 +22,21 @@
  * --window-per-startup N (policy.windowPerStartup for every run: the window of the roles whose
  * burst sizing is off; default: the config's), --policy-json '{...}' (policy fields for every run,
  * merged into the config's before it is parsed, and part of the cache key; e.g.
- * '{"fillNodes":{"enabled":true},"forecast":{"roles":false}}').
+ * '{"fillNodes":{"enabled":true},"forecast":{"roles":false}}'), --oracle-target X (the share the
+ * yardsticks' searches ask of each interval, or of the span for static-best; default 0.99: a
+ * lower one trades the oracle's per-interval target for the span's, part of the search's cache key).
  */
 import { parseArgs } from 'node:util';
 import { dequantiseFlag } from '../../lib/cli/args.js';
 import { describeDequantise, readTrace } from '../../lib/fleetSimulator/index.js';
 import { DISAGGREGATED_POLICIES } from './policies.js';
+import {
+  describeAgainstYardsticks,
+  describeGoalBound,
+  describeYardstickRuns,
+  ROLE_YARDSTICKS,
+  runYardsticks,
+} from './yardsticks.js';
 import {
   runPolicy,
   WORKLOADS,
@@ -103,6 +115,7 @@ async function searchesFor(
     rows.find((r) => r.variant === variant && r.policy === policy)!;
   const sva = row('disaggregated', 'sva');
   const aggregated = row('aggregated', 'sva');
+  const yardsticks = ROLE_YARDSTICKS.map((name) => row('disaggregated', name));
   const search = async (variant: VariantKind, policy: string, knob: KnobSpec, target: number) => ({
     variant,
     policy,
@@ -162,6 +175,15 @@ async function searchesFor(
     }`,
   );
   console.log(
+    describeGoalBound(
+      plannerGoal.result.cheapest?.row,
+      plannerGoal.result.best.row,
+      GOAL_COST_RATIO,
+      GOAL_ATTAINMENT,
+      yardsticks,
+    ),
+  );
+  console.log(
     `disaggregation against the aggregated variant under sva at ${pct(level)}: ${atEqual(disaggregatedAt.result, aggregatedAt.result, ['disaggregated', 'aggregated'])}: ${
       disaggregatedAt.result.cheapest && aggregatedAt.result.cheapest
         ? disaggregatedAt.result.cheapest.row.cost <= aggregatedAt.result.cheapest.row.cost
@@ -189,6 +211,7 @@ async function main(): Promise<void> {
       'burst-headroom': { type: 'boolean', default: false },
       'policy-json': { type: 'string' },
       'window-per-startup': { type: 'string' },
+      'oracle-target': { type: 'string' },
     },
   });
   const duration = values.duration ? Number(values.duration) : undefined;
@@ -197,6 +220,11 @@ async function main(): Promise<void> {
     values['window-per-startup'] === undefined ? undefined : Number(values['window-per-startup']);
   if (windowPerStartup !== undefined && !(windowPerStartup >= 0))
     throw new Error(`--window-per-startup: a number >= 0, not ${values['window-per-startup']}`);
+  const oracleTarget = values['oracle-target'] === undefined ? undefined : Number(values['oracle-target']);
+  if (oracleTarget !== undefined && !(oracleTarget > 0 && oracleTarget <= 1))
+    throw new Error(`--oracle-target: a share in (0, 1], not ${values['oracle-target']}`);
+  if (oracleTarget !== undefined)
+    console.log(`the yardsticks' searches at ${pct(oracleTarget)} (--oracle-target)`);
   const workloads = WORKLOADS.filter((w) => !values.workload || w.name === values.workload).map((w) => ({
     ...w,
     ...(dequantise ? { dequantise } : {}),
@@ -222,6 +250,13 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const policy of DISAGGREGATED_POLICIES)
       rows.push((await runPolicy(w, 'disaggregated', policy, {}, duration)).row);
+    const yardsticks = await runYardsticks(w, {
+      duration,
+      cacheDir: values['no-cache'] ? undefined : CACHE_DIR,
+      log: (line) => console.error(`${w.name}: ${line}`),
+      ...(oracleTarget !== undefined ? { target: oracleTarget } : {}),
+    });
+    rows.push(...yardsticks.rows);
     for (const policy of ['sva', 'dynamo-planner'])
       rows.push((await runPolicy(w, 'aggregated', policy, {}, duration)).row);
     const planner = rows.find((r) => r.variant === 'disaggregated' && r.policy === 'dynamo-planner')!;
@@ -231,6 +266,8 @@ async function main(): Promise<void> {
     console.log(
       `\nsva on the disaggregated variant: ${pct(sva.attainment)} at ${(sva.cost / planner.cost).toFixed(2)}x the per-role planner's cost at its default (planner ${pct(planner.attainment)})`,
     );
+    console.log(describeYardstickRuns(yardsticks));
+    console.log(describeAgainstYardsticks(sva, yardsticks.rows));
     console.log(
       `(run times: ${rows.map((r) => `${r.variant}/${r.policy} ${r.seconds.toFixed(1)} s`).join(', ')})`,
     );

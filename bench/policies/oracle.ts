@@ -20,7 +20,8 @@ import type { Config, VariantConfig } from '../../lib/config/schema.js';
 import { expectedStartupSeconds } from '../../lib/config/startup.js';
 import type { Controller } from '../../lib/closedLoop/controller.js';
 import type { Scenario } from '../../lib/closedLoop/scenario.js';
-import { holdFleet, type Fleet } from './fleetHold.js';
+import type { FleetSimConfig } from '../../lib/fleetSimulator/index.js';
+import { heldVariant, holdFleets, type Fleet, type Fleets, type HeldVariant } from './fleetHold.js';
 import { instantFleetConfig, stepSecondsOf, type OracleSchedule, type StaticChoice } from './oracleSearch.js';
 
 /**
@@ -70,7 +71,42 @@ function describeFleet(fleet: Fleet): string {
     .join(' + ');
 }
 
-/** A controller that holds `fleetAt(t)` at every step (of the scrape interval), recording changes. */
+/**
+ * A controller that holds `fleetsAt(t)` at every step (of the scrape interval), recording changes
+ * under `variant` (the variant the requests arrive at; its rate estimate is `rateAt(t)`).
+ */
+export function holdingFleetsController(
+  name: string,
+  config: Config,
+  held: readonly HeldVariant[],
+  variant: string,
+  fleetsAt: (t: number) => Fleets,
+  rateAt: (t: number) => number | null,
+  reason: string,
+): Controller {
+  return {
+    name,
+    intervalSeconds: stepSecondsOf(config),
+    async step(ctx) {
+      const fleets = fleetsAt(ctx.t);
+      for (const change of holdFleets(ctx.sim, config, held, fleets, true)) {
+        const shown = held.length > 1 ? `${change.variant} ` : '';
+        ctx.record({
+          variant,
+          action: change.to > change.from ? 'scale-up' : 'scale-down',
+          accelerator: change.accelerator,
+          from: change.from,
+          to: change.to,
+          reason,
+          message: `${shown}holds ${describeFleet(fleets.get(change.variant) ?? new Map()) || 'nothing'}`,
+        });
+      }
+      return { estimatedRates: { [variant]: rateAt(ctx.t) } };
+    },
+  };
+}
+
+/** A controller that holds one variant's `fleetAt(t)` at every step. */
 function holdingController(
   name: string,
   config: Config,
@@ -79,23 +115,37 @@ function holdingController(
   reason: string,
 ): Controller {
   const v = config.variants[0]!;
-  return {
+  return holdingFleetsController(
     name,
-    intervalSeconds: stepSecondsOf(config),
-    async step(ctx) {
-      const fleet = fleetAt(ctx.t);
-      for (const change of holdFleet(ctx.sim, config, v, fleet, true)) {
-        ctx.record({
-          variant: v.name,
-          action: change.to > change.from ? 'scale-up' : 'scale-down',
-          accelerator: change.accelerator,
-          from: change.from,
-          to: change.to,
-          reason,
-          message: `holds ${describeFleet(fleet) || 'nothing'}`,
-        });
-      }
-      return { estimatedRates: { [v.name]: rateAt(ctx.t) } };
+    config,
+    [heldVariant(config, v)],
+    v.name,
+    (t) => new Map([[v.name, fleetAt(t)]]),
+    rateAt,
+    reason,
+  );
+}
+
+/**
+ * The benchmark's world (field startup, jitter) starting where an instant fleet config starts:
+ * its variants' accelerators and replicas and its node groups' nodes, taken by name.
+ */
+export function startingAs(scenario: Scenario, instant: FleetSimConfig): Scenario {
+  const variants = new Map(instant.variants.map((f) => [f.name, f]));
+  const groups = new Map(instant.nodeGroups.map((g) => [g.name, g]));
+  return {
+    ...scenario,
+    fleet: {
+      ...scenario.fleet,
+      variants: scenario.fleet.variants.map((f) => ({
+        ...f,
+        accelerator: variants.get(f.name)?.accelerator ?? f.accelerator,
+        initialReplicas: variants.get(f.name)?.initialReplicas ?? f.initialReplicas,
+      })),
+      nodeGroups: scenario.fleet.nodeGroups.map((g) => ({
+        ...g,
+        initialNodes: groups.get(g.name)?.initialNodes ?? g.initialNodes,
+      })),
     },
   };
 }
@@ -133,23 +183,8 @@ export function oracleLeadRun(config: Config, scenario: Scenario, schedule: Orac
   const initial = scheduledFleet(schedule, 0, lead);
   const start = schedule.choices[0]!.accelerator;
   const startFleet = new Map([[start, initial.get(start) ?? 0]]);
-  const instant = instantFleetConfig(config, scenario, v, startFleet);
   return {
-    scenario: {
-      ...scenario,
-      fleet: {
-        ...scenario.fleet,
-        variants: scenario.fleet.variants.map((f, i) => ({
-          ...f,
-          accelerator: instant.variants[i]!.accelerator,
-          initialReplicas: instant.variants[i]!.initialReplicas,
-        })),
-        nodeGroups: scenario.fleet.nodeGroups.map((g, i) => ({
-          ...g,
-          initialNodes: instant.nodeGroups[i]!.initialNodes,
-        })),
-      },
-    },
+    scenario: startingAs(scenario, instantFleetConfig(config, scenario, v, startFleet)),
     controller: holdingController(
       'oracle-lead',
       config,

@@ -38,8 +38,17 @@ import {
   type FleetSimConfig,
   type TraceRequest,
 } from '../../lib/fleetSimulator/index.js';
-import { firstAtOrAfter, loadOf, sizeWithOptimizer } from './common.js';
-import { fleetCostPerHour, holdFleet, maxReplicasOn, nodeShape, type Fleet } from './fleetHold.js';
+import { firstAtOrAfter, loadOf, sizeWithOptimizer, type Load } from './common.js';
+import {
+  fleetCostPerHour,
+  fleetsNodes,
+  heldVariant,
+  holdFleets,
+  maxReplicasOn,
+  type Fleet,
+  type Fleets,
+  type HeldVariant,
+} from './fleetHold.js';
 import { countWindow, windowVerdict, type WindowCount, type WindowTargets } from './sloCheck.js';
 
 export const DEFAULT_ORACLE_INTERVAL_SECONDS = 300;
@@ -86,58 +95,98 @@ export interface OracleSchedule {
   readonly fromCache: boolean;
 }
 
-export interface StaticChoice {
-  readonly accelerator: string;
-  readonly replicas: number;
+/** What a static search found, whatever the fleet: its cost, and how the span's requests fared. */
+export interface StaticOutcome {
   readonly costPerHour: number;
   readonly requests: number;
   readonly met: number;
+  /** false when no constant fleet within the bounds met the target (the closest was taken) */
   readonly feasible: boolean;
+  /** simulated trials the search ran (0 when read from the cache) */
   readonly trials: number;
   readonly fromCache: boolean;
 }
 
-/** The scenario's fleet with capacity that is ready the moment it is asked for, starting at `fleet`. */
+export interface StaticChoice extends StaticOutcome {
+  readonly accelerator: string;
+  readonly replicas: number;
+}
+
+/**
+ * What a search holds and judges: the simulated variants whose fleets it sets (one variant, or
+ * the two roles of a disaggregated one) and the variant the requests arrive at, judged against
+ * its targets.
+ */
+export interface SearchSubject {
+  readonly held: readonly HeldVariant[];
+  /** the simulated variant the requests arrive at (their outcomes are recorded there) */
+  readonly arrivals: string;
+  readonly targets: WindowTargets;
+}
+
+/** A single-Deployment variant as a search's subject. */
+export function variantSubject(config: Config, v: VariantConfig): SearchSubject {
+  return { held: [heldVariant(config, v)], arrivals: v.name, targets: targetsOf(config, v) };
+}
+
+/** The first accelerator a fleet holds replicas on (else the held variant's first) and how many. */
+function startOf(h: HeldVariant, fleet: Fleet | undefined): [string, number] {
+  return [...(fleet ?? [])].find(([, n]) => n > 0) ?? [h.accelerators[0]!, 0];
+}
+
+/**
+ * The scenario's fleet with capacity that is ready the moment it is asked for, starting at
+ * `fleets` (per held variant, its first accelerator holding replicas) on as many whole nodes as
+ * they need.
+ */
+export function instantFleetsConfig(
+  config: Config,
+  scenario: Scenario,
+  held: readonly HeldVariant[],
+  fleets: Fleets,
+): FleetSimConfig {
+  const base = scenario.fleet;
+  const starts = new Map(held.map((h) => [h.name, startOf(h, fleets.get(h.name))]));
+  const nodes = fleetsNodes(
+    config,
+    held,
+    new Map([...starts].map(([name, [acc, n]]) => [name, new Map([[acc, n]])])),
+  );
+  return {
+    ...base,
+    delayJitter: 0,
+    variants: base.variants.map((f) => {
+      const start = starts.get(f.name);
+      if (!start) return f;
+      return {
+        ...f,
+        accelerator: acceleratorType(config, start[0])!,
+        initialReplicas: start[1],
+        profileByAccelerator: Object.fromEntries(
+          Object.entries(f.profileByAccelerator).map(([type, p]) => [
+            type,
+            { ...p, loadSeconds: 0, imagePullSeconds: 0 },
+          ]),
+        ),
+      };
+    }),
+    nodeGroups: base.nodeGroups.map((g) => ({
+      ...g,
+      provisionSeconds: 0,
+      initSeconds: 0,
+      initialNodes: Math.max(nodes.get(g.name) ?? 0, g.minNodes ?? 0),
+    })),
+  };
+}
+
+/** instantFleetsConfig for one variant. */
 export function instantFleetConfig(
   config: Config,
   scenario: Scenario,
   v: VariantConfig,
   fleet: Fleet,
 ): FleetSimConfig {
-  const base = scenario.fleet;
-  const [startAcc, startReplicas] = [...fleet].find(([, n]) => n > 0) ?? [
-    allowedAccelerators(config, v)[0]!,
-    0,
-  ];
-  const shape = nodeShape(config, v, startAcc);
-  return {
-    ...base,
-    delayJitter: 0,
-    variants: base.variants.map((f) =>
-      f.name !== v.name
-        ? f
-        : {
-            ...f,
-            accelerator: acceleratorType(config, startAcc)!,
-            initialReplicas: startReplicas,
-            profileByAccelerator: Object.fromEntries(
-              Object.entries(f.profileByAccelerator).map(([type, p]) => [
-                type,
-                { ...p, loadSeconds: 0, imagePullSeconds: 0 },
-              ]),
-            ),
-          },
-    ),
-    nodeGroups: base.nodeGroups.map((g) => ({
-      ...g,
-      provisionSeconds: 0,
-      initSeconds: 0,
-      initialNodes:
-        g.name === shape.group
-          ? Math.max(Math.ceil(startReplicas / shape.replicasPerNode), g.minNodes ?? 0)
-          : (g.minNodes ?? 0),
-    })),
-  };
+  return instantFleetsConfig(config, scenario, [heldVariant(config, v)], new Map([[v.name, fleet]]));
 }
 
 /** A fresh simulation of the scenario's traces on `fleetConfig`. */
@@ -151,13 +200,13 @@ export function stepSecondsOf(config: Config): number {
   return config.simulation?.scrapeIntervalSeconds ?? 15;
 }
 
-function countArrivals(requests: readonly TraceRequest[], from: number, to: number): number {
+export function countArrivals(requests: readonly TraceRequest[], from: number, to: number): number {
   return firstAtOrAfter(requests, to) - firstAtOrAfter(requests, from);
 }
 
-interface Trial {
-  readonly accelerator: string;
-  readonly replicas: number;
+/** A trial of fleets over a window: its verdict and, when it passed, its run and bill. */
+export interface FleetTrial {
+  readonly fleets: Fleets;
   readonly pass: boolean;
   readonly count: WindowCount;
   /** the run at the window's end (only kept for passing trials) */
@@ -176,41 +225,195 @@ function billedBetween(config: Config, before: FleetUsage | null, after: FleetUs
   return cost;
 }
 
+interface TrialSetup {
+  readonly config: Config;
+  readonly subject: SearchSubject;
+  readonly target: number;
+  readonly step: number;
+}
+
+type Window = { readonly from: number; readonly to: number; readonly requests: number };
+
+/** Holds `fleets` on `sim` from now to `to`, one step of the scrape interval at a time. */
+function holdThrough(sim: FleetSim, fleets: Fleets, setup: TrialSetup, to: number): void {
+  for (let t = sim.now + setup.step; t <= to + 1e-9; t += setup.step) {
+    sim.runUntil(t);
+    if (t + 1e-9 < to) holdFleets(sim, setup.config, setup.subject.held, fleets, true);
+  }
+  if (sim.now < to) sim.runUntil(to);
+}
+
 /**
- * Runs `sim` (already holding `fleet`) from `from` to `to`, holding the fleet every step, and
+ * Runs `sim` (already holding `fleets`) from `from` to `to`, holding the fleets every step, and
  * then a copy of it until the window's verdict is certain. Stops at the first certain failure.
  */
 function runTrial(
   sim: FleetSim,
-  fleet: Fleet,
-  window: { from: number; to: number; requests: number },
-  setup: { config: Config; v: VariantConfig; targets: WindowTargets; target: number; step: number },
+  fleets: Fleets,
+  window: Window,
+  setup: TrialSetup,
   holdUntil: number,
   checkEvery = CHECK_EVERY_SECONDS,
 ): { pass: boolean; count: WindowCount; atEnd: FleetSim } {
-  const { config, v, targets, target, step } = setup;
+  const { config, subject, target, step } = setup;
   sim.watchArrivals(window.from, window.to);
-  const count = () => countWindow(sim, v.name, window.from, window.to, window.requests, targets);
+  const countOn = (s: FleetSim) =>
+    countWindow(s, subject.arrivals, window.from, window.to, window.requests, subject.targets);
   let nextCheck = sim.now + checkEvery;
   for (let t = sim.now + step; t <= holdUntil + 1e-9; t += step) {
     sim.runUntil(t);
-    if (t + 1e-9 < holdUntil) holdFleet(sim, config, v, fleet, true);
+    if (t + 1e-9 < holdUntil) holdFleets(sim, config, subject.held, fleets, true);
     if (t + 1e-9 >= nextCheck) {
       nextCheck += checkEvery;
-      const c = count();
+      const c = countOn(sim);
       if (windowVerdict(c, target) === 'fail') return { pass: false, count: c, atEnd: sim };
     }
   }
   if (sim.now < holdUntil) sim.runUntil(holdUntil);
   const atEnd = sim;
   const probe = sim.fork();
-  let c = countWindow(probe, v.name, window.from, window.to, window.requests, targets);
+  let c = countOn(probe);
   while (windowVerdict(c, target) === 'open' && probe.now < holdUntil + SETTLE_LIMIT_SECONDS) {
     probe.runUntil(probe.now + SETTLE_STEP_SECONDS);
-    c = countWindow(probe, v.name, window.from, window.to, window.requests, targets);
+    c = countOn(probe);
   }
   const verdict = windowVerdict(c, target);
   return { pass: verdict === 'pass', count: { ...c, missed: c.missed + c.open, open: 0 }, atEnd };
+}
+
+/** One searched interval: the fleets chosen, and how the interval's requests fared under them. */
+export interface SearchedInterval {
+  readonly start: number;
+  readonly end: number;
+  readonly fleets: Fleets;
+  readonly requests: number;
+  readonly met: number;
+  /** false when no fleet within the bounds met the target (the closest was taken) */
+  readonly feasible: boolean;
+}
+
+/** What choosing one interval's fleets has to go on. */
+export interface IntervalSearch {
+  readonly window: Window;
+  /** the arrivals of the interval (rate and mean tokens) */
+  readonly load: Load;
+  /** the interval before, as chosen */
+  readonly previous: SearchedInterval | undefined;
+  /** the interval run (forked from its start) holding `fleets`; counted in the search's trials */
+  readonly trial: (fleets: Fleets) => FleetTrial;
+}
+
+/** An interval's pick: the cheapest passing trial found, or, when none passed, the closest. */
+export type IntervalPick = { readonly best: FleetTrial } | { readonly closest: FleetTrial };
+
+/**
+ * The interval-by-interval search of the file's comment, over any subject: `pick` chooses each
+ * interval's fleets from trials forked from the carried run, and the chosen fleets' run is
+ * carried into the next interval (a closest fleet that did not pass is run again to carry it).
+ */
+export function searchIntervals(
+  config: Config,
+  scenario: Scenario,
+  subject: SearchSubject,
+  options: { intervalSeconds: number; target: number; log?: (line: string) => void },
+  pick: (search: IntervalSearch) => IntervalPick,
+  describe: (fleets: Fleets) => string,
+): { intervals: SearchedInterval[]; trials: number } {
+  const { intervalSeconds: interval, target } = options;
+  const setup: TrialSetup = { config, subject, target, step: stepSecondsOf(config) };
+  const requests = scenario.traces.get(subject.arrivals)?.requests ?? [];
+  const duration = scenario.durationSeconds;
+  const count = Math.ceil(duration / interval - 1e-9);
+  const intervals: SearchedInterval[] = [];
+  let carried: FleetSim | null = null;
+  let trials = 0;
+  const started = performance.now();
+  // The carried run forked and set to `fleets` (a fresh instant fleet at the trace's start).
+  const startFrom = (fleets: Fleets): { sim: FleetSim; before: FleetUsage | null } => {
+    if (carried === null)
+      return {
+        sim: startSimulation(instantFleetsConfig(config, scenario, subject.held, fleets), scenario),
+        before: null,
+      };
+    const sim = carried.fork();
+    const before = sim.usage();
+    holdFleets(sim, config, subject.held, fleets, true);
+    return { sim, before };
+  };
+  for (let k = 0; k < count; k++) {
+    const from = k * interval;
+    const to = Math.min(from + interval, duration);
+    const window = { from, to, requests: countArrivals(requests, from, to) };
+    const trial = (fleets: Fleets): FleetTrial => {
+      trials++;
+      const { sim, before } = startFrom(fleets);
+      const r = runTrial(sim, fleets, window, setup, to);
+      return {
+        fleets,
+        pass: r.pass,
+        count: r.count,
+        atEnd: r.pass ? r.atEnd : null,
+        billed: r.pass ? billedBetween(config, before, r.atEnd.usage()) : Infinity,
+      };
+    };
+    const chosen = pick({ window, load: loadOf(requests, from, to), previous: intervals.at(-1), trial });
+    if ('best' in chosen) carried = chosen.best.atEnd!;
+    else {
+      // Nothing within the bounds meets the target: the fleet that came closest, run again to carry it.
+      const { sim } = startFrom(chosen.closest.fleets);
+      holdThrough(sim, chosen.closest.fleets, setup, to);
+      carried = sim;
+    }
+    const t = 'best' in chosen ? chosen.best : chosen.closest;
+    intervals.push({
+      start: from,
+      end: to,
+      fleets: t.fleets,
+      requests: window.requests,
+      met: t.count.met,
+      feasible: t.pass,
+    });
+    if (options.log && (k === count - 1 || k % Math.max(1, Math.round(count / 20)) === 0)) {
+      options.log(
+        `oracle search: interval ${k + 1}/${count} (${describe(t.fleets)}, ${trials} trials, ${((performance.now() - started) / 1000).toFixed(0)} s)`,
+      );
+    }
+  }
+  return { intervals, trials };
+}
+
+/**
+ * Trials of constant fleets over the scenario's measured span ([measuredFrom, end], its last
+ * instant included, as the run's summary counts it), each on a fresh instant fleet.
+ */
+export function spanTrials(
+  config: Config,
+  scenario: Scenario,
+  subject: SearchSubject,
+  target: number,
+): {
+  window: Window;
+  trial: (fleets: Fleets) => { pass: boolean; count: WindowCount };
+  trials: () => number;
+} {
+  const requests = scenario.traces.get(subject.arrivals)?.requests ?? [];
+  const from = scenario.measuredFrom;
+  const end = scenario.durationSeconds;
+  const window = { from, to: end + 1e-9, requests: countArrivals(requests, from, end + 1e-9) };
+  const setup: TrialSetup = { config, subject, target, step: stepSecondsOf(config) };
+  // A check costs O(window): over a long span, a few dozen of them.
+  const checkEvery = Math.max(CHECK_EVERY_SECONDS, (end - from) / 48);
+  let trials = 0;
+  return {
+    window,
+    trials: () => trials,
+    trial: (fleets) => {
+      trials++;
+      const sim = startSimulation(instantFleetsConfig(config, scenario, subject.held, fleets), scenario);
+      const r = runTrial(sim, fleets, window, setup, end, checkEvery);
+      return { pass: r.pass, count: r.count };
+    },
+  };
 }
 
 /**
@@ -284,11 +487,16 @@ export function fewestPassingBelow<T extends { pass: boolean }>(
   return fewestPassing(min, cap, Math.min(start, cap), (n) => (n === cap ? atCap : trial(n)));
 }
 
-function cacheKey(
+/**
+ * A search's cache key: its kind and options, the scenario's fleet and traces, and what it is
+ * about (`v`: the variant, or whatever else decides the search's result) and the config's parts
+ * every search reads.
+ */
+export function cacheKey(
   kind: string,
   config: Config,
   scenario: Scenario,
-  v: VariantConfig,
+  v: object,
   options: object,
 ): string {
   const hash = createHash('sha256');
@@ -327,6 +535,19 @@ function writeCache(dir: string | undefined, key: string, value: unknown): void 
   writeFileSync(join(dir, `${key}.json`), `${JSON.stringify(value)}\n`);
 }
 
+/** A search's result from the cache when it holds it, else `search`'s (then cached, its trials as 0). */
+export function cachedSearch<T extends { trials: number; fromCache: boolean }>(
+  dir: string | undefined,
+  key: string,
+  search: () => T,
+): T {
+  const cached = readCache<T>(dir, key);
+  if (cached) return { ...cached, trials: 0, fromCache: true };
+  const result = search();
+  writeCache(dir, key, { ...result, trials: 0 });
+  return result;
+}
+
 /** Allowed accelerators, cheapest first at the model's sizing for `load` (the likeliest winner first). */
 function byModelCost(
   config: Config,
@@ -351,7 +572,7 @@ function searchOrder(
   config: Config,
   v: VariantConfig,
   load: ReturnType<typeof loadOf>,
-  previous: IntervalChoice | undefined,
+  previous: Pick<IntervalChoice, 'start' | 'end' | 'accelerator' | 'replicas' | 'requests'> | undefined,
 ): { acc: string; start: number }[] {
   const order = byModelCost(config, v, load);
   if (!previous || previous.requests === 0) return order;
@@ -379,113 +600,83 @@ export function searchOracle(
   const target = options.target ?? DEFAULT_ORACLE_TARGET;
   const step = stepSecondsOf(config);
   const key = cacheKey('oracle', config, scenario, v, { interval, target, step });
-  const cached = readCache<OracleSchedule>(options.cacheDir, key);
-  if (cached) return { ...cached, trials: 0, fromCache: true };
-
-  const requests = scenario.traces.get(v.name)?.requests ?? [];
-  const targets = targetsOf(config, v);
-  const duration = scenario.durationSeconds;
-  const intervals = Math.ceil(duration / interval - 1e-9);
-  const choices: IntervalChoice[] = [];
-  let carried: FleetSim | null = null;
-  let trials = 0;
-  const started = performance.now();
-  for (let k = 0; k < intervals; k++) {
-    const from = k * interval;
-    const to = Math.min(from + interval, duration);
-    const window = { from, to, requests: countArrivals(requests, from, to) };
-    const load = loadOf(requests, from, to);
-    const min = Math.max(v.minReplicas, window.requests > 0 ? 1 : 0);
-    const trialOf =
-      (acc: string) =>
-      (n: number): Trial => {
-        trials++;
-        const fleet: Fleet = new Map([[acc, n]]);
-        let sim: FleetSim;
-        let before: FleetUsage | null = null;
-        if (carried === null) sim = startSimulation(instantFleetConfig(config, scenario, v, fleet), scenario);
-        else {
-          sim = carried.fork();
-          before = sim.usage();
-          holdFleet(sim, config, v, fleet, true);
-        }
-        const r = runTrial(sim, fleet, window, { config, v, targets, target, step }, to);
-        return {
-          accelerator: acc,
-          replicas: n,
-          pass: r.pass,
-          count: r.count,
-          atEnd: r.pass ? r.atEnd : null,
-          billed: r.pass ? billedBetween(config, before, r.atEnd.usage()) : Infinity,
-        };
-      };
+  return cachedSearch(options.cacheDir, key, () => {
+    const single = (acc: string, n: number): Fleets => new Map([[v.name, new Map([[acc, n]])]]);
     // Cheapest as billed: the interval's node-seconds at their prices, the nodes still draining
     // the previous fleet included (so a change of accelerator pays for the overlap). A fleet's
     // own nodes cost at least its nominal price, so only counts nominally cheaper than the best
     // billed so far can beat it.
-    let best: Trial | null = null;
-    let fallback: Trial | null = null;
-    const hours = (to - from) / 3600;
-    for (const { acc, start } of searchOrder(config, v, load, choices.at(-1))) {
-      const max = maxReplicasOn(config, v, acc);
-      const cap: number = best ? cheaperThan(config, v, acc, best.billed / hours, max) : max;
-      if (cap < min) continue;
-      const found: { replicas: number; result: Trial } | null = best
-        ? fewestPassingBelow(min, cap, start, trialOf(acc))
-        : fewestPassing(min, cap, start, trialOf(acc));
-      if (found) {
-        if (!best || found.result.billed < best.billed - 1e-9) best = found.result;
-      } else if (!best && cap === max) {
-        const top = trialOf(acc)(max);
-        if (!fallback || top.count.met > fallback.count.met) fallback = { ...top, atEnd: null };
+    const pick = ({ window, load, previous, trial }: IntervalSearch): IntervalPick => {
+      const min = Math.max(v.minReplicas, window.requests > 0 ? 1 : 0);
+      const hours = (window.to - window.from) / 3600;
+      const trialOf = (acc: string) => (n: number) => trial(single(acc, n));
+      let best: FleetTrial | null = null;
+      let closest: FleetTrial | null = null;
+      const last = previous && { ...previous, ...choiceOf(previous.fleets) };
+      for (const { acc, start } of searchOrder(config, v, load, last)) {
+        const max = maxReplicasOn(config, v, acc);
+        const cap: number = best ? cheaperThan(config, v, acc, best.billed / hours, max) : max;
+        if (cap < min) continue;
+        const found: { replicas: number; result: FleetTrial } | null = best
+          ? fewestPassingBelow(min, cap, start, trialOf(acc))
+          : fewestPassing(min, cap, start, trialOf(acc));
+        if (found) {
+          if (!best || found.result.billed < best.billed - 1e-9) best = found.result;
+        } else if (!best && cap === max) {
+          const top = trialOf(acc)(max);
+          if (!closest || top.count.met > closest.count.met) closest = top;
+        }
       }
+      return best ? { best } : { closest: closest! };
+    };
+    function choiceOf(fleets: Fleets): { accelerator: string; replicas: number } {
+      const [acc, n] = [...fleets.get(v.name)!][0]!;
+      return { accelerator: acc, replicas: n };
     }
-    let chosen: Trial;
-    if (best) chosen = best;
-    else {
-      // Nothing within the bounds meets the target: the fleet that came closest, run again to carry it.
-      const f = fallback!;
-      const fleet: Fleet = new Map([[f.accelerator, f.replicas]]);
-      let sim: FleetSim;
-      if (carried === null) sim = startSimulation(instantFleetConfig(config, scenario, v, fleet), scenario);
-      else {
-        sim = carried.fork();
-        holdFleet(sim, config, v, fleet, true);
-      }
-      for (let t = sim.now + step; t <= to + 1e-9; t += step) {
-        sim.runUntil(t);
-        if (t + 1e-9 < to) holdFleet(sim, config, v, fleet, true);
-      }
-      if (sim.now < to) sim.runUntil(to);
-      chosen = { ...f, atEnd: sim };
-    }
-    carried = chosen.atEnd!;
-    choices.push({
-      start: from,
-      end: to,
-      accelerator: chosen.accelerator,
-      replicas: chosen.replicas,
-      costPerHour: fleetCostPerHour(config, v, chosen.accelerator, chosen.replicas),
-      requests: window.requests,
-      met: chosen.count.met,
-      feasible: chosen.pass,
+    const { intervals, trials } = searchIntervals(
+      config,
+      scenario,
+      variantSubject(config, v),
+      { intervalSeconds: interval, target, log: options.log },
+      pick,
+      (fleets) => {
+        const c = choiceOf(fleets);
+        return `${c.replicas} ${c.accelerator}`;
+      },
+    );
+    const choices: IntervalChoice[] = intervals.map(({ fleets, ...rest }) => {
+      const c = choiceOf(fleets);
+      return {
+        start: rest.start,
+        end: rest.end,
+        accelerator: c.accelerator,
+        replicas: c.replicas,
+        costPerHour: fleetCostPerHour(config, v, c.accelerator, c.replicas),
+        requests: rest.requests,
+        met: rest.met,
+        feasible: rest.feasible,
+      };
     });
-    if (options.log && (k === intervals - 1 || k % Math.max(1, Math.round(intervals / 20)) === 0)) {
-      options.log(
-        `oracle search: interval ${k + 1}/${intervals} (${chosen.replicas} ${chosen.accelerator}, ${trials} trials, ${((performance.now() - started) / 1000).toFixed(0)} s)`,
-      );
-    }
+    const schedule: OracleSchedule = {
+      intervalSeconds: interval,
+      target,
+      stepSeconds: step,
+      choices,
+      trials,
+      fromCache: false,
+    };
+    return schedule;
+  });
+}
+
+/** The busiest minute's load of the requests up to `end` (what a constant fleet must carry). */
+export function busiestMinute(requests: readonly TraceRequest[], end: number): Load {
+  let busiest = { rate: 0, inputTokens: 0, outputTokens: 0 };
+  for (let t = 0; t < end; t += 60) {
+    const load = loadOf(requests, t, t + 60);
+    if (load.rate > busiest.rate) busiest = load;
   }
-  const schedule: OracleSchedule = {
-    intervalSeconds: interval,
-    target,
-    stepSeconds: step,
-    choices,
-    trials,
-    fromCache: false,
-  };
-  writeCache(options.cacheDir, key, { ...schedule, trials: 0 });
-  return schedule;
+  return busiest;
 }
 
 /**
@@ -498,62 +689,45 @@ export function searchStatic(config: Config, scenario: Scenario, options: Search
   const target = options.target ?? DEFAULT_ORACLE_TARGET;
   const step = stepSecondsOf(config);
   const key = cacheKey('static', config, scenario, v, { target, step });
-  const cached = readCache<StaticChoice>(options.cacheDir, key);
-  if (cached) return { ...cached, trials: 0, fromCache: true };
-
-  const requests = scenario.traces.get(v.name)?.requests ?? [];
-  const targets = targetsOf(config, v);
-  const from = scenario.measuredFrom;
-  const end = scenario.durationSeconds;
-  // The measured span is [from, end], its last instant included (as the run's summary counts it).
-  const window = { from, to: end + 1e-9, requests: countArrivals(requests, from, end + 1e-9) };
-  const min = Math.max(v.minReplicas, window.requests > 0 ? 1 : 0);
-  let trials = 0;
-  const trialOf = (acc: string) => (n: number) => {
-    trials++;
-    const fleet: Fleet = new Map([[acc, n]]);
-    const sim = startSimulation(instantFleetConfig(config, scenario, v, fleet), scenario);
-    // A check costs O(window): over a long span, a few dozen of them.
-    const checkEvery = Math.max(CHECK_EVERY_SECONDS, (end - from) / 48);
-    const r = runTrial(sim, fleet, window, { config, v, targets, target, step }, end, checkEvery);
-    options.log?.(`static search: ${n} ${acc}: ${r.pass ? 'meets' : 'misses'} the target`);
-    return { pass: r.pass, count: r.count };
-  };
-  // Sized by the model for the busiest minute: a constant fleet must carry the peak.
-  let busiest = { rate: 0, inputTokens: 0, outputTokens: 0 };
-  for (let t = 0; t < end; t += 60) {
-    const load = loadOf(requests, t, t + 60);
-    if (load.rate > busiest.rate) busiest = load;
-  }
-  let best: StaticChoice | null = null;
-  let closest: StaticChoice | null = null;
-  for (const { acc, start } of byModelCost(config, v, busiest)) {
-    const max = maxReplicasOn(config, v, acc);
-    const cap: number = best ? cheaperThan(config, v, acc, best.costPerHour, max) : max;
-    if (cap < min) continue;
-    const found: { replicas: number; result: { pass: boolean; count: WindowCount } } | null = best
-      ? fewestPassingBelow(min, cap, start, trialOf(acc))
-      : fewestPassing(min, cap, start, trialOf(acc));
-    const choice = (replicas: number, count: WindowCount, feasible: boolean): StaticChoice => ({
-      accelerator: acc,
-      replicas,
-      costPerHour: fleetCostPerHour(config, v, acc, replicas),
-      requests: count.requests,
-      met: count.met,
-      feasible,
-      trials: 0,
-      fromCache: false,
-    });
-    if (found) {
-      const c = choice(found.replicas, found.result.count, true);
-      if (!best || c.costPerHour < best.costPerHour - 1e-9) best = c;
-    } else if (!best && cap === max) {
-      const top = trialOf(acc)(max);
-      const c = choice(max, top.count, false);
-      if (!closest || c.met > closest.met) closest = c;
+  return cachedSearch(options.cacheDir, key, () => {
+    const requests = scenario.traces.get(v.name)?.requests ?? [];
+    const span = spanTrials(config, scenario, variantSubject(config, v), target);
+    const min = Math.max(v.minReplicas, span.window.requests > 0 ? 1 : 0);
+    const trialOf = (acc: string) => (n: number) => {
+      const r = span.trial(new Map([[v.name, new Map([[acc, n]])]]));
+      options.log?.(`static search: ${n} ${acc}: ${r.pass ? 'meets' : 'misses'} the target`);
+      return r;
+    };
+    // Sized by the model for the busiest minute: a constant fleet must carry the peak.
+    const busiest = busiestMinute(requests, scenario.durationSeconds);
+    let best: StaticChoice | null = null;
+    let closest: StaticChoice | null = null;
+    for (const { acc, start } of byModelCost(config, v, busiest)) {
+      const max = maxReplicasOn(config, v, acc);
+      const cap: number = best ? cheaperThan(config, v, acc, best.costPerHour, max) : max;
+      if (cap < min) continue;
+      const found: { replicas: number; result: { pass: boolean; count: WindowCount } } | null = best
+        ? fewestPassingBelow(min, cap, start, trialOf(acc))
+        : fewestPassing(min, cap, start, trialOf(acc));
+      const choice = (replicas: number, count: WindowCount, feasible: boolean): StaticChoice => ({
+        accelerator: acc,
+        replicas,
+        costPerHour: fleetCostPerHour(config, v, acc, replicas),
+        requests: count.requests,
+        met: count.met,
+        feasible,
+        trials: 0,
+        fromCache: false,
+      });
+      if (found) {
+        const c = choice(found.replicas, found.result.count, true);
+        if (!best || c.costPerHour < best.costPerHour - 1e-9) best = c;
+      } else if (!best && cap === max) {
+        const top = trialOf(acc)(max);
+        const c = choice(max, top.count, false);
+        if (!closest || c.met > closest.met) closest = c;
+      }
     }
-  }
-  const result = { ...(best ?? closest!), trials };
-  writeCache(options.cacheDir, key, { ...result, trials: 0 });
-  return result;
+    return { ...(best ?? closest!), trials: span.trials() };
+  });
 }
