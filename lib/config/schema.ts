@@ -569,9 +569,9 @@ export const policySchema = z
           ),
         decode: z
           .boolean()
-          .default(false)
+          .default(true)
           .describe(
-            "size a disaggregated variant's decode role for the same steps: its arrivals replayed through the decode pods' slots (each request holds one for its output tokens; a pod holds as many as meet the ITL target and fit its KV cache at the mean request), and the fewest pods (at or above the normal sizing) with at most itlDistribution.missShare of the requests finding every slot taken; its accelerator chosen at the pods the bursts ask for (off: on the Azure workload of bench:disaggregated it raised ITL met from 96.64% to 98.4% but not the attainment for its cost: 74.95% for $224.05 with both roles' window of one lead time, 77.70% for $228.86 with the prefill role's of two, 76.87% for $244.49 with burstSizing.prefill too, against 77.45% for $206.86 off; on Mooncake 99.22% for $353.77, 99.29% for $374.87 and 99.22% for $353.77 against 99.29% for $380.83)",
+            "size a disaggregated variant's decode role for the same steps: its arrivals replayed through the decode pods' slots (each request holds one for its output tokens; a pod holds as many as meet the ITL target and fit its KV cache at the mean request), and the fewest pods (at or above the normal sizing) with at most itlDistribution.missShare of the requests finding every slot taken; its accelerator chosen at the pods the bursts ask for (on by default with concentration, since w21t: a prefill role sized for the arrivals clustered within a step no longer paces the decode pods, whose batches then come in bursts; with both on the Azure workload of bench:disaggregated attains 99.82% for $356.24, with concentration alone 84.16% (ITL 84.20%) for $361.32, with neither 90.72% for $162.78; Mooncake 99.29% for $335.33 in all three. Before, off: on the Azure workload of bench:disaggregated it raised ITL met from 96.64% to 98.4% but not the attainment for its cost: 74.95% for $224.05 with both roles' window of one lead time, 77.70% for $228.86 with the prefill role's of two, 76.87% for $244.49 with burstSizing.prefill too, against 77.45% for $206.86 off; on Mooncake 99.22% for $353.77, 99.29% for $374.87 and 99.22% for $353.77 against 99.29% for $380.83)",
           ),
         headroom: z
           .object({
@@ -612,7 +612,7 @@ export const policySchema = z
           ),
         concentration: z
           .object({
-            enabled: z.boolean().default(false),
+            enabled: z.boolean().default(true),
             halfLifeSeconds: z
               .number()
               .positive()
@@ -635,9 +635,9 @@ export const policySchema = z
               ),
           })
           .strict()
-          .default({ enabled: false, halfLifeSeconds: 1800, smoothing: 0.5, minSeconds: 1 })
+          .default({ enabled: true, halfLifeSeconds: 1800, smoothing: 0.5, minSeconds: 1 })
           .describe(
-            "a disaggregated variant's prefill replay (with prefill on) takes each step's arrivals within its first c x stepSeconds, the queue draining for the rest, with c learnt per variant from the outcome: the prefill pods' TTFT histogram (vllm:time_to_first_token_seconds: their queue and prefill) read against the TTFT target less the KV transfer and first decode step, pooled with a half-life over windows where the role stood at the size it asked for; over itlDistribution.missShare late (ten late at least) c shrinks, under half of it (enough requests to expect ten) it relaxes towards 1; after each step the pool starts again. Recorded as inputs.bursts.concentration",
+            "a disaggregated variant's prefill replay (with prefill on) takes each step's arrivals within its first c x stepSeconds, the queue draining for the rest, with c learnt per variant from the outcome: the prefill pods' TTFT histogram (vllm:time_to_first_token_seconds: their queue and prefill) read against the TTFT target less the KV transfer and first decode step, pooled with a half-life over windows where the role stood at the size it asked for; over itlDistribution.missShare late (ten late at least) c shrinks, under half of it (enough requests to expect ten) it relaxes towards 1; after each step the pool starts again. Recorded as inputs.bursts.concentration. On by default with decode (bench/RESULTS.md, w21t): Azure 99.82% for $356.24 against 90.72% for $162.78; Mooncake unchanged",
           ),
         windowPerStartup: nonNegative
           .default(1)
@@ -654,9 +654,9 @@ export const policySchema = z
         sharedBudget: false,
         promptSpread: false,
         prefill: true,
-        decode: false,
+        decode: true,
         headroom: { enabled: false, samples: 24, minSamples: 4, minPeakRequests: 10 },
-        concentration: { enabled: false, halfLifeSeconds: 1800, smoothing: 0.5, minSeconds: 1 },
+        concentration: { enabled: true, halfLifeSeconds: 1800, smoothing: 0.5, minSeconds: 1 },
         windowPerStartup: 1,
       })
       .describe(

@@ -2,10 +2,7 @@
  * policy.burstSizing.concentration (lib/policy/burstConcentration.ts): the prefill replay's
  * arrivals within the first c of each step, c learnt from the TTFT misses the prefill pods measure.
  */
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
-import { roleObservation } from './helpers.js';
-import { parseConfig } from '../../lib/config/index.js';
+import { prefillReplayConfig, roleObservation } from './helpers.js';
 import type { Config } from '../../lib/config/schema.js';
 import type { ArrivalSteps, TokenBuckets, VariantObservation } from '../../lib/metrics/observation.js';
 import { fluidReplay, replicasForBursts } from '../../lib/policy/burstSizing.js';
@@ -185,22 +182,9 @@ describe("the window's evidence", () => {
   });
 });
 
-const parsed = parseConfig(
-  parse(readFileSync('config/disaggregated.yaml', 'utf8')),
-  'config/disaggregated.yaml',
-);
-const withConcentration = (enabled: boolean): Config => ({
-  ...parsed,
-  policy: {
-    ...parsed.policy,
-    fillNodes: { enabled: false },
-    burstSizing: {
-      ...parsed.policy.burstSizing,
-      prefill: true,
-      concentration: { ...parsed.policy.burstSizing.concentration, enabled },
-    },
-  },
-});
+const withConcentration = (enabled: boolean): Config =>
+  prefillReplayConfig({ decode: false, concentration: enabled });
+const parsed = withConcentration(false);
 const v = parsed.disaggregated![0]!;
 const key = `${v.namespace}/${v.name}`;
 const now = 1_800_000_000;
