@@ -49,6 +49,8 @@ interface Sample {
   readonly idleGpus: number;
   /** the demand sva sized for (req/s), the arrivals it measured, the prefill pods' waiting requests, the prompt tokens */
   readonly demand?: { rate: number; measured: number; waiting: number; inputTokens: number };
+  /** the concentration the prefill replay took (sva with policy.burstSizing.concentration) */
+  readonly concentration?: number;
 }
 
 /** sva's plan per role, as its decision message states it ("prefill N x ACC, decode M x ACC for"). */
@@ -101,6 +103,9 @@ function sampleOf(ctx: ControlContext, step: ControlStep, dt: number): Sample {
     nodes,
     idleGpus,
     ...(rate != null && tokens != null ? { demand: { rate, measured, waiting, inputTokens: tokens } } : {}),
+    ...(decision?.inputs.bursts?.concentration != null
+      ? { concentration: decision.inputs.bursts.concentration }
+      : {}),
   };
 }
 
@@ -215,11 +220,19 @@ async function main(): Promise<void> {
   );
 
   const bucket = Number(values.bucket);
+  // policy.burstSizing.concentration: the learnt concentration's range per row
+  const learnt = samples.some((s) => s.concentration !== undefined);
+  const concentrationOf = (xs: readonly Sample[]) => {
+    const cs = xs.flatMap((s) => (s.concentration !== undefined ? [s.concentration] : []));
+    return cs.length > 0 ? `${Math.min(...cs).toFixed(2)}-${Math.max(...cs).toFixed(2)}` : '-';
+  };
   const requests = seen?.scenario.traces.get(v.name)?.requests ?? [];
   console.log(
-    '| minutes | req/s | prompt tokens | peak 10 s req/s | attainment | prefill ready/all | decode ready/all | planned p/d (sva) | nodes | free GPUs |',
+    `| minutes | req/s | prompt tokens | peak 10 s req/s | attainment | prefill ready/all | decode ready/all | planned p/d (sva) | nodes | free GPUs |${learnt ? ' concentration (sva) |' : ''}`,
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | --- | --- | --- | ---: | ---: |');
+  console.log(
+    `| --- | ---: | ---: | ---: | ---: | --- | --- | --- | ---: | ---: |${learnt ? ' ---: |' : ''}`,
+  );
   const from = samples[0]?.t ?? 0;
   for (let t0 = from; t0 < end; t0 += bucket) {
     const xs = samples.filter((s) => s.t >= t0 && s.t < t0 + bucket);
@@ -231,7 +244,7 @@ async function main(): Promise<void> {
     const roleCol = (r: Role) =>
       `${f1(avg(xs, (s) => s.roles[r].ready))}/${f1(avg(xs, (s) => s.roles[r].ready + s.roles[r].starting + s.roles[r].draining))}`;
     console.log(
-      `| ${((t0 - from) / 60).toFixed(0)}-${((t0 - from + bucket) / 60).toFixed(0)} | ${f2(load.rate)} | ${load.inputTokens.toFixed(0)} | ${f1(peak)} | ${win && win.arrived > 0 ? `${((100 * win.sloMet) / win.arrived).toFixed(1)}%` : '-'} | ${roleCol('prefill')} | ${roleCol('decode')} | ${xs.some((s) => s.roles.prefill.planned !== undefined) ? `${f1(avg(xs, (s) => s.roles.prefill.planned ?? 0))}/${f1(avg(xs, (s) => s.roles.decode.planned ?? 0))}` : '-'} | ${f1(avg(xs, (s) => Object.values(s.nodes).reduce((a, n) => a + n, 0)))} | ${f1(avg(xs, (s) => s.idleGpus))} |`,
+      `| ${((t0 - from) / 60).toFixed(0)}-${((t0 - from + bucket) / 60).toFixed(0)} | ${f2(load.rate)} | ${load.inputTokens.toFixed(0)} | ${f1(peak)} | ${win && win.arrived > 0 ? `${((100 * win.sloMet) / win.arrived).toFixed(1)}%` : '-'} | ${roleCol('prefill')} | ${roleCol('decode')} | ${xs.some((s) => s.roles.prefill.planned !== undefined) ? `${f1(avg(xs, (s) => s.roles.prefill.planned ?? 0))}/${f1(avg(xs, (s) => s.roles.decode.planned ?? 0))}` : '-'} | ${f1(avg(xs, (s) => Object.values(s.nodes).reduce((a, n) => a + n, 0)))} | ${f1(avg(xs, (s) => s.idleGpus))} |${learnt ? ` ${concentrationOf(xs)} |` : ''}`,
     );
   }
   if (values.steps) {

@@ -22,9 +22,20 @@ import { everyVariant } from '../config/roles.js';
 
 /**
  * The histograms whose buckets the policy reads (the token distributions, and the per-request time
- * per token where the servers expose it: policy.itlMissCorrection); the rest are skipped for speed.
+ * per token where the servers expose it: policy.itlMissCorrection; the time to first token with
+ * policy.burstSizing.concentration); the rest are skipped for speed.
  */
-const POLICY_BUCKETS = [VLLM.promptTokens, VLLM.generationTokens, VLLM.requestTpot];
+function policyBuckets(config: Config): string[] {
+  return [
+    VLLM.promptTokens,
+    VLLM.generationTokens,
+    VLLM.requestTpot,
+    // only a disaggregated variant's prefill pods are read by it
+    ...(config.policy.burstSizing.concentration.enabled && (config.disaggregated ?? []).length > 0
+      ? [VLLM.ttft]
+      : []),
+  ];
+}
 
 export type { SimulationSummary, VariantSummary } from './outcomes.js';
 
@@ -118,6 +129,7 @@ export async function runClosedLoop(
     ...arrivalStepsAsked(config),
   });
   const cluster = new SimCluster(sim, config);
+  const histogramBuckets = policyBuckets(config);
   const capacity = simCapacity(sim, config);
   const prices = new Map(config.nodeGroups.map((g) => [g.name, nodePricePerHour(config, g)]));
   const arrivals = new Map([...scenario.traces].map(([name, t]) => [name, t.requests.map((r) => r.arrival)]));
@@ -145,7 +157,7 @@ export async function runClosedLoop(
     );
     // The sample store reads histograms' _sum and _count only: their buckets would be most of
     // every scrape, kept an hour for nothing.
-    metrics.scrape(t, sim.scrape(undefined, { histogramBuckets: POLICY_BUCKETS }), gatewayCounts);
+    metrics.scrape(t, sim.scrape(undefined, { histogramBuckets: histogramBuckets }), gatewayCounts);
     const scheduled = t + 1e-9 >= nextStep;
     if ((!scheduled && !triggered) || t > end) continue;
     if (scheduled) nextStep += controller.intervalSeconds;

@@ -569,9 +569,9 @@ export const policySchema = z
           ),
         decode: z
           .boolean()
-          .default(false)
+          .default(true)
           .describe(
-            "size a disaggregated variant's decode role for the same steps: its arrivals replayed through the decode pods' slots (each request holds one for its output tokens; a pod holds as many as meet the ITL target and fit its KV cache at the mean request), and the fewest pods (at or above the normal sizing) with at most itlDistribution.missShare of the requests finding every slot taken; its accelerator chosen at the pods the bursts ask for (off: on the Azure workload of bench:disaggregated it raised ITL met from 96.64% to 98.4% but not the attainment for its cost: 74.95% for $224.05 with both roles' window of one lead time, 77.70% for $228.86 with the prefill role's of two, 76.87% for $244.49 with burstSizing.prefill too, against 77.45% for $206.86 off; on Mooncake 99.22% for $353.77, 99.29% for $374.87 and 99.22% for $353.77 against 99.29% for $380.83)",
+            "size a disaggregated variant's decode role for the same steps: its arrivals replayed through the decode pods' slots (each request holds one for its output tokens; a pod holds as many as meet the ITL target and fit its KV cache at the mean request), and the fewest pods (at or above the normal sizing) with at most itlDistribution.missShare of the requests finding every slot taken; its accelerator chosen at the pods the bursts ask for (on by default with concentration, since w21t: a prefill role sized for the arrivals clustered within a step no longer paces the decode pods, whose batches then come in bursts; with both on the Azure workload of bench:disaggregated attains 99.82% for $356.24, with concentration alone 84.16% (ITL 84.20%) for $361.32, with neither 90.72% for $162.78; Mooncake 99.29% for $335.33 in all three. Before, off: on the Azure workload of bench:disaggregated it raised ITL met from 96.64% to 98.4% but not the attainment for its cost: 74.95% for $224.05 with both roles' window of one lead time, 77.70% for $228.86 with the prefill role's of two, 76.87% for $244.49 with burstSizing.prefill too, against 77.45% for $206.86 off; on Mooncake 99.22% for $353.77, 99.29% for $374.87 and 99.22% for $353.77 against 99.29% for $380.83)",
           ),
         headroom: z
           .object({
@@ -610,6 +610,35 @@ export const policySchema = z
           .describe(
             "raise the look-back's busiest step by a headroom learnt per variant: at evaluations at least a look-back apart the look-back's busiest step is recorded, and once a lead time has passed, the ratio of that lead time's busiest step to it; the headroom is the empirical quantile of the recent ratios (at least 1) at the confidence 1 - itlDistribution.missShare / (the lead times' busiest steps' share of their arrivals): lead times beyond it then cost at most missShare of the requests. Missing or stale steps change and learn nothing (off: it needs four look-backs and a lead time to learn, and on npm start and the suite's one-hour traces the bursts come before that: npm start went from 94.85% for $418.63 to 94.86% for $451.20, the day from $225.75 to $225.83; with npm start's traces played three times code-70b went from 94.35% to 95.86% for 5.8% more)",
           ),
+        concentration: z
+          .object({
+            enabled: z.boolean().default(true),
+            halfLifeSeconds: z
+              .number()
+              .positive()
+              .default(1800)
+              .describe('the pooled requests and late ones lose half their weight over this time'),
+            smoothing: z
+              .number()
+              .gt(0)
+              .max(1)
+              .default(0.5)
+              .describe(
+                'share of the log gap between the allowed and the observed late share closed per step (a relaxing step: as at a gap of two)',
+              ),
+            minSeconds: z
+              .number()
+              .positive()
+              .default(1)
+              .describe(
+                "the shortest cluster a step's arrivals are taken to come in: the concentration is at least minSeconds / stepSeconds",
+              ),
+          })
+          .strict()
+          .default({ enabled: true, halfLifeSeconds: 1800, smoothing: 0.5, minSeconds: 1 })
+          .describe(
+            "a disaggregated variant's prefill replay (with prefill on) takes each step's arrivals within its first c x stepSeconds, the queue draining for the rest, with c learnt per variant from the outcome: the prefill pods' TTFT histogram (vllm:time_to_first_token_seconds: their queue and prefill) read against the TTFT target less the KV transfer and first decode step, pooled with a half-life over windows where the role stood at the size it asked for; over itlDistribution.missShare late (ten late at least) c shrinks, under half of it (enough requests to expect ten) it relaxes towards 1; after each step the pool starts again. Recorded as inputs.bursts.concentration. On by default with decode (bench/RESULTS.md, w21t): Azure 99.82% for $356.24 against 90.72% for $162.78; Mooncake unchanged",
+          ),
         windowPerStartup: nonNegative
           .default(1)
           .describe(
@@ -625,8 +654,9 @@ export const policySchema = z
         sharedBudget: false,
         promptSpread: false,
         prefill: true,
-        decode: false,
+        decode: true,
         headroom: { enabled: false, samples: 24, minSamples: 4, minPeakRequests: 10 },
+        concentration: { enabled: true, halfLifeSeconds: 1800, smoothing: 0.5, minSeconds: 1 },
         windowPerStartup: 1,
       })
       .describe(

@@ -74,6 +74,12 @@ export interface VariantObservation {
    * What the ITL target judges per request: the share beyond it is the share missing ITL.
    */
   readonly requestTpotBuckets?: TokenBuckets;
+  /**
+   * each request's time to first token as the servers observe it (s), by bucket over the window:
+   * vllm:time_to_first_token_seconds. A disaggregated variant's prefill pods observe their queue
+   * and prefill: the share beyond their budget is the share they made late.
+   */
+  readonly requestTtftBuckets?: TokenBuckets;
   /** output length by input bucket, when the gateway's events are collected */
   readonly outputByInputBucket?: OutputByInputBucket;
   readonly ttftMs?: Estimate;

@@ -320,6 +320,7 @@ export class SampleStore {
       promptTokenBuckets: this.buckets(VLLM.promptTokens, sel, now, windowSeconds),
       generationTokenBuckets: this.buckets(VLLM.generationTokens, sel, now, windowSeconds),
       requestTpotBuckets: this.buckets(VLLM.requestTpot, sel, now, windowSeconds),
+      requestTtftBuckets: this.buckets(VLLM.ttft, sel, now, windowSeconds),
       ttftSeconds: need(VLLM.ttft, this.histogram(VLLM.ttft, sel, now, windowSeconds)),
       itlSeconds: itlName ? this.histogram(itlName, sel, now, windowSeconds) : need(VLLM.itl[0], undefined),
       decodeSeconds: this.histogram(VLLM.decodeTime, sel, now, windowSeconds),

@@ -48,6 +48,8 @@ export interface RawSignals {
   readonly decodeSeconds?: HistogramIncrease;
   /** vllm:request_time_per_output_token_seconds by bucket (s), when the servers expose it (vLLM >= 0.13) */
   readonly requestTpotBuckets?: readonly BucketIncrease[];
+  /** vllm:time_to_first_token_seconds by bucket (s) */
+  readonly requestTtftBuckets?: readonly BucketIncrease[];
   readonly running?: Signal;
   readonly waiting?: Signal;
   readonly kvCacheUsage?: Signal;
@@ -147,6 +149,7 @@ export function estimateObservation(raw: RawSignals, opts: EstimationOptions): V
     inputTokenBuckets: tokenBuckets(raw.promptTokenBuckets),
     outputTokenBuckets: tokenBuckets(raw.generationTokenBuckets),
     requestTpotBuckets: tokenBuckets(raw.requestTpotBuckets),
+    requestTtftBuckets: tokenBuckets(raw.requestTtftBuckets),
     ttftMs: histogram(raw.ttftSeconds, 1000),
     itlMs: histogram(tokensDecoded(raw.decodeSeconds, raw.generationTokens) ?? raw.itlSeconds, 1000),
     waiting: waitingEstimate(waiting, fresh(raw.gatewayQueued)),

@@ -17,30 +17,46 @@ export interface FluidReplay {
   readonly backlog: number;
 }
 
+/** The whole step: arrivals spread evenly over it (the replay as it was before concentration). */
+export const EVEN_CONCENTRATION = 1;
+
 /**
  * Replays arrivals per step through one fluid FIFO queue served at `throughput` req/s: arrivals
- * spread evenly within their step, the backlog carried from step to step (starting empty). A
- * request arriving with backlog B waits B / throughput; it is late when that exceeds the budget.
+ * spread evenly within the first `concentration` of their step (1, the default: over the whole
+ * step), the queue draining for the rest of it, the backlog carried from step to step (starting
+ * empty). A request arriving with backlog B waits B / throughput; it is late when that exceeds the
+ * budget. A concentration below 1 stands for arrivals that cluster within the step, which its
+ * count cannot show (lib/policy/burstConcentration.ts learns it from the TTFT misses).
  */
 export function fluidReplay(
   counts: readonly number[],
   stepSeconds: number,
   throughput: number,
   budgetSeconds: number,
+  concentration = EVEN_CONCENTRATION,
 ): FluidReplay {
   const arrivals = counts.reduce((a, c) => a + Math.max(c, 0), 0);
   if (!(throughput > 0)) return { arrivals, late: arrivals, share: arrivals > 0 ? 1 : 0, backlog: arrivals };
   // the backlog above which a newcomer waits beyond the budget
   const threshold = throughput * Math.max(budgetSeconds, 0);
+  const busy = burstSeconds(stepSeconds, concentration);
+  const quiet = stepSeconds - busy;
   let backlog = 0;
   let late = 0;
   for (const count of counts) {
-    const rate = Math.max(count, 0) / stepSeconds;
+    const rate = Math.max(count, 0) / busy;
     const net = rate - throughput;
-    late += rate * timeAbove(backlog, net, threshold, stepSeconds);
-    backlog = Math.max(backlog + net * stepSeconds, 0);
+    late += rate * timeAbove(backlog, net, threshold, busy);
+    backlog = Math.max(backlog + net * busy, 0);
+    // the rest of the step brings nothing: the queue only drains
+    if (quiet > 0) backlog = Math.max(backlog - throughput * quiet, 0);
   }
   return { arrivals, late, share: arrivals > 0 ? late / arrivals : 0, backlog };
+}
+
+/** The part of a step its arrivals come in: the whole step at concentration 1 (or outside (0, 1]). */
+export function burstSeconds(stepSeconds: number, concentration: number): number {
+  return concentration > 0 && concentration < 1 ? concentration * stepSeconds : stepSeconds;
 }
 
 /**
@@ -65,6 +81,8 @@ export interface BurstFleetInput {
   readonly atLeast: number;
   /** never more (maxReplicas) */
   readonly atMost: number;
+  /** the part of each step its arrivals come in (fluidReplay); 1 when absent */
+  readonly concentration?: number;
 }
 
 export interface BurstFleet {
@@ -84,8 +102,11 @@ export interface BurstFleet {
  */
 export function replicasForBursts(input: BurstFleetInput): BurstFleet {
   const { counts, stepSeconds, perReplica, budgetSeconds, allowedShare, atLeast } = input;
-  const shareAt = (n: number) => fluidReplay(counts, stepSeconds, n * perReplica, budgetSeconds).share;
-  const clearsPeak = Math.ceil(peakRate(counts, stepSeconds) / perReplica);
+  const concentration = input.concentration ?? EVEN_CONCENTRATION;
+  const shareAt = (n: number) =>
+    fluidReplay(counts, stepSeconds, n * perReplica, budgetSeconds, concentration).share;
+  // the busiest step's arrivals over the part of the step they come in
+  const clearsPeak = Math.ceil(peakRate(counts, burstSeconds(stepSeconds, concentration)) / perReplica);
   const top = Math.max(atLeast, Math.min(input.atMost, clearsPeak));
   return fewestReplicasWithin(shareAt, { atLeast, top, allowedShare, shareAtLeast: shareAt(atLeast) });
 }

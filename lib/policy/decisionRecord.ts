@@ -196,6 +196,8 @@ export const decisionSchema = z
              */
             inherentLateShare: finite.optional(),
             prefillLimitTokens: finite.optional(),
+            /** the part of each step its arrivals were taken to come in (policy.burstSizing.concentration) */
+            concentration: finite.optional(),
             /**
              * the learnt headroom on the look-back's busiest step (policy.burstSizing.headroom):
              * its factor, the samples it rests on, the quantile taken (absent: no burst history yet)

@@ -76,6 +76,13 @@ import {
 import { describeRoleWindow, learnRoleWindow } from './roleWindow.js';
 import { windowLeadTimes } from './window.js';
 import type { ReleaseHistory } from './learntWindow.js';
+import {
+  learntConcentration,
+  validConcentration,
+  withSizing,
+  type ConcentrationMemory,
+} from './burstConcentration.js';
+import { EVEN_CONCENTRATION } from './burstSizing.js';
 
 /** The key a role's observation is filed under in the pool's observations. */
 export const roleObservationKey = (key: string, role: Role) => `${key}@${role}`;
@@ -404,6 +411,10 @@ export function decideDisaggregated(
   let decodeSteps: DecodeStepSizing | undefined;
   let burstNote: string | undefined;
   let tokenHistogram = previous.tokenHistogram;
+  // policy.burstSizing.concentration: as stored (validated), advanced below by the prefill pods' window
+  let concentration: ConcentrationMemory | undefined = config.policy.burstSizing.concentration.enabled
+    ? validConcentration(previous.concentration)
+    : undefined;
   let reason: ScalingReason = hold?.reason ?? 'load';
   let message = hold?.message ?? '';
   const targets: Record<Role, RoleTarget> = {
@@ -477,6 +488,13 @@ export function decideDisaggregated(
       headroom && p.arrivalSteps
         ? { ...p.arrivalSteps, counts: withHeadroom(p.arrivalSteps.counts, headroom.factor) }
         : p.arrivalSteps;
+    // policy.burstSizing.concentration: how concentrated the arrivals are within a step, from the
+    // TTFT misses the prefill pods measured where the replay said the pods ready sufficed
+    concentration = learntConcentration(config, previous.concentration, {
+      now,
+      prefill: p,
+      ready: [...state.prefill.byAccelerator.values()].reduce((n, x) => n + x.ready, 0),
+    });
     const forBursts = (planned: DisaggregatedPlan, sizedFrom: DisaggregatedInput) => {
       const prefillSized = sizePrefillForBursts(config, v, {
         plan: planned,
@@ -484,6 +502,10 @@ export function decideDisaggregated(
         steps,
         prompts: spread?.input ?? { values: [load.inputTokens], weights: [1] },
         ...(headroom ? { headroom } : {}),
+        // with the flag on it is recorded from the start (1 until learnt)
+        ...(config.policy.burstSizing.concentration.enabled
+          ? { concentration: concentration?.c ?? EVEN_CONCENTRATION }
+          : {}),
       });
       const decodeSized = sizeDecodeForBursts(config, {
         plan: prefillSized.plan,
@@ -710,7 +732,22 @@ export function decideDisaggregated(
   const keep = (list: Recommendation[]) =>
     list.filter((r) => r.t > now - window - config.policy.intervalSeconds);
   const sequence = previous.sequence + 1;
-  const { bursts: _bursts, ...kept } = previous;
+  const { bursts: _bursts, concentration: storedConcentration, ...kept } = previous;
+  // the prefill pods' budget this sizing counted (TTFT target less KV transfer and first decode
+  // step), and its replay: the next window's TTFT histogram is read against them
+  const nextConcentration = config.policy.burstSizing.concentration.enabled
+    ? withSizing(
+        concentration,
+        bursts && plan
+          ? {
+              budgetMs: targetsOf(config, v).ttftMs - plan.ttft.transferMs - plan.ttft.firstStepMs,
+              perPodRate: bursts.perReplicaRate,
+              waitMs: bursts.budgetMs,
+            }
+          : undefined,
+        now,
+      )
+    : storedConcentration;
   // what the lead time after each look-back brought (policy.burstSizing.headroom)
   const burstHistory = nextBurstHistory(
     previous.bursts,
@@ -721,6 +758,7 @@ export function decideDisaggregated(
   const nextMemory: VariantMemory = {
     ...kept,
     ...(burstHistory ? { bursts: burstHistory } : {}),
+    ...(nextConcentration ? { concentration: nextConcentration } : {}),
     sequence,
     observedSince,
     demand: demand

@@ -4,6 +4,7 @@
  * last saw an arrival. Plain JSON, so any state store can hold it.
  */
 
+import type { ConcentrationMemory } from './burstConcentration.js';
 import type { BurstHistory } from './burstHeadroom.js';
 import type { ItlMissMemory } from './itlMissCorrection.js';
 import type { ReleaseHistory } from './learntWindow.js';
@@ -82,6 +83,12 @@ export interface VariantMemory {
    * lib/policy/burstHeadroom.ts); validated where read: a corrupted one is dropped
    */
   bursts?: BurstHistory;
+  /**
+   * how concentrated a disaggregated variant's arrivals are within a step, learnt from its prefill
+   * pods' TTFT misses (policy.burstSizing.concentration, lib/policy/burstConcentration.ts);
+   * validated where read: a corrupted one is dropped
+   */
+  concentration?: ConcentrationMemory;
   /** a disaggregated variant's recommendations per role (its stabilisation windows) */
   roles?: { prefill: Recommendation[]; decode: Recommendation[] };
   /** each role's releases and how long they took to be asked again (policy.learntWindow, lib/policy/roleWindow.ts) */

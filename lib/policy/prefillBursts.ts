@@ -106,6 +106,8 @@ export function sizePrefillForBursts(
     readonly prompts: TokenDistribution;
     /** the learnt headroom the steps were raised by (policy.burstSizing.headroom), for the record */
     readonly headroom?: BurstHeadroom;
+    /** the part of each step its arrivals come in (policy.burstSizing.concentration); 1 when absent */
+    readonly concentration?: number;
   },
 ): PrefillBursts {
   const { plan, input, steps } = at;
@@ -131,12 +133,14 @@ export function sizePrefillForBursts(
     allowedShare,
     atLeast: plan.prefill.replicas,
     atMost: roleCeiling(plan, input, 'prefill', spare),
+    ...(at.concentration !== undefined ? { concentration: at.concentration } : {}),
   });
   const bursts: BurstSizing = {
     ...stepSizing(steps, fleet, plan.prefill.replicas, allowedShare),
     perReplicaRate: perPod,
     budgetMs,
     ...(at.headroom ? { headroom: at.headroom } : {}),
+    ...(at.concentration !== undefined ? { concentration: at.concentration } : {}),
   };
   if (fleet.replicas === plan.prefill.replicas && fleet.met) return { plan, bursts };
   return {

@@ -385,4 +385,24 @@ describe('SampleStore histogram buckets', () => {
     expect(without.rawSignals(SEL, 0, 60).requestTpotBuckets).toBeUndefined();
     expect(without.rawSignals(SEL, 0, 60).absent).not.toContain(VLLM.requestTpot);
   });
+
+  it("the time to first token's buckets over the window, summed over pods (policy.burstSizing.concentration)", () => {
+    const store = new SampleStore();
+    const ttft = (pod: string, counts: readonly number[]): Sample[] =>
+      ['1', '2.5', '+Inf'].map((le, i) => ({
+        name: `${VLLM.ttft}_bucket`,
+        labels: labels(pod, { le }),
+        value: counts[i]!,
+      }));
+    store.ingest(0, [...ttft('a', [10, 12, 12]), ...ttft('b', [5, 5, 6])]);
+    store.ingest(60, [...ttft('a', [90, 100, 104]), ...ttft('b', [45, 50, 52])]);
+    const raw = store.rawSignals(SEL, 60, 60);
+    expect(raw.requestTtftBuckets).toEqual([
+      { le: 1, count: 120 },
+      { le: 2.5, count: 133 },
+      { le: Infinity, count: 138 },
+    ]);
+    const obs = estimateObservation(raw, { now: 60, maxAgeSeconds: 120 });
+    expect(obs.requestTtftBuckets).toEqual({ bounds: [1, 2.5, Infinity], counts: [120, 13, 5] });
+  });
 });

@@ -378,3 +378,29 @@ export function disaggregatedConfig(): Config {
 export const runningRole = (accelerator: string, n: number): RoleState => ({
   byAccelerator: new Map([[accelerator, { desired: n, ready: n }]]),
 });
+
+/**
+ * config/disaggregated.yaml for tests of the prefill role's burst replay: the room left on the
+ * nodes (policy.fillNodes) off, as it adds pods of its own; the prefill replay on; the decode
+ * role's burst sizing and the learnt concentration (both on by default) as asked.
+ */
+export function prefillReplayConfig(flags: {
+  readonly decode: boolean;
+  readonly concentration: boolean;
+}): Config {
+  const parsed = disaggregatedConfig();
+  const b = parsed.policy.burstSizing;
+  return {
+    ...parsed,
+    policy: {
+      ...parsed.policy,
+      fillNodes: { enabled: false },
+      burstSizing: {
+        ...b,
+        prefill: true,
+        decode: flags.decode,
+        concentration: { ...b.concentration, enabled: flags.concentration },
+      },
+    },
+  };
+}

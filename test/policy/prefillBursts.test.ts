@@ -4,10 +4,7 @@
  * plan's up with at most the allowed share waiting beyond TTFT less prefill, transfer and the
  * first decode step.
  */
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
-import { roleObservation } from './helpers.js';
-import { parseConfig } from '../../lib/config/index.js';
+import { prefillReplayConfig, roleObservation } from './helpers.js';
 import type { Config } from '../../lib/config/schema.js';
 import type { ArrivalSteps, VariantObservation } from '../../lib/metrics/observation.js';
 import { decideDisaggregated, type RoleState } from '../../lib/policy/disaggregated.js';
@@ -16,12 +13,8 @@ import { parseDecision } from '../../lib/policy/decisionRecord.js';
 import { fluidReplay } from '../../lib/policy/burstSizing.js';
 import { prefillModel, prefillSaturatedRate } from '../../lib/optimizer/disaggregated.js';
 
-const parsed = parseConfig(
-  parse(readFileSync('config/disaggregated.yaml', 'utf8')),
-  'config/disaggregated.yaml',
-);
-// the room left on the nodes (policy.fillNodes) adds pods of its own: these tests weigh the burst sizing alone
-const base: Config = { ...parsed, policy: { ...parsed.policy, fillNodes: { enabled: false } } };
+// the decode role's burst sizing and the learnt concentration off: these tests weigh the prefill replay alone
+const base: Config = prefillReplayConfig({ decode: false, concentration: false });
 const withBursts = (enabled: boolean): Config => ({
   ...base,
   policy: { ...base.policy, burstSizing: { ...base.policy.burstSizing, prefill: enabled } },

@@ -66,14 +66,16 @@ describe('the window of a disaggregated variant', () => {
     expect(roleWindow(off, v)).toBe(prefill);
   });
 
-  test('by default the prefill role is sized for bursts (burstSizing.prefill on) and the decode role is not', () => {
+  test('by default both roles are sized for bursts (burstSizing.prefill, and .decode since w21t): both covered', () => {
     expect(config.policy.burstSizing.prefill).toBe(true);
-    expect(config.policy.burstSizing.decode).toBe(false);
-    expect(roleWindow(config, v, 'prefill')).toBeLessThan(roleWindow(config, v, 'decode'));
+    expect(config.policy.burstSizing.decode).toBe(true);
+    expect(roleWindow(config, v, 'prefill')).toBe(roleWindow(config, v, 'decode'));
+    const off = withPolicy(config, { prefill: false, decode: false });
+    expect(roleWindow(config, v, 'prefill')).toBeLessThan(roleWindow(off, v, 'prefill'));
   });
 
-  test('with burstSizing.prefill the prefill role gets the covered window; decode and the history keep the longer', () => {
-    const on = withPolicy(config, { prefill: true });
+  test('with burstSizing.prefill alone the prefill role gets the covered window; decode and the history keep the longer', () => {
+    const on = withPolicy(config, { prefill: true, decode: false });
     const decode = roleWindow(on, v, 'decode');
     expect(roleWindow(on, v, 'prefill')).toBeCloseTo(
       decode * (on.policy.burstSizing.windowPerStartup / on.policy.windowPerStartup),

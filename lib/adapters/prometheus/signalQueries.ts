@@ -86,6 +86,7 @@ export type SignalName =
   | 'promptTokenBuckets'
   | 'generationTokenBuckets'
   | 'requestTpotBuckets'
+  | 'requestTtftBuckets'
   | 'cacheConfig'
   | 'gatewayPool';
 
@@ -195,11 +196,14 @@ export function signalQueries(scope: QueryScope): SignalQuery[] {
       text: `max ${by(group, ['instance', 'pod', 'engine', 'block_size', 'num_gpu_blocks'])} (${s(VLLM.cacheConfig)})`,
     },
   ];
-  // Disaggregated variants (their roles are grouped by a label): the KV connector's transfers.
+  // Disaggregated variants (their roles are grouped by a label): the KV connector's transfers, and
+  // each request's time to first token by bucket (a prefill pod's queue and prefill: the misses
+  // policy.burstSizing.concentration learns from)
   if ((scope.groupLabels ?? []).length > 0) {
     queries.push(
       { signal: 'kvTransfer', text: histogram([VLLM.kvTransferTime]) },
       { signal: 'kvTransferFailures', text: sumIncrease([VLLM.kvTransferFailures], '') },
+      { signal: 'requestTtftBuckets', text: buckets(VLLM.ttft) },
     );
   }
   if (scope.gatewayModels.length > 0) {

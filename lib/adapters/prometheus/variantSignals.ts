@@ -227,6 +227,7 @@ export function variantSignals(
     promptTokenBuckets: tokenBuckets('promptTokenBuckets', VLLM.promptTokens),
     generationTokenBuckets: tokenBuckets('generationTokenBuckets', VLLM.generationTokens),
     requestTpotBuckets: tokenBuckets('requestTpotBuckets', VLLM.requestTpot),
+    requestTtftBuckets: tokenBuckets('requestTtftBuckets', VLLM.ttft),
     ttftSeconds: histogram('ttft', VLLM.ttft, [SERIES.ttft], VLLM.ttft),
     itlSeconds: histogram('itl', itlName ?? VLLM.itl[0], itlSeries, VLLM.itl[0]),
     decodeSeconds: seen(SERIES.decodeTime)

@@ -57,6 +57,11 @@ export interface BurstSizing extends StepSizing {
    */
   readonly inherentLateShare?: number;
   readonly prefillLimitTokens?: number;
+  /**
+   * the part of each step its arrivals were taken to come in, learnt from the prefill pods' TTFT
+   * misses (policy.burstSizing.concentration; absent: spread over the step)
+   */
+  readonly concentration?: number;
 }
 
 /** What the ITL sizing over the steps found: the share is of requests missing ITL. */
@@ -405,7 +410,10 @@ export function describeBursts(b: BurstSizing, spare = Infinity, less = 'prefill
     (b.inherentLateShare !== undefined
       ? `, besides the ${pct(b.inherentLateShare)} whose prompts (over ${Math.round(b.prefillLimitTokens ?? Infinity)} tokens) take longer than TTFT to prefill alone`
       : '') +
-    (b.headroom ? `; ${describeHeadroom(b.headroom)}` : '')
+    (b.headroom ? `; ${describeHeadroom(b.headroom)}` : '') +
+    (b.concentration !== undefined && b.concentration < 1
+      ? `; each step's arrivals within its first ${(b.concentration * b.stepSeconds).toFixed(1)} s (concentration ${b.concentration.toFixed(2)} learnt from the prefill pods' TTFT misses)`
+      : '')
   );
 }
 

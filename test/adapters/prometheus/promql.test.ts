@@ -196,6 +196,7 @@ describe('a disaggregated variant: roles grouped by their label, the KV transfer
     const signals = signalQueries(SCOPE).map((q) => q.signal);
     expect(signals).not.toContain('kvTransfer');
     expect(signals).not.toContain('kvTransferFailures');
+    expect(signals).not.toContain('requestTtftBuckets');
   });
 
   test('with a role label, every server query groups by it and the NIXL series are asked', () => {
@@ -209,5 +210,8 @@ describe('a disaggregated variant: roles grouped by their label, the KV transfer
     expect(text.kvTransfer).toContain('increase(vllm:nixl_xfer_time_seconds_count{');
     expect(text.kvTransferFailures).toContain('increase(vllm:nixl_num_failed_transfers{');
     expect(text.kvTransferFailures).toContain('by (model_name, namespace, llm_d_ai_role)');
+    // each request's time to first token by bucket (policy.burstSizing.concentration)
+    expect(text.requestTtftBuckets).toContain('increase(vllm:time_to_first_token_seconds_bucket{');
+    expect(text.requestTtftBuckets).toContain('by (model_name, namespace, llm_d_ai_role, le)');
   });
 });

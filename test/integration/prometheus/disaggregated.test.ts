@@ -114,6 +114,12 @@ test('the roles apart, and the KV transfers of the decode pods, through Promethe
   expect(prefill!.arrivalRate?.value).toBeLessThan(6);
   expect(prefill!.avgInputTokens?.value).toBeCloseTo(1000, 6);
   expect(prefill!.kvTransferMs).toBeUndefined();
+  // each request's time to first token by bucket, as the prefill pods observe it (their queue and
+  // prefill of a 1,000-token prompt: under a second, none beyond the last finite bound)
+  const ttft = prefill!.requestTtftBuckets!;
+  expect(ttft.counts.reduce((a, c) => a + c, 0)).toBeGreaterThan(0);
+  expect(ttft.bounds.at(-1)).toBe(Infinity);
+  expect(ttft.counts.at(-1)).toBe(0);
   // the decode pod: the same requests, and their KV transfers (0.1 s alone + 10 ms, a little more when two overlap)
   expect(decode!.readyReplicas?.value).toBe(1);
   expect(decode!.avgOutputTokens?.value).toBeCloseTo(5, 6);
