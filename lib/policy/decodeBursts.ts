@@ -20,7 +20,7 @@ import {
   type DisaggregatedPlan,
   type RoleProfile,
 } from '../optimizer/disaggregated.js';
-import { fewestReplicasWithin, peakRate } from './burstSizing.js';
+import { burstSeconds, EVEN_CONCENTRATION, fewestReplicasWithin, peakRate } from './burstSizing.js';
 import { slotReplay } from './slotReplay.js';
 import { roleCeiling, spareRoleReplicas, withRoleRaised } from './prefillBursts.js';
 import { pct, shareAsked, stepSizing, type StepSizing } from './stages/bursts.js';
@@ -71,6 +71,13 @@ export function sizeDecodeForBursts(
     readonly plan: DisaggregatedPlan;
     readonly input: DisaggregatedInput;
     readonly steps: ArrivalSteps | undefined;
+    /**
+     * the part of each step its arrivals come in (policy.burstSizing.concentration, learnt at the
+     * prefill role); 1 when absent. The decode pods see a cluster as soon as the prefill pods get
+     * through it, which the prefill role is sized to do within the TTFT budget: taken as clustered
+     * as it arrived, the cautious side of that
+     */
+    readonly concentration?: number;
   },
 ): DecodeBursts {
   const { plan, input, steps } = at;
@@ -84,13 +91,16 @@ export function sizeDecodeForBursts(
   // a pod that cannot hold one request within the ITL target is not helped by more pods
   if (!(slot.slots >= 1)) return unchanged;
   const holdSeconds = slot.holdMs / 1000;
+  const concentration = at.concentration ?? EVEN_CONCENTRATION;
   const shareAt = (replicas: number) =>
-    slotReplay(steps.counts, steps.stepSeconds, replicas * slot.slots, holdSeconds).share;
+    slotReplay(steps.counts, steps.stepSeconds, replicas * slot.slots, holdSeconds, 0, concentration).share;
   const spare = spareRoleReplicas(plan, 'decode', input.freeDevices);
   const atLeast = plan.decode.replicas;
   const atMost = roleCeiling(plan, input, 'decode', spare);
   // a fleet completing the busiest step's arrivals with its slots full never fills them
-  const clearsPeak = Math.ceil((peakRate(steps.counts, steps.stepSeconds) * holdSeconds) / slot.slots);
+  const clearsPeak = Math.ceil(
+    (peakRate(steps.counts, burstSeconds(steps.stepSeconds, concentration)) * holdSeconds) / slot.slots,
+  );
   const allowedShare = config.policy.itlDistribution.missShare;
   const fleet = fewestReplicasWithin(shareAt, {
     atLeast,

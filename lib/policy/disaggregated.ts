@@ -511,6 +511,7 @@ export function decideDisaggregated(
         plan: prefillSized.plan,
         input: sizedFrom,
         steps,
+        ...(concentration ? { concentration: concentration.c } : {}),
       });
       const within = (b: { share: number; allowedShare: number } | undefined) =>
         b === undefined || b.share <= b.allowedShare;

@@ -15,6 +15,9 @@ import {
   type ConcentrationMemory,
 } from '../../lib/policy/burstConcentration.js';
 import { decideDisaggregated, type RoleState } from '../../lib/policy/disaggregated.js';
+import { sizeDecodeForBursts } from '../../lib/policy/decodeBursts.js';
+import { disaggregatedInput } from '../../lib/config/toDisaggregated.js';
+import { sizeDisaggregated } from '../../lib/optimizer/disaggregated.js';
 import { emptyMemory } from '../../lib/policy/memory.js';
 import { parseDecision } from '../../lib/policy/decisionRecord.js';
 
@@ -278,5 +281,27 @@ describe('the disaggregated decision with a learnt concentration', () => {
         ready: 3,
       }),
     ).toBeUndefined();
+  });
+});
+
+describe("the decode role's replay", () => {
+  test('takes the arrivals as concentrated as the prefill role learnt them', () => {
+    // the decode pods receive a cluster as fast as the prefill pods get through it
+    const config = prefillReplayConfig({ decode: true, concentration: true });
+    const input = disaggregatedInput(
+      config,
+      v,
+      { rate: 8, inputTokens: 2048, outputTokens: 28 },
+      { accelerators: { prefill: ['4xH100'], decode: ['4xA100'] } },
+    );
+    const sizing = sizeDisaggregated(input);
+    expect(sizing.feasible).toBe(true);
+    const at = { plan: sizing.plan!, input, steps: burst };
+    const even = sizeDecodeForBursts(config, at);
+    const concentrated = sizeDecodeForBursts(config, { ...at, concentration: 0.2 });
+    expect(sizeDecodeForBursts(config, { ...at, concentration: 1 })).toEqual(even);
+    // at the pods the normal sizing asks, more requests find every slot taken, so more pods
+    expect(concentrated.decodeSteps!.sizedShare).toBeGreaterThan(even.decodeSteps!.sizedShare);
+    expect(concentrated.plan.decode.replicas).toBeGreaterThan(even.plan.decode.replicas);
   });
 });

@@ -61,6 +61,24 @@ describe('the slot replay', () => {
     expect(slotReplay(counts, 15, 0, 1).share).toBe(1);
   });
 
+  it("a step's arrivals within its first part fill the slots a step spread evenly leaves free", () => {
+    // 135 a step held 1 s: 9 in flight spread over 15 s, within 10 slots; within the first 3 s
+    // (concentration 0.2) it is 45 req/s, 45 (1 - e^-t) reaching 10 at t = ln(45/35), full after
+    expect(slotReplay([135], 15, 10, 1).share).toBe(0);
+    const r = slotReplay([135], 15, 10, 1, 0, 0.2);
+    const full = 3 - Math.log(45 / 35);
+    expect(r.late).toBeCloseTo(45 * full, 9);
+    // the quiet 12 s after drain the queue (35/s for `full` s) at 10 completions a second
+    expect(r.backlog).toBe(0);
+    // concentration 1 is the replay as before, to the last digit
+    const counts = [30, 400, 20, 0, 250, 600, 10, 90];
+    expect(slotReplay(counts, 15, 7, 2, 0, 1)).toEqual(slotReplay(counts, 15, 7, 2));
+    // the more concentrated, the more late
+    expect(slotReplay(counts, 15, 7, 2, 0, 0.1).share).toBeGreaterThan(
+      slotReplay(counts, 15, 7, 2, 0, 0.5).share,
+    );
+  });
+
   it('with a hold far shorter than a step it is the fluid queue at the slots completions', () => {
     const counts = [30, 400, 20, 0, 250, 600, 10, 90];
     const slots = 5;
