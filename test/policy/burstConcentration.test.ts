@@ -295,8 +295,8 @@ describe("the decode role's replay", () => {
       { accelerators: { prefill: ['4xH100'], decode: ['4xA100'] } },
     );
     const sizing = sizeDisaggregated(input);
-    expect(sizing.feasible).toBe(true);
-    const at = { plan: sizing.plan!, input, steps: burst };
+    if (!sizing.feasible) throw new Error(`the sizing is infeasible: ${sizing.reason}`);
+    const at = { plan: sizing.plan, input, steps: burst };
     const even = sizeDecodeForBursts(config, at);
     const concentrated = sizeDecodeForBursts(config, { ...at, concentration: 0.2 });
     expect(sizeDecodeForBursts(config, { ...at, concentration: 1 })).toEqual(even);
