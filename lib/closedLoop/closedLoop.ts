@@ -157,7 +157,7 @@ export async function runClosedLoop(
     );
     // The sample store reads histograms' _sum and _count only: their buckets would be most of
     // every scrape, kept an hour for nothing.
-    metrics.scrape(t, sim.scrape(undefined, { histogramBuckets: histogramBuckets }), gatewayCounts);
+    metrics.scrape(t, sim.scrape(undefined, { histogramBuckets }), gatewayCounts);
     const scheduled = t + 1e-9 >= nextStep;
     if ((!scheduled && !triggered) || t > end) continue;
     if (scheduled) nextStep += controller.intervalSeconds;
