@@ -32,7 +32,7 @@ import type { Config } from '../config/schema.js';
 import type { TokenBuckets, VariantObservation } from '../metrics/observation.js';
 import { EVEN_CONCENTRATION, fluidReplay } from './burstSizing.js';
 import { MIN_EXPECTED_MISSES } from './distribution.js';
-import { requestsOverTarget } from './itlMissCorrection.js';
+import { poolWeights, requestsOverTarget } from './itlMissCorrection.js';
 
 export interface ConcentrationSettings {
   readonly enabled: boolean;
@@ -132,9 +132,8 @@ function readySufficed(
 const clamp = (x: number, lo: number, hi: number) => Math.min(Math.max(x, lo), hi);
 
 /**
- * The memory advanced by this window's evidence, or left as it was when there is none. The
- * window's counts are weighted by the share of it not already pooled (evaluations closer than the
- * metrics window see overlapping windows). Nothing is pooled before a sizing has left its budget
+ * The memory advanced by this window's evidence, or left as it was when there is none, pooled as
+ * the ITL loop pools (poolWeights). Nothing is pooled before a sizing has left its budget
  * (withSizing): the window is read against it.
  */
 export function updateConcentration(
@@ -155,8 +154,7 @@ export function updateConcentration(
   if (!previous) return previous;
   const budget = previous.budgetMs !== undefined ? { budgetMs: previous.budgetMs } : {};
   const elapsed = Math.max(ctx.now - previous.t, 0);
-  const keep = Math.pow(0.5, elapsed / settings.halfLifeSeconds);
-  const fresh = ctx.windowSeconds > 0 ? Math.min(elapsed / ctx.windowSeconds, 1) : 0;
+  const { keep, fresh } = poolWeights(elapsed, settings.halfLifeSeconds, ctx.windowSeconds);
   const requests = keep * previous.requests + fresh * window.requests;
   const late = keep * previous.late + fresh * clamp(window.late, 0, window.requests);
   const c = clamp(previous.c, min, EVEN_CONCENTRATION);

@@ -150,6 +150,23 @@ export function predictedMissShare(
 const clamp = (x: number, lo: number, hi: number) => Math.min(Math.max(x, lo), hi);
 
 /**
+ * How an outcome loop pools a window's counts: what was pooled `elapsedSeconds` ago keeps
+ * `keep` of its weight (halved every half-life), and the window counts by `fresh`, the share of it
+ * not already pooled (evaluations closer than the metrics window see overlapping windows; a window
+ * of no length adds nothing). Also the concentration's loop (lib/policy/burstConcentration.ts).
+ */
+export function poolWeights(
+  elapsedSeconds: number,
+  halfLifeSeconds: number,
+  windowSeconds: number,
+): { keep: number; fresh: number } {
+  return {
+    keep: Math.pow(0.5, elapsedSeconds / halfLifeSeconds),
+    fresh: windowSeconds > 0 ? Math.min(elapsedSeconds / windowSeconds, 1) : 0,
+  };
+}
+
+/**
  * The memory advanced by this window's evidence, or left as it was when there is none. The
  * window's counts are weighted by the share of it not already pooled (evaluations closer than
  * the metrics window see overlapping windows).
@@ -180,9 +197,9 @@ export function updateItlMiss(
   // trusted yet), and an integral loop would carry their misses for hours.
   if (settings.against === 'target' && !same)
     return { factor: NO_ITL_MISS_FACTOR, t: ctx.now, requests: 0, misses: 0, predicted: 0, basis: ctx.basis };
+  // a pool on another basis is not carried: nothing kept, the whole window new
   const elapsed = same ? Math.max(ctx.now - same.t, 0) : Infinity;
-  const keep = same ? Math.pow(0.5, elapsed / settings.halfLifeSeconds) : 0;
-  const fresh = Math.min(elapsed / ctx.windowSeconds, 1);
+  const { keep, fresh } = poolWeights(elapsed, settings.halfLifeSeconds, ctx.windowSeconds);
   const requests = keep * (same?.requests ?? 0) + fresh * window.requests;
   const misses = keep * (same?.misses ?? 0) + fresh * window.misses;
   const predicted =
